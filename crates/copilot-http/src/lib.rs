@@ -1,0 +1,56 @@
+//! The transport layer of copilot-rs.
+//!
+//! Every other crate talks HTTP through [`HttpTransport`], a small async trait over plain [`http`] types, so
+//! users can plug in their own HTTP stack and tests can plug in a closure ([`FnTransport`]). Responses carry a
+//! streaming [`ResponseBody`], so server-sent events work over any transport.
+//!
+//! Besides the trait this crate owns the pieces every caller needs the same way:
+//!
+//! - [`ReqwestTransport`] (feature `reqwest`, on by default): rustls, redirects off, connect and read timeouts,
+//!   proxy from the environment.
+//! - [`retry`]: exponential backoff with jitter that honours `Retry-After` (seconds or HTTP-date).
+//! - [`host::GitHubHost`]: github.com, GitHub Enterprise Server and GHE.com data residency hosts.
+//! - [`safety`]: credentials only travel over https, or plain http to loopback.
+//! - [`sensitive`]: marks `Authorization`-like headers sensitive and prints requests redacted.
+//! - [`time`]: injectable [`Clock`](time::Clock) and [`Sleep`](time::Sleep) so time-driven logic tests instantly.
+//!
+//! ```
+//! use bytes::Bytes;
+//! use copilot_http::{FnTransport, HttpTransport, ResponseBody, SharedTransport};
+//!
+//! # async fn demo() -> Result<(), copilot_http::TransportError> {
+//! let transport = SharedTransport::new(FnTransport::new(|_request| async {
+//!     Ok(http::Response::new(ResponseBody::from_bytes("pong")))
+//! }));
+//! let request = http::Request::get("https://api.github.com/zen").body(Bytes::new()).unwrap();
+//! let body = transport.send(request).await?.into_body().bytes().await?;
+//! assert_eq!(&body[..], b"pong");
+//! # Ok(()) }
+//! # tokio::runtime::Runtime::new().unwrap().block_on(demo()).unwrap();
+//! ```
+
+mod body;
+mod error;
+pub mod host;
+pub mod retry;
+pub mod safety;
+pub mod sensitive;
+pub mod time;
+mod transport;
+
+#[cfg(feature = "reqwest")]
+mod reqwest_transport;
+
+pub use body::{BodyStream, ResponseBody};
+pub use error::TransportError;
+pub use host::GitHubHost;
+pub use safety::CarriesCredential;
+pub use transport::{FnTransport, HttpTransport, SharedTransport};
+
+#[cfg(feature = "reqwest")]
+pub use reqwest_transport::{ReqwestTransport, ReqwestTransportBuilder};
+
+/// The request type every transport takes: plain `http` with a fully buffered body.
+pub type HttpRequest = http::Request<bytes::Bytes>;
+/// The response type every transport returns: plain `http` with a streaming body.
+pub type HttpResponse = http::Response<ResponseBody>;

@@ -1,0 +1,171 @@
+use std::error::Error as _;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use futures_util::StreamExt;
+
+use crate::{HttpRequest, HttpResponse, HttpTransport, ResponseBody, TransportError};
+
+/// The default transport: reqwest with rustls.
+///
+/// Redirects are off (a redirect must never carry a token to another host), the connect and read timeouts
+/// are set, and proxies come from the environment (`HTTPS_PROXY`, `NO_PROXY`, …). Clone it freely: clones
+/// share one connection pool.
+#[derive(Debug, Clone)]
+pub struct ReqwestTransport {
+    client: reqwest::Client,
+}
+
+/// Options for [`ReqwestTransport`].
+#[derive(Debug, Clone)]
+pub struct ReqwestTransportBuilder {
+    connect_timeout: Duration,
+    read_timeout: Duration,
+    pool_idle_timeout: Duration,
+    user_agent: Option<String>,
+}
+
+impl Default for ReqwestTransportBuilder {
+    fn default() -> Self {
+        ReqwestTransportBuilder {
+            connect_timeout: Duration::from_secs(10),
+            read_timeout: Duration::from_secs(120),
+            pool_idle_timeout: Duration::from_secs(90),
+            user_agent: None,
+        }
+    }
+}
+
+impl ReqwestTransportBuilder {
+    /// How long to wait for a TCP + TLS connection (default 10 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// The longest gap between two reads of a response (default 120 s; streams have their own idle timeout).
+    pub fn read_timeout(mut self, timeout: Duration) -> Self {
+        self.read_timeout = timeout;
+        self
+    }
+
+    /// How long an idle pooled connection is kept (default 90 s).
+    pub fn pool_idle_timeout(mut self, timeout: Duration) -> Self {
+        self.pool_idle_timeout = timeout;
+        self
+    }
+
+    /// A `User-Agent` for requests that do not set one.
+    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
+        self.user_agent = Some(user_agent.into());
+        self
+    }
+
+    /// Builds the transport.
+    pub fn build(self) -> Result<ReqwestTransport, TransportError> {
+        let mut builder = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(self.connect_timeout)
+            .read_timeout(self.read_timeout)
+            .pool_idle_timeout(self.pool_idle_timeout);
+        if let Some(user_agent) = self.user_agent {
+            builder = builder.user_agent(user_agent);
+        }
+        let client = builder.build().map_err(|e| TransportError::Other {
+            message: format!("could not build the HTTP client: {}", chain(&e)),
+        })?;
+        Ok(ReqwestTransport { client })
+    }
+}
+
+impl ReqwestTransport {
+    /// A transport with default settings.
+    pub fn new() -> Result<Self, TransportError> {
+        Self::builder().build()
+    }
+
+    /// Options for a transport.
+    pub fn builder() -> ReqwestTransportBuilder {
+        ReqwestTransportBuilder::default()
+    }
+}
+
+/// The error and its sources, without the URL reqwest would add.
+fn chain(error: &reqwest::Error) -> String {
+    let mut message = String::new();
+    let mut source: Option<&dyn std::error::Error> = error.source();
+    while let Some(s) = source {
+        if !message.is_empty() {
+            message.push_str(": ");
+        }
+        message.push_str(&s.to_string());
+        source = s.source();
+    }
+    if message.is_empty() {
+        message = error.to_string();
+    }
+    message
+}
+
+fn map_send_error(error: reqwest::Error, url: &str) -> TransportError {
+    if error.is_timeout() {
+        TransportError::Timeout {
+            phase: "request",
+            after: None,
+        }
+    } else if error.is_connect() {
+        TransportError::Connect {
+            url: url.to_owned(),
+            message: chain(&error),
+        }
+    } else if error.is_builder() {
+        TransportError::InvalidRequest {
+            message: chain(&error),
+        }
+    } else {
+        TransportError::ConnectionClosed {
+            message: chain(&error),
+        }
+    }
+}
+
+fn map_body_error(error: reqwest::Error) -> TransportError {
+    if error.is_timeout() {
+        TransportError::Timeout {
+            phase: "read",
+            after: None,
+        }
+    } else {
+        TransportError::ConnectionClosed {
+            message: chain(&error),
+        }
+    }
+}
+
+#[async_trait]
+impl HttpTransport for ReqwestTransport {
+    async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
+        let url = crate::safety::display_without_secrets(request.uri());
+        let request = reqwest::Request::try_from(request)
+            .map_err(|e| TransportError::InvalidRequest { message: chain(&e) })?;
+        let response = self
+            .client
+            .execute(request)
+            .await
+            .map_err(|e| map_send_error(e, &url))?;
+        let mut builder = http::Response::builder()
+            .status(response.status())
+            .version(response.version());
+        if let Some(headers) = builder.headers_mut() {
+            *headers = response.headers().clone();
+        }
+        let body = ResponseBody::from_stream(
+            response
+                .bytes_stream()
+                .map(|chunk| chunk.map_err(map_body_error)),
+        );
+        builder.body(body).map_err(|e| TransportError::Other {
+            message: e.to_string(),
+        })
+    }
+}

@@ -1,0 +1,90 @@
+//! Where a credential may travel.
+//!
+//! A GitHub or Copilot token may be sent only over `https`, or over plain `http` to a loopback address (the
+//! mock server, a local proxy). URLs with userinfo (`https://user:pass@host`) are refused outright because
+//! they smuggle credentials past every header check. The check runs before any byte leaves the process.
+
+use std::net::IpAddr;
+
+use crate::{HttpRequest, TransportError};
+
+/// A request extension that marks a request as carrying a secret in its body (a device code, a refresh
+/// token, a client secret), so [`SharedTransport`](crate::SharedTransport) applies the policy even though
+/// there is no `Authorization` header.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CarriesCredential;
+
+/// Whether `host` (as it appears in a URL, IPv6 with or without brackets) is a loopback address or
+/// `localhost`.
+pub fn is_loopback_host(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    if host.eq_ignore_ascii_case("localhost") || host.to_ascii_lowercase().ends_with(".localhost") {
+        return true;
+    }
+    host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Checks that a credential may be sent to `uri`.
+pub fn check_credential_uri(uri: &http::Uri) -> Result<(), TransportError> {
+    let refuse = |reason| TransportError::InsecureUrl {
+        url: display_without_secrets(uri),
+        reason,
+    };
+    let authority = uri
+        .authority()
+        .ok_or_else(|| refuse("the URL has no host"))?;
+    if authority.as_str().contains('@') {
+        return Err(refuse("the URL carries userinfo"));
+    }
+    match uri.scheme_str() {
+        Some(s) if s.eq_ignore_ascii_case("https") => Ok(()),
+        Some(s) if s.eq_ignore_ascii_case("http") => {
+            if is_loopback_host(authority.host()) {
+                Ok(())
+            } else {
+                Err(refuse("plain http is allowed only to a loopback address"))
+            }
+        }
+        _ => Err(refuse(
+            "only https (or http to loopback) may carry a credential",
+        )),
+    }
+}
+
+/// Checks a [`url::Url`] the same way as [`check_credential_uri`].
+pub fn check_credential_url(url: &url::Url) -> Result<(), TransportError> {
+    let uri: http::Uri =
+        url.as_str()
+            .parse()
+            .map_err(|e: http::uri::InvalidUri| TransportError::InvalidUrl {
+                input: url.as_str().to_owned(),
+                message: e.to_string(),
+            })?;
+    check_credential_uri(&uri)
+}
+
+/// Whether a request carries a credential: an `Authorization`/`Proxy-Authorization`/`Cookie` header or the
+/// [`CarriesCredential`] extension.
+pub fn carries_credential(request: &HttpRequest) -> bool {
+    let headers = request.headers();
+    request.extensions().get::<CarriesCredential>().is_some()
+        || headers.contains_key(http::header::AUTHORIZATION)
+        || headers.contains_key(http::header::PROXY_AUTHORIZATION)
+        || headers.contains_key(http::header::COOKIE)
+}
+
+/// Applies the policy to a request: requests with a credential must go to a safe URL.
+pub fn check_request(request: &HttpRequest) -> Result<(), TransportError> {
+    if carries_credential(request) {
+        check_credential_uri(request.uri())?;
+    }
+    Ok(())
+}
+
+/// Renders a URI for messages: scheme, host, port and path only (no userinfo, no query).
+pub fn display_without_secrets(uri: &http::Uri) -> String {
+    let scheme = uri.scheme_str().unwrap_or("");
+    let host = uri.authority().map(|a| a.host()).unwrap_or("");
+    let port = uri.port_u16().map(|p| format!(":{p}")).unwrap_or_default();
+    format!("{scheme}://{host}{port}{}", uri.path())
+}

@@ -1,0 +1,70 @@
+//! Keeping secrets out of logs.
+//!
+//! Header values marked sensitive are printed as `Sensitive` by `http`'s own Debug and skipped by HTTP/2
+//! header compression tables; [`RedactedRequest`] prints a request with those values replaced.
+
+use std::fmt;
+
+use http::HeaderMap;
+use http::header::HeaderName;
+
+/// Header names that always carry secrets.
+const SENSITIVE: &[&str] = &[
+    "authorization",
+    "proxy-authorization",
+    "cookie",
+    "set-cookie",
+    "x-github-token",
+    "copilot-session-token",
+    "x-api-key",
+];
+
+/// Whether `name` is a header that carries a secret.
+pub fn is_sensitive_header(name: &HeaderName) -> bool {
+    SENSITIVE.contains(&name.as_str())
+}
+
+/// Marks every secret-carrying header in `headers` as sensitive.
+pub fn mark_sensitive(headers: &mut HeaderMap) {
+    for (name, value) in headers.iter_mut() {
+        if is_sensitive_header(name) {
+            value.set_sensitive(true);
+        }
+    }
+}
+
+/// A redacting `Debug` view of a header map: sensitive values print as `[redacted]`.
+pub struct RedactedHeaders<'a>(pub &'a HeaderMap);
+
+impl fmt::Debug for RedactedHeaders<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut map = f.debug_map();
+        for (name, value) in self.0 {
+            if value.is_sensitive() || is_sensitive_header(name) {
+                map.entry(&name.as_str(), &"[redacted]");
+            } else {
+                map.entry(&name.as_str(), &String::from_utf8_lossy(value.as_bytes()));
+            }
+        }
+        map.finish()
+    }
+}
+
+/// A redacting `Debug` view of a request: method, URI without query, headers with secrets redacted, and the
+/// body's length only (bodies may hold device codes, refresh tokens or client secrets).
+pub struct RedactedRequest<'a, B>(pub &'a http::Request<B>);
+
+impl<B: AsRef<[u8]>> fmt::Debug for RedactedRequest<'_, B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let request = self.0;
+        f.debug_struct("Request")
+            .field("method", request.method())
+            .field(
+                "uri",
+                &crate::safety::display_without_secrets(request.uri()),
+            )
+            .field("headers", &RedactedHeaders(request.headers()))
+            .field("body_len", &request.body().as_ref().len())
+            .finish()
+    }
+}

@@ -1,0 +1,169 @@
+//! Injectable time.
+//!
+//! Everything time-driven in copilot-rs (token expiry, polling intervals, backoff) reads the wall clock
+//! through [`Clock`] and waits through [`Sleep`]. Production uses [`SystemClock`] and [`TokioSleep`]; tests
+//! use [`ManualClock`] or [`TokioClock`] (which follows tokio's paused time), so a 15-minute device flow runs
+//! in microseconds.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+/// Reads the wall clock.
+pub trait Clock: Send + Sync + fmt::Debug {
+    /// The current time.
+    fn now(&self) -> SystemTime;
+}
+
+/// Waits.
+pub trait Sleep: Send + Sync + fmt::Debug {
+    /// A future that completes after `duration`.
+    fn sleep(&self, duration: Duration) -> Pin<Box<dyn Future<Output = ()> + Send>>;
+}
+
+/// A shared [`Clock`].
+pub type SharedClock = Arc<dyn Clock>;
+/// A shared [`Sleep`].
+pub type SharedSleep = Arc<dyn Sleep>;
+
+/// The operating system's wall clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> SystemTime {
+        SystemTime::now()
+    }
+}
+
+/// Sleeps with `tokio::time::sleep` (so tokio's paused test time applies).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TokioSleep;
+
+impl Sleep for TokioSleep {
+    fn sleep(&self, duration: Duration) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+        Box::pin(tokio::time::sleep(duration))
+    }
+}
+
+/// A wall clock that advances with tokio's clock: `start + (tokio::time::Instant::now() - created)`.
+///
+/// Under `#[tokio::test(start_paused = true)]` it jumps forward whenever the runtime auto-advances time, so
+/// expiry logic and sleeps agree without real waiting.
+#[derive(Debug, Clone)]
+pub struct TokioClock {
+    start: SystemTime,
+    created: tokio::time::Instant,
+}
+
+impl TokioClock {
+    /// A clock that reads `start` now and advances with tokio's clock.
+    pub fn starting_at(start: SystemTime) -> Self {
+        TokioClock {
+            start,
+            created: tokio::time::Instant::now(),
+        }
+    }
+
+    /// A clock anchored at the current system time.
+    pub fn new() -> Self {
+        Self::starting_at(SystemTime::now())
+    }
+}
+
+impl Default for TokioClock {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Clock for TokioClock {
+    fn now(&self) -> SystemTime {
+        self.start + self.created.elapsed()
+    }
+}
+
+/// A clock that moves only when told to.
+#[derive(Debug, Clone)]
+pub struct ManualClock {
+    now: Arc<Mutex<SystemTime>>,
+}
+
+impl ManualClock {
+    /// A clock that reads `start`.
+    pub fn new(start: SystemTime) -> Self {
+        ManualClock {
+            now: Arc::new(Mutex::new(start)),
+        }
+    }
+
+    /// Moves the clock forward.
+    pub fn advance(&self, by: Duration) {
+        let mut now = self.now.lock().unwrap_or_else(|e| e.into_inner());
+        *now += by;
+    }
+
+    /// Sets the clock.
+    pub fn set(&self, to: SystemTime) {
+        *self.now.lock().unwrap_or_else(|e| e.into_inner()) = to;
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> SystemTime {
+        *self.now.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// A [`Sleep`] that returns at once and records what it was asked to wait, for asserting schedules.
+#[derive(Debug, Clone, Default)]
+pub struct RecordingSleep {
+    slept: Arc<Mutex<Vec<Duration>>>,
+    clock: Option<ManualClock>,
+}
+
+impl RecordingSleep {
+    /// A sleeper that only records.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A sleeper that records and advances `clock` by each requested duration.
+    pub fn advancing(clock: ManualClock) -> Self {
+        RecordingSleep {
+            slept: Arc::default(),
+            clock: Some(clock),
+        }
+    }
+
+    /// Every duration requested so far, in order.
+    pub fn recorded(&self) -> Vec<Duration> {
+        self.slept.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+impl Sleep for RecordingSleep {
+    fn sleep(&self, duration: Duration) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+        self.slept
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(duration);
+        if let Some(clock) = &self.clock {
+            clock.advance(duration);
+        }
+        Box::pin(std::future::ready(()))
+    }
+}
+
+/// Seconds since the Unix epoch of `time` (0 for times before it).
+pub fn unix_seconds(time: SystemTime) -> u64 {
+    time.duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// The `SystemTime` of a Unix timestamp in seconds.
+pub fn from_unix_seconds(secs: u64) -> SystemTime {
+    SystemTime::UNIX_EPOCH + Duration::from_secs(secs)
+}

@@ -1,0 +1,116 @@
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use crate::{HttpRequest, HttpResponse, TransportError, safety};
+
+/// Sends one HTTP request and returns the response head with a streaming body.
+///
+/// Implementations must not follow redirects (a redirect could carry a credential to another host) and must
+/// not retry on their own: retry policy belongs to the caller, who knows whether a request is idempotent.
+/// HTTP error statuses are returned as responses, not as errors.
+#[async_trait]
+pub trait HttpTransport: Send + Sync + fmt::Debug {
+    /// Sends `request`. Resolves once the response head has arrived.
+    async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError>;
+}
+
+/// A cheaply cloneable, type-erased transport that enforces the credential [`safety`] policy.
+///
+/// Every copilot-rs client holds one of these. Any request that carries a credential (an `Authorization`
+/// header, or the [`CarriesCredential`](crate::CarriesCredential) extension for secrets inside a body) is
+/// checked before the inner transport sees it, so a custom transport cannot leak a token to plain http either.
+/// Sensitive headers are marked (see [`sensitive`](crate::sensitive)) on the way through.
+#[derive(Clone)]
+pub struct SharedTransport(Arc<dyn HttpTransport>);
+
+impl SharedTransport {
+    /// Wraps a transport.
+    pub fn new(transport: impl HttpTransport + 'static) -> Self {
+        SharedTransport(Arc::new(transport))
+    }
+
+    /// Wraps an already shared transport.
+    pub fn from_arc(transport: Arc<dyn HttpTransport>) -> Self {
+        SharedTransport(transport)
+    }
+
+    /// The default transport: [`ReqwestTransport`](crate::ReqwestTransport) with default settings.
+    #[cfg(feature = "reqwest")]
+    pub fn default_reqwest() -> Result<Self, TransportError> {
+        Ok(Self::new(crate::ReqwestTransport::new()?))
+    }
+}
+
+impl fmt::Debug for SharedTransport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("SharedTransport").field(&self.0).finish()
+    }
+}
+
+#[async_trait]
+impl HttpTransport for SharedTransport {
+    async fn send(&self, mut request: HttpRequest) -> Result<HttpResponse, TransportError> {
+        safety::check_request(&request)?;
+        crate::sensitive::mark_sensitive(request.headers_mut());
+        self.0.send(request).await
+    }
+}
+
+type BoxedHandler = Box<
+    dyn Fn(
+            HttpRequest,
+        )
+            -> futures_util::future::BoxFuture<'static, Result<HttpResponse, TransportError>>
+        + Send
+        + Sync,
+>;
+
+/// A transport made from a closure: handy for tests and for adapting another HTTP client in a few lines.
+///
+/// ```
+/// use copilot_http::{FnTransport, ResponseBody};
+/// let transport = FnTransport::new(|request| async move {
+///     let status = if request.uri().path() == "/ok" { 200 } else { 404 };
+///     Ok(http::Response::builder().status(status).body(ResponseBody::empty()).unwrap())
+/// });
+/// # let _ = transport;
+/// ```
+pub struct FnTransport {
+    handler: BoxedHandler,
+}
+
+impl FnTransport {
+    /// Makes a transport that answers every request with `handler`.
+    pub fn new<F, Fut>(handler: F) -> Self
+    where
+        F: Fn(HttpRequest) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<HttpResponse, TransportError>> + Send + 'static,
+    {
+        FnTransport {
+            handler: Box::new(move |request| Box::pin(handler(request))),
+        }
+    }
+}
+
+impl fmt::Debug for FnTransport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("FnTransport { .. }")
+    }
+}
+
+#[async_trait]
+impl HttpTransport for FnTransport {
+    async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
+        (self.handler)(request).await
+    }
+}
+
+#[async_trait]
+impl<T: HttpTransport + ?Sized> HttpTransport for Arc<T> {
+    async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
+        (**self).send(request).await
+    }
+}

@@ -1,0 +1,217 @@
+//! Fault injection: which route, what goes wrong, and how many times.
+
+use std::time::{Duration, SystemTime};
+
+use crate::config::HostLayout;
+
+/// A route of the mock, used to target faults and to filter the request log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Endpoint {
+    /// `POST {web}/login/device/code`
+    DeviceCode,
+    /// `POST {web}/login/oauth/access_token`
+    AccessToken,
+    /// `GET {web}/login/oauth/authorize`
+    Authorize,
+    /// `GET|POST {web}/login/device`
+    DevicePage,
+    /// `GET {rest}/user`
+    User,
+    /// `GET {rest}/user/orgs`
+    UserOrgs,
+    /// `GET {rest}/user/memberships/orgs/{org}`
+    OrgMembership,
+    /// `GET {rest}/copilot_internal/v2/token`
+    CopilotToken,
+    /// `GET {rest}/copilot_internal/user`
+    CopilotUser,
+    /// `GET {api}/models`
+    Models,
+    /// `GET {api}/models/{id}`
+    Model,
+    /// `POST {api}/models/{id}/policy`
+    ModelPolicy,
+    /// `POST {api}/chat/completions`
+    ChatCompletions,
+    /// `POST {api}/responses`
+    Responses,
+    /// `POST {api}/embeddings`
+    Embeddings,
+    /// `GET {api}/_ping`
+    Ping,
+    /// Anything else (answered 404).
+    Other,
+}
+
+impl Endpoint {
+    /// Classifies a request path of the mock's single port.
+    pub(crate) fn classify(path: &str, layout: HostLayout) -> Endpoint {
+        if let Some(api) = path.strip_prefix(crate::server::COPILOT_PREFIX) {
+            return match api {
+                "/models" => Endpoint::Models,
+                "/chat/completions" => Endpoint::ChatCompletions,
+                "/responses" => Endpoint::Responses,
+                "/embeddings" => Endpoint::Embeddings,
+                "/_ping" => Endpoint::Ping,
+                p if p.starts_with("/models/") && p.ends_with("/policy") => Endpoint::ModelPolicy,
+                p if p.starts_with("/models/") => Endpoint::Model,
+                _ => Endpoint::Other,
+            };
+        }
+        if let Some(rest) = path.strip_prefix(layout.rest_prefix()) {
+            return match rest {
+                "/user" => Endpoint::User,
+                "/user/orgs" => Endpoint::UserOrgs,
+                "/copilot_internal/v2/token" => Endpoint::CopilotToken,
+                "/copilot_internal/user" => Endpoint::CopilotUser,
+                p if p.starts_with("/user/memberships/orgs/") => Endpoint::OrgMembership,
+                _ => Endpoint::Other,
+            };
+        }
+        match path {
+            "/login/device/code" => Endpoint::DeviceCode,
+            "/login/oauth/access_token" => Endpoint::AccessToken,
+            "/login/oauth/authorize" => Endpoint::Authorize,
+            "/login/device" => Endpoint::DevicePage,
+            _ => Endpoint::Other,
+        }
+    }
+}
+
+/// What goes wrong. Stream faults count *events* (SSE events for streaming answers; for a
+/// non-streaming body the body is cut in half instead and `after_events` is ignored).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Fault {
+    /// Answer with this status, headers and body instead of the real response.
+    Status {
+        /// HTTP status code.
+        status: u16,
+        /// Extra response headers (e.g. `retry-after`).
+        headers: Vec<(String, String)>,
+        /// `Content-Type` of the body.
+        content_type: String,
+        /// The body.
+        body: String,
+    },
+    /// Wait this long before handling the request (the response itself is normal).
+    Latency(Duration),
+    /// Send the status line and headers, then wait this long before the first body byte.
+    StallBeforeFirstByte(Duration),
+    /// Send `after_events` events, then wait `duration`, then continue normally.
+    StallMidStream {
+        /// Events sent before the stall.
+        after_events: usize,
+        /// Length of the stall.
+        duration: Duration,
+    },
+    /// Send `after_events` events, then abort the connection (the client sees a broken body).
+    ResetMidStream {
+        /// Events sent before the reset.
+        after_events: usize,
+    },
+    /// Send `after_events` events, then end the body cleanly (no finish chunk, no `[DONE]`).
+    TruncateStream {
+        /// Events sent before the clean end.
+        after_events: usize,
+    },
+    /// After `after_events` events, send one event whose data is not valid JSON, then continue.
+    MalformedChunk {
+        /// Events sent before the malformed one.
+        after_events: usize,
+    },
+    /// Leave out the final `data: [DONE]` event.
+    MissingDone,
+    /// After `after_events` events, send `data: {"error":{"message","code"}}` and end the stream.
+    MidStreamError {
+        /// Events sent before the error.
+        after_events: usize,
+        /// `error.code`, e.g. `quota_exceeded`, `model_overloaded`.
+        code: String,
+        /// `error.message`.
+        message: String,
+    },
+}
+
+impl Fault {
+    /// A status fault with a JSON body.
+    pub fn status(status: u16, body: impl Into<String>) -> Self {
+        Fault::Status {
+            status,
+            headers: Vec::new(),
+            content_type: "application/json".into(),
+            body: body.into(),
+        }
+    }
+    /// A status fault with a `text/plain` body.
+    pub fn status_text(status: u16, body: impl Into<String>) -> Self {
+        Fault::Status {
+            status,
+            headers: Vec::new(),
+            content_type: "text/plain; charset=utf-8".into(),
+            body: body.into(),
+        }
+    }
+    /// 429 `rate_limited` with `retry-after: <seconds>` and `x-ratelimit-exceeded`.
+    pub fn rate_limited(retry_after_secs: u64) -> Self {
+        Self::rate_limited_with(retry_after_secs.to_string())
+    }
+    /// 429 `rate_limited` with `retry-after` as an HTTP-date.
+    pub fn rate_limited_until(when: SystemTime) -> Self {
+        Self::rate_limited_with(httpdate::fmt_http_date(when))
+    }
+    fn rate_limited_with(retry_after: String) -> Self {
+        Fault::Status {
+            status: 429,
+            headers: vec![
+                ("retry-after".into(), retry_after),
+                ("x-ratelimit-exceeded".into(), "user_global_rate_limited".into()),
+            ],
+            content_type: "application/json".into(),
+            body: r#"{"error":{"message":"Sorry, you have been rate-limited. Please wait a moment before trying again.","code":"rate_limited","type":"rate_limit_error"}}"#.into(),
+        }
+    }
+    /// 402 `quota_exceeded`, as Copilot sends when the premium allowance is exhausted.
+    pub fn quota_exceeded() -> Self {
+        Self::status(
+            402,
+            r#"{"error":{"message":"You have no quota","code":"quota_exceeded"}}"#,
+        )
+    }
+    /// A 5xx (or any) server error with a plain-text body.
+    pub fn server_error(status: u16) -> Self {
+        Self::status_text(status, "upstream error")
+    }
+    /// Adds a response header to a [`Fault::Status`] (ignored for other kinds).
+    pub fn with_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        if let Fault::Status { headers, .. } = &mut self {
+            headers.push((name.into(), value.into()));
+        }
+        self
+    }
+}
+
+/// A fault bound to a route, active for every request or for the next N only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FaultRule {
+    pub(crate) endpoint: Endpoint,
+    pub(crate) fault: Fault,
+    pub(crate) remaining: Option<u32>,
+}
+
+impl FaultRule {
+    /// `fault` on every request to `endpoint` until cleared.
+    pub fn new(endpoint: Endpoint, fault: Fault) -> Self {
+        Self {
+            endpoint,
+            fault,
+            remaining: None,
+        }
+    }
+    /// Only the next `n` requests fail; later ones are served normally ("fail N then recover").
+    pub fn times(mut self, n: u32) -> Self {
+        self.remaining = Some(n);
+        self
+    }
+}

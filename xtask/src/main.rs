@@ -1,0 +1,2 @@
+//! Project automation (filled in by the foundation issue).
+fn main() {}
