@@ -32,6 +32,7 @@
 mod body;
 mod error;
 pub mod host;
+pub mod identity;
 pub mod retry;
 pub mod safety;
 pub mod sensitive;
@@ -44,6 +45,7 @@ mod reqwest_transport;
 pub use body::{BodyStream, ResponseBody};
 pub use error::TransportError;
 pub use host::GitHubHost;
+pub use identity::ClientIdentity;
 pub use safety::CarriesCredential;
 pub use transport::{FnTransport, HttpTransport, SharedTransport};
 

@@ -1,0 +1,160 @@
+//! Who the client says it is: the header profile sent to GitHub and Copilot.
+//!
+//! Copilot expects editor-style identity headers. Which values to send is a policy decision for the
+//! application, so every value is configurable and the defaults are honest: they name copilot-rs itself,
+//! not an editor it is not. See protocol.md §5/§6 for the values real editors send.
+
+use http::header::{HeaderMap, HeaderName, HeaderValue, USER_AGENT};
+
+/// The version of copilot-rs, used in the default identity.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The identity headers of a Copilot client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientIdentity {
+    user_agent: String,
+    editor_version: String,
+    editor_plugin_version: String,
+    integration_id: String,
+    exchange_api_version: Option<String>,
+    copilot_api_version: Option<String>,
+}
+
+impl Default for ClientIdentity {
+    /// `copilot-rs/<version>` everywhere, integration id `copilot-developer-cli` (the official SDK's, the only
+    /// one that accepts fine-grained PATs), `X-GitHub-Api-Version` 2025-04-01 for the token exchange and
+    /// 2025-05-01 for the Copilot API.
+    fn default() -> Self {
+        ClientIdentity {
+            user_agent: format!("copilot-rs/{VERSION}"),
+            editor_version: format!("copilot-rs/{VERSION}"),
+            editor_plugin_version: format!("copilot-rs/{VERSION}"),
+            integration_id: "copilot-developer-cli".to_owned(),
+            exchange_api_version: Some("2025-04-01".to_owned()),
+            copilot_api_version: Some("2025-05-01".to_owned()),
+        }
+    }
+}
+
+impl ClientIdentity {
+    /// The default identity.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets `User-Agent` (GitHub REST refuses requests without one).
+    pub fn with_user_agent(mut self, value: impl Into<String>) -> Self {
+        self.user_agent = value.into();
+        self
+    }
+
+    /// Sets `Editor-Version` (`name/version`).
+    pub fn with_editor_version(mut self, value: impl Into<String>) -> Self {
+        self.editor_version = value.into();
+        self
+    }
+
+    /// Sets `Editor-Plugin-Version` (`plugin/version`).
+    pub fn with_editor_plugin_version(mut self, value: impl Into<String>) -> Self {
+        self.editor_plugin_version = value.into();
+        self
+    }
+
+    /// Sets `Copilot-Integration-Id` (e.g. `copilot-developer-cli`, `vscode-chat`).
+    pub fn with_integration_id(mut self, value: impl Into<String>) -> Self {
+        self.integration_id = value.into();
+        self
+    }
+
+    /// Sets (or with `None` omits) `X-GitHub-Api-Version` on the token exchange.
+    pub fn with_exchange_api_version(mut self, value: Option<impl Into<String>>) -> Self {
+        self.exchange_api_version = value.map(Into::into);
+        self
+    }
+
+    /// Sets (or with `None` omits) `X-GitHub-Api-Version` on Copilot API calls.
+    pub fn with_copilot_api_version(mut self, value: Option<impl Into<String>>) -> Self {
+        self.copilot_api_version = value.map(Into::into);
+        self
+    }
+
+    /// The `User-Agent` value.
+    pub fn user_agent(&self) -> &str {
+        &self.user_agent
+    }
+
+    /// The `Editor-Version` value.
+    pub fn editor_version(&self) -> &str {
+        &self.editor_version
+    }
+
+    /// The `Editor-Plugin-Version` value.
+    pub fn editor_plugin_version(&self) -> &str {
+        &self.editor_plugin_version
+    }
+
+    /// The `Copilot-Integration-Id` value.
+    pub fn integration_id(&self) -> &str {
+        &self.integration_id
+    }
+
+    /// The `X-GitHub-Api-Version` sent on the token exchange, if any.
+    pub fn exchange_api_version(&self) -> Option<&str> {
+        self.exchange_api_version.as_deref()
+    }
+
+    /// The `X-GitHub-Api-Version` sent to the Copilot API, if any.
+    pub fn copilot_api_version(&self) -> Option<&str> {
+        self.copilot_api_version.as_deref()
+    }
+
+    /// Headers for GitHub web/REST calls (OAuth, `/user`): `User-Agent` only.
+    pub fn apply_github(&self, headers: &mut HeaderMap) {
+        insert(headers, USER_AGENT, &self.user_agent);
+    }
+
+    /// Headers for `copilot_internal/*` on the GitHub REST host: `User-Agent`, `Editor-Version`,
+    /// `Editor-Plugin-Version` and the exchange API version.
+    pub fn apply_exchange(&self, headers: &mut HeaderMap) {
+        insert(headers, USER_AGENT, &self.user_agent);
+        insert(headers, EDITOR_VERSION, &self.editor_version);
+        insert(headers, EDITOR_PLUGIN_VERSION, &self.editor_plugin_version);
+        if let Some(version) = &self.exchange_api_version {
+            insert(headers, X_GITHUB_API_VERSION, version);
+        }
+    }
+
+    /// Headers for the Copilot API: `User-Agent`, `Editor-Version`, `Editor-Plugin-Version`,
+    /// `Copilot-Integration-Id` and the Copilot API version.
+    pub fn apply_copilot(&self, headers: &mut HeaderMap) {
+        insert(headers, USER_AGENT, &self.user_agent);
+        insert(headers, EDITOR_VERSION, &self.editor_version);
+        insert(headers, EDITOR_PLUGIN_VERSION, &self.editor_plugin_version);
+        insert(headers, COPILOT_INTEGRATION_ID, &self.integration_id);
+        if let Some(version) = &self.copilot_api_version {
+            insert(headers, X_GITHUB_API_VERSION, version);
+        }
+    }
+}
+
+/// `Editor-Version`.
+pub const EDITOR_VERSION: HeaderName = HeaderName::from_static("editor-version");
+/// `Editor-Plugin-Version`.
+pub const EDITOR_PLUGIN_VERSION: HeaderName = HeaderName::from_static("editor-plugin-version");
+/// `Copilot-Integration-Id`.
+pub const COPILOT_INTEGRATION_ID: HeaderName = HeaderName::from_static("copilot-integration-id");
+/// `X-GitHub-Api-Version`.
+pub const X_GITHUB_API_VERSION: HeaderName = HeaderName::from_static("x-github-api-version");
+
+/// Inserts a header, skipping values that are not valid header text (configuration with control characters
+/// must not break every request).
+fn insert(headers: &mut HeaderMap, name: HeaderName, value: &str) {
+    match HeaderValue::from_str(value) {
+        Ok(value) => {
+            headers.insert(name, value);
+        }
+        Err(_) => {
+            tracing::warn!(header = %name, "skipping an identity header with an invalid value")
+        }
+    }
+}
