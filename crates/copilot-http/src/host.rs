@@ -169,6 +169,9 @@ impl GitHubHost {
             .host_str()
             .ok_or_else(|| invalid(input, "no host name"))?
             .to_ascii_lowercase();
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(invalid(input, "the URL must not carry credentials"));
+        }
         if !matches!(url.path(), "" | "/" | "/api/v3") {
             return Err(invalid(
                 input,

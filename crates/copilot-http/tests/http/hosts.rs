@@ -1,0 +1,168 @@
+use copilot_http::host::HostKind;
+use copilot_http::{GitHubHost, TransportError};
+use url::Url;
+
+fn url(s: &str) -> Url {
+    Url::parse(s).unwrap()
+}
+
+#[test]
+fn github_com_in_every_spelling() {
+    for input in [
+        "github.com",
+        "https://github.com",
+        "https://github.com/",
+        "api.github.com",
+        " GitHub.com ",
+    ] {
+        let host = GitHubHost::parse(input).unwrap();
+        assert_eq!(host.kind(), &HostKind::GitHubCom, "{input}");
+        assert_eq!(host.web_url().as_str(), "https://github.com/");
+        assert_eq!(host.api_url().as_str(), "https://api.github.com/");
+        assert_eq!(
+            host.copilot_api_url().as_str(),
+            "https://api.githubcopilot.com/"
+        );
+        assert_eq!(host.key(), "github.com");
+    }
+    let host = GitHubHost::github_com();
+    assert_eq!(
+        host.api_endpoint("/copilot_internal/v2/token").as_str(),
+        "https://api.github.com/copilot_internal/v2/token"
+    );
+    assert_eq!(
+        host.web_endpoint("/login/device/code").as_str(),
+        "https://github.com/login/device/code"
+    );
+}
+
+#[test]
+fn ghe_com_tenants() {
+    for input in [
+        "acme.ghe.com",
+        "https://acme.ghe.com",
+        "https://api.acme.ghe.com",
+        "copilot-api.acme.ghe.com",
+    ] {
+        let host = GitHubHost::parse(input).unwrap();
+        assert_eq!(
+            host.kind(),
+            &HostKind::DataResidency {
+                tenant: "acme".into()
+            },
+            "{input}"
+        );
+        assert_eq!(host.web_url().as_str(), "https://acme.ghe.com/");
+        assert_eq!(host.api_url().as_str(), "https://api.acme.ghe.com/");
+        assert_eq!(
+            host.copilot_api_url().as_str(),
+            "https://copilot-api.acme.ghe.com/"
+        );
+        assert_eq!(host.key(), "acme.ghe.com");
+    }
+    assert!(GitHubHost::ghe_com("a.b").is_err());
+    assert!(GitHubHost::ghe_com("").is_err());
+    assert!(GitHubHost::parse("http://acme.ghe.com").is_err());
+}
+
+#[test]
+fn enterprise_server_keeps_the_api_v3_prefix() {
+    for input in [
+        "github.example.com",
+        "https://github.example.com",
+        "https://github.example.com/api/v3",
+    ] {
+        let host = GitHubHost::parse(input).unwrap();
+        assert_eq!(host.kind(), &HostKind::EnterpriseServer, "{input}");
+        assert_eq!(host.web_url().as_str(), "https://github.example.com/");
+        assert_eq!(host.api_url().as_str(), "https://github.example.com/api/v3");
+        assert_eq!(
+            host.api_endpoint("/copilot_internal/v2/token").as_str(),
+            "https://github.example.com/api/v3/copilot_internal/v2/token"
+        );
+        assert_eq!(
+            host.api_endpoint("user/orgs").as_str(),
+            "https://github.example.com/api/v3/user/orgs"
+        );
+    }
+    let with_port = GitHubHost::parse("https://ghes.internal:8443").unwrap();
+    assert_eq!(with_port.key(), "ghes.internal:8443");
+    assert_eq!(
+        with_port.api_url().as_str(),
+        "https://ghes.internal:8443/api/v3"
+    );
+    // A local mock with the GHES layout.
+    let local = GitHubHost::enterprise_server_url("http://127.0.0.1:4000").unwrap();
+    assert_eq!(local.api_url().as_str(), "http://127.0.0.1:4000/api/v3");
+}
+
+#[test]
+fn bad_hosts_get_clear_errors() {
+    let cases = [
+        "",
+        "   ",
+        "http://github.example.com",
+        "https://github.example.com/some/path",
+        "ftp://github.com",
+        "https://github.com:8443",
+        "git hub.com",
+        "https://user:pw@github.example.com",
+    ];
+    for input in cases {
+        let error = GitHubHost::parse(input).unwrap_err();
+        assert!(
+            matches!(
+                error,
+                TransportError::InvalidHost { .. } | TransportError::InvalidUrl { .. }
+            ),
+            "{input:?}: {error:?}"
+        );
+        assert!(!error.to_string().is_empty());
+    }
+}
+
+#[test]
+fn custom_hosts_point_everything_anywhere() {
+    let host = GitHubHost::custom(
+        url("http://127.0.0.1:9000/github"),
+        url("http://127.0.0.1:9000/api"),
+        url("http://127.0.0.1:9000/copilot"),
+    );
+    assert_eq!(host.kind(), &HostKind::Custom);
+    assert_eq!(
+        host.api_endpoint("/copilot_internal/v2/token").as_str(),
+        "http://127.0.0.1:9000/api/copilot_internal/v2/token"
+    );
+    assert_eq!(
+        host.web_endpoint("/login/device/code").as_str(),
+        "http://127.0.0.1:9000/github/login/device/code"
+    );
+}
+
+#[test]
+fn trusted_copilot_api_hosts() {
+    let dotcom = GitHubHost::github_com();
+    for ok in [
+        "https://api.githubcopilot.com",
+        "https://api.business.githubcopilot.com",
+        "https://api.individual.githubcopilot.com/",
+        "http://127.0.0.1:4010",
+    ] {
+        assert!(dotcom.is_trusted_copilot_api(&url(ok)), "{ok}");
+    }
+    for bad in [
+        "http://api.githubcopilot.com",
+        "https://api.githubcopilot.com.evil.com",
+        "https://evilgithubcopilot.com",
+        "https://api.githubcopilot.com:8443",
+        "https://user@api.githubcopilot.com",
+        "https://copilot-api.acme.ghe.com",
+        "http://10.1.1.1",
+    ] {
+        assert!(!dotcom.is_trusted_copilot_api(&url(bad)), "{bad}");
+    }
+    let tenant = GitHubHost::ghe_com("acme").unwrap();
+    assert!(tenant.is_trusted_copilot_api(&url("https://copilot-api.acme.ghe.com")));
+    assert!(!tenant.is_trusted_copilot_api(&url("https://copilot-api.other.ghe.com")));
+    assert!(!tenant.is_trusted_copilot_api(&url("https://api.githubcopilot.com")));
+}

@@ -1,0 +1,142 @@
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use bytes::Bytes;
+use copilot_http::safety::{check_credential_uri, is_loopback_host};
+use copilot_http::{
+    CarriesCredential, FnTransport, HttpTransport, ResponseBody, SharedTransport, TransportError,
+};
+
+fn counting_transport() -> (SharedTransport, Arc<AtomicUsize>) {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counter = calls.clone();
+    let transport = SharedTransport::new(FnTransport::new(move |_| {
+        counter.fetch_add(1, Ordering::SeqCst);
+        async { Ok(http::Response::new(ResponseBody::empty())) }
+    }));
+    (transport, calls)
+}
+
+fn with_auth(url: &str) -> http::Request<Bytes> {
+    http::Request::get(url)
+        .header("authorization", "Bearer gho_secret")
+        .body(Bytes::new())
+        .unwrap()
+}
+
+#[tokio::test]
+async fn https_with_credentials_is_sent() {
+    let (transport, calls) = counting_transport();
+    transport
+        .send(with_auth("https://api.githubcopilot.com/models"))
+        .await
+        .unwrap();
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn plain_http_to_loopback_is_sent() {
+    let (transport, calls) = counting_transport();
+    for url in [
+        "http://127.0.0.1:8080/x",
+        "http://localhost:1/x",
+        "http://[::1]:9/x",
+        "http://127.8.9.10/x",
+    ] {
+        transport.send(with_auth(url)).await.unwrap();
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 4);
+}
+
+#[tokio::test]
+async fn plain_http_to_a_remote_host_is_refused_before_any_byte() {
+    let (transport, calls) = counting_transport();
+    for url in [
+        "http://api.githubcopilot.com/chat/completions",
+        "http://10.0.0.1/x",
+        "http://localhost.evil.com/x",
+        "ftp://github.com/x",
+    ] {
+        let error = transport.send(with_auth(url)).await.unwrap_err();
+        assert!(
+            matches!(error, TransportError::InsecureUrl { .. }),
+            "{url}: {error:?}"
+        );
+        let text = error.to_string();
+        assert!(!text.contains("gho_secret"), "{text}");
+    }
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        0,
+        "the inner transport must never see a refused request"
+    );
+}
+
+#[tokio::test]
+async fn userinfo_is_refused_and_not_echoed() {
+    let (transport, calls) = counting_transport();
+    let error = transport
+        .send(with_auth("https://user:hunter2@api.github.com/user"))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, TransportError::InsecureUrl { .. }));
+    assert!(!error.to_string().contains("hunter2"));
+    assert_eq!(calls.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test]
+async fn secrets_in_a_body_are_guarded_by_the_extension() {
+    let (transport, calls) = counting_transport();
+    let mut request = http::Request::post("http://github.com/login/oauth/access_token")
+        .body(Bytes::from_static(b"device_code=abc"))
+        .unwrap();
+    request.extensions_mut().insert(CarriesCredential);
+    assert!(transport.send(request).await.is_err());
+    // Without a credential, plain http is none of our business.
+    let anonymous = http::Request::get("http://example.com/")
+        .body(Bytes::new())
+        .unwrap();
+    transport.send(anonymous).await.unwrap();
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn shared_transport_marks_authorization_sensitive() {
+    let seen = Arc::new(std::sync::Mutex::new(None));
+    let slot = seen.clone();
+    let transport = SharedTransport::new(FnTransport::new(move |request: http::Request<Bytes>| {
+        *slot.lock().unwrap() = Some(request.headers()["authorization"].is_sensitive());
+        async { Ok(http::Response::new(ResponseBody::empty())) }
+    }));
+    transport
+        .send(with_auth("https://api.github.com/user"))
+        .await
+        .unwrap();
+    assert_eq!(*seen.lock().unwrap(), Some(true));
+}
+
+#[test]
+fn loopback_detection() {
+    for host in [
+        "127.0.0.1",
+        "127.255.0.1",
+        "::1",
+        "[::1]",
+        "localhost",
+        "LOCALHOST",
+        "a.localhost",
+    ] {
+        assert!(is_loopback_host(host), "{host}");
+    }
+    for host in [
+        "10.0.0.1",
+        "192.168.1.1",
+        "0.0.0.0",
+        "localhost.evil.com",
+        "github.com",
+        "::2",
+    ] {
+        assert!(!is_loopback_host(host), "{host}");
+    }
+    assert!(check_credential_uri(&"https://github.com".parse().unwrap()).is_ok());
+}

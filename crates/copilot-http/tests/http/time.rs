@@ -1,0 +1,30 @@
+use std::time::{Duration, SystemTime};
+
+use copilot_http::time::{
+    Clock, ManualClock, RecordingSleep, Sleep, TokioClock, TokioSleep, from_unix_seconds,
+    unix_seconds,
+};
+
+#[tokio::test(start_paused = true)]
+async fn tokio_clock_follows_paused_time() {
+    let start = from_unix_seconds(1_700_000_000);
+    let clock = TokioClock::starting_at(start);
+    assert_eq!(clock.now(), start);
+    TokioSleep.sleep(Duration::from_secs(900)).await;
+    assert_eq!(clock.now(), start + Duration::from_secs(900));
+}
+
+#[test]
+fn manual_clock_and_recording_sleep_agree() {
+    let clock = ManualClock::new(SystemTime::UNIX_EPOCH);
+    let sleep = RecordingSleep::advancing(clock.clone());
+    let _ = sleep.sleep(Duration::from_secs(5));
+    let _ = sleep.sleep(Duration::from_secs(10));
+    assert_eq!(
+        sleep.recorded(),
+        vec![Duration::from_secs(5), Duration::from_secs(10)]
+    );
+    assert_eq!(unix_seconds(clock.now()), 15);
+    clock.set(from_unix_seconds(100));
+    assert_eq!(unix_seconds(clock.now()), 100);
+}

@@ -1,0 +1,127 @@
+//! The Copilot side: token exchange, plan/quota, models, chat, responses, embeddings.
+
+pub(crate) mod chat;
+pub(crate) mod embeddings;
+pub(crate) mod exchange;
+pub(crate) mod models;
+pub(crate) mod responses;
+pub(crate) mod schema;
+pub(crate) mod script;
+
+use std::time::SystemTime;
+
+use axum::response::{IntoResponse, Response};
+use http::HeaderMap;
+use serde_json::{Value, json};
+
+use crate::config::{CopilotAccess, MockUser};
+use crate::github::credential;
+use crate::server::Shared;
+
+/// `401 text/plain` as the Copilot API sends it for expired or unknown tokens.
+pub(crate) fn unauthorized() -> Response {
+    text(401, "unauthorized: token expired")
+}
+
+/// A plain-text error.
+pub(crate) fn text(status: u16, body: &str) -> Response {
+    (
+        http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::BAD_REQUEST),
+        [(http::header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+/// `{"error":{"message","code","param","type"}}` with `status`.
+pub(crate) fn api_error(status: u16, code: &str, message: &str, param: &str) -> Response {
+    (
+        http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::BAD_REQUEST),
+        axum::Json(json!({"error": {
+            "message": message,
+            "code": code,
+            "param": param,
+            "type": "invalid_request_error",
+        }})),
+    )
+        .into_response()
+}
+
+/// 400 `model_not_supported`, byte-for-byte the captured body.
+pub(crate) fn model_not_supported() -> Response {
+    api_error(400, "model_not_supported", "The requested model is not supported.", "model")
+}
+
+/// 400 for a model whose policy is not `enabled`.
+pub(crate) fn policy_denied() -> Response {
+    (
+        http::StatusCode::BAD_REQUEST,
+        axum::Json(json!({"error": {
+            "message": "model access is not permitted per policy settings",
+            "param": "", "code": "", "type": "",
+        }})),
+    )
+        .into_response()
+}
+
+/// Parses a JSON request body or answers 400.
+pub(crate) fn json_body(body: &[u8]) -> Result<Value, Response> {
+    match serde_json::from_slice::<Value>(body) {
+        Ok(v @ Value::Object(_)) => Ok(v),
+        _ => Err(api_error(
+            400,
+            "invalid_request_body",
+            "invalid request body: expected a JSON object",
+            "",
+        )),
+    }
+}
+
+/// Who is calling the Copilot API: a Copilot token, or a GitHub token in Direct mode.
+pub(crate) fn authenticate(shared: &Shared, headers: &HeaderMap) -> Result<MockUser, Response> {
+    let Some((scheme, token)) = credential(headers) else {
+        return Err(unauthorized());
+    };
+    let state = shared.state();
+    if let Some(record) = state.copilot_tokens.get(&token) {
+        if SystemTime::now() >= record.expires_at {
+            return Err(unauthorized());
+        }
+        return state.users.get(&record.login).cloned().ok_or_else(unauthorized);
+    }
+    let looks_like_github = ["gho_", "ghu_", "ghs_", "github_pat_", "ghp_"]
+        .iter()
+        .any(|p| token.starts_with(p));
+    if !shared.settings.direct_mode || !looks_like_github {
+        return Err(unauthorized());
+    }
+    if scheme != "bearer" {
+        return Err(text(400, "bad request: Authorization header is badly formatted"));
+    }
+    let Some((_, user)) = state.github_user(&token) else {
+        return Err(unauthorized());
+    };
+    let is_pat = token.starts_with("github_pat_") || token.starts_with("ghp_");
+    let integration = headers
+        .get("copilot-integration-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if is_pat && (token.starts_with("ghp_") || integration != "copilot-developer-cli") {
+        return Err(text(
+            400,
+            "bad request: Personal Access Tokens are not supported for this endpoint",
+        ));
+    }
+    match user.copilot {
+        CopilotAccess::Seat(_) => Ok(user.clone()),
+        CopilotAccess::NoAccess { .. } => Err(text(403, "access to this endpoint is forbidden")),
+    }
+}
+
+/// Seconds since the epoch.
+pub(crate) fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
+}
