@@ -140,6 +140,11 @@ fn ci() -> Result {
         .env("RUSTDOCFLAGS", "-D warnings");
     run(doc)?;
     ensure_tool("deny", "cargo-deny")?;
+    // cargo-deny reads the metadata of every target platform; fetch all of it first (registries are
+    // reachable), then check without touching the network again.
+    let mut fetch = cargo();
+    fetch.arg("fetch");
+    run(fetch)?;
     let mut deny = cargo();
     // Advisories need the advisory database from the network; bans, licenses and sources work offline.
     deny.args(["deny", "--offline", "check", "bans", "licenses", "sources"]);
