@@ -156,11 +156,21 @@ impl CopilotSeat {
     }
     /// Copilot Business (`copilot_for_business_seat_quota`).
     pub fn business() -> Self {
-        Self::with("business", "copilot_for_business_seat_quota", "business", false)
+        Self::with(
+            "business",
+            "copilot_for_business_seat_quota",
+            "business",
+            false,
+        )
     }
     /// Copilot Enterprise (`copilot_enterprise_seat_quota`).
     pub fn enterprise() -> Self {
-        Self::with("enterprise", "copilot_enterprise_seat_quota", "enterprise", false)
+        Self::with(
+            "enterprise",
+            "copilot_enterprise_seat_quota",
+            "enterprise",
+            false,
+        )
     }
     /// Copilot Free (`free_limited_copilot`): limited chat quota.
     pub fn free() -> Self {
@@ -477,12 +487,14 @@ impl Default for MockConfig {
         Self {
             port: 0,
             layout: HostLayout::Dotcom,
-            users: vec![MockUser::new(DEFAULT_LOGIN)
-                .id(583231)
-                .name("The Octocat")
-                .email("octocat@github.com")
-                .org("octo-org")
-                .org("github")],
+            users: vec![
+                MockUser::new(DEFAULT_LOGIN)
+                    .id(583231)
+                    .name("The Octocat")
+                    .email("octocat@github.com")
+                    .org("octo-org")
+                    .org("github"),
+            ],
             orgs: vec![MockOrg::new("octo-org"), MockOrg::new("github")],
             clients: vec![
                 MockClient::copilot_app(),

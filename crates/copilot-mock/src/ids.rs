@@ -14,7 +14,10 @@ fn random_bytes(len: usize) -> Vec<u8> {
             .map(|d| d.as_nanos())
             .unwrap_or_default();
         for (i, b) in buf.iter_mut().enumerate() {
-            *b = (seed.wrapping_mul(6364136223846793005).wrapping_add(i as u128) >> 33) as u8;
+            *b = (seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(i as u128)
+                >> 33) as u8;
         }
     }
     buf
@@ -29,7 +32,10 @@ fn from_alphabet(alphabet: &[u8], len: usize) -> String {
 
 /// Lower-case hex string of `bytes` random bytes.
 pub(crate) fn hex(bytes: usize) -> String {
-    random_bytes(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    random_bytes(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// A GitHub-style token: `prefix` followed by `len` base62 characters.

@@ -140,7 +140,10 @@ impl MockServer {
         self.shared.cancel.cancel();
         if let Some(task) = self.task.take() {
             let abort = task.abort_handle();
-            if tokio::time::timeout(Duration::from_secs(5), task).await.is_err() {
+            if tokio::time::timeout(Duration::from_secs(5), task)
+                .await
+                .is_err()
+            {
                 abort.abort();
             }
         }
@@ -260,7 +263,10 @@ impl MockServer {
     }
     /// Removes the fault on `endpoint`.
     pub fn clear_fault(&self, endpoint: Endpoint) {
-        self.shared.state().faults.retain(|r| r.endpoint != endpoint);
+        self.shared
+            .state()
+            .faults
+            .retain(|r| r.endpoint != endpoint);
     }
     /// Removes every fault.
     pub fn clear_faults(&self) {
@@ -338,7 +344,10 @@ impl State {
 fn router(shared: Arc<Shared>) -> Router {
     let web = Router::new()
         .route("/login/device/code", post(github::device::device_code))
-        .route("/login/oauth/access_token", post(github::oauth::access_token))
+        .route(
+            "/login/oauth/access_token",
+            post(github::oauth::access_token),
+        )
         .route("/login/oauth/authorize", get(github::oauth::authorize))
         .route(
             "/login/device",
@@ -347,9 +356,15 @@ fn router(shared: Arc<Shared>) -> Router {
     let rest = Router::new()
         .route("/user", get(github::rest::user))
         .route("/user/orgs", get(github::rest::user_orgs))
-        .route("/user/memberships/orgs/{org}", get(github::rest::org_membership))
+        .route(
+            "/user/memberships/orgs/{org}",
+            get(github::rest::org_membership),
+        )
         .route("/copilot_internal/v2/token", get(copilot::exchange::token))
-        .route("/copilot_internal/user", get(copilot::exchange::copilot_user));
+        .route(
+            "/copilot_internal/user",
+            get(copilot::exchange::copilot_user),
+        );
     let api = Router::new()
         .route("/models", get(copilot::models::list))
         .route("/models/{id}", get(copilot::models::get_one))
@@ -363,14 +378,23 @@ fn router(shared: Arc<Shared>) -> Router {
         .nest(shared.layout.rest_prefix(), rest)
         .nest(COPILOT_PREFIX, api)
         .fallback(github::rest::not_found)
-        .layer(axum::middleware::from_fn_with_state(shared.clone(), observe))
+        .layer(axum::middleware::from_fn_with_state(
+            shared.clone(),
+            observe,
+        ))
         .with_state(shared)
 }
 
 /// Logs every request and applies the fault configured for its route.
-async fn observe(AxumState(shared): AxumState<Arc<Shared>>, request: Request, next: Next) -> Response {
+async fn observe(
+    AxumState(shared): AxumState<Arc<Shared>>,
+    request: Request,
+    next: Next,
+) -> Response {
     let (parts, body) = request.into_parts();
-    let body = axum::body::to_bytes(body, MAX_BODY).await.unwrap_or_default();
+    let body = axum::body::to_bytes(body, MAX_BODY)
+        .await
+        .unwrap_or_default();
     let endpoint = Endpoint::classify(parts.uri.path(), shared.layout);
     let mut entry = RequestLogEntry {
         endpoint,
@@ -416,7 +440,10 @@ async fn observe(AxumState(shared): AxumState<Arc<Shared>>, request: Request, ne
     let response = next.run(Request::from_parts(parts, Body::from(body))).await;
     let (mut parts, body) = response.into_parts();
     entry.status = parts.status.as_u16();
-    entry.note = parts.extensions.remove::<LogNote>().map(|n| n.0.to_string());
+    entry.note = parts
+        .extensions
+        .remove::<LogNote>()
+        .map(|n| n.0.to_string());
     let body_fault = fault.filter(|f| !matches!(f, Fault::Latency(_)));
     if body_fault.is_some() && entry.note.is_none() {
         entry.note = Some("fault".into());
@@ -430,12 +457,17 @@ async fn observe(AxumState(shared): AxumState<Arc<Shared>>, request: Request, ne
         ),
         (None, Some(fault)) => {
             // A non-streaming body: treat its two halves as the "events".
-            let bytes = axum::body::to_bytes(body, MAX_BODY).await.unwrap_or_default();
+            let bytes = axum::body::to_bytes(body, MAX_BODY)
+                .await
+                .unwrap_or_default();
             let half = bytes.len() / 2;
             let events = vec![bytes.slice(..half), bytes.slice(half..)];
             let fault = clamp_for_body(fault);
             parts.headers.remove(http::header::CONTENT_LENGTH);
-            faulty_body(plan_steps(events, None, Some(&fault)), shared.cancel.clone())
+            faulty_body(
+                plan_steps(events, None, Some(&fault)),
+                shared.cancel.clone(),
+            )
         }
         (None, None) => body,
     };

@@ -15,9 +15,6 @@ use tokio_util::sync::CancellationToken;
 
 use crate::fault::Fault;
 
-/// The wire form of the end-of-stream sentinel.
-pub(crate) const DONE_EVENT: &str = "data: [DONE]\n\n";
-
 /// A streaming answer, still to be written.
 #[derive(Debug, Clone)]
 pub(crate) struct SsePlan {
@@ -125,6 +122,9 @@ pub(crate) fn plan_steps(
             match fault {
                 Some(Fault::StallMidStream { duration, .. }) => steps.push(Step::Sleep(*duration)),
                 Some(Fault::ResetMidStream { .. }) => {
+                    // Pause first so hyper flushes what was written; a reset in the same poll
+                    // would discard even the status line.
+                    steps.push(Step::Sleep(Duration::from_millis(20)));
                     steps.push(Step::Reset);
                     return steps;
                 }

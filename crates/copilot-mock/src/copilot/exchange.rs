@@ -35,6 +35,8 @@ fn no_access(notification_id: &str, can_signup: bool) -> Response {
 }
 
 /// The seat of the user behind the GitHub token, or the exchange's error response.
+// The error is the HTTP answer itself, returned at once; boxing it buys nothing.
+#[allow(clippy::result_large_err)]
 fn seat_for(shared: &Shared, headers: &HeaderMap) -> Result<(MockUser, CopilotSeat), Response> {
     let Some((_, token)) = credential(headers) else {
         return Err(rest_error(401, "Requires authentication"));
@@ -47,7 +49,10 @@ fn seat_for(shared: &Shared, headers: &HeaderMap) -> Result<(MockUser, CopilotSe
         return Err(rest_error(401, "Bad credentials"));
     };
     if token.starts_with("github_pat_") {
-        return Err(rest_error(403, "Resource not accessible by personal access token"));
+        return Err(rest_error(
+            403,
+            "Resource not accessible by personal access token",
+        ));
     }
     if !record.allow_listed {
         return Err(rest_error(404, "Not Found"));
@@ -93,7 +98,12 @@ pub(crate) async fn token(State(shared): State<Arc<Shared>>, headers: HeaderMap)
             expires_at: SystemTime::now() + lifetime,
         },
     );
-    let orgs: Vec<String> = user.orgs.iter().map(|o| crate::ids::hex(16).chars().take(0).collect::<String>() + o).collect();
+    // The real list holds opaque organisation ids.
+    let orgs: Vec<String> = user
+        .orgs
+        .iter()
+        .map(|o| format!("{:032x}", crate::config::stable_id(o)))
+        .collect();
     axum::Json(json!({
         "agent_mode_auto_approval": true,
         "annotations_enabled": true,
@@ -148,7 +158,10 @@ fn snapshot(id: &str, entitlement: i64, remaining: i64, unlimited: bool) -> Valu
 }
 
 /// `GET /copilot_internal/user`
-pub(crate) async fn copilot_user(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+pub(crate) async fn copilot_user(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+) -> Response {
     // Same gate as the exchange except allow-listing: Direct-world clients call it too.
     let Some((_, token)) = credential(&headers) else {
         return rest_error(401, "Requires authentication");

@@ -167,8 +167,10 @@ pub(crate) async fn device_page_submit(
         DeviceStatus::Approved(login)
     };
     if state.set_device_status(&user_code, status) {
-        Html("<!doctype html><html><body><h1>Congratulations, you're all set!</h1>\
-              <p>Your device is now connected.</p></body></html>")
+        Html(
+            "<!doctype html><html><body><h1>Congratulations, you're all set!</h1>\
+              <p>Your device is now connected.</p></body></html>",
+        )
         .into_response()
     } else {
         (

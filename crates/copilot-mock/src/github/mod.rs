@@ -11,7 +11,11 @@ use http::HeaderMap;
 use serde_json::{Map, Value, json};
 
 /// Request parameters from the query string and a form or JSON body (GitHub accepts all three).
-pub(crate) fn params(headers: &HeaderMap, query: Option<&str>, body: &[u8]) -> HashMap<String, String> {
+pub(crate) fn params(
+    headers: &HeaderMap,
+    query: Option<&str>,
+    body: &[u8],
+) -> HashMap<String, String> {
     let mut out: HashMap<String, String> =
         serde_urlencoded::from_str(query.unwrap_or("")).unwrap_or_default();
     let is_json = headers
@@ -86,7 +90,9 @@ pub(crate) fn oauth_error_body(code: &str) -> Value {
         "expired_token" => "The `device_code` has expired.",
         "access_denied" => "The authorization request was denied.",
         "incorrect_device_code" => "The device_code provided is not valid.",
-        "incorrect_client_credentials" => "The client_id and/or client_secret passed are incorrect.",
+        "incorrect_client_credentials" => {
+            "The client_id and/or client_secret passed are incorrect."
+        }
         "unsupported_grant_type" => "The grant type is not supported.",
         "device_flow_disabled" => "Device Flow must be explicitly enabled for this App",
         "bad_verification_code" => "The code passed is incorrect or expired.",

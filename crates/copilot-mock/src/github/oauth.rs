@@ -79,7 +79,9 @@ fn exchange_code(shared: &Shared, headers: &HeaderMap, p: &HashMap<String, Strin
         }
     }
     if let Some(challenge) = &grant.challenge {
-        let verified = p.get("code_verifier").is_some_and(|v| s256(v) == *challenge);
+        let verified = p
+            .get("code_verifier")
+            .is_some_and(|v| s256(v) == *challenge);
         if !verified {
             return oauth_error(headers, "bad_verification_code");
         }
@@ -123,7 +125,10 @@ fn refresh(shared: &Shared, headers: &HeaderMap, p: &HashMap<String, String>) ->
 }
 
 fn is_loopback(url: &Url) -> bool {
-    matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]" | "::1"))
+    matches!(
+        url.host_str(),
+        Some("127.0.0.1" | "localhost" | "[::1]" | "::1")
+    )
 }
 
 /// GitHub's redirect rules: loopback callbacks accept any port; OAuth Apps accept sub-paths,
@@ -156,14 +161,21 @@ fn redirect_with(base: &str, pairs: &[(&str, &str)]) -> Response {
                     query.append_pair(k, v);
                 }
             }
-            (http::StatusCode::FOUND, [(http::header::LOCATION, url.to_string())]).into_response()
+            (
+                http::StatusCode::FOUND,
+                [(http::header::LOCATION, url.to_string())],
+            )
+                .into_response()
         }
         Err(_) => (http::StatusCode::BAD_REQUEST, "invalid redirect_uri").into_response(),
     }
 }
 
 /// `GET /login/oauth/authorize`: the simulated user decides at once and we redirect.
-pub(crate) async fn authorize(State(shared): State<Arc<Shared>>, RawQuery(query): RawQuery) -> Response {
+pub(crate) async fn authorize(
+    State(shared): State<Arc<Shared>>,
+    RawQuery(query): RawQuery,
+) -> Response {
     let p: HashMap<String, String> =
         serde_urlencoded::from_str(query.as_deref().unwrap_or("")).unwrap_or_default();
     let mut state = shared.state();
@@ -203,7 +215,10 @@ pub(crate) async fn authorize(State(shared): State<Arc<Shared>>, RawQuery(query)
             &target,
             &[
                 ("error", "invalid_request"),
-                ("error_description", "Only S256 code challenges are supported."),
+                (
+                    "error_description",
+                    "Only S256 code challenges are supported.",
+                ),
                 ("state", &st),
             ],
         );

@@ -14,7 +14,12 @@ use crate::server::Shared;
 use crate::state::GitHubToken;
 
 /// The user behind the request's GitHub token, or GitHub's 401.
-pub(crate) fn authenticate(shared: &Shared, headers: &HeaderMap) -> Result<(GitHubToken, MockUser), Response> {
+// The error is the HTTP answer itself, returned at once; boxing it buys nothing.
+#[allow(clippy::result_large_err)]
+pub(crate) fn authenticate(
+    shared: &Shared,
+    headers: &HeaderMap,
+) -> Result<(GitHubToken, MockUser), Response> {
     let Some((_, token)) = credential(headers) else {
         return Err(rest_error(401, "Requires authentication"));
     };
@@ -70,7 +75,10 @@ fn with_scopes(mut response: Response, token: &GitHubToken) -> Response {
 /// `GET /user`
 pub(crate) async fn user(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
     match authenticate(&shared, &headers) {
-        Ok((token, user)) => with_scopes(axum::Json(user_json(&shared, &user)).into_response(), &token),
+        Ok((token, user)) => with_scopes(
+            axum::Json(user_json(&shared, &user)).into_response(),
+            &token,
+        ),
         Err(response) => response,
     }
 }
@@ -106,7 +114,11 @@ pub(crate) async fn user_orgs(
         .and_then(|v| v.parse::<usize>().ok())
         .unwrap_or(30)
         .clamp(1, 100);
-    let page = q.get("page").and_then(|v| v.parse::<usize>().ok()).unwrap_or(1).max(1);
+    let page = q
+        .get("page")
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(1)
+        .max(1);
     let orgs = orgs_of(&shared, &user);
     let last = orgs.len().div_ceil(per_page).max(1);
     let items: Vec<Value> = orgs
@@ -151,7 +163,10 @@ pub(crate) async fn org_membership(
         Ok(found) => found,
         Err(response) => return response,
     };
-    match orgs_of(&shared, &user).into_iter().find(|o| o.login.eq_ignore_ascii_case(&org)) {
+    match orgs_of(&shared, &user)
+        .into_iter()
+        .find(|o| o.login.eq_ignore_ascii_case(&org))
+    {
         Some(o) => axum::Json(json!({
             "url": format!("{}/orgs/{}/memberships/{}", shared.rest_url, o.login, user.login),
             "state": "active",

@@ -1,0 +1,264 @@
+//! Every fault kind, at start and at run time.
+
+use std::time::{Duration, SystemTime};
+
+use copilot_mock::{Endpoint, Fault, FaultRule, MockConfig, MockServer};
+use serde_json::{Value, json};
+
+use crate::support::{api_post, copilot_token, events, http, json, start};
+
+/// Long enough that a test never waits it out; the mock ends stalls at shutdown.
+const FOREVER: Duration = Duration::from_secs(60);
+/// How long a test waits to observe that nothing arrives during a stall.
+const QUIET: Duration = Duration::from_millis(300);
+
+fn ask() -> Value {
+    json!({"model": "gpt-4.1", "stream": true, "messages": [{"role": "user", "content": "one two three four five six seven"}]})
+}
+
+async fn with_fault(fault: Fault) -> (MockServer, String) {
+    let (server, _) = start(MockConfig::new()).await;
+    let token = copilot_token(&server).await;
+    server.set_fault(FaultRule::new(Endpoint::ChatCompletions, fault));
+    (server, token)
+}
+
+/// Reads chunks until `count` complete events arrived; returns the text so far.
+async fn read_events(response: &mut reqwest::Response, count: usize) -> String {
+    let mut text = String::new();
+    while text.matches("\n\n").count() < count {
+        let chunk = response.chunk().await.unwrap().expect("stream ended early");
+        text.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    text
+}
+
+#[tokio::test]
+async fn status_faults_with_retry_after_and_recovery() {
+    let (server, token) = with_fault(Fault::rate_limited(7)).await;
+    let limited = api_post(&server, "/chat/completions", &token, &ask()).await;
+    assert_eq!(limited.status(), 429);
+    assert_eq!(limited.headers()["retry-after"], "7");
+    assert_eq!(
+        limited.headers()["x-ratelimit-exceeded"],
+        "user_global_rate_limited"
+    );
+    assert_eq!(json(limited).await["error"]["code"], "rate_limited");
+
+    let when = SystemTime::UNIX_EPOCH + Duration::from_secs(1_900_000_000);
+    server.set_fault(FaultRule::new(
+        Endpoint::ChatCompletions,
+        Fault::rate_limited_until(when),
+    ));
+    let dated = api_post(&server, "/chat/completions", &token, &ask()).await;
+    assert_eq!(
+        dated.headers()["retry-after"].to_str().unwrap(),
+        httpdate::fmt_http_date(when)
+    );
+
+    server.set_fault(FaultRule::new(
+        Endpoint::ChatCompletions,
+        Fault::quota_exceeded(),
+    ));
+    let quota = api_post(&server, "/chat/completions", &token, &ask()).await;
+    assert_eq!(quota.status(), 402);
+    assert_eq!(json(quota).await["error"]["code"], "quota_exceeded");
+
+    server.set_fault(FaultRule::new(Endpoint::ChatCompletions, Fault::server_error(503)).times(2));
+    assert_eq!(
+        api_post(&server, "/chat/completions", &token, &ask())
+            .await
+            .status(),
+        503
+    );
+    assert_eq!(
+        api_post(&server, "/chat/completions", &token, &ask())
+            .await
+            .status(),
+        503
+    );
+    assert_eq!(
+        api_post(&server, "/chat/completions", &token, &ask())
+            .await
+            .status(),
+        200
+    );
+    let log = server.requests_to(Endpoint::ChatCompletions);
+    assert_eq!(
+        log.iter()
+            .filter(|e| e.note.as_deref() == Some("fault"))
+            .count(),
+        5
+    );
+}
+
+#[tokio::test]
+async fn faults_configured_at_start_hit_any_route() {
+    let config = MockConfig::new()
+        .fault(FaultRule::new(Endpoint::CopilotToken, Fault::server_error(502)).times(1));
+    let (server, client) = start(config).await;
+    let github = server.mint_github_token("octocat");
+    let exchange = || {
+        client
+            .get(format!(
+                "{}/copilot_internal/v2/token",
+                server.github_api_url()
+            ))
+            .header("authorization", format!("token {github}"))
+            .send()
+    };
+    assert_eq!(exchange().await.unwrap().status(), 502);
+    assert_eq!(exchange().await.unwrap().status(), 200);
+}
+
+#[tokio::test]
+async fn latency_delays_the_whole_response() {
+    let (server, token) = with_fault(Fault::Latency(FOREVER)).await;
+    let pending = tokio::time::timeout(
+        QUIET,
+        api_post(&server, "/chat/completions", &token, &ask()),
+    )
+    .await;
+    assert!(pending.is_err(), "the response must wait for the latency");
+    server.clear_fault(Endpoint::ChatCompletions);
+    assert_eq!(
+        api_post(&server, "/chat/completions", &token, &ask())
+            .await
+            .status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn stall_before_first_byte_sends_headers_only() {
+    let (server, token) = with_fault(Fault::StallBeforeFirstByte(FOREVER)).await;
+    let mut response = api_post(&server, "/chat/completions", &token, &ask()).await;
+    assert_eq!(response.status(), 200);
+    assert!(tokio::time::timeout(QUIET, response.chunk()).await.is_err());
+}
+
+#[tokio::test]
+async fn stall_mid_stream_pauses_after_n_events() {
+    let (server, token) = with_fault(Fault::StallMidStream {
+        after_events: 3,
+        duration: FOREVER,
+    })
+    .await;
+    let mut response = api_post(&server, "/chat/completions", &token, &ask()).await;
+    let head = read_events(&mut response, 3).await;
+    assert_eq!(head.matches("\n\n").count(), 3);
+    assert!(tokio::time::timeout(QUIET, response.chunk()).await.is_err());
+}
+
+#[tokio::test]
+async fn reset_mid_stream_breaks_the_connection() {
+    let (server, token) = with_fault(Fault::ResetMidStream { after_events: 2 }).await;
+    let mut response = api_post(&server, "/chat/completions", &token, &ask()).await;
+    assert_eq!(response.status(), 200);
+    let head = read_events(&mut response, 2).await;
+    assert!(head.starts_with("data: "));
+    let mut failed = false;
+    loop {
+        match response.chunk().await {
+            Ok(Some(_)) => continue,
+            Ok(None) => break,
+            Err(_) => {
+                failed = true;
+                break;
+            }
+        }
+    }
+    assert!(failed, "the client must see a broken body");
+}
+
+#[tokio::test]
+async fn truncated_stream_ends_cleanly_without_finish() {
+    let (server, token) = with_fault(Fault::TruncateStream { after_events: 3 }).await;
+    let text = api_post(&server, "/chat/completions", &token, &ask())
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(events(&text).len(), 3);
+    assert!(!text.contains("[DONE]") && !text.contains("finish_reason"));
+}
+
+#[tokio::test]
+async fn malformed_chunk_missing_done_and_mid_stream_error() {
+    let (server, token) = with_fault(Fault::MalformedChunk { after_events: 2 }).await;
+    let text = api_post(&server, "/chat/completions", &token, &ask())
+        .await
+        .text()
+        .await
+        .unwrap();
+    let all = events(&text);
+    let broken: Vec<&String> = all
+        .iter()
+        .filter(|e| e.as_str() != "data: [DONE]")
+        .filter(|e| serde_json::from_str::<Value>(e.trim_start_matches("data: ")).is_err())
+        .collect();
+    assert_eq!(broken.len(), 1);
+    assert_eq!(all.iter().position(|e| e == broken[0]), Some(2));
+    assert_eq!(all.last().map(String::as_str), Some("data: [DONE]"));
+
+    server.set_fault(FaultRule::new(
+        Endpoint::ChatCompletions,
+        Fault::MissingDone,
+    ));
+    let text = api_post(&server, "/chat/completions", &token, &ask())
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(text.contains("\"finish_reason\":\"stop\"") && !text.contains("[DONE]"));
+    assert!(text.ends_with("\n\n"));
+
+    server.set_fault(FaultRule::new(
+        Endpoint::ChatCompletions,
+        Fault::MidStreamError {
+            after_events: 3,
+            code: "model_overloaded".into(),
+            message: "try later".into(),
+        },
+    ));
+    let text = api_post(&server, "/chat/completions", &token, &ask())
+        .await
+        .text()
+        .await
+        .unwrap();
+    let all = events(&text);
+    assert_eq!(all.len(), 4);
+    let error: Value = serde_json::from_str(all[3].trim_start_matches("data: ")).unwrap();
+    assert_eq!(
+        error,
+        json!({"error": {"message": "try later", "code": "model_overloaded"}})
+    );
+}
+
+#[tokio::test]
+async fn stream_faults_cut_plain_bodies_in_half() {
+    let (server, _) = start(MockConfig::new()).await;
+    let token = copilot_token(&server).await;
+    server.set_fault(FaultRule::new(
+        Endpoint::Models,
+        Fault::TruncateStream { after_events: 5 },
+    ));
+    let response = http()
+        .get(format!("{}/models", server.copilot_api_url()))
+        .header("authorization", format!("Bearer {token}"))
+        .send()
+        .await
+        .unwrap();
+    let body = response.bytes().await.unwrap();
+    assert!(serde_json::from_slice::<Value>(&body).is_err());
+    server.clear_faults();
+    let whole = http()
+        .get(format!("{}/models", server.copilot_api_url()))
+        .header("authorization", format!("Bearer {token}"))
+        .send()
+        .await
+        .unwrap();
+    let whole = whole.bytes().await.unwrap();
+    assert!(serde_json::from_slice::<Value>(&whole).is_ok());
+    assert!(body.len() < whole.len());
+}

@@ -1,0 +1,207 @@
+//! Model catalogue, single model, policy.
+
+use copilot_mock::MockConfig;
+use serde_json::{Value, json};
+
+use crate::support::{api_post, copilot_token, http, json, start};
+
+fn fixture_lines() -> Vec<Value> {
+    let path = format!(
+        "{}/tests/fixtures/error_bodies.jsonl",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn catalogue_is_realistic() {
+    let (server, client) = start(MockConfig::new()).await;
+    let token = copilot_token(&server).await;
+    let list = json(
+        client
+            .get(format!("{}/models", server.copilot_api_url()))
+            .header("authorization", format!("Bearer {token}"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(list["object"], "list");
+    let models = list["data"].as_array().unwrap();
+    let by_id = |id: &str| {
+        models
+            .iter()
+            .find(|m| m["id"] == id)
+            .unwrap_or_else(|| panic!("{id}"))
+            .clone()
+    };
+
+    // Every entry has the keys every real entry has.
+    let path = format!(
+        "{}/tests/fixtures/models_2026-08-20_excerpt.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let real: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    for key in [
+        "billing",
+        "capabilities",
+        "id",
+        "is_chat_default",
+        "model_picker_enabled",
+        "name",
+        "object",
+        "preview",
+        "vendor",
+        "version",
+    ] {
+        assert!(real["data"][0].get(key).is_some());
+        assert!(models.iter().all(|m| m.get(key).is_some()), "{key}");
+    }
+
+    let vendors: std::collections::BTreeSet<&str> =
+        models.iter().filter_map(|m| m["vendor"].as_str()).collect();
+    assert!(vendors.len() >= 4, "{vendors:?}");
+    assert_eq!(
+        by_id("gpt-5.3-codex")["supported_endpoints"],
+        json!(["/responses", "ws:/responses"])
+    );
+    assert!(
+        by_id("gpt-4o").get("supported_endpoints").is_none(),
+        "legacy entry"
+    );
+    let embedding = by_id("text-embedding-3-small");
+    assert_eq!(embedding["capabilities"]["type"], "embeddings");
+    assert_eq!(embedding["capabilities"]["limits"]["max_inputs"], 512);
+    assert_eq!(by_id("grok-code-fast-1")["policy"]["state"], "disabled");
+    assert_eq!(by_id("claude-opus-4.6")["policy"]["state"], "unconfigured");
+
+    let one = client
+        .get(format!(
+            "{}/models/gemini-3.5-flash",
+            server.copilot_api_url()
+        ))
+        .header("authorization", format!("Bearer {token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json(one).await["vendor"], "Google");
+    let missing = client
+        .get(format!("{}/models/nope", server.copilot_api_url()))
+        .header("authorization", format!("Bearer {token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+    let anonymous = http()
+        .get(format!("{}/models", server.copilot_api_url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 401);
+}
+
+#[tokio::test]
+async fn policy_gates_chat_until_accepted_and_admin_disabled_stays_off() {
+    let (server, _) = start(MockConfig::new()).await;
+    let token = copilot_token(&server).await;
+    let chat = json!({"model": "claude-opus-4.6", "messages": [{"role": "user", "content": "hi"}]});
+    let denied = api_post(&server, "/chat/completions", &token, &chat).await;
+    assert_eq!(denied.status(), 400);
+    let captured: Value = fixture_lines()
+        .into_iter()
+        .find(|l| l["body"].as_str().unwrap().contains("policy settings"))
+        .map(|l| serde_json::from_str(l["body"].as_str().unwrap()).unwrap())
+        .unwrap();
+    assert_eq!(json(denied).await, captured);
+
+    let accept = api_post(
+        &server,
+        "/models/claude-opus-4.6/policy",
+        &token,
+        &json!({"state": "enabled"}),
+    )
+    .await;
+    assert_eq!(accept.status(), 200);
+    assert_eq!(json(accept).await["state"], "enabled");
+    assert_eq!(
+        api_post(&server, "/chat/completions", &token, &chat)
+            .await
+            .status(),
+        200
+    );
+
+    let admin = api_post(
+        &server,
+        "/models/grok-code-fast-1/policy",
+        &token,
+        &json!({"state": "enabled"}),
+    )
+    .await;
+    assert_eq!(admin.status(), 400);
+    assert_eq!(
+        api_post(
+            &server,
+            "/models/nope/policy",
+            &token,
+            &json!({"state": "enabled"})
+        )
+        .await
+        .status(),
+        404
+    );
+}
+
+#[tokio::test]
+async fn unknown_and_wrong_endpoint_models_are_rejected_like_copilot() {
+    let (server, _) = start(MockConfig::new()).await;
+    let token = copilot_token(&server).await;
+    let ask =
+        |model: &str| json!({"model": model, "messages": [{"role": "user", "content": "hi"}]});
+
+    let unknown = api_post(
+        &server,
+        "/chat/completions",
+        &token,
+        &ask("claude-sonnet-4-5-20250929"),
+    )
+    .await;
+    assert_eq!(unknown.status(), 400);
+    let captured: Value =
+        serde_json::from_str(fixture_lines()[0]["body"].as_str().unwrap()).unwrap();
+    assert_eq!(json(unknown).await, captured);
+
+    let responses_only =
+        api_post(&server, "/chat/completions", &token, &ask("gpt-5.3-codex")).await;
+    assert_eq!(responses_only.status(), 400);
+    let body = json(responses_only).await;
+    assert_eq!(body["error"]["code"], "unsupported_api_for_model");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("/chat/completions")
+    );
+
+    let embeddings = api_post(
+        &server,
+        "/chat/completions",
+        &token,
+        &ask("text-embedding-3-small"),
+    )
+    .await;
+    assert_eq!(
+        json(embeddings).await["error"]["code"],
+        "model_not_supported"
+    );
+    assert_eq!(
+        api_post(&server, "/chat/completions", &token, &ask("gpt-4o"))
+            .await
+            .status(),
+        200,
+        "legacy = chat"
+    );
+}
