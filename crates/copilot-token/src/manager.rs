@@ -1,0 +1,544 @@
+//! The cached, single-flight source of Copilot credentials.
+//!
+//! Fast path: a `std::sync::RwLock` read of an `Arc` and a clock read. Writers hold the write lock only to swap
+//! the `Arc`, never across an `.await`. Slow path: a `tokio::sync::Mutex` serialises refreshes; whoever gets it
+//! re-checks the cache first, so N callers at expiry cause one exchange. Callers that queued behind a failed
+//! attempt get that attempt's error instead of starting their own, so a failing server sees one request per
+//! attempt, not one per caller.
+
+use std::fmt;
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::{Duration, SystemTime};
+
+use secrecy::{ExposeSecret, SecretString};
+use tokio_util::sync::CancellationToken;
+use url::Url;
+
+use crate::{
+    AuthMode, CopilotCredentials, CopilotToken, CopilotUserInfo, GitHubTokenProvider, TokenError,
+    TokenExchanger,
+};
+
+/// The default safety margin before `expires_at`.
+pub const DEFAULT_REFRESH_SKEW: Duration = Duration::from_secs(60);
+/// How often direct mode asks the provider for the GitHub token again by default (so an expiring GitHub App
+/// token is replaced by the provider's refresh).
+pub const DEFAULT_DIRECT_RECHECK: Duration = Duration::from_secs(300);
+/// The shortest time a freshly fetched token is reused, so a server (or local clock) that makes every token
+/// look already due cannot turn each call into an exchange.
+const MIN_REUSE: Duration = Duration::from_secs(10);
+/// How long a still-valid token keeps being served after a transient refresh failure before trying again.
+const STALE_RETRY_AFTER: Duration = Duration::from_secs(5);
+
+const AUTO_UNDECIDED: u8 = 0;
+const AUTO_EXCHANGE: u8 = 1;
+const AUTO_DIRECT: u8 = 2;
+
+/// A cache entry: credentials and when to stop handing them out.
+#[derive(Debug)]
+pub(crate) struct Cached {
+    pub(crate) credentials: CopilotCredentials,
+    pub(crate) refresh_at: SystemTime,
+}
+
+pub(crate) struct Inner {
+    exchanger: TokenExchanger,
+    provider: Arc<dyn GitHubTokenProvider>,
+    mode: AuthMode,
+    skew: Duration,
+    direct_recheck: Duration,
+    base_url_override: Option<Url>,
+    cache: RwLock<Option<Arc<Cached>>>,
+    refresh: tokio::sync::Mutex<()>,
+    generations: AtomicU64,
+    completed_attempts: AtomicU64,
+    last_failure: Mutex<Option<(u64, TokenError)>>,
+    auto_decision: AtomicU8,
+    /// A GitHub token the Copilot API rejected in direct mode: the next fetch asks the provider to refresh it.
+    suspect_github_token: Mutex<Option<SecretString>>,
+    /// The direct-mode base URL from `copilot_internal/user`, resolved once per GitHub token.
+    direct_base_url: Mutex<Option<Url>>,
+    pub(crate) shutdown: CancellationToken,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // Wakes background refreshers so they exit promptly.
+        self.shutdown.cancel();
+    }
+}
+
+/// Hands out Copilot credentials, exchanging and refreshing GitHub tokens as needed.
+///
+/// Cheap to clone (an `Arc` inside); clones share one cache. See the [crate docs](crate) for the refresh
+/// policy. One manager serves one identity: one [`GitHubTokenProvider`] on one GitHub host.
+#[derive(Clone)]
+pub struct TokenManager {
+    pub(crate) inner: Arc<Inner>,
+}
+
+/// Options for a [`TokenManager`].
+pub struct TokenManagerBuilder {
+    exchanger: TokenExchanger,
+    provider: Arc<dyn GitHubTokenProvider>,
+    mode: AuthMode,
+    skew: Duration,
+    direct_recheck: Duration,
+    base_url_override: Option<Url>,
+}
+
+impl fmt::Debug for TokenManagerBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenManagerBuilder")
+            .field("host", &self.exchanger.host().key())
+            .field("mode", &self.mode)
+            .field("skew", &self.skew)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TokenManagerBuilder {
+    /// How GitHub tokens become Copilot credentials (default [`AuthMode::Auto`]).
+    pub fn mode(mut self, mode: AuthMode) -> Self {
+        self.mode = mode;
+        self
+    }
+
+    /// How long before `expires_at` to refresh at the latest (default 60 s).
+    pub fn refresh_skew(mut self, skew: impl Into<Duration>) -> Self {
+        self.skew = skew.into();
+        self
+    }
+
+    /// How often direct mode asks the provider for the GitHub token again (default 5 min).
+    pub fn direct_recheck_interval(mut self, interval: impl Into<Duration>) -> Self {
+        self.direct_recheck = interval.into().max(Duration::from_secs(1));
+        self
+    }
+
+    /// Uses this Copilot API base URL instead of the advertised one (protocol §4, step 1). It is your
+    /// configuration, so it is not checked against the host allowlist; the transport still requires https or
+    /// loopback.
+    pub fn copilot_api_override(mut self, base_url: impl Into<Url>) -> Self {
+        self.base_url_override = Some(base_url.into());
+        self
+    }
+
+    /// Builds the manager. Nothing is fetched until the first call.
+    pub fn build(self) -> TokenManager {
+        TokenManager {
+            inner: Arc::new(Inner {
+                exchanger: self.exchanger,
+                provider: self.provider,
+                mode: self.mode,
+                skew: self.skew,
+                direct_recheck: self.direct_recheck,
+                base_url_override: self.base_url_override,
+                cache: RwLock::new(None),
+                refresh: tokio::sync::Mutex::new(()),
+                generations: AtomicU64::new(0),
+                completed_attempts: AtomicU64::new(0),
+                last_failure: Mutex::new(None),
+                auto_decision: AtomicU8::new(AUTO_UNDECIDED),
+                suspect_github_token: Mutex::new(None),
+                direct_base_url: Mutex::new(None),
+                shutdown: CancellationToken::new(),
+            }),
+        }
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl TokenManager {
+    /// A manager with default options ([`AuthMode::Auto`], 60 s skew).
+    pub fn new(exchanger: TokenExchanger, provider: Arc<dyn GitHubTokenProvider>) -> Self {
+        Self::builder(exchanger, provider).build()
+    }
+
+    /// A builder for the optional settings. The exchanger's clock and sleep drive all timing.
+    pub fn builder(
+        exchanger: TokenExchanger,
+        provider: Arc<dyn GitHubTokenProvider>,
+    ) -> TokenManagerBuilder {
+        TokenManagerBuilder {
+            exchanger,
+            provider,
+            mode: AuthMode::default(),
+            skew: DEFAULT_REFRESH_SKEW,
+            direct_recheck: DEFAULT_DIRECT_RECHECK,
+            base_url_override: None,
+        }
+    }
+
+    /// The configured mode.
+    pub fn mode(&self) -> AuthMode {
+        self.inner.mode
+    }
+
+    /// The mode in use: the configured one, or for [`AuthMode::Auto`] the decision once made (`None` before).
+    pub fn effective_mode(&self) -> Option<AuthMode> {
+        match self.inner.mode {
+            AuthMode::Auto => match self.inner.auto_decision.load(Ordering::Acquire) {
+                AUTO_EXCHANGE => Some(AuthMode::Exchange),
+                AUTO_DIRECT => Some(AuthMode::Direct),
+                _ => None,
+            },
+            mode => Some(mode),
+        }
+    }
+
+    /// The exchanger (host, identity, clock).
+    pub fn exchanger(&self) -> &TokenExchanger {
+        &self.inner.exchanger
+    }
+
+    /// Credentials for the next Copilot API call, refreshed first if the cached ones are due.
+    pub async fn credentials(&self) -> Result<CopilotCredentials, TokenError> {
+        let cached = match self.fresh() {
+            Some(cached) => cached,
+            None => self.refresh(None).await?,
+        };
+        Ok(cached.credentials.clone())
+    }
+
+    /// The current Copilot token (exchange mode), refreshed first if due. In direct mode there is none:
+    /// [`TokenError::DirectModeHasNoCopilotToken`].
+    pub async fn get(&self) -> Result<Arc<CopilotToken>, TokenError> {
+        let cached = match self.fresh() {
+            Some(cached) => cached,
+            None => self.refresh(None).await?,
+        };
+        cached
+            .credentials
+            .copilot_token
+            .clone()
+            .ok_or(TokenError::DirectModeHasNoCopilotToken)
+    }
+
+    /// Refreshes now unless someone else already replaced `stale` (pass the credentials you hold, or `None` to
+    /// refresh whatever is cached). Single-flight like [`credentials`](Self::credentials).
+    pub async fn force_refresh(
+        &self,
+        stale: Option<&CopilotCredentials>,
+    ) -> Result<CopilotCredentials, TokenError> {
+        let generation = match stale {
+            Some(stale) => stale.generation,
+            None => self.current().map_or(0, |c| c.credentials.generation),
+        };
+        Ok(self.refresh(Some(generation)).await?.credentials.clone())
+    }
+
+    /// Forgets `credentials` after the Copilot API rejected them (401, 403 or 421), so the next call fetches
+    /// fresh ones. Compares before clearing: if another task already replaced them, nothing happens. Returns
+    /// whether the cache was cleared. Retry the failed request once, never after streaming to the caller.
+    pub fn invalidate(&self, credentials: &CopilotCredentials) -> bool {
+        let cleared = {
+            let mut cache = self
+                .inner
+                .cache
+                .write()
+                .unwrap_or_else(PoisonError::into_inner);
+            let same = cache
+                .as_ref()
+                .is_some_and(|c| c.credentials.generation == credentials.generation);
+            if same {
+                *cache = None;
+            }
+            same
+        };
+        if cleared {
+            tracing::debug!(mode = ?credentials.mode, "invalidated the cached Copilot credentials");
+            if credentials.mode == AuthMode::Direct {
+                *lock(&self.inner.suspect_github_token) = Some(credentials.bearer.clone());
+                *lock(&self.inner.direct_base_url) = None;
+            }
+        }
+        cleared
+    }
+
+    /// Like [`invalidate`](Self::invalidate), for a token obtained from [`get`](Self::get): clears the cache only
+    /// if it still holds this very token (compared by pointer).
+    pub fn invalidate_token(&self, token: &Arc<CopilotToken>) -> bool {
+        let credentials = self.current().and_then(|c| {
+            c.credentials
+                .copilot_token
+                .as_ref()
+                .is_some_and(|t| Arc::ptr_eq(t, token))
+                .then(|| c.credentials.clone())
+        });
+        credentials.is_some_and(|c| self.invalidate(&c))
+    }
+
+    /// When the cached credentials are due for a refresh (`None` when nothing is cached).
+    pub fn next_refresh_at(&self) -> Option<SystemTime> {
+        self.current().map(|c| c.refresh_at)
+    }
+
+    /// `GET {rest}/copilot_internal/user` with the provider's GitHub token (refreshed once on a 401).
+    pub async fn user_info(&self) -> Result<CopilotUserInfo, TokenError> {
+        let github_token = self.inner.provider.github_token().await?;
+        match self.inner.exchanger.user_info(&github_token).await {
+            Err(rejected @ TokenError::GitHubTokenRejected { .. }) => {
+                match self
+                    .inner
+                    .provider
+                    .refresh_github_token(&github_token)
+                    .await?
+                {
+                    Some(fresh) => self.inner.exchanger.user_info(&fresh).await,
+                    None => Err(rejected),
+                }
+            }
+            other => other,
+        }
+    }
+
+    fn current(&self) -> Option<Arc<Cached>> {
+        self.inner
+            .cache
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// The fast path: the cached entry if it is not yet due.
+    fn fresh(&self) -> Option<Arc<Cached>> {
+        let now = self.inner.exchanger.clock().now();
+        let cache = self
+            .inner
+            .cache
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        cache.as_ref().filter(|c| now < c.refresh_at).cloned()
+    }
+
+    /// The slow path. `forced` is the generation the caller found stale (`None`: refresh only if due).
+    async fn refresh(&self, forced: Option<u64>) -> Result<Arc<Cached>, TokenError> {
+        let inner = &self.inner;
+        let attempts_seen = inner.completed_attempts.load(Ordering::Acquire);
+        let _single_flight = inner.refresh.lock().await;
+
+        let now = inner.exchanger.clock().now();
+        let current = self.current();
+        if let Some(current) = &current {
+            let replaced = match forced {
+                Some(generation) => current.credentials.generation != generation,
+                None => now < current.refresh_at,
+            };
+            if replaced {
+                return Ok(current.clone());
+            }
+        }
+        // An attempt finished while we queued: share its outcome instead of hammering the server.
+        if inner.completed_attempts.load(Ordering::Acquire) != attempts_seen
+            && let Some((attempt, error)) = lock(&inner.last_failure).as_ref()
+            && *attempt == inner.completed_attempts.load(Ordering::Acquire)
+        {
+            return Err(error.clone());
+        }
+
+        let result = self.fetch().await;
+        let attempt = inner.completed_attempts.fetch_add(1, Ordering::AcqRel) + 1;
+        match result {
+            Ok(cached) => {
+                let cached = Arc::new(cached);
+                *lock(&inner.last_failure) = None;
+                *inner.cache.write().unwrap_or_else(PoisonError::into_inner) = Some(cached.clone());
+                Ok(cached)
+            }
+            Err(error) => {
+                *lock(&inner.last_failure) = Some((attempt, error.clone()));
+                if let Some(stale) =
+                    current.filter(|c| is_transient(&error) && still_usable(c, now))
+                {
+                    tracing::warn!(%error, "refreshing Copilot credentials failed; the current ones are still valid");
+                    let extended = Arc::new(Cached {
+                        credentials: stale.credentials.clone(),
+                        refresh_at: now + STALE_RETRY_AFTER,
+                    });
+                    *inner.cache.write().unwrap_or_else(PoisonError::into_inner) =
+                        Some(extended.clone());
+                    return Ok(extended);
+                }
+                Err(error)
+            }
+        }
+    }
+
+    async fn fetch(&self) -> Result<Cached, TokenError> {
+        let inner = &self.inner;
+        match self.effective_mode() {
+            Some(AuthMode::Direct) => self.fetch_direct().await,
+            Some(_) => {
+                let github_token = inner.provider.github_token().await?;
+                self.fetch_exchange(github_token).await
+            }
+            None => {
+                let github_token = inner.provider.github_token().await?;
+                let secret = github_token.expose_secret().trim();
+                if secret.starts_with("github_pat_") || secret.starts_with("ghs_") {
+                    tracing::debug!(
+                        "auto mode: this token kind cannot be exchanged; using direct mode"
+                    );
+                    return self.decide_direct().await;
+                }
+                match self.fetch_exchange(github_token).await {
+                    Ok(cached) => {
+                        inner.auto_decision.store(AUTO_EXCHANGE, Ordering::Release);
+                        Ok(cached)
+                    }
+                    Err(TokenError::ExchangeNotAvailable) => {
+                        tracing::debug!(
+                            "auto mode: the exchange is not available (404); using direct mode"
+                        );
+                        self.decide_direct().await
+                    }
+                    Err(error) => Err(error),
+                }
+            }
+        }
+    }
+
+    async fn decide_direct(&self) -> Result<Cached, TokenError> {
+        self.inner
+            .auto_decision
+            .store(AUTO_DIRECT, Ordering::Release);
+        self.fetch_direct().await
+    }
+
+    /// Exchanges, asking the provider once for a fresh GitHub token if GitHub rejects this one.
+    async fn fetch_exchange(&self, github_token: SecretString) -> Result<Cached, TokenError> {
+        let inner = &self.inner;
+        let token = match inner.exchanger.exchange(&github_token).await {
+            Err(rejected @ TokenError::GitHubTokenRejected { .. }) => {
+                tracing::debug!(
+                    "GitHub rejected the GitHub token; asking the provider for a fresh one"
+                );
+                match inner.provider.refresh_github_token(&github_token).await? {
+                    Some(fresh) => inner.exchanger.exchange(&fresh).await?,
+                    None => return Err(rejected),
+                }
+            }
+            other => other?,
+        };
+        let refresh_at = token
+            .refresh_at(inner.skew)
+            .max(token.fetched_at() + MIN_REUSE);
+        let token = Arc::new(token);
+        Ok(Cached {
+            credentials: CopilotCredentials {
+                bearer: token.secret().clone(),
+                base_url: inner
+                    .base_url_override
+                    .clone()
+                    .unwrap_or_else(|| token.base_url().clone()),
+                mode: AuthMode::Exchange,
+                expires_at: Some(token.expires_at()),
+                integration_id: inner.exchanger.identity().integration_id().to_owned(),
+                copilot_token: Some(token),
+                generation: self.next_generation(),
+            },
+            refresh_at,
+        })
+    }
+
+    async fn fetch_direct(&self) -> Result<Cached, TokenError> {
+        let inner = &self.inner;
+        let mut github_token = inner.provider.github_token().await?;
+        let suspect = lock(&inner.suspect_github_token).take();
+        if let Some(suspect) = suspect
+            && suspect.expose_secret() == github_token.expose_secret()
+            && let Some(fresh) = inner.provider.refresh_github_token(&github_token).await?
+        {
+            github_token = fresh;
+        }
+        let base_url = match &inner.base_url_override {
+            Some(base_url) => base_url.clone(),
+            None => self.direct_base_url(&mut github_token).await?,
+        };
+        let now = inner.exchanger.clock().now();
+        Ok(Cached {
+            credentials: CopilotCredentials {
+                bearer: github_token,
+                base_url,
+                mode: AuthMode::Direct,
+                expires_at: None,
+                integration_id: inner.exchanger.identity().integration_id().to_owned(),
+                copilot_token: None,
+                generation: self.next_generation(),
+            },
+            refresh_at: now + inner.direct_recheck,
+        })
+    }
+
+    /// Resolves (once) the direct-mode base URL from `copilot_internal/user`, falling back to the host default
+    /// when that endpoint fails for reasons other than a rejected token.
+    async fn direct_base_url(&self, github_token: &mut SecretString) -> Result<Url, TokenError> {
+        let inner = &self.inner;
+        if let Some(base_url) = lock(&inner.direct_base_url).clone() {
+            return Ok(base_url);
+        }
+        let info = match inner.exchanger.user_info(github_token).await {
+            Err(rejected @ TokenError::GitHubTokenRejected { .. }) => {
+                match inner.provider.refresh_github_token(github_token).await? {
+                    Some(fresh) => {
+                        *github_token = fresh;
+                        inner.exchanger.user_info(github_token).await
+                    }
+                    None => return Err(rejected),
+                }
+            }
+            other => other,
+        };
+        let base_url = match info {
+            Ok(info) => info.direct_base_url(inner.exchanger.host())?,
+            Err(
+                error @ (TokenError::GitHubTokenRejected { .. }
+                | TokenError::UnsupportedTokenSource { .. }),
+            ) => return Err(error),
+            Err(error) => {
+                tracing::warn!(%error, "could not read copilot_internal/user; using the host's default Copilot API");
+                inner.exchanger.host().copilot_api_url().clone()
+            }
+        };
+        *lock(&inner.direct_base_url) = Some(base_url.clone());
+        Ok(base_url)
+    }
+
+    fn next_generation(&self) -> u64 {
+        self.inner.generations.fetch_add(1, Ordering::AcqRel) + 1
+    }
+}
+
+/// Failures worth riding out with a still-valid token.
+fn is_transient(error: &TokenError) -> bool {
+    match error {
+        TokenError::Transport(_) | TokenError::RateLimited { .. } => true,
+        TokenError::Http { status, .. } => *status >= 500,
+        _ => false,
+    }
+}
+
+fn still_usable(cached: &Cached, now: SystemTime) -> bool {
+    cached
+        .credentials
+        .expires_at
+        .is_none_or(|expires_at| now < expires_at)
+}
+
+impl fmt::Debug for TokenManager {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenManager")
+            .field("host", &self.inner.exchanger.host().key())
+            .field("mode", &self.inner.mode)
+            .field("effective_mode", &self.effective_mode())
+            .field("skew", &self.inner.skew)
+            .field("next_refresh_at", &self.next_refresh_at())
+            .field("provider", &self.inner.provider)
+            .finish_non_exhaustive()
+    }
+}

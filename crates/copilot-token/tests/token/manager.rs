@@ -1,0 +1,455 @@
+//! TokenManager: deadline, single-flight, invalidate-compare, GitHub-token refresh, background refresher.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use copilot_http::retry::RetryPolicy;
+use copilot_http::time::{ManualClock, RecordingSleep, TokioClock, TokioSleep};
+use copilot_token::{AuthMode, StaticGitHubToken, TokenError, TokenExchanger, TokenManager};
+use wiremock::{Mock, MockServer, ResponseTemplate, matchers};
+
+use super::support::*;
+
+fn exchange_manager(exchanger: TokenExchanger) -> TokenManager {
+    TokenManager::builder(exchanger, Arc::new(StaticGitHubToken::new(GH_TOKEN)))
+        .mode(AuthMode::Exchange)
+        .build()
+}
+
+/// A server that mints `tid=1`, `tid=2`, … and a manager on a paused-time clock starting at `t0()`.
+async fn paused_setup(responder: SequencedExchange) -> (MockServer, TokenManager) {
+    let server = MockServer::start().await;
+    mount_exchange(&server, responder).await;
+    mount_catch_all(&server).await;
+    // Created after the server so that its start-up does not move the test clock.
+    let clock = TokioClock::starting_at(t0());
+    let manager = exchange_manager(exchanger(
+        paused_time_transport(),
+        host_for(&server),
+        Arc::new(clock),
+        Arc::new(TokioSleep),
+    ));
+    (server, manager)
+}
+
+async fn tid(manager: &TokenManager) -> String {
+    manager
+        .get()
+        .await
+        .unwrap()
+        .fields()
+        .tid()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test(start_paused = true)]
+async fn refresh_happens_at_the_refresh_in_deadline_and_not_before() {
+    let (server, manager) = paused_setup(SequencedExchange::new(T0)).await;
+
+    assert_eq!(tid(&manager).await, "1");
+    assert_eq!(count(&server, EXCHANGE_PATH).await, 1);
+    // min(fetched_at + 1500, expires_at (t0 + 1800) - 60) = t0 + 1500
+    assert_eq!(
+        manager.next_refresh_at(),
+        Some(t0() + Duration::from_secs(1500))
+    );
+
+    tokio::time::sleep(Duration::from_secs(1499)).await;
+    assert_eq!(tid(&manager).await, "1");
+    assert_eq!(
+        count(&server, EXCHANGE_PATH).await,
+        1,
+        "no refresh before the deadline"
+    );
+
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(tid(&manager).await, "2");
+    assert_eq!(
+        count(&server, EXCHANGE_PATH).await,
+        2,
+        "refresh at the deadline"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn refresh_happens_at_expiry_minus_skew_when_that_is_earlier() {
+    let mut responder = SequencedExchange::new(T0);
+    responder.lifetime = 600;
+    let (server, manager) = paused_setup(responder).await;
+
+    assert_eq!(tid(&manager).await, "1");
+    assert_eq!(
+        manager.next_refresh_at(),
+        Some(t0() + Duration::from_secs(540))
+    );
+    tokio::time::sleep(Duration::from_secs(539)).await;
+    assert_eq!(tid(&manager).await, "1");
+    assert_eq!(count(&server, EXCHANGE_PATH).await, 1);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(tid(&manager).await, "2");
+    assert_eq!(count(&server, EXCHANGE_PATH).await, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_concurrent_callers_at_expiry_cause_one_exchange() {
+    let server = MockServer::start().await;
+    let clock = ManualClock::new(t0());
+    let mut responder = SequencedExchange::new(T0);
+    responder.clock = Some(clock.clone());
+    // A slow exchange keeps the refresh in flight while the callers pile up.
+    responder.delay = Duration::from_millis(100);
+    mount_exchange(&server, responder).await;
+    mount_catch_all(&server).await;
+    let manager = exchange_manager(exchanger(
+        reqwest_transport(),
+        host_for(&server),
+        Arc::new(clock.clone()),
+        Arc::new(TokioSleep),
+    ));
+
+    assert_eq!(tid(&manager).await, "1");
+    clock.advance(Duration::from_secs(1501));
+
+    let barrier = Arc::new(tokio::sync::Barrier::new(1000));
+    let callers: Vec<_> = (0..1000)
+        .map(|i| {
+            let manager = manager.clone();
+            let barrier = barrier.clone();
+            tokio::spawn(async move {
+                barrier.wait().await;
+                if i % 2 == 0 {
+                    manager
+                        .get()
+                        .await
+                        .unwrap()
+                        .fields()
+                        .tid()
+                        .unwrap()
+                        .to_owned()
+                } else {
+                    let credentials = manager.credentials().await.unwrap();
+                    credentials
+                        .copilot_token
+                        .unwrap()
+                        .fields()
+                        .tid()
+                        .unwrap()
+                        .to_owned()
+                }
+            })
+        })
+        .collect();
+    for caller in callers {
+        assert_eq!(caller.await.unwrap(), "2");
+    }
+    assert_eq!(
+        count(&server, EXCHANGE_PATH).await,
+        2,
+        "one initial exchange and exactly one refresh"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn callers_queued_behind_a_failed_attempt_share_its_error() {
+    let server = MockServer::start().await;
+    mount_exchange(
+        &server,
+        ResponseTemplate::new(500)
+            .set_body_string("boom")
+            .set_delay(Duration::from_millis(100)),
+    )
+    .await;
+    mount_catch_all(&server).await;
+    let manager = exchange_manager(exchanger(
+        reqwest_transport(),
+        host_for(&server),
+        Arc::new(ManualClock::new(t0())),
+        Arc::new(RecordingSleep::new()),
+    ));
+    let callers: Vec<_> = (0..100)
+        .map(|_| {
+            let manager = manager.clone();
+            tokio::spawn(async move { manager.credentials().await })
+        })
+        .collect();
+    for caller in callers {
+        let error = caller.await.unwrap().unwrap_err();
+        assert!(
+            matches!(error, TokenError::Http { status: 500, .. }),
+            "{error:?}"
+        );
+    }
+    // One attempt (three tries with retries), not one per caller.
+    assert_eq!(count(&server, EXCHANGE_PATH).await, 3);
+}
+
+#[tokio::test]
+async fn invalidate_clears_only_the_credentials_that_failed() {
+    let server = MockServer::start().await;
+    mount_exchange(&server, SequencedExchange::new(T0)).await;
+    mount_catch_all(&server).await;
+    let manager = exchange_manager(exchanger(
+        reqwest_transport(),
+        host_for(&server),
+        Arc::new(ManualClock::new(t0())),
+        Arc::new(TokioSleep),
+    ));
+
+    let first = manager.credentials().await.unwrap();
+    let first_token = manager.get().await.unwrap();
+    // Another task saw a 401 with `first` and refreshed already.
+    let second = manager.force_refresh(Some(&first)).await.unwrap();
+    assert_eq!(count(&server, EXCHANGE_PATH).await, 2);
+    // A late force_refresh for the same stale credentials does not exchange again.
+    let again = manager.force_refresh(Some(&first)).await.unwrap();
+    assert!(Arc::ptr_eq(
+        again.copilot_token.as_ref().unwrap(),
+        second.copilot_token.as_ref().unwrap()
+    ));
+    assert_eq!(count(&server, EXCHANGE_PATH).await, 2);
+
+    // This task's 401 arrives late: the fresh token survives.
+    assert!(!manager.invalidate(&first));
+    assert!(!manager.invalidate_token(&first_token));
+    assert_eq!(tid(&manager).await, "2");
+    assert_eq!(count(&server, EXCHANGE_PATH).await, 2);
+
+    // The current one fails: cleared, and the next call exchanges.
+    assert!(manager.invalidate(&second));
+    assert!(manager.next_refresh_at().is_none());
+    assert_eq!(tid(&manager).await, "3");
+    assert_eq!(count(&server, EXCHANGE_PATH).await, 3);
+    assert!(!manager.invalidate(&second), "already replaced");
+
+    let third = manager.get().await.unwrap();
+    assert!(manager.invalidate_token(&third));
+    assert_eq!(tid(&manager).await, "4");
+}
+
+#[tokio::test]
+async fn a_rejected_github_token_is_refreshed_through_the_provider_once() {
+    let server = MockServer::start().await;
+    Mock::given(matchers::path(EXCHANGE_PATH))
+        .and(matchers::header("authorization", "token ghu_expired"))
+        .respond_with(
+            ResponseTemplate::new(401)
+                .set_body_json(serde_json::json!({"message": "Bad credentials"})),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(matchers::path(EXCHANGE_PATH))
+        .and(matchers::header("authorization", "token ghu_fresh"))
+        .respond_with(SequencedExchange::new(T0))
+        .mount(&server)
+        .await;
+    mount_catch_all(&server).await;
+    let provider = RotatingProvider::new("ghu_expired", Some("ghu_fresh"));
+    let manager = TokenManager::builder(
+        exchanger(
+            reqwest_transport(),
+            host_for(&server),
+            Arc::new(ManualClock::new(t0())),
+            Arc::new(TokioSleep),
+        ),
+        provider.clone(),
+    )
+    .mode(AuthMode::Exchange)
+    .build();
+
+    assert_eq!(tid(&manager).await, "1");
+    assert_eq!(provider.refresh_calls.load(Ordering::SeqCst), 1);
+    assert_eq!(
+        *provider.rejected.lock().unwrap(),
+        vec!["ghu_expired".to_owned()]
+    );
+    assert_eq!(count(&server, EXCHANGE_PATH).await, 2);
+    // Cached now: no more provider or server traffic.
+    assert_eq!(tid(&manager).await, "1");
+    assert_eq!(provider.token_calls.load(Ordering::SeqCst), 1);
+    assert_eq!(count(&server, EXCHANGE_PATH).await, 2);
+}
+
+#[tokio::test]
+async fn without_a_replacement_a_rejected_github_token_means_sign_in_again() {
+    let server = MockServer::start().await;
+    for replacement in [None, Some("ghu_also_bad")] {
+        server.reset().await;
+        mount_exchange(
+            &server,
+            ResponseTemplate::new(401)
+                .set_body_json(serde_json::json!({"message": "Bad credentials"})),
+        )
+        .await;
+        mount_catch_all(&server).await;
+        let provider = RotatingProvider::new("ghu_bad", replacement);
+        let manager = TokenManager::builder(
+            exchanger(
+                reqwest_transport(),
+                host_for(&server),
+                Arc::new(ManualClock::new(t0())),
+                Arc::new(TokioSleep),
+            ),
+            provider.clone(),
+        )
+        .mode(AuthMode::Exchange)
+        .build();
+        let error = manager.credentials().await.unwrap_err();
+        assert!(error.requires_sign_in(), "{error:?}");
+        assert_eq!(provider.refresh_calls.load(Ordering::SeqCst), 1);
+        let expected = if replacement.is_some() { 2 } else { 1 };
+        assert_eq!(count(&server, EXCHANGE_PATH).await, expected);
+    }
+}
+
+#[tokio::test]
+async fn the_provider_is_asked_for_the_github_token_before_every_exchange() {
+    let server = MockServer::start().await;
+    let clock = ManualClock::new(t0());
+    let mut responder = SequencedExchange::new(T0);
+    responder.clock = Some(clock.clone());
+    mount_exchange(&server, responder).await;
+    mount_catch_all(&server).await;
+    let provider = RotatingProvider::new("ghu_first", None);
+    let manager = TokenManager::builder(
+        exchanger(
+            reqwest_transport(),
+            host_for(&server),
+            Arc::new(clock.clone()),
+            Arc::new(TokioSleep),
+        ),
+        provider.clone(),
+    )
+    .mode(AuthMode::Exchange)
+    .build();
+
+    manager.get().await.unwrap();
+    // The provider refreshed its expiring GitHub App token in the meantime.
+    provider.set_current("ghu_second");
+    clock.advance(Duration::from_secs(1500));
+    manager.get().await.unwrap();
+
+    let authorizations: Vec<String> = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| {
+            r.headers
+                .get("authorization")
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(authorizations, ["token ghu_first", "token ghu_second"]);
+}
+
+#[tokio::test]
+async fn a_still_valid_token_is_served_while_the_refresh_fails_transiently() {
+    let server = MockServer::start().await;
+    let clock = ManualClock::new(t0());
+    let mut responder = SequencedExchange::new(T0);
+    responder.clock = Some(clock.clone());
+    Mock::given(matchers::path(EXCHANGE_PATH))
+        .respond_with(responder)
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    mount_exchange(&server, ResponseTemplate::new(503)).await;
+    mount_catch_all(&server).await;
+    let manager = exchange_manager(exchanger(
+        reqwest_transport(),
+        host_for(&server),
+        Arc::new(clock.clone()),
+        Arc::new(RecordingSleep::new()),
+    ));
+
+    assert_eq!(tid(&manager).await, "1");
+    clock.advance(Duration::from_secs(1501));
+    assert_eq!(tid(&manager).await, "1", "still valid until t0 + 1800");
+    assert_eq!(count(&server, EXCHANGE_PATH).await, 4);
+    // It is retried a few seconds later, not on every call.
+    assert_eq!(tid(&manager).await, "1");
+    assert_eq!(count(&server, EXCHANGE_PATH).await, 4);
+
+    clock.advance(Duration::from_secs(300));
+    let error = manager.get().await.unwrap_err();
+    assert!(
+        matches!(error, TokenError::Http { status: 503, .. }),
+        "{error:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn background_refresher_refreshes_at_the_deadline_and_stops() {
+    let (server, manager) = paused_setup(SequencedExchange::new(T0)).await;
+    let handle = manager.spawn_background_refresh();
+
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(count(&server, EXCHANGE_PATH).await, 1, "fetched at start");
+    tokio::time::sleep(Duration::from_secs(1497)).await;
+    assert_eq!(
+        count(&server, EXCHANGE_PATH).await,
+        1,
+        "nothing before the deadline"
+    );
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(
+        count(&server, EXCHANGE_PATH).await,
+        2,
+        "refreshed at the deadline without a caller"
+    );
+    // The callers' path is served from the cache.
+    assert_eq!(tid(&manager).await, "2");
+    assert_eq!(count(&server, EXCHANGE_PATH).await, 2);
+
+    handle.shutdown().await;
+    tokio::time::sleep(Duration::from_secs(10_000)).await;
+    assert_eq!(
+        count(&server, EXCHANGE_PATH).await,
+        2,
+        "no refresh after stop"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn background_refresher_retries_with_backoff_and_ends_with_the_manager() {
+    let server = MockServer::start().await;
+    Mock::given(matchers::path(EXCHANGE_PATH))
+        .respond_with(ResponseTemplate::new(500))
+        .up_to_n_times(3)
+        .mount(&server)
+        .await;
+    mount_exchange(&server, SequencedExchange::new(T0)).await;
+    mount_catch_all(&server).await;
+    let clock = TokioClock::starting_at(t0());
+    let manager = exchange_manager(exchanger(
+        paused_time_transport(),
+        host_for(&server),
+        Arc::new(clock),
+        Arc::new(TokioSleep),
+    ));
+    let handle = manager.spawn_background_refresh_with(
+        RetryPolicy::new()
+            .initial_backoff(Duration::from_secs(2))
+            .jitter(false),
+    );
+
+    // First attempt: three tries (0.1 s + 0.2 s backoff) fail; the refresher waits 2 s and tries again.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(count(&server, EXCHANGE_PATH).await, 3);
+    assert!(manager.next_refresh_at().is_none());
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(count(&server, EXCHANGE_PATH).await, 4);
+    assert!(manager.next_refresh_at().is_some());
+
+    drop(manager);
+    tokio::time::sleep(Duration::from_millis(1)).await;
+    assert!(
+        handle.is_finished(),
+        "the refresher ends when the manager is dropped"
+    );
+}

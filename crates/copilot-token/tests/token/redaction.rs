@@ -1,0 +1,123 @@
+//! Secrets (the Copilot token, the GitHub token, the client IP inside the token) never appear in Debug output
+//! or in logs at any level.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use copilot_http::time::{ManualClock, RecordingSleep};
+use copilot_token::{AuthMode, CopilotToken, StaticGitHubToken, TokenFields, TokenManager};
+use serde_json::json;
+use wiremock::{Mock, ResponseTemplate, matchers};
+
+use super::support::*;
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn secrets_never_appear_in_debug_output_or_trace_logs() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let copilot_token = token_string("7", T0 + 1800);
+    let server = wiremock::MockServer::start().await;
+    // First exchange: strict decoding fails (logs a warning), second one succeeds fully.
+    let mut odd = envelope(&copilot_token, T0 + 1800, 1500);
+    odd["endpoints"] = json!("https://api.individual.githubcopilot.com");
+    Mock::given(matchers::path(EXCHANGE_PATH))
+        .respond_with(ResponseTemplate::new(200).set_body_json(odd))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    mount_exchange(
+        &server,
+        ResponseTemplate::new(200).set_body_json(envelope(&copilot_token, T0 + 1800, 1500)),
+    )
+    .await;
+    Mock::given(matchers::path(USER_PATH))
+        .respond_with(
+            ResponseTemplate::new(401).set_body_json(json!({"message": "Bad credentials"})),
+        )
+        .mount(&server)
+        .await;
+    mount_catch_all(&server).await;
+
+    let mut debug = String::new();
+    for mode in [AuthMode::Exchange, AuthMode::Direct] {
+        let manager = TokenManager::builder(
+            exchanger(
+                reqwest_transport(),
+                host_for(&server),
+                Arc::new(ManualClock::new(t0())),
+                Arc::new(RecordingSleep::new()),
+            ),
+            Arc::new(StaticGitHubToken::new(GH_TOKEN)),
+        )
+        .mode(mode)
+        .build();
+        let credentials = manager.credentials().await;
+        debug.push_str(&format!("{credentials:?}\n{credentials:#?}\n{manager:?}\n"));
+        if let Ok(credentials) = &credentials {
+            manager.invalidate(credentials);
+        }
+        let again = manager.credentials().await;
+        debug.push_str(&format!("{again:?}\n"));
+        let user = manager.user_info().await;
+        debug.push_str(&format!("{user:?}\n"));
+        if mode == AuthMode::Exchange {
+            let token = manager.get().await.unwrap();
+            debug.push_str(&format!("{token:?}\n{token:#?}\n{:?}\n", token.fields()));
+        }
+    }
+    let decoded = CopilotToken::from_json(
+        &serde_json::to_vec(&envelope(&copilot_token, T0, 1)).unwrap(),
+        t0(),
+        &copilot_http::GitHubHost::github_com(),
+    )
+    .unwrap();
+    debug.push_str(&format!(
+        "{decoded:?}\n{:?}\n{:?}\n",
+        TokenFields::parse(&copilot_token),
+        StaticGitHubToken::new(GH_TOKEN)
+    ));
+    drop(_guard);
+
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    // The capture works (so the negative checks below mean something).
+    assert!(
+        logs.contains("exchanged a GitHub token for a Copilot token"),
+        "{logs}"
+    );
+    assert!(logs.contains("unexpected field types"), "{logs}");
+    assert!(logs.contains("TRACE") || logs.contains("DEBUG"));
+    assert!(debug.contains("[redacted]"));
+    assert!(debug.contains("api.individual.githubcopilot.com"));
+
+    for secret in [
+        copilot_token.as_str(),
+        GH_TOKEN,
+        SECRET_IP,
+        "0123456789abcdef7", // the MAC
+        "tid=7",
+    ] {
+        assert!(!logs.contains(secret), "logs leak {secret:?}:\n{logs}");
+        assert!(!debug.contains(secret), "Debug leaks {secret:?}:\n{debug}");
+    }
+}
