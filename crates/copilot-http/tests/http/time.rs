@@ -28,3 +28,17 @@ fn manual_clock_and_recording_sleep_agree() {
     clock.set(from_unix_seconds(100));
     assert_eq!(unix_seconds(clock.now()), 100);
 }
+
+#[test]
+fn shared_handles_are_clocks_and_sleepers_too() {
+    fn takes_clock(clock: impl Clock) -> SystemTime {
+        clock.now()
+    }
+    let manual = ManualClock::new(from_unix_seconds(42));
+    let shared: copilot_http::time::SharedClock = std::sync::Arc::new(manual);
+    assert_eq!(unix_seconds(takes_clock(shared.clone())), 42);
+    let recording = RecordingSleep::new();
+    let sleeper: copilot_http::time::SharedSleep = std::sync::Arc::new(recording.clone());
+    let _ = sleeper.sleep(Duration::from_secs(3));
+    assert_eq!(recording.recorded(), vec![Duration::from_secs(3)]);
+}
