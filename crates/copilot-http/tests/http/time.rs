@@ -18,8 +18,8 @@ async fn tokio_clock_follows_paused_time() {
 fn manual_clock_and_recording_sleep_agree() {
     let clock = ManualClock::new(SystemTime::UNIX_EPOCH);
     let sleep = RecordingSleep::advancing(clock.clone());
-    let _ = sleep.sleep(Duration::from_secs(5));
-    let _ = sleep.sleep(Duration::from_secs(10));
+    drop(sleep.sleep(Duration::from_secs(5)));
+    drop(sleep.sleep(Duration::from_secs(10)));
     assert_eq!(
         sleep.recorded(),
         vec![Duration::from_secs(5), Duration::from_secs(10)]
@@ -39,6 +39,6 @@ fn shared_handles_are_clocks_and_sleepers_too() {
     assert_eq!(unix_seconds(takes_clock(shared.clone())), 42);
     let recording = RecordingSleep::new();
     let sleeper: copilot_http::time::SharedSleep = std::sync::Arc::new(recording.clone());
-    let _ = sleeper.sleep(Duration::from_secs(3));
+    drop(sleeper.sleep(Duration::from_secs(3)));
     assert_eq!(recording.recorded(), vec![Duration::from_secs(3)]);
 }
