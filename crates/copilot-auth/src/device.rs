@@ -1,0 +1,335 @@
+//! The OAuth device authorization grant (RFC 8628) as GitHub runs it (protocol.md §2).
+
+use std::fmt;
+use std::future::Future;
+use std::pin::pin;
+use std::time::{Duration, SystemTime};
+
+use copilot_http::time::{SharedClock, SharedSleep};
+use copilot_http::{ClientIdentity, GitHubHost, SharedTransport};
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::http::{HttpContext, OAuthReply, oauth_error, parse_oauth_reply, token_response};
+use crate::{AuthError, GitHubTokenResponse};
+
+/// The grant type of device-flow polls.
+pub const DEVICE_CODE_GRANT_TYPE: &str = "urn:ietf:params:oauth:grant-type:device_code";
+
+/// What the server asks when it does not say: RFC 8628 defaults.
+const DEFAULT_INTERVAL: Duration = Duration::from_secs(5);
+const DEFAULT_EXPIRES_IN: Duration = Duration::from_secs(900);
+/// RFC 8628 §3.5: on `slow_down` without a new interval, add 5 seconds.
+const SLOW_DOWN_STEP: Duration = Duration::from_secs(5);
+
+const DEVICE_CODE_PATH: &str = "/login/device/code";
+const ACCESS_TOKEN_PATH: &str = "/login/oauth/access_token";
+
+/// Signs a user in on another device: the user opens [`DeviceCode::verification_uri`] and types
+/// [`DeviceCode::user_code`], while this side polls for the token.
+///
+/// The library never prints or opens a browser: show the [`DeviceCode`] yourself.
+#[derive(Debug, Clone)]
+pub struct DeviceFlow {
+    host: GitHubHost,
+    client_id: String,
+    scopes: Vec<String>,
+    http: HttpContext,
+}
+
+/// The answer of step 1: what to show the user, and the (secret) device code to poll with.
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct DeviceCode {
+    device_code: SecretString,
+    /// The code the user types, e.g. `WDJB-MJHT`.
+    pub user_code: String,
+    /// Where the user types it, e.g. `https://github.com/login/device`.
+    pub verification_uri: String,
+    /// A URI with the code filled in, if the server sent one (GitHub does not).
+    pub verification_uri_complete: Option<String>,
+    /// How long the device code lives.
+    pub expires_in: Duration,
+    /// `t0 + expires_in`, by the flow's clock: polling stops here even if the server never says
+    /// `expired_token`.
+    pub expires_at: SystemTime,
+    /// The minimum wait between polls.
+    pub interval: Duration,
+}
+
+impl DeviceCode {
+    /// The device code. A secret: whoever holds it receives the token once the user approves.
+    pub fn device_code(&self) -> &SecretString {
+        &self.device_code
+    }
+}
+
+impl fmt::Debug for DeviceCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DeviceCode")
+            .field("device_code", &"[redacted]")
+            .field("user_code", &self.user_code)
+            .field("verification_uri", &self.verification_uri)
+            .field("verification_uri_complete", &self.verification_uri_complete)
+            .field("expires_in", &self.expires_in)
+            .field("expires_at", &self.expires_at)
+            .field("interval", &self.interval)
+            .finish()
+    }
+}
+
+/// The result of one poll that did not fail.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum PollOutcome {
+    /// The user has not finished yet (`authorization_pending`): poll again after the current interval.
+    Pending,
+    /// Polled too fast (`slow_down`): from now on wait `interval` between polls (the server's value, else
+    /// the previous interval plus 5 seconds).
+    SlowDown {
+        /// The new interval.
+        interval: Duration,
+    },
+    /// The user approved: here is the token.
+    Complete(GitHubTokenResponse),
+}
+
+/// Progress of [`DeviceFlow::wait_with`], for spinners and status lines.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PollEvent {
+    /// The server said `authorization_pending`.
+    Pending {
+        /// How many polls have been sent so far.
+        attempt: u32,
+    },
+    /// The server said `slow_down`; polling continues at `interval`.
+    SlowDown {
+        /// How many polls have been sent so far.
+        attempt: u32,
+        /// The new interval.
+        interval: Duration,
+    },
+    /// A poll failed transiently (network error, 5xx, 429); polling continues at the current interval.
+    Retrying {
+        /// How many polls have been sent so far.
+        attempt: u32,
+        /// What went wrong (never contains a secret).
+        reason: String,
+    },
+}
+
+enum RawPoll {
+    Pending,
+    SlowDown(Option<Duration>),
+    Complete(GitHubTokenResponse),
+}
+
+impl DeviceFlow {
+    /// A device flow for the OAuth or GitHub App `client_id` on `host`. Device flow must be enabled in the
+    /// app's settings; no client secret is used. See [`crate::client_ids`] for well-known ids.
+    pub fn new(host: GitHubHost, client_id: impl Into<String>) -> Self {
+        DeviceFlow {
+            host,
+            client_id: client_id.into(),
+            scopes: Vec::new(),
+            http: HttpContext::default(),
+        }
+    }
+
+    /// Scopes to request (OAuth Apps; GitHub Apps ignore them). The Copilot editor app asks for `read:user`.
+    pub fn with_scopes<S: Into<String>>(mut self, scopes: impl IntoIterator<Item = S>) -> Self {
+        self.scopes = scopes.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The HTTP transport (default: copilot-http's reqwest transport).
+    pub fn with_transport(mut self, transport: SharedTransport) -> Self {
+        self.http.set_transport(transport);
+        self
+    }
+
+    /// The clock that sets [`DeviceCode::expires_at`] and the deadline checks (default: system clock).
+    pub fn with_clock(mut self, clock: SharedClock) -> Self {
+        self.http.clock = clock;
+        self
+    }
+
+    /// The sleeper that waits between polls (default: tokio's sleep).
+    pub fn with_sleep(mut self, sleep: SharedSleep) -> Self {
+        self.http.sleep = sleep;
+        self
+    }
+
+    /// The client identity; its `User-Agent` is sent with every request.
+    pub fn with_identity(mut self, identity: ClientIdentity) -> Self {
+        self.http.identity = identity;
+        self
+    }
+
+    /// The client id.
+    pub fn client_id(&self) -> &str {
+        &self.client_id
+    }
+
+    /// The host.
+    pub fn host(&self) -> &GitHubHost {
+        &self.host
+    }
+
+    /// Step 1: asks for a device code (`POST {web}/login/device/code`).
+    pub async fn start(&self) -> Result<DeviceCode, AuthError> {
+        let url = self.host.web_endpoint(DEVICE_CODE_PATH);
+        let scope = self.scopes.join(" ");
+        let mut form = vec![("client_id", self.client_id.as_str())];
+        if !scope.is_empty() {
+            form.push(("scope", scope.as_str()));
+        }
+        let t0 = self.http.clock.now();
+        let reply = self.http.post_form(&url, &form).await?;
+        let raw = match parse_oauth_reply(&reply, DEVICE_CODE_PATH)? {
+            OAuthReply::Error {
+                code, description, ..
+            } => return Err(oauth_error(&code, description)),
+            OAuthReply::Body(raw) => raw,
+        };
+        let malformed = |what: &str| AuthError::MalformedResponse {
+            endpoint: DEVICE_CODE_PATH.to_owned(),
+            message: format!("missing `{what}`"),
+        };
+        let device_code = raw
+            .device_code
+            .filter(|c| !c.is_empty())
+            .ok_or_else(|| malformed("device_code"))?;
+        let user_code = raw.user_code.ok_or_else(|| malformed("user_code"))?;
+        let verification_uri = raw
+            .verification_uri
+            .ok_or_else(|| malformed("verification_uri"))?;
+        let expires_in = raw
+            .expires_in
+            .map_or(DEFAULT_EXPIRES_IN, Duration::from_secs);
+        // An interval of 0 would poll in a hot loop; RFC 8628's default applies instead.
+        let interval = raw
+            .interval
+            .filter(|&i| i > 0)
+            .map_or(DEFAULT_INTERVAL, Duration::from_secs);
+        tracing::debug!(
+            expires_in = expires_in.as_secs(),
+            interval = interval.as_secs(),
+            "device code issued"
+        );
+        Ok(DeviceCode {
+            device_code: SecretString::from(device_code),
+            user_code,
+            verification_uri,
+            verification_uri_complete: raw.verification_uri_complete,
+            expires_in,
+            expires_at: t0 + expires_in,
+            interval,
+        })
+    }
+
+    async fn poll_raw(&self, code: &DeviceCode) -> Result<RawPoll, AuthError> {
+        let url = self.host.web_endpoint(ACCESS_TOKEN_PATH);
+        let form = [
+            ("client_id", self.client_id.as_str()),
+            ("device_code", code.device_code.expose_secret()),
+            ("grant_type", DEVICE_CODE_GRANT_TYPE),
+        ];
+        let reply = self.http.post_form(&url, &form).await?;
+        let received_at = self.http.clock.now();
+        match parse_oauth_reply(&reply, ACCESS_TOKEN_PATH)? {
+            OAuthReply::Error { code, .. } if code == "authorization_pending" => {
+                Ok(RawPoll::Pending)
+            }
+            OAuthReply::Error { code, interval, .. } if code == "slow_down" => Ok(
+                RawPoll::SlowDown(interval.filter(|&i| i > 0).map(Duration::from_secs)),
+            ),
+            OAuthReply::Error {
+                code, description, ..
+            } => {
+                tracing::debug!(error = %code, "device flow poll failed");
+                Err(oauth_error(&code, description))
+            }
+            OAuthReply::Body(raw) => {
+                let token = token_response(*raw, received_at, ACCESS_TOKEN_PATH)?;
+                tracing::debug!("device flow completed");
+                Ok(RawPoll::Complete(token))
+            }
+        }
+    }
+
+    /// Step 2, once: polls `POST {web}/login/oauth/access_token` without waiting first. Callers that drive
+    /// their own loop must wait [`DeviceCode::interval`] (or the latest `SlowDown` interval) before every
+    /// poll, including the first.
+    pub async fn poll_once(&self, code: &DeviceCode) -> Result<PollOutcome, AuthError> {
+        Ok(match self.poll_raw(code).await? {
+            RawPoll::Pending => PollOutcome::Pending,
+            RawPoll::SlowDown(server) => PollOutcome::SlowDown {
+                interval: server.unwrap_or(code.interval + SLOW_DOWN_STEP),
+            },
+            RawPoll::Complete(token) => PollOutcome::Complete(token),
+        })
+    }
+
+    /// Step 2: waits for the user, polling by the rules (see [`DeviceFlow::wait_with`]).
+    pub async fn wait(&self, code: &DeviceCode) -> Result<GitHubTokenResponse, AuthError> {
+        self.wait_with(code, std::future::pending(), |_| {}).await
+    }
+
+    /// Step 2 with cancellation and progress: waits the current interval before every poll (including
+    /// the first), adopts the `slow_down` interval (the server's value, else +5 s), and stops with
+    /// [`AuthError::ExpiredDeviceCode`] when the next poll would happen at or after
+    /// [`DeviceCode::expires_at`]. Transient failures (network errors, 5xx, 429) are reported as
+    /// [`PollEvent::Retrying`] and polling goes on; every other error ends the wait.
+    ///
+    /// When `cancel` completes the wait ends with [`AuthError::Cancelled`] (pass
+    /// `token.cancelled()` of a `tokio_util` `CancellationToken`, a channel receiver, …).
+    pub async fn wait_with<C, F>(
+        &self,
+        code: &DeviceCode,
+        cancel: C,
+        mut on_event: F,
+    ) -> Result<GitHubTokenResponse, AuthError>
+    where
+        C: Future<Output = ()>,
+        F: FnMut(&PollEvent),
+    {
+        let mut cancel = pin!(cancel);
+        let mut interval = code.interval;
+        let mut attempt = 0u32;
+        loop {
+            if self.http.clock.now() + interval >= code.expires_at {
+                tracing::debug!(attempt, "device code deadline reached");
+                return Err(AuthError::ExpiredDeviceCode);
+            }
+            tokio::select! {
+                biased;
+                () = &mut cancel => return Err(AuthError::Cancelled),
+                () = self.http.sleep.sleep(interval) => {}
+            }
+            attempt += 1;
+            let result = tokio::select! {
+                biased;
+                () = &mut cancel => return Err(AuthError::Cancelled),
+                result = self.poll_raw(code) => result,
+            };
+            match result {
+                Ok(RawPoll::Complete(token)) => return Ok(token),
+                Ok(RawPoll::Pending) => on_event(&PollEvent::Pending { attempt }),
+                Ok(RawPoll::SlowDown(server)) => {
+                    interval = server.unwrap_or(interval + SLOW_DOWN_STEP);
+                    tracing::debug!(interval = interval.as_secs(), "device flow slow_down");
+                    on_event(&PollEvent::SlowDown { attempt, interval });
+                }
+                Err(error) if error.is_transient() => {
+                    tracing::debug!(%error, attempt, "device flow poll failed transiently");
+                    on_event(&PollEvent::Retrying {
+                        attempt,
+                        reason: error.to_string(),
+                    });
+                }
+                Err(error) => return Err(error),
+            }
+        }
+    }
+}

@@ -1,0 +1,214 @@
+use std::path::PathBuf;
+
+use copilot_http::TransportError;
+
+use crate::TokenKind;
+
+/// Everything that can go wrong while signing in, refreshing, storing or finding a GitHub credential.
+///
+/// OAuth error codes that GitHub documents get their own variant so callers can react (restart the flow, fix
+/// the configuration, ask the user to sign in again); any other code lands in [`AuthError::OAuth`].
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuthError {
+    /// The HTTP request could not be sent or its response not read.
+    #[error(transparent)]
+    Transport(#[from] TransportError),
+
+    /// The user declined the authorization (device flow cancel button, or `error=access_denied` on a web
+    /// flow callback). The device code or authorization is dead; start over if the user wants to.
+    #[error("the user denied the authorization request")]
+    AccessDenied {
+        /// The server's explanation, if any.
+        description: Option<String>,
+    },
+    /// The device code expired (`expired_token` / `token_expired`, or the local `expires_in` deadline
+    /// passed). Start the device flow again.
+    #[error(
+        "the device code expired before the user finished signing in; start the device flow again"
+    )]
+    ExpiredDeviceCode,
+    /// The device code is not valid (`incorrect_device_code`).
+    #[error("the device code is not valid (incorrect_device_code)")]
+    IncorrectDeviceCode,
+    /// The client id (or, for the web flow and refresh, the client secret) is wrong
+    /// (`incorrect_client_credentials`). A configuration error.
+    #[error("the OAuth client id or client secret is not valid (incorrect_client_credentials)")]
+    IncorrectClientCredentials,
+    /// The app has not enabled the device flow in its settings (`device_flow_disabled`).
+    #[error(
+        "device flow is disabled for this app; enable it in the app's settings (device_flow_disabled)"
+    )]
+    DeviceFlowDisabled,
+    /// The server did not accept the `grant_type` (`unsupported_grant_type`). A bug in the request.
+    #[error("the server does not support this grant type (unsupported_grant_type)")]
+    UnsupportedGrantType,
+    /// The authorization code is wrong, expired or already used (`bad_verification_code`). Restart the web
+    /// flow at the authorize step.
+    #[error("the authorization code is wrong, expired or already used (bad_verification_code)")]
+    BadVerificationCode,
+    /// The `redirect_uri` does not match the app's registered callback (`redirect_uri_mismatch`).
+    #[error(
+        "the redirect URI does not match the app's registered callback (redirect_uri_mismatch)"
+    )]
+    RedirectUriMismatch,
+    /// The user has no verified primary email address (`unverified_user_email`).
+    #[error("the user must verify their primary email address first (unverified_user_email)")]
+    UnverifiedUserEmail,
+    /// The refresh token is wrong, expired or was already used (`bad_refresh_token`). Sign in again.
+    #[error("the refresh token is wrong, expired or already used (bad_refresh_token)")]
+    BadRefreshToken,
+    /// Any other OAuth error code.
+    #[error("OAuth error `{code}`{}", description.as_deref().map(|d| format!(": {d}")).unwrap_or_default())]
+    OAuth {
+        /// The `error` field.
+        code: String,
+        /// The `error_description` field, if any.
+        description: Option<String>,
+    },
+
+    /// The `state` returned to the callback is not the one this authorization sent. Nothing was sent to
+    /// the server; the callback may be forged.
+    #[error("the OAuth state parameter does not match; refusing the callback")]
+    StateMismatch,
+    /// The callback carried neither a `code` nor an `error`.
+    #[error("the OAuth callback carried no authorization code")]
+    MissingCallbackCode,
+    /// The loopback callback server did not receive a callback in time.
+    #[error("no OAuth callback arrived within {after:?}")]
+    CallbackTimeout {
+        /// How long was waited.
+        after: std::time::Duration,
+    },
+    /// The loopback callback server failed (bind, accept, malformed request).
+    #[error("loopback callback server: {message}")]
+    Loopback {
+        /// What went wrong.
+        message: String,
+    },
+    /// Waiting was cancelled by the caller.
+    #[error("cancelled")]
+    Cancelled,
+
+    /// GitHub answered 401: the token is not valid any more.
+    #[error("bad credentials: the GitHub token was rejected; sign in again")]
+    BadCredentials,
+    /// An HTTP error status without a recognisable OAuth error body.
+    #[error("HTTP {status} from {endpoint}: {message}")]
+    Http {
+        /// The status code.
+        status: u16,
+        /// Which endpoint answered (path only).
+        endpoint: String,
+        /// A short excerpt of the body or a description.
+        message: String,
+    },
+    /// A response could not be understood (never includes the body, which may hold a token).
+    #[error("unexpected response from {endpoint}: {message}")]
+    MalformedResponse {
+        /// Which endpoint answered (path only).
+        endpoint: String,
+        /// What was wrong.
+        message: String,
+    },
+
+    /// The token is recognised but cannot be used with Copilot.
+    #[error("a {kind} cannot be used with GitHub Copilot: {reason}")]
+    UnsupportedToken {
+        /// The kind detected from the prefix.
+        kind: TokenKind,
+        /// Why, and what to do instead.
+        reason: &'static str,
+    },
+    /// The token text is not a plausible token (empty, whitespace or control characters inside).
+    #[error("invalid GitHub token: {reason}")]
+    InvalidToken {
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// An environment variable holds an unusable value. Credential lookup stops here instead of silently
+    /// falling back to another identity.
+    #[error("environment variable {var} is not usable: {reason}")]
+    InvalidEnvironment {
+        /// The variable.
+        var: &'static str,
+        /// Why (never contains the value).
+        reason: String,
+    },
+    /// No usable credential: the user must sign in (again).
+    #[error("sign-in required: {reason}")]
+    SignInRequired {
+        /// Why.
+        reason: String,
+    },
+
+    /// The credential file exists but is not valid. It was left untouched.
+    #[error(
+        "credential store {path} is corrupt ({message}); fix or remove it, it was not modified"
+    )]
+    CorruptStore {
+        /// The file.
+        path: PathBuf,
+        /// The parser's complaint.
+        message: String,
+    },
+    /// A file system operation of a store or an editor import failed.
+    #[error("{operation} {path}: {source}")]
+    Io {
+        /// What was being done.
+        operation: &'static str,
+        /// The file or directory.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The operating system keyring failed.
+    #[error("keyring: {message}")]
+    Keyring {
+        /// What went wrong.
+        message: String,
+    },
+    /// A setting is unusable (bad redirect URI, no transport available, …).
+    #[error("configuration error: {message}")]
+    Config {
+        /// What is wrong.
+        message: String,
+    },
+    /// The operating system's random number generator failed.
+    #[error("random number generator failed: {message}")]
+    Random {
+        /// The cause.
+        message: String,
+    },
+}
+
+impl AuthError {
+    pub(crate) fn config(message: impl Into<String>) -> Self {
+        AuthError::Config {
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn io(
+        operation: &'static str,
+        path: impl Into<PathBuf>,
+        source: std::io::Error,
+    ) -> Self {
+        AuthError::Io {
+            operation,
+            path: path.into(),
+            source,
+        }
+    }
+
+    /// Whether the failure is transient (a network problem or a 5xx/429) so that trying again later can
+    /// succeed.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            AuthError::Transport(e) => e.is_retryable(),
+            AuthError::Http { status, .. } => *status >= 500 || *status == 429,
+            _ => false,
+        }
+    }
+}

@@ -1,0 +1,341 @@
+//! Refreshing expiring GitHub App user tokens, and [`get_or_refresh`] on top of a [`TokenStore`].
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use copilot_http::time::{SharedClock, SystemClock};
+use copilot_http::{ClientIdentity, GitHubHost, SharedTransport};
+use secrecy::{ExposeSecret, SecretString};
+use subtle::ConstantTimeEq;
+
+use crate::http::{HttpContext, OAuthReply, oauth_error, parse_oauth_reply, token_response};
+use crate::{
+    AuthError, CredentialKey, GitHubToken, GitHubTokenResponse, StoredCredential, TokenStore,
+};
+
+const ACCESS_TOKEN_PATH: &str = "/login/oauth/access_token";
+
+/// Refreshes an access token with the `refresh_token` grant (`POST {web}/login/oauth/access_token`).
+///
+/// Refresh tokens are single use: the answer carries a new access token *and* a new refresh token, and the
+/// old refresh token stops working. Persist the new pair before using it ([`get_or_refresh`] does).
+#[derive(Clone)]
+pub struct TokenRefresher {
+    host: GitHubHost,
+    client_id: String,
+    client_secret: Option<SecretString>,
+    http: HttpContext,
+}
+
+impl fmt::Debug for TokenRefresher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenRefresher")
+            .field("host", &self.host)
+            .field("client_id", &self.client_id)
+            .field(
+                "client_secret",
+                &self.client_secret.as_ref().map(|_| "[redacted]"),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+impl TokenRefresher {
+    /// A refresher for tokens minted by `client_id` on `host`. Tokens from the device flow refresh without
+    /// a client secret; tokens from the web flow need [`TokenRefresher::with_client_secret`].
+    pub fn new(host: GitHubHost, client_id: impl Into<String>) -> Self {
+        TokenRefresher {
+            host,
+            client_id: client_id.into(),
+            client_secret: None,
+            http: HttpContext::default(),
+        }
+    }
+
+    /// Sends `client_secret` with every refresh (web-flow tokens).
+    pub fn with_client_secret(mut self, client_secret: SecretString) -> Self {
+        self.client_secret = Some(client_secret);
+        self
+    }
+
+    /// The HTTP transport (default: copilot-http's reqwest transport).
+    pub fn with_transport(mut self, transport: SharedTransport) -> Self {
+        self.http.set_transport(transport);
+        self
+    }
+
+    /// The clock that stamps token responses (default: system clock).
+    pub fn with_clock(mut self, clock: SharedClock) -> Self {
+        self.http.clock = clock;
+        self
+    }
+
+    /// The client identity; its `User-Agent` is sent with every request.
+    pub fn with_identity(mut self, identity: ClientIdentity) -> Self {
+        self.http.identity = identity;
+        self
+    }
+
+    pub(crate) fn with_http(mut self, http: HttpContext) -> Self {
+        self.http = http;
+        self
+    }
+
+    /// The client id.
+    pub fn client_id(&self) -> &str {
+        &self.client_id
+    }
+
+    /// Trades `refresh_token` for a new token pair. A rejected refresh token is
+    /// [`AuthError::BadRefreshToken`].
+    pub async fn refresh(
+        &self,
+        refresh_token: &SecretString,
+    ) -> Result<GitHubTokenResponse, AuthError> {
+        let url = self.host.web_endpoint(ACCESS_TOKEN_PATH);
+        let mut form = vec![("client_id", self.client_id.as_str())];
+        if let Some(secret) = &self.client_secret {
+            form.push(("client_secret", secret.expose_secret()));
+        }
+        form.push(("grant_type", "refresh_token"));
+        form.push(("refresh_token", refresh_token.expose_secret()));
+        let reply = self.http.post_form(&url, &form).await?;
+        let received_at = self.http.clock.now();
+        match parse_oauth_reply(&reply, ACCESS_TOKEN_PATH)? {
+            OAuthReply::Error {
+                code, description, ..
+            } => {
+                tracing::debug!(error = %code, "token refresh failed");
+                Err(oauth_error(&code, description))
+            }
+            OAuthReply::Body(raw) => {
+                let response = token_response(*raw, received_at, ACCESS_TOKEN_PATH)?;
+                tracing::debug!("token refreshed");
+                Ok(response)
+            }
+        }
+    }
+}
+
+/// Something that can refresh a stored credential: [`TokenRefresher`], or a test double.
+#[async_trait]
+pub trait CredentialRefresher: Send + Sync {
+    /// Refreshes `credential` (which has a refresh token), returning the new token pair.
+    async fn refresh_credential(
+        &self,
+        credential: &StoredCredential,
+    ) -> Result<GitHubTokenResponse, AuthError>;
+}
+
+#[async_trait]
+impl CredentialRefresher for TokenRefresher {
+    async fn refresh_credential(
+        &self,
+        credential: &StoredCredential,
+    ) -> Result<GitHubTokenResponse, AuthError> {
+        let refresh_token =
+            credential
+                .refresh_token
+                .as_ref()
+                .ok_or_else(|| AuthError::SignInRequired {
+                    reason: "the credential has no refresh token".to_owned(),
+                })?;
+        if credential
+            .client_id
+            .as_deref()
+            .is_some_and(|id| id != self.client_id)
+        {
+            tracing::warn!(
+                "refreshing a credential minted by a different client id; GitHub will likely refuse"
+            );
+        }
+        self.refresh(refresh_token).await
+    }
+}
+
+/// Settings of [`get_or_refresh_with`].
+#[derive(Debug, Clone)]
+pub struct RefreshOptions {
+    skew: Duration,
+    clock: SharedClock,
+}
+
+impl Default for RefreshOptions {
+    /// Refresh 5 minutes before expiry, by the system clock.
+    fn default() -> Self {
+        RefreshOptions {
+            skew: Duration::from_secs(300),
+            clock: Arc::new(SystemClock),
+        }
+    }
+}
+
+impl RefreshOptions {
+    /// The defaults.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Refresh when the token expires within `skew` (default 5 minutes).
+    pub fn with_skew(mut self, skew: Duration) -> Self {
+        self.skew = skew;
+        self
+    }
+
+    /// The clock (default: system clock).
+    pub fn with_clock(mut self, clock: SharedClock) -> Self {
+        self.clock = clock;
+        self
+    }
+    pub(crate) fn now(&self) -> std::time::SystemTime {
+        self.clock.now()
+    }
+}
+
+/// The process-wide single-flight locks, one per credential key while anyone uses it.
+fn refresh_lock(key: &CredentialKey) -> Arc<tokio::sync::Mutex<()>> {
+    static LOCKS: OnceLock<Mutex<HashMap<CredentialKey, Weak<tokio::sync::Mutex<()>>>>> =
+        OnceLock::new();
+    let mut locks = LOCKS
+        .get_or_init(Mutex::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    locks.retain(|_, lock| lock.strong_count() > 0);
+    if let Some(lock) = locks.get(key).and_then(Weak::upgrade) {
+        return lock;
+    }
+    let lock = Arc::new(tokio::sync::Mutex::new(()));
+    locks.insert(key.clone(), Arc::downgrade(&lock));
+    lock
+}
+
+fn secrets_equal(a: &SecretString, b: &SecretString) -> bool {
+    bool::from(
+        a.expose_secret()
+            .as_bytes()
+            .ct_eq(b.expose_secret().as_bytes()),
+    )
+}
+
+fn sign_in_required(reason: impl Into<String>) -> AuthError {
+    AuthError::SignInRequired {
+        reason: reason.into(),
+    }
+}
+
+/// A valid access token for `key`: the stored one, or (if it expires within 5 minutes) a refreshed one,
+/// saved to `store` before it is returned. See [`get_or_refresh_with`].
+pub async fn get_or_refresh(
+    store: &dyn TokenStore,
+    key: &CredentialKey,
+    refresher: &dyn CredentialRefresher,
+) -> Result<GitHubToken, AuthError> {
+    get_or_refresh_with(store, key, refresher, &RefreshOptions::default()).await
+}
+
+/// A valid access token for `key`.
+///
+/// - No stored credential: [`AuthError::SignInRequired`].
+/// - A token without expiry, or one valid beyond `skew`: returned as is.
+/// - Otherwise refreshes it, single-flight per key within the process (concurrent callers wait and then
+///   find the fresh token in the store), and saves the new pair **before** returning the new token.
+/// - `bad_refresh_token`: re-reads the store once (another process may have won a rotation race and saved
+///   a fresh pair); if that does not help, [`AuthError::SignInRequired`].
+/// - A transient refresh failure while the old token has not expired yet returns the old token.
+pub async fn get_or_refresh_with(
+    store: &dyn TokenStore,
+    key: &CredentialKey,
+    refresher: &dyn CredentialRefresher,
+    options: &RefreshOptions,
+) -> Result<GitHubToken, AuthError> {
+    let credential = load_required(store, key).await?;
+    if !credential.expires_within(options.clock.now(), options.skew) {
+        return Ok(credential.access_token);
+    }
+    refresh_locked(store, key, refresher, options, None).await
+}
+
+/// Refreshes after GitHub rejected `rejected` with 401 Bad credentials: if the store still holds that
+/// token, refresh it (single-flight); if another caller already replaced it, return the replacement.
+pub async fn refresh_after_rejection(
+    store: &dyn TokenStore,
+    key: &CredentialKey,
+    refresher: &dyn CredentialRefresher,
+    rejected: &GitHubToken,
+    options: &RefreshOptions,
+) -> Result<GitHubToken, AuthError> {
+    refresh_locked(store, key, refresher, options, Some(rejected)).await
+}
+
+async fn load_required(
+    store: &dyn TokenStore,
+    key: &CredentialKey,
+) -> Result<StoredCredential, AuthError> {
+    store
+        .load(key)
+        .await?
+        .ok_or_else(|| sign_in_required(format!("no stored credential for {key}")))
+}
+
+async fn refresh_locked(
+    store: &dyn TokenStore,
+    key: &CredentialKey,
+    refresher: &dyn CredentialRefresher,
+    options: &RefreshOptions,
+    rejected: Option<&GitHubToken>,
+) -> Result<GitHubToken, AuthError> {
+    let lock = refresh_lock(key);
+    let _single_flight = lock.lock().await;
+
+    // Someone may have refreshed while this caller waited for the lock.
+    let credential = load_required(store, key).await?;
+    let now = options.clock.now();
+    let still_rejected =
+        rejected.is_none_or(|r| secrets_equal(r.as_secret(), credential.access_token.as_secret()));
+    if !still_rejected || (rejected.is_none() && !credential.expires_within(now, options.skew)) {
+        return Ok(credential.access_token);
+    }
+
+    let Some(used_refresh_token) = credential.usable_refresh_token(now).cloned() else {
+        if rejected.is_none() && !credential.is_expired(now) {
+            return Ok(credential.access_token);
+        }
+        return Err(sign_in_required(
+            "the access token expired and there is no usable refresh token",
+        ));
+    };
+
+    tracing::debug!(key = %key, "refreshing GitHub token");
+    match refresher.refresh_credential(&credential).await {
+        Ok(response) => {
+            let mut updated = credential;
+            updated.apply_refresh(&response);
+            // Persist first: the old refresh token is already dead.
+            store.save(key, &updated).await?;
+            Ok(updated.access_token)
+        }
+        Err(AuthError::BadRefreshToken) => {
+            if let Some(latest) = store.load(key).await? {
+                let rotated_elsewhere = latest
+                    .refresh_token
+                    .as_ref()
+                    .is_some_and(|t| !secrets_equal(t, &used_refresh_token));
+                if rotated_elsewhere && !latest.expires_within(options.clock.now(), options.skew) {
+                    tracing::debug!(key = %key, "another process refreshed first; using its token");
+                    return Ok(latest.access_token);
+                }
+            }
+            Err(sign_in_required(
+                "the refresh token was rejected (bad_refresh_token)",
+            ))
+        }
+        Err(error) if error.is_transient() && rejected.is_none() && !credential.is_expired(now) => {
+            tracing::debug!(%error, "refresh failed transiently; the current token is still valid");
+            Ok(credential.access_token)
+        }
+        Err(error) => Err(error),
+    }
+}

@@ -1,0 +1,91 @@
+use async_trait::async_trait;
+
+use super::{CredentialKey, StoredCredential, TokenStore};
+use crate::AuthError;
+
+/// Credentials in the operating system's keyring (feature `keyring`): the Linux kernel keyutils session
+/// keyring, the macOS Keychain or the Windows Credential Manager. Each credential is one entry of
+/// `service` with the user name `account@host`, holding the credential as JSON.
+///
+/// The keyring API blocks, so every call runs on tokio's blocking pool. On Linux the keyutils keyring
+/// does not survive a reboot; use [`FileStore`](crate::FileStore) where that matters.
+#[derive(Debug, Clone)]
+pub struct KeyringStore {
+    service: String,
+}
+
+impl KeyringStore {
+    /// A store under the keyring service name `service` (e.g. `copilot-rs`).
+    pub fn new(service: impl Into<String>) -> Self {
+        KeyringStore {
+            service: service.into(),
+        }
+    }
+
+    async fn run<T, F>(&self, key: &CredentialKey, work: F) -> Result<T, AuthError>
+    where
+        T: Send + 'static,
+        F: FnOnce(keyring::Entry) -> Result<T, AuthError> + Send + 'static,
+    {
+        let service = self.service.clone();
+        let user = key.to_string();
+        tokio::task::spawn_blocking(move || {
+            let entry = keyring::Entry::new(&service, &user).map_err(keyring_error)?;
+            work(entry)
+        })
+        .await
+        .map_err(|e| AuthError::Keyring {
+            message: e.to_string(),
+        })?
+    }
+}
+
+fn keyring_error(error: keyring::Error) -> AuthError {
+    AuthError::Keyring {
+        message: error.to_string(),
+    }
+}
+
+#[async_trait]
+impl TokenStore for KeyringStore {
+    async fn load(&self, key: &CredentialKey) -> Result<Option<StoredCredential>, AuthError> {
+        self.run(key, |entry| match entry.get_password() {
+            Ok(json) => serde_json::from_str(&json)
+                .map(Some)
+                .map_err(|e| AuthError::Keyring {
+                    message: format!(
+                        "the stored entry is not a valid credential ({})",
+                        crate::http::json_error_summary(&e)
+                    ),
+                }),
+            Err(keyring::Error::NoEntry) => Ok(None),
+            Err(e) => Err(keyring_error(e)),
+        })
+        .await
+    }
+
+    async fn save(
+        &self,
+        key: &CredentialKey,
+        credential: &StoredCredential,
+    ) -> Result<(), AuthError> {
+        let json = serde_json::to_string(credential)
+            .map_err(|e| AuthError::config(format!("cannot encode credential: {e}")))?;
+        let json = secrecy::SecretString::from(json);
+        self.run(key, move |entry| {
+            entry
+                .set_password(secrecy::ExposeSecret::expose_secret(&json))
+                .map_err(keyring_error)
+        })
+        .await
+    }
+
+    async fn delete(&self, key: &CredentialKey) -> Result<bool, AuthError> {
+        self.run(key, |entry| match entry.delete_credential() {
+            Ok(()) => Ok(true),
+            Err(keyring::Error::NoEntry) => Ok(false),
+            Err(e) => Err(keyring_error(e)),
+        })
+        .await
+    }
+}

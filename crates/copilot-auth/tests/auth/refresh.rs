@@ -1,0 +1,361 @@
+//! Refresh grant and get_or_refresh: success, rotation, single flight, bad_refresh_token.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use copilot_auth::{
+    AuthError, CredentialKey, CredentialRefresher, GitHubToken, GitHubTokenResponse, MemoryStore,
+    RefreshOptions, StoredCredential, TokenRefresher, TokenStore, get_or_refresh_with,
+    refresh_after_rejection,
+};
+use copilot_http::time::ManualClock;
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::json;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer};
+
+use crate::common::{self, Sequence, json as reply};
+
+const CLIENT_ID: &str = "Iv1.refreshapp";
+
+fn refreshed(n: u32) -> serde_json::Value {
+    json!({"access_token": format!("ghu_new{n}"), "token_type": "bearer", "scope": "",
+           "expires_in": 28800, "refresh_token": format!("ghr_new{n}"),
+           "refresh_token_expires_in": 15811200})
+}
+
+async fn server(responses: Vec<wiremock::ResponseTemplate>, expected: u64) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/login/oauth/access_token"))
+        .respond_with(Sequence::new(responses))
+        .expect(expected)
+        .mount(&server)
+        .await;
+    common::mount_catch_all(&server).await;
+    server
+}
+
+fn refresher(server: &MockServer, clock: &ManualClock) -> TokenRefresher {
+    TokenRefresher::new(common::host(server), CLIENT_ID)
+        .with_transport(common::transport())
+        .with_identity(common::identity())
+        .with_clock(common::shared(clock))
+}
+
+fn key() -> CredentialKey {
+    CredentialKey::new("github.com", "octocat")
+}
+
+/// A stored GitHub App credential expiring `expires_in_secs` after t0.
+fn stored(expires_in_secs: u64) -> StoredCredential {
+    let mut credential = StoredCredential::new("github.com", GitHubToken::new("ghu_old"));
+    credential.client_id = Some(CLIENT_ID.to_owned());
+    credential.refresh_token = Some(SecretString::from("ghr_old"));
+    credential.expires_at = Some(common::t0() + Duration::from_secs(expires_in_secs));
+    credential.refresh_token_expires_at = Some(common::t0() + Duration::from_secs(15811200));
+    credential.login = Some("octocat".to_owned());
+    credential
+}
+
+fn options(clock: &ManualClock) -> RefreshOptions {
+    RefreshOptions::new().with_clock(common::shared(clock))
+}
+
+#[tokio::test]
+async fn refresh_sends_the_grant_and_returns_the_rotated_pair() {
+    let server = server(vec![reply(200, refreshed(1))], 1).await;
+    let clock = ManualClock::new(common::t0());
+    let response = refresher(&server, &clock)
+        .with_client_secret(SecretString::from("the-client-secret"))
+        .refresh(&SecretString::from("ghr_old"))
+        .await
+        .unwrap();
+    assert_eq!(response.access_token.expose_secret(), "ghu_new1");
+    assert_eq!(
+        response.refresh_token.as_ref().unwrap().expose_secret(),
+        "ghr_new1"
+    );
+    assert_eq!(
+        response.expires_at(),
+        Some(common::t0() + Duration::from_secs(28800))
+    );
+
+    let requests = server.received_requests().await.unwrap();
+    assert_eq!(
+        common::form_field(&requests[0], "refresh_token").unwrap(),
+        "ghr_old"
+    );
+    insta::assert_snapshot!(
+        "refresh_grant_request",
+        common::render_request(&requests[0])
+    );
+}
+
+#[tokio::test]
+async fn device_flow_tokens_refresh_without_a_secret() {
+    let server = server(vec![reply(200, refreshed(1))], 1).await;
+    let clock = ManualClock::new(common::t0());
+    refresher(&server, &clock)
+        .refresh(&SecretString::from("ghr_old"))
+        .await
+        .unwrap();
+    let requests = server.received_requests().await.unwrap();
+    assert_eq!(common::form_field(&requests[0], "client_secret"), None);
+}
+
+#[tokio::test]
+async fn bad_refresh_token_is_typed() {
+    for status in [200, 400] {
+        let server = server(
+            vec![reply(
+                status,
+                json!({"error": "bad_refresh_token",
+                "error_description": "The refresh token passed is incorrect or expired."}),
+            )],
+            1,
+        )
+        .await;
+        let clock = ManualClock::new(common::t0());
+        let error = refresher(&server, &clock)
+            .refresh(&SecretString::from("ghr_old"))
+            .await
+            .unwrap_err();
+        assert!(matches!(error, AuthError::BadRefreshToken), "{error:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_fresh_token_is_returned_without_a_request() {
+    let server = server(vec![], 0).await;
+    let clock = ManualClock::new(common::t0());
+    let store = MemoryStore::new();
+    store.save(&key(), &stored(3600)).await.unwrap();
+    let token = get_or_refresh_with(
+        &store,
+        &key(),
+        &refresher(&server, &clock),
+        &options(&clock),
+    )
+    .await
+    .unwrap();
+    assert_eq!(token.expose_secret(), "ghu_old");
+
+    // Tokens without expiry never refresh either.
+    let mut forever = stored(0);
+    forever.expires_at = None;
+    store.save(&key(), &forever).await.unwrap();
+    let token = get_or_refresh_with(
+        &store,
+        &key(),
+        &refresher(&server, &clock),
+        &options(&clock),
+    )
+    .await
+    .unwrap();
+    assert_eq!(token.expose_secret(), "ghu_old");
+}
+
+#[tokio::test]
+async fn an_expiring_token_is_refreshed_and_saved_before_it_is_returned() {
+    let server = server(vec![reply(200, refreshed(1))], 1).await;
+    let clock = ManualClock::new(common::t0());
+    let store = MemoryStore::new();
+    // Expires in 4 minutes: inside the default 5-minute skew.
+    store.save(&key(), &stored(240)).await.unwrap();
+    let token = get_or_refresh_with(
+        &store,
+        &key(),
+        &refresher(&server, &clock),
+        &options(&clock),
+    )
+    .await
+    .unwrap();
+    assert_eq!(token.expose_secret(), "ghu_new1");
+
+    let saved = store.load(&key()).await.unwrap().unwrap();
+    assert_eq!(saved.access_token.expose_secret(), "ghu_new1");
+    assert_eq!(saved.refresh_token.unwrap().expose_secret(), "ghr_new1");
+    assert_eq!(
+        saved.expires_at,
+        Some(common::t0() + Duration::from_secs(28800))
+    );
+    assert_eq!(saved.login.as_deref(), Some("octocat"));
+}
+
+#[tokio::test]
+async fn rotation_uses_each_refresh_token_once() {
+    let server = server(vec![reply(200, refreshed(1)), reply(200, refreshed(2))], 2).await;
+    let clock = ManualClock::new(common::t0());
+    let store = MemoryStore::new();
+    store.save(&key(), &stored(60)).await.unwrap();
+    let refresher = refresher(&server, &clock);
+    get_or_refresh_with(&store, &key(), &refresher, &options(&clock))
+        .await
+        .unwrap();
+    clock.advance(Duration::from_secs(28800));
+    let token = get_or_refresh_with(&store, &key(), &refresher, &options(&clock))
+        .await
+        .unwrap();
+    assert_eq!(token.expose_secret(), "ghu_new2");
+
+    let used: Vec<String> = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| common::form_field(r, "refresh_token").unwrap())
+        .collect();
+    assert_eq!(used, vec!["ghr_old", "ghr_new1"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_callers_share_one_refresh() {
+    let server = server(
+        vec![reply(200, refreshed(1)).set_delay(Duration::from_millis(50))],
+        1,
+    )
+    .await;
+    let clock = ManualClock::new(common::t0());
+    let store = Arc::new(MemoryStore::new());
+    store.save(&key(), &stored(60)).await.unwrap();
+    let refresher = Arc::new(refresher(&server, &clock));
+    let options = options(&clock);
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let (store, refresher, options) = (store.clone(), refresher.clone(), options.clone());
+            tokio::spawn(async move {
+                get_or_refresh_with(store.as_ref(), &key(), refresher.as_ref(), &options)
+                    .await
+                    .unwrap()
+                    .expose_secret()
+                    .to_owned()
+            })
+        })
+        .collect();
+    for task in tasks {
+        assert_eq!(task.await.unwrap(), "ghu_new1");
+    }
+    // `expect(1)` on the mock is verified when the server drops.
+}
+
+#[tokio::test]
+async fn bad_refresh_token_means_sign_in_again() {
+    let server = server(vec![reply(200, json!({"error": "bad_refresh_token"}))], 1).await;
+    let clock = ManualClock::new(common::t0());
+    let store = MemoryStore::new();
+    store.save(&key(), &stored(60)).await.unwrap();
+    let error = get_or_refresh_with(
+        &store,
+        &key(),
+        &refresher(&server, &clock),
+        &options(&clock),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(error, AuthError::SignInRequired { .. }),
+        "{error:?}"
+    );
+    // The store is left as it was.
+    let kept = store.load(&key()).await.unwrap().unwrap();
+    assert_eq!(kept.access_token.expose_secret(), "ghu_old");
+}
+
+/// Simulates losing a rotation race: another process saves a fresh pair, then our refresh is refused.
+struct LosesTheRace {
+    store: Arc<MemoryStore>,
+}
+
+#[async_trait]
+impl CredentialRefresher for LosesTheRace {
+    async fn refresh_credential(
+        &self,
+        credential: &StoredCredential,
+    ) -> Result<GitHubTokenResponse, AuthError> {
+        let mut winner = credential.clone();
+        winner.access_token = GitHubToken::new("ghu_from_other_process");
+        winner.refresh_token = Some(SecretString::from("ghr_from_other_process"));
+        winner.expires_at = Some(common::t0() + Duration::from_secs(28800));
+        self.store.save(&key(), &winner).await?;
+        Err(AuthError::BadRefreshToken)
+    }
+}
+
+#[tokio::test]
+async fn bad_refresh_token_rereads_the_store_once() {
+    let clock = ManualClock::new(common::t0());
+    let store = Arc::new(MemoryStore::new());
+    store.save(&key(), &stored(60)).await.unwrap();
+    let refresher = LosesTheRace {
+        store: store.clone(),
+    };
+    let token = get_or_refresh_with(store.as_ref(), &key(), &refresher, &options(&clock))
+        .await
+        .unwrap();
+    assert_eq!(token.expose_secret(), "ghu_from_other_process");
+}
+
+#[tokio::test]
+async fn without_a_usable_refresh_token() {
+    let server = server(vec![], 0).await;
+    let clock = ManualClock::new(common::t0());
+    let store = MemoryStore::new();
+    let refresher = refresher(&server, &clock);
+
+    // Inside the skew but not expired: the current token is still good.
+    let mut credential = stored(60);
+    credential.refresh_token = None;
+    store.save(&key(), &credential).await.unwrap();
+    let token = get_or_refresh_with(&store, &key(), &refresher, &options(&clock))
+        .await
+        .unwrap();
+    assert_eq!(token.expose_secret(), "ghu_old");
+
+    // Expired: sign in again.
+    clock.advance(Duration::from_secs(120));
+    let error = get_or_refresh_with(&store, &key(), &refresher, &options(&clock))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, AuthError::SignInRequired { .. }));
+
+    // An expired refresh token counts as none.
+    let mut credential = stored(0);
+    credential.refresh_token_expires_at = Some(common::t0());
+    store.save(&key(), &credential).await.unwrap();
+    let error = get_or_refresh_with(&store, &key(), &refresher, &options(&clock))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, AuthError::SignInRequired { .. }));
+
+    // Nothing stored.
+    let error = get_or_refresh_with(
+        &store,
+        &CredentialKey::new("github.com", "nobody"),
+        &refresher,
+        &options(&clock),
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(error, AuthError::SignInRequired { .. }));
+}
+
+#[tokio::test]
+async fn refresh_after_rejection_refreshes_only_the_rejected_token() {
+    let server = server(vec![reply(200, refreshed(1))], 1).await;
+    let clock = ManualClock::new(common::t0());
+    let store = MemoryStore::new();
+    store.save(&key(), &stored(3600)).await.unwrap();
+    let refresher = refresher(&server, &clock);
+    let rejected = GitHubToken::new("ghu_old");
+    let token = refresh_after_rejection(&store, &key(), &refresher, &rejected, &options(&clock))
+        .await
+        .unwrap();
+    assert_eq!(token.expose_secret(), "ghu_new1");
+    // A second caller holding the same rejected token gets the replacement without a second refresh.
+    let token = refresh_after_rejection(&store, &key(), &refresher, &rejected, &options(&clock))
+        .await
+        .unwrap();
+    assert_eq!(token.expose_secret(), "ghu_new1");
+}
