@@ -3,6 +3,8 @@
 #[path = "auth/common.rs"]
 mod common;
 
+#[path = "auth/crash.rs"]
+mod crash;
 #[path = "auth/device.rs"]
 mod device;
 #[path = "auth/github_api.rs"]
