@@ -1,2 +1,104 @@
-//! Copilot API types and clients for copilot-rs: chat, streaming, models, responses, embeddings.
-//! (Built by the copilot-api issue; intentionally empty until then.)
+//! Copilot API types and client for copilot-rs: chat completions, streaming, responses, embeddings and models.
+//!
+//! The client gets its bearer token and base URL from a [`CopilotAuth`] (copilot-token's manager, or
+//! [`StaticAuth`] for a fixed token), sends every request through a
+//! [`SharedTransport`](copilot_http::SharedTransport) with the Copilot header profile, and turns streamed
+//! answers into a [`ChatStream`] of [`ChatEvent`]s.
+//!
+//! # Streaming
+//!
+//! ```no_run
+//! use copilot_api::{ChatEvent, ChatRequest, CopilotApiClient, Message, StaticAuth};
+//! use futures_util::StreamExt;
+//!
+//! # async fn demo() -> Result<(), copilot_api::ApiError> {
+//! let auth = StaticAuth::new("copilot-token", "https://api.githubcopilot.com".parse().unwrap());
+//! let client = CopilotApiClient::new(auth)?;
+//! let request = ChatRequest::new("gpt-4o", vec![Message::user("Write a haiku about Rust")]);
+//! let mut stream = client.chat_stream(request).await?;
+//! while let Some(event) = stream.next().await {
+//!     match event? {
+//!         ChatEvent::Content { text, .. } => print!("{text}"),
+//!         ChatEvent::Done { saw_finish: false, .. } => eprintln!("(answer may be truncated)"),
+//!         _ => {}
+//!     }
+//! }
+//! // Or, instead of the loop: `let answer = stream.collect().await?;`
+//! # Ok(()) }
+//! ```
+//!
+//! A responses-only model (see [`ModelInfo::endpoint_for_chat`]) streams through the same consumer code via
+//! [`CopilotApiClient::responses_stream`].
+//!
+//! # Quirks handled
+//!
+//! The service is undocumented; these behaviours come from real captures (protocol.md §6–§9):
+//!
+//! - **Framing**: LF, CRLF and CR line ends; comments (keep-alives); `event:`, `id:`, `retry:` lines;
+//!   multi-line `data:`; `data:` without a space; chunks that split lines and UTF-8 characters anywhere; a bare
+//!   JSON `{"error":…}` line without `data:`; `[DONE]` possibly missing (then EOF ends the stream and
+//!   [`ChatEvent::Done`] says whether any finish reason was seen).
+//! - **Chunks**: the prelude chunk with `"choices":[]`, `"id":""`, `"created":0`; absent `object`/`model`;
+//!   `role`/`content` `null`; empty first deltas; usage on the finish chunk or in a trailing usage-only chunk
+//!   (never dropped; the last one wins; ignored for `n > 1`); content-filter blobs skipped without
+//!   allocation.
+//! - **Tool calls**: accumulated by `id` first and `index` second, because Claude reuses index 0 for
+//!   successive calls; emitted in arrival order; `finish_reason:"stop"` with tool calls counts as tool calls;
+//!   legacy `function_call` deltas.
+//! - **Choices**: state per `choices[].index` (interleaved or sequential); non-streamed Claude answers that
+//!   put tool calls in `choices[1]` are merged for `n = 1`.
+//! - **Reasoning**: `reasoning_text`/`reasoning_opaque` (replayable on the next assistant [`Message`]),
+//!   `cot_summary`, and `cot_id` arriving *after* the finish chunk; generic `reasoning`, `reasoning_content`,
+//!   `thinking`, `signature`.
+//! - **Errors**: a mid-stream `{"error":…}` or `event: error` becomes a typed [`ApiError`] and ends the
+//!   stream; HTTP errors (JSON or `text/plain` bodies) map per status and code, carrying `x-request-id` and
+//!   `x-github-request-id`.
+//! - **Requests**: fresh `X-Request-Id` per request; `X-Initiator: user` only when the last message is a
+//!   genuine human prompt (billing-critical); `Copilot-Vision-Request` only when an image is present; one
+//!   credential refresh on 401/403/421; backoff retries honouring `Retry-After` only before the first byte.
+//! - **Models**: open enums, unknown fields kept, a bad entry skipped with a warning; cached with a TTL,
+//!   stale list kept on 429.
+
+mod auth;
+mod chat;
+mod client;
+mod collect;
+mod decode;
+mod embeddings;
+mod error;
+mod event;
+mod models;
+mod open_enum;
+mod request;
+mod responses;
+pub mod sse;
+mod stream;
+
+pub use auth::{ApiCredentials, CopilotAuth, StaticAuth};
+pub use chat::{
+    ChatRequest, ChatResponse, Choice, CompletionTokensDetails, Content, ContentPart, FinishReason,
+    FunctionCall, FunctionDefinition, ImageDetail, JsonSchemaFormat, Message, PromptTokensDetails,
+    ReasoningEffort, ResponseFormat, Role, StreamOptions, Tool, ToolCall, ToolChoice, Usage,
+};
+pub use client::{
+    CopilotApiClient, CopilotApiClientBuilder, DEFAULT_INTENT, EMBEDDINGS_INTENT, MODELS_INTENT,
+    chat_initiator, responses_initiator,
+};
+pub use collect::{
+    ChatCollector, CollectedChat, CollectedExtra, CollectedMessage, CollectedReasoning,
+};
+pub use decode::{ChatEventDecoder, Dialect, EventQueue};
+pub use embeddings::{Embedding, EmbeddingsRequest, EmbeddingsResponse, EmbeddingsUsage};
+pub use error::{ApiError, ErrorInfo, MAX_SNIPPET, PartialInfo};
+pub use event::{ChatEvent, ReasoningKind, ToolCallDelta};
+pub use models::{
+    ApiEndpoint, ChatRoute, ModelBilling, ModelCapabilities, ModelInfo, ModelLimits, ModelList,
+    ModelMessage, ModelPolicy, ModelSupports, ModelType, PickerCategory, PolicyState, Promo,
+    Vendor, VisionLimits,
+};
+pub use request::{Initiator, RequestOptions};
+pub use responses::{
+    ReasoningConfig, ReasoningSummary, ResponseContent, ResponseItem, ResponsesRequest,
+    ResponsesResponse, ResponsesTool, ResponsesUsage,
+};
+pub use stream::ChatStream;

@@ -1,0 +1,624 @@
+//! [`CopilotApiClient`]: builds requests with the Copilot header profile, retries what may be retried, maps
+//! errors, and hands out [`ChatStream`]s.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use copilot_http::retry::{RetryPolicy, send_with_retry};
+use copilot_http::time::{Clock, SharedClock, SharedSleep, Sleep, SystemClock, TokioSleep};
+use copilot_http::{ClientIdentity, HttpResponse, SharedTransport};
+use http::header::{AUTHORIZATION, CONTENT_TYPE};
+use http::{HeaderMap, HeaderName, HeaderValue, Method};
+use secrecy::ExposeSecret;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use url::Url;
+
+use crate::auth::{ApiCredentials, CopilotAuth};
+use crate::chat::{ChatRequest, ChatResponse, Role, StreamOptions};
+use crate::decode::Dialect;
+use crate::embeddings::{EmbeddingsRequest, EmbeddingsResponse, EmbeddingsUsage};
+use crate::error::{self, ApiError, ResponseContext};
+use crate::models::{ModelInfo, ModelList};
+use crate::request::{Initiator, RequestOptions};
+use crate::responses::{ResponseItem, ResponsesRequest, ResponsesResponse};
+use crate::stream::ChatStream;
+
+/// `OpenAI-Intent` for chat and responses unless overridden.
+pub const DEFAULT_INTENT: &str = "conversation-panel";
+/// `OpenAI-Intent` for `/models`.
+pub const MODELS_INTENT: &str = "model-access";
+/// `OpenAI-Intent` for `/embeddings`.
+pub const EMBEDDINGS_INTENT: &str = "copilot-panel";
+
+const OPENAI_INTENT: HeaderName = HeaderName::from_static("openai-intent");
+const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+const X_INITIATOR: HeaderName = HeaderName::from_static("x-initiator");
+const VISION: HeaderName = HeaderName::from_static("copilot-vision-request");
+
+/// The largest non-streamed body read (a models list is ~100 KB; embeddings of 512 inputs several MB).
+const MAX_BODY: usize = 64 * 1024 * 1024;
+/// The largest error body read.
+const MAX_ERROR_BODY: usize = 64 * 1024;
+/// Embeddings batch size when the model's `max_inputs` is unknown.
+const DEFAULT_EMBEDDINGS_BATCH: usize = 512;
+
+/// The Copilot API client: chat, responses, embeddings and models.
+///
+/// Cheap to clone (shared state). See the [crate docs](crate) for an example.
+#[derive(Clone, Debug)]
+pub struct CopilotApiClient {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    auth: Arc<dyn CopilotAuth>,
+    transport: SharedTransport,
+    identity: ClientIdentity,
+    retry: RetryPolicy,
+    clock: SharedClock,
+    sleep: SharedSleep,
+    first_event_timeout: Option<Duration>,
+    idle_timeout: Option<Duration>,
+    models_ttl: Duration,
+    default_intent: String,
+    models: tokio::sync::Mutex<Option<CachedModels>>,
+}
+
+#[derive(Debug)]
+struct CachedModels {
+    list: Arc<ModelList>,
+    fetched_at: SystemTime,
+}
+
+/// Configures a [`CopilotApiClient`].
+#[derive(Debug)]
+pub struct CopilotApiClientBuilder {
+    auth: Arc<dyn CopilotAuth>,
+    transport: Option<SharedTransport>,
+    identity: ClientIdentity,
+    retry: RetryPolicy,
+    clock: SharedClock,
+    sleep: SharedSleep,
+    first_event_timeout: Option<Duration>,
+    idle_timeout: Option<Duration>,
+    models_ttl: Duration,
+    default_intent: String,
+}
+
+impl CopilotApiClientBuilder {
+    /// The HTTP transport (default: `ReqwestTransport` with the `reqwest` feature; required without it).
+    pub fn transport(mut self, transport: SharedTransport) -> Self {
+        self.transport = Some(transport);
+        self
+    }
+
+    /// The identity header profile (default: [`ClientIdentity::default`]).
+    pub fn identity(mut self, identity: impl Into<ClientIdentity>) -> Self {
+        self.identity = identity.into();
+        self
+    }
+
+    /// The retry policy for 429/5xx/network failures before the first byte (default:
+    /// [`RetryPolicy::default`]).
+    pub fn retry_policy(mut self, policy: impl Into<RetryPolicy>) -> Self {
+        self.retry = policy.into();
+        self
+    }
+
+    /// The wall clock (cache ages, retry budgets, `Retry-After` dates).
+    pub fn clock(mut self, clock: impl Clock + 'static) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// The sleeper (backoff and stream timeouts).
+    pub fn sleep(mut self, sleep: impl Sleep + 'static) -> Self {
+        self.sleep = Arc::new(sleep);
+        self
+    }
+
+    /// How long a stream may take to produce its first event (default 90 s; `None` disables).
+    pub fn first_event_timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
+        self.first_event_timeout = timeout.into();
+        self
+    }
+
+    /// How long a started stream may stay silent (default 120 s; `None` disables).
+    pub fn idle_timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
+        self.idle_timeout = timeout.into();
+        self
+    }
+
+    /// How long the models list is cached (default 10 minutes, as VS Code).
+    pub fn models_ttl(mut self, ttl: impl Into<Duration>) -> Self {
+        self.models_ttl = ttl.into();
+        self
+    }
+
+    /// The default `OpenAI-Intent` for chat and responses (default `conversation-panel`).
+    pub fn default_intent(mut self, intent: impl Into<String>) -> Self {
+        self.default_intent = intent.into();
+        self
+    }
+
+    /// Builds the client.
+    pub fn build(self) -> Result<CopilotApiClient, ApiError> {
+        let transport = match self.transport {
+            Some(transport) => transport,
+            None => default_transport()?,
+        };
+        Ok(CopilotApiClient {
+            inner: Arc::new(Inner {
+                auth: self.auth,
+                transport,
+                identity: self.identity,
+                retry: self.retry,
+                clock: self.clock,
+                sleep: self.sleep,
+                first_event_timeout: self.first_event_timeout,
+                idle_timeout: self.idle_timeout,
+                models_ttl: self.models_ttl,
+                default_intent: self.default_intent,
+                models: tokio::sync::Mutex::new(None),
+            }),
+        })
+    }
+}
+
+#[cfg(feature = "reqwest")]
+fn default_transport() -> Result<SharedTransport, ApiError> {
+    Ok(SharedTransport::default_reqwest()?)
+}
+
+#[cfg(not(feature = "reqwest"))]
+fn default_transport() -> Result<SharedTransport, ApiError> {
+    Err(ApiError::InvalidRequest {
+        message: "no transport configured (enable the `reqwest` feature or call `transport`)"
+            .to_owned(),
+    })
+}
+
+/// How one request is described to [`CopilotApiClient::send`].
+struct Call<'a> {
+    method: Method,
+    path: &'a [&'a str],
+    body: Option<Bytes>,
+    intent: &'a str,
+    initiator: Option<Initiator>,
+    vision: bool,
+    options: Option<&'a RequestOptions>,
+}
+
+/// A successful response head with its body and error context.
+struct Sent {
+    response: HttpResponse,
+    context: ResponseContext,
+}
+
+impl CopilotApiClient {
+    /// A client with default settings (reqwest transport, default identity and retry policy).
+    pub fn new(auth: impl CopilotAuth + 'static) -> Result<Self, ApiError> {
+        Self::builder(auth).build()
+    }
+
+    /// A builder.
+    pub fn builder(auth: impl CopilotAuth + 'static) -> CopilotApiClientBuilder {
+        CopilotApiClientBuilder {
+            auth: Arc::new(auth),
+            transport: None,
+            identity: ClientIdentity::default(),
+            retry: RetryPolicy::default(),
+            clock: Arc::new(SystemClock),
+            sleep: Arc::new(TokioSleep),
+            first_event_timeout: Some(Duration::from_secs(90)),
+            idle_timeout: Some(Duration::from_secs(120)),
+            models_ttl: Duration::from_secs(600),
+            default_intent: DEFAULT_INTENT.to_owned(),
+        }
+    }
+
+    /// A non-streamed chat completion. For `n = 1` requests, Claude's split choices (text in `choices[0]`,
+    /// tool calls in `choices[1]`) are merged into one message.
+    pub async fn chat(&self, mut request: ChatRequest) -> Result<ChatResponse, ApiError> {
+        request.stream = None;
+        request.stream_options = None;
+        let single = request.n.unwrap_or(1) <= 1;
+        let sent = self.send_chat(&request).await?;
+        let mut response: ChatResponse = self.read_json("chat", sent).await?;
+        if single {
+            response.merge_choices();
+        }
+        Ok(response)
+    }
+
+    /// A streamed chat completion. Asks for usage (`stream_options.include_usage`) unless set. Retries happen
+    /// only before the response starts; the returned stream is never retried.
+    pub async fn chat_stream(&self, mut request: ChatRequest) -> Result<ChatStream, ApiError> {
+        request.stream = Some(true);
+        if request.stream_options.is_none() {
+            request.stream_options = Some(StreamOptions {
+                include_usage: true,
+            });
+        }
+        let sent = self.send_chat(&request).await?;
+        Ok(self.stream(sent, Dialect::ChatCompletions, request.n))
+    }
+
+    async fn send_chat(&self, request: &ChatRequest) -> Result<Sent, ApiError> {
+        let body = to_body(request)?;
+        let initiator = request
+            .options
+            .initiator
+            .unwrap_or_else(|| chat_initiator(&request.messages));
+        self.send(Call {
+            method: Method::POST,
+            path: &["chat", "completions"],
+            body: Some(body),
+            intent: request
+                .options
+                .intent
+                .as_deref()
+                .unwrap_or(&self.inner.default_intent),
+            initiator: Some(initiator),
+            vision: request.has_image(),
+            options: Some(&request.options),
+        })
+        .await
+    }
+
+    /// A non-streamed `/responses` call.
+    pub async fn responses(
+        &self,
+        mut request: ResponsesRequest,
+    ) -> Result<ResponsesResponse, ApiError> {
+        request.stream = None;
+        let sent = self.send_responses(&request).await?;
+        self.read_json("responses", sent).await
+    }
+
+    /// A streamed `/responses` call, decoded into the same [`ChatEvent`](crate::ChatEvent)s as chat.
+    pub async fn responses_stream(
+        &self,
+        mut request: ResponsesRequest,
+    ) -> Result<ChatStream, ApiError> {
+        request.stream = Some(true);
+        let sent = self.send_responses(&request).await?;
+        Ok(self.stream(sent, Dialect::Responses, None))
+    }
+
+    async fn send_responses(&self, request: &ResponsesRequest) -> Result<Sent, ApiError> {
+        let body = to_body(request)?;
+        let initiator = request
+            .options
+            .initiator
+            .unwrap_or_else(|| responses_initiator(&request.input));
+        self.send(Call {
+            method: Method::POST,
+            path: &["responses"],
+            body: Some(body),
+            intent: request
+                .options
+                .intent
+                .as_deref()
+                .unwrap_or(&self.inner.default_intent),
+            initiator: Some(initiator),
+            vision: request.has_image(),
+            options: Some(&request.options),
+        })
+        .await
+    }
+
+    /// Embeddings, split into batches of the model's `limits.max_inputs` (or the request's batch size) and
+    /// merged with indexes re-based onto the whole input.
+    pub async fn embeddings(
+        &self,
+        request: EmbeddingsRequest,
+    ) -> Result<EmbeddingsResponse, ApiError> {
+        let batch_size = match request.batch_size {
+            Some(size) => size,
+            None => match self.model(&request.model).await {
+                Ok(Some(model)) => model
+                    .capabilities
+                    .limits
+                    .max_inputs
+                    .map_or(DEFAULT_EMBEDDINGS_BATCH, |n| n.max(1) as usize),
+                Ok(None) => DEFAULT_EMBEDDINGS_BATCH,
+                Err(error) => {
+                    tracing::warn!(%error, "models lookup failed; using the default embeddings batch size");
+                    DEFAULT_EMBEDDINGS_BATCH
+                }
+            },
+        };
+        let mut merged = EmbeddingsResponse::default();
+        let mut offset = 0;
+        for batch in request.input.chunks(batch_size.max(1)) {
+            let mut part = request.clone();
+            part.input = batch.to_vec();
+            let sent = self
+                .send(Call {
+                    method: Method::POST,
+                    path: &["embeddings"],
+                    body: Some(to_body(&part)?),
+                    intent: request
+                        .options
+                        .intent
+                        .as_deref()
+                        .unwrap_or(EMBEDDINGS_INTENT),
+                    initiator: request.options.initiator,
+                    vision: false,
+                    options: Some(&request.options),
+                })
+                .await?;
+            let response: EmbeddingsResponse = self.read_json("embeddings", sent).await?;
+            merged.model = merged.model.or(response.model);
+            if let Some(usage) = response.usage {
+                let total = merged.usage.get_or_insert_with(EmbeddingsUsage::default);
+                total.prompt_tokens += usage.prompt_tokens;
+                total.total_tokens += usage.total_tokens;
+            }
+            merged.data.extend(response.data.into_iter().map(|mut e| {
+                e.index += offset;
+                e
+            }));
+            offset += batch.len();
+        }
+        merged.data.sort_by_key(|e| e.index);
+        Ok(merged)
+    }
+
+    /// The models list, cached for the TTL. Concurrent callers share one fetch; on 429 a stale list is
+    /// returned rather than an error.
+    pub async fn models(&self) -> Result<Arc<ModelList>, ApiError> {
+        let mut cache = self.inner.models.lock().await;
+        let now = self.inner.clock.now();
+        if let Some(cached) = cache.as_ref()
+            && now
+                .duration_since(cached.fetched_at)
+                .unwrap_or(Duration::ZERO)
+                < self.inner.models_ttl
+        {
+            return Ok(cached.list.clone());
+        }
+        match self.fetch_models().await {
+            Ok(list) => {
+                let list = Arc::new(list);
+                *cache = Some(CachedModels {
+                    list: list.clone(),
+                    fetched_at: self.inner.clock.now(),
+                });
+                Ok(list)
+            }
+            Err(error @ ApiError::RateLimited { .. }) => match cache.as_ref() {
+                Some(stale) => {
+                    tracing::warn!(%error, "models refresh rate limited; keeping the cached list");
+                    Ok(stale.list.clone())
+                }
+                None => Err(error),
+            },
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Forgets the cached models list so the next [`models`](Self::models) fetches it.
+    pub async fn invalidate_models(&self) {
+        *self.inner.models.lock().await = None;
+    }
+
+    /// One model from the (cached) list.
+    pub async fn model(&self, id: &str) -> Result<Option<ModelInfo>, ApiError> {
+        Ok(self.models().await?.get(id).cloned())
+    }
+
+    async fn fetch_models(&self) -> Result<ModelList, ApiError> {
+        let sent = self
+            .send(Call {
+                method: Method::GET,
+                path: &["models"],
+                body: None,
+                intent: MODELS_INTENT,
+                initiator: None,
+                vision: false,
+                options: None,
+            })
+            .await?;
+        let body = sent.response.into_body().collect_limited(MAX_BODY).await?;
+        ModelList::from_json(&body).map_err(|e| ApiError::Decode {
+            what: "models",
+            message: e.to_string(),
+            snippet: error::snippet(&body),
+        })
+    }
+
+    /// Accepts a model's terms (`POST /models/{id}/policy` with `{"state":"enabled"}`), then forgets the
+    /// cached list. Models disabled by an admin cannot be enabled this way (the server refuses).
+    pub async fn accept_policy(&self, model_id: &str) -> Result<(), ApiError> {
+        let body = to_body(&serde_json::json!({"state": "enabled"}))?;
+        let sent = self
+            .send(Call {
+                method: Method::POST,
+                path: &["models", model_id, "policy"],
+                body: Some(body),
+                intent: MODELS_INTENT,
+                initiator: None,
+                vision: false,
+                options: None,
+            })
+            .await?;
+        drop(sent);
+        self.invalidate_models().await;
+        Ok(())
+    }
+
+    fn stream(&self, sent: Sent, dialect: Dialect, n: Option<u32>) -> ChatStream {
+        let (parts, body) = sent.response.into_parts();
+        ChatStream::from_body(body, dialect)
+            .with_response(parts.headers, sent.context)
+            .first_event_timeout(self.inner.first_event_timeout)
+            .idle_timeout(self.inner.idle_timeout)
+            .sleep(self.inner.sleep.clone())
+            .requested_choices(n)
+    }
+
+    async fn read_json<T: DeserializeOwned>(
+        &self,
+        what: &'static str,
+        sent: Sent,
+    ) -> Result<T, ApiError> {
+        let body = sent.response.into_body().collect_limited(MAX_BODY).await?;
+        serde_json::from_slice(&body).map_err(|e| ApiError::Decode {
+            what,
+            message: e.to_string(),
+            snippet: error::snippet(&body),
+        })
+    }
+
+    /// Sends a call: fresh credentials and request id, retry (429/5xx/network) before the first byte, one
+    /// credential refresh on 401/403/421, error mapping for anything else that is not a success.
+    async fn send(&self, call: Call<'_>) -> Result<Sent, ApiError> {
+        let inner = &*self.inner;
+        let mut refreshed = false;
+        loop {
+            let credentials = inner.auth.credentials().await?;
+            let request_id = uuid::Uuid::new_v4().to_string();
+            let request = self.build_request(&call, &credentials, &request_id)?;
+            tracing::debug!(request = ?copilot_http::sensitive::RedactedRequest(&request), "sending Copilot API request");
+            let response = send_with_retry(
+                &inner.transport,
+                request,
+                &inner.retry,
+                inner.clock.as_ref(),
+                inner.sleep.as_ref(),
+            )
+            .await?;
+            let status = response.status();
+            let context = ResponseContext::from_headers(
+                response.headers(),
+                Some(&request_id),
+                inner.clock.now(),
+            );
+            if status.is_success() {
+                return Ok(Sent { response, context });
+            }
+            if matches!(status.as_u16(), 401 | 403 | 421) && !refreshed {
+                tracing::debug!(
+                    status = status.as_u16(),
+                    "credentials rejected; refreshing once"
+                );
+                drop(response);
+                inner.auth.invalidate(&credentials).await;
+                refreshed = true;
+                continue;
+            }
+            let body = response
+                .into_body()
+                .collect_limited(MAX_ERROR_BODY)
+                .await
+                .unwrap_or_default();
+            return Err(error::from_response(status, &body, &context));
+        }
+    }
+
+    fn build_request(
+        &self,
+        call: &Call<'_>,
+        credentials: &ApiCredentials,
+        request_id: &str,
+    ) -> Result<http::Request<Bytes>, ApiError> {
+        let url = endpoint_url(&credentials.base_url, call.path)?;
+        let mut headers = HeaderMap::new();
+        if let Some(options) = call.options {
+            for (name, value) in &options.headers {
+                if name != AUTHORIZATION {
+                    headers.append(name.clone(), value.clone());
+                }
+            }
+        }
+        self.inner.identity.apply_copilot(&mut headers);
+        let mut bearer =
+            HeaderValue::try_from(format!("Bearer {}", credentials.bearer.expose_secret()))
+                .map_err(|_| ApiError::InvalidRequest {
+                    message: "the bearer token is not a valid header value".to_owned(),
+                })?;
+        bearer.set_sensitive(true);
+        headers.insert(AUTHORIZATION, bearer);
+        if call.body.is_some() {
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        }
+        headers.insert(OPENAI_INTENT, header_value(call.intent)?);
+        headers.insert(X_REQUEST_ID, header_value(request_id)?);
+        if let Some(initiator) = call.initiator {
+            headers.insert(X_INITIATOR, HeaderValue::from_static(initiator.as_str()));
+        }
+        if call.vision {
+            headers.insert(VISION, HeaderValue::from_static("true"));
+        }
+        let mut request = http::Request::new(call.body.clone().unwrap_or_default());
+        *request.method_mut() = call.method.clone();
+        *request.uri_mut() =
+            url.as_str()
+                .parse()
+                .map_err(|e: http::uri::InvalidUri| ApiError::InvalidRequest {
+                    message: format!("invalid URL {url}: {e}"),
+                })?;
+        *request.headers_mut() = headers;
+        Ok(request)
+    }
+}
+
+fn header_value(value: &str) -> Result<HeaderValue, ApiError> {
+    HeaderValue::from_str(value).map_err(|_| ApiError::InvalidRequest {
+        message: format!("invalid header value {value:?}"),
+    })
+}
+
+fn to_body<T: Serialize>(value: &T) -> Result<Bytes, ApiError> {
+    serde_json::to_vec(value)
+        .map(Bytes::from)
+        .map_err(|e| ApiError::InvalidRequest {
+            message: format!("could not serialise the request: {e}"),
+        })
+}
+
+/// `base` plus path segments (each percent-encoded), keeping any path the base already has.
+fn endpoint_url(base: &Url, segments: &[&str]) -> Result<Url, ApiError> {
+    let mut url = base.clone();
+    url.set_query(None);
+    url.set_fragment(None);
+    {
+        let mut path = url
+            .path_segments_mut()
+            .map_err(|()| ApiError::InvalidRequest {
+                message: format!("the base URL {base} cannot carry a path"),
+            })?;
+        path.pop_if_empty();
+        path.extend(segments);
+    }
+    Ok(url)
+}
+
+/// `user` iff the last message is a genuine human prompt (role user, not a tool result).
+pub fn chat_initiator(messages: &[crate::chat::Message]) -> Initiator {
+    match messages.last() {
+        Some(message) if message.role == Role::User && !message.is_tool_result() => Initiator::User,
+        _ => Initiator::Agent,
+    }
+}
+
+/// `user` iff the last input item is a user message; a `function_call_output` (or anything else) is `agent`.
+pub fn responses_initiator(input: &[ResponseItem]) -> Initiator {
+    match input.last() {
+        Some(ResponseItem::Message {
+            role: Role::User, ..
+        }) => Initiator::User,
+        Some(ResponseItem::Other(value))
+            if value.get("role").and_then(|r| r.as_str()) == Some("user")
+                && value.get("type").is_none_or(|t| t == "message") =>
+        {
+            Initiator::User
+        }
+        _ => Initiator::Agent,
+    }
+}

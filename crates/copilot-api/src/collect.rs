@@ -1,0 +1,307 @@
+//! Assembling [`ChatEvent`]s into whole messages, per choice.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::value::RawValue;
+
+use crate::chat::{FinishReason, FunctionCall, Message, Role, ToolCall, Usage};
+use crate::event::{ChatEvent, ReasoningKind, ToolCallDelta};
+use crate::responses::{ReasoningSummary, ResponseContent, ResponseItem};
+
+/// The reasoning of one choice, ready for display and replay.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct CollectedReasoning {
+    /// Readable thinking (`reasoning_text` and generic keys).
+    pub text: String,
+    /// The signature / encrypted content, to replay unchanged (`reasoning_opaque`, `encrypted_content`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub opaque: Option<String>,
+    /// Summaries (`cot_summary`, `/responses` reasoning summary).
+    pub summary: String,
+    /// The reasoning id (`cot_id`, `/responses` reasoning item id).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+}
+
+impl CollectedReasoning {
+    /// Whether nothing was collected.
+    pub fn is_empty(&self) -> bool {
+        self.text.is_empty()
+            && self.opaque.is_none()
+            && self.summary.is_empty()
+            && self.id.is_none()
+    }
+}
+
+/// One assembled assistant message (one choice).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct CollectedMessage {
+    /// The choice index.
+    pub index: u32,
+    /// All content deltas joined.
+    pub content: String,
+    /// Reasoning, kept apart from content.
+    pub reasoning: CollectedReasoning,
+    /// Tool calls in arrival order, arguments joined.
+    pub tool_calls: Vec<ToolCall>,
+    /// A legacy function call.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub function_call: Option<FunctionCall>,
+    /// The finish reason; `stop` with tool calls becomes `tool_calls`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub finish_reason: Option<FinishReason>,
+}
+
+impl CollectedMessage {
+    /// The assistant message to append to the conversation for the next `/chat/completions` turn, with the
+    /// reasoning replay fields set.
+    pub fn to_message(&self) -> Message {
+        let mut message = Message::assistant(self.content.clone());
+        if self.content.is_empty() && !self.tool_calls.is_empty() {
+            message.content = None;
+        }
+        message.tool_calls = self.tool_calls.clone();
+        message.function_call = self.function_call.clone();
+        message.reasoning_text = Some(self.reasoning.text.clone()).filter(|t| !t.is_empty());
+        message.reasoning_opaque = self.reasoning.opaque.clone();
+        message
+    }
+
+    /// The items to append to `input[]` for the next `/responses` turn: reasoning (with `encrypted_content`
+    /// unchanged), the assistant text, then the function calls.
+    pub fn to_response_items(&self) -> Vec<ResponseItem> {
+        let mut items = Vec::new();
+        if self.reasoning.id.is_some() || self.reasoning.opaque.is_some() {
+            let summary = if self.reasoning.summary.is_empty() {
+                Vec::new()
+            } else {
+                vec![ReasoningSummary::new(self.reasoning.summary.clone())]
+            };
+            items.push(ResponseItem::Reasoning {
+                id: self.reasoning.id.clone(),
+                summary,
+                encrypted_content: self.reasoning.opaque.clone(),
+            });
+        }
+        if !self.content.is_empty() {
+            items.push(ResponseItem::Message {
+                role: Role::Assistant,
+                content: vec![ResponseContent::OutputText {
+                    text: self.content.clone(),
+                }],
+                id: None,
+                status: None,
+            });
+        }
+        for call in &self.tool_calls {
+            items.push(ResponseItem::FunctionCall {
+                call_id: call.id.clone(),
+                name: call.function.name.clone(),
+                arguments: call.function.arguments.clone(),
+                id: None,
+            });
+        }
+        items
+    }
+}
+
+/// A Copilot extra seen in the stream.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct CollectedExtra {
+    /// The choice it belongs to, for per-choice extras.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub choice: Option<u32>,
+    /// The field name.
+    pub name: String,
+    /// The raw value.
+    pub value: Box<RawValue>,
+}
+
+/// A whole streamed answer.
+#[derive(Debug, Clone, Default, Serialize)]
+#[non_exhaustive]
+pub struct CollectedChat {
+    /// The response id, when sent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// The model, when sent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// One message per choice, ordered by index.
+    pub choices: Vec<CollectedMessage>,
+    /// Usage (the last report wins; dropped when more than one choice was requested or seen).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub usage: Option<Usage>,
+    /// Whether `data: [DONE]` was seen.
+    pub done_marker: bool,
+    /// Whether any choice finished; `false` suggests truncation.
+    pub saw_finish: bool,
+    /// Copilot extras in arrival order.
+    pub extras: Vec<CollectedExtra>,
+}
+
+impl CollectedChat {
+    /// The first choice (the only one for `n = 1`).
+    pub fn message(&self) -> Option<&CollectedMessage> {
+        self.choices.first()
+    }
+}
+
+#[derive(Debug, Default)]
+struct ChoiceState {
+    message: CollectedMessage,
+    /// The position in `tool_calls` of the most recent call per server index.
+    latest_at_index: BTreeMap<u32, usize>,
+}
+
+impl ChoiceState {
+    fn tool_call(&mut self, delta: ToolCallDelta) {
+        let calls = &mut self.message.tool_calls;
+        let position = match &delta.id {
+            // By id first: a known id continues its call; an unknown id starts a new one, even at a reused
+            // index (Claude numbers successive calls 0, 0, 0).
+            Some(id) => match calls.iter().rposition(|c| &c.id == id) {
+                Some(position) => position,
+                None => {
+                    calls.push(ToolCall::function(id.clone(), "", ""));
+                    calls.len() - 1
+                }
+            },
+            // By index second: a fragment without id continues the latest call at its index.
+            None => match self.latest_at_index.get(&delta.index) {
+                Some(&position) => position,
+                None => {
+                    calls.push(ToolCall::function("", "", ""));
+                    calls.len() - 1
+                }
+            },
+        };
+        self.latest_at_index.insert(delta.index, position);
+        let call = &mut calls[position];
+        if let Some(name) = delta.name {
+            call.function.name.push_str(&name);
+        }
+        call.function.arguments.push_str(&delta.arguments);
+        if let Some(signature) = delta.thought_signature {
+            call.function.thought_signature = Some(signature);
+        }
+    }
+}
+
+/// Folds [`ChatEvent`]s into a [`CollectedChat`]. [`ChatStream::collect`](crate::ChatStream::collect) uses it;
+/// it is public for callers who want to both display events and keep the result.
+#[derive(Debug, Default)]
+pub struct ChatCollector {
+    requested_choices: Option<u32>,
+    choices: BTreeMap<u32, ChoiceState>,
+    result: CollectedChat,
+}
+
+impl ChatCollector {
+    /// A collector; `requested_choices` is the request's `n` (usage is ignored when it is above 1).
+    pub fn new(requested_choices: Option<u32>) -> Self {
+        ChatCollector {
+            requested_choices,
+            ..Self::default()
+        }
+    }
+
+    /// Adds one event.
+    pub fn push(&mut self, event: ChatEvent) {
+        match event {
+            ChatEvent::Meta { id, model, .. } => {
+                self.result.id = Some(id);
+                if model.is_some() {
+                    self.result.model = model;
+                }
+            }
+            ChatEvent::Content { choice, text } => {
+                self.choice(choice).message.content.push_str(&text)
+            }
+            ChatEvent::Reasoning { choice, kind, text } => {
+                let reasoning = &mut self.choice(choice).message.reasoning;
+                match kind {
+                    ReasoningKind::Text => reasoning.text.push_str(&text),
+                    ReasoningKind::Opaque => reasoning
+                        .opaque
+                        .get_or_insert_with(String::new)
+                        .push_str(&text),
+                    ReasoningKind::Summary => reasoning.summary.push_str(&text),
+                    ReasoningKind::Id => reasoning.id = Some(text),
+                }
+            }
+            ChatEvent::ToolCall { choice, delta } => self.choice(choice).tool_call(delta),
+            ChatEvent::FunctionCall {
+                choice,
+                name,
+                arguments,
+            } => {
+                let call = self
+                    .choice(choice)
+                    .message
+                    .function_call
+                    .get_or_insert_with(FunctionCall::default);
+                if let Some(name) = name {
+                    call.name.push_str(&name);
+                }
+                call.arguments.push_str(&arguments);
+            }
+            ChatEvent::Usage(usage) => self.result.usage = Some(*usage),
+            ChatEvent::Finish { choice, reason } => {
+                self.choice(choice).message.finish_reason = Some(reason)
+            }
+            ChatEvent::Extra {
+                choice,
+                name,
+                value,
+            } => self.result.extras.push(CollectedExtra {
+                choice,
+                name,
+                value,
+            }),
+            ChatEvent::Done {
+                done_marker,
+                saw_finish,
+            } => {
+                self.result.done_marker = done_marker;
+                self.result.saw_finish = saw_finish;
+            }
+        }
+    }
+
+    fn choice(&mut self, index: u32) -> &mut ChoiceState {
+        self.choices.entry(index).or_insert_with(|| ChoiceState {
+            message: CollectedMessage {
+                index,
+                ..CollectedMessage::default()
+            },
+            latest_at_index: BTreeMap::new(),
+        })
+    }
+
+    /// The assembled answer.
+    pub fn finish(mut self) -> CollectedChat {
+        let several = self.requested_choices.unwrap_or(1) > 1 || self.choices.len() > 1;
+        if several {
+            self.result.usage = None;
+        }
+        self.result.choices = self
+            .choices
+            .into_values()
+            .map(|state| {
+                let mut message = state.message;
+                if !message.tool_calls.is_empty()
+                    && message.finish_reason == Some(FinishReason::Stop)
+                {
+                    message.finish_reason = Some(FinishReason::ToolCalls);
+                }
+                message
+            })
+            .collect();
+        self.result
+    }
+}

@@ -1,0 +1,285 @@
+//! Turns SSE bytes into [`ChatEvent`]s: the [`sse`](crate::sse) framing plus a JSON mapping per API dialect.
+
+mod chat;
+mod responses;
+
+use std::borrow::Cow;
+use std::collections::VecDeque;
+use std::fmt;
+
+use serde::Deserialize;
+use serde::de::{Deserializer, Visitor};
+
+use crate::error::{ApiError, ResponseContext, WireError};
+use crate::event::ChatEvent;
+use crate::sse::{SseDecoder, SseEvent};
+
+/// Which API's stream format to decode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Dialect {
+    /// `POST /chat/completions` chunks.
+    ChatCompletions,
+    /// `POST /responses` events, mapped onto the same [`ChatEvent`] vocabulary.
+    Responses,
+}
+
+/// The output queue of a decoder: events in order, an error ends the stream.
+pub type EventQueue = VecDeque<Result<ChatEvent, ApiError>>;
+
+/// A synchronous, incremental decoder from raw body bytes to [`ChatEvent`]s.
+///
+/// [`ChatStream`](crate::ChatStream) drives one of these; it is public for custom transports, tests and
+/// benchmarks. After it has produced an error or [`ChatEvent::Done`] it ignores further input.
+#[derive(Debug)]
+pub struct ChatEventDecoder {
+    sse: SseDecoder,
+    mapper: Mapper,
+    state: DecodeState,
+}
+
+#[derive(Debug)]
+enum Mapper {
+    Chat(chat::ChatMapper),
+    Responses(responses::ResponsesMapper),
+}
+
+/// What every mapper tracks.
+#[derive(Debug, Default)]
+pub(crate) struct DecodeState {
+    /// An error or `[DONE]` ended the stream.
+    pub finished: bool,
+    /// Any choice reported a finish reason.
+    pub saw_finish: bool,
+    /// Ids for errors raised from the stream.
+    pub context: ResponseContext,
+}
+
+impl DecodeState {
+    pub fn fail(&mut self, error: ApiError, out: &mut EventQueue) {
+        self.finished = true;
+        out.push_back(Err(error));
+    }
+
+    pub fn done(&mut self, done_marker: bool, out: &mut EventQueue) {
+        self.finished = true;
+        out.push_back(Ok(ChatEvent::Done {
+            done_marker,
+            saw_finish: self.saw_finish,
+        }));
+    }
+
+    pub fn malformed(&mut self, error: &serde_json::Error, data: &[u8], out: &mut EventQueue) {
+        self.fail(
+            ApiError::MalformedChunk {
+                message: error.to_string(),
+                snippet: crate::error::snippet(data),
+            },
+            out,
+        );
+    }
+
+    pub fn stream_error(&mut self, wire: WireError, out: &mut EventQueue) {
+        let error = crate::error::from_stream_error(wire, &self.context);
+        self.fail(error, out);
+    }
+}
+
+impl ChatEventDecoder {
+    /// A decoder for `dialect`.
+    pub fn new(dialect: Dialect) -> Self {
+        ChatEventDecoder {
+            sse: SseDecoder::new(),
+            mapper: match dialect {
+                Dialect::ChatCompletions => Mapper::Chat(chat::ChatMapper::default()),
+                Dialect::Responses => Mapper::Responses(responses::ResponsesMapper::default()),
+            },
+            state: DecodeState::default(),
+        }
+    }
+
+    pub(crate) fn with_context(mut self, context: ResponseContext) -> Self {
+        self.state.context = context;
+        self
+    }
+
+    /// Decodes a chunk of body bytes, appending events to `out`.
+    pub fn feed(&mut self, bytes: &[u8], out: &mut EventQueue) {
+        if self.state.finished {
+            return;
+        }
+        let ChatEventDecoder { sse, mapper, state } = self;
+        sse.feed(bytes, |event| mapper.on_event(event, state, out));
+    }
+
+    /// Ends the input (EOF): flushes a trailing event and appends [`ChatEvent::Done`] unless the stream
+    /// already ended.
+    pub fn finish(&mut self, out: &mut EventQueue) {
+        if self.state.finished {
+            return;
+        }
+        let ChatEventDecoder { sse, mapper, state } = self;
+        sse.finish(|event| mapper.on_event(event, state, out));
+        if !self.state.finished {
+            self.state.done(false, out);
+        }
+    }
+
+    /// Whether an error or the end has been produced.
+    pub fn is_finished(&self) -> bool {
+        self.state.finished
+    }
+
+    /// Whether any choice reported a finish reason so far.
+    pub fn saw_finish(&self) -> bool {
+        self.state.saw_finish
+    }
+}
+
+impl Mapper {
+    fn on_event(&mut self, event: SseEvent<'_>, state: &mut DecodeState, out: &mut EventQueue) {
+        if state.finished {
+            return;
+        }
+        let data = trim_ascii(event.data);
+        if event.stray {
+            let has_error = serde_json::from_slice::<serde_json::Value>(data)
+                .is_ok_and(|v| v.get("error").is_some_and(|e| !e.is_null()));
+            if has_error {
+                state.stream_error(parse_error_data(data), out);
+            }
+            return;
+        }
+        if data == b"[DONE]" {
+            state.done(true, out);
+            return;
+        }
+        if data.is_empty() {
+            return; // Keep-alive style empty data.
+        }
+        match self {
+            Mapper::Chat(mapper) => mapper.on_data(event.event, data, state, out),
+            Mapper::Responses(mapper) => mapper.on_data(event.event, data, state, out),
+        }
+    }
+}
+
+fn trim_ascii(bytes: &[u8]) -> &[u8] {
+    bytes.trim_ascii()
+}
+
+/// An `{"error":…}` payload (object or string), for `event: error` and error-shaped chunks.
+pub(crate) fn parse_error_data(data: &[u8]) -> WireError {
+    crate::error::parse_error_body(data)
+}
+
+/// An object key, borrowed when it has no escapes (a thinner path than [`Str`]: no `Option` layer).
+pub(crate) struct Key<'a>(pub Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Key<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl<'de> Visitor<'de> for KeyVisitor {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object key")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Key(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Key(Cow::Owned(v.to_owned())))
+            }
+        }
+        deserializer.deserialize_identifier(KeyVisitor)
+    }
+}
+
+/// A possibly-borrowed optional string that also accepts `null`; borrows when the JSON has no escapes.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub(crate) struct Str<'a>(pub Option<Cow<'a, str>>);
+
+impl<'a> Str<'a> {
+    pub fn as_deref(&self) -> Option<&str> {
+        self.0.as_deref()
+    }
+
+    pub fn into_string(self) -> Option<String> {
+        self.0.map(Cow::into_owned)
+    }
+
+    /// The string, if present and non-empty.
+    pub fn non_empty(self) -> Option<String> {
+        self.0.filter(|s| !s.is_empty()).map(Cow::into_owned)
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Str<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct StrVisitor;
+        impl<'de> Visitor<'de> for StrVisitor {
+            type Value = Str<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string or null")
+            }
+            fn visit_none<E>(self) -> Result<Self::Value, E> {
+                Ok(Str(None))
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(Str(None))
+            }
+            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+                d.deserialize_str(StrVisitor)
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Str(Some(Cow::Borrowed(v))))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Str(Some(Cow::Owned(v.to_owned()))))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+                Ok(Str(Some(Cow::Owned(v))))
+            }
+        }
+        deserializer.deserialize_option(StrVisitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn str_borrows_unless_the_json_has_escapes() {
+        let plain: Str<'_> = serde_json::from_str(r#""chatcmpl-1""#).unwrap();
+        assert!(matches!(plain.0, Some(Cow::Borrowed("chatcmpl-1"))));
+        let escaped: Str<'_> = serde_json::from_str(r#""a\"b""#).unwrap();
+        assert!(matches!(escaped.0, Some(Cow::Owned(ref s)) if s == "a\"b"));
+        let null: Str<'_> = serde_json::from_str("null").unwrap();
+        assert_eq!(null, Str(None));
+    }
+
+    #[test]
+    fn decoder_ignores_input_after_the_end() {
+        let mut decoder = ChatEventDecoder::new(Dialect::ChatCompletions);
+        let mut out = EventQueue::new();
+        decoder.feed(b"data: [DONE]\n\ndata: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"x\"}}]}\n\n", &mut out);
+        decoder.finish(&mut out);
+        assert_eq!(out.len(), 1);
+        assert!(decoder.is_finished());
+    }
+
+    #[test]
+    fn empty_data_and_whitespace_around_done_are_tolerated() {
+        let mut decoder = ChatEventDecoder::new(Dialect::ChatCompletions);
+        let mut out = EventQueue::new();
+        decoder.feed(b"data:\n\ndata:  [DONE] \n\n", &mut out);
+        assert!(matches!(
+            out.pop_front(),
+            Some(Ok(ChatEvent::Done {
+                done_marker: true,
+                ..
+            }))
+        ));
+    }
+}

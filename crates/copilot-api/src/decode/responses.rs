@@ -1,0 +1,275 @@
+//! `/responses` stream events → the same [`ChatEvent`] vocabulary as chat, so a responses-only model streams
+//! through the same consumer code. Everything maps to choice 0; tool calls are indexed by `output_index`.
+
+use std::collections::HashSet;
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use super::{DecodeState, EventQueue, Str};
+use crate::chat::FinishReason;
+use crate::error::WireError;
+use crate::event::{ChatEvent, ReasoningKind, ToolCallDelta};
+use crate::responses::{ResponsesUsage, incomplete_reason};
+
+#[derive(Deserialize)]
+struct WireEvent<'a> {
+    #[serde(rename = "type", borrow, default)]
+    kind: Str<'a>,
+    #[serde(default)]
+    delta: Option<String>,
+    #[serde(default)]
+    output_index: Option<u32>,
+    #[serde(borrow, default)]
+    item: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    response: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    code: Str<'a>,
+    #[serde(borrow, default)]
+    message: Str<'a>,
+    #[serde(borrow, default)]
+    param: Str<'a>,
+}
+
+#[derive(Deserialize)]
+struct WireItem {
+    #[serde(rename = "type", default)]
+    kind: String,
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    call_id: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    arguments: Option<String>,
+    #[serde(default)]
+    encrypted_content: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct WireResponse {
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    model: Option<String>,
+    #[serde(default)]
+    created_at: Option<u64>,
+    #[serde(default)]
+    usage: Option<ResponsesUsage>,
+    #[serde(default)]
+    incomplete_details: Option<IncompleteDetails>,
+    #[serde(default)]
+    error: Option<WireError>,
+}
+
+#[derive(Deserialize)]
+struct IncompleteDetails {
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+/// Per-stream state of the responses mapping.
+#[derive(Debug, Default)]
+pub(crate) struct ResponsesMapper {
+    meta_sent: bool,
+    saw_tool_call: bool,
+    /// Output indexes whose arguments arrived as deltas (so `output_item.done` must not repeat them).
+    streamed_arguments: HashSet<u32>,
+}
+
+/// Event types that carry nothing the chat vocabulary needs (their content arrives through other events).
+const QUIET: &[&str] = &[
+    "response.in_progress",
+    "response.queued",
+    "response.content_part.added",
+    "response.content_part.done",
+    "response.output_text.done",
+    "response.function_call_arguments.done",
+    "response.reasoning_summary_part.added",
+    "response.reasoning_summary_part.done",
+    "response.reasoning_summary_text.done",
+    "response.reasoning_text.done",
+];
+
+impl ResponsesMapper {
+    pub fn on_data(
+        &mut self,
+        event: Option<&str>,
+        data: &[u8],
+        state: &mut DecodeState,
+        out: &mut EventQueue,
+    ) {
+        let wire: WireEvent<'_> = match serde_json::from_slice(data) {
+            Ok(wire) => wire,
+            Err(error) => return state.malformed(&error, data, out),
+        };
+        let kind = wire.kind.as_deref().or(event).unwrap_or("");
+        match kind {
+            "response.created" => self.meta(wire.response, out),
+            "response.output_text.delta" => {
+                if let Some(text) = wire.delta.filter(|t| !t.is_empty()) {
+                    out.push_back(Ok(ChatEvent::Content { choice: 0, text }));
+                }
+            }
+            "response.reasoning_summary_text.delta" | "response.reasoning_text.delta" => {
+                let kind = if kind == "response.reasoning_text.delta" {
+                    ReasoningKind::Text
+                } else {
+                    ReasoningKind::Summary
+                };
+                if let Some(text) = wire.delta.filter(|t| !t.is_empty()) {
+                    out.push_back(Ok(ChatEvent::Reasoning {
+                        choice: 0,
+                        kind,
+                        text,
+                    }));
+                }
+            }
+            "response.function_call_arguments.delta" => {
+                let index = wire.output_index.unwrap_or(0);
+                self.streamed_arguments.insert(index);
+                out.push_back(Ok(tool_delta(
+                    index,
+                    None,
+                    None,
+                    wire.delta.unwrap_or_default(),
+                )));
+            }
+            "response.output_item.added" | "response.output_item.done" => {
+                let Some(item) = wire
+                    .item
+                    .and_then(|raw| serde_json::from_str::<WireItem>(raw.get()).ok())
+                else {
+                    return;
+                };
+                let index = wire.output_index.unwrap_or(0);
+                self.item(kind == "response.output_item.done", index, item, out);
+            }
+            "response.completed" | "response.incomplete" => {
+                let response = parse_response(wire.response);
+                self.meta(wire.response, out);
+                let reason = match response
+                    .as_ref()
+                    .and_then(|r| r.incomplete_details.as_ref())
+                {
+                    Some(IncompleteDetails {
+                        reason: Some(reason),
+                    }) => incomplete_reason(reason),
+                    _ if kind == "response.incomplete" => FinishReason::Length,
+                    _ if self.saw_tool_call => FinishReason::ToolCalls,
+                    _ => FinishReason::Stop,
+                };
+                if let Some(usage) = response.and_then(|r| r.usage) {
+                    out.push_back(Ok(ChatEvent::Usage(Box::new(usage.to_usage()))));
+                }
+                state.saw_finish = true;
+                out.push_back(Ok(ChatEvent::Finish { choice: 0, reason }));
+            }
+            "response.failed" => {
+                let wire_error = parse_response(wire.response)
+                    .and_then(|r| r.error)
+                    .unwrap_or_default();
+                state.stream_error(wire_error, out);
+            }
+            "error" => {
+                let wire_error = WireError {
+                    message: wire.message.into_string(),
+                    code: wire.code.into_string(),
+                    param: wire.param.into_string(),
+                    ..WireError::default()
+                };
+                state.stream_error(wire_error, out);
+            }
+            quiet if QUIET.contains(&quiet) => {}
+            other => {
+                if let Ok(value) = serde_json::from_slice::<Box<RawValue>>(data) {
+                    out.push_back(Ok(ChatEvent::Extra {
+                        choice: None,
+                        name: other.to_owned(),
+                        value,
+                    }));
+                }
+            }
+        }
+    }
+
+    fn meta(&mut self, response: Option<&RawValue>, out: &mut EventQueue) {
+        if self.meta_sent {
+            return;
+        }
+        if let Some(response) = parse_response(response)
+            && let Some(id) = response.id
+        {
+            self.meta_sent = true;
+            out.push_back(Ok(ChatEvent::Meta {
+                id,
+                model: response.model,
+                created: response.created_at.filter(|c| *c != 0),
+            }));
+        }
+    }
+
+    fn item(&mut self, done: bool, index: u32, item: WireItem, out: &mut EventQueue) {
+        match item.kind.as_str() {
+            "function_call" if !done => {
+                self.saw_tool_call = true;
+                out.push_back(Ok(tool_delta(
+                    index,
+                    item.call_id,
+                    item.name,
+                    item.arguments.unwrap_or_default(),
+                )));
+            }
+            "function_call" => {
+                // Arguments that never streamed as deltas arrive whole here.
+                self.saw_tool_call = true;
+                if !self.streamed_arguments.contains(&index)
+                    && let Some(arguments) = item.arguments.filter(|a| !a.is_empty())
+                {
+                    out.push_back(Ok(tool_delta(index, None, None, arguments)));
+                }
+            }
+            "reasoning" if done => {
+                if let Some(id) = item.id.filter(|i| !i.is_empty()) {
+                    out.push_back(Ok(ChatEvent::Reasoning {
+                        choice: 0,
+                        kind: ReasoningKind::Id,
+                        text: id,
+                    }));
+                }
+                if let Some(blob) = item.encrypted_content.filter(|b| !b.is_empty()) {
+                    out.push_back(Ok(ChatEvent::Reasoning {
+                        choice: 0,
+                        kind: ReasoningKind::Opaque,
+                        text: blob,
+                    }));
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn tool_delta(
+    index: u32,
+    id: Option<String>,
+    name: Option<String>,
+    arguments: String,
+) -> ChatEvent {
+    ChatEvent::ToolCall {
+        choice: 0,
+        delta: ToolCallDelta {
+            index,
+            id,
+            name,
+            arguments,
+            thought_signature: None,
+        },
+    }
+}
+
+fn parse_response(raw: Option<&RawValue>) -> Option<WireResponse> {
+    raw.and_then(|raw| serde_json::from_str(raw.get()).ok())
+}

@@ -1,0 +1,400 @@
+//! A server-sent events decoder over raw bytes (the WHATWG `text/event-stream` rules).
+//!
+//! It works on bytes, not text: line ends (`\n`, `\r\n`, `\r`) are ASCII, so splitting there can never cut a
+//! UTF-8 sequence, and a multi-byte character split across network chunks is simply reassembled with its
+//! line. Payloads are handed out as byte slices so the JSON layer can parse them in place.
+//!
+//! The common Copilot event, `data: {…}` followed by a blank line, inside one network chunk is dispatched
+//! straight from the input without copying; everything else (multi-line data, events split across chunks)
+//! goes through a small reusable buffer.
+
+use memchr::memchr2;
+
+/// One dispatched event. Borrowed from the decoder (or the input), valid until the next call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SseEvent<'a> {
+    /// The `event:` name, when the event had one.
+    pub event: Option<&'a str>,
+    /// The `data:` lines joined with `\n` (raw bytes; usually UTF-8 JSON).
+    pub data: &'a [u8],
+    /// The last event id seen so far (`id:`), when any.
+    pub id: Option<&'a str>,
+    /// `true` for a line that is no SSE field but a bare JSON object (some servers write a trailing
+    /// `{"error":…}` without `data:`). Such a line is reported on its own, outside the current event.
+    pub stray: bool,
+}
+
+impl SseEvent<'_> {
+    /// The data as text, with invalid UTF-8 replaced.
+    pub fn data_lossy(&self) -> std::borrow::Cow<'_, str> {
+        String::from_utf8_lossy(self.data)
+    }
+}
+
+/// An incremental SSE decoder: feed it byte chunks as they arrive, call [`finish`](Self::finish) at EOF.
+#[derive(Debug, Default)]
+pub struct SseDecoder {
+    /// An incomplete line carried over from the previous chunk.
+    carry: Vec<u8>,
+    /// The data of the event being built (lines joined with `\n`).
+    data: Vec<u8>,
+    /// Whether the event being built has a `data` field (its data may still be empty).
+    has_data: bool,
+    /// The `event:` name of the event being built.
+    event: Option<String>,
+    /// The last event id (persists across events, per the spec).
+    last_id: Option<String>,
+    /// The last `retry:` value in milliseconds.
+    retry: Option<u64>,
+    /// The previous chunk ended in `\r`: a `\n` at the start of the next chunk belongs to it.
+    skip_lf: bool,
+    /// Whether the start of the stream (where a byte order mark may sit) has been handled.
+    started: bool,
+}
+
+impl SseDecoder {
+    /// A fresh decoder.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The last `retry:` value (milliseconds). Informational: a POST stream is never reconnected.
+    pub fn retry(&self) -> Option<u64> {
+        self.retry
+    }
+
+    /// Decodes `chunk`, calling `on_event` for every event completed by it.
+    pub fn feed<F: FnMut(SseEvent<'_>)>(&mut self, mut chunk: &[u8], mut on_event: F) {
+        if !self.started {
+            if self.carry.len() + chunk.len() < 3
+                && b"\xEF\xBB\xBF".starts_with(&[&self.carry[..], chunk].concat())
+            {
+                // Could still be a split byte order mark: wait for more.
+                self.carry.extend_from_slice(chunk);
+                return;
+            }
+            self.started = true;
+            if !self.carry.is_empty() {
+                let mut joined = std::mem::take(&mut self.carry);
+                joined.extend_from_slice(chunk);
+                let body = joined.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&joined[..]);
+                let body = body.to_vec();
+                self.feed(&body, on_event);
+                return;
+            }
+            chunk = chunk.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(chunk);
+        }
+        if self.skip_lf {
+            self.skip_lf = false;
+            if let Some(rest) = chunk.strip_prefix(b"\n") {
+                chunk = rest;
+            }
+        }
+        // Finish a line left over from the previous chunk.
+        if !self.carry.is_empty() {
+            let Some(end) = memchr2(b'\n', b'\r', chunk) else {
+                self.carry.extend_from_slice(chunk);
+                return;
+            };
+            self.carry.extend_from_slice(&chunk[..end]);
+            let line = std::mem::take(&mut self.carry);
+            chunk = self.after_terminator(chunk, end);
+            self.process_line(&line, &mut on_event);
+            self.carry = line;
+            self.carry.clear();
+        }
+        while !chunk.is_empty() {
+            let Some(end) = memchr2(b'\n', b'\r', chunk) else {
+                self.carry.extend_from_slice(chunk);
+                return;
+            };
+            let line = &chunk[..end];
+            let rest = self.after_terminator(chunk, end);
+            // Fast path: a lone `data:` line directly followed by a blank line is dispatched in place.
+            if !self.has_data
+                && let Some(value) = line.strip_prefix(b"data:")
+                && let Some(after_blank) = self.blank_line_at(rest)
+            {
+                let value = value.strip_prefix(b" ").unwrap_or(value);
+                on_event(SseEvent {
+                    event: self.event.as_deref(),
+                    data: value,
+                    id: self.last_id.as_deref(),
+                    stray: false,
+                });
+                self.event = None;
+                chunk = after_blank;
+                continue;
+            }
+            chunk = rest;
+            self.process_line(line, &mut on_event);
+        }
+    }
+
+    /// Ends the stream. A final event that lacks its blank line is still dispatched (lenient: a server that
+    /// forgets the last `\n` must not lose its last chunk); an unterminated last line counts as a line.
+    pub fn finish<F: FnMut(SseEvent<'_>)>(&mut self, mut on_event: F) {
+        if !self.started {
+            self.started = true;
+            // Only a partial byte order mark (or nothing) was seen.
+            let carry = std::mem::take(&mut self.carry);
+            if !b"\xEF\xBB\xBF".starts_with(&carry) {
+                self.feed(&carry, &mut on_event);
+            }
+        }
+        if !self.carry.is_empty() {
+            let line = std::mem::take(&mut self.carry);
+            self.process_line(&line, &mut on_event);
+        }
+        self.dispatch(&mut on_event);
+        self.skip_lf = false;
+    }
+
+    /// The rest of `chunk` after the line terminator at `end`; remembers a `\r` at the very end of the chunk.
+    fn after_terminator<'c>(&mut self, chunk: &'c [u8], end: usize) -> &'c [u8] {
+        if chunk[end] == b'\r' {
+            match chunk.get(end + 1) {
+                Some(b'\n') => &chunk[end + 2..],
+                Some(_) => &chunk[end + 1..],
+                None => {
+                    self.skip_lf = true;
+                    &chunk[end + 1..]
+                }
+            }
+        } else {
+            &chunk[end + 1..]
+        }
+    }
+
+    /// If `rest` starts with a complete blank line, the bytes after it.
+    fn blank_line_at<'c>(&mut self, rest: &'c [u8]) -> Option<&'c [u8]> {
+        match rest {
+            [b'\n', tail @ ..] => Some(tail),
+            [b'\r', b'\n', tail @ ..] => Some(tail),
+            [b'\r'] => {
+                self.skip_lf = true;
+                Some(&[])
+            }
+            [b'\r', tail @ ..] => Some(tail),
+            _ => None,
+        }
+    }
+
+    fn process_line<F: FnMut(SseEvent<'_>)>(&mut self, line: &[u8], on_event: &mut F) {
+        if line.is_empty() {
+            self.dispatch(on_event);
+            return;
+        }
+        if line[0] == b':' {
+            return; // A comment (keep-alive).
+        }
+        if line[0] == b'{' {
+            on_event(SseEvent {
+                event: None,
+                data: line,
+                id: self.last_id.as_deref(),
+                stray: true,
+            });
+            return;
+        }
+        let (field, value) = match memchr::memchr(b':', line) {
+            Some(colon) => {
+                let value = &line[colon + 1..];
+                (&line[..colon], value.strip_prefix(b" ").unwrap_or(value))
+            }
+            None => (line, &b""[..]),
+        };
+        match field {
+            b"data" => {
+                if self.has_data {
+                    self.data.push(b'\n');
+                }
+                self.data.extend_from_slice(value);
+                self.has_data = true;
+            }
+            b"event" => self.event = Some(String::from_utf8_lossy(value).into_owned()),
+            b"id" if !value.contains(&0) => {
+                self.last_id = Some(String::from_utf8_lossy(value).into_owned());
+            }
+            b"retry" if !value.is_empty() && value.iter().all(u8::is_ascii_digit) => {
+                self.retry = std::str::from_utf8(value).ok().and_then(|v| v.parse().ok());
+            }
+            _ => {} // Unknown fields are ignored, per the spec.
+        }
+    }
+
+    fn dispatch<F: FnMut(SseEvent<'_>)>(&mut self, on_event: &mut F) {
+        if self.has_data {
+            on_event(SseEvent {
+                event: self.event.as_deref(),
+                data: &self.data,
+                id: self.last_id.as_deref(),
+                stray: false,
+            });
+        }
+        self.data.clear();
+        self.has_data = false;
+        self.event = None;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, PartialEq)]
+    struct Owned {
+        event: Option<String>,
+        data: String,
+        id: Option<String>,
+    }
+
+    fn decode_split(input: &[u8], splits: &[usize]) -> Vec<Owned> {
+        let mut decoder = SseDecoder::new();
+        let mut out = Vec::new();
+        let mut push = |e: SseEvent<'_>| {
+            out.push(Owned {
+                event: e.event.map(str::to_owned),
+                data: String::from_utf8(e.data.to_vec()).expect("utf8"),
+                id: e.id.map(str::to_owned),
+            })
+        };
+        let mut start = 0;
+        for &split in splits {
+            decoder.feed(&input[start..split], &mut push);
+            start = split;
+        }
+        decoder.feed(&input[start..], &mut push);
+        decoder.finish(&mut push);
+        out
+    }
+
+    /// Decodes `input` whole, one byte at a time, and split at every single position; all must agree.
+    fn decode_all_ways(input: &[u8]) -> Vec<Owned> {
+        let whole = decode_split(input, &[]);
+        let bytewise: Vec<usize> = (1..input.len()).collect();
+        assert_eq!(decode_split(input, &bytewise), whole, "one byte at a time");
+        for split in 1..input.len() {
+            assert_eq!(decode_split(input, &[split]), whole, "split at {split}");
+        }
+        whole
+    }
+
+    fn data(events: &[Owned]) -> Vec<&str> {
+        events.iter().map(|e| e.data.as_str()).collect()
+    }
+
+    #[test]
+    fn line_endings_lf_crlf_cr_are_equivalent() {
+        for sep in ["\n", "\r\n", "\r"] {
+            let input = format!("data: a{sep}{sep}data: b{sep}{sep}");
+            assert_eq!(
+                data(&decode_all_ways(input.as_bytes())),
+                ["a", "b"],
+                "{sep:?}"
+            );
+        }
+        // Mixed within one stream.
+        let input = b"data: a\r\n\ndata: b\r\rdata: c\n\r\n";
+        assert_eq!(data(&decode_all_ways(input)), ["a", "b", "c"]);
+    }
+
+    #[test]
+    fn comments_are_ignored() {
+        let input = b": keep-alive\n\n:\ndata: x\n: inside\n\n";
+        assert_eq!(data(&decode_all_ways(input)), ["x"]);
+    }
+
+    #[test]
+    fn event_id_and_retry_fields() {
+        let input = b"event: error\nid: 7\nretry: 1500\ndata: {}\n\ndata: next\n\n";
+        let mut decoder = SseDecoder::new();
+        let events = decode_all_ways(input);
+        assert_eq!(events[0].event.as_deref(), Some("error"));
+        assert_eq!(events[0].id.as_deref(), Some("7"));
+        // The event name resets after dispatch; the id persists.
+        assert_eq!(events[1].event, None);
+        assert_eq!(events[1].id.as_deref(), Some("7"));
+        decoder.feed(input, |_| {});
+        assert_eq!(decoder.retry(), Some(1500));
+        let mut bad = SseDecoder::new();
+        bad.feed(b"retry: 1x\n\n", |_| {});
+        assert_eq!(bad.retry(), None);
+    }
+
+    #[test]
+    fn multi_line_data_is_joined_with_newlines() {
+        let input = b"data: {\"a\":\ndata:  1}\ndata:\n\n";
+        assert_eq!(data(&decode_all_ways(input)), ["{\"a\":\n 1}\n"]);
+    }
+
+    #[test]
+    fn data_without_space_and_field_without_colon() {
+        let input = b"data:x\n\ndata\n\ndata:\n\n";
+        // `data` without a colon is a data field with an empty value.
+        assert_eq!(data(&decode_all_ways(input)), ["x", "", ""]);
+    }
+
+    #[test]
+    fn only_one_leading_space_is_stripped() {
+        assert_eq!(data(&decode_all_ways(b"data:  two\n\n")), [" two"]);
+    }
+
+    #[test]
+    fn utf8_split_inside_a_character() {
+        let input = "data: {\"content\":\"héllo → 😀\"}\n\n".as_bytes();
+        let events = decode_all_ways(input);
+        assert_eq!(data(&events), ["{\"content\":\"héllo → 😀\"}"]);
+        // Split inside the 4-byte emoji explicitly.
+        let emoji = input.windows(4).position(|w| w == "😀".as_bytes()).unwrap();
+        let split = decode_split(input, &[emoji + 1, emoji + 2, emoji + 3]);
+        assert_eq!(split, events);
+    }
+
+    #[test]
+    fn blank_lines_without_data_dispatch_nothing() {
+        assert!(decode_all_ways(b"\n\n\r\n\nevent: x\n\n").is_empty());
+    }
+
+    #[test]
+    fn trailing_event_without_blank_line_is_dispatched_at_eof() {
+        assert_eq!(data(&decode_all_ways(b"data: a\n\ndata: b\n")), ["a", "b"]);
+        assert_eq!(
+            data(&decode_all_ways(b"data: a\n\ndata: [DONE]")),
+            ["a", "[DONE]"]
+        );
+    }
+
+    #[test]
+    fn byte_order_mark_is_skipped() {
+        assert_eq!(data(&decode_all_ways(b"\xEF\xBB\xBFdata: a\n\n")), ["a"]);
+        assert!(decode_all_ways(b"\xEF\xBB").is_empty());
+    }
+
+    #[test]
+    fn stray_json_lines_are_reported_separately() {
+        let mut decoder = SseDecoder::new();
+        let mut seen = Vec::new();
+        decoder.feed(b"data: a\n{\"error\":{\"message\":\"x\"}}\n\n", |e| {
+            seen.push((e.stray, String::from_utf8_lossy(e.data).into_owned()))
+        });
+        assert_eq!(
+            seen,
+            [
+                (true, "{\"error\":{\"message\":\"x\"}}".to_owned()),
+                (false, "a".to_owned())
+            ]
+        );
+    }
+
+    #[test]
+    fn unknown_fields_are_ignored() {
+        assert_eq!(data(&decode_all_ways(b"foo: bar\ndata: a\nbaz\n\n")), ["a"]);
+    }
+
+    #[test]
+    fn fast_path_respects_pending_event_name() {
+        let events = decode_all_ways(b"event: error\ndata: {}\n\n");
+        assert_eq!(events[0].event.as_deref(), Some("error"));
+    }
+}

@@ -1,0 +1,231 @@
+//! [`ChatStream`]: a streamed answer as a `Stream` of [`ChatEvent`]s, with first-event and idle timeouts.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use copilot_http::ResponseBody;
+use copilot_http::time::{SharedSleep, TokioSleep};
+use futures_core::Stream;
+use futures_util::StreamExt;
+use http::HeaderMap;
+
+use crate::collect::{ChatCollector, CollectedChat};
+use crate::decode::{ChatEventDecoder, Dialect, EventQueue};
+use crate::error::{ApiError, PartialInfo, ResponseContext};
+use crate::event::ChatEvent;
+
+type Timer = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// A streamed answer: `Stream<Item = Result<ChatEvent, ApiError>>`.
+///
+/// It decodes the response body as it is polled; no task is spawned. The last item is either
+/// [`ChatEvent::Done`] or an error; after it the stream yields `None`. Dropping the stream drops the body,
+/// which closes the connection. A stream is never retried or reconnected (that would re-send the prompt).
+pub struct ChatStream {
+    body: Option<ResponseBody>,
+    decoder: ChatEventDecoder,
+    queue: EventQueue,
+    headers: HeaderMap,
+    requested_choices: Option<u32>,
+    sleep: SharedSleep,
+    timer: Option<Timer>,
+    first_event_timeout: Option<Duration>,
+    idle_timeout: Option<Duration>,
+    got_event: bool,
+    ended: bool,
+    bytes: u64,
+    events: u64,
+}
+
+impl std::fmt::Debug for ChatStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChatStream")
+            .field("bytes", &self.bytes)
+            .field("events", &self.events)
+            .field("ended", &self.ended)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ChatStream {
+    /// A stream over `body` in `dialect`, without timeouts. The client builds streams with its configured
+    /// timeouts; this constructor serves custom transports, tests and replays.
+    pub fn from_body(body: ResponseBody, dialect: Dialect) -> Self {
+        ChatStream {
+            body: Some(body),
+            decoder: ChatEventDecoder::new(dialect),
+            queue: EventQueue::new(),
+            headers: HeaderMap::new(),
+            requested_choices: None,
+            sleep: Arc::new(TokioSleep),
+            timer: None,
+            first_event_timeout: None,
+            idle_timeout: None,
+            got_event: false,
+            ended: false,
+            bytes: 0,
+            events: 0,
+        }
+    }
+
+    pub(crate) fn with_response(mut self, headers: HeaderMap, context: ResponseContext) -> Self {
+        self.decoder = std::mem::replace(
+            &mut self.decoder,
+            ChatEventDecoder::new(Dialect::ChatCompletions),
+        )
+        .with_context(context);
+        self.headers = headers;
+        self
+    }
+
+    /// Fails with [`ApiError::FirstEventTimeout`] when no event arrives within `timeout` (keep-alive comments
+    /// do not count).
+    pub fn first_event_timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
+        self.first_event_timeout = timeout.into();
+        self
+    }
+
+    /// Fails with [`ApiError::IdleTimeout`] when no bytes arrive for `timeout` after the first event.
+    pub fn idle_timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
+        self.idle_timeout = timeout.into();
+        self
+    }
+
+    /// The sleep used for the timeouts (tokio's by default).
+    pub fn sleep(mut self, sleep: SharedSleep) -> Self {
+        self.sleep = sleep;
+        self
+    }
+
+    /// The request's `n`, so [`collect`](Self::collect) knows to ignore usage for several choices.
+    pub fn requested_choices(mut self, n: Option<u32>) -> Self {
+        self.requested_choices = n;
+        self
+    }
+
+    /// The response headers (`x-request-id`, `x-github-request-id`, `X-Copilot-Experiment`,
+    /// `azureml-model-deployment`, …). Empty for [`from_body`](Self::from_body) streams.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    /// The response's `x-request-id`.
+    pub fn request_id(&self) -> Option<&str> {
+        self.headers
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+    }
+
+    /// The response's `x-github-request-id`.
+    pub fn github_request_id(&self) -> Option<&str> {
+        self.headers
+            .get("x-github-request-id")
+            .and_then(|v| v.to_str().ok())
+    }
+
+    /// Reads the whole stream and assembles one message per choice. Fails with the stream's first error.
+    pub async fn collect(mut self) -> Result<CollectedChat, ApiError> {
+        let mut collector = ChatCollector::new(self.requested_choices);
+        while let Some(event) = self.next().await {
+            collector.push(event?);
+        }
+        Ok(collector.finish())
+    }
+
+    fn partial(&self) -> PartialInfo {
+        PartialInfo {
+            events: self.events,
+            bytes: self.bytes,
+            saw_finish: self.decoder.saw_finish(),
+        }
+    }
+
+    fn end_with(&mut self, error: ApiError) {
+        self.queue.clear();
+        self.queue.push_back(Err(error));
+        self.body = None;
+        self.timer = None;
+    }
+}
+
+impl Stream for ChatStream {
+    type Item = Result<ChatEvent, ApiError>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        loop {
+            if let Some(item) = this.queue.pop_front() {
+                let last = matches!(item, Err(_) | Ok(ChatEvent::Done { .. }));
+                if last {
+                    this.ended = true;
+                    this.queue.clear();
+                    this.body = None;
+                    this.timer = None;
+                }
+                if item.is_ok() {
+                    this.events += 1;
+                }
+                return Poll::Ready(Some(item));
+            }
+            if this.ended {
+                return Poll::Ready(None);
+            }
+            let Some(body) = this.body.as_mut() else {
+                // The decoder always ends with Done or an error; this only guards against a logic slip.
+                this.ended = true;
+                continue;
+            };
+            match body.poll_next_unpin(cx) {
+                Poll::Ready(Some(Ok(bytes))) => {
+                    this.bytes += bytes.len() as u64;
+                    this.decoder.feed(&bytes, &mut this.queue);
+                    if !this.queue.is_empty() {
+                        this.got_event = true;
+                    }
+                    if this.got_event {
+                        // Activity: restart the idle clock (the first-event clock keeps running until an event).
+                        this.timer = None;
+                    }
+                }
+                Poll::Ready(Some(Err(error))) => {
+                    let partial = this.partial();
+                    this.end_with(ApiError::StreamInterrupted {
+                        message: error.to_string(),
+                        partial,
+                    });
+                }
+                Poll::Ready(None) => {
+                    this.decoder.finish(&mut this.queue);
+                    this.body = None;
+                }
+                Poll::Pending => {
+                    let timeout = if this.got_event {
+                        this.idle_timeout
+                    } else {
+                        this.first_event_timeout
+                    };
+                    let Some(timeout) = timeout else {
+                        return Poll::Pending;
+                    };
+                    let sleep = &this.sleep;
+                    let timer = this.timer.get_or_insert_with(|| sleep.sleep(timeout));
+                    if timer.as_mut().poll(cx).is_pending() {
+                        return Poll::Pending;
+                    }
+                    let error = if this.got_event {
+                        ApiError::IdleTimeout {
+                            after: timeout,
+                            partial: this.partial(),
+                        }
+                    } else {
+                        ApiError::FirstEventTimeout { after: timeout }
+                    };
+                    this.end_with(error);
+                }
+            }
+        }
+    }
+}

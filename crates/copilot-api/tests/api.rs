@@ -1,0 +1,19 @@
+//! Integration tests of copilot-api: fixtures, stream quirks, requests, errors, models, timeouts.
+
+#[path = "api/support.rs"]
+mod support;
+
+#[path = "api/errors.rs"]
+mod errors;
+#[path = "api/fixtures.rs"]
+mod fixtures;
+#[path = "api/models.rs"]
+mod models;
+#[path = "api/quirks.rs"]
+mod quirks;
+#[path = "api/requests.rs"]
+mod requests;
+#[path = "api/responses.rs"]
+mod responses;
+#[path = "api/timeouts.rs"]
+mod timeouts;

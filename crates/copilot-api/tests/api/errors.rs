@@ -1,0 +1,167 @@
+//! HTTP error mapping: every line of `error_bodies.jsonl` plus each status of protocol.md §9.
+
+use std::time::Duration;
+
+use copilot_api::{ApiError, ChatRequest, Message};
+use copilot_http::retry::RetryPolicy;
+use serde_json::Value;
+use wiremock::matchers::any;
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::support::{client_for, fixture};
+
+/// Serves `response` for every request and returns what a chat call maps it to.
+async fn chat_error(response: ResponseTemplate) -> ApiError {
+    let server = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(response)
+        .mount(&server)
+        .await;
+    let (_, _, clock) = client_for(&server);
+    let client = copilot_api::CopilotApiClient::builder(copilot_api::StaticAuth::new(
+        "t",
+        server.uri().parse().unwrap(),
+    ))
+    .retry_policy(RetryPolicy::none())
+    .clock(clock)
+    .build()
+    .unwrap();
+    client
+        .chat(ChatRequest::new("gpt-4o", vec![Message::user("hi")]))
+        .await
+        .expect_err("an error")
+}
+
+fn variant(error: &ApiError) -> String {
+    format!("{error:?}")
+        .split(['(', ' ', '{'])
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn every_captured_error_body_maps_to_its_variant() {
+    let expected = [
+        "ModelNotSupported",
+        "UnsupportedApiForModel",
+        "PolicyDenied",
+        "TokenExpired",
+        "Forbidden",
+        "UnsupportedTokenSource",
+        "NotFound",
+        "Misdirected",
+    ];
+    let lines = String::from_utf8(fixture("error_bodies.jsonl")).unwrap();
+    let mut summary = Vec::new();
+    for (line, expected) in lines.lines().zip(expected) {
+        let entry: Value = serde_json::from_str(line).unwrap();
+        let status = entry["status"].as_u64().unwrap() as u16;
+        let content_type = entry["content_type"]
+            .as_str()
+            .unwrap()
+            .trim_end_matches('?');
+        let body = entry["body"].as_str().unwrap();
+        let error = chat_error(
+            ResponseTemplate::new(status)
+                .insert_header("content-type", content_type)
+                .insert_header("x-request-id", "req-1")
+                .insert_header("x-github-request-id", "GH:1")
+                .set_body_string(body),
+        )
+        .await;
+        assert_eq!(variant(&error), expected, "{line}");
+        assert_eq!(error.status(), Some(status));
+        assert_eq!(error.request_id(), Some("req-1"));
+        assert_eq!(error.github_request_id(), Some("GH:1"));
+        summary.push(serde_json::json!({
+            "status": status, "variant": variant(&error), "code": error.code(), "message": error.info().unwrap().message,
+        }));
+    }
+    assert_eq!(summary.len(), 8);
+    insta::assert_json_snapshot!("error_bodies_mapping", summary);
+}
+
+#[tokio::test]
+async fn each_status_maps_per_the_table() {
+    let json = |code: &str| format!(r#"{{"error":{{"message":"m","code":"{code}"}}}}"#);
+    let cases: Vec<(u16, String, &str)> = vec![
+        (400, json("previous_response_not_found"), "BadRequest"),
+        (400, json("off_topic"), "BadRequest"),
+        (400, "bad request: Personal Access Tokens are not supported for this endpoint".into(), "UnsupportedTokenSource"),
+        (400, r#"{"error":{"message":"model gpt-5.4 is not accessible via the /chat/completions endpoint","code":"unsupported_api_for_model"}}"#.into(), "UnsupportedApiForModel"),
+        (401, "unauthorized".into(), "Unauthorized"),
+        (401, r#"{"message":"authorize first","authorize_url":"https://github.com/apps/x/installations/new"}"#.into(), "AgentUnauthorized"),
+        (402, json("quota_exceeded"), "QuotaExceeded"),
+        (403, "access to this endpoint is forbidden".into(), "Forbidden"),
+        (404, String::new(), "NotFound"),
+        (413, String::new(), "RequestTooLarge"),
+        (421, "Misdirected Request".into(), "Misdirected"),
+        (422, String::new(), "ContentFiltered"),
+        (424, String::new(), "ServerError"),
+        (429, json("user_weekly_rate_limited"), "RateLimited"),
+        (429, "too many concurrent vision requests, please retry".into(), "RateLimited"),
+        (466, String::new(), "ClientNotSupported"),
+        (499, String::new(), "ServerCanceled"),
+        (500, String::new(), "ServerError"),
+        (503, json("upstream_provider_rate_limit"), "RateLimited"),
+        (504, "<html>gateway timeout</html>".into(), "ServerError"),
+        (418, "teapot".into(), "Http"),
+    ];
+    for (status, body, expected) in cases {
+        let error = chat_error(ResponseTemplate::new(status).set_body_string(body.clone())).await;
+        assert_eq!(variant(&error), expected, "{status} {body}");
+        assert_eq!(error.status(), Some(status));
+    }
+}
+
+#[tokio::test]
+async fn rate_limit_carries_retry_after_and_bucket() {
+    let error = chat_error(
+        ResponseTemplate::new(429)
+            .insert_header("retry-after", "42")
+            .insert_header("x-ratelimit-exceeded", "user_model_rate_limited")
+            .set_body_string(r#"{"error":{"message":"Sorry, you have been rate-limited.","code":"user_model_rate_limited"}}"#),
+    )
+    .await;
+    match error {
+        ApiError::RateLimited {
+            retry_after,
+            bucket,
+            info,
+        } => {
+            assert_eq!(retry_after, Some(Duration::from_secs(42)));
+            assert_eq!(bucket.as_deref(), Some("user_model_rate_limited"));
+            assert_eq!(info.code.as_deref(), Some("user_model_rate_limited"));
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn quota_retry_after_may_be_an_http_date() {
+    // The test clock reads 1_750_000_000 (2025-06-15T15:06:40Z); the reset is one hour later.
+    let error = chat_error(
+        ResponseTemplate::new(402)
+            .insert_header("retry-after", "Sun, 15 Jun 2025 16:06:40 GMT")
+            .set_body_string(
+                r#"{"error":{"message":"You have no quota","code":"quota_exceeded"}}"#,
+            ),
+    )
+    .await;
+    assert_eq!(
+        error.retry_after(),
+        Some(Duration::from_secs(3600)),
+        "{error:?}"
+    );
+}
+
+#[tokio::test]
+async fn long_bodies_are_truncated_and_sanitised() {
+    let body = format!("line one\r\n\u{1b}[31m{}", "x".repeat(5000));
+    let error = chat_error(ResponseTemplate::new(500).set_body_string(body)).await;
+    let message = &error.info().unwrap().message;
+    assert!(message.chars().count() <= 513, "{}", message.len());
+    assert!(!message.chars().any(char::is_control));
+    assert!(message.starts_with("line one"));
+}

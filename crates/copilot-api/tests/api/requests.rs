@@ -1,0 +1,555 @@
+//! Request shapes (headers and bodies), initiator and vision rules, retries and credential refresh.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use copilot_api::{
+    ApiError, ChatEvent, ChatRequest, ContentPart, CopilotApiClient, EmbeddingsRequest,
+    ImageDetail, Initiator, JsonSchemaFormat, Message, ReasoningEffort, RequestOptions,
+    ResponseFormat, StaticAuth, Tool, ToolCall, ToolChoice,
+};
+use copilot_http::retry::RetryPolicy;
+use copilot_http::time::RecordingSleep;
+use copilot_http::{FnTransport, ResponseBody, SharedTransport, TransportError};
+use futures_util::StreamExt;
+use http::{HeaderName, HeaderValue};
+use serde_json::json;
+use wiremock::matchers::{header as has_header, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::support::{RotatingAuth, catch_all, client_for, fixture, header, request_json, to_wire};
+
+fn sse_ok() -> ResponseTemplate {
+    ResponseTemplate::new(200)
+        .insert_header("content-type", "text/event-stream")
+        .set_body_bytes(to_wire(&fixture("sse_chat_plain_text_gpt4era.sse"), "\n"))
+}
+
+async fn chat_server() -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/chat/completions"))
+        .respond_with(sse_ok())
+        .mount(&server)
+        .await;
+    catch_all(&server).await;
+    server
+}
+
+async fn last_request(server: &MockServer) -> wiremock::Request {
+    server
+        .received_requests()
+        .await
+        .unwrap()
+        .pop()
+        .expect("a request")
+}
+
+#[tokio::test]
+async fn streaming_chat_request_shape() {
+    let server = chat_server().await;
+    let (client, _, _) = client_for(&server);
+    let request = ChatRequest::new(
+        "claude-sonnet-4.5",
+        vec![
+            Message::system("You are terse."),
+            Message::user("Read a.rs"),
+            Message::assistant_tool_calls(vec![ToolCall::function(
+                "tooluse_1",
+                "read_file",
+                r#"{"path":"a.rs"}"#,
+            )])
+            .with_reasoning(Some("I should read it.".into()), Some("sig==".into())),
+            Message::tool("tooluse_1", "fn main() {}"),
+            Message::user("Thanks, now explain"),
+        ],
+    )
+    .temperature(0.1)
+    .max_tokens(100)
+    .tools(vec![
+        Tool::function(
+            "read_file",
+            "Reads a file",
+            Some(json!({"type":"object","properties":{"path":{"type":"string"}}})),
+        ),
+        Tool::function("no_args", "Takes nothing", None),
+    ])
+    .tool_choice(ToolChoice::Auto)
+    .reasoning_effort(ReasoningEffort::High)
+    .extra("snippy", json!({"enabled": false}))
+    .options(RequestOptions::new().intent("conversation-agent").header(
+        HeaderName::from_static("x-interaction-id"),
+        HeaderValue::from_static("abc"),
+    ));
+    let chat = client
+        .chat_stream(request)
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    assert_eq!(
+        chat.message().unwrap().content,
+        "Hello! How can I assist you with your programming needs today?"
+    );
+    let sent = last_request(&server).await;
+    let uuid = header(&sent, "x-request-id").unwrap();
+    assert_eq!(uuid.len(), 36);
+    assert_eq!(&uuid[14..15], "4", "uuid v4");
+    insta::assert_json_snapshot!("request_chat_stream", request_json(&sent));
+}
+
+#[tokio::test]
+async fn non_streaming_request_omits_unset_fields_and_sends_response_format() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/chat/completions"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "choices": [
+                {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "I'll check."}},
+                {"index": 1, "finish_reason": "tool_calls", "message": {"role": "assistant", "content": null,
+                    "tool_calls": [{"id": "tooluse_X", "type": "function", "function": {"name": "grep", "arguments": "{}"}}]}}
+            ],
+            "id": "msg_1", "model": "claude-sonnet-4.5", "usage": {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5},
+            "unknown_top": true
+        })))
+        .mount(&server)
+        .await;
+    catch_all(&server).await;
+    let (client, _, _) = client_for(&server);
+    let request = ChatRequest::new(
+        "gpt-4o",
+        vec![Message::user(vec![
+            ContentPart::text("What is in this picture?"),
+            ContentPart::image_url("data:image/png;base64,iVBORw0KGgo=", Some(ImageDetail::Low)),
+        ])],
+    )
+    .response_format(ResponseFormat::JsonSchema(JsonSchemaFormat::new(
+        "answer",
+        json!({"type":"object"}),
+        Some(true),
+    )));
+    let response = client.chat(request).await.unwrap();
+    // Claude's split choices are merged for n = 1.
+    assert_eq!(response.choices.len(), 1);
+    let message = response.message().unwrap();
+    assert_eq!(message.text(), "I'll check.");
+    assert_eq!(message.tool_calls[0].id, "tooluse_X");
+    assert_eq!(
+        response.choices[0].finish_reason,
+        Some(copilot_api::FinishReason::ToolCalls)
+    );
+    assert_eq!(response.extra["unknown_top"], json!(true));
+    let sent = last_request(&server).await;
+    assert_eq!(header(&sent, "copilot-vision-request"), Some("true"));
+    insta::assert_json_snapshot!("request_chat_vision", request_json(&sent));
+}
+
+async fn initiator_for(
+    client: &CopilotApiClient,
+    server: &MockServer,
+    request: ChatRequest,
+) -> (String, Option<String>) {
+    client
+        .chat_stream(request)
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    let sent = last_request(server).await;
+    (
+        header(&sent, "x-initiator").unwrap().to_owned(),
+        header(&sent, "copilot-vision-request").map(str::to_owned),
+    )
+}
+
+/// (name, messages, override, expected X-Initiator, expected Copilot-Vision-Request).
+type InitiatorCase<'a> = (
+    &'a str,
+    Vec<Message>,
+    Option<Initiator>,
+    &'a str,
+    Option<&'a str>,
+);
+
+#[tokio::test]
+async fn initiator_and_vision_rules() {
+    let server = chat_server().await;
+    let (client, _, _) = client_for(&server);
+    let user = |text: &str| Message::user(text);
+    let cases: Vec<InitiatorCase<'_>> = vec![
+        ("last user prompt", vec![user("hi")], None, "user", None),
+        (
+            "tool result last",
+            vec![user("hi"), Message::tool("c1", "42")],
+            None,
+            "agent",
+            None,
+        ),
+        (
+            "assistant last",
+            vec![user("hi"), Message::assistant("prefill")],
+            None,
+            "agent",
+            None,
+        ),
+        (
+            "system only",
+            vec![Message::system("s")],
+            None,
+            "agent",
+            None,
+        ),
+        (
+            "user message holding a tool_result part",
+            vec![Message::user(vec![ContentPart::Other(
+                json!({"type":"tool_result","tool_use_id":"t","content":"x"}),
+            )])],
+            None,
+            "agent",
+            None,
+        ),
+        (
+            "override to agent",
+            vec![user("summarise")],
+            Some(Initiator::Agent),
+            "agent",
+            None,
+        ),
+        (
+            "override to user",
+            vec![Message::tool("c1", "42")],
+            Some(Initiator::User),
+            "user",
+            None,
+        ),
+        (
+            "image in an earlier message",
+            vec![
+                Message::user(vec![ContentPart::image_url(
+                    "https://example.com/a.png",
+                    None,
+                )]),
+                Message::assistant("ok"),
+                user("and?"),
+            ],
+            None,
+            "user",
+            Some("true"),
+        ),
+        (
+            "image inside a tool result",
+            vec![Message::tool(
+                "c1",
+                vec![ContentPart::Other(
+                    json!({"type":"image","source":{"type":"base64","data":"x"}}),
+                )],
+            )],
+            None,
+            "agent",
+            Some("true"),
+        ),
+    ];
+    for (name, messages, override_, initiator, vision) in cases {
+        let mut request = ChatRequest::new("gpt-4o", messages);
+        if let Some(who) = override_ {
+            request = request.options(RequestOptions::new().initiator(who));
+        }
+        let (got, got_vision) = initiator_for(&client, &server, request).await;
+        assert_eq!(got, initiator, "{name}");
+        assert_eq!(got_vision.as_deref(), vision, "{name}");
+    }
+    let ids: std::collections::HashSet<String> = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| header(r, "x-request-id").unwrap().to_owned())
+        .collect();
+    assert_eq!(ids.len(), 9, "a fresh X-Request-Id per request");
+}
+
+#[tokio::test]
+async fn unauthorized_invalidates_the_failing_credentials_and_retries_once() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/chat/completions"))
+        .and(has_header("authorization", "Bearer token-1"))
+        .respond_with(ResponseTemplate::new(401).set_body_string("unauthorized: token expired"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/chat/completions"))
+        .and(has_header("authorization", "Bearer token-2"))
+        .respond_with(sse_ok())
+        .expect(1)
+        .mount(&server)
+        .await;
+    catch_all(&server).await;
+    let auth = RotatingAuth::new(&server.uri());
+    let client = CopilotApiClient::builder(auth.clone())
+        .retry_policy(RetryPolicy::none())
+        .build()
+        .unwrap();
+    let chat = client
+        .chat_stream(ChatRequest::new("gpt-4o", vec![Message::user("hi")]))
+        .await
+        .unwrap();
+    assert!(chat.collect().await.is_ok());
+    assert_eq!(*auth.invalidated.lock().unwrap(), ["token-1"]);
+}
+
+#[tokio::test]
+async fn a_second_unauthorized_is_an_error_after_one_refresh() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/chat/completions"))
+        .respond_with(
+            ResponseTemplate::new(401)
+                .insert_header("content-type", "text/plain")
+                .insert_header("x-github-request-id", "ABCD:1234")
+                .set_body_string("IDE token expired: unauthorized: token expired\n"),
+        )
+        .expect(2)
+        .mount(&server)
+        .await;
+    catch_all(&server).await;
+    let auth = RotatingAuth::new(&server.uri());
+    let client = CopilotApiClient::builder(auth.clone()).build().unwrap();
+    let error = client
+        .chat(ChatRequest::new("gpt-4o", vec![Message::user("hi")]))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, ApiError::TokenExpired(_)), "{error:?}");
+    assert_eq!(error.github_request_id(), Some("ABCD:1234"));
+    assert_eq!(
+        error.request_id().map(str::len),
+        Some(36),
+        "falls back to the X-Request-Id we sent"
+    );
+    assert_eq!(*auth.invalidated.lock().unwrap(), ["token-1"]);
+}
+
+#[tokio::test]
+async fn rate_limited_then_success_honours_retry_after() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/chat/completions"))
+        .respond_with(
+            ResponseTemplate::new(429)
+                .insert_header("retry-after", "7")
+                .set_body_json(
+                    json!({"error": {"message": "slow down", "code": "user_model_rate_limited"}}),
+                ),
+        )
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/chat/completions"))
+        .respond_with(sse_ok())
+        .expect(1)
+        .mount(&server)
+        .await;
+    catch_all(&server).await;
+    let (client, sleep, _) = client_for(&server);
+    let stream = client
+        .chat_stream(ChatRequest::new("gpt-4o", vec![Message::user("hi")]))
+        .await
+        .unwrap();
+    assert!(stream.collect().await.is_ok());
+    assert_eq!(sleep.recorded(), [Duration::from_secs(7)]);
+}
+
+#[tokio::test]
+async fn server_errors_are_retried_with_backoff_before_the_first_byte() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/chat/completions"))
+        .respond_with(ResponseTemplate::new(502))
+        .up_to_n_times(2)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/chat/completions"))
+        .respond_with(sse_ok())
+        .mount(&server)
+        .await;
+    catch_all(&server).await;
+    let (client, sleep, _) = client_for(&server);
+    client
+        .chat_stream(ChatRequest::new("gpt-4o", vec![Message::user("hi")]))
+        .await
+        .unwrap();
+    assert_eq!(
+        sleep.recorded(),
+        [Duration::from_millis(500), Duration::from_secs(1)]
+    );
+}
+
+#[tokio::test]
+async fn never_retry_after_the_stream_has_begun() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counter = calls.clone();
+    let transport = FnTransport::new(move |_request| {
+        counter.fetch_add(1, Ordering::SeqCst);
+        async move {
+            let pieces: Vec<Result<Bytes, TransportError>> = vec![
+                Ok(Bytes::from_static(
+                    b"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"par\"}}]}\n\n",
+                )),
+                Err(TransportError::ConnectionClosed {
+                    message: "HTTP/2 stream reset".into(),
+                }),
+            ];
+            Ok(http::Response::new(ResponseBody::from_stream(
+                futures_util::stream::iter(pieces),
+            )))
+        }
+    });
+    let client = CopilotApiClient::builder(StaticAuth::new(
+        "t",
+        "https://api.githubcopilot.com".parse().unwrap(),
+    ))
+    .transport(SharedTransport::new(transport))
+    .sleep(RecordingSleep::new())
+    .build()
+    .unwrap();
+    let mut stream = client
+        .chat_stream(ChatRequest::new("gpt-4o", vec![Message::user("hi")]))
+        .await
+        .unwrap();
+    assert!(matches!(
+        stream.next().await,
+        Some(Ok(ChatEvent::Content { .. }))
+    ));
+    assert!(matches!(
+        stream.next().await,
+        Some(Err(ApiError::StreamInterrupted { .. }))
+    ));
+    assert!(stream.next().await.is_none());
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn network_errors_before_the_response_get_retried() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counter = calls.clone();
+    let transport = FnTransport::new(move |_request| {
+        let attempt = counter.fetch_add(1, Ordering::SeqCst);
+        async move {
+            if attempt == 0 {
+                Err(TransportError::ConnectionClosed {
+                    message: "reset".into(),
+                })
+            } else {
+                Ok(http::Response::new(ResponseBody::from_bytes(
+                    "data: [DONE]\n\n",
+                )))
+            }
+        }
+    });
+    let client = CopilotApiClient::builder(StaticAuth::new(
+        "t",
+        "https://api.githubcopilot.com".parse().unwrap(),
+    ))
+    .transport(SharedTransport::new(transport))
+    .sleep(RecordingSleep::new())
+    .build()
+    .unwrap();
+    let chat = client
+        .chat_stream(ChatRequest::new("gpt-4o", vec![Message::user("hi")]))
+        .await
+        .unwrap();
+    assert!(chat.collect().await.unwrap().done_marker);
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn credentials_never_travel_over_plain_http_to_a_remote_host() {
+    let client = CopilotApiClient::builder(StaticAuth::new(
+        "t",
+        "http://api.example.com".parse().unwrap(),
+    ))
+    .transport(SharedTransport::new(FnTransport::new(|_r| async {
+        unreachable!("nothing may be sent")
+    })))
+    .build()
+    .unwrap();
+    let error = client.models().await.unwrap_err();
+    assert!(
+        matches!(
+            error,
+            ApiError::Transport(TransportError::InsecureUrl { .. })
+        ),
+        "{error:?}"
+    );
+}
+
+#[tokio::test]
+async fn embeddings_are_batched_and_reindexed() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/embeddings"))
+        .respond_with(|request: &wiremock::Request| {
+            let body: serde_json::Value = serde_json::from_slice(&request.body).unwrap();
+            let count = body["input"].as_array().unwrap().len();
+            let data: Vec<_> = (0..count)
+                .map(|i| json!({"object": "embedding", "index": i, "embedding": [i as f32, 0.5]}))
+                .collect();
+            ResponseTemplate::new(200).set_body_json(json!({
+                "object": "list", "data": data, "model": "text-embedding-3-small",
+                "usage": {"prompt_tokens": count, "total_tokens": count}
+            }))
+        })
+        .expect(3)
+        .mount(&server)
+        .await;
+    catch_all(&server).await;
+    let (client, _, _) = client_for(&server);
+    let request = EmbeddingsRequest::new("text-embedding-3-small", ["a", "b", "c", "d", "e"])
+        .dimensions(512)
+        .batch_size(2);
+    let response = client.embeddings(request).await.unwrap();
+    let indexes: Vec<usize> = response.data.iter().map(|e| e.index).collect();
+    assert_eq!(indexes, [0, 1, 2, 3, 4]);
+    assert_eq!(response.usage.unwrap().total_tokens, 5);
+    let sent = server.received_requests().await.unwrap();
+    insta::assert_json_snapshot!("request_embeddings_first_batch", request_json(&sent[0]));
+}
+
+#[tokio::test]
+async fn embeddings_batch_size_comes_from_the_models_list() {
+    let server = MockServer::start().await;
+    let mut models: serde_json::Value =
+        serde_json::from_slice(&fixture("models_2026-08-20_excerpt.json")).unwrap();
+    models["data"][7]["capabilities"]["limits"]["max_inputs"] = json!(2);
+    Mock::given(method("GET"))
+        .and(path("/models"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(models))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/embeddings"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"data": [{"index": 0, "embedding": [1.0]}, {"index": 1, "embedding": [2.0]}]}),
+        ))
+        .expect(2)
+        .mount(&server)
+        .await;
+    catch_all(&server).await;
+    let (client, _, _) = client_for(&server);
+    let response = client
+        .embeddings(EmbeddingsRequest::new(
+            "text-embedding-ada-002",
+            ["a", "b", "c", "d"],
+        ))
+        .await
+        .unwrap();
+    assert_eq!(response.data.len(), 4);
+}
