@@ -1,2 +1,78 @@
-//! The copilot-rs façade: `CopilotClient`, sessions, the tool loop and the multi-user pool.
-//! (Built by the copilot-sdk issue; intentionally empty until then.)
+//! The copilot-rs façade: the official Copilot SDK's client API in Rust, with no CLI process behind it.
+//!
+//! ```no_run
+//! use copilot_sdk::{CopilotClient, PermissionHandler, SessionConfig};
+//!
+//! # async fn demo(user_token: String, user_id: u64) -> Result<(), copilot_sdk::SdkError> {
+//! let client = CopilotClient::builder().github_token(user_token).use_logged_in_user(false).build()?;
+//! client.start().await?;                                  // validates the credential, resolves endpoints
+//! let session = client.create_session(SessionConfig::new()
+//!     .session_id(format!("user-{user_id}-session")).model("gpt-4.1")
+//!     .on_permission_request(PermissionHandler::approve_all())).await?;
+//! let response = session.send_and_wait("Hello!").await?;
+//! println!("{}", response.content);
+//! # Ok(()) }
+//! ```
+//!
+//! (The same program runs against `copilot-mock` in this crate's tests, `tests/sdk/seeds.rs`.)
+//!
+//! # Pieces
+//!
+//! - [`CopilotClient`]: one identity. Its builder takes an explicit GitHub token or falls back (unless
+//!   `use_logged_in_user(false)`) to the environment, the token store and opt-in editor files, in the
+//!   official SDK's order. [`start`](CopilotClient::start) exchanges the token (or goes direct for tokens of
+//!   your own app) and resolves the Copilot endpoint; tokens then refresh lazily, single-flight, and a 401
+//!   from Copilot is retried once with fresh credentials. Classic PATs (`ghp_`) are refused before any
+//!   request.
+//! - [`Session`]: a conversation. [`send`](Session::send) streams [`SessionEvent`]s,
+//!   [`send_and_wait`](Session::send_and_wait) returns the final [`AssistantMessage`] (a timeout parks the
+//!   turn instead of losing it), [`send_and_wait_json`](Session::send_and_wait_json) decodes structured
+//!   output. Responses-only models are routed to `/responses` from the models list.
+//! - [`Tool`] and [`PermissionHandler`]: the tool loop. Approved calls of one round run concurrently; results
+//!   go back with `X-Initiator: agent`; handler errors become failed results the model reads; the number of
+//!   rounds is capped.
+//! - [`ClientPool`]: many users, one transport, organisation gating and idle eviction.
+//!
+//! The lower crates are re-exported ([`auth`], [`token`], [`api`], [`http`]) and their most used items are
+//! at the root, so this crate alone covers the common case: device and web sign-in ([`DeviceFlow`],
+//! [`WebFlow`]), stores ([`MemoryStore`], [`FileStore`]), hosts ([`GitHubHost`]).
+
+mod client;
+mod error;
+mod glue;
+mod message;
+mod permission;
+mod pool;
+mod session;
+mod tools;
+
+pub use client::{
+    AuthStatus, CopilotClient, CopilotClientBuilder, DEFAULT_MAX_TOOL_ROUNDS,
+    DEFAULT_STORE_ACCOUNT, DEFAULT_TURN_TIMEOUT, EnvLookup, Quota,
+};
+pub use error::SdkError;
+pub use message::{Attachment, MessageOptions, OutputSchema};
+pub use permission::{PermissionDecision, PermissionHandler, PermissionRequest};
+pub use pool::{ClientPool, ClientPoolBuilder, DEFAULT_IDLE_TIMEOUT};
+pub use session::{
+    AssistantMessage, EventStream, Session, SessionConfig, SessionEvent, ToolCallResult,
+};
+pub use tools::{Tool, ToolError, ToolOutput};
+
+/// Copilot API types and client (the `copilot-api` crate).
+pub use copilot_api as api;
+/// GitHub sign-in, token stores and credential sources (the `copilot-auth` crate).
+pub use copilot_auth as auth;
+/// Transport, hosts, identity, injectable time (the `copilot-http` crate).
+pub use copilot_http as http;
+/// Copilot token exchange, token manager and quota (the `copilot-token` crate).
+pub use copilot_token as token;
+
+pub use copilot_api::{Message, ModelInfo, ReasoningEffort, ReasoningKind, Role, Usage};
+pub use copilot_auth::{
+    CallbackParams, CredentialKey, CredentialSource, DeviceCode, DeviceFlow, FileStore, GitHubApi,
+    GitHubToken, GitHubTokenResponse, MemoryStore, PendingAuthorization, StoredCredential,
+    TokenKind, TokenRefresher, TokenStore, WebFlow,
+};
+pub use copilot_http::{ClientIdentity, GitHubHost, SharedTransport};
+pub use copilot_token::{AuthMode, CopilotPlan, QuotaSnapshot, QuotaSnapshots, TokenManager};

@@ -1,0 +1,631 @@
+//! [`CopilotClient`]: one identity's credentials, token manager and API client.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, SystemTime};
+
+use copilot_api::{CopilotApiClient, ModelInfo, StaticAuth};
+use copilot_auth::{
+    Credential, CredentialKey, CredentialRefresher, CredentialSource, CredentialSources,
+    GitHubToken, RefreshOptions, TokenKind, TokenStore,
+};
+use copilot_http::time::{Clock, SharedClock, SharedSleep, Sleep, SystemClock, TokioSleep};
+use copilot_http::{ClientIdentity, GitHubHost, SharedTransport};
+use copilot_token::{
+    AuthMode, CopilotPlan, CopilotUserInfo, QuotaSnapshots, RefresherHandle, StaticGitHubToken,
+    TokenExchanger, TokenManager,
+};
+use url::Url;
+
+use crate::SdkError;
+use crate::glue::{ManagerAuth, StoreTokenProvider};
+use crate::session::{Session, SessionConfig};
+
+/// The default time [`Session::send_and_wait`](crate::Session::send_and_wait) waits for a turn.
+pub const DEFAULT_TURN_TIMEOUT: Duration = Duration::from_secs(300);
+/// The default cap on tool rounds in one turn.
+pub const DEFAULT_MAX_TOOL_ROUNDS: u32 = 16;
+/// The store account used when none is configured.
+pub const DEFAULT_STORE_ACCOUNT: &str = "default";
+
+/// Reads an environment variable (injectable so servers and tests never touch the process environment).
+pub type EnvLookup = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
+#[derive(Clone)]
+enum Environment {
+    Process,
+    Lookup(EnvLookup),
+    Disabled,
+}
+
+/// Configures a [`CopilotClient`]; see [`CopilotClient::builder`].
+#[derive(Clone)]
+pub struct CopilotClientBuilder {
+    github_token: Option<GitHubToken>,
+    use_logged_in_user: bool,
+    host: GitHubHost,
+    store: Option<Arc<dyn TokenStore>>,
+    store_account: String,
+    refresher: Option<Arc<dyn CredentialRefresher>>,
+    environment: Environment,
+    editor_import: bool,
+    transport: Option<SharedTransport>,
+    auth_mode: AuthMode,
+    identity: ClientIdentity,
+    clock: SharedClock,
+    sleep: SharedSleep,
+    turn_timeout: Duration,
+    first_event_timeout: Option<Duration>,
+    idle_timeout: Option<Duration>,
+    copilot_api_url: Option<Url>,
+    background_refresh: bool,
+    max_tool_rounds: u32,
+}
+
+impl fmt::Debug for CopilotClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CopilotClientBuilder")
+            .field("github_token", &self.github_token)
+            .field("use_logged_in_user", &self.use_logged_in_user)
+            .field("host", &self.host.key())
+            .field("store", &self.store)
+            .field("store_account", &self.store_account)
+            .field("auth_mode", &self.auth_mode)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for CopilotClientBuilder {
+    fn default() -> Self {
+        CopilotClientBuilder {
+            github_token: None,
+            use_logged_in_user: true,
+            host: GitHubHost::github_com(),
+            store: None,
+            store_account: DEFAULT_STORE_ACCOUNT.to_owned(),
+            refresher: None,
+            environment: Environment::Process,
+            editor_import: false,
+            transport: None,
+            auth_mode: AuthMode::Auto,
+            identity: ClientIdentity::default(),
+            clock: Arc::new(SystemClock),
+            sleep: Arc::new(TokioSleep),
+            turn_timeout: DEFAULT_TURN_TIMEOUT,
+            first_event_timeout: Some(Duration::from_secs(90)),
+            idle_timeout: Some(Duration::from_secs(120)),
+            copilot_api_url: None,
+            background_refresh: false,
+            max_tool_rounds: DEFAULT_MAX_TOOL_ROUNDS,
+        }
+    }
+}
+
+impl CopilotClientBuilder {
+    /// The user's GitHub token (`gho_`, `ghu_`, `github_pat_`). It always wins over every other source.
+    /// Classic PATs (`ghp_`) are refused by [`build`](Self::build).
+    pub fn github_token(mut self, token: impl Into<String>) -> Self {
+        self.github_token = Some(GitHubToken::new(token.into()));
+        self
+    }
+
+    /// Whether to fall back to the signed-in user of this machine (the token store, and editor files if
+    /// [`editor_import`](Self::editor_import) is on) when there is no explicit or environment token. Default
+    /// `true`; servers acting for many users set `false`, so a request never runs as someone else.
+    pub fn use_logged_in_user(mut self, enabled: bool) -> Self {
+        self.use_logged_in_user = enabled;
+        self
+    }
+
+    /// Which GitHub: github.com (default), a GHE.com tenant or a GitHub Enterprise Server.
+    pub fn host(mut self, host: impl Into<GitHubHost>) -> Self {
+        self.host = host.into();
+        self
+    }
+
+    /// Where signed-in users' GitHub tokens are kept (read for the logged-in user, refreshed in place).
+    pub fn token_store(mut self, store: Arc<dyn TokenStore>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// The account under which this client's credential is stored (default `default`).
+    pub fn store_account(mut self, account: impl Into<String>) -> Self {
+        self.store_account = account.into();
+        self
+    }
+
+    /// Refreshes an expiring stored GitHub App token (e.g. `copilot_auth::TokenRefresher`, or
+    /// `WebFlow::refresher()` for web-flow tokens).
+    pub fn refresher(mut self, refresher: Arc<dyn CredentialRefresher>) -> Self {
+        self.refresher = Some(refresher);
+        self
+    }
+
+    /// Reads environment variables through `lookup` instead of the process environment.
+    pub fn env(mut self, lookup: impl Fn(&str) -> Option<String> + Send + Sync + 'static) -> Self {
+        self.environment = Environment::Lookup(Arc::new(lookup));
+        self
+    }
+
+    /// Whether environment variables (`COPILOT_GITHUB_TOKEN`, `GH_TOKEN`, `GITHUB_TOKEN`,
+    /// `GITHUB_COPILOT_API_TOKEN` + `COPILOT_API_URL`) are read. Default `true`.
+    pub fn read_environment(mut self, enabled: bool) -> Self {
+        self.environment = if enabled {
+            Environment::Process
+        } else {
+            Environment::Disabled
+        };
+        self
+    }
+
+    /// Opts in to importing editors' Copilot token files (`apps.json`, `hosts.json`). Default off.
+    pub fn editor_import(mut self, enabled: bool) -> Self {
+        self.editor_import = enabled;
+        self
+    }
+
+    /// The HTTP transport. Share one between clients to share one connection pool (default: a new
+    /// reqwest transport per client).
+    pub fn transport(mut self, transport: SharedTransport) -> Self {
+        self.transport = Some(transport);
+        self
+    }
+
+    /// Exchange, direct or auto (default [`AuthMode::Auto`]: exchange, falling back to direct on 404).
+    pub fn auth_mode(mut self, mode: AuthMode) -> Self {
+        self.auth_mode = mode;
+        self
+    }
+
+    /// The identity headers (user agent, editor version, integration id).
+    pub fn client_identity(mut self, identity: impl Into<ClientIdentity>) -> Self {
+        self.identity = identity.into();
+        self
+    }
+
+    /// How long [`Session::send_and_wait`](crate::Session::send_and_wait) waits by default (5 minutes).
+    pub fn turn_timeout(mut self, timeout: impl Into<Duration>) -> Self {
+        self.turn_timeout = timeout.into();
+        self
+    }
+
+    /// How long a streamed answer may take to start (default 90 s; `None` disables).
+    pub fn first_event_timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
+        self.first_event_timeout = timeout.into();
+        self
+    }
+
+    /// How long a streamed answer may stay silent (default 120 s; `None` disables).
+    pub fn idle_timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
+        self.idle_timeout = timeout.into();
+        self
+    }
+
+    /// Sends Copilot API requests to this base URL instead of the advertised `endpoints.api`.
+    pub fn copilot_api_url(mut self, url: impl Into<Url>) -> Self {
+        self.copilot_api_url = Some(url.into());
+        self
+    }
+
+    /// Refreshes the Copilot token in a background task started by [`CopilotClient::start`] (default off:
+    /// tokens are refreshed lazily on use, which is always correct). [`CopilotClient::stop`] ends it.
+    pub fn background_refresh(mut self, enabled: bool) -> Self {
+        self.background_refresh = enabled;
+        self
+    }
+
+    /// The cap on tool rounds per turn (default 16).
+    pub fn max_tool_rounds(mut self, rounds: u32) -> Self {
+        self.max_tool_rounds = rounds.max(1);
+        self
+    }
+
+    /// The wall clock (token expiry, pool idle times).
+    pub fn clock(mut self, clock: SharedClock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The sleeper (timeouts, backoff).
+    pub fn sleep(mut self, sleep: SharedSleep) -> Self {
+        self.sleep = sleep;
+        self
+    }
+
+    /// Checks the configuration and builds the client. Nothing is sent until [`CopilotClient::start`] (or
+    /// the first call that needs credentials).
+    ///
+    /// A classic personal access token is refused here with [`SdkError::ClassicPatRefused`].
+    pub fn build(self) -> Result<CopilotClient, SdkError> {
+        if let Some(token) = &self.github_token {
+            let token = GitHubToken::parse(token.expose_secret())?;
+            token.check_usable_for_copilot()?;
+        }
+        let transport = match self.transport.clone() {
+            Some(transport) => transport,
+            None => default_transport()?,
+        };
+        Ok(CopilotClient {
+            inner: Arc::new(ClientInner {
+                config: self,
+                transport,
+                started: tokio::sync::OnceCell::new(),
+                refresher: Mutex::new(None),
+            }),
+        })
+    }
+}
+
+#[cfg(feature = "reqwest")]
+fn default_transport() -> Result<SharedTransport, SdkError> {
+    Ok(SharedTransport::default_reqwest()?)
+}
+
+#[cfg(not(feature = "reqwest"))]
+fn default_transport() -> Result<SharedTransport, SdkError> {
+    Err(SdkError::config(
+        "no transport configured: call `transport(..)` or enable the `reqwest` feature",
+    ))
+}
+
+/// The Copilot client of one identity: the seeds' `CopilotClient`.
+///
+/// Cheap to clone (an `Arc` inside); clones share credentials, caches and the connection pool. See the
+/// [crate docs](crate) for an example.
+#[derive(Clone)]
+pub struct CopilotClient {
+    inner: Arc<ClientInner>,
+}
+
+struct ClientInner {
+    config: CopilotClientBuilder,
+    transport: SharedTransport,
+    started: tokio::sync::OnceCell<Started>,
+    refresher: Mutex<Option<RefresherHandle>>,
+}
+
+/// What `start` resolved: the credential, its token manager and the API client.
+pub(crate) struct Started {
+    pub(crate) api: CopilotApiClient,
+    manager: Option<TokenManager>,
+    source: CredentialSource,
+    token_kind: Option<TokenKind>,
+    static_api_url: Option<Url>,
+}
+
+impl Started {
+    /// Fetches (or reads from cache) the credentials first, so credential failures surface typed instead of
+    /// as the API client's string-only `ApiError::Auth`.
+    pub(crate) async fn preflight(&self) -> Result<(), SdkError> {
+        if let Some(manager) = &self.manager {
+            manager.credentials().await?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for CopilotClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let started = self.inner.started.get();
+        f.debug_struct("CopilotClient")
+            .field("host", &self.inner.config.host.key())
+            .field("started", &started.is_some())
+            .field("source", &started.map(|s| &s.source))
+            .finish_non_exhaustive()
+    }
+}
+
+/// Adapts the shared clock to the API client's `impl Clock` setter.
+#[derive(Debug)]
+struct ClockRef(SharedClock);
+impl Clock for ClockRef {
+    fn now(&self) -> SystemTime {
+        self.0.now()
+    }
+}
+
+/// Adapts the shared sleeper to the API client's `impl Sleep` setter.
+#[derive(Debug)]
+struct SleepRef(SharedSleep);
+impl Sleep for SleepRef {
+    fn sleep(&self, duration: Duration) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+        self.0.sleep(duration)
+    }
+}
+
+/// Who is signed in and how Copilot is reached ([`CopilotClient::get_auth_status`]).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct AuthStatus {
+    /// The GitHub login, when `copilot_internal/user` could be read.
+    pub login: Option<String>,
+    /// The GitHub token's kind (`None` for a pre-exchanged Copilot token).
+    pub token_kind: Option<TokenKind>,
+    /// Where the credential came from.
+    pub source: CredentialSource,
+    /// Exchange or direct (`None` for a pre-exchanged token).
+    pub auth_mode: Option<AuthMode>,
+    /// The Copilot plan, when known.
+    pub plan: Option<CopilotPlan>,
+    /// The Copilot API base URL in use.
+    pub api_endpoint: Url,
+    /// When the current Copilot token expires (exchange mode).
+    pub copilot_token_expires_at: Option<SystemTime>,
+}
+
+/// Premium-request and chat quota ([`CopilotClient::quota`]).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Quota {
+    /// The plan.
+    pub plan: Option<CopilotPlan>,
+    /// When the quota resets (`YYYY-MM-DD`).
+    pub reset_date: Option<String>,
+    /// The snapshots (`chat`, `completions`, `premium_interactions`); `remaining` may be negative.
+    pub snapshots: QuotaSnapshots,
+}
+
+impl CopilotClient {
+    /// A builder (defaults: github.com, logged-in user fallback on, auto auth mode).
+    pub fn builder() -> CopilotClientBuilder {
+        CopilotClientBuilder::default()
+    }
+
+    /// Resolves the credential (explicit token, environment, store, editor import, in the official SDK's
+    /// order), validates it with GitHub (token exchange, or `copilot_internal/user` in direct mode) and
+    /// resolves the Copilot API endpoint. Idempotent; other methods start the client on first use.
+    pub async fn start(&self) -> Result<(), SdkError> {
+        let started = self.started().await?;
+        started.preflight().await?;
+        if self.inner.config.background_refresh
+            && let Some(manager) = &started.manager
+        {
+            let mut slot = self
+                .inner
+                .refresher
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            if slot.is_none() {
+                *slot = Some(manager.spawn_background_refresh());
+            }
+        }
+        Ok(())
+    }
+
+    /// Stops the background refresher, if one runs. The client stays usable (tokens refresh lazily).
+    pub fn stop(&self) {
+        let handle = self
+            .inner
+            .refresher
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(handle) = handle {
+            handle.stop();
+        }
+    }
+
+    /// Whether a background refresher is running.
+    pub fn is_refreshing_in_background(&self) -> bool {
+        self.inner
+            .refresher
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .is_some_and(|h| !h.is_finished())
+    }
+
+    /// Creates a session (starting the client if needed). Without a model in `config`, the models list's
+    /// chat default is used.
+    pub async fn create_session(&self, config: SessionConfig) -> Result<Session, SdkError> {
+        let started = self.started().await?;
+        let model = match config.model.clone() {
+            Some(model) => model,
+            None => {
+                let models = started.api.models().await?;
+                models.chat_default().map(|m| m.id.clone()).ok_or_else(|| {
+                    SdkError::config("no model given and the models list flags no default")
+                })?
+            }
+        };
+        Ok(Session::new(self.clone(), config, model))
+    }
+
+    /// The models the user can call (cached for 10 minutes), hidden and embedding models included.
+    pub async fn list_models(&self) -> Result<Vec<ModelInfo>, SdkError> {
+        let started = self.started().await?;
+        started.preflight().await?;
+        Ok(started.api.models().await?.data.clone())
+    }
+
+    /// Who is signed in, with which kind of token, plan, endpoint and Copilot token expiry.
+    pub async fn get_auth_status(&self) -> Result<AuthStatus, SdkError> {
+        let started = self.started().await?;
+        let Some(manager) = &started.manager else {
+            return Ok(AuthStatus {
+                login: None,
+                token_kind: None,
+                source: started.source.clone(),
+                auth_mode: None,
+                plan: None,
+                api_endpoint: started
+                    .static_api_url
+                    .clone()
+                    .ok_or_else(|| SdkError::config("no API endpoint"))?,
+                copilot_token_expires_at: None,
+            });
+        };
+        let credentials = manager.credentials().await?;
+        let info = match manager.user_info().await {
+            Ok(info) => Some(info),
+            Err(error) => {
+                tracing::debug!(%error, "copilot_internal/user unavailable; auth status without login and plan");
+                None
+            }
+        };
+        Ok(AuthStatus {
+            login: info.as_ref().and_then(|i| i.login.clone()),
+            token_kind: started.token_kind.clone(),
+            source: started.source.clone(),
+            auth_mode: Some(credentials.mode),
+            plan: info.and_then(|i| i.copilot_plan),
+            api_endpoint: credentials.base_url.clone(),
+            copilot_token_expires_at: credentials.expires_at,
+        })
+    }
+
+    /// Plan and quota snapshots from `copilot_internal/user`. Needs a GitHub token (not a pre-exchanged
+    /// Copilot token).
+    pub async fn quota(&self) -> Result<Quota, SdkError> {
+        let info = self.user_info().await?;
+        Ok(Quota {
+            plan: info.copilot_plan,
+            reset_date: info.quota_reset_date,
+            snapshots: info.quota_snapshots.unwrap_or_default(),
+        })
+    }
+
+    /// The raw `copilot_internal/user` answer.
+    pub async fn user_info(&self) -> Result<CopilotUserInfo, SdkError> {
+        let started = self.started().await?;
+        let manager = started.manager.as_ref().ok_or_else(|| {
+            SdkError::config(
+                "a pre-exchanged Copilot token has no GitHub identity to ask for quota",
+            )
+        })?;
+        Ok(manager.user_info().await?)
+    }
+
+    /// The transport (shared by every clone of this client).
+    pub fn transport(&self) -> &SharedTransport {
+        &self.inner.transport
+    }
+
+    /// The GitHub host.
+    pub fn host(&self) -> &GitHubHost {
+        &self.inner.config.host
+    }
+
+    /// The token manager, once started (`None` for a pre-exchanged Copilot token).
+    pub fn token_manager(&self) -> Option<&TokenManager> {
+        self.inner.started.get().and_then(|s| s.manager.as_ref())
+    }
+
+    /// The Copilot API client, once started.
+    pub fn api(&self) -> Option<&CopilotApiClient> {
+        self.inner.started.get().map(|s| &s.api)
+    }
+
+    pub(crate) fn turn_timeout(&self) -> Duration {
+        self.inner.config.turn_timeout
+    }
+
+    pub(crate) fn max_tool_rounds(&self) -> u32 {
+        self.inner.config.max_tool_rounds
+    }
+
+    pub(crate) fn sleeper(&self) -> &SharedSleep {
+        &self.inner.config.sleep
+    }
+
+    pub(crate) async fn started(&self) -> Result<&Started, SdkError> {
+        self.inner.started.get_or_try_init(|| self.init()).await
+    }
+
+    async fn init(&self) -> Result<Started, SdkError> {
+        let config = &self.inner.config;
+        let mut sources = CredentialSources::new(config.host.clone())
+            .use_logged_in_user(config.use_logged_in_user)
+            .with_editor_import(config.editor_import)
+            .with_refresh_options(RefreshOptions::new().with_clock(config.clock.clone()));
+        sources = match &config.environment {
+            Environment::Process => sources,
+            Environment::Lookup(lookup) => {
+                let lookup = lookup.clone();
+                sources.with_env(move |var| lookup(var))
+            }
+            Environment::Disabled => sources.without_env(),
+        };
+        if let Some(token) = &config.github_token {
+            sources = sources.with_token(token.clone());
+        }
+        if let Some(store) = &config.store {
+            let key = CredentialKey::new(config.host.key(), config.store_account.clone());
+            sources = sources.with_store(store.clone(), key);
+            if let Some(refresher) = &config.refresher {
+                sources = sources.with_refresher(refresher.clone());
+            }
+        }
+        let resolved = sources.resolve().await?;
+        tracing::debug!(source = ?resolved.source, "credential resolved");
+
+        let (auth, manager, token_kind, static_api_url): (
+            Arc<dyn copilot_api::CopilotAuth>,
+            _,
+            _,
+            _,
+        ) = match &resolved.credential {
+            Credential::GitHub(token) => {
+                let provider: Arc<dyn copilot_token::GitHubTokenProvider> = match &resolved.source {
+                    CredentialSource::Store { key } => Arc::new(StoreTokenProvider::new(
+                        config
+                            .store
+                            .clone()
+                            .ok_or_else(|| SdkError::config("store source without a store"))?,
+                        key.clone(),
+                        config.refresher.clone(),
+                        config.clock.clone(),
+                    )),
+                    _ => Arc::new(StaticGitHubToken::new(token.as_secret().clone())),
+                };
+                let exchanger =
+                    TokenExchanger::new(self.inner.transport.clone(), config.host.clone())
+                        .with_identity(config.identity.clone())
+                        .with_clock(config.clock.clone())
+                        .with_sleep(config.sleep.clone());
+                let mut builder = TokenManager::builder(exchanger, provider).mode(config.auth_mode);
+                if let Some(url) = &config.copilot_api_url {
+                    builder = builder.copilot_api_override(url.clone());
+                }
+                let manager = builder.build();
+                (
+                    Arc::new(ManagerAuth::new(manager.clone())),
+                    Some(manager),
+                    Some(token.kind()),
+                    None,
+                )
+            }
+            Credential::CopilotApi { token, api_url } => {
+                let api_url = config
+                    .copilot_api_url
+                    .clone()
+                    .unwrap_or_else(|| api_url.clone());
+                (
+                    Arc::new(StaticAuth::new(token.clone(), api_url.clone())),
+                    None,
+                    None,
+                    Some(api_url),
+                )
+            }
+            _ => return Err(SdkError::config("unsupported kind of credential")),
+        };
+        let api = CopilotApiClient::builder(auth)
+            .transport(self.inner.transport.clone())
+            .identity(config.identity.clone())
+            .clock(ClockRef(config.clock.clone()))
+            .sleep(SleepRef(config.sleep.clone()))
+            .first_event_timeout(config.first_event_timeout)
+            .idle_timeout(config.idle_timeout)
+            .build()?;
+        Ok(Started {
+            api,
+            manager,
+            source: resolved.source,
+            token_kind,
+            static_api_url,
+        })
+    }
+}

@@ -1,0 +1,185 @@
+//! [`SdkError`], the one error type of this crate.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use copilot_api::ApiError;
+use copilot_auth::AuthError;
+use copilot_http::TransportError;
+use copilot_token::TokenError;
+
+/// Everything that can go wrong in the SDK.
+///
+/// Errors from the lower crates are wrapped as they are ([`SdkError::Auth`], [`SdkError::Token`],
+/// [`SdkError::Api`], [`SdkError::Transport`]), except the cases a caller most often has to react to, which get
+/// their own variants: the user must sign in again ([`SdkError::Unauthorized`], [`SdkError::SignInRequired`]),
+/// a classic PAT was given ([`SdkError::ClassicPatRefused`]), a turn took too long ([`SdkError::Timeout`]),
+/// the tool loop ran away ([`SdkError::ToolLoopExceeded`]) or the permission handler stopped a turn
+/// ([`SdkError::PermissionDenied`]).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SdkError {
+    /// A classic personal access token (`ghp_`) was given. GitHub Copilot does not accept them; nothing was
+    /// sent.
+    #[error(
+        "classic personal access tokens (ghp_) are not supported by GitHub Copilot (deprecated); use an OAuth \
+         user access token (gho_), a GitHub App user access token (ghu_) or a fine-grained personal access \
+         token (github_pat_) with the \"Copilot Requests\" permission"
+    )]
+    ClassicPatRefused,
+    /// No usable credential was found: sign in (device or web flow) or pass a token.
+    #[error("sign-in required: {reason}")]
+    SignInRequired {
+        /// Why.
+        reason: String,
+    },
+    /// GitHub or Copilot rejected the credential even after one refresh: the user must sign in again.
+    #[error("unauthorized, sign in again: {message}")]
+    Unauthorized {
+        /// What the server said.
+        message: String,
+    },
+    /// The account has no usable Copilot access (no seat, subscription ended, blocked by policy).
+    #[error("no Copilot access: {message}")]
+    NotEntitled {
+        /// The server's explanation.
+        message: String,
+        /// Where the user can fix it, if GitHub said.
+        url: Option<String>,
+    },
+    /// The user is not a member of the organisation the application requires.
+    #[error("the GitHub user is not a member of the required organization `{org}`")]
+    NotOrgMember {
+        /// The organisation.
+        org: String,
+    },
+    /// A turn did not finish in time. The turn is **not lost**: it is parked in the session and
+    /// [`Session::resume`](crate::Session::resume) waits for it again; `partial_content` is the assistant text
+    /// received so far.
+    #[error("the turn did not finish within {after:?} (resume it with Session::resume)")]
+    Timeout {
+        /// The timeout that elapsed.
+        after: Duration,
+        /// Assistant text streamed so far in the current model round.
+        partial_content: String,
+        /// How many tool rounds had completed.
+        tool_rounds: u32,
+    },
+    /// The model kept asking for tools for more rounds than allowed.
+    #[error("the model requested tools for more than {max_rounds} rounds in one turn")]
+    ToolLoopExceeded {
+        /// The configured cap.
+        max_rounds: u32,
+    },
+    /// The permission handler aborted the turn instead of letting the model continue.
+    #[error("permission denied for tool `{tool}`: {reason}")]
+    PermissionDenied {
+        /// The tool.
+        tool: String,
+        /// The handler's reason.
+        reason: String,
+    },
+    /// The turn was aborted with [`Session::abort`](crate::Session::abort).
+    #[error("the turn was aborted")]
+    Aborted,
+    /// The model cannot chat through an endpoint this SDK speaks (e.g. it lists only `/v1/messages`, or it is
+    /// an embeddings model).
+    #[error("model `{model}` cannot be used for chat here: {reason}")]
+    ModelUnsupported {
+        /// The model id.
+        model: String,
+        /// Why.
+        reason: String,
+    },
+    /// The model's structured answer did not match the requested type.
+    #[error("the answer is not valid JSON for the requested type: {message}")]
+    StructuredOutput {
+        /// The decoder's complaint.
+        message: String,
+        /// The answer as received.
+        content: String,
+    },
+    /// An attachment could not be read.
+    #[error("cannot read attachment {path}: {source}")]
+    Attachment {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A setting is unusable.
+    #[error("configuration error: {message}")]
+    Config {
+        /// What is wrong.
+        message: String,
+    },
+    /// Sign-in, token store or credential lookup failed.
+    #[error(transparent)]
+    Auth(AuthError),
+    /// The Copilot token exchange or user lookup failed.
+    #[error(transparent)]
+    Token(TokenError),
+    /// The Copilot API failed.
+    #[error(transparent)]
+    Api(ApiError),
+    /// The HTTP layer failed.
+    #[error(transparent)]
+    Transport(#[from] TransportError),
+}
+
+impl SdkError {
+    pub(crate) fn config(message: impl Into<String>) -> Self {
+        SdkError::Config {
+            message: message.into(),
+        }
+    }
+
+    /// Whether the user has to sign in (again) to get past this error.
+    pub fn requires_sign_in(&self) -> bool {
+        matches!(
+            self,
+            SdkError::Unauthorized { .. } | SdkError::SignInRequired { .. }
+        )
+    }
+}
+
+impl From<AuthError> for SdkError {
+    fn from(error: AuthError) -> Self {
+        match error {
+            AuthError::UnsupportedToken {
+                kind: copilot_auth::TokenKind::ClassicPat,
+                ..
+            } => SdkError::ClassicPatRefused,
+            AuthError::InvalidEnvironment { ref reason, .. } if reason.contains("ghp_") => {
+                SdkError::ClassicPatRefused
+            }
+            AuthError::SignInRequired { reason } => SdkError::SignInRequired { reason },
+            AuthError::BadCredentials => SdkError::Unauthorized {
+                message: "GitHub rejected the token (Bad credentials)".to_owned(),
+            },
+            other => SdkError::Auth(other),
+        }
+    }
+}
+
+impl From<TokenError> for SdkError {
+    fn from(error: TokenError) -> Self {
+        match error {
+            TokenError::GitHubTokenRejected { message } => SdkError::Unauthorized { message },
+            TokenError::NotEntitled { message, url, .. } => SdkError::NotEntitled { message, url },
+            other => SdkError::Token(other),
+        }
+    }
+}
+
+impl From<ApiError> for SdkError {
+    fn from(error: ApiError) -> Self {
+        match error {
+            ApiError::Unauthorized(info) | ApiError::TokenExpired(info) => SdkError::Unauthorized {
+                message: info.to_string(),
+            },
+            other => SdkError::Api(other),
+        }
+    }
+}

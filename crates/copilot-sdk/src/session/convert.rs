@@ -1,0 +1,139 @@
+//! Turning the session's history (chat messages) into `/chat/completions` or `/responses` requests.
+
+use copilot_api::{
+    ChatRequest, Content, ContentPart, JsonSchemaFormat, Message, ReasoningConfig, ReasoningEffort,
+    ResponseContent, ResponseFormat, ResponseItem, ResponsesRequest, Role,
+};
+use serde_json::json;
+
+use crate::message::OutputSchema;
+use crate::tools::Tool;
+
+/// Where the `/responses` reasoning item id is kept on an assistant message of the history. Stripped before
+/// a chat request is built.
+pub(crate) const REASONING_ID_KEY: &str = "copilot_sdk_reasoning_id";
+
+/// Everything a request needs besides the history.
+pub(crate) struct RequestParts<'a> {
+    pub model: &'a str,
+    pub system_message: Option<&'a str>,
+    pub reasoning_effort: Option<&'a ReasoningEffort>,
+    pub tools: &'a [Tool],
+    pub output_schema: Option<&'a OutputSchema>,
+}
+
+pub(crate) fn chat_request(parts: &RequestParts<'_>, history: &[Message]) -> ChatRequest {
+    let mut messages = Vec::with_capacity(history.len() + 1);
+    if let Some(system) = parts.system_message {
+        messages.push(Message::system(system));
+    }
+    messages.extend(history.iter().cloned().map(|mut message| {
+        message.extra.remove(REASONING_ID_KEY);
+        message
+    }));
+    let mut request = ChatRequest::new(parts.model, messages);
+    if !parts.tools.is_empty() {
+        request = request.tools(parts.tools.iter().map(Tool::chat_definition).collect());
+    }
+    if let Some(effort) = parts.reasoning_effort {
+        request = request.reasoning_effort(effort.clone());
+    }
+    if let Some(schema) = parts.output_schema {
+        request = request.response_format(ResponseFormat::JsonSchema(JsonSchemaFormat::new(
+            schema.name.clone(),
+            schema.schema.clone(),
+            None,
+        )));
+    }
+    request
+}
+
+pub(crate) fn responses_request(parts: &RequestParts<'_>, history: &[Message]) -> ResponsesRequest {
+    let input = history.iter().flat_map(message_items).collect();
+    let mut request = ResponsesRequest::new(parts.model, input);
+    if let Some(system) = parts.system_message {
+        request = request.instructions(system);
+    }
+    if !parts.tools.is_empty() {
+        request = request.tools(parts.tools.iter().map(Tool::responses_definition).collect());
+    }
+    if let Some(effort) = parts.reasoning_effort {
+        request = request.reasoning(ReasoningConfig::new(Some(effort.clone()), None));
+    }
+    if let Some(schema) = parts.output_schema {
+        request.text = Some(json!({"format": {
+            "type": "json_schema",
+            "name": schema.name,
+            "schema": schema.schema,
+        }}));
+    }
+    request
+}
+
+fn message_items(message: &Message) -> Vec<ResponseItem> {
+    let mut items = Vec::new();
+    match &message.role {
+        Role::Tool => items.push(ResponseItem::function_call_output(
+            message.tool_call_id.clone().unwrap_or_default(),
+            message.text(),
+        )),
+        Role::Assistant => {
+            let reasoning_id = message
+                .extra
+                .get(REASONING_ID_KEY)
+                .and_then(|v| v.as_str())
+                .map(str::to_owned);
+            if reasoning_id.is_some() || message.reasoning_opaque.is_some() {
+                items.push(ResponseItem::Reasoning {
+                    id: reasoning_id,
+                    summary: Vec::new(),
+                    encrypted_content: message.reasoning_opaque.clone(),
+                });
+            }
+            let text = message.text();
+            if !text.is_empty() {
+                items.push(ResponseItem::Message {
+                    role: Role::Assistant,
+                    content: vec![ResponseContent::OutputText { text }],
+                    id: None,
+                    status: None,
+                });
+            }
+            for call in &message.tool_calls {
+                items.push(ResponseItem::FunctionCall {
+                    call_id: call.id.clone(),
+                    name: call.function.name.clone(),
+                    arguments: call.function.arguments.clone(),
+                    id: None,
+                });
+            }
+        }
+        role => {
+            let content = match &message.content {
+                Some(Content::Parts(parts)) => parts.iter().filter_map(input_part).collect(),
+                Some(Content::Text(text)) => {
+                    vec![ResponseContent::InputText { text: text.clone() }]
+                }
+                _ => Vec::new(),
+            };
+            items.push(ResponseItem::Message {
+                role: role.clone(),
+                content,
+                id: None,
+                status: None,
+            });
+        }
+    }
+    items
+}
+
+fn input_part(part: &ContentPart) -> Option<ResponseContent> {
+    match part {
+        ContentPart::Text { text } => Some(ResponseContent::InputText { text: text.clone() }),
+        ContentPart::ImageUrl { url, detail } => Some(ResponseContent::InputImage {
+            image_url: url.clone(),
+            detail: detail.clone(),
+        }),
+        ContentPart::Other(value) => Some(ResponseContent::Other(value.clone())),
+    }
+}

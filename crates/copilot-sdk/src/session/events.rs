@@ -1,0 +1,177 @@
+//! What a turn reports while it runs, and the stream that carries it.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use copilot_api::{FinishReason, ReasoningKind, Usage};
+use futures_core::Stream;
+use futures_util::future::BoxFuture;
+use serde_json::Value;
+use tokio::sync::mpsc;
+
+use crate::SdkError;
+
+/// The final answer of a turn.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct AssistantMessage {
+    /// The answer text.
+    pub content: String,
+    /// Readable reasoning, if the model streamed any.
+    pub reasoning: Option<String>,
+    /// The model that answered.
+    pub model: String,
+    /// Usage of the last model round, when reported.
+    pub usage: Option<Usage>,
+    /// How many tool rounds ran before the answer.
+    pub tool_rounds: u32,
+    /// Why the model stopped.
+    pub finish_reason: Option<FinishReason>,
+}
+
+/// How a tool call ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ToolCallResult {
+    /// The handler succeeded; this is what the model was sent.
+    Success(String),
+    /// The handler failed (or the tool was unknown, or its arguments were not JSON); the model was told.
+    Failure(String),
+    /// The permission handler rejected the call; the model was told.
+    Rejected(String),
+}
+
+impl ToolCallResult {
+    /// The tool message content sent to the model.
+    pub(crate) fn to_model_content(&self) -> String {
+        match self {
+            ToolCallResult::Success(content) => content.clone(),
+            ToolCallResult::Failure(message) => format!("Error: the tool failed: {message}"),
+            ToolCallResult::Rejected(reason) => {
+                format!("Error: permission to run this tool was denied: {reason}")
+            }
+        }
+    }
+}
+
+/// One event of a running turn ([`Session::send`](crate::Session::send)).
+///
+/// Order: deltas and usage per model round; for each tool round `ToolRequested` for every call, then
+/// `ToolResult` for every call; then `AssistantMessage`; `Error` instead if the turn failed; `Idle` last,
+/// always.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum SessionEvent {
+    /// A piece of answer text.
+    MessageDelta {
+        /// The text.
+        content: String,
+    },
+    /// A piece of reasoning.
+    ReasoningDelta {
+        /// What kind of reasoning.
+        kind: ReasoningKind,
+        /// The text.
+        content: String,
+    },
+    /// The model asked for a tool.
+    ToolRequested {
+        /// The call id.
+        call_id: String,
+        /// The tool.
+        tool_name: String,
+        /// The arguments (`Value::Null` if they were not valid JSON).
+        arguments: Value,
+    },
+    /// A tool call finished (or was refused).
+    ToolResult {
+        /// The call id.
+        call_id: String,
+        /// The tool.
+        tool_name: String,
+        /// How it ended.
+        result: ToolCallResult,
+    },
+    /// Token usage of one model round.
+    Usage(Usage),
+    /// The final answer.
+    AssistantMessage(AssistantMessage),
+    /// The turn failed.
+    Error(SdkError),
+    /// The turn is over; the session is ready for the next prompt.
+    Idle,
+}
+
+/// Where a turn sends its events: a bounded channel to an [`EventStream`], or nowhere (`send_and_wait`).
+#[derive(Clone)]
+pub(crate) struct EventSink(Option<mpsc::Sender<SessionEvent>>);
+
+impl EventSink {
+    pub(crate) fn none() -> Self {
+        EventSink(None)
+    }
+
+    pub(crate) async fn emit(&self, event: SessionEvent) {
+        if let Some(sender) = &self.0 {
+            // A closed receiver means the stream (and with it this turn) is being dropped.
+            let _ = sender.send(event).await;
+        }
+    }
+}
+
+/// The events of one turn: a `Stream<Item = SessionEvent>`.
+///
+/// The turn runs inside this stream as it is polled (no task is spawned); events pass through a small
+/// bounded buffer, so a slow consumer slows the turn down instead of growing memory. Dropping the stream
+/// abandons the turn (its prompt and completed tool rounds stay in the history).
+pub struct EventStream {
+    driver: Option<BoxFuture<'static, ()>>,
+    receiver: mpsc::Receiver<SessionEvent>,
+}
+
+/// Events buffered between the turn and the consumer.
+const BUFFER: usize = 32;
+
+impl EventStream {
+    /// A stream running `turn`, which emits through the sink it is given.
+    pub(crate) fn new<F, Fut>(turn: F) -> Self
+    where
+        F: FnOnce(EventSink) -> Fut,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let (sender, receiver) = mpsc::channel(BUFFER);
+        EventStream {
+            driver: Some(Box::pin(turn(EventSink(Some(sender))))),
+            receiver,
+        }
+    }
+}
+
+impl std::fmt::Debug for EventStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventStream")
+            .field("running", &self.driver.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Stream for EventStream {
+    type Item = SessionEvent;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<SessionEvent>> {
+        loop {
+            if let Poll::Ready(Some(event)) = self.receiver.poll_recv(cx) {
+                return Poll::Ready(Some(event));
+            }
+            let Some(driver) = self.driver.as_mut() else {
+                return self.receiver.poll_recv(cx);
+            };
+            match driver.as_mut().poll(cx) {
+                // The turn is over and its sender dropped: drain what is left, then end.
+                Poll::Ready(()) => self.driver = None,
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+    }
+}

@@ -1,0 +1,389 @@
+//! Sessions: a conversation with history, tools and a permission handler.
+
+mod convert;
+mod events;
+mod turn;
+
+use std::collections::HashSet;
+use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use copilot_api::{Message, ReasoningEffort};
+use futures_util::future::BoxFuture;
+use serde::de::DeserializeOwned;
+use tokio_util::sync::CancellationToken;
+
+pub use events::{AssistantMessage, EventStream, SessionEvent, ToolCallResult};
+
+use crate::SdkError;
+use crate::client::CopilotClient;
+use crate::message::{MessageOptions, OutputSchema};
+use crate::permission::PermissionHandler;
+use crate::tools::Tool;
+use events::EventSink;
+use turn::Progress;
+
+/// How a session is set up ([`CopilotClient::create_session`]): the seeds' `SessionConfig`.
+#[derive(Debug, Clone, Default)]
+pub struct SessionConfig {
+    pub(crate) session_id: Option<String>,
+    pub(crate) model: Option<String>,
+    pub(crate) system_message: Option<String>,
+    pub(crate) reasoning_effort: Option<ReasoningEffort>,
+    pub(crate) tools: Vec<Tool>,
+    pub(crate) permission_handler: Option<PermissionHandler>,
+    pub(crate) history: Vec<Message>,
+    pub(crate) max_tool_rounds: Option<u32>,
+    pub(crate) turn_timeout: Option<Duration>,
+}
+
+impl SessionConfig {
+    /// Defaults: a generated id, the models list's default model, no tools, and no permission handler
+    /// (every tool call is rejected).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The session id (default: `session-<uuid>`), e.g. `format!("user-{user_id}-session")`.
+    pub fn session_id(mut self, id: impl Into<String>) -> Self {
+        self.session_id = Some(id.into());
+        self
+    }
+
+    /// The model id from the models list, e.g. `gpt-4.1`.
+    pub fn model(mut self, model: impl Into<String>) -> Self {
+        self.model = Some(model.into());
+        self
+    }
+
+    /// A system message sent (unchanged) at the start of every request.
+    pub fn system_message(mut self, message: impl Into<String>) -> Self {
+        self.system_message = Some(message.into());
+        self
+    }
+
+    /// The reasoning effort (pick one the model lists in `capabilities.supports.reasoning_effort`).
+    pub fn reasoning_effort(mut self, effort: impl Into<ReasoningEffort>) -> Self {
+        self.reasoning_effort = Some(effort.into());
+        self
+    }
+
+    /// Adds a tool.
+    pub fn tool(mut self, tool: Tool) -> Self {
+        self.tools.push(tool);
+        self
+    }
+
+    /// Adds tools.
+    pub fn tools(mut self, tools: impl IntoIterator<Item = Tool>) -> Self {
+        self.tools.extend(tools);
+        self
+    }
+
+    /// Decides whether requested tool calls may run (the seeds' `on_permission_request`).
+    pub fn on_permission_request(mut self, handler: PermissionHandler) -> Self {
+        self.permission_handler = Some(handler);
+        self
+    }
+
+    /// Seeds the history with existing messages (e.g. a conversation restored from storage).
+    pub fn history(mut self, messages: impl IntoIterator<Item = Message>) -> Self {
+        self.history.extend(messages);
+        self
+    }
+
+    /// The cap on tool rounds per turn (default: the client's, 16).
+    pub fn max_tool_rounds(mut self, rounds: u32) -> Self {
+        self.max_tool_rounds = Some(rounds.max(1));
+        self
+    }
+
+    /// How long [`Session::send_and_wait`] waits (default: the client's, 5 minutes).
+    pub fn turn_timeout(mut self, timeout: impl Into<Duration>) -> Self {
+        self.turn_timeout = Some(timeout.into());
+        self
+    }
+}
+
+pub(crate) type TurnFuture = BoxFuture<'static, Result<AssistantMessage, SdkError>>;
+
+/// A turn that timed out in [`Session::send_and_wait`], kept so that [`Session::resume`] can wait again.
+struct ParkedTurn {
+    future: TurnFuture,
+    progress: Arc<Mutex<Progress>>,
+}
+
+/// What changes over a session's life.
+pub(crate) struct SessionState {
+    pub(crate) model: String,
+    pub(crate) system_message: Option<String>,
+    pub(crate) reasoning_effort: Option<ReasoningEffort>,
+    pub(crate) history: Vec<Message>,
+    pub(crate) approved_tools: HashSet<String>,
+}
+
+pub(crate) struct SessionInner {
+    pub(crate) id: String,
+    pub(crate) client: CopilotClient,
+    pub(crate) tools: Vec<Tool>,
+    pub(crate) permission: Option<PermissionHandler>,
+    pub(crate) max_tool_rounds: u32,
+    turn_timeout: Duration,
+    state: Mutex<SessionState>,
+    /// One turn at a time: a second `send` waits for the first to finish.
+    pub(crate) turn_lock: Arc<tokio::sync::Mutex<()>>,
+    pub(crate) cancel: Mutex<CancellationToken>,
+    parked: Mutex<Option<ParkedTurn>>,
+}
+
+impl SessionInner {
+    pub(crate) fn state(&self) -> MutexGuard<'_, SessionState> {
+        // Every update is a single push or assignment, so a poisoned lock still holds consistent data.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// A conversation with a model: history, tools, a permission handler. The seeds' `session`.
+///
+/// Cheap to clone (clones are the same session). One turn runs at a time; a `send` while another turn runs
+/// waits for it.
+///
+/// # Timeouts do not lose the turn
+///
+/// When [`send_and_wait`](Self::send_and_wait) times out it returns [`SdkError::Timeout`] with the text
+/// received so far, and **parks** the unfinished turn in the session: [`resume`](Self::resume) waits for
+/// the same turn again (nothing is re-sent). Starting another turn or calling [`abort`](Self::abort)
+/// abandons a parked turn; its prompt and its completed tool rounds stay in the history. While parked, the
+/// turn is not polled, so a long wait may let the server's stream time out.
+#[derive(Clone)]
+pub struct Session {
+    inner: Arc<SessionInner>,
+}
+
+impl fmt::Debug for Session {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Session")
+            .field("id", &self.inner.id)
+            .field("model", &self.model())
+            .field("tools", &self.inner.tools.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Session {
+    pub(crate) fn new(client: CopilotClient, config: SessionConfig, model: String) -> Self {
+        let id = config
+            .session_id
+            .unwrap_or_else(|| format!("session-{}", uuid::Uuid::new_v4()));
+        Session {
+            inner: Arc::new(SessionInner {
+                id,
+                max_tool_rounds: config.max_tool_rounds.unwrap_or(client.max_tool_rounds()),
+                turn_timeout: config.turn_timeout.unwrap_or(client.turn_timeout()),
+                client,
+                tools: config.tools,
+                permission: config.permission_handler,
+                state: Mutex::new(SessionState {
+                    model,
+                    system_message: config.system_message,
+                    reasoning_effort: config.reasoning_effort,
+                    history: config.history,
+                    approved_tools: HashSet::new(),
+                }),
+                turn_lock: Arc::new(tokio::sync::Mutex::new(())),
+                cancel: Mutex::new(CancellationToken::new()),
+                parked: Mutex::new(None),
+            }),
+        }
+    }
+
+    /// The session id.
+    pub fn id(&self) -> &str {
+        &self.inner.id
+    }
+
+    /// The model used for the next turn.
+    pub fn model(&self) -> String {
+        self.inner.state().model.clone()
+    }
+
+    /// Switches the model for the following turns (the history is kept).
+    pub fn set_model(&self, model: impl Into<String>) {
+        self.inner.state().model = model.into();
+    }
+
+    /// Sets the reasoning effort for the following turns.
+    pub fn set_reasoning_effort(&self, effort: Option<ReasoningEffort>) {
+        self.inner.state().reasoning_effort = effort;
+    }
+
+    /// The conversation so far (without the system message): user prompts, assistant answers and tool
+    /// rounds, in the chat-completions shape.
+    pub fn history(&self) -> Vec<Message> {
+        self.inner.state().history.clone()
+    }
+
+    /// The client this session belongs to.
+    pub fn client(&self) -> &CopilotClient {
+        &self.inner.client
+    }
+
+    /// Sends a prompt and streams the turn's [`SessionEvent`]s, ending with [`SessionEvent::Idle`].
+    ///
+    /// The turn runs as the stream is polled; dropping the stream abandons it.
+    pub fn send(&self, message: impl Into<MessageOptions>) -> EventStream {
+        self.drop_parked();
+        let message = message.into();
+        let session = self.clone();
+        EventStream::new(move |sink: EventSink| async move {
+            match session.turn(message, sink.clone(), Arc::default()).await {
+                Ok(answer) => sink.emit(SessionEvent::AssistantMessage(answer)).await,
+                Err(error) => sink.emit(SessionEvent::Error(error)).await,
+            }
+            sink.emit(SessionEvent::Idle).await;
+        })
+    }
+
+    /// Sends a prompt and waits (up to the session's turn timeout) for the final answer, running any tool
+    /// rounds in between. On timeout see [the type docs](Self#timeouts-do-not-lose-the-turn).
+    pub async fn send_and_wait(
+        &self,
+        message: impl Into<MessageOptions>,
+    ) -> Result<AssistantMessage, SdkError> {
+        self.send_and_wait_with_timeout(message, self.inner.turn_timeout)
+            .await
+    }
+
+    /// [`send_and_wait`](Self::send_and_wait) with an explicit timeout.
+    pub async fn send_and_wait_with_timeout(
+        &self,
+        message: impl Into<MessageOptions>,
+        timeout: Duration,
+    ) -> Result<AssistantMessage, SdkError> {
+        self.drop_parked();
+        let progress: Arc<Mutex<Progress>> = Arc::default();
+        let session = self.clone();
+        let message = message.into();
+        let progress_for_turn = progress.clone();
+        let future: TurnFuture = Box::pin(async move {
+            session
+                .turn(message, EventSink::none(), progress_for_turn)
+                .await
+        });
+        self.wait(future, progress, timeout).await
+    }
+
+    /// Waits again for a turn that [`send_and_wait`](Self::send_and_wait) gave up on with
+    /// [`SdkError::Timeout`]. Errors with [`SdkError::Config`] if no turn is parked.
+    pub async fn resume(&self, timeout: Duration) -> Result<AssistantMessage, SdkError> {
+        let parked = self
+            .inner
+            .parked
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+            .ok_or_else(|| SdkError::config("no timed-out turn is waiting to be resumed"))?;
+        self.wait(parked.future, parked.progress, timeout).await
+    }
+
+    /// Whether a timed-out turn is parked (see [`resume`](Self::resume)).
+    pub fn has_parked_turn(&self) -> bool {
+        self.inner
+            .parked
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_some()
+    }
+
+    /// Sends a prompt that must be answered with JSON following `schema`, and decodes the answer as `T`.
+    ///
+    /// With the `schemars` feature, `OutputSchema::of::<T>()` derives the schema from the type.
+    pub async fn send_and_wait_json<T: DeserializeOwned>(
+        &self,
+        message: impl Into<MessageOptions>,
+        schema: OutputSchema,
+    ) -> Result<T, SdkError> {
+        let answer = self
+            .send_and_wait(message.into().output_schema(schema))
+            .await?;
+        let json = strip_code_fence(&answer.content);
+        serde_json::from_str(json).map_err(|e| SdkError::StructuredOutput {
+            message: e.to_string(),
+            content: answer.content.clone(),
+        })
+    }
+
+    /// Aborts the running turn (it ends with [`SdkError::Aborted`]) and abandons a parked one.
+    pub fn abort(&self) {
+        self.inner
+            .cancel
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .cancel();
+        self.drop_parked();
+    }
+
+    fn drop_parked(&self) {
+        let parked = self
+            .inner
+            .parked
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        // Dropped outside the lock: dropping a turn releases its turn lock.
+        drop(parked);
+    }
+
+    async fn wait(
+        &self,
+        mut future: TurnFuture,
+        progress: Arc<Mutex<Progress>>,
+        timeout: Duration,
+    ) -> Result<AssistantMessage, SdkError> {
+        let timer = self.inner.client.sleeper().sleep(timeout);
+        tokio::select! {
+            result = &mut future => result,
+            () = timer => {
+                let snapshot = progress.lock().unwrap_or_else(PoisonError::into_inner).clone();
+                *self.inner.parked.lock().unwrap_or_else(PoisonError::into_inner) =
+                    Some(ParkedTurn { future, progress });
+                Err(SdkError::Timeout {
+                    after: timeout,
+                    partial_content: snapshot.content,
+                    tool_rounds: snapshot.tool_rounds,
+                })
+            }
+        }
+    }
+
+    async fn turn(
+        &self,
+        message: MessageOptions,
+        sink: EventSink,
+        progress: Arc<Mutex<Progress>>,
+    ) -> Result<AssistantMessage, SdkError> {
+        let _one_turn_at_a_time = self.inner.turn_lock.clone().lock_owned().await;
+        let cancel = CancellationToken::new();
+        *self
+            .inner
+            .cancel
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = cancel.clone();
+        tokio::select! {
+            biased;
+            () = cancel.cancelled() => Err(SdkError::Aborted),
+            result = turn::run(&self.inner, message, &sink, &progress) => result,
+        }
+    }
+}
+
+/// Models sometimes wrap JSON in a Markdown code fence even when asked for a schema.
+fn strip_code_fence(content: &str) -> &str {
+    let trimmed = content.trim();
+    let Some(rest) = trimmed.strip_prefix("```") else {
+        return trimmed;
+    };
+    let rest = rest.strip_prefix("json").unwrap_or(rest);
+    rest.strip_suffix("```").unwrap_or(rest).trim()
+}

@@ -1,0 +1,289 @@
+//! One turn: the model round(s), with the tool loop in between.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use copilot_api::{
+    ChatCollector, ChatEvent, ChatRoute, ChatStream, CollectedMessage, Message, ToolCall,
+};
+use futures_util::{FutureExt, StreamExt};
+use serde_json::Value;
+
+use super::SessionInner;
+use super::convert::{self, REASONING_ID_KEY, RequestParts};
+use super::events::{AssistantMessage, EventSink, SessionEvent, ToolCallResult};
+use crate::SdkError;
+use crate::client::Started;
+use crate::message::MessageOptions;
+use crate::permission::{PermissionDecision, PermissionRequest};
+use crate::tools::Tool;
+
+/// How far a turn has got, for [`SdkError::Timeout`].
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Progress {
+    pub(crate) content: String,
+    pub(crate) tool_rounds: u32,
+}
+
+fn lock(progress: &Mutex<Progress>) -> std::sync::MutexGuard<'_, Progress> {
+    progress.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+pub(crate) async fn run(
+    session: &SessionInner,
+    message: MessageOptions,
+    sink: &EventSink,
+    progress: &Arc<Mutex<Progress>>,
+) -> Result<AssistantMessage, SdkError> {
+    let started = session.client.started().await?;
+    let user_message = message.to_message().await?;
+    session.state().history.push(user_message);
+
+    let mut rounds = 0u32;
+    loop {
+        let (model, collected, usage) =
+            model_round(session, started, &message, sink, progress).await?;
+        if collected.tool_calls.is_empty() {
+            let mut assistant = collected.to_message();
+            if let Some(id) = &collected.reasoning.id {
+                assistant
+                    .extra
+                    .insert(REASONING_ID_KEY.to_owned(), Value::String(id.clone()));
+            }
+            session.state().history.push(assistant);
+            let answer = AssistantMessage {
+                content: collected.content.clone(),
+                reasoning: Some(collected.reasoning.text.clone()).filter(|t| !t.is_empty()),
+                model,
+                usage,
+                tool_rounds: rounds,
+                finish_reason: collected.finish_reason.clone(),
+            };
+            return Ok(answer);
+        }
+
+        rounds += 1;
+        if rounds > session.max_tool_rounds {
+            return Err(SdkError::ToolLoopExceeded {
+                max_rounds: session.max_tool_rounds,
+            });
+        }
+        let results = tool_round(session, &collected.tool_calls, sink).await?;
+
+        // The assistant's calls and their results enter the history together, so an abandoned turn never
+        // leaves calls without results behind.
+        let mut state = session.state();
+        state.history.push(collected.to_message());
+        for (call, result) in collected.tool_calls.iter().zip(&results) {
+            state
+                .history
+                .push(Message::tool(call.id.clone(), result.to_model_content()));
+        }
+        drop(state);
+        lock(progress).tool_rounds = rounds;
+    }
+}
+
+/// One request to the model, streamed: forwards deltas, returns the assembled message.
+async fn model_round(
+    session: &SessionInner,
+    started: &Started,
+    message: &MessageOptions,
+    sink: &EventSink,
+    progress: &Arc<Mutex<Progress>>,
+) -> Result<(String, CollectedMessage, Option<copilot_api::Usage>), SdkError> {
+    let (model, system_message, reasoning_effort, history) = {
+        let state = session.state();
+        (
+            state.model.clone(),
+            state.system_message.clone(),
+            state.reasoning_effort.clone(),
+            state.history.clone(),
+        )
+    };
+    started.preflight().await?;
+    let parts = RequestParts {
+        model: &model,
+        system_message: system_message.as_deref(),
+        reasoning_effort: reasoning_effort.as_ref(),
+        tools: &session.tools,
+        output_schema: message.output_schema.as_ref(),
+    };
+    let mut stream: ChatStream = match route(started, &model).await? {
+        ChatRoute::Responses => {
+            started
+                .api
+                .responses_stream(convert::responses_request(&parts, &history))
+                .await?
+        }
+        _ => {
+            started
+                .api
+                .chat_stream(convert::chat_request(&parts, &history))
+                .await?
+        }
+    };
+
+    lock(progress).content.clear();
+    let mut collector = ChatCollector::new(None);
+    while let Some(event) = stream.next().await {
+        let event = event?;
+        match &event {
+            ChatEvent::Content { choice: 0, text } => {
+                lock(progress).content.push_str(text);
+                sink.emit(SessionEvent::MessageDelta {
+                    content: text.clone(),
+                })
+                .await;
+            }
+            ChatEvent::Reasoning {
+                choice: 0,
+                kind,
+                text,
+            } => {
+                sink.emit(SessionEvent::ReasoningDelta {
+                    kind: *kind,
+                    content: text.clone(),
+                })
+                .await;
+            }
+            _ => {}
+        }
+        collector.push(event);
+    }
+    let collected = collector.finish();
+    if let Some(usage) = &collected.usage {
+        sink.emit(SessionEvent::Usage(usage.clone())).await;
+    }
+    let message = collected.message().cloned().unwrap_or_default();
+    Ok((model, message, collected.usage))
+}
+
+/// Which endpoint the model needs, from the models list. A model missing from the list (or a list that
+/// cannot be fetched) goes to `/chat/completions`: the server then says what is wrong, and no other model is
+/// substituted.
+async fn route(started: &Started, model: &str) -> Result<ChatRoute, SdkError> {
+    let info = match started.api.model(model).await {
+        Ok(info) => info,
+        Err(error) => {
+            tracing::warn!(%error, "models list unavailable; using /chat/completions");
+            return Ok(ChatRoute::ChatCompletions);
+        }
+    };
+    let Some(info) = info else {
+        return Ok(ChatRoute::ChatCompletions);
+    };
+    match info.endpoint_for_chat() {
+        route @ (ChatRoute::ChatCompletions | ChatRoute::Responses) => Ok(route),
+        ChatRoute::Messages => Err(SdkError::ModelUnsupported {
+            model: model.to_owned(),
+            reason: "it is only available through /v1/messages, which this SDK does not speak yet"
+                .to_owned(),
+        }),
+        _ => Err(SdkError::ModelUnsupported {
+            model: model.to_owned(),
+            reason: "it lists no chat endpoint".to_owned(),
+        }),
+    }
+}
+
+/// What to do with one call once permission is settled.
+enum Plan {
+    Run(Tool, Value),
+    Done(ToolCallResult),
+}
+
+/// Asks permission for every call (in order), runs the approved ones concurrently, reports the results.
+async fn tool_round(
+    session: &SessionInner,
+    calls: &[ToolCall],
+    sink: &EventSink,
+) -> Result<Vec<ToolCallResult>, SdkError> {
+    let mut plans = Vec::with_capacity(calls.len());
+    for call in calls {
+        let arguments = parse_arguments(&call.function.arguments);
+        sink.emit(SessionEvent::ToolRequested {
+            call_id: call.id.clone(),
+            tool_name: call.function.name.clone(),
+            arguments: arguments.clone().unwrap_or(Value::Null),
+        })
+        .await;
+        plans.push(plan(session, call, arguments).await?);
+    }
+
+    let runs = plans.into_iter().map(|plan| async move {
+        match plan {
+            Plan::Done(result) => result,
+            Plan::Run(tool, arguments) => {
+                match AssertUnwindSafe(tool.call(arguments)).catch_unwind().await {
+                    Ok(Ok(output)) => ToolCallResult::Success(output.to_content()),
+                    Ok(Err(error)) => ToolCallResult::Failure(error.message().to_owned()),
+                    Err(_) => ToolCallResult::Failure("the tool handler panicked".to_owned()),
+                }
+            }
+        }
+    });
+    let results = futures_util::future::join_all(runs).await;
+
+    for (call, result) in calls.iter().zip(&results) {
+        sink.emit(SessionEvent::ToolResult {
+            call_id: call.id.clone(),
+            tool_name: call.function.name.clone(),
+            result: result.clone(),
+        })
+        .await;
+    }
+    Ok(results)
+}
+
+fn parse_arguments(arguments: &str) -> Result<Value, String> {
+    if arguments.trim().is_empty() {
+        return Ok(Value::Object(serde_json::Map::new()));
+    }
+    serde_json::from_str(arguments).map_err(|e| format!("the arguments are not valid JSON: {e}"))
+}
+
+async fn plan(
+    session: &SessionInner,
+    call: &ToolCall,
+    arguments: Result<Value, String>,
+) -> Result<Plan, SdkError> {
+    let name = &call.function.name;
+    let Some(tool) = session.tools.iter().find(|t| t.name() == name) else {
+        return Ok(Plan::Done(ToolCallResult::Failure(format!(
+            "there is no tool named `{name}`"
+        ))));
+    };
+    let arguments = match arguments {
+        Ok(arguments) => arguments,
+        Err(message) => return Ok(Plan::Done(ToolCallResult::Failure(message))),
+    };
+    if session.state().approved_tools.contains(name) {
+        return Ok(Plan::Run(tool.clone(), arguments));
+    }
+    let Some(handler) = &session.permission else {
+        return Ok(Plan::Done(ToolCallResult::Rejected(
+            "no permission handler is configured for this session".to_owned(),
+        )));
+    };
+    let decision = handler
+        .decide(PermissionRequest {
+            session_id: session.id.clone(),
+            tool_name: name.clone(),
+            tool_call_id: call.id.clone(),
+            arguments: arguments.clone(),
+        })
+        .await;
+    match decision {
+        PermissionDecision::ApproveOnce => Ok(Plan::Run(tool.clone(), arguments)),
+        PermissionDecision::ApproveForSession => {
+            session.state().approved_tools.insert(name.clone());
+            Ok(Plan::Run(tool.clone(), arguments))
+        }
+        PermissionDecision::Reject { reason } => Ok(Plan::Done(ToolCallResult::Rejected(reason))),
+        PermissionDecision::Abort { reason } => Err(SdkError::PermissionDenied {
+            tool: name.clone(),
+            reason,
+        }),
+    }
+}

@@ -1,0 +1,23 @@
+//! End-to-end tests of copilot-sdk against copilot-mock over real HTTP on loopback.
+
+// Every example is a standalone binary that includes `examples/support/mod.rs`; the tests include the
+// examples (to run the very functions their `main` calls), so that file is compiled once per example.
+#![allow(clippy::duplicate_mod)]
+
+#[path = "sdk/common.rs"]
+mod common;
+
+#[path = "sdk/auth.rs"]
+mod auth;
+#[path = "sdk/examples.rs"]
+mod examples;
+#[path = "sdk/faults.rs"]
+mod faults;
+#[path = "sdk/pool.rs"]
+mod pool;
+#[path = "sdk/seeds.rs"]
+mod seeds;
+#[path = "sdk/session.rs"]
+mod session;
+#[path = "sdk/tools.rs"]
+mod tools;

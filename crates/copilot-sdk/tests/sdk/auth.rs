@@ -1,0 +1,207 @@
+//! Credentials: classic PATs refused, Copilot tokens refreshed on expiry, a Copilot 401 recovered once.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use copilot_mock::{Endpoint, Fault, FaultRule};
+use copilot_sdk::http::time::ManualClock;
+use copilot_sdk::{CopilotClient, SdkError, SessionConfig};
+
+use crate::common::{mock, requests, target};
+
+const CLASSIC_PAT: &str = "ghp_0123456789abcdefghijklmnopqrstuvwxyzAB";
+
+#[tokio::test]
+async fn classic_pat_is_refused_at_build() {
+    let error = CopilotClient::builder()
+        .github_token(CLASSIC_PAT)
+        .use_logged_in_user(false)
+        .build()
+        .expect_err("ghp_ must be refused");
+    assert!(matches!(error, SdkError::ClassicPatRefused), "{error:?}");
+    assert!(error.to_string().contains("not supported"), "{error}");
+    assert!(error.to_string().contains("fine-grained"), "{error}");
+}
+
+#[tokio::test]
+async fn classic_pat_from_the_environment_is_refused_at_start_without_a_request() {
+    let target = target().await;
+    let client = target
+        .client_builder()
+        .env(|var| (var == "GH_TOKEN").then(|| CLASSIC_PAT.to_owned()))
+        .build()
+        .expect("nothing to check before start");
+    let error = client.start().await.expect_err("ghp_ must be refused");
+    assert!(matches!(error, SdkError::ClassicPatRefused), "{error:?}");
+    assert!(mock(&target).requests().is_empty());
+}
+
+#[tokio::test]
+async fn no_credential_without_logged_in_user_is_sign_in_required() {
+    let target = target().await;
+    let client = target
+        .client_builder()
+        .use_logged_in_user(false)
+        .build()
+        .expect("builds");
+    let error = client.start().await.expect_err("no credential");
+    assert!(error.requires_sign_in(), "{error:?}");
+}
+
+#[tokio::test]
+async fn copilot_token_expiring_mid_session_is_refreshed_transparently() -> Result<(), SdkError> {
+    let target = target().await;
+    let clock = ManualClock::new(SystemTime::now());
+    let client = target
+        .client_builder()
+        .github_token(target.user_token("octocat").expect("token"))
+        .use_logged_in_user(false)
+        .clock(Arc::new(clock.clone()))
+        .build()?;
+    let session = client
+        .create_session(SessionConfig::new().model("gpt-4.1"))
+        .await?;
+    session.send_and_wait("first").await?;
+    assert_eq!(mock(&target).copilot_tokens_issued(), 1);
+
+    // 30 minutes later the token has expired (the mock's tokens live 1800 s; refresh_in 1500 s).
+    clock.advance(Duration::from_secs(1801));
+    let answer = session.send_and_wait("second").await?;
+    assert!(answer.content.contains("second"));
+    assert_eq!(mock(&target).copilot_tokens_issued(), 2);
+    // Refreshed before use: the API never saw the stale token.
+    assert!(
+        requests(&target, Endpoint::ChatCompletions)
+            .iter()
+            .all(|r| r.status == 200)
+    );
+    assert_eq!(session.history().len(), 4);
+    Ok(())
+}
+
+#[tokio::test]
+async fn copilot_401_is_recovered_once() -> Result<(), SdkError> {
+    let target = target().await;
+    let client = target
+        .client_builder()
+        .github_token(target.user_token("octocat").expect("token"))
+        .use_logged_in_user(false)
+        .build()?;
+    let session = client
+        .create_session(SessionConfig::new().model("gpt-4.1"))
+        .await?;
+    session.send_and_wait("first").await?;
+
+    // The server revokes every Copilot token: the next chat gets 401, the client re-exchanges and retries.
+    mock(&target).expire_copilot_tokens();
+    let answer = session.send_and_wait("second").await?;
+    assert!(answer.content.contains("second"));
+    let statuses: Vec<u16> = requests(&target, Endpoint::ChatCompletions)
+        .iter()
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(statuses, vec![200, 401, 200]);
+    assert_eq!(mock(&target).copilot_tokens_issued(), 2);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_persistent_copilot_401_is_retried_only_once() -> Result<(), SdkError> {
+    let target = target().await;
+    let client = target
+        .client_builder()
+        .github_token(target.user_token("octocat").expect("token"))
+        .use_logged_in_user(false)
+        .build()?;
+    let session = client
+        .create_session(SessionConfig::new().model("gpt-4.1"))
+        .await?;
+    mock(&target).set_fault(FaultRule::new(
+        Endpoint::ChatCompletions,
+        Fault::status_text(401, "unauthorized: token expired"),
+    ));
+    let error = session.send_and_wait("hi").await.expect_err("401 twice");
+    assert!(matches!(error, SdkError::Unauthorized { .. }), "{error:?}");
+    assert!(error.requires_sign_in());
+    assert_eq!(requests(&target, Endpoint::ChatCompletions).len(), 2);
+    Ok(())
+}
+
+#[tokio::test]
+async fn revoked_github_token_asks_to_sign_in_again() {
+    let target = target().await;
+    let token = target.user_token("octocat").expect("token");
+    mock(&target).revoke_github_token(&token);
+    let client = target
+        .client_builder()
+        .github_token(token)
+        .use_logged_in_user(false)
+        .build()
+        .expect("builds");
+    let error = client.start().await.expect_err("revoked");
+    assert!(matches!(error, SdkError::Unauthorized { .. }), "{error:?}");
+}
+
+#[tokio::test]
+async fn background_refresher_stops_on_stop() -> Result<(), SdkError> {
+    let target = target().await;
+    let client = target
+        .client_builder()
+        .github_token(target.user_token("octocat").expect("token"))
+        .use_logged_in_user(false)
+        .background_refresh(true)
+        .build()?;
+    client.start().await?;
+    assert!(client.is_refreshing_in_background());
+    client.stop();
+    assert!(!client.is_refreshing_in_background());
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_pre_exchanged_copilot_token_from_the_environment_is_used_as_is() -> Result<(), SdkError>
+{
+    let target = target().await;
+    let exchanging = target
+        .client_builder()
+        .github_token(target.user_token("octocat").expect("token"))
+        .use_logged_in_user(false)
+        .build()?;
+    exchanging.start().await?;
+    let credentials = exchanging
+        .token_manager()
+        .expect("started")
+        .credentials()
+        .await?;
+    let copilot_token = secrecy::ExposeSecret::expose_secret(&credentials.bearer).to_owned();
+    let api_url = mock(&target).copilot_api_url().to_owned();
+
+    let client = target
+        .client_builder()
+        .env(move |var| match var {
+            "GITHUB_COPILOT_API_TOKEN" => Some(copilot_token.clone()),
+            "COPILOT_API_URL" => Some(api_url.clone()),
+            _ => None,
+        })
+        .build()?;
+    let session = client
+        .create_session(SessionConfig::new().model("gpt-4.1"))
+        .await?;
+    assert!(
+        session
+            .send_and_wait("pre-exchanged")
+            .await?
+            .content
+            .contains("pre-exchanged")
+    );
+    let status = client.get_auth_status().await?;
+    assert_eq!(
+        status.source,
+        copilot_sdk::CredentialSource::PreExchangedEnv
+    );
+    assert_eq!(status.token_kind, None);
+    // No second exchange happened.
+    assert_eq!(mock(&target).copilot_tokens_issued(), 1);
+    assert!(matches!(client.quota().await, Err(SdkError::Config { .. })));
+    Ok(())
+}

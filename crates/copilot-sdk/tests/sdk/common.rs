@@ -1,0 +1,68 @@
+//! Shared helpers: the examples' target (an in-process mock) and small test doubles.
+#![allow(dead_code)]
+
+#[path = "../../examples/support/mod.rs"]
+mod support;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use copilot_mock::{Endpoint, MockConfig, MockServer, RequestLogEntry};
+use copilot_sdk::http::time::Sleep;
+
+pub use support::Target;
+
+/// A target over a mock with the default configuration.
+pub async fn target() -> Target {
+    Target::mock(MockConfig::new()).await
+}
+
+/// A target over a mock with `config`.
+pub async fn target_with(config: MockConfig) -> Target {
+    Target::mock(config).await
+}
+
+/// The mock behind a target.
+pub fn mock(target: &Target) -> &MockServer {
+    target.mock.as_ref().expect("tests run against the mock")
+}
+
+/// Requests the mock received on `endpoint`.
+pub fn requests(target: &Target, endpoint: Endpoint) -> Vec<RequestLogEntry> {
+    mock(target).requests_to(endpoint)
+}
+
+/// A sleeper whose first sleep returns at once and every later one never: makes exactly one timeout fire,
+/// deterministically, without waiting.
+#[derive(Debug, Default)]
+pub struct FirstSleepOnly {
+    used: AtomicBool,
+}
+
+impl Sleep for FirstSleepOnly {
+    fn sleep(&self, _duration: Duration) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+        if self.used.swap(true, Ordering::SeqCst) {
+            Box::pin(std::future::pending())
+        } else {
+            Box::pin(std::future::ready(()))
+        }
+    }
+}
+
+/// A sleeper that never returns (no timeout ever fires).
+#[derive(Debug, Default)]
+pub struct NeverSleep;
+
+impl Sleep for NeverSleep {
+    fn sleep(&self, _duration: Duration) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+        Box::pin(std::future::pending())
+    }
+}
+
+/// Shorthand for `Arc::new`.
+pub fn shared<T>(value: T) -> Arc<T> {
+    Arc::new(value)
+}

@@ -1,0 +1,132 @@
+//! Every example, run against the mock through the same functions its `main` calls.
+
+use std::sync::Arc;
+
+use copilot_sdk::{MemoryStore, SdkError};
+
+#[allow(dead_code)]
+#[path = "../../examples/chat_stream.rs"]
+mod chat_stream;
+#[allow(dead_code)]
+#[path = "../../examples/device_login.rs"]
+mod device_login;
+#[allow(dead_code)]
+#[path = "../../examples/multi_user.rs"]
+mod multi_user;
+#[allow(dead_code)]
+#[path = "../../examples/structured_output.rs"]
+mod structured_output;
+#[allow(dead_code)]
+#[path = "../../examples/tools.rs"]
+mod tools;
+#[allow(dead_code)]
+#[path = "../../examples/web_login.rs"]
+mod web_login;
+
+type TestResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
+
+#[tokio::test]
+async fn device_login_then_a_streamed_answer() -> TestResult {
+    let target = device_login::support::Target::mock(copilot_mock::MockConfig::new()).await;
+    let store = Arc::new(MemoryStore::new());
+    let answer = device_login::run(&target, store.clone()).await?;
+    assert!(answer.contains("Hello from the device flow!"), "{answer}");
+    assert_eq!(store.len(), 1);
+    Ok(())
+}
+
+#[tokio::test]
+async fn chat_stream_example() -> TestResult {
+    let target = chat_stream::support::Target::mock(copilot_mock::MockConfig::new()).await;
+    let streamed = chat_stream::run(&target, "gpt-4.1", "Write a haiku", false).await?;
+    assert!(streamed.contains("Write a haiku"), "{streamed}");
+    // A responses-only model streams through the same code.
+    let streamed = chat_stream::run(&target, "gpt-5.3-codex", "Write a haiku", false).await?;
+    assert!(streamed.contains("Write a haiku"), "{streamed}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn tools_example() -> TestResult {
+    let target = tools::support::Target::mock(copilot_mock::MockConfig::new()).await;
+    let answer = tools::run(&target).await?;
+    assert_eq!(answer.tool_rounds, 1);
+    assert!(answer.content.contains("sunny"), "{}", answer.content);
+    assert!(answer.content.contains("12:00"), "{}", answer.content);
+    Ok(())
+}
+
+#[tokio::test]
+async fn structured_output_example() -> TestResult {
+    let target = structured_output::support::Target::mock(copilot_mock::MockConfig::new()).await;
+    let facts = structured_output::run(&target).await?;
+    assert!(!facts.city.is_empty());
+    Ok(())
+}
+
+#[tokio::test]
+async fn multi_user_example() -> TestResult {
+    let target = multi_user::support::Target::mock(copilot_mock::MockConfig::new()).await;
+    target
+        .mock
+        .as_ref()
+        .expect("mock")
+        .add_user(copilot_mock::MockUser::new("outsider"));
+    let users = vec![
+        ("octocat", target.user_token("octocat")?),
+        ("outsider", target.user_token("outsider")?),
+    ];
+    let outcomes = multi_user::run(&target, "octo-org", &users).await?;
+    assert!(matches!(&outcomes[0].1, Ok(answer) if answer.contains("Hello!")));
+    assert!(matches!(&outcomes[1].1, Err(SdkError::NotOrgMember { .. })));
+    Ok(())
+}
+
+async fn web_login_flow(
+    org: &str,
+) -> Result<(u16, String), Box<dyn std::error::Error + Send + Sync>> {
+    let target = web_login::support::Target::mock(copilot_mock::MockConfig::new()).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let app_url = format!("http://{}", listener.local_addr()?);
+    let server = {
+        let org = org.to_owned();
+        let serve = async move { web_login::serve_mock_app(&target, listener, &org).await };
+        tokio::spawn(async move {
+            let _ = serve.await;
+        })
+    };
+    // A browser that shows each redirect to the test instead of following it.
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?;
+    let mut url = format!("{app_url}/login");
+    let mut outcome = None;
+    for _ in 0..4 {
+        let response = browser.get(&url).send().await?;
+        if let Some(location) = response.headers().get("location") {
+            url = location.to_str()?.to_owned();
+            continue;
+        }
+        outcome = Some((response.status().as_u16(), response.text().await?));
+        break;
+    }
+    server.abort();
+    outcome.ok_or_else(|| "too many redirects".into())
+}
+
+#[tokio::test]
+async fn web_login_example_lets_org_members_in() -> TestResult {
+    let (status, page) = web_login_flow("octo-org").await?;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.starts_with("Hello octocat! Copilot says:"), "{page}");
+    assert!(page.contains("Hello!"), "{page}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn web_login_example_refuses_non_members() -> TestResult {
+    let (status, page) = web_login_flow("some-other-org").await?;
+    assert_eq!(status, 403, "{page}");
+    assert!(page.contains("some-other-org"), "{page}");
+    Ok(())
+}

@@ -1,0 +1,605 @@
+//! The fault suite: what the SDK does when the network and the servers misbehave, driven by the mock's
+//! fault injection through the public API only (`CopilotClient`, `Session`).
+//!
+//! Every test runs inside [`within`], an outer timeout that turns a hang into a failure with a clear
+//! message. Retry waits go through an injected `RecordingSleep` over a `ManualClock` (instant, and the
+//! requested waits can be asserted); only the stream-timeout tests use real time, with short timeouts
+//! against much longer stalls, and assert only the kind of error, never how long anything took.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, SystemTime};
+
+use copilot_mock::{Endpoint, Fault, FaultRule};
+use copilot_sdk::api::ApiError;
+use copilot_sdk::http::time::{ManualClock, RecordingSleep, from_unix_seconds, unix_seconds};
+use copilot_sdk::http::{FnTransport, HttpTransport, TransportError};
+use copilot_sdk::{
+    AssistantMessage, CopilotClient, CopilotClientBuilder, SdkError, Session, SessionConfig,
+    SessionEvent, SharedTransport,
+};
+use futures_util::StreamExt;
+
+use crate::common::{Target, mock, requests, target};
+
+/// No fault test may run longer than this; the slowest one needs well under a second.
+const OUTER_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// The prompt every test sends, and the complete answer the mock gives to it (streamed in pieces of three
+/// words: `You said: "Hello".` / ` This is a` / ` deterministic answer from` / ` copilot-mock.`).
+const PROMPT: &str = "Hello";
+const FULL_ANSWER: &str = "You said: \"Hello\". This is a deterministic answer from copilot-mock.";
+
+/// Events of the mock's `gpt-4.1` answer to [`PROMPT`], as stream faults count them: 0 the prelude, 1 the
+/// role delta, 2..=5 the content pieces, 6 the finish chunk, 7 usage, 8 `[DONE]`.
+const AFTER_TWO_PIECES: usize = 4;
+
+/// Short stream timeouts for the stall tests (the stalls last far longer).
+const SHORT_TIMEOUT: Duration = Duration::from_millis(300);
+const LONG_STALL: Duration = Duration::from_secs(5);
+
+/// Runs a test body under [`OUTER_TIMEOUT`].
+async fn within<F: Future>(test: &str, body: F) -> F::Output {
+    match tokio::time::timeout(OUTER_TIMEOUT, body).await {
+        Ok(output) => output,
+        Err(_) => panic!("fault test `{test}` hung: no outcome within {OUTER_TIMEOUT:?}"),
+    }
+}
+
+/// A client builder for `octocat` against the mock, with a fresh GitHub token.
+fn builder(target: &Target) -> (CopilotClientBuilder, String) {
+    let token = target.user_token("octocat").expect("the mock mints tokens");
+    let builder = target
+        .client_builder()
+        .github_token(token.clone())
+        .use_logged_in_user(false);
+    (builder, token)
+}
+
+/// Injected time for tests that assert retry waits: a manual clock on a whole second (HTTP-dates have
+/// one-second resolution) and a sleeper that records each wait, advances the clock and returns at once.
+///
+/// The stream timeouts are turned off, because they share the sleeper: an instant sleep would fire them
+/// at the first pending read. Turns then run through [`Session::send`], which has no turn timeout.
+fn instant_retries(
+    builder: CopilotClientBuilder,
+) -> (CopilotClientBuilder, ManualClock, RecordingSleep) {
+    let clock = ManualClock::new(from_unix_seconds(unix_seconds(SystemTime::now())));
+    let sleep = RecordingSleep::advancing(clock.clone());
+    let builder = builder
+        .clock(Arc::new(clock.clone()))
+        .sleep(Arc::new(sleep.clone()))
+        .first_event_timeout(None)
+        .idle_timeout(None);
+    (builder, clock, sleep)
+}
+
+async fn gpt_session(client: &CopilotClient) -> Result<Session, SdkError> {
+    client
+        .create_session(SessionConfig::new().model("gpt-4.1"))
+        .await
+}
+
+/// What one streamed turn produced.
+struct Turn {
+    /// The message deltas, concatenated: the partial content when the turn failed.
+    streamed: String,
+    /// The final answer, or the error the turn ended with.
+    outcome: Result<AssistantMessage, SdkError>,
+}
+
+/// Runs one turn through [`Session::send`] and checks the event protocol: exactly one final answer or
+/// error, and `Idle` last.
+async fn stream_turn(session: &Session, prompt: &str) -> Turn {
+    let events: Vec<SessionEvent> = session.send(prompt).collect().await;
+    assert!(
+        matches!(events.last(), Some(SessionEvent::Idle)),
+        "a turn always ends with Idle: {events:?}"
+    );
+    let mut streamed = String::new();
+    let mut outcomes = Vec::new();
+    for event in events {
+        match event {
+            SessionEvent::MessageDelta { content } => streamed.push_str(&content),
+            SessionEvent::AssistantMessage(answer) => outcomes.push(Ok(answer)),
+            SessionEvent::Error(error) => outcomes.push(Err(error)),
+            _ => {}
+        }
+    }
+    assert_eq!(outcomes.len(), 1, "exactly one answer or error per turn");
+    let outcome = outcomes.pop().expect("one outcome");
+    Turn { streamed, outcome }
+}
+
+fn statuses(target: &Target, endpoint: Endpoint) -> Vec<u16> {
+    requests(target, endpoint)
+        .iter()
+        .map(|r| r.status)
+        .collect()
+}
+
+/// The `ApiError` inside an SDK error (panics, naming the error, if it is anything else).
+fn api_error(error: &SdkError) -> &ApiError {
+    match error {
+        SdkError::Api(api) => api,
+        other => panic!("expected SdkError::Api, got {other:?}"),
+    }
+}
+
+// ----- status faults before the stream: retried or typed -----
+
+#[tokio::test]
+async fn server_error_burst_is_retried_then_succeeds() {
+    within("server_error_burst_is_retried_then_succeeds", async {
+        let target = target().await;
+        let (builder, _) = builder(&target);
+        let (builder, _clock, sleep) = instant_retries(builder);
+        let client = builder.build()?;
+        let session = gpt_session(&client).await?;
+        mock(&target).set_fault(
+            FaultRule::new(Endpoint::ChatCompletions, Fault::server_error(503)).times(2),
+        );
+
+        let turn = stream_turn(&session, PROMPT).await;
+        let answer = turn.outcome?;
+        assert_eq!(answer.content, FULL_ANSWER);
+        assert_eq!(turn.streamed, FULL_ANSWER);
+        assert_eq!(
+            statuses(&target, Endpoint::ChatCompletions),
+            [503, 503, 200]
+        );
+        // One backoff before each retry, taken through the injected sleeper.
+        assert_eq!(sleep.recorded().len(), 2, "{:?}", sleep.recorded());
+        Ok::<(), SdkError>(())
+    })
+    .await
+    .expect("the turn succeeds after the burst");
+}
+
+#[tokio::test]
+async fn rate_limit_waits_retry_after_seconds_then_succeeds() {
+    within(
+        "rate_limit_waits_retry_after_seconds_then_succeeds",
+        async {
+            let target = target().await;
+            let (builder, _) = builder(&target);
+            let (builder, _clock, sleep) = instant_retries(builder);
+            let client = builder.build()?;
+            let session = gpt_session(&client).await?;
+            mock(&target).set_fault(
+                FaultRule::new(Endpoint::ChatCompletions, Fault::rate_limited(7)).times(1),
+            );
+
+            let answer = stream_turn(&session, PROMPT).await.outcome?;
+            assert_eq!(answer.content, FULL_ANSWER);
+            assert_eq!(sleep.recorded(), [Duration::from_secs(7)]);
+            assert_eq!(statuses(&target, Endpoint::ChatCompletions), [429, 200]);
+            Ok::<(), SdkError>(())
+        },
+    )
+    .await
+    .expect("the turn succeeds after the wait");
+}
+
+#[tokio::test]
+async fn rate_limit_waits_until_retry_after_date_then_succeeds() {
+    within(
+        "rate_limit_waits_until_retry_after_date_then_succeeds",
+        async {
+            let target = target().await;
+            let (builder, _) = builder(&target);
+            let (builder, clock, sleep) = instant_retries(builder);
+            let client = builder.build()?;
+            let session = gpt_session(&client).await?;
+            // The date is read against the injected clock, which stands still until the sleeper moves it.
+            let until = copilot_sdk::http::time::Clock::now(&clock) + Duration::from_secs(12);
+            mock(&target).set_fault(
+                FaultRule::new(Endpoint::ChatCompletions, Fault::rate_limited_until(until))
+                    .times(1),
+            );
+
+            let answer = stream_turn(&session, PROMPT).await.outcome?;
+            assert_eq!(answer.content, FULL_ANSWER);
+            assert_eq!(sleep.recorded(), [Duration::from_secs(12)]);
+            assert_eq!(statuses(&target, Endpoint::ChatCompletions), [429, 200]);
+            Ok::<(), SdkError>(())
+        },
+    )
+    .await
+    .expect("the turn succeeds after the wait");
+}
+
+#[tokio::test]
+async fn quota_exceeded_is_typed_and_not_retried() {
+    within("quota_exceeded_is_typed_and_not_retried", async {
+        let target = target().await;
+        let (builder, _) = builder(&target);
+        let (builder, _clock, sleep) = instant_retries(builder);
+        let client = builder.build()?;
+        let session = gpt_session(&client).await?;
+        mock(&target).set_fault(FaultRule::new(
+            Endpoint::ChatCompletions,
+            Fault::quota_exceeded(),
+        ));
+
+        let error = stream_turn(&session, PROMPT)
+            .await
+            .outcome
+            .expect_err("402 fails the turn");
+        let api = api_error(&error);
+        assert!(matches!(api, ApiError::QuotaExceeded { .. }), "{api:?}");
+        assert_eq!(api.status(), Some(402));
+        assert_eq!(api.code(), Some("quota_exceeded"));
+        assert!(!error.requires_sign_in());
+        assert_eq!(statuses(&target, Endpoint::ChatCompletions), [402]);
+        assert!(sleep.recorded().is_empty(), "{:?}", sleep.recorded());
+        Ok::<(), SdkError>(())
+    })
+    .await
+    .expect("the test itself does not fail");
+}
+
+// ----- connection resets -----
+
+#[tokio::test]
+#[ignore = "bug: a reset after the 200 head but before the first body byte ends the turn with \
+            ApiError::StreamInterrupted (0 events, 0 bytes) instead of retrying (nothing was seen yet)"]
+async fn reset_before_first_byte_is_retried_then_succeeds() {
+    within("reset_before_first_byte_is_retried_then_succeeds", async {
+        let target = target().await;
+        let (builder, _) = builder(&target);
+        let (builder, _clock, _sleep) = instant_retries(builder);
+        let client = builder.build()?;
+        let session = gpt_session(&client).await?;
+        mock(&target).set_fault(
+            FaultRule::new(
+                Endpoint::ChatCompletions,
+                Fault::ResetMidStream { after_events: 0 },
+            )
+            .times(1),
+        );
+
+        let turn = stream_turn(&session, PROMPT).await;
+        let answer = turn.outcome?;
+        assert_eq!(answer.content, FULL_ANSWER);
+        assert_eq!(turn.streamed, FULL_ANSWER, "nothing was streamed twice");
+        assert_eq!(requests(&target, Endpoint::ChatCompletions).len(), 2);
+        Ok::<(), SdkError>(())
+    })
+    .await
+    .expect("the turn succeeds after the reset");
+}
+
+/// The mock cannot reset a connection before the response head (its reset always follows a flushed
+/// head), so this one fault is injected by a transport in front of it: the first chat request fails the
+/// way reqwest reports a reset before any response.
+#[tokio::test]
+async fn reset_before_response_head_is_retried_then_succeeds() {
+    within(
+        "reset_before_response_head_is_retried_then_succeeds",
+        async {
+            let target = target().await;
+            let (builder, _) = builder(&target);
+            let (builder, _clock, sleep) = instant_retries(builder);
+            let resets_left = Arc::new(AtomicU32::new(1));
+            let inner = target.transport.clone();
+            let transport = FnTransport::new(move |request| {
+                let inner = inner.clone();
+                let resets_left = resets_left.clone();
+                async move {
+                    let chat = request.uri().path().ends_with("/chat/completions");
+                    let reset = chat
+                        && resets_left
+                            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                            .is_ok();
+                    if reset {
+                        return Err(TransportError::ConnectionClosed {
+                            message: "connection reset by peer (injected)".into(),
+                        });
+                    }
+                    inner.send(request).await
+                }
+            });
+            let client = builder.transport(SharedTransport::new(transport)).build()?;
+            let session = gpt_session(&client).await?;
+
+            let turn = stream_turn(&session, PROMPT).await;
+            let answer = turn.outcome?;
+            assert_eq!(answer.content, FULL_ANSWER);
+            assert_eq!(turn.streamed, FULL_ANSWER);
+            // The reset request never reached the mock; the retry did, after one backoff.
+            assert_eq!(statuses(&target, Endpoint::ChatCompletions), [200]);
+            assert_eq!(sleep.recorded().len(), 1, "{:?}", sleep.recorded());
+            Ok::<(), SdkError>(())
+        },
+    )
+    .await
+    .expect("the turn succeeds after the reset");
+}
+
+#[tokio::test]
+async fn reset_mid_stream_is_typed_with_partial_content_and_not_retried() {
+    within(
+        "reset_mid_stream_is_typed_with_partial_content_and_not_retried",
+        async {
+            let target = target().await;
+            let (builder, _) = builder(&target);
+            let (builder, _clock, _sleep) = instant_retries(builder);
+            let client = builder.build()?;
+            let session = gpt_session(&client).await?;
+            mock(&target).set_fault(FaultRule::new(
+                Endpoint::ChatCompletions,
+                Fault::ResetMidStream {
+                    after_events: AFTER_TWO_PIECES,
+                },
+            ));
+
+            let turn = stream_turn(&session, PROMPT).await;
+            assert_eq!(turn.streamed, "You said: \"Hello\". This is a");
+            let error = turn.outcome.expect_err("a broken stream fails the turn");
+            match api_error(&error) {
+                ApiError::StreamInterrupted { partial, .. } => {
+                    assert!(partial.events >= 2, "{partial:?}");
+                    assert!(partial.bytes > 0, "{partial:?}");
+                    assert!(!partial.saw_finish, "{partial:?}");
+                }
+                other => panic!("expected StreamInterrupted, got {other:?}"),
+            }
+            assert_eq!(requests(&target, Endpoint::ChatCompletions).len(), 1);
+            Ok::<(), SdkError>(())
+        },
+    )
+    .await
+    .expect("the test itself does not fail");
+}
+
+// ----- broken streams -----
+
+#[tokio::test]
+#[ignore = "bug: session/turn.rs model_round ignores ChatEvent::Done { saw_finish: false }: a stream \
+            cut off cleanly before its finish chunk is returned as a successful, truncated answer"]
+async fn truncated_stream_is_a_typed_error() {
+    within("truncated_stream_is_a_typed_error", async {
+        let target = target().await;
+        let (builder, _) = builder(&target);
+        let client = builder.build()?;
+        let session = gpt_session(&client).await?;
+        mock(&target).set_fault(FaultRule::new(
+            Endpoint::ChatCompletions,
+            Fault::TruncateStream {
+                after_events: AFTER_TWO_PIECES,
+            },
+        ));
+
+        let turn = stream_turn(&session, PROMPT).await;
+        assert_eq!(turn.streamed, "You said: \"Hello\". This is a");
+        let error = turn
+            .outcome
+            .expect_err("an answer cut off before its finish chunk is not a complete answer");
+        assert!(matches!(error, SdkError::Api(_)), "{error:?}");
+        assert_eq!(requests(&target, Endpoint::ChatCompletions).len(), 1);
+        Ok::<(), SdkError>(())
+    })
+    .await
+    .expect("the test itself does not fail");
+}
+
+#[tokio::test]
+async fn malformed_chunk_is_a_typed_error() {
+    within("malformed_chunk_is_a_typed_error", async {
+        let target = target().await;
+        let (builder, _) = builder(&target);
+        let client = builder.build()?;
+        let session = gpt_session(&client).await?;
+        mock(&target).set_fault(FaultRule::new(
+            Endpoint::ChatCompletions,
+            Fault::MalformedChunk {
+                after_events: AFTER_TWO_PIECES,
+            },
+        ));
+
+        let turn = stream_turn(&session, PROMPT).await;
+        assert_eq!(turn.streamed, "You said: \"Hello\". This is a");
+        let error = turn.outcome.expect_err("a malformed chunk fails the turn");
+        let api = api_error(&error);
+        assert!(matches!(api, ApiError::MalformedChunk { .. }), "{api:?}");
+        assert_eq!(requests(&target, Endpoint::ChatCompletions).len(), 1);
+        Ok::<(), SdkError>(())
+    })
+    .await
+    .expect("the test itself does not fail");
+}
+
+#[tokio::test]
+async fn mid_stream_error_object_is_a_typed_error() {
+    within("mid_stream_error_object_is_a_typed_error", async {
+        let target = target().await;
+        let (builder, _) = builder(&target);
+        let client = builder.build()?;
+        let session = gpt_session(&client).await?;
+        mock(&target).set_fault(FaultRule::new(
+            Endpoint::ChatCompletions,
+            Fault::MidStreamError {
+                after_events: AFTER_TWO_PIECES,
+                code: "model_overloaded".into(),
+                message: "The model is overloaded, try again later".into(),
+            },
+        ));
+
+        let turn = stream_turn(&session, PROMPT).await;
+        assert_eq!(turn.streamed, "You said: \"Hello\". This is a");
+        let error = turn.outcome.expect_err("an error object fails the turn");
+        let api = api_error(&error);
+        assert!(matches!(api, ApiError::RateLimited { .. }), "{api:?}");
+        assert_eq!(api.code(), Some("model_overloaded"));
+        assert_eq!(
+            api.status(),
+            None,
+            "a stream error has no status of its own"
+        );
+        assert!(
+            api.info()
+                .is_some_and(|info| info.message.contains("overloaded")),
+            "{api:?}"
+        );
+        // Content was already streamed: re-sending would duplicate it.
+        assert_eq!(requests(&target, Endpoint::ChatCompletions).len(), 1);
+        Ok::<(), SdkError>(())
+    })
+    .await
+    .expect("the test itself does not fail");
+}
+
+#[tokio::test]
+async fn missing_done_completes_normally() {
+    within("missing_done_completes_normally", async {
+        let target = target().await;
+        let (builder, _) = builder(&target);
+        let client = builder.build()?;
+        let session = gpt_session(&client).await?;
+        mock(&target).set_fault(FaultRule::new(
+            Endpoint::ChatCompletions,
+            Fault::MissingDone,
+        ));
+
+        let turn = stream_turn(&session, PROMPT).await;
+        let answer = turn.outcome?;
+        assert_eq!(answer.content, FULL_ANSWER);
+        assert_eq!(turn.streamed, FULL_ANSWER);
+        assert!(answer.usage.is_some(), "the usage chunk still arrived");
+        // The session stays usable: the next turn sees the answer in the history.
+        mock(&target).clear_faults();
+        session.send_and_wait("again").await?;
+        assert_eq!(requests(&target, Endpoint::ChatCompletions).len(), 2);
+        Ok::<(), SdkError>(())
+    })
+    .await
+    .expect("a missing [DONE] is not an error");
+}
+
+// ----- stalls: the stream timeouts fire (real time, short timeouts, long stalls) -----
+
+#[tokio::test]
+async fn stalled_first_byte_fires_the_first_event_timeout() {
+    within("stalled_first_byte_fires_the_first_event_timeout", async {
+        let target = target().await;
+        let (builder, _) = builder(&target);
+        let client = builder.first_event_timeout(SHORT_TIMEOUT).build()?;
+        let session = gpt_session(&client).await?;
+        mock(&target).set_fault(FaultRule::new(
+            Endpoint::ChatCompletions,
+            Fault::StallBeforeFirstByte(LONG_STALL),
+        ));
+
+        let turn = stream_turn(&session, PROMPT).await;
+        assert_eq!(turn.streamed, "");
+        let error = turn.outcome.expect_err("the stall outlasts the timeout");
+        let api = api_error(&error);
+        assert!(
+            matches!(api, ApiError::FirstEventTimeout { after } if *after == SHORT_TIMEOUT),
+            "{api:?}"
+        );
+        assert_eq!(requests(&target, Endpoint::ChatCompletions).len(), 1);
+        Ok::<(), SdkError>(())
+    })
+    .await
+    .expect("the test itself does not fail");
+}
+
+#[tokio::test]
+async fn stalled_mid_stream_fires_the_idle_timeout() {
+    within("stalled_mid_stream_fires_the_idle_timeout", async {
+        let target = target().await;
+        let (builder, _) = builder(&target);
+        let client = builder.idle_timeout(SHORT_TIMEOUT).build()?;
+        let session = gpt_session(&client).await?;
+        mock(&target).set_fault(FaultRule::new(
+            Endpoint::ChatCompletions,
+            Fault::StallMidStream {
+                after_events: AFTER_TWO_PIECES,
+                duration: LONG_STALL,
+            },
+        ));
+
+        let turn = stream_turn(&session, PROMPT).await;
+        assert_eq!(turn.streamed, "You said: \"Hello\". This is a");
+        let error = turn.outcome.expect_err("the stall outlasts the timeout");
+        match api_error(&error) {
+            ApiError::IdleTimeout { after, partial } => {
+                assert_eq!(*after, SHORT_TIMEOUT);
+                assert!(partial.events >= 2, "{partial:?}");
+                assert!(!partial.saw_finish, "{partial:?}");
+            }
+            other => panic!("expected IdleTimeout, got {other:?}"),
+        }
+        assert_eq!(requests(&target, Endpoint::ChatCompletions).len(), 1);
+        Ok::<(), SdkError>(())
+    })
+    .await
+    .expect("the test itself does not fail");
+}
+
+// ----- credentials revoked mid-session -----
+
+#[tokio::test]
+async fn copilot_token_expired_mid_session_is_refreshed_once() {
+    within(
+        "copilot_token_expired_mid_session_is_refreshed_once",
+        async {
+            let target = target().await;
+            let (builder, _) = builder(&target);
+            let client = builder.build()?;
+            let session = gpt_session(&client).await?;
+            session.send_and_wait("first").await?;
+            assert_eq!(requests(&target, Endpoint::CopilotToken).len(), 1);
+
+            mock(&target).expire_copilot_tokens();
+            let turn = stream_turn(&session, PROMPT).await;
+            let answer = turn.outcome?;
+            assert_eq!(answer.content, FULL_ANSWER);
+            assert_eq!(turn.streamed, FULL_ANSWER);
+            assert_eq!(
+                statuses(&target, Endpoint::ChatCompletions),
+                [200, 401, 200]
+            );
+            assert_eq!(requests(&target, Endpoint::CopilotToken).len(), 2);
+            Ok::<(), SdkError>(())
+        },
+    )
+    .await
+    .expect("the turn succeeds with a fresh Copilot token");
+}
+
+#[tokio::test]
+#[ignore = "bug: glue.rs ManagerAuth::credentials flattens TokenError::GitHubTokenRejected into the \
+            string-only ApiError::Auth, so the turn fails with SdkError::Api(Auth), requires_sign_in() false"]
+async fn github_token_revoked_mid_session_asks_to_sign_in_again() {
+    within(
+        "github_token_revoked_mid_session_asks_to_sign_in_again",
+        async {
+            let target = target().await;
+            let (builder, github_token) = builder(&target);
+            let client = builder.build()?;
+            let session = gpt_session(&client).await?;
+            session.send_and_wait("first").await?;
+
+            assert!(mock(&target).revoke_github_token(&github_token));
+            mock(&target).expire_copilot_tokens();
+            let turn = stream_turn(&session, PROMPT).await;
+            let error = turn.outcome.expect_err("no way to get a Copilot token");
+            assert!(error.requires_sign_in(), "{error:?}");
+            assert_eq!(turn.streamed, "");
+            // One refresh attempt, refused by GitHub; the chat is not sent again without credentials.
+            assert_eq!(
+                statuses(&target, Endpoint::CopilotToken),
+                [200, 401],
+                "exchanges"
+            );
+            assert_eq!(statuses(&target, Endpoint::ChatCompletions), [200, 401]);
+            Ok::<(), SdkError>(())
+        },
+    )
+    .await
+    .expect("the test itself does not fail");
+}

@@ -1,0 +1,304 @@
+//! Sessions: streaming, routing, attachments, history, timeouts that keep the turn, abort.
+
+use std::sync::Arc;
+
+use copilot_mock::Endpoint;
+use copilot_sdk::{
+    Attachment, CopilotClient, Message, MessageOptions, ReasoningEffort, Role, SdkError, Session,
+    SessionConfig, SessionEvent,
+};
+use futures_util::StreamExt;
+
+use crate::common::{FirstSleepOnly, Target, mock, requests, target};
+
+async fn session(target: &Target, config: SessionConfig) -> Result<Session, SdkError> {
+    client(target)?.create_session(config).await
+}
+
+fn client(target: &Target) -> Result<CopilotClient, SdkError> {
+    target
+        .client_builder()
+        .github_token(target.user_token("octocat").expect("token"))
+        .use_logged_in_user(false)
+        .build()
+}
+
+#[tokio::test]
+async fn send_streams_deltas_usage_final_message_then_idle() -> Result<(), SdkError> {
+    let target = target().await;
+    let session = session(&target, SessionConfig::new().model("gpt-4.1")).await?;
+    let events: Vec<SessionEvent> = session.send("Stream please").collect().await;
+
+    let deltas: String = events
+        .iter()
+        .filter_map(|e| match e {
+            SessionEvent::MessageDelta { content } => Some(content.as_str()),
+            _ => None,
+        })
+        .collect();
+    let final_message = events.iter().find_map(|e| match e {
+        SessionEvent::AssistantMessage(message) => Some(message.clone()),
+        _ => None,
+    });
+    let final_message = final_message.expect("a final message");
+    assert_eq!(deltas, final_message.content);
+    assert!(deltas.contains("Stream please"));
+    assert!(events.iter().any(|e| matches!(e, SessionEvent::Usage(_))));
+    assert!(final_message.usage.is_some());
+    assert!(matches!(events.last(), Some(SessionEvent::Idle)));
+    assert!(!events.iter().any(|e| matches!(e, SessionEvent::Error(_))));
+    Ok(())
+}
+
+#[tokio::test]
+async fn responses_only_models_route_through_responses() -> Result<(), SdkError> {
+    let target = target().await;
+    let session = session(
+        &target,
+        SessionConfig::new()
+            .model("gpt-5.3-codex")
+            .reasoning_effort(ReasoningEffort::Low)
+            .system_message("Be brief."),
+    )
+    .await?;
+    let answer = session.send_and_wait("Hello codex").await?;
+    assert!(answer.content.contains("Hello codex"), "{answer:?}");
+    assert!(requests(&target, Endpoint::ChatCompletions).is_empty());
+    let calls = requests(&target, Endpoint::Responses);
+    assert_eq!(calls.len(), 1);
+    let body = calls[0].body_json().expect("JSON body");
+    assert_eq!(body["instructions"], "Be brief.");
+    assert_eq!(body["reasoning"]["effort"], "low");
+    assert_eq!(calls[0].header("x-initiator"), Some("user"));
+
+    // A second turn replays the history as input items.
+    session.send_and_wait("Again").await?;
+    let calls = requests(&target, Endpoint::Responses);
+    let input = calls[1].body_json().expect("JSON body")["input"].clone();
+    assert!(
+        input.as_array().is_some_and(|items| items.len() >= 3),
+        "{input}"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn set_model_switches_endpoint_and_keeps_history() -> Result<(), SdkError> {
+    let target = target().await;
+    let session = session(&target, SessionConfig::new().model("gpt-4.1")).await?;
+    session.send_and_wait("one").await?;
+    session.set_model("gpt-5.3-codex");
+    assert_eq!(session.model(), "gpt-5.3-codex");
+    session.send_and_wait("two").await?;
+    assert_eq!(requests(&target, Endpoint::ChatCompletions).len(), 1);
+    assert_eq!(requests(&target, Endpoint::Responses).len(), 1);
+    assert_eq!(session.history().len(), 4);
+    Ok(())
+}
+
+#[tokio::test]
+async fn seeded_history_is_sent_before_the_prompt() -> Result<(), SdkError> {
+    let target = target().await;
+    let session = session(
+        &target,
+        SessionConfig::new().model("gpt-4.1").history([
+            Message::user("earlier"),
+            Message::assistant("earlier answer"),
+        ]),
+    )
+    .await?;
+    session.send_and_wait("now").await?;
+    let body = requests(&target, Endpoint::ChatCompletions)[0]
+        .body_json()
+        .expect("JSON body");
+    let messages = body["messages"].as_array().expect("messages").clone();
+    assert_eq!(messages.len(), 3);
+    assert_eq!(messages[0]["content"], "earlier");
+    assert_eq!(messages[2]["content"], "now");
+    assert_eq!(session.history().len(), 4);
+    Ok(())
+}
+
+#[tokio::test]
+async fn image_attachments_from_base64_and_file() -> Result<(), SdkError> {
+    let target = target().await;
+    let session = session(&target, SessionConfig::new().model("gpt-4.1")).await?;
+    let png = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pixel.png");
+    session
+        .send_and_wait(
+            MessageOptions::new("What is in these images?")
+                .attachment(Attachment::image_base64("image/png", "iVBORw0KGgo="))
+                .attachment(Attachment::image_file(&png)),
+        )
+        .await?;
+    let request = &requests(&target, Endpoint::ChatCompletions)[0];
+    assert_eq!(request.header("copilot-vision-request"), Some("true"));
+    let body = request.body_json().expect("JSON body");
+    let parts = body["messages"][0]["content"]
+        .as_array()
+        .expect("parts")
+        .clone();
+    assert_eq!(parts.len(), 3);
+    assert_eq!(
+        parts[1]["image_url"]["url"],
+        "data:image/png;base64,iVBORw0KGgo="
+    );
+    assert!(
+        parts[2]["image_url"]["url"]
+            .as_str()
+            .is_some_and(|u| u.starts_with("data:image/png;base64,iVBOR"))
+    );
+
+    let missing = session
+        .send_and_wait(
+            MessageOptions::new("x").attachment(Attachment::image_file("/nonexistent.png")),
+        )
+        .await
+        .expect_err("missing file");
+    assert!(
+        matches!(missing, SdkError::Attachment { .. }),
+        "{missing:?}"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_timed_out_turn_is_parked_and_resumed_without_resending() -> Result<(), SdkError> {
+    let target = target().await;
+    // The first timer (the turn timeout) fires at once; no other timer ever fires.
+    let client = target
+        .client_builder()
+        .github_token(target.user_token("octocat").expect("token"))
+        .use_logged_in_user(false)
+        .sleep(Arc::new(FirstSleepOnly::default()))
+        .first_event_timeout(None)
+        .idle_timeout(None)
+        .build()?;
+    client.start().await?;
+    let session = client
+        .create_session(SessionConfig::new().model("gpt-4.1"))
+        .await?;
+
+    let error = session
+        .send_and_wait("slow question")
+        .await
+        .expect_err("times out");
+    let SdkError::Timeout { tool_rounds, .. } = &error else {
+        panic!("expected a timeout, got {error:?}");
+    };
+    assert_eq!(*tool_rounds, 0);
+    assert!(session.has_parked_turn());
+
+    let answer = session.resume(std::time::Duration::from_secs(3600)).await?;
+    assert!(answer.content.contains("slow question"));
+    assert!(!session.has_parked_turn());
+    assert_eq!(
+        requests(&target, Endpoint::ChatCompletions).len(),
+        1,
+        "not re-sent"
+    );
+    let history = session.history();
+    assert_eq!(history.len(), 2);
+    assert_eq!(history[1].role, Role::Assistant);
+
+    let nothing = session.resume(std::time::Duration::from_secs(1)).await;
+    assert!(matches!(nothing, Err(SdkError::Config { .. })));
+    Ok(())
+}
+
+#[tokio::test]
+async fn abort_ends_the_running_turn() -> Result<(), SdkError> {
+    let target = target().await;
+    let session = session(&target, SessionConfig::new().model("gpt-4.1")).await?;
+    let mut events = session.send("long answer 50");
+    let mut saw_delta = false;
+    let mut outcome = None;
+    while let Some(event) = events.next().await {
+        match event {
+            SessionEvent::MessageDelta { .. } if !saw_delta => {
+                saw_delta = true;
+                session.abort();
+            }
+            SessionEvent::Error(error) => outcome = Some(error),
+            SessionEvent::AssistantMessage(_) => panic!("aborted turns have no final message"),
+            _ => {}
+        }
+    }
+    assert!(saw_delta);
+    assert!(matches!(outcome, Some(SdkError::Aborted)), "{outcome:?}");
+    // The prompt stays; no partial answer is recorded; the session is usable again.
+    assert_eq!(session.history().len(), 1);
+    session.send_and_wait("after abort").await?;
+    assert_eq!(session.history().len(), 3);
+    Ok(())
+}
+
+#[tokio::test]
+async fn model_errors_surface_typed() -> Result<(), SdkError> {
+    let target = target().await;
+    let session = session(&target, SessionConfig::new().model("no-such-model")).await?;
+    let error = session
+        .send_and_wait("hi")
+        .await
+        .expect_err("unknown model");
+    assert!(
+        matches!(
+            error,
+            SdkError::Api(copilot_sdk::api::ApiError::ModelNotSupported(_))
+        ),
+        "{error:?}"
+    );
+    let embeddings = session
+        .client()
+        .create_session(SessionConfig::new().model("text-embedding-3-small"))
+        .await?;
+    let error = embeddings
+        .send_and_wait("hi")
+        .await
+        .expect_err("not a chat model");
+    assert!(
+        matches!(error, SdkError::ModelUnsupported { .. }),
+        "{error:?}"
+    );
+    let _ = mock(&target);
+    Ok(())
+}
+
+#[cfg(feature = "schemars")]
+#[tokio::test]
+async fn schemars_derived_schemas_for_output_and_tools() -> Result<(), SdkError> {
+    use copilot_sdk::{OutputSchema, PermissionHandler, Tool};
+
+    #[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+    struct Facts {
+        city: String,
+        population: i64,
+    }
+    #[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+    struct CityArgs {
+        city: String,
+    }
+
+    let target = target().await;
+    let tool = Tool::typed("get_weather", "Weather", |args: CityArgs| async move {
+        Ok(format!("sunny in {}", args.city))
+    });
+    assert_eq!(tool.parameters()["properties"]["city"]["type"], "string");
+    let session = session(
+        &target,
+        SessionConfig::new()
+            .model("gpt-4.1")
+            .tool(tool)
+            .on_permission_request(PermissionHandler::approve_all()),
+    )
+    .await?;
+    let answer = session.send_and_wait("Use get_weather for Oslo").await?;
+    assert!(answer.content.contains("sunny in"), "{}", answer.content);
+
+    let facts: Facts = session
+        .send_and_wait_json("Facts about Oslo", OutputSchema::of::<Facts>())
+        .await?;
+    assert!(!facts.city.is_empty());
+    let _ = facts.population;
+    Ok(())
+}

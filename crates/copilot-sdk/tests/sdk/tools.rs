@@ -1,0 +1,317 @@
+//! The tool loop: parallel calls, permissions, failures, the round cap, X-Initiator.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use copilot_mock::{Endpoint, MockConfig, ReplayTranscript};
+use copilot_sdk::{
+    PermissionDecision, PermissionHandler, Role, SdkError, Session, SessionConfig, SessionEvent,
+    Tool, ToolCallResult, ToolError,
+};
+use futures_util::StreamExt;
+use serde_json::{Value, json};
+
+use crate::common::{Target, requests, target};
+
+fn city_schema() -> Value {
+    json!({"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]})
+}
+
+/// A tool that waits at `barrier` before answering: two such calls finish only if they run concurrently.
+fn barrier_tool(name: &str, barrier: Arc<tokio::sync::Barrier>, runs: Arc<AtomicUsize>) -> Tool {
+    let label = name.to_owned();
+    Tool::new(
+        name,
+        format!("{name} for a city"),
+        city_schema(),
+        move |args: Value| {
+            let barrier = barrier.clone();
+            let runs = runs.clone();
+            let label = label.clone();
+            async move {
+                runs.fetch_add(1, Ordering::SeqCst);
+                barrier.wait().await;
+                Ok(json!({"tool": label, "city": args["city"]}))
+            }
+        },
+    )
+}
+
+async fn session(target: &Target, config: SessionConfig) -> Result<Session, SdkError> {
+    target
+        .client_builder()
+        .github_token(target.user_token("octocat").expect("token"))
+        .use_logged_in_user(false)
+        .build()?
+        .create_session(config)
+        .await
+}
+
+#[tokio::test]
+async fn two_parallel_tool_calls_from_claude_round_trip() -> Result<(), SdkError> {
+    let target = target().await;
+    let barrier = Arc::new(tokio::sync::Barrier::new(2));
+    let runs = Arc::new(AtomicUsize::new(0));
+    let session = session(
+        &target,
+        SessionConfig::new()
+            .model("claude-sonnet-4.5")
+            .tool(barrier_tool("get_weather", barrier.clone(), runs.clone()))
+            .tool(barrier_tool("get_time", barrier, runs.clone()))
+            .on_permission_request(PermissionHandler::approve_all()),
+    )
+    .await?;
+
+    // If the calls ran one after the other, the first would wait at the barrier forever.
+    let events: Vec<SessionEvent> = tokio::time::timeout(
+        Duration::from_secs(60),
+        session
+            .send("Use get_weather and get_time for Lisbon")
+            .collect(),
+    )
+    .await
+    .expect("the two tool calls must run concurrently");
+
+    assert_eq!(runs.load(Ordering::SeqCst), 2);
+    let requested: Vec<&str> = events
+        .iter()
+        .filter_map(|e| match e {
+            SessionEvent::ToolRequested { tool_name, .. } => Some(tool_name.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(requested, ["get_weather", "get_time"]);
+    let results: Vec<&ToolCallResult> = events
+        .iter()
+        .filter_map(|e| match e {
+            SessionEvent::ToolResult { result, .. } => Some(result),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(results.len(), 2);
+    assert!(
+        results
+            .iter()
+            .all(|r| matches!(r, ToolCallResult::Success(_)))
+    );
+    let answer = events
+        .iter()
+        .find_map(|e| match e {
+            SessionEvent::AssistantMessage(m) => Some(m.clone()),
+            _ => None,
+        })
+        .expect("final answer");
+    assert_eq!(answer.tool_rounds, 1);
+    assert!(
+        answer.content.contains("The tool results were"),
+        "{}",
+        answer.content
+    );
+    assert!(answer.content.contains("get_time"), "{}", answer.content);
+
+    // Two requests: the user's (X-Initiator: user), then the tool results (agent), with distinct call ids.
+    let chats = requests(&target, Endpoint::ChatCompletions);
+    assert_eq!(chats.len(), 2);
+    assert_eq!(chats[0].header("x-initiator"), Some("user"));
+    assert_eq!(chats[1].header("x-initiator"), Some("agent"));
+    let body = chats[1].body_json().expect("JSON body");
+    let messages = body["messages"].as_array().expect("messages");
+    let calls = messages[1]["tool_calls"]
+        .as_array()
+        .expect("assistant tool calls");
+    assert_eq!(calls.len(), 2);
+    assert_ne!(calls[0]["id"], calls[1]["id"]);
+    assert_eq!(messages[2]["tool_call_id"], calls[0]["id"]);
+    assert_eq!(messages[3]["tool_call_id"], calls[1]["id"]);
+
+    let history = session.history();
+    let roles: Vec<Role> = history.iter().map(|m| m.role.clone()).collect();
+    assert_eq!(
+        roles,
+        [
+            Role::User,
+            Role::Assistant,
+            Role::Tool,
+            Role::Tool,
+            Role::Assistant
+        ]
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn rejected_tool_calls_do_not_run_and_the_model_is_told() -> Result<(), SdkError> {
+    let target = target().await;
+    let runs = Arc::new(AtomicUsize::new(0));
+    let counter = runs.clone();
+    let tool = Tool::new(
+        "get_weather",
+        "Weather",
+        city_schema(),
+        move |_args: Value| {
+            counter.fetch_add(1, Ordering::SeqCst);
+            async { Ok("sunny") }
+        },
+    );
+    let session = session(
+        &target,
+        SessionConfig::new()
+            .model("gpt-4.1")
+            .tool(tool)
+            .on_permission_request(PermissionHandler::reject_all("the user said no")),
+    )
+    .await?;
+    let events: Vec<SessionEvent> = session.send("Use get_weather for Oslo").collect().await;
+    assert_eq!(runs.load(Ordering::SeqCst), 0);
+    assert!(events.iter().any(|e| matches!(
+        e,
+        SessionEvent::ToolResult { result: ToolCallResult::Rejected(reason), .. } if reason == "the user said no"
+    )));
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, SessionEvent::AssistantMessage(_)))
+    );
+    let history = session.history();
+    assert!(
+        history[2]
+            .text()
+            .contains("permission to run this tool was denied: the user said no")
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn abort_decision_ends_the_turn_with_permission_denied() -> Result<(), SdkError> {
+    let target = target().await;
+    let tool = Tool::new(
+        "get_weather",
+        "Weather",
+        city_schema(),
+        |_args: Value| async { Ok("sunny") },
+    );
+    let session = session(
+        &target,
+        SessionConfig::new()
+            .model("gpt-4.1")
+            .tool(tool)
+            .on_permission_request(PermissionHandler::from_fn(|request| {
+                PermissionDecision::abort(format!("{} is not allowed", request.tool_name))
+            })),
+    )
+    .await?;
+    let error = session
+        .send_and_wait("Use get_weather for Oslo")
+        .await
+        .expect_err("aborted by the handler");
+    assert!(
+        matches!(&error, SdkError::PermissionDenied { tool, .. } if tool == "get_weather"),
+        "{error:?}"
+    );
+    // The dangling tool request is not recorded.
+    assert_eq!(session.history().len(), 1);
+    Ok(())
+}
+
+#[tokio::test]
+async fn approve_for_session_asks_once_and_handler_errors_go_to_the_model() -> Result<(), SdkError>
+{
+    let target = target().await;
+    let asked = Arc::new(AtomicUsize::new(0));
+    let asked_in_handler = asked.clone();
+    let failing = Tool::new(
+        "get_weather",
+        "Weather",
+        city_schema(),
+        |_args: Value| async { Err::<String, _>(ToolError::new("the weather service is down")) },
+    );
+    let session = session(
+        &target,
+        SessionConfig::new()
+            .model("gpt-4.1")
+            .tool(failing)
+            .on_permission_request(PermissionHandler::from_fn(move |_| {
+                asked_in_handler.fetch_add(1, Ordering::SeqCst);
+                PermissionDecision::ApproveForSession
+            })),
+    )
+    .await?;
+    let first = session.send_and_wait("Use get_weather for Oslo").await?;
+    assert!(
+        first.content.contains("the weather service is down"),
+        "{}",
+        first.content
+    );
+    session.send_and_wait("Use get_weather for Rome").await?;
+    assert_eq!(asked.load(Ordering::SeqCst), 1);
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_tool_loop_is_capped() -> Result<(), SdkError> {
+    // A replayed capture that always asks for `copilot_searchCodebase`: a model that never stops.
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/sse_chat_gpt4o_single_tool_call.sse");
+    let replay = ReplayTranscript::from_file(fixture)
+        .expect("fixture")
+        .blank_line_separated();
+    let target = crate::common::target_with(MockConfig::new().replay(replay)).await;
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counter = calls.clone();
+    let tool = Tool::new(
+        "copilot_searchCodebase",
+        "Search",
+        json!({"type": "object", "properties": {"query": {"type": "string"}}}),
+        move |_args: Value| {
+            counter.fetch_add(1, Ordering::SeqCst);
+            async { Ok("nothing found") }
+        },
+    );
+    let session = session(
+        &target,
+        SessionConfig::new()
+            .model("gpt-4o")
+            .tool(tool)
+            .max_tool_rounds(3)
+            .on_permission_request(PermissionHandler::approve_all()),
+    )
+    .await?;
+    let error = session.send_and_wait("search").await.expect_err("capped");
+    assert!(
+        matches!(error, SdkError::ToolLoopExceeded { max_rounds: 3 }),
+        "{error:?}"
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 3);
+    assert_eq!(requests(&target, Endpoint::ChatCompletions).len(), 4);
+    // Three complete rounds are kept (user + 3 × (assistant + tool)); the fourth request is not.
+    assert_eq!(session.history().len(), 7);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_panicking_or_unknown_tool_never_crashes_the_session() -> Result<(), SdkError> {
+    let target = target().await;
+    let panicking = Tool::new(
+        "get_weather",
+        "Weather",
+        city_schema(),
+        |_args: Value| async {
+            if true {
+                panic!("bug in the tool");
+            }
+            Ok("unreachable")
+        },
+    );
+    let session = session(
+        &target,
+        SessionConfig::new()
+            .model("gpt-4.1")
+            .tool(panicking)
+            .on_permission_request(PermissionHandler::approve_all()),
+    )
+    .await?;
+    let answer = session.send_and_wait("Use get_weather for Oslo").await?;
+    assert!(answer.content.contains("panicked"), "{}", answer.content);
+    Ok(())
+}
