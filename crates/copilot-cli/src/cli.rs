@@ -1,0 +1,127 @@
+//! The command line: global options (each also read from an environment variable) and subcommands.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// `copilot-rs`: sign in to GitHub, reach GitHub Copilot and call its models.
+#[derive(Debug, Parser)]
+#[command(name = "copilot-rs", version)]
+pub struct Cli {
+    /// Options shared by every command.
+    #[command(flatten)]
+    pub global: GlobalOptions,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options shared by every command.
+#[derive(Debug, Clone, Args)]
+pub struct GlobalOptions {
+    /// GitHub web host for OAuth: `github.com`, a GHE.com tenant (`acme.ghe.com`) or a GitHub Enterprise
+    /// Server (`github.example.com`), with or without `https://`.
+    #[arg(
+        long,
+        global = true,
+        env = "COPILOT_RS_GITHUB_URL",
+        value_name = "URL",
+        default_value = "https://github.com"
+    )]
+    pub github_url: String,
+
+    /// GitHub REST API base (default derived from --github-url: api.github.com, api.TENANT.ghe.com or
+    /// HOST/api/v3).
+    #[arg(
+        long,
+        global = true,
+        env = "COPILOT_RS_GITHUB_API_URL",
+        value_name = "URL"
+    )]
+    pub github_api_url: Option<String>,
+
+    /// Where credentials are stored (default: the platform config directory/copilot-rs).
+    #[arg(long, global = true, env = "COPILOT_RS_CONFIG_DIR", value_name = "DIR")]
+    pub config_dir: Option<PathBuf>,
+
+    /// OAuth client id for the device flow (default: the GitHub Copilot editor app).
+    #[arg(long, global = true, env = "COPILOT_RS_CLIENT_ID", value_name = "ID")]
+    pub client_id: Option<String>,
+
+    /// Start the embedded mock GitHub + Copilot server in-process, auto-approving, and point everything at
+    /// it (nothing is read from or written to the config directory).
+    #[arg(long, global = true)]
+    pub mock: bool,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Sign in, show the sign-in state, sign out.
+    #[command(subcommand)]
+    Auth(AuthCommand),
+    /// List the models you can use.
+    Models(ModelsArgs),
+    /// Ask a model; streams the answer to stdout.
+    Chat(ChatArgs),
+    /// The whole flow against the embedded mock, step by step (always uses the mock; no network).
+    Demo,
+}
+
+/// `auth` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum AuthCommand {
+    /// Sign in with the device flow (or store a token read from stdin with --with-token).
+    Login(LoginArgs),
+    /// Show who is signed in, the token kind, Copilot plan, API endpoint and Copilot token expiry.
+    Status(StatusArgs),
+    /// Remove the stored credential.
+    Logout,
+}
+
+/// `auth login` options.
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// Do not offer to open the browser.
+    #[arg(long)]
+    pub no_browser: bool,
+    /// Read a GitHub token from stdin and store it instead of running the device flow.
+    #[arg(long, conflicts_with = "no_browser")]
+    pub with_token: bool,
+}
+
+/// `auth status` options.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `models` options.
+#[derive(Debug, Args)]
+pub struct ModelsArgs {
+    /// Print a JSON array instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `chat` options.
+#[derive(Debug, Args)]
+pub struct ChatArgs {
+    /// The model id (default: the models list's chat default).
+    #[arg(long, short = 'm', value_name = "MODEL")]
+    pub model: Option<String>,
+    /// A system message sent before the conversation.
+    #[arg(long, value_name = "TEXT")]
+    pub system: Option<String>,
+    /// Ask for the whole answer at once instead of a stream.
+    #[arg(long)]
+    pub no_stream: bool,
+    /// Print exactly one JSON object with the answer at the end (nothing is streamed).
+    #[arg(long)]
+    pub json: bool,
+    /// The prompt; `-` reads it from stdin. Without a prompt on a terminal, starts a conversation.
+    #[arg(value_name = "PROMPT")]
+    pub prompt: Option<String>,
+}

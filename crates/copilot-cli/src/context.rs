@@ -1,0 +1,145 @@
+//! What every command needs, resolved once from the global options: the GitHub host, the OAuth client id,
+//! the credential store, one shared HTTP transport, and (with `--mock`) the embedded mock.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use copilot_auth::client_ids::COPILOT_EDITOR_CLIENT_ID;
+use copilot_auth::{
+    CredentialKey, FileStore, GitHubToken, MemoryStore, StoredCredential, TokenRefresher,
+    TokenStore,
+};
+use copilot_http::{GitHubHost, SharedTransport};
+use copilot_sdk::{CopilotClient, DEFAULT_STORE_ACCOUNT, SdkError};
+use url::Url;
+
+use crate::cli::GlobalOptions;
+use crate::error::CliError;
+use crate::mock::EmbeddedMock;
+
+/// The credentials file inside the config directory.
+const CREDENTIALS_FILE: &str = "credentials.json";
+
+/// Resolved global settings shared by the commands.
+#[derive(Debug)]
+pub struct Context {
+    /// The GitHub deployment.
+    pub host: GitHubHost,
+    /// The OAuth client id for the device flow and token refresh.
+    pub client_id: String,
+    /// Where the GitHub credential is kept.
+    pub store: Arc<dyn TokenStore>,
+    /// Where the store lives, for messages (a path, or `memory` with `--mock`).
+    pub store_location: String,
+    /// One transport (and connection pool) for every request.
+    pub transport: SharedTransport,
+    /// The embedded mock, with `--mock`.
+    pub mock: Option<EmbeddedMock>,
+}
+
+impl Context {
+    /// Resolves the options. With `--mock` the embedded mock is started, every URL points at it, the
+    /// store is in memory and pre-seeded with a token of the mock's default user.
+    pub async fn new(options: &GlobalOptions) -> Result<Self, CliError> {
+        let transport = SharedTransport::default_reqwest().map_err(SdkError::from)?;
+        let client_id = options
+            .client_id
+            .clone()
+            .unwrap_or_else(|| COPILOT_EDITOR_CLIENT_ID.to_owned());
+        if options.mock {
+            let mock = EmbeddedMock::start().await?;
+            let host = mock.host()?;
+            let store = Arc::new(MemoryStore::new());
+            let (token, login) = mock.mint_token();
+            let credential =
+                StoredCredential::new(host.key(), GitHubToken::new(token)).with_login(login);
+            store
+                .save(&credential_key(&host), &credential)
+                .await
+                .map_err(CliError::Auth)?;
+            return Ok(Context {
+                host,
+                client_id,
+                store,
+                store_location: "memory (embedded mock)".to_owned(),
+                transport,
+                mock: Some(mock),
+            });
+        }
+        let host = resolve_host(&options.github_url, options.github_api_url.as_deref())?;
+        let path = credentials_path(options.config_dir.clone())?;
+        Ok(Context {
+            host,
+            client_id,
+            store_location: path.display().to_string(),
+            store: Arc::new(FileStore::new(path)),
+            transport,
+            mock: None,
+        })
+    }
+
+    /// The key of this host's credential in the store.
+    pub fn credential_key(&self) -> CredentialKey {
+        credential_key(&self.host)
+    }
+
+    /// The stored credential for this host, if any.
+    pub async fn stored_credential(&self) -> Result<Option<StoredCredential>, CliError> {
+        Ok(self.store.load(&self.credential_key()).await?)
+    }
+
+    /// A Copilot client for the signed-in user: environment variables (`COPILOT_GITHUB_TOKEN`,
+    /// `GH_TOKEN`, `GITHUB_TOKEN`) first, then the store (refreshing expiring tokens). With `--mock` the
+    /// environment is ignored: its tokens belong to the real GitHub.
+    pub fn copilot_client(&self) -> Result<CopilotClient, CliError> {
+        let refresher = TokenRefresher::new(self.host.clone(), self.client_id.clone())
+            .with_transport(self.transport.clone());
+        let client = CopilotClient::builder()
+            .host(self.host.clone())
+            .transport(self.transport.clone())
+            .token_store(self.store.clone())
+            .store_account(DEFAULT_STORE_ACCOUNT)
+            .refresher(Arc::new(refresher))
+            .read_environment(self.mock.is_none())
+            .build()?;
+        Ok(client)
+    }
+}
+
+fn credential_key(host: &GitHubHost) -> CredentialKey {
+    CredentialKey::new(host.key(), DEFAULT_STORE_ACCOUNT)
+}
+
+/// `--github-url` (github.com, a GHE.com tenant, or a GitHub Enterprise Server) and an optional explicit
+/// REST base.
+pub fn resolve_host(github_url: &str, api_url: Option<&str>) -> Result<GitHubHost, CliError> {
+    let host =
+        GitHubHost::parse(github_url).map_err(|e| CliError::Usage(format!("--github-url: {e}")))?;
+    Ok(match api_url {
+        Some(api) => {
+            let api = Url::parse(api.trim())
+                .map_err(|e| CliError::Usage(format!("--github-api-url {api}: {e}")))?;
+            if !matches!(api.scheme(), "https" | "http") {
+                return Err(CliError::Usage(format!(
+                    "--github-api-url {api}: only http(s) URLs are supported"
+                )));
+            }
+            host.with_api_url(api)
+        }
+        None => host,
+    })
+}
+
+fn credentials_path(config_dir: Option<PathBuf>) -> Result<PathBuf, CliError> {
+    let dir = match config_dir {
+        Some(dir) => dir,
+        None => dirs::config_dir()
+            .map(|dir| dir.join("copilot-rs"))
+            .ok_or_else(|| {
+                CliError::Usage(
+                    "no configuration directory for this user; pass --config-dir".to_owned(),
+                )
+            })?,
+    };
+    Ok(dir.join(CREDENTIALS_FILE))
+}

@@ -1,0 +1,238 @@
+//! `chat`: streaming, `--json`, `--no-stream`, stdin prompts and the error exits.
+
+use copilot_mock::{Endpoint, Fault, FaultRule};
+use serde_json::{Value, json};
+
+use crate::support::{TestMock, assert_one_line_error, text};
+
+fn mock_answer(prompt: &str) -> String {
+    format!("You said: \"{prompt}\". This is a deterministic answer from copilot-mock.")
+}
+
+#[test]
+fn chat_streams_the_answer_to_stdout() {
+    let mock = TestMock::start();
+    mock.sign_in();
+    let output = mock.cmd().args(["chat", "Hello mock"]).output().unwrap();
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert_eq!(
+        text(&output.stdout),
+        format!("{}\n", mock_answer("Hello mock"))
+    );
+    let request = &mock.server().requests_to(Endpoint::ChatCompletions)[0];
+    let body = request.body_json().unwrap();
+    assert_eq!(body["stream"], true);
+    assert_eq!(
+        body["messages"],
+        json!([{"role": "user", "content": "Hello mock"}])
+    );
+    assert_eq!(body["model"], "gpt-4.1", "the models list's chat default");
+}
+
+#[test]
+fn chat_json_prints_exactly_one_object() {
+    let mock = TestMock::start();
+    mock.sign_in();
+    let output = mock
+        .cmd()
+        .args([
+            "chat",
+            "--json",
+            "--model",
+            "gpt-4o",
+            "--system",
+            "Be brief.",
+            "Hi",
+        ])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let stdout = text(&output.stdout);
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    let answer: Value = serde_json::from_str(&stdout).unwrap();
+    let usage = &answer["usage"];
+    assert!(usage["total_tokens"].as_u64().unwrap() > 0);
+    assert_eq!(
+        usage["total_tokens"].as_u64(),
+        Some(
+            usage["prompt_tokens"].as_u64().unwrap() + usage["completion_tokens"].as_u64().unwrap()
+        )
+    );
+    assert_eq!(
+        answer,
+        json!({
+            "model": "gpt-4o",
+            "content": mock_answer("Hi"),
+            "reasoning": null,
+            "tool_calls": [],
+            "finish_reason": "stop",
+            "usage": usage.clone(),
+        })
+    );
+    let body = mock.server().requests_to(Endpoint::ChatCompletions)[0]
+        .body_json()
+        .unwrap();
+    assert_eq!(
+        body["messages"],
+        json!([{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}])
+    );
+}
+
+#[test]
+fn chat_json_reports_reasoning() {
+    let mock = TestMock::start();
+    mock.sign_in();
+    let output = mock
+        .cmd()
+        .args(["chat", "--json", "--model", "o4-mini", "Why?"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let answer: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert!(
+        answer["reasoning"].as_str().is_some_and(|r| !r.is_empty()),
+        "{answer}"
+    );
+    assert_eq!(answer["content"], mock_answer("Why?"));
+}
+
+#[test]
+fn chat_no_stream_sends_a_non_streamed_request() {
+    let mock = TestMock::start();
+    mock.sign_in();
+    let output = mock
+        .cmd()
+        .args(["chat", "--no-stream", "--json", "Hello"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let answer: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(answer["content"], mock_answer("Hello"));
+    assert_eq!(answer["finish_reason"], "stop");
+    assert!(answer["usage"]["total_tokens"].as_u64().unwrap() > 0);
+    let body = mock.server().requests_to(Endpoint::ChatCompletions)[0]
+        .body_json()
+        .unwrap();
+    assert!(body.get("stream").is_none_or(|s| s == false), "{body}");
+
+    let plain = mock
+        .cmd()
+        .args(["chat", "--no-stream", "Hello"])
+        .output()
+        .unwrap();
+    assert_eq!(text(&plain.stdout), format!("{}\n", mock_answer("Hello")));
+}
+
+#[test]
+fn chat_reads_the_prompt_from_stdin() {
+    let mock = TestMock::start();
+    mock.sign_in();
+    let output = mock
+        .cmd()
+        .args(["chat", "-"])
+        .write_stdin("from a pipe")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert_eq!(
+        text(&output.stdout),
+        format!("{}\n", mock_answer("from a pipe"))
+    );
+
+    // No prompt and stdin is not a terminal: stdin is the prompt too.
+    let output = mock
+        .cmd()
+        .arg("chat")
+        .write_stdin("piped")
+        .output()
+        .unwrap();
+    assert_eq!(text(&output.stdout), format!("{}\n", mock_answer("piped")));
+
+    let empty = mock
+        .cmd()
+        .args(["chat", "-"])
+        .write_stdin("  \n")
+        .output()
+        .unwrap();
+    assert_one_line_error(&empty, 2, "invalid input", "the prompt is empty");
+}
+
+#[test]
+fn rate_limited_chat_exits_1_naming_the_kind_and_message() {
+    let mock = TestMock::start();
+    mock.sign_in();
+    // A Retry-After beyond the client's retry budget: it gives up at once instead of waiting.
+    mock.server().set_fault(FaultRule::new(
+        Endpoint::ChatCompletions,
+        Fault::rate_limited(3600),
+    ));
+    let output = mock.cmd().args(["chat", "Hello"]).output().unwrap();
+    assert_one_line_error(&output, 1, "rate limited", "you have been rate-limited");
+    assert!(text(&output.stderr).contains("retry after 3600s"));
+}
+
+#[test]
+fn quota_exceeded_chat_exits_1_naming_the_kind_and_message() {
+    let mock = TestMock::start();
+    mock.sign_in();
+    mock.server().set_fault(FaultRule::new(
+        Endpoint::ChatCompletions,
+        Fault::quota_exceeded(),
+    ));
+    let output = mock
+        .cmd()
+        .args(["chat", "--json", "Hello"])
+        .output()
+        .unwrap();
+    assert_one_line_error(
+        &output,
+        1,
+        "quota exceeded",
+        "You have no quota (HTTP 402, quota_exceeded)",
+    );
+}
+
+#[test]
+fn unsupported_model_exits_1_naming_the_kind_and_message() {
+    let mock = TestMock::start();
+    mock.sign_in();
+    let output = mock
+        .cmd()
+        .args(["chat", "--model", "gpt-2-imaginary", "Hello"])
+        .output()
+        .unwrap();
+    assert_one_line_error(&output, 1, "model not supported", "model_not_supported");
+}
+
+#[test]
+fn revoked_token_exits_4_as_unauthorized() {
+    let mock = TestMock::start();
+    let token = mock.sign_in();
+    assert!(mock.server().revoke_github_token(&token));
+    let output = mock.cmd().args(["chat", "Hello"]).output().unwrap();
+    assert_one_line_error(
+        &output,
+        4,
+        "unauthorized",
+        "Bad credentials; run `copilot-rs auth login` again",
+    );
+}
+
+#[test]
+fn mid_stream_error_is_reported_after_the_partial_answer() {
+    let mock = TestMock::start();
+    mock.sign_in();
+    mock.server().set_fault(FaultRule::new(
+        Endpoint::ChatCompletions,
+        Fault::MidStreamError {
+            after_events: 3,
+            code: "model_overloaded".into(),
+            message: "The model is overloaded".into(),
+        },
+    ));
+    let output = mock.cmd().args(["chat", "Hello"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = text(&output.stderr);
+    assert!(stderr.starts_with("error: "), "{stderr}");
+    assert!(stderr.contains("The model is overloaded"), "{stderr}");
+}

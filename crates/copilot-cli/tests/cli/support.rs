@@ -1,0 +1,180 @@
+//! A copilot-mock server for one test, and `copilot-rs` commands pointed at it.
+
+use std::path::PathBuf;
+use std::process::Output;
+
+use assert_cmd::Command;
+use copilot_mock::{DeviceOutcome, DeviceScenario, MockConfig, MockServer};
+use tempfile::TempDir;
+
+/// Environment variables that would leak the developer's identity or settings into a test.
+const SCRUBBED_ENV: [&str; 12] = [
+    "COPILOT_GITHUB_TOKEN",
+    "GH_TOKEN",
+    "GITHUB_TOKEN",
+    "GITHUB_COPILOT_API_TOKEN",
+    "COPILOT_API_URL",
+    "COPILOT_RS_GITHUB_URL",
+    "COPILOT_RS_GITHUB_API_URL",
+    "COPILOT_RS_CONFIG_DIR",
+    "COPILOT_RS_CLIENT_ID",
+    "RUST_LOG",
+    "BROWSER",
+    "HTTPS_PROXY",
+];
+
+/// A device scenario that finishes quickly: 1 s interval, approved on the first poll.
+pub fn quick_device() -> DeviceScenario {
+    DeviceScenario::new()
+        .interval(1)
+        .outcome(DeviceOutcome::ApproveAfterPolls(0))
+}
+
+/// A mock server (on its own runtime, so tests stay synchronous) and a private config directory.
+pub struct TestMock {
+    server: Option<MockServer>,
+    config_dir: TempDir,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl TestMock {
+    /// The default mock with a quick device flow.
+    pub fn start() -> Self {
+        Self::with_config(MockConfig::new().device(quick_device()))
+    }
+
+    /// A mock with `config`.
+    pub fn with_config(config: MockConfig) -> Self {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("test runtime");
+        let server = runtime.block_on(MockServer::start(config));
+        TestMock {
+            server: Some(server),
+            config_dir: TempDir::new().expect("temp dir"),
+            runtime,
+        }
+    }
+
+    /// The mock.
+    pub fn server(&self) -> &MockServer {
+        self.server.as_ref().expect("server running")
+    }
+
+    /// The credentials file the CLI writes.
+    pub fn credentials_file(&self) -> PathBuf {
+        self.config_dir().join("credentials.json")
+    }
+
+    /// The config directory (created by the CLI on first save).
+    pub fn config_dir(&self) -> PathBuf {
+        self.config_dir.path().join("config")
+    }
+
+    /// Whether nothing at all was written to the test's home directory (which also holds the config dir).
+    pub fn home_is_empty(&self) -> bool {
+        std::fs::read_dir(self.config_dir.path())
+            .map(|mut entries| entries.next().is_none())
+            .unwrap_or(false)
+    }
+
+    /// `copilot-rs` with a clean environment, without any host options.
+    pub fn bare_cmd(&self) -> Command {
+        let mut cmd = Command::cargo_bin("copilot-rs").expect("binary built");
+        for var in SCRUBBED_ENV {
+            cmd.env_remove(var);
+        }
+        cmd.env("HOME", self.config_dir.path())
+            .env("XDG_CONFIG_HOME", self.config_dir.path().join("xdg"))
+            .env("NO_PROXY", "127.0.0.1,localhost");
+        cmd
+    }
+
+    /// `copilot-rs` pointed at the mock (web and REST URLs) with the private config directory.
+    pub fn cmd(&self) -> Command {
+        let mut cmd = self.bare_cmd();
+        cmd.arg("--github-url")
+            .arg(self.server().github_web_url())
+            .arg("--github-api-url")
+            .arg(self.server().github_api_url())
+            .arg("--config-dir")
+            .arg(self.config_dir());
+        cmd
+    }
+
+    /// Signs in as `octocat` with `auth login --with-token` and returns the token.
+    pub fn sign_in(&self) -> String {
+        let token = self.server().mint_github_token("octocat");
+        let output = self
+            .cmd()
+            .args(["auth", "login", "--with-token"])
+            .write_stdin(format!("{token}\n"))
+            .output()
+            .expect("run");
+        assert!(
+            output.status.success(),
+            "sign-in failed: {}",
+            text(&output.stderr)
+        );
+        token
+    }
+
+    /// The GitHub token in the credentials file.
+    pub fn stored_token(&self) -> String {
+        let file: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(self.credentials_file()).expect("credentials"))
+                .expect("credentials JSON");
+        file["credentials"][0]["credential"]["access_token"]
+            .as_str()
+            .expect("access_token")
+            .to_owned()
+    }
+}
+
+impl Drop for TestMock {
+    fn drop(&mut self) {
+        if let Some(server) = self.server.take() {
+            self.runtime.block_on(server.shutdown());
+        }
+    }
+}
+
+/// Bytes as text.
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// The non-empty lines of stderr.
+pub fn stderr_lines(output: &Output) -> Vec<String> {
+    text(&output.stderr)
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Asserts that the command failed with `code` and exactly one stderr line starting with
+/// `error: <kind>:` and containing `message`; stdout must be empty.
+pub fn assert_one_line_error(output: &Output, code: i32, kind: &str, message: &str) {
+    let lines = stderr_lines(output);
+    assert_eq!(output.status.code(), Some(code), "stderr: {lines:?}");
+    let errors: Vec<&String> = lines.iter().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(errors.len(), 1, "stderr: {lines:?}");
+    assert!(
+        errors[0].starts_with(&format!("error: {kind}: ")),
+        "expected kind {kind:?} in {:?}",
+        errors[0]
+    );
+    assert!(
+        errors[0].contains(message),
+        "expected {message:?} in {:?}",
+        errors[0]
+    );
+    assert_eq!(
+        text(&output.stdout),
+        "",
+        "stdout must stay empty on failure"
+    );
+}
