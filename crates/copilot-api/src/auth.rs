@@ -8,6 +8,30 @@ use url::Url;
 
 use crate::error::ApiError;
 
+/// An opaque label a [`CopilotAuth`] source puts on the [`ApiCredentials`] it hands out, and gets back in
+/// [`CopilotAuth::invalidate`], so it can tell exactly which credentials the server rejected without
+/// comparing secrets. The client never interprets it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct CredentialTag(u64);
+
+impl CredentialTag {
+    /// A tag with this value (a generation number, a table key, …).
+    pub const fn new(value: u64) -> Self {
+        CredentialTag(value)
+    }
+
+    /// The value given to [`new`](Self::new).
+    pub const fn get(self) -> u64 {
+        self.0
+    }
+}
+
+impl From<u64> for CredentialTag {
+    fn from(value: u64) -> Self {
+        CredentialTag(value)
+    }
+}
+
 /// A bearer token and the Copilot API base URL it belongs to (`endpoints.api` of the same token exchange).
 #[derive(Clone)]
 #[non_exhaustive]
@@ -16,15 +40,24 @@ pub struct ApiCredentials {
     pub bearer: SecretString,
     /// The API base, e.g. `https://api.individual.githubcopilot.com`.
     pub base_url: Url,
+    /// The source's label for these credentials, passed back unchanged to [`CopilotAuth::invalidate`].
+    pub tag: Option<CredentialTag>,
 }
 
 impl ApiCredentials {
-    /// Credentials from a token and its base URL.
+    /// Credentials from a token and its base URL, without a tag.
     pub fn new(bearer: impl Into<SecretString>, base_url: Url) -> Self {
         ApiCredentials {
             bearer: bearer.into(),
             base_url,
+            tag: None,
         }
+    }
+
+    /// Labels the credentials (see [`CredentialTag`]).
+    pub fn with_tag(mut self, tag: impl Into<CredentialTag>) -> Self {
+        self.tag = Some(tag.into());
+        self
     }
 }
 
@@ -33,6 +66,7 @@ impl fmt::Debug for ApiCredentials {
         f.debug_struct("ApiCredentials")
             .field("bearer", &"[redacted]")
             .field("base_url", &self.base_url.as_str())
+            .field("tag", &self.tag)
             .finish()
     }
 }
@@ -45,7 +79,8 @@ pub trait CopilotAuth: Send + Sync + fmt::Debug {
     async fn credentials(&self) -> Result<ApiCredentials, ApiError>;
 
     /// Called when the server rejected `rejected` (401, or 403/421 once): drop them so the next
-    /// [`credentials`](Self::credentials) fetches fresh ones. The default does nothing.
+    /// [`credentials`](Self::credentials) fetches fresh ones. `rejected` is exactly what `credentials`
+    /// returned, [`tag`](ApiCredentials::tag) included. The default does nothing.
     async fn invalidate(&self, rejected: &ApiCredentials) {
         let _ = rejected;
     }

@@ -2,12 +2,14 @@
 //! errors, and hands out [`ChatStream`]s.
 
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use copilot_http::retry::{RetryPolicy, send_with_retry};
 use copilot_http::time::{Clock, SharedClock, SharedSleep, Sleep, SystemClock, TokioSleep};
-use copilot_http::{ClientIdentity, HttpResponse, SharedTransport};
+use copilot_http::{ClientIdentity, HttpResponse, ResponseBody, SharedTransport, TransportError};
+use futures_util::StreamExt;
 use http::header::{AUTHORIZATION, CONTENT_TYPE};
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
 use secrecy::ExposeSecret;
@@ -19,11 +21,11 @@ use crate::auth::{ApiCredentials, CopilotAuth};
 use crate::chat::{ChatRequest, ChatResponse, Role, StreamOptions};
 use crate::decode::Dialect;
 use crate::embeddings::{EmbeddingsRequest, EmbeddingsResponse, EmbeddingsUsage};
-use crate::error::{self, ApiError, ResponseContext};
+use crate::error::{self, ApiError, PartialInfo, ResponseContext};
 use crate::models::{ModelInfo, ModelList};
 use crate::request::{Initiator, RequestOptions};
 use crate::responses::{ResponseItem, ResponsesRequest, ResponsesResponse};
-use crate::stream::ChatStream;
+use crate::stream::{ChatStream, Timer};
 
 /// `OpenAI-Intent` for chat and responses unless overridden.
 pub const DEFAULT_INTENT: &str = "conversation-panel";
@@ -234,8 +236,11 @@ impl CopilotApiClient {
         Ok(response)
     }
 
-    /// A streamed chat completion. Asks for usage (`stream_options.include_usage`) unless set. Retries happen
-    /// only before the response starts; the returned stream is never retried.
+    /// A streamed chat completion. Asks for usage (`stream_options.include_usage`) unless set.
+    ///
+    /// Retries (per the retry policy) happen only while nothing of the answer has arrived: before the
+    /// response head, and when the connection breaks after a 200 head but before the first body byte (the
+    /// first bytes are read before this returns). Once a byte has arrived the stream is never retried.
     pub async fn chat_stream(&self, mut request: ChatRequest) -> Result<ChatStream, ApiError> {
         request.stream = Some(true);
         if request.stream_options.is_none() {
@@ -243,17 +248,22 @@ impl CopilotApiClient {
                 include_usage: true,
             });
         }
-        let sent = self.send_chat(&request).await?;
-        Ok(self.stream(sent, Dialect::ChatCompletions, request.n))
+        let call = self.chat_call(&request)?;
+        self.open_stream(&call, Dialect::ChatCompletions, request.n)
+            .await
     }
 
     async fn send_chat(&self, request: &ChatRequest) -> Result<Sent, ApiError> {
+        self.send(&self.chat_call(request)?).await
+    }
+
+    fn chat_call<'a>(&'a self, request: &'a ChatRequest) -> Result<Call<'a>, ApiError> {
         let body = to_body(request)?;
         let initiator = request
             .options
             .initiator
             .unwrap_or_else(|| chat_initiator(&request.messages));
-        self.send(Call {
+        Ok(Call {
             method: Method::POST,
             path: &["chat", "completions"],
             body: Some(body),
@@ -266,7 +276,6 @@ impl CopilotApiClient {
             vision: request.has_image(),
             options: Some(&request.options),
         })
-        .await
     }
 
     /// A non-streamed `/responses` call.
@@ -279,23 +288,28 @@ impl CopilotApiClient {
         self.read_json("responses", sent).await
     }
 
-    /// A streamed `/responses` call, decoded into the same [`ChatEvent`](crate::ChatEvent)s as chat.
+    /// A streamed `/responses` call, decoded into the same [`ChatEvent`](crate::ChatEvent)s as chat. Retried
+    /// like [`chat_stream`](Self::chat_stream): only until the first body byte.
     pub async fn responses_stream(
         &self,
         mut request: ResponsesRequest,
     ) -> Result<ChatStream, ApiError> {
         request.stream = Some(true);
-        let sent = self.send_responses(&request).await?;
-        Ok(self.stream(sent, Dialect::Responses, None))
+        let call = self.responses_call(&request)?;
+        self.open_stream(&call, Dialect::Responses, None).await
     }
 
     async fn send_responses(&self, request: &ResponsesRequest) -> Result<Sent, ApiError> {
+        self.send(&self.responses_call(request)?).await
+    }
+
+    fn responses_call<'a>(&'a self, request: &'a ResponsesRequest) -> Result<Call<'a>, ApiError> {
         let body = to_body(request)?;
         let initiator = request
             .options
             .initiator
             .unwrap_or_else(|| responses_initiator(&request.input));
-        self.send(Call {
+        Ok(Call {
             method: Method::POST,
             path: &["responses"],
             body: Some(body),
@@ -308,7 +322,6 @@ impl CopilotApiClient {
             vision: request.has_image(),
             options: Some(&request.options),
         })
-        .await
     }
 
     /// Embeddings, split into batches of the model's `limits.max_inputs` (or the request's batch size) and
@@ -338,7 +351,7 @@ impl CopilotApiClient {
             let mut part = request.clone();
             part.input = batch.to_vec();
             let sent = self
-                .send(Call {
+                .send(&Call {
                     method: Method::POST,
                     path: &["embeddings"],
                     body: Some(to_body(&part)?),
@@ -414,7 +427,7 @@ impl CopilotApiClient {
 
     async fn fetch_models(&self) -> Result<ModelList, ApiError> {
         let sent = self
-            .send(Call {
+            .send(&Call {
                 method: Method::GET,
                 path: &["models"],
                 body: None,
@@ -437,7 +450,7 @@ impl CopilotApiClient {
     pub async fn accept_policy(&self, model_id: &str) -> Result<(), ApiError> {
         let body = to_body(&serde_json::json!({"state": "enabled"}))?;
         let sent = self
-            .send(Call {
+            .send(&Call {
                 method: Method::POST,
                 path: &["models", model_id, "policy"],
                 body: Some(body),
@@ -452,14 +465,68 @@ impl CopilotApiClient {
         Ok(())
     }
 
-    fn stream(&self, sent: Sent, dialect: Dialect, n: Option<u32>) -> ChatStream {
-        let (parts, body) = sent.response.into_parts();
-        ChatStream::from_body(body, dialect)
-            .with_response(parts.headers, sent.context)
-            .first_event_timeout(self.inner.first_event_timeout)
-            .idle_timeout(self.inner.idle_timeout)
-            .sleep(self.inner.sleep.clone())
-            .requested_choices(n)
+    /// Sends a streaming call and waits for the first body bytes before handing out the stream.
+    ///
+    /// A connection that breaks after the response head but before any body byte has shown the caller
+    /// nothing, so it is retried like a failure before the response (same policy: attempts, backoff,
+    /// budget). Once a byte has arrived the stream is the caller's and is never retried. The wait for the
+    /// first bytes counts against the first-event timeout, whose timer then carries on in the stream.
+    async fn open_stream(
+        &self,
+        call: &Call<'_>,
+        dialect: Dialect,
+        n: Option<u32>,
+    ) -> Result<ChatStream, ApiError> {
+        let inner = &*self.inner;
+        let started = inner.clock.now();
+        let mut failures = 0u32;
+        loop {
+            let sent = self.send(call).await?;
+            let (parts, mut body) = sent.response.into_parts();
+            let mut timer = None;
+            let first = first_chunk(
+                &mut body,
+                &mut timer,
+                inner.first_event_timeout,
+                &inner.sleep,
+            )
+            .await;
+            let stream = ChatStream::from_body(body, dialect)
+                .with_response(parts.headers, sent.context)
+                .first_event_timeout(inner.first_event_timeout)
+                .idle_timeout(inner.idle_timeout)
+                .sleep(inner.sleep.clone())
+                .requested_choices(n);
+            let error = match first {
+                FirstChunk::Data(bytes) => return Ok(stream.primed(bytes, timer)),
+                FirstChunk::End => return Ok(stream.primed(Bytes::new(), timer)),
+                FirstChunk::TimedOut => {
+                    return Ok(stream.failed(ApiError::FirstEventTimeout {
+                        after: inner.first_event_timeout.unwrap_or_default(),
+                    }));
+                }
+                FirstChunk::Failed(error) => error,
+            };
+            failures += 1;
+            let wait = inner.retry.delay(failures, None);
+            let elapsed = inner
+                .clock
+                .now()
+                .duration_since(started)
+                .unwrap_or(Duration::ZERO);
+            let retry = error.is_retryable()
+                && failures < inner.retry.attempts()
+                && elapsed + wait <= inner.retry.budget();
+            if !retry {
+                return Ok(stream.failed(ApiError::StreamInterrupted {
+                    message: error.to_string(),
+                    partial: PartialInfo::default(),
+                }));
+            }
+            tracing::debug!(%error, failures, wait_ms = wait.as_millis() as u64, "the body broke before its first byte; retrying");
+            drop(stream);
+            inner.sleep.sleep(wait).await;
+        }
     }
 
     async fn read_json<T: DeserializeOwned>(
@@ -477,13 +544,13 @@ impl CopilotApiClient {
 
     /// Sends a call: fresh credentials and request id, retry (429/5xx/network) before the first byte, one
     /// credential refresh on 401/403/421, error mapping for anything else that is not a success.
-    async fn send(&self, call: Call<'_>) -> Result<Sent, ApiError> {
+    async fn send(&self, call: &Call<'_>) -> Result<Sent, ApiError> {
         let inner = &*self.inner;
         let mut refreshed = false;
         loop {
             let credentials = inner.auth.credentials().await?;
             let request_id = uuid::Uuid::new_v4().to_string();
-            let request = self.build_request(&call, &credentials, &request_id)?;
+            let request = self.build_request(call, &credentials, &request_id)?;
             tracing::debug!(request = ?copilot_http::sensitive::RedactedRequest(&request), "sending Copilot API request");
             let response = send_with_retry(
                 &inner.transport,
@@ -566,6 +633,46 @@ impl CopilotApiClient {
         *request.headers_mut() = headers;
         Ok(request)
     }
+}
+
+/// How the wait for a streamed body's first bytes ended.
+enum FirstChunk {
+    /// Bytes arrived (never empty).
+    Data(Bytes),
+    /// The body ended cleanly without a byte.
+    End,
+    /// The first-event timeout fired first.
+    TimedOut,
+    /// The body failed before any byte.
+    Failed(TransportError),
+}
+
+/// Reads `body` until its first non-empty chunk, its end or an error; or until `timeout`, whose timer is
+/// started (in `timer`) only once the body has to be waited for, as [`ChatStream`] does.
+async fn first_chunk(
+    body: &mut ResponseBody,
+    timer: &mut Option<Timer>,
+    timeout: Option<Duration>,
+    sleep: &SharedSleep,
+) -> FirstChunk {
+    std::future::poll_fn(|cx| {
+        loop {
+            return match body.poll_next_unpin(cx) {
+                Poll::Ready(Some(Ok(bytes))) if bytes.is_empty() => continue,
+                Poll::Ready(Some(Ok(bytes))) => Poll::Ready(FirstChunk::Data(bytes)),
+                Poll::Ready(Some(Err(error))) => Poll::Ready(FirstChunk::Failed(error)),
+                Poll::Ready(None) => Poll::Ready(FirstChunk::End),
+                Poll::Pending => {
+                    let Some(timeout) = timeout else {
+                        return Poll::Pending;
+                    };
+                    let timer = timer.get_or_insert_with(|| sleep.sleep(timeout));
+                    timer.as_mut().poll(cx).map(|()| FirstChunk::TimedOut)
+                }
+            };
+        }
+    })
+    .await
 }
 
 fn header_value(value: &str) -> Result<HeaderValue, ApiError> {

@@ -1,6 +1,7 @@
 //! [`ApiError`], the crate's one error type, and the mapping from HTTP status + body (protocol.md §9).
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use copilot_http::TransportError;
@@ -188,10 +189,16 @@ pub enum ApiError {
         snippet: String,
     },
     /// Credentials could not be obtained from the [`CopilotAuth`](crate::CopilotAuth) source.
+    ///
+    /// `source` keeps the provider's own typed error (e.g. copilot-token's `TokenError`), so callers can
+    /// downcast it and tell "sign in again" from a passing failure; see [`ApiError::auth_source`].
     #[error("could not obtain Copilot credentials: {message}")]
     Auth {
         /// The source's complaint.
         message: String,
+        /// The provider's typed error, when it gave one.
+        #[source]
+        source: Option<Arc<dyn std::error::Error + Send + Sync>>,
     },
     /// The request could not be built (bad header value, unserialisable body, bad base URL).
     #[error("invalid request: {message}")]
@@ -205,6 +212,34 @@ pub enum ApiError {
 }
 
 impl ApiError {
+    /// An [`ApiError::Auth`] with only a message.
+    pub fn auth(message: impl Into<String>) -> Self {
+        ApiError::Auth {
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// An [`ApiError::Auth`] carrying the credential provider's typed error (its text becomes the message).
+    pub fn auth_with_source(source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        ApiError::Auth {
+            message: source.to_string(),
+            source: Some(Arc::new(source)),
+        }
+    }
+
+    /// The credential provider's typed error behind an [`ApiError::Auth`], to downcast
+    /// (`error.auth_source().and_then(|e| e.downcast_ref::<TheProviderError>())`).
+    pub fn auth_source(&self) -> Option<&(dyn std::error::Error + Send + Sync + 'static)> {
+        match self {
+            ApiError::Auth {
+                source: Some(source),
+                ..
+            } => Some(&**source),
+            _ => None,
+        }
+    }
+
     /// The server's details, for errors that came from a response or a stream error object.
     pub fn info(&self) -> Option<&ErrorInfo> {
         use ApiError::*;

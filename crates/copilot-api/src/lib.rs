@@ -19,6 +19,7 @@
 //! while let Some(event) = stream.next().await {
 //!     match event? {
 //!         ChatEvent::Content { text, .. } => print!("{text}"),
+//!         // Ended (EOF or `[DONE]`) before any finish reason: `stream.progress()` says how far it got.
 //!         ChatEvent::Done { saw_finish: false, .. } => eprintln!("(answer may be truncated)"),
 //!         _ => {}
 //!     }
@@ -55,7 +56,11 @@
 //!   `x-github-request-id`.
 //! - **Requests**: fresh `X-Request-Id` per request; `X-Initiator: user` only when the last message is a
 //!   genuine human prompt (billing-critical); `Copilot-Vision-Request` only when an image is present; one
-//!   credential refresh on 401/403/421; backoff retries honouring `Retry-After` only before the first byte.
+//!   credential refresh on 401/403/421 (the rejected [`ApiCredentials`] go back to
+//!   [`CopilotAuth::invalidate`] with their [`CredentialTag`]); backoff retries honouring `Retry-After` only
+//!   before the first body byte, including a connection that breaks between a 200 head and its first byte.
+//! - **Credential failures**: [`ApiError::Auth`] keeps the [`CopilotAuth`] source's typed error
+//!   ([`ApiError::auth_source`]) so callers can tell "sign in again" from a passing failure.
 //! - **Models**: open enums, unknown fields kept, a bad entry skipped with a warning; cached with a TTL,
 //!   stale list kept on 429.
 
@@ -74,7 +79,7 @@ mod responses;
 pub mod sse;
 mod stream;
 
-pub use auth::{ApiCredentials, CopilotAuth, StaticAuth};
+pub use auth::{ApiCredentials, CopilotAuth, CredentialTag, StaticAuth};
 pub use chat::{
     ChatRequest, ChatResponse, Choice, CompletionTokensDetails, Content, ContentPart, FinishReason,
     FunctionCall, FunctionDefinition, ImageDetail, JsonSchemaFormat, Message, PromptTokensDetails,

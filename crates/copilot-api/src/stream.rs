@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use bytes::Bytes;
 use copilot_http::ResponseBody;
 use copilot_http::time::{SharedSleep, TokioSleep};
 use futures_core::Stream;
@@ -17,7 +18,7 @@ use crate::decode::{ChatEventDecoder, Dialect, EventQueue};
 use crate::error::{ApiError, PartialInfo, ResponseContext};
 use crate::event::ChatEvent;
 
-type Timer = Pin<Box<dyn Future<Output = ()> + Send>>;
+pub(crate) type Timer = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 /// A streamed answer: `Stream<Item = Result<ChatEvent, ApiError>>`.
 ///
@@ -133,6 +134,34 @@ impl ChatStream {
             collector.push(event?);
         }
         Ok(collector.finish())
+    }
+
+    /// Starts the stream with `chunk`, already read from the body, and the first-event `timer` that was
+    /// running while it was read.
+    pub(crate) fn primed(mut self, chunk: Bytes, timer: Option<Timer>) -> Self {
+        self.timer = timer;
+        if !chunk.is_empty() {
+            self.bytes += chunk.len() as u64;
+            self.decoder.feed(&chunk, &mut self.queue);
+            if !self.queue.is_empty() {
+                self.got_event = true;
+                self.timer = None;
+            }
+        }
+        self
+    }
+
+    /// A stream whose only item is `error`.
+    pub(crate) fn failed(mut self, error: ApiError) -> Self {
+        self.end_with(error);
+        self
+    }
+
+    /// What has arrived so far: events yielded, body bytes received, and whether a choice finished. After
+    /// a [`ChatEvent::Done`] with `saw_finish: false` (a stream that ended cleanly but early), this is what
+    /// a caller reports as the partial answer.
+    pub fn progress(&self) -> PartialInfo {
+        self.partial()
     }
 
     fn partial(&self) -> PartialInfo {

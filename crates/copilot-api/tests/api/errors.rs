@@ -165,3 +165,45 @@ async fn long_bodies_are_truncated_and_sanitised() {
     assert!(!message.chars().any(char::is_control));
     assert!(message.starts_with("line one"));
 }
+
+/// A provider error the client knows nothing about.
+#[derive(Debug, thiserror::Error)]
+#[error("the user must sign in again")]
+struct SignInAgain;
+
+#[derive(Debug)]
+struct FailingAuth;
+
+#[async_trait::async_trait]
+impl copilot_api::CopilotAuth for FailingAuth {
+    async fn credentials(&self) -> Result<copilot_api::ApiCredentials, ApiError> {
+        Err(ApiError::auth_with_source(SignInAgain))
+    }
+}
+
+#[tokio::test]
+async fn a_credential_failure_keeps_the_providers_typed_error() {
+    // Were anything sent, the call would fail with this transport error instead of `Auth`.
+    let transport = copilot_http::FnTransport::new(|_request| async {
+        Err(copilot_http::TransportError::ConnectionClosed {
+            message: "nothing may be sent without credentials".into(),
+        })
+    });
+    let client = copilot_api::CopilotApiClient::builder(FailingAuth)
+        .transport(copilot_http::SharedTransport::new(transport))
+        .build()
+        .unwrap();
+    let error = client
+        .chat(ChatRequest::new("gpt-4o", vec![Message::user("hi")]))
+        .await
+        .expect_err("no credentials");
+    assert!(matches!(error, ApiError::Auth { .. }), "{error:?}");
+    assert_eq!(
+        error.to_string(),
+        "could not obtain Copilot credentials: the user must sign in again"
+    );
+    let source = error.auth_source().expect("the typed source is kept");
+    assert!(source.downcast_ref::<SignInAgain>().is_some());
+    assert!(std::error::Error::source(&error).is_some());
+    assert!(ApiError::auth("plain").auth_source().is_none());
+}

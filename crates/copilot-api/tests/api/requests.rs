@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use copilot_api::{
-    ApiError, ChatEvent, ChatRequest, ContentPart, CopilotApiClient, EmbeddingsRequest,
-    ImageDetail, Initiator, JsonSchemaFormat, Message, ReasoningEffort, RequestOptions,
-    ResponseFormat, StaticAuth, Tool, ToolCall, ToolChoice,
+    ApiError, ChatEvent, ChatRequest, ContentPart, CopilotApiClient, CredentialTag,
+    EmbeddingsRequest, ImageDetail, Initiator, JsonSchemaFormat, Message, ReasoningEffort,
+    RequestOptions, ResponseFormat, StaticAuth, Tool, ToolCall, ToolChoice,
 };
 use copilot_http::retry::RetryPolicy;
 use copilot_http::time::RecordingSleep;
@@ -301,6 +301,11 @@ async fn unauthorized_invalidates_the_failing_credentials_and_retries_once() {
         .unwrap();
     assert!(chat.collect().await.is_ok());
     assert_eq!(*auth.invalidated.lock().unwrap(), ["token-1"]);
+    assert_eq!(
+        *auth.invalidated_tags.lock().unwrap(),
+        [Some(CredentialTag::new(1))],
+        "the rejected credentials come back with the tag they were issued with"
+    );
 }
 
 #[tokio::test]
@@ -468,6 +473,135 @@ async fn network_errors_before_the_response_get_retried() {
         .unwrap();
     assert!(chat.collect().await.unwrap().done_marker);
     assert_eq!(calls.load(Ordering::SeqCst), 2);
+}
+
+/// A transport whose `n`-th chat response (counting from 0) has the body `bodies(n)`.
+fn counting_transport(
+    calls: Arc<AtomicUsize>,
+    bodies: fn(usize) -> Vec<Result<Bytes, TransportError>>,
+) -> SharedTransport {
+    SharedTransport::new(FnTransport::new(move |_request| {
+        let attempt = calls.fetch_add(1, Ordering::SeqCst);
+        async move {
+            Ok(http::Response::new(ResponseBody::from_stream(
+                futures_util::stream::iter(bodies(attempt)),
+            )))
+        }
+    }))
+}
+
+fn reset() -> Result<Bytes, TransportError> {
+    Err(TransportError::ConnectionClosed {
+        message: "connection reset by peer".into(),
+    })
+}
+
+const ANSWER: &str = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"hi\"},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n";
+
+fn stream_client(
+    transport: SharedTransport,
+    retry: RetryPolicy,
+) -> (CopilotApiClient, RecordingSleep) {
+    let sleep = RecordingSleep::new();
+    let client = CopilotApiClient::builder(StaticAuth::new(
+        "t",
+        "https://api.githubcopilot.com".parse().unwrap(),
+    ))
+    .transport(transport)
+    .retry_policy(retry)
+    .sleep(sleep.clone())
+    .build()
+    .unwrap();
+    (client, sleep)
+}
+
+#[tokio::test]
+async fn a_body_broken_before_its_first_byte_is_retried() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let transport = counting_transport(calls.clone(), |attempt| match attempt {
+        0 => vec![reset()],
+        _ => vec![Ok(Bytes::from_static(ANSWER.as_bytes()))],
+    });
+    let (client, sleep) = stream_client(transport, RetryPolicy::new().jitter(false));
+    let chat = client
+        .chat_stream(ChatRequest::new("gpt-4o", vec![Message::user("hi")]))
+        .await
+        .expect("the retry's head");
+    let collected = chat.collect().await.expect("the retry's body");
+    assert_eq!(collected.choices[0].content, "hi");
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+    assert_eq!(sleep.recorded().len(), 1, "one backoff before the retry");
+}
+
+#[tokio::test]
+async fn a_responses_body_broken_before_its_first_byte_is_retried() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let transport = counting_transport(calls.clone(), |attempt| match attempt {
+        0 => vec![Ok(Bytes::new()), reset()],
+        _ => vec![Ok(Bytes::from_static(b"data: [DONE]\n\n"))],
+    });
+    let (client, _) = stream_client(transport, RetryPolicy::new().jitter(false));
+    let stream = client
+        .responses_stream(copilot_api::ResponsesRequest::new("gpt-5", Vec::new()))
+        .await
+        .expect("the retry's head");
+    assert!(
+        stream
+            .collect()
+            .await
+            .expect("the retry's body")
+            .done_marker
+    );
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        2,
+        "an empty chunk is not a byte"
+    );
+}
+
+#[tokio::test]
+async fn a_body_broken_after_its_first_byte_is_not_retried() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let transport = counting_transport(calls.clone(), |_| {
+        vec![Ok(Bytes::from_static(b": keep-alive\n\n")), reset()]
+    });
+    let (client, sleep) = stream_client(transport, RetryPolicy::new().jitter(false));
+    let error = client
+        .chat_stream(ChatRequest::new("gpt-4o", vec![Message::user("hi")]))
+        .await
+        .expect("the head")
+        .collect()
+        .await
+        .expect_err("the stream broke");
+    match error {
+        ApiError::StreamInterrupted { partial, .. } => assert!(partial.bytes > 0, "{partial:?}"),
+        other => panic!("expected StreamInterrupted, got {other:?}"),
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    assert!(sleep.recorded().is_empty());
+}
+
+#[tokio::test]
+async fn a_body_broken_before_its_first_byte_gives_up_when_the_policy_does() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let transport = counting_transport(calls.clone(), |_| vec![reset()]);
+    let (client, sleep) =
+        stream_client(transport, RetryPolicy::new().jitter(false).max_attempts(3));
+    let error = client
+        .chat_stream(ChatRequest::new("gpt-4o", vec![Message::user("hi")]))
+        .await
+        .expect("the head")
+        .collect()
+        .await
+        .expect_err("every body broke");
+    match error {
+        ApiError::StreamInterrupted { partial, .. } => {
+            assert_eq!((partial.events, partial.bytes), (0, 0), "{partial:?}")
+        }
+        other => panic!("expected StreamInterrupted, got {other:?}"),
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 3);
+    assert_eq!(sleep.recorded().len(), 2);
 }
 
 #[tokio::test]

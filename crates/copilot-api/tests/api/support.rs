@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use copilot_api::{
     ApiCredentials, ApiError, ChatCollector, ChatEvent, ChatEventDecoder, CollectedChat,
-    CopilotApiClient, CopilotAuth, Dialect, EventQueue, StaticAuth,
+    CopilotApiClient, CopilotAuth, CredentialTag, Dialect, EventQueue, StaticAuth,
 };
 use copilot_http::retry::RetryPolicy;
 use copilot_http::time::{ManualClock, RecordingSleep};
@@ -109,12 +109,13 @@ pub fn collect(events: Vec<Result<ChatEvent, ApiError>>, n: Option<u32>) -> Coll
     collector.finish()
 }
 
-/// An auth source that hands out `token-1`, `token-2`, … and records invalidations.
+/// An auth source that hands out `token-1`, `token-2`, … (tagged 1, 2, …) and records invalidations.
 #[derive(Debug, Default)]
 pub struct RotatingAuth {
     pub base: String,
     pub issued: Mutex<u32>,
     pub invalidated: Mutex<Vec<String>>,
+    pub invalidated_tags: Mutex<Vec<Option<CredentialTag>>>,
 }
 
 impl RotatingAuth {
@@ -133,10 +134,10 @@ impl CopilotAuth for RotatingAuth {
         if *issued == 0 {
             *issued = 1;
         }
-        Ok(ApiCredentials::new(
-            format!("token-{issued}"),
-            self.base.parse().unwrap(),
-        ))
+        Ok(
+            ApiCredentials::new(format!("token-{issued}"), self.base.parse().unwrap())
+                .with_tag(u64::from(*issued)),
+        )
     }
 
     async fn invalidate(&self, rejected: &ApiCredentials) {
@@ -144,6 +145,7 @@ impl CopilotAuth for RotatingAuth {
             .lock()
             .unwrap()
             .push(rejected.bearer.expose_secret().to_owned());
+        self.invalidated_tags.lock().unwrap().push(rejected.tag);
         *self.issued.lock().unwrap() += 1;
     }
 }
