@@ -126,6 +126,20 @@ pub enum AuthError {
         /// What is wrong.
         reason: &'static str,
     },
+    /// An environment variable holds a token of a kind Copilot never accepts: a classic personal access token
+    /// (`ghp_`) or a refresh token (`ghr_`). Credential lookup stops here instead of silently falling back to
+    /// another identity; nothing was sent.
+    #[error(
+        "environment variable {var} holds a {kind}, which cannot be used with GitHub Copilot: {reason}"
+    )]
+    UnsupportedEnvToken {
+        /// The variable.
+        var: &'static str,
+        /// The kind detected from the prefix.
+        kind: TokenKind,
+        /// Why, and what to do instead.
+        reason: &'static str,
+    },
     /// An environment variable holds an unusable value. Credential lookup stops here instead of silently
     /// falling back to another identity.
     #[error("environment variable {var} is not usable: {reason}")]
@@ -199,6 +213,16 @@ impl AuthError {
             operation,
             path: path.into(),
             source,
+        }
+    }
+
+    /// The kind of a refused token ([`AuthError::UnsupportedToken`], [`AuthError::UnsupportedEnvToken`]),
+    /// e.g. to recognise a classic PAT wherever it came from.
+    pub fn unsupported_token_kind(&self) -> Option<&TokenKind> {
+        match self {
+            AuthError::UnsupportedToken { kind, .. }
+            | AuthError::UnsupportedEnvToken { kind, .. } => Some(kind),
+            _ => None,
         }
     }
 

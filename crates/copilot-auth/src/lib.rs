@@ -43,7 +43,8 @@
 //!
 //! [`GitHubToken`] is a secret (redacted `Debug`) with a [`TokenKind`] read from its prefix;
 //! [`GitHubToken::check_usable_for_copilot`] refuses classic PATs and refresh tokens before any network
-//! call. Flows return a [`GitHubTokenResponse`], which for expiring GitHub App tokens carries a refresh
+//! call ([`AuthError::UnsupportedToken`], or [`AuthError::UnsupportedEnvToken`] naming the variable when the
+//! token came from the environment; [`AuthError::unsupported_token_kind`] reads the kind from either). Flows return a [`GitHubTokenResponse`], which for expiring GitHub App tokens carries a refresh
 //! token and lifetimes.
 //!
 //! # Refresh

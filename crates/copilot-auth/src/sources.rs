@@ -244,7 +244,14 @@ impl CredentialSources {
                     reason: e.to_string(),
                 };
                 let token = GitHubToken::parse(&value).map_err(invalid)?;
-                token.check_usable_for_copilot().map_err(invalid)?;
+                token
+                    .check_usable_for_copilot()
+                    .map_err(|error| match error {
+                        AuthError::UnsupportedToken { kind, reason } => {
+                            AuthError::UnsupportedEnvToken { var, kind, reason }
+                        }
+                        other => invalid(other),
+                    })?;
                 tracing::debug!(var, kind = %token.kind(), "using a token from the environment");
                 return Ok(resolved(
                     Credential::GitHub(token),

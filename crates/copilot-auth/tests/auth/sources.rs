@@ -8,7 +8,7 @@ use std::time::Duration;
 use copilot_auth::editor::{EditorFile, editor_config_dir, import_editor_token};
 use copilot_auth::{
     AuthError, Credential, CredentialKey, CredentialSource, CredentialSources, GitHubHost,
-    GitHubToken, MemoryStore, ResolvedCredential, StoredCredential, TokenStore,
+    GitHubToken, MemoryStore, ResolvedCredential, StoredCredential, TokenKind, TokenStore,
 };
 use secrecy::ExposeSecret;
 
@@ -124,18 +124,40 @@ async fn precedence_follows_the_official_sdk() {
 #[tokio::test]
 async fn an_invalid_env_token_fails_instead_of_falling_through() {
     let store = store_with("gho_fromstore").await;
-    for (pairs, bad_var) in [
+    for (pairs, bad_var, bad_kind) in [
         (
             vec![
                 ("GH_TOKEN", "ghp_classicpat"),
                 ("GITHUB_TOKEN", "gho_valid"),
             ],
             "GH_TOKEN",
+            TokenKind::ClassicPat,
         ),
         (
             vec![("COPILOT_GITHUB_TOKEN", "ghr_refresh")],
             "COPILOT_GITHUB_TOKEN",
+            TokenKind::Refresh,
         ),
+    ] {
+        let error = CredentialSources::new(GitHubHost::github_com())
+            .with_env(env(&pairs))
+            .with_store(store.clone(), key())
+            .resolve()
+            .await
+            .unwrap_err();
+        match &error {
+            AuthError::UnsupportedEnvToken { var, kind, .. } => {
+                assert_eq!(*var, bad_var);
+                assert_eq!(*kind, bad_kind);
+            }
+            other => panic!("{pairs:?}: {other:?}"),
+        }
+        assert_eq!(error.unsupported_token_kind(), Some(&bad_kind));
+        for (_, value) in &pairs {
+            assert!(!error.to_string().contains(value), "{error}");
+        }
+    }
+    for (pairs, bad_var) in [
         (vec![("GITHUB_TOKEN", "gho_with space")], "GITHUB_TOKEN"),
         (
             vec![("GITHUB_COPILOT_API_TOKEN", "tid=x")],
