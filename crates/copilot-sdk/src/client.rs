@@ -11,6 +11,7 @@ use copilot_auth::{
     Credential, CredentialKey, CredentialRefresher, CredentialSource, CredentialSources,
     GitHubToken, RefreshOptions, TokenKind, TokenStore,
 };
+use copilot_http::retry::RetryPolicy;
 use copilot_http::time::{Clock, SharedClock, SharedSleep, Sleep, SystemClock, TokioSleep};
 use copilot_http::{ClientIdentity, GitHubHost, SharedTransport};
 use copilot_token::{
@@ -62,6 +63,7 @@ pub struct CopilotClientBuilder {
     copilot_api_url: Option<Url>,
     background_refresh: bool,
     max_tool_rounds: u32,
+    retry: RetryPolicy,
 }
 
 impl fmt::Debug for CopilotClientBuilder {
@@ -99,6 +101,7 @@ impl Default for CopilotClientBuilder {
             copilot_api_url: None,
             background_refresh: false,
             max_tool_rounds: DEFAULT_MAX_TOOL_ROUNDS,
+            retry: RetryPolicy::default(),
         }
     }
 }
@@ -223,6 +226,14 @@ impl CopilotClientBuilder {
         self
     }
 
+    /// How Copilot API calls are retried on 429, 5xx and network failures before any answer byte arrived
+    /// (default [`RetryPolicy::default`]; [`RetryPolicy::none`] fails at once). A `Retry-After` longer than
+    /// the policy's budget is not waited for: the call fails with the rate-limit error instead.
+    pub fn retry_policy(mut self, policy: impl Into<RetryPolicy>) -> Self {
+        self.retry = policy.into();
+        self
+    }
+
     /// The wall clock (token expiry, pool idle times).
     pub fn clock(mut self, clock: SharedClock) -> Self {
         self.clock = clock;
@@ -297,8 +308,8 @@ pub(crate) struct Started {
 }
 
 impl Started {
-    /// Fetches (or reads from cache) the credentials first, so credential failures surface typed instead of
-    /// as the API client's string-only `ApiError::Auth`.
+    /// Fetches (or reads from cache) the credentials first, so a credential failure surfaces as the token
+    /// manager's typed error before anything else is attempted.
     pub(crate) async fn preflight(&self) -> Result<(), SdkError> {
         if let Some(manager) = &self.manager {
             manager.credentials().await?;
@@ -354,6 +365,9 @@ pub struct AuthStatus {
     pub api_endpoint: Url,
     /// When the current Copilot token expires (exchange mode).
     pub copilot_token_expires_at: Option<SystemTime>,
+    /// The Copilot sku from the Copilot token (`copilot_individual`, `free_limited_copilot`, …; exchange
+    /// mode only).
+    pub sku: Option<String>,
 }
 
 /// Premium-request and chat quota ([`CopilotClient::quota`]).
@@ -425,6 +439,9 @@ impl CopilotClient {
         let model = match config.model.clone() {
             Some(model) => model,
             None => {
+                // Credentials first: a revoked or missing token is reported as such, not as a failed
+                // models lookup.
+                started.preflight().await?;
                 let models = started.api.models().await?;
                 models.chat_default().map(|m| m.id.clone()).ok_or_else(|| {
                     SdkError::config("no model given and the models list flags no default")
@@ -456,6 +473,7 @@ impl CopilotClient {
                     .clone()
                     .ok_or_else(|| SdkError::config("no API endpoint"))?,
                 copilot_token_expires_at: None,
+                sku: None,
             });
         };
         let credentials = manager.credentials().await?;
@@ -474,6 +492,10 @@ impl CopilotClient {
             plan: info.and_then(|i| i.copilot_plan),
             api_endpoint: credentials.base_url.clone(),
             copilot_token_expires_at: credentials.expires_at,
+            sku: credentials
+                .copilot_token
+                .as_ref()
+                .and_then(|token| token.sku().map(str::to_owned)),
         })
     }
 
@@ -619,6 +641,7 @@ impl CopilotClient {
             .sleep(SleepRef(config.sleep.clone()))
             .first_event_timeout(config.first_event_timeout)
             .idle_timeout(config.idle_timeout)
+            .retry_policy(config.retry.clone())
             .build()?;
         Ok(Started {
             api,

@@ -146,14 +146,10 @@ impl SdkError {
 
 impl From<AuthError> for SdkError {
     fn from(error: AuthError) -> Self {
+        if error.unsupported_token_kind() == Some(&copilot_auth::TokenKind::ClassicPat) {
+            return SdkError::ClassicPatRefused;
+        }
         match error {
-            AuthError::UnsupportedToken {
-                kind: copilot_auth::TokenKind::ClassicPat,
-                ..
-            } => SdkError::ClassicPatRefused,
-            AuthError::InvalidEnvironment { ref reason, .. } if reason.contains("ghp_") => {
-                SdkError::ClassicPatRefused
-            }
             AuthError::SignInRequired { reason } => SdkError::SignInRequired { reason },
             AuthError::BadCredentials => SdkError::Unauthorized {
                 message: "GitHub rejected the token (Bad credentials)".to_owned(),
@@ -168,6 +164,19 @@ impl From<TokenError> for SdkError {
         match error {
             TokenError::GitHubTokenRejected { message } => SdkError::Unauthorized { message },
             TokenError::NotEntitled { message, url, .. } => SdkError::NotEntitled { message, url },
+            TokenError::GitHubTokenUnavailable(ref source) => {
+                // The store-backed provider reports "nothing stored" / "refresh refused" as copilot-auth
+                // errors; those mean the user has to sign in.
+                match source.downcast_ref::<AuthError>() {
+                    Some(AuthError::SignInRequired { reason }) => SdkError::SignInRequired {
+                        reason: reason.clone(),
+                    },
+                    Some(AuthError::BadCredentials) => SdkError::Unauthorized {
+                        message: "GitHub rejected the token (Bad credentials)".to_owned(),
+                    },
+                    _ => SdkError::Token(error),
+                }
+            }
             other => SdkError::Token(other),
         }
     }
@@ -175,6 +184,14 @@ impl From<TokenError> for SdkError {
 
 impl From<ApiError> for SdkError {
     fn from(error: ApiError) -> Self {
+        // A credential failure inside the API client carries the token manager's typed error (see
+        // `glue::ManagerAuth`): map it like a direct `TokenError`.
+        if let Some(token_error) = error
+            .auth_source()
+            .and_then(|source| source.downcast_ref::<TokenError>())
+        {
+            return SdkError::from(token_error.clone());
+        }
         match error {
             ApiError::Unauthorized(info) | ApiError::TokenExpired(info) => SdkError::Unauthorized {
                 message: info.to_string(),

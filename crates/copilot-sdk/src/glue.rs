@@ -8,7 +8,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use async_trait::async_trait;
-use copilot_api::{ApiCredentials, ApiError, CopilotAuth};
+use copilot_api::{ApiCredentials, ApiError, CopilotAuth, CredentialTag};
 use copilot_auth::{
     AuthError, CredentialKey, CredentialRefresher, RefreshOptions, TokenStore, get_or_refresh_with,
     refresh_after_rejection,
@@ -18,47 +18,67 @@ use copilot_token::{CopilotCredentials, GitHubTokenProvider, TokenError, TokenMa
 use secrecy::{ExposeSecret, SecretString};
 use subtle::ConstantTimeEq;
 
-/// How many recently handed-out credentials are remembered, so a rejection can be traced back to the exact
-/// credentials (and their generation) the manager issued.
-const RECENT: usize = 4;
-
-fn same_secret(a: &SecretString, b: &SecretString) -> bool {
-    bool::from(
-        a.expose_secret()
-            .as_bytes()
-            .ct_eq(b.expose_secret().as_bytes()),
-    )
-}
-
 /// [`CopilotAuth`] backed by a [`TokenManager`].
 ///
-/// `invalidate` maps the rejected [`ApiCredentials`] back to the [`CopilotCredentials`] they came from and
-/// passes those to [`TokenManager::invalidate`], which clears the cache only if it still holds them: a token
-/// another task refreshed in the meantime survives.
+/// Every distinct set of credentials the manager issues gets a [`CredentialTag`]; the API client hands the
+/// tag back with a rejection, and `invalidate` passes the [`CopilotCredentials`] issued under it to
+/// [`TokenManager::invalidate`], which clears the cache only if it still holds them: a token another task
+/// refreshed in the meantime survives. Only the latest issue is kept, because the manager only ever clears
+/// its current credentials; a rejection of anything older is already moot.
+///
+/// A credential failure is returned as [`ApiError::Auth`] with the [`TokenError`] as its source, so the
+/// SDK can map it back to a typed error ("sign in again").
 pub(crate) struct ManagerAuth {
     manager: TokenManager,
-    recent: Mutex<Vec<CopilotCredentials>>,
+    latest: Mutex<Option<Issued>>,
+}
+
+/// The credentials most recently handed out, and their tag.
+struct Issued {
+    tag: CredentialTag,
+    credentials: CopilotCredentials,
+}
+
+/// Whether two issues are the same credentials: the same exchanged token (by identity), or in direct mode
+/// the same bearer for the same base URL.
+fn same_credentials(a: &CopilotCredentials, b: &CopilotCredentials) -> bool {
+    if a.mode != b.mode || a.base_url != b.base_url {
+        return false;
+    }
+    match (&a.copilot_token, &b.copilot_token) {
+        (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+        (None, None) => bool::from(
+            a.bearer
+                .expose_secret()
+                .as_bytes()
+                .ct_eq(b.bearer.expose_secret().as_bytes()),
+        ),
+        _ => false,
+    }
 }
 
 impl ManagerAuth {
     pub(crate) fn new(manager: TokenManager) -> Self {
         ManagerAuth {
             manager,
-            recent: Mutex::new(Vec::with_capacity(RECENT)),
+            latest: Mutex::new(None),
         }
     }
 
-    fn remember(&self, credentials: &CopilotCredentials) {
-        let mut recent = self.recent.lock().unwrap_or_else(PoisonError::into_inner);
-        if recent.iter().any(|c| {
-            same_secret(&c.bearer, &credentials.bearer) && c.base_url == credentials.base_url
-        }) {
-            return;
-        }
-        if recent.len() == RECENT {
-            recent.remove(0);
-        }
-        recent.push(credentials.clone());
+    /// The tag of `credentials`: the latest tag if they are the same credentials, else a new one. The newest
+    /// copy is kept either way, so `invalidate` always passes what the manager last issued.
+    fn tag(&self, credentials: &CopilotCredentials) -> CredentialTag {
+        let mut latest = self.latest.lock().unwrap_or_else(PoisonError::into_inner);
+        let tag = match latest.as_ref() {
+            Some(issued) if same_credentials(&issued.credentials, credentials) => issued.tag,
+            Some(issued) => CredentialTag::new(issued.tag.get().wrapping_add(1)),
+            None => CredentialTag::new(1),
+        };
+        *latest = Some(Issued {
+            tag,
+            credentials: credentials.clone(),
+        });
+        tag
     }
 }
 
@@ -77,26 +97,21 @@ impl CopilotAuth for ManagerAuth {
             .manager
             .credentials()
             .await
-            .map_err(|error| ApiError::Auth {
-                message: error.to_string(),
-            })?;
-        self.remember(&credentials);
-        Ok(ApiCredentials::new(
-            credentials.bearer.clone(),
-            credentials.base_url.clone(),
-        ))
+            .map_err(ApiError::auth_with_source)?;
+        let tag = self.tag(&credentials);
+        Ok(ApiCredentials::new(credentials.bearer, credentials.base_url).with_tag(tag))
     }
 
     async fn invalidate(&self, rejected: &ApiCredentials) {
+        let Some(tag) = rejected.tag else {
+            return;
+        };
         let issued = {
-            let recent = self.recent.lock().unwrap_or_else(PoisonError::into_inner);
-            recent
-                .iter()
-                .rev()
-                .find(|c| {
-                    same_secret(&c.bearer, &rejected.bearer) && c.base_url == rejected.base_url
-                })
-                .cloned()
+            let latest = self.latest.lock().unwrap_or_else(PoisonError::into_inner);
+            latest
+                .as_ref()
+                .filter(|issued| issued.tag == tag)
+                .map(|issued| issued.credentials.clone())
         };
         if let Some(issued) = issued {
             self.manager.invalidate(&issued);

@@ -27,7 +27,13 @@
 //! - [`Session`]: a conversation. [`send`](Session::send) streams [`SessionEvent`]s,
 //!   [`send_and_wait`](Session::send_and_wait) returns the final [`AssistantMessage`] (a timeout parks the
 //!   turn instead of losing it), [`send_and_wait_json`](Session::send_and_wait_json) decodes structured
-//!   output. Responses-only models are routed to `/responses` from the models list.
+//!   output. Responses-only models are routed to `/responses` from the models list. A stream that ends
+//!   without a finish reason fails the turn ([`api::ApiError::StreamInterrupted`]) instead of passing a
+//!   truncated answer off as complete; [`SessionConfig::streaming`]`(false)` asks chat models for whole
+//!   answers instead of streams.
+//! - Errors: anything that means "sign in (again)" — a revoked GitHub token found mid-session included —
+//!   is [`SdkError::Unauthorized`] or [`SdkError::SignInRequired`] ([`SdkError::requires_sign_in`]).
+//!   Copilot API calls are retried per [`CopilotClientBuilder::retry_policy`] until the first answer byte.
 //! - [`Tool`] and [`PermissionHandler`]: the tool loop. Approved calls of one round run concurrently; results
 //!   go back with `X-Initiator: agent`; handler errors become failed results the model reads; the number of
 //!   rounds is capped.

@@ -1,8 +1,9 @@
 //! Turning the session's history (chat messages) into `/chat/completions` or `/responses` requests.
 
 use copilot_api::{
-    ChatRequest, Content, ContentPart, JsonSchemaFormat, Message, ReasoningConfig, ReasoningEffort,
-    ResponseContent, ResponseFormat, ResponseItem, ResponsesRequest, Role,
+    ChatRequest, ChatResponse, CollectedMessage, Content, ContentPart, FinishReason,
+    JsonSchemaFormat, Message, ReasoningConfig, ReasoningEffort, ResponseContent, ResponseFormat,
+    ResponseItem, ResponsesRequest, Role, Usage,
 };
 use serde_json::json;
 
@@ -136,4 +137,39 @@ fn input_part(part: &ContentPart) -> Option<ResponseContent> {
         }),
         ContentPart::Other(value) => Some(ResponseContent::Other(value.clone())),
     }
+}
+
+/// The first choice of a non-streamed chat answer, in the shape a streamed round is assembled into, and the
+/// usage. o-series reasoning (`cot_summary`, `cot_id`) arrives as extra message fields.
+pub(crate) fn collected_from_response(response: ChatResponse) -> (CollectedMessage, Option<Usage>) {
+    let usage = response.usage;
+    let mut collected = CollectedMessage::default();
+    let Some(choice) = response.choices.into_iter().next() else {
+        return (collected, usage);
+    };
+    let message = choice.message;
+    let extra_text = |key: &str| {
+        message
+            .extra
+            .get(key)
+            .and_then(|value| value.as_str())
+            .map(str::to_owned)
+    };
+    collected.index = choice.index;
+    collected.content = message
+        .content
+        .as_ref()
+        .map(Content::text)
+        .unwrap_or_default();
+    collected.reasoning.text = message.reasoning_text.clone().unwrap_or_default();
+    collected.reasoning.opaque = message.reasoning_opaque.clone();
+    collected.reasoning.summary = extra_text("cot_summary").unwrap_or_default();
+    collected.reasoning.id = extra_text("cot_id");
+    collected.finish_reason = match choice.finish_reason {
+        Some(FinishReason::Stop) if !message.tool_calls.is_empty() => Some(FinishReason::ToolCalls),
+        other => other,
+    };
+    collected.tool_calls = message.tool_calls;
+    collected.function_call = message.function_call;
+    (collected, usage)
 }

@@ -18,7 +18,8 @@ use crate::SdkError;
 pub struct AssistantMessage {
     /// The answer text.
     pub content: String,
-    /// Readable reasoning, if the model streamed any.
+    /// Readable reasoning, if the model sent any: thinking text (`reasoning_text` and the like) followed by
+    /// summaries (o-series `cot_summary`, `/responses` reasoning summaries).
     pub reasoning: Option<String>,
     /// The model that answered.
     pub model: String,

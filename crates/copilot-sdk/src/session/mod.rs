@@ -36,6 +36,7 @@ pub struct SessionConfig {
     pub(crate) history: Vec<Message>,
     pub(crate) max_tool_rounds: Option<u32>,
     pub(crate) turn_timeout: Option<Duration>,
+    pub(crate) streaming: Option<bool>,
 }
 
 impl SessionConfig {
@@ -104,6 +105,16 @@ impl SessionConfig {
         self.turn_timeout = Some(timeout.into());
         self
     }
+
+    /// Whether model rounds are streamed (default `true`). With `false`, models served by
+    /// `/chat/completions` are asked for the whole answer at once (`CopilotApiClient::chat`); the turn then
+    /// reports the answer as one [`SessionEvent::MessageDelta`] (and one
+    /// [`SessionEvent::ReasoningDelta`] per kind of reasoning) when it is complete. Models served only by
+    /// `/responses` are always streamed.
+    pub fn streaming(mut self, enabled: bool) -> Self {
+        self.streaming = Some(enabled);
+        self
+    }
 }
 
 pub(crate) type TurnFuture = BoxFuture<'static, Result<AssistantMessage, SdkError>>;
@@ -129,6 +140,7 @@ pub(crate) struct SessionInner {
     pub(crate) tools: Vec<Tool>,
     pub(crate) permission: Option<PermissionHandler>,
     pub(crate) max_tool_rounds: u32,
+    pub(crate) streaming: bool,
     turn_timeout: Duration,
     state: Mutex<SessionState>,
     /// One turn at a time: a second `send` waits for the first to finish.
@@ -181,6 +193,7 @@ impl Session {
                 id,
                 max_tool_rounds: config.max_tool_rounds.unwrap_or(client.max_tool_rounds()),
                 turn_timeout: config.turn_timeout.unwrap_or(client.turn_timeout()),
+                streaming: config.streaming.unwrap_or(true),
                 client,
                 tools: config.tools,
                 permission: config.permission_handler,
@@ -231,7 +244,10 @@ impl Session {
 
     /// Sends a prompt and streams the turn's [`SessionEvent`]s, ending with [`SessionEvent::Idle`].
     ///
-    /// The turn runs as the stream is polled; dropping the stream abandons it.
+    /// The turn runs as the stream is polled; dropping the stream abandons it. A model stream that ends
+    /// before the model reported a finish reason (cut off, with or without `[DONE]`) fails the turn with
+    /// `SdkError::Api(ApiError::StreamInterrupted { .. })`; the deltas already sent stay sent, but the partial
+    /// answer does not enter the history.
     pub fn send(&self, message: impl Into<MessageOptions>) -> EventStream {
         self.drop_parked();
         let message = message.into();

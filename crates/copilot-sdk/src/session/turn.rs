@@ -4,7 +4,8 @@ use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use copilot_api::{
-    ChatCollector, ChatEvent, ChatRoute, ChatStream, CollectedMessage, Message, ToolCall,
+    ApiError, ChatCollector, ChatEvent, ChatRoute, ChatStream, CollectedMessage,
+    CollectedReasoning, Message, ReasoningKind, ToolCall,
 };
 use futures_util::{FutureExt, StreamExt};
 use serde_json::Value;
@@ -53,7 +54,7 @@ pub(crate) async fn run(
             session.state().history.push(assistant);
             let answer = AssistantMessage {
                 content: collected.content.clone(),
-                reasoning: Some(collected.reasoning.text.clone()).filter(|t| !t.is_empty()),
+                reasoning: readable_reasoning(&collected.reasoning),
                 model,
                 usage,
                 tool_rounds: rounds,
@@ -116,6 +117,16 @@ async fn model_round(
                 .responses_stream(convert::responses_request(&parts, &history))
                 .await?
         }
+        _ if !session.streaming => {
+            let response = started
+                .api
+                .chat(convert::chat_request(&parts, &history))
+                .await?;
+            let (message, usage) = convert::collected_from_response(response);
+            lock(progress).content = message.content.clone();
+            report_at_once(&message, usage.as_ref(), sink).await;
+            return Ok((model, message, usage));
+        }
         _ => {
             started
                 .api
@@ -129,6 +140,24 @@ async fn model_round(
     while let Some(event) = stream.next().await {
         let event = event?;
         match &event {
+            // A stream that ends (with or without `[DONE]`) before any choice reported a finish reason was
+            // cut off: the answer is incomplete, so the turn fails and nothing of it enters the history.
+            ChatEvent::Done {
+                saw_finish: false,
+                done_marker,
+            } => {
+                let ending = if *done_marker {
+                    "[DONE] arrived"
+                } else {
+                    "the body ended"
+                };
+                return Err(SdkError::Api(ApiError::StreamInterrupted {
+                    message: format!(
+                        "{ending} before the model reported a finish reason: the answer is truncated"
+                    ),
+                    partial: stream.progress(),
+                }));
+            }
             ChatEvent::Content { choice: 0, text } => {
                 lock(progress).content.push_str(text);
                 sink.emit(SessionEvent::MessageDelta {
@@ -157,6 +186,45 @@ async fn model_round(
     }
     let message = collected.message().cloned().unwrap_or_default();
     Ok((model, message, collected.usage))
+}
+
+/// The readable reasoning of an answer: the thinking text (`reasoning_text` and generic keys) and the
+/// summaries (o-series `cot_summary`, `/responses` summaries), in that order.
+fn readable_reasoning(reasoning: &CollectedReasoning) -> Option<String> {
+    let parts: Vec<&str> = [reasoning.text.as_str(), reasoning.summary.as_str()]
+        .into_iter()
+        .filter(|part| !part.is_empty())
+        .collect();
+    (!parts.is_empty()).then(|| parts.join("\n\n"))
+}
+
+/// The events of a non-streamed round, sent once its answer is complete.
+async fn report_at_once(
+    message: &CollectedMessage,
+    usage: Option<&copilot_api::Usage>,
+    sink: &EventSink,
+) {
+    for (kind, text) in [
+        (ReasoningKind::Text, &message.reasoning.text),
+        (ReasoningKind::Summary, &message.reasoning.summary),
+    ] {
+        if !text.is_empty() {
+            sink.emit(SessionEvent::ReasoningDelta {
+                kind,
+                content: text.clone(),
+            })
+            .await;
+        }
+    }
+    if !message.content.is_empty() {
+        sink.emit(SessionEvent::MessageDelta {
+            content: message.content.clone(),
+        })
+        .await;
+    }
+    if let Some(usage) = usage {
+        sink.emit(SessionEvent::Usage(usage.clone())).await;
+    }
 }
 
 /// Which endpoint the model needs, from the models list. A model missing from the list (or a list that

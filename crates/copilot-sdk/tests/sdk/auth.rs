@@ -143,6 +143,54 @@ async fn revoked_github_token_asks_to_sign_in_again() {
 }
 
 #[tokio::test]
+async fn a_revoked_token_fails_create_session_without_a_model_as_sign_in() {
+    let target = target().await;
+    let token = target.user_token("octocat").expect("token");
+    mock(&target).revoke_github_token(&token);
+    let client = target
+        .client_builder()
+        .github_token(token)
+        .use_logged_in_user(false)
+        .build()
+        .expect("builds");
+    // No `start()` first: the default-model lookup must not hide the credential failure.
+    let error = client
+        .create_session(SessionConfig::new())
+        .await
+        .expect_err("revoked");
+    assert!(matches!(error, SdkError::Unauthorized { .. }), "{error:?}");
+    assert!(requests(&target, Endpoint::Models).is_empty());
+}
+
+#[tokio::test]
+async fn a_credential_failure_inside_the_api_client_is_mapped_to_sign_in() {
+    let api_error = copilot_sdk::api::ApiError::auth_with_source(
+        copilot_sdk::token::TokenError::GitHubTokenRejected {
+            message: "Bad credentials".to_owned(),
+        },
+    );
+    let error = SdkError::from(api_error);
+    assert!(matches!(error, SdkError::Unauthorized { .. }), "{error:?}");
+    assert!(error.requires_sign_in());
+    let other = SdkError::from(copilot_sdk::api::ApiError::auth("no network"));
+    assert!(matches!(other, SdkError::Api(_)), "{other:?}");
+    assert!(!other.requires_sign_in());
+}
+
+#[tokio::test]
+async fn auth_status_reports_the_copilot_sku() -> Result<(), SdkError> {
+    let target = target().await;
+    let client = target
+        .client_builder()
+        .github_token(target.user_token("octocat").expect("token"))
+        .use_logged_in_user(false)
+        .build()?;
+    let status = client.get_auth_status().await?;
+    assert_eq!(status.sku.as_deref(), Some("copilot_individual"));
+    Ok(())
+}
+
+#[tokio::test]
 async fn background_refresher_stops_on_stop() -> Result<(), SdkError> {
     let target = target().await;
     let client = target

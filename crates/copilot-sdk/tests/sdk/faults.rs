@@ -16,7 +16,7 @@ use copilot_sdk::api::ApiError;
 use copilot_sdk::http::time::{ManualClock, RecordingSleep, from_unix_seconds, unix_seconds};
 use copilot_sdk::http::{FnTransport, HttpTransport, TransportError};
 use copilot_sdk::{
-    AssistantMessage, CopilotClient, CopilotClientBuilder, SdkError, Session, SessionConfig,
+    AssistantMessage, CopilotClient, CopilotClientBuilder, Role, SdkError, Session, SessionConfig,
     SessionEvent, SharedTransport,
 };
 use futures_util::StreamExt;
@@ -158,6 +158,34 @@ async fn server_error_burst_is_retried_then_succeeds() {
 }
 
 #[tokio::test]
+async fn the_retry_policy_is_configurable() {
+    within("the_retry_policy_is_configurable", async {
+        let target = target().await;
+        let (builder, _) = builder(&target);
+        let (builder, _clock, sleep) = instant_retries(builder);
+        let client = builder
+            .retry_policy(copilot_sdk::http::retry::RetryPolicy::none())
+            .build()?;
+        let session = gpt_session(&client).await?;
+        mock(&target).set_fault(
+            FaultRule::new(Endpoint::ChatCompletions, Fault::server_error(503)).times(1),
+        );
+
+        let turn = stream_turn(&session, PROMPT).await;
+        let error = turn.outcome.expect_err("no retry with RetryPolicy::none");
+        assert!(
+            matches!(api_error(&error), ApiError::ServerError(_)),
+            "{error:?}"
+        );
+        assert_eq!(statuses(&target, Endpoint::ChatCompletions), [503]);
+        assert!(sleep.recorded().is_empty(), "{:?}", sleep.recorded());
+        Ok::<(), SdkError>(())
+    })
+    .await
+    .expect("the test itself does not fail");
+}
+
+#[tokio::test]
 async fn rate_limit_waits_retry_after_seconds_then_succeeds() {
     within(
         "rate_limit_waits_retry_after_seconds_then_succeeds",
@@ -243,8 +271,6 @@ async fn quota_exceeded_is_typed_and_not_retried() {
 // ----- connection resets -----
 
 #[tokio::test]
-#[ignore = "bug: a reset after the 200 head but before the first body byte ends the turn with \
-            ApiError::StreamInterrupted (0 events, 0 bytes) instead of retrying (nothing was seen yet)"]
 async fn reset_before_first_byte_is_retried_then_succeeds() {
     within("reset_before_first_byte_is_retried_then_succeeds", async {
         let target = target().await;
@@ -357,8 +383,6 @@ async fn reset_mid_stream_is_typed_with_partial_content_and_not_retried() {
 // ----- broken streams -----
 
 #[tokio::test]
-#[ignore = "bug: session/turn.rs model_round ignores ChatEvent::Done { saw_finish: false }: a stream \
-            cut off cleanly before its finish chunk is returned as a successful, truncated answer"]
 async fn truncated_stream_is_a_typed_error() {
     within("truncated_stream_is_a_typed_error", async {
         let target = target().await;
@@ -377,8 +401,58 @@ async fn truncated_stream_is_a_typed_error() {
         let error = turn
             .outcome
             .expect_err("an answer cut off before its finish chunk is not a complete answer");
-        assert!(matches!(error, SdkError::Api(_)), "{error:?}");
+        match api_error(&error) {
+            ApiError::StreamInterrupted { partial, .. } => {
+                assert!(!partial.saw_finish, "{partial:?}");
+                assert!(partial.bytes > 0, "{partial:?}");
+            }
+            other => panic!("expected StreamInterrupted, got {other:?}"),
+        }
         assert_eq!(requests(&target, Endpoint::ChatCompletions).len(), 1);
+        assert!(
+            session.history().iter().all(|m| m.role != Role::Assistant),
+            "the cut-off answer is not kept as an answer: {:?}",
+            session.history()
+        );
+        Ok::<(), SdkError>(())
+    })
+    .await
+    .expect("the test itself does not fail");
+}
+
+/// `[DONE]` without any finish reason is just as truncated as a bare EOF. The mock always sends a finish
+/// chunk before `[DONE]`, so this body comes from a transport in front of it.
+#[tokio::test]
+async fn done_without_a_finish_reason_is_a_typed_error() {
+    within("done_without_a_finish_reason_is_a_typed_error", async {
+        let target = target().await;
+        let (builder, _) = builder(&target);
+        let inner = target.transport.clone();
+        let transport = FnTransport::new(move |request| {
+            let inner = inner.clone();
+            async move {
+                if request.uri().path().ends_with("/chat/completions") {
+                    return Ok(copilot_sdk::http::HttpResponse::new(
+                        copilot_sdk::http::ResponseBody::from_bytes(
+                            "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"You said\"}}]}\n\n\
+                             data: [DONE]\n\n",
+                        ),
+                    ));
+                }
+                inner.send(request).await
+            }
+        });
+        let client = builder.transport(SharedTransport::new(transport)).build()?;
+        let session = gpt_session(&client).await?;
+
+        let turn = stream_turn(&session, PROMPT).await;
+        assert_eq!(turn.streamed, "You said");
+        let error = turn.outcome.expect_err("no finish reason, no complete answer");
+        assert!(
+            matches!(api_error(&error), ApiError::StreamInterrupted { .. }),
+            "{error:?}"
+        );
+        assert!(error.to_string().contains("truncated"), "{error}");
         Ok::<(), SdkError>(())
     })
     .await
@@ -572,8 +646,6 @@ async fn copilot_token_expired_mid_session_is_refreshed_once() {
 }
 
 #[tokio::test]
-#[ignore = "bug: glue.rs ManagerAuth::credentials flattens TokenError::GitHubTokenRejected into the \
-            string-only ApiError::Auth, so the turn fails with SdkError::Api(Auth), requires_sign_in() false"]
 async fn github_token_revoked_mid_session_asks_to_sign_in_again() {
     within(
         "github_token_revoked_mid_session_asks_to_sign_in_again",

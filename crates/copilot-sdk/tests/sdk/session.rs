@@ -302,3 +302,77 @@ async fn schemars_derived_schemas_for_output_and_tools() -> Result<(), SdkError>
     let _ = facts.population;
     Ok(())
 }
+
+#[tokio::test]
+async fn o_series_summaries_are_the_answers_reasoning() -> Result<(), SdkError> {
+    let target = target().await;
+    let session = session(&target, SessionConfig::new().model("o4-mini")).await?;
+    let answer = session.send_and_wait("Think first").await?;
+    let reasoning = answer.reasoning.expect("cot_summary is kept");
+    assert!(reasoning.contains("Reasoning"), "{reasoning}");
+    assert!(!answer.content.contains("Reasoning"), "{}", answer.content);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_non_streaming_session_asks_for_the_whole_answer_at_once() -> Result<(), SdkError> {
+    let target = target().await;
+    let session = session(
+        &target,
+        SessionConfig::new().model("gpt-4.1").streaming(false),
+    )
+    .await?;
+    let events: Vec<SessionEvent> = session.send("All at once").collect().await;
+    let deltas: Vec<&str> = events
+        .iter()
+        .filter_map(|e| match e {
+            SessionEvent::MessageDelta { content } => Some(content.as_str()),
+            _ => None,
+        })
+        .collect();
+    let answer = events
+        .iter()
+        .find_map(|e| match e {
+            SessionEvent::AssistantMessage(message) => Some(message.clone()),
+            _ => None,
+        })
+        .expect("a final message");
+    assert_eq!(
+        deltas,
+        [answer.content.as_str()],
+        "one delta: the whole answer"
+    );
+    assert!(answer.content.contains("All at once"), "{}", answer.content);
+    assert!(answer.usage.is_some());
+    assert!(matches!(events.last(), Some(SessionEvent::Idle)));
+
+    let chats = requests(&target, Endpoint::ChatCompletions);
+    assert_eq!(chats.len(), 1);
+    let body = chats[0].body_json().expect("a JSON body");
+    assert_ne!(body["stream"], serde_json::json!(true), "{body}");
+    assert_eq!(
+        session.history().last().map(|m| m.role.clone()),
+        Some(Role::Assistant)
+    );
+
+    // The answer goes into the history like a streamed one: the next turn sends it back.
+    session.send_and_wait("And again").await?;
+    let second = requests(&target, Endpoint::ChatCompletions)[1]
+        .body_json()
+        .expect("a JSON body");
+    assert_eq!(second["messages"].as_array().map(Vec::len), Some(3));
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_non_streamed_o_series_answer_keeps_its_summary() -> Result<(), SdkError> {
+    let target = target().await;
+    let session = session(
+        &target,
+        SessionConfig::new().model("o4-mini").streaming(false),
+    )
+    .await?;
+    let answer = session.send_and_wait("Think first").await?;
+    assert!(answer.reasoning.is_some(), "{answer:?}");
+    Ok(())
+}
