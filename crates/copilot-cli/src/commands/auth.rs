@@ -38,14 +38,6 @@ pub async fn status(context: &Context, args: &StatusArgs) -> Result<(), CliError
         }
         Err(error) => return Err(error.into()),
     };
-    let sku = match client.token_manager() {
-        Some(manager) => manager.credentials().await.ok().and_then(|c| {
-            c.copilot_token
-                .as_ref()
-                .and_then(|t| t.sku().map(str::to_owned))
-        }),
-        None => None,
-    };
     let stored_login = match &status.source {
         CredentialSource::Store { .. } => context.stored_credential().await?.and_then(|c| c.login),
         _ => None,
@@ -61,7 +53,7 @@ pub async fn status(context: &Context, args: &StatusArgs) -> Result<(), CliError
         source: Some(source_name(&status.source)),
         auth_mode: status.auth_mode.map(|m| mode_name(m).to_owned()),
         plan: status.plan.as_ref().map(|p| p.as_str().to_owned()),
-        sku,
+        sku: status.sku.clone(),
         api_endpoint: Some(status.api_endpoint.to_string()),
         copilot_token_expires_at: status.copilot_token_expires_at.map(rfc3339),
     };

@@ -57,14 +57,6 @@ pub async fn run(context: &Context) -> Result<(), CliError> {
         .build()?;
     client.start().await?;
     let status = client.get_auth_status().await?;
-    let sku = match client.token_manager() {
-        Some(manager) => manager.credentials().await.ok().and_then(|c| {
-            c.copilot_token
-                .as_ref()
-                .and_then(|t| t.sku().map(str::to_owned))
-        }),
-        None => None,
-    };
     out_line(&format!(
         "User:           {}",
         status.login.as_deref().unwrap_or("unknown")
@@ -72,7 +64,7 @@ pub async fn run(context: &Context) -> Result<(), CliError> {
     out_line(&format!(
         "Copilot plan:   {} (sku {})",
         status.plan.as_ref().map_or("unknown", |p| p.as_str()),
-        sku.as_deref().unwrap_or("unknown")
+        status.sku.as_deref().unwrap_or("unknown")
     ))?;
     out_line(&format!("API endpoint:   {}", status.api_endpoint))?;
     if let Some(expires_at) = status.copilot_token_expires_at {

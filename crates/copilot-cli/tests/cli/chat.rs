@@ -94,6 +94,29 @@ fn chat_json_reports_reasoning() {
         "{answer}"
     );
     assert_eq!(answer["content"], mock_answer("Why?"));
+
+    // Not streamed, the o-series summary still comes back (from the message's `cot_summary`).
+    let output = mock
+        .cmd()
+        .args([
+            "chat",
+            "--json",
+            "--no-stream",
+            "--model",
+            "o4-mini",
+            "Why?",
+        ])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let answer: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert!(
+        answer["reasoning"].as_str().is_some_and(|r| !r.is_empty()),
+        "{answer}"
+    );
+    let chats = mock.server().requests_to(Endpoint::ChatCompletions);
+    let body = chats.last().unwrap().body_json().unwrap();
+    assert!(body.get("stream").is_none_or(|s| s == false), "{body}");
 }
 
 #[test]
