@@ -15,8 +15,7 @@ use copilot_auth::{
 };
 use copilot_http::time::SharedClock;
 use copilot_token::{CopilotCredentials, GitHubTokenProvider, TokenError, TokenManager};
-use secrecy::{ExposeSecret, SecretString};
-use subtle::ConstantTimeEq;
+use secrecy::SecretString;
 
 /// [`CopilotAuth`] backed by a [`TokenManager`].
 ///
@@ -30,31 +29,8 @@ use subtle::ConstantTimeEq;
 /// SDK can map it back to a typed error ("sign in again").
 pub(crate) struct ManagerAuth {
     manager: TokenManager,
-    latest: Mutex<Option<Issued>>,
-}
-
-/// The credentials most recently handed out, and their tag.
-struct Issued {
-    tag: CredentialTag,
-    credentials: CopilotCredentials,
-}
-
-/// Whether two issues are the same credentials: the same exchanged token (by identity), or in direct mode
-/// the same bearer for the same base URL.
-fn same_credentials(a: &CopilotCredentials, b: &CopilotCredentials) -> bool {
-    if a.mode != b.mode || a.base_url != b.base_url {
-        return false;
-    }
-    match (&a.copilot_token, &b.copilot_token) {
-        (Some(a), Some(b)) => Arc::ptr_eq(a, b),
-        (None, None) => bool::from(
-            a.bearer
-                .expose_secret()
-                .as_bytes()
-                .ct_eq(b.bearer.expose_secret().as_bytes()),
-        ),
-        _ => false,
-    }
+    /// The newest credentials handed out; their generation is their tag.
+    latest: Mutex<Option<CopilotCredentials>>,
 }
 
 impl ManagerAuth {
@@ -65,20 +41,18 @@ impl ManagerAuth {
         }
     }
 
-    /// The tag of `credentials`: the latest tag if they are the same credentials, else a new one. The newest
-    /// copy is kept either way, so `invalidate` always passes what the manager last issued.
+    /// Tags `credentials` with their generation and remembers the newest issue, so `invalidate` can hand the
+    /// manager exactly what it issued.
     fn tag(&self, credentials: &CopilotCredentials) -> CredentialTag {
+        let generation = credentials.generation();
         let mut latest = self.latest.lock().unwrap_or_else(PoisonError::into_inner);
-        let tag = match latest.as_ref() {
-            Some(issued) if same_credentials(&issued.credentials, credentials) => issued.tag,
-            Some(issued) => CredentialTag::new(issued.tag.get().wrapping_add(1)),
-            None => CredentialTag::new(1),
-        };
-        *latest = Some(Issued {
-            tag,
-            credentials: credentials.clone(),
-        });
-        tag
+        if latest
+            .as_ref()
+            .is_none_or(|issued| issued.generation() <= generation)
+        {
+            *latest = Some(credentials.clone());
+        }
+        CredentialTag::new(generation)
     }
 }
 
@@ -110,8 +84,8 @@ impl CopilotAuth for ManagerAuth {
             let latest = self.latest.lock().unwrap_or_else(PoisonError::into_inner);
             latest
                 .as_ref()
-                .filter(|issued| issued.tag == tag)
-                .map(|issued| issued.credentials.clone())
+                .filter(|issued| issued.generation() == tag.get())
+                .cloned()
         };
         if let Some(issued) = issued {
             self.manager.invalidate(&issued);

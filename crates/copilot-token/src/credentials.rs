@@ -51,6 +51,14 @@ pub struct CopilotCredentials {
 }
 
 impl CopilotCredentials {
+    /// Identifies this issue of credentials: every refresh or re-resolution yields a new, larger generation,
+    /// and [`TokenManager::invalidate`](crate::TokenManager::invalidate) clears the cache only when the
+    /// generation it is handed is the cached one. Adapters that hand credentials to other code can carry it
+    /// as an opaque tag and map it back.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
     /// `Bearer <bearer>` as a header value marked sensitive, or `None` if the bearer cannot be a header value.
     pub fn authorization_header(&self) -> Option<HeaderValue> {
         let mut value =
