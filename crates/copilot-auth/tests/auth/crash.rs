@@ -140,3 +140,86 @@ async fn filestore_survives_sigkill_mid_write() {
     let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
 }
+
+const WRITER_PATH_ENV: &str = "COPILOT_AUTH_WRITER_PATH";
+const WRITER_ACCOUNT_ENV: &str = "COPILOT_AUTH_WRITER_ACCOUNT";
+const WRITES_PER_PROCESS: u64 = 40;
+
+#[test]
+#[ignore = "helper process for concurrent_processes_never_lose_each_others_entries"]
+fn concurrent_child_writer() {
+    let (Some(path), Ok(account)) = (
+        std::env::var_os(WRITER_PATH_ENV),
+        std::env::var(WRITER_ACCOUNT_ENV),
+    ) else {
+        return;
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let store = FileStore::new(path);
+        let key = CredentialKey::new("github.com", account.as_str());
+        for n in 0..WRITES_PER_PROCESS {
+            let credential =
+                StoredCredential::new("github.com", GitHubToken::new(format!("gho_{account}_{n}")))
+                    .with_login(format!("{account}-{n}"));
+            store.save(&key, &credential).await.unwrap();
+        }
+    });
+}
+
+/// Several processes saving different accounts into one file at the same time: every read-modify-write
+/// happens under the cross-process lock, so no process overwrites another's entry with a stale copy.
+#[cfg(unix)]
+#[tokio::test]
+async fn concurrent_processes_never_lose_each_others_entries() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("credentials.json");
+    let exe = std::env::current_exe().unwrap();
+    let accounts = ["alice", "bob", "carol", "dave"];
+    let children: Vec<_> = accounts
+        .iter()
+        .map(|account| {
+            Command::new(&exe)
+                .args([
+                    "--exact",
+                    "crash::concurrent_child_writer",
+                    "--ignored",
+                    "--test-threads",
+                    "1",
+                ])
+                .env(WRITER_PATH_ENV, &path)
+                .env(WRITER_ACCOUNT_ENV, account)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut child in children {
+        let status = tokio::task::spawn_blocking(move || child.wait())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(status.success(), "a writer process failed: {status}");
+    }
+    let store = FileStore::new(&path);
+    for account in accounts {
+        let loaded = store
+            .load(&CredentialKey::new("github.com", account))
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("{account}'s entry was lost"));
+        let last = WRITES_PER_PROCESS - 1;
+        assert_eq!(
+            loaded.login.as_deref(),
+            Some(format!("{account}-{last}").as_str())
+        );
+        assert_eq!(
+            loaded.access_token.expose_secret(),
+            format!("gho_{account}_{last}")
+        );
+    }
+}
