@@ -6,7 +6,9 @@
 //! | `ci` | everything CI checks: fmt, clippy, test, docs, cargo-deny |
 //! | `demo` | the whole story against the embedded mock: `copilot-rs --mock demo` |
 //! | `mock` | starts the mock GitHub + Copilot server and prints its URLs |
-//! | `bench` | the benchmarks (`--quick` for a reduced run) |
+//! | `bench` | the benchmarks (`--quick` for a reduced run): `copilot-bench` against the mock in its own process |
+//! | `load` | the load/soak run: 1,000 concurrent streaming sessions against the mock, leak checks |
+//! | `fuzz` | `--time N`: each cargo-fuzz target in `fuzz/` for N seconds (nightly; not in `ci`) |
 //!
 //! Tools the commands need (cargo-nextest, cargo-deny) are installed with `cargo install --locked` when
 //! missing, so a fresh machine needs nothing but Rust.
@@ -29,6 +31,8 @@ fn main() -> ExitCode {
         "demo" => demo(rest),
         "mock" => mock(rest),
         "bench" => bench(rest),
+        "load" => load(rest),
+        "fuzz" => fuzz(rest),
         "help" | "--help" | "-h" => {
             print_help();
             Ok(())
@@ -51,7 +55,9 @@ fn print_help() {
          ci            fmt, clippy, test, docs and cargo-deny, as CI runs them\n\
          demo          run the end-to-end demo against the embedded mock\n\
          mock [ARGS]   start the mock server (ARGS go to copilot-mock, e.g. --port 8080)\n\
-         bench [--quick]  run the benchmarks"
+         bench [--quick]  run the benchmarks (copilot-bench; table in target/bench-report.md)\n\
+         load [ARGS]   1,000 concurrent streaming sessions against the mock; checks for leaks\n\
+         fuzz [--time N]  run each cargo-fuzz target in fuzz/ for N seconds (needs nightly)"
     );
 }
 
@@ -175,11 +181,118 @@ fn mock(extra: &[String]) -> Result {
 }
 
 fn bench(extra: &[String]) -> Result {
-    let quick = extra.iter().any(|a| a == "--quick");
+    // The harness starts the mock as its own process and finds it next to itself in target/release/.
+    build_release_mock()?;
     let mut command = cargo();
-    command.args(["bench", "--workspace", "--all-features"]);
-    if quick {
-        command.args(["--", "--warm-up-time", "1", "--measurement-time", "2"]);
-    }
+    command.args(["run", "--release", "-p", "copilot-bench", "--"]);
+    command.args(extra);
     run(command)
+}
+
+fn build_release_mock() -> Result {
+    let mut build = cargo();
+    build.args(["build", "--release", "-p", "copilot-mock"]);
+    run(build)
+}
+
+/// The load/soak run: 1,000 concurrent streaming sessions against the mock (a separate process) on loopback.
+fn load(extra: &[String]) -> Result {
+    build_release_mock()?;
+    let mut command = cargo();
+    command.args(["run", "--release", "-p", "copilot-bench", "--", "load"]);
+    command.args(extra);
+    run(command)
+}
+
+/// Runs every cargo-fuzz target in `fuzz/` for `--time N` seconds (default 60). Not part of `ci`.
+fn fuzz(extra: &[String]) -> Result {
+    let mut seconds: u64 = 60;
+    let mut args = extra.iter();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--time" => {
+                seconds = args
+                    .next()
+                    .ok_or("--time needs a number of seconds")?
+                    .parse()
+                    .map_err(|e| format!("--time: {e}"))?
+            }
+            other => return Err(format!("fuzz: unknown argument `{other}`")),
+        }
+    }
+    // libFuzzer's instrumentation (-Zsanitizer) needs a nightly toolchain.
+    let nightly = Command::new("rustup")
+        .args(["run", "nightly", "rustc", "--version"])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if !nightly {
+        return Err(
+            "cargo-fuzz needs a nightly toolchain and none is installed; install one with \
+                    `rustup toolchain install nightly` (see docs/fuzzing.md)"
+                .into(),
+        );
+    }
+    ensure_tool("fuzz", "cargo-fuzz")?;
+    // Ours in fuzz/, plus the SSE/event decoder target that copilot-api keeps next to its code.
+    let mut fuzzed = 0;
+    let mut failed = Vec::new();
+    for dir in [root().join("fuzz"), root().join("crates/copilot-api/fuzz")] {
+        if !dir.join("Cargo.toml").is_file() {
+            continue;
+        }
+        // The rustup proxy (`cargo`, not `$CARGO`, the stable toolchain's own binary) understands `+nightly`.
+        let list = Command::new("cargo")
+            .current_dir(&dir)
+            .args(["+nightly", "fuzz", "list"])
+            .output()
+            .map_err(|e| format!("cargo fuzz list: {e}"))?;
+        if !list.status.success() {
+            return Err(format!(
+                "cargo fuzz list in {} failed: {}",
+                dir.display(),
+                String::from_utf8_lossy(&list.stderr)
+            ));
+        }
+        let targets: Vec<String> = String::from_utf8_lossy(&list.stdout)
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(str::to_owned)
+            .collect();
+        for target in &targets {
+            let mut command = Command::new("cargo");
+            command
+                .current_dir(&dir)
+                .args(["+nightly", "fuzz", "run", target]);
+            // New inputs go to corpus/<target>; checked-in seeds/<target> (if any) start the search.
+            let seeds = dir.join("seeds").join(target);
+            if seeds.is_dir() {
+                let corpus = dir.join("corpus").join(target);
+                std::fs::create_dir_all(&corpus)
+                    .map_err(|e| format!("creating {}: {e}", corpus.display()))?;
+                command.arg(&corpus).arg(&seeds);
+            }
+            command.args([
+                "--",
+                &format!("-max_total_time={seconds}"),
+                "-print_final_stats=1",
+            ]);
+            // Keep going: one crashing target should not hide the others' results.
+            if let Err(e) = run(command) {
+                failed.push(format!("{target}: {e}"));
+            }
+            fuzzed += 1;
+        }
+    }
+    eprintln!("xtask: fuzzed {fuzzed} targets for {seconds} s each");
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} fuzz target(s) found a crash (inputs in fuzz*/artifacts/):\n{}",
+            failed.len(),
+            failed.join("\n")
+        ))
+    }
 }
