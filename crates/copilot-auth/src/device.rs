@@ -223,7 +223,7 @@ impl DeviceFlow {
             verification_uri,
             verification_uri_complete: raw.verification_uri_complete,
             expires_in,
-            expires_at: t0 + expires_in,
+            expires_at: copilot_http::time::saturating_add(t0, expires_in),
             interval,
         })
     }
@@ -265,7 +265,7 @@ impl DeviceFlow {
         Ok(match self.poll_raw(code).await? {
             RawPoll::Pending => PollOutcome::Pending,
             RawPoll::SlowDown(server) => PollOutcome::SlowDown {
-                interval: server.unwrap_or(code.interval + SLOW_DOWN_STEP),
+                interval: server.unwrap_or(code.interval.saturating_add(SLOW_DOWN_STEP)),
             },
             RawPoll::Complete(token) => PollOutcome::Complete(token),
         })
@@ -298,7 +298,9 @@ impl DeviceFlow {
         let mut interval = code.interval;
         let mut attempt = 0u32;
         loop {
-            if self.http.clock.now() + interval >= code.expires_at {
+            if copilot_http::time::saturating_add(self.http.clock.now(), interval)
+                >= code.expires_at
+            {
                 tracing::debug!(attempt, "device code deadline reached");
                 return Err(AuthError::ExpiredDeviceCode);
             }
@@ -317,7 +319,7 @@ impl DeviceFlow {
                 Ok(RawPoll::Complete(token)) => return Ok(token),
                 Ok(RawPoll::Pending) => on_event(&PollEvent::Pending { attempt }),
                 Ok(RawPoll::SlowDown(server)) => {
-                    interval = server.unwrap_or(interval + SLOW_DOWN_STEP);
+                    interval = server.unwrap_or(interval.saturating_add(SLOW_DOWN_STEP));
                     tracing::debug!(interval = interval.as_secs(), "device flow slow_down");
                     on_event(&PollEvent::SlowDown { attempt, interval });
                 }

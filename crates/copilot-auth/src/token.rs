@@ -171,12 +171,14 @@ pub struct GitHubTokenResponse {
 impl GitHubTokenResponse {
     /// When the access token expires, if it does.
     pub fn expires_at(&self) -> Option<SystemTime> {
-        self.expires_in.map(|d| self.received_at + d)
+        self.expires_in
+            .map(|d| copilot_http::time::saturating_add(self.received_at, d))
     }
 
     /// When the refresh token expires, if there is one with a known lifetime.
     pub fn refresh_token_expires_at(&self) -> Option<SystemTime> {
-        self.refresh_token_expires_in.map(|d| self.received_at + d)
+        self.refresh_token_expires_in
+            .map(|d| copilot_http::time::saturating_add(self.received_at, d))
     }
 }
 

@@ -163,9 +163,25 @@ pub fn unix_seconds(time: SystemTime) -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-/// The `SystemTime` of a Unix timestamp in seconds.
+/// The latest time copilot-rs computes with: 9999-12-31T23:59:59Z. Every platform's `SystemTime` can hold it,
+/// so times derived from server-supplied numbers (`expires_at`, `expires_in`, `Retry-After`) saturate here
+/// instead of overflowing.
+pub const LATEST_UNIX_SECONDS: u64 = 253_402_300_799;
+
+/// The `SystemTime` of a Unix timestamp in seconds, saturating at [`LATEST_UNIX_SECONDS`] (the value may come
+/// from a server; an absurd one must not panic).
 pub fn from_unix_seconds(secs: u64) -> SystemTime {
-    SystemTime::UNIX_EPOCH + Duration::from_secs(secs)
+    SystemTime::UNIX_EPOCH + Duration::from_secs(secs.min(LATEST_UNIX_SECONDS))
+}
+
+/// `time + duration`, saturating at [`LATEST_UNIX_SECONDS`] instead of overflowing (durations such as
+/// `expires_in` or a polling interval may come from a server).
+pub fn saturating_add(time: SystemTime, duration: Duration) -> SystemTime {
+    let latest = from_unix_seconds(LATEST_UNIX_SECONDS);
+    match time.checked_add(duration) {
+        Some(sum) if sum <= latest => sum,
+        _ => latest.max(time),
+    }
 }
 
 impl<T: Clock + ?Sized> Clock for Arc<T> {

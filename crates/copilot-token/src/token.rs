@@ -298,7 +298,10 @@ impl CopilotToken {
             .checked_sub(skew)
             .unwrap_or(SystemTime::UNIX_EPOCH);
         match self.refresh_in {
-            Some(refresh_in) => by_expiry.min(self.fetched_at + refresh_in),
+            Some(refresh_in) => by_expiry.min(copilot_http::time::saturating_add(
+                self.fetched_at,
+                refresh_in,
+            )),
             None => by_expiry,
         }
     }

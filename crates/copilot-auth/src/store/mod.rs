@@ -125,7 +125,8 @@ impl StoredCredential {
 
     /// Whether the access token expires within `skew` of `now` (never, if it has no expiry).
     pub fn expires_within(&self, now: SystemTime, skew: Duration) -> bool {
-        self.expires_at.is_some_and(|at| now + skew >= at)
+        self.expires_at
+            .is_some_and(|at| copilot_http::time::saturating_add(now, skew) >= at)
     }
 
     /// Whether the access token has expired at `now`.

@@ -516,3 +516,29 @@ async fn device_requests_refuse_plain_http_to_remote_hosts() {
         "{error:?}"
     );
 }
+
+/// A hostile or broken server sending absurd `expires_in` / `interval` values must not make the flow
+/// panic on time arithmetic: the deadline saturates and the flow still ends (here on the server's denial).
+#[tokio::test]
+async fn absurd_expiry_and_interval_values_never_panic() {
+    let server = server_with(
+        u64::MAX,
+        u64::MAX / 2,
+        vec![
+            reply(200, json!({"error": "slow_down", "interval": u64::MAX})),
+            reply(200, json!({"error": "access_denied"})),
+        ],
+    )
+    .await;
+    let (clock, sleep) = common::manual_time();
+    let flow = flow(&server, &sleep, &clock);
+    let code = flow.start().await.unwrap();
+    let error = flow.wait(&code).await.unwrap_err();
+    assert!(
+        matches!(
+            error,
+            AuthError::AccessDenied { .. } | AuthError::ExpiredDeviceCode
+        ),
+        "{error:?}"
+    );
+}

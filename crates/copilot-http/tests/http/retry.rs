@@ -311,4 +311,9 @@ fn parses_retry_after_forms() {
     assert_eq!(parse_retry_after(&past, now), Some(Duration::ZERO));
     assert_eq!(parse_retry_after("soon", now), None);
     assert_eq!(parse_retry_after("-5", now), None);
+    // Absurd values from a server are refused, never a panic.
+    assert_eq!(parse_retry_after("1e300", now), None);
+    assert_eq!(parse_retry_after("NaN", now), None);
+    assert_eq!(parse_retry_after("inf", now), None);
+    assert_eq!(parse_retry_after("18446744073709551616", now), None);
 }

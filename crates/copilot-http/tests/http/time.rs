@@ -42,3 +42,21 @@ fn shared_handles_are_clocks_and_sleepers_too() {
     drop(sleeper.sleep(Duration::from_secs(3)));
     assert_eq!(recording.recorded(), vec![Duration::from_secs(3)]);
 }
+
+#[test]
+fn server_supplied_times_saturate_instead_of_panicking() {
+    use copilot_http::time::{LATEST_UNIX_SECONDS, saturating_add};
+    let latest = from_unix_seconds(LATEST_UNIX_SECONDS);
+    assert_eq!(from_unix_seconds(u64::MAX), latest);
+    assert_eq!(
+        unix_seconds(from_unix_seconds(1_773_238_125)),
+        1_773_238_125
+    );
+    let now = from_unix_seconds(1_700_000_000);
+    assert_eq!(saturating_add(now, Duration::from_secs(u64::MAX)), latest);
+    assert_eq!(saturating_add(now, Duration::MAX), latest);
+    assert_eq!(
+        saturating_add(now, Duration::from_secs(900)),
+        from_unix_seconds(1_700_000_900)
+    );
+}

@@ -331,3 +331,21 @@ fn host_allowlist() {
         .with_copilot_api_url(Url::parse("https://copilot.internal.example").unwrap());
     assert!(ok("https://copilot.internal.example", &custom).is_ok());
 }
+
+/// Found by the `token_envelope` fuzz target: an absurd `expires_at` (or `refresh_in`) from the server must
+/// decode or fail typed, never panic on time arithmetic.
+#[test]
+fn absurd_times_never_panic() {
+    let huge = br#"{"token":"tid=1;exp=1:m","expires_at":175033333333333333333333333333333333333333001800,"refresh_in":1501}"#;
+    let _ = CopilotToken::from_json(huge, t0(), &GitHubHost::github_com());
+    for body in [
+        json!({"token": "tid=1:m", "expires_at": u64::MAX, "refresh_in": u64::MAX}),
+        json!({"token": "tid=1:m", "expires_at": 1.0e300, "refresh_in": 1.0e300}),
+        json!({"token": "tid=1:m", "expires_at": 1_800_000_000u64, "refresh_in": u64::MAX}),
+    ] {
+        if let Ok(token) = decode(body) {
+            let _ = token.refresh_at(Duration::from_secs(60));
+            let _ = token.is_expired(t0());
+        }
+    }
+}
