@@ -173,28 +173,6 @@ pub(crate) fn parse_error_data(data: &[u8]) -> WireError {
     crate::error::parse_error_body(data)
 }
 
-/// An object key, borrowed when it has no escapes (a thinner path than [`Str`]: no `Option` layer).
-pub(crate) struct Key<'a>(pub Cow<'a, str>);
-
-impl<'de: 'a, 'a> Deserialize<'de> for Key<'a> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct KeyVisitor;
-        impl<'de> Visitor<'de> for KeyVisitor {
-            type Value = Key<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("an object key")
-            }
-            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
-                Ok(Key(Cow::Borrowed(v)))
-            }
-            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
-                Ok(Key(Cow::Owned(v.to_owned())))
-            }
-        }
-        deserializer.deserialize_identifier(KeyVisitor)
-    }
-}
-
 /// A possibly-borrowed optional string that also accepts `null`; borrows when the JSON has no escapes.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub(crate) struct Str<'a>(pub Option<Cow<'a, str>>);
