@@ -84,7 +84,9 @@ impl SseDecoder {
             }
             chunk = chunk.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(chunk);
         }
-        if self.skip_lf {
+        // A `\r` ended the previous chunk: a leading `\n` completes that CRLF. An empty chunk decides nothing,
+        // so the flag waits for the next byte.
+        if self.skip_lf && !chunk.is_empty() {
             self.skip_lf = false;
             if let Some(rest) = chunk.strip_prefix(b"\n") {
                 chunk = rest;
@@ -297,6 +299,30 @@ mod tests {
         // Mixed within one stream.
         let input = b"data: a\r\n\ndata: b\r\rdata: c\n\r\n";
         assert_eq!(data(&decode_all_ways(input)), ["a", "b", "c"]);
+    }
+
+    /// Found by fuzzing: a transport may deliver empty chunks, and an empty chunk between the `\r` and the
+    /// `\n` of one CRLF must not turn that `\n` into a blank line (which dispatched the event early and lost
+    /// its `event:` name).
+    #[test]
+    fn an_empty_chunk_inside_a_crlf_changes_nothing() {
+        let input = b"event: message\r\ndata: a\r\n\r\n";
+        let whole = decode_split(input, &[]);
+        assert_eq!(whole.len(), 1);
+        assert_eq!(whole[0].event.as_deref(), Some("message"));
+        for cr in input
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| **b == b'\r')
+            .map(|(i, _)| i + 1)
+        {
+            // Split right after the `\r`, with an empty chunk in between.
+            assert_eq!(
+                decode_split(input, &[cr, cr]),
+                whole,
+                "empty chunk after byte {cr}"
+            );
+        }
     }
 
     #[test]

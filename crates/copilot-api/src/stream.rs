@@ -23,8 +23,10 @@ pub(crate) type Timer = Pin<Box<dyn Future<Output = ()> + Send>>;
 /// A streamed answer: `Stream<Item = Result<ChatEvent, ApiError>>`.
 ///
 /// It decodes the response body as it is polled; no task is spawned. The last item is either
-/// [`ChatEvent::Done`] or an error; after it the stream yields `None`. Dropping the stream drops the body,
-/// which closes the connection. A stream is never retried or reconnected (that would re-send the prompt).
+/// [`ChatEvent::Done`] or an error; after it the stream yields `None`. A stream read to `Done` has read the
+/// whole body, so its connection goes back to the pool for the next request; dropping the stream earlier
+/// drops the body, which closes the connection. A stream is never retried or reconnected (that would
+/// re-send the prompt).
 pub struct ChatStream {
     body: Option<ResponseBody>,
     decoder: ChatEventDecoder,
@@ -39,6 +41,9 @@ pub struct ChatStream {
     ended: bool,
     bytes: u64,
     events: u64,
+    /// Waiting for the end of the body after `[DONE]`: the grace timer and the bytes read meanwhile.
+    end_timer: Option<Timer>,
+    after_done: usize,
 }
 
 impl std::fmt::Debug for ChatStream {
@@ -69,6 +74,8 @@ impl ChatStream {
             ended: false,
             bytes: 0,
             events: 0,
+            end_timer: None,
+            after_done: 0,
         }
     }
 
@@ -172,6 +179,39 @@ impl ChatStream {
         }
     }
 
+    /// With `Done` next in the queue and the body still open: reads to the end of the body, or until the
+    /// grace period or byte limit runs out, then drops the body. Bytes after `[DONE]` are ignored.
+    fn poll_end_of_body(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        if let Some(body) = self.body.as_mut() {
+            loop {
+                match body.poll_next_unpin(cx) {
+                    Poll::Ready(Some(Ok(bytes))) => {
+                        self.after_done += bytes.len();
+                        if self.after_done > END_OF_BODY_LIMIT {
+                            break;
+                        }
+                    }
+                    Poll::Ready(Some(Err(_)) | None) => break,
+                    Poll::Pending => {
+                        // tokio's timer, not the injected sleeper: this wait is not API behaviour a caller
+                        // schedules or observes (an instant test sleeper would also defeat it), and under
+                        // paused test time it still completes at once.
+                        let timer = self
+                            .end_timer
+                            .get_or_insert_with(|| Box::pin(tokio::time::sleep(END_OF_BODY_GRACE)));
+                        if timer.as_mut().poll(cx).is_pending() {
+                            return Poll::Pending;
+                        }
+                        break;
+                    }
+                }
+            }
+        }
+        self.body = None;
+        self.end_timer = None;
+        Poll::Ready(())
+    }
+
     fn end_with(&mut self, error: ApiError) {
         self.queue.clear();
         self.queue.push_back(Err(error));
@@ -180,12 +220,27 @@ impl ChatStream {
     }
 }
 
+/// How long a stream that saw `[DONE]` waits for the end of the HTTP body before yielding
+/// [`ChatEvent::Done`]. The end (the chunked terminator) follows at once in practice; reading it lets the
+/// connection return to the pool instead of being closed, which saves the next request a TCP and TLS
+/// handshake. A server that keeps the body open after `[DONE]` delays `Done` by at most this much.
+const END_OF_BODY_GRACE: Duration = Duration::from_millis(100);
+
+/// At most this many bytes after `[DONE]` are read (and ignored) while waiting for the end of the body.
+const END_OF_BODY_LIMIT: usize = 16 * 1024;
+
 impl Stream for ChatStream {
     type Item = Result<ChatEvent, ApiError>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = &mut *self;
         loop {
+            if matches!(this.queue.front(), Some(Ok(ChatEvent::Done { .. })))
+                && this.body.is_some()
+                && this.poll_end_of_body(cx).is_pending()
+            {
+                return Poll::Pending;
+            }
             if let Some(item) = this.queue.pop_front() {
                 let last = matches!(item, Err(_) | Ok(ChatEvent::Done { .. }));
                 if last {

@@ -3,6 +3,8 @@
 #[path = "api/support.rs"]
 mod support;
 
+#[path = "api/connections.rs"]
+mod connections;
 #[path = "api/errors.rs"]
 mod errors;
 #[path = "api/fixtures.rs"]
