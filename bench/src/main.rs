@@ -4,6 +4,7 @@
 //! copilot-bench [--quick] [--only NAME]...     benchmarks; NAME: streaming latency decode token stampede memory
 //! copilot-bench load [--sessions N] [--requests N] [--chunks N] [--deadline SECS] [--rounds N]
 //! copilot-bench replay-server FILE             (internal: started by the streaming target)
+//! copilot-bench latency-profile ours|raw N     N sequential non-streamed requests of one side, for perf
 //! ```
 //!
 //! The mock server runs as a separate `copilot-mock` process found next to this binary (`cargo xtask bench`
@@ -33,6 +34,7 @@ const TARGETS: [&str; 6] = [
 const USAGE: &str = "\
 usage: copilot-bench [--quick] [--only NAME]...
        copilot-bench load [--sessions N] [--requests N] [--chunks N] [--deadline SECS] [--rounds N]
+       copilot-bench latency-profile ours|raw [N]
 NAME: streaming latency decode token stampede memory";
 
 fn main() -> ExitCode {
@@ -40,6 +42,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("load") => load(&args[1..]),
         Some("replay-server") => replay_server(&args[1..]),
+        Some("latency-profile") => latency_profile(&args[1..]),
         _ => bench(&args),
     };
     match result {
@@ -274,6 +277,37 @@ fn load(args: &[String]) -> Result<(), String> {
     } else {
         Err(format!("load: {}", problems.join("; ")))
     }
+}
+
+/// `latency-profile ours|raw N`: one contender of the latency target, alone, on a current-thread runtime so
+/// `perf stat --no-inherit` counts exactly the client's work (not the mock's, which is a child process).
+fn latency_profile(args: &[String]) -> Result<(), String> {
+    let side = match args.first().map(String::as_str) {
+        Some("ours") => targets::latency::Side::Ours,
+        Some("raw") => targets::latency::Side::Raw,
+        _ => return Err("latency-profile needs `ours` or `raw`".into()),
+    };
+    let requests: usize = args
+        .get(1)
+        .map_or(Ok(20_000), |n| n.parse())
+        .map_err(|e| format!("N: {e}"))?;
+    let mock = MockProcess::start(false).map_err(|e| e.to_string())?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("runtime: {e}"))?;
+    let elapsed = runtime
+        .block_on(async {
+            let credentials = targets::exchange(&mock).await?;
+            targets::latency::profile(side, requests, &credentials).await
+        })
+        .map_err(|e| e.to_string())?;
+    println!(
+        "{requests} requests in {:.3} s ({:.1} µs each)",
+        elapsed.as_secs_f64(),
+        elapsed.as_secs_f64() * 1e6 / requests.max(1) as f64
+    );
+    Ok(())
 }
 
 /// `replay-server FILE`: the streaming target's byte source (see `copilot_bench::replay`).

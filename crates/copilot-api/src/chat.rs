@@ -72,53 +72,36 @@ open_enum! {
     }
 }
 
-fn default_assistant() -> Role {
-    Role::Assistant
-}
-
 /// One chat message, as sent in a request and as returned in a non-streamed response.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct Message {
     /// Who wrote it.
-    #[serde(default = "default_assistant")]
     pub role: Role,
     /// Text or parts. Assistant messages that only call tools may have none.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub content: Option<Content>,
     /// An optional participant name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Assistant: the tool calls it made.
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "null_as_default"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tool_calls: Vec<ToolCall>,
     /// Tool: which call this result answers.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tool_call_id: Option<String>,
     /// Assistant: Claude/Gemini thinking text, replayed on the next request.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reasoning_text: Option<String>,
     /// Assistant: the thinking signature, replayed unchanged on the next request.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reasoning_opaque: Option<String>,
     /// Legacy agents: a single function call.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub function_call: Option<FunctionCall>,
     /// Fields this version does not model, kept and re-sent verbatim.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
-}
-
-fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: Default + Deserialize<'de>,
-{
-    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
 }
 
 impl Message {
@@ -206,7 +189,7 @@ impl Message {
 }
 
 /// Message content: plain text or a list of parts.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum Content {
     /// A plain string.
@@ -822,26 +805,23 @@ impl ChatRequest {
 }
 
 /// Token accounting. Every count defaults to 0 when absent.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 #[non_exhaustive]
 pub struct Usage {
     /// Prompt tokens.
-    #[serde(default)]
     pub prompt_tokens: u64,
     /// Completion tokens.
-    #[serde(default)]
     pub completion_tokens: u64,
     /// Total tokens.
-    #[serde(default)]
     pub total_tokens: u64,
     /// Prompt details (cached tokens).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt_tokens_details: Option<PromptTokensDetails>,
     /// Completion details (reasoning and prediction tokens).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub completion_tokens_details: Option<CompletionTokensDetails>,
     /// Anthropic: tokens written to the prompt cache.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cache_creation_input_tokens: Option<u64>,
     /// Anything else (Copilot cost extras and future fields).
     #[serde(flatten)]
@@ -865,11 +845,11 @@ impl Usage {
 }
 
 /// `usage.prompt_tokens_details`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 #[non_exhaustive]
 pub struct PromptTokensDetails {
     /// Tokens served from the prompt cache.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cached_tokens: Option<u64>,
     /// Anything else.
     #[serde(flatten)]
@@ -877,17 +857,17 @@ pub struct PromptTokensDetails {
 }
 
 /// `usage.completion_tokens_details`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 #[non_exhaustive]
 pub struct CompletionTokensDetails {
     /// Tokens spent reasoning.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reasoning_tokens: Option<u64>,
     /// Predicted-output tokens that were used.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub accepted_prediction_tokens: Option<u64>,
     /// Predicted-output tokens that were not used.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub rejected_prediction_tokens: Option<u64>,
     /// Anything else.
     #[serde(flatten)]
@@ -895,23 +875,21 @@ pub struct CompletionTokensDetails {
 }
 
 /// A non-streamed chat completion.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct ChatResponse {
     /// The completion id (may be empty or contain stray spaces).
-    #[serde(default)]
     pub id: String,
     /// The model that answered, when reported.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
     /// Unix seconds, when reported.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub created: Option<u64>,
     /// The choices. For `n = 1` requests the client merges Claude's split choices into one.
-    #[serde(default, deserialize_with = "null_as_default")]
     pub choices: Vec<Choice>,
     /// Token usage.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub usage: Option<Usage>,
     /// Anything else (`object`, `system_fingerprint`, `copilot_references`, `prompt_filter_results`, …).
     #[serde(flatten)]
@@ -919,16 +897,15 @@ pub struct ChatResponse {
 }
 
 /// One choice of a [`ChatResponse`].
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct Choice {
     /// The choice index.
-    #[serde(default)]
     pub index: u32,
     /// The assistant message.
     pub message: Message,
     /// Why it stopped.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub finish_reason: Option<FinishReason>,
     /// Anything else (content filter results, logprobs, …).
     #[serde(flatten)]

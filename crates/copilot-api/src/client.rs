@@ -58,7 +58,8 @@ pub struct CopilotApiClient {
 struct Inner {
     auth: Arc<dyn CopilotAuth>,
     transport: SharedTransport,
-    identity: ClientIdentity,
+    /// The identity's Copilot header profile, validated once here instead of on every request.
+    identity_headers: HeaderMap,
     retry: RetryPolicy,
     clock: SharedClock,
     sleep: SharedSleep,
@@ -152,11 +153,13 @@ impl CopilotApiClientBuilder {
             Some(transport) => transport,
             None => default_transport()?,
         };
+        let mut identity_headers = HeaderMap::new();
+        self.identity.apply_copilot(&mut identity_headers);
         Ok(CopilotApiClient {
             inner: Arc::new(Inner {
                 auth: self.auth,
                 transport,
-                identity: self.identity,
+                identity_headers,
                 retry: self.retry,
                 clock: self.clock,
                 sleep: self.sleep,
@@ -549,8 +552,12 @@ impl CopilotApiClient {
         let mut refreshed = false;
         loop {
             let credentials = inner.auth.credentials().await?;
-            let request_id = uuid::Uuid::new_v4().to_string();
-            let request = self.build_request(call, &credentials, &request_id)?;
+            // Formatted into a stack buffer: `to_string` would go through `fmt` and allocate.
+            let mut request_id = [0u8; uuid::fmt::Hyphenated::LENGTH];
+            let request_id: &str = uuid::Uuid::new_v4()
+                .hyphenated()
+                .encode_lower(&mut request_id);
+            let request = self.build_request(call, &credentials, request_id)?;
             tracing::debug!(request = ?copilot_http::sensitive::RedactedRequest(&request), "sending Copilot API request");
             let response = send_with_retry(
                 &inner.transport,
@@ -563,7 +570,7 @@ impl CopilotApiClient {
             let status = response.status();
             let context = ResponseContext::from_headers(
                 response.headers(),
-                Some(&request_id),
+                Some(request_id),
                 inner.clock.now(),
             );
             if status.is_success() {
@@ -595,15 +602,25 @@ impl CopilotApiClient {
         request_id: &str,
     ) -> Result<http::Request<Bytes>, ApiError> {
         let url = endpoint_url(&credentials.base_url, call.path)?;
-        let mut headers = HeaderMap::new();
-        if let Some(options) = call.options {
-            for (name, value) in &options.headers {
-                if name != AUTHORIZATION {
-                    headers.append(name.clone(), value.clone());
+        let identity = &self.inner.identity_headers;
+        let mut headers = match call.options {
+            // The common case: copying the prebuilt profile is a memcpy plus reference counts.
+            None => identity.clone(),
+            Some(options) => {
+                let mut headers = HeaderMap::with_capacity(options.headers.len() + 12);
+                for (name, value) in &options.headers {
+                    if name != AUTHORIZATION {
+                        headers.append(name.clone(), value.clone());
+                    }
                 }
+                // As `ClientIdentity::apply_copilot` does: the identity replaces a same-named header.
+                for (name, value) in identity {
+                    headers.insert(name.clone(), value.clone());
+                }
+                headers
             }
-        }
-        self.inner.identity.apply_copilot(&mut headers);
+        };
+        headers.reserve(6);
         let mut bearer =
             HeaderValue::try_from(format!("Bearer {}", credentials.bearer.expose_secret()))
                 .map_err(|_| ApiError::InvalidRequest {

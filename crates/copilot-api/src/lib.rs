@@ -66,6 +66,7 @@
 
 mod auth;
 mod chat;
+mod chat_de;
 mod client;
 mod collect;
 mod decode;
@@ -78,6 +79,7 @@ mod request;
 mod responses;
 pub mod sse;
 mod stream;
+mod with_extra;
 
 pub use auth::{ApiCredentials, CopilotAuth, CredentialTag, StaticAuth};
 pub use chat::{
