@@ -107,7 +107,7 @@ fn chain(error: &reqwest::Error) -> String {
     message
 }
 
-fn map_send_error(error: reqwest::Error, url: &str) -> TransportError {
+fn map_send_error(error: reqwest::Error, uri: &http::Uri) -> TransportError {
     if error.is_timeout() {
         TransportError::Timeout {
             phase: "request",
@@ -115,7 +115,7 @@ fn map_send_error(error: reqwest::Error, url: &str) -> TransportError {
         }
     } else if error.is_connect() {
         TransportError::Connect {
-            url: url.to_owned(),
+            url: crate::safety::display_without_secrets(uri),
             message: chain(&error),
         }
     } else if error.is_builder() {
@@ -145,19 +145,21 @@ fn map_body_error(error: reqwest::Error) -> TransportError {
 #[async_trait]
 impl HttpTransport for ReqwestTransport {
     async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
-        let url = crate::safety::display_without_secrets(request.uri());
+        // Kept only to name the host in a connect error, and rendered on that path alone.
+        let uri = request.uri().clone();
         let request = reqwest::Request::try_from(request)
             .map_err(|e| TransportError::InvalidRequest { message: chain(&e) })?;
-        let response = self
+        let mut response = self
             .client
             .execute(request)
             .await
-            .map_err(|e| map_send_error(e, &url))?;
+            .map_err(|e| map_send_error(e, &uri))?;
         let mut builder = http::Response::builder()
             .status(response.status())
             .version(response.version());
         if let Some(headers) = builder.headers_mut() {
-            *headers = response.headers().clone();
+            // Moved, not cloned: the reqwest response is consumed into the body stream below.
+            *headers = std::mem::take(response.headers_mut());
         }
         let body = ResponseBody::from_stream(
             response

@@ -167,6 +167,10 @@ pub async fn send_with_retry(
     clock: &dyn Clock,
     sleep: &dyn Sleep,
 ) -> Result<HttpResponse, TransportError> {
+    if policy.max_attempts <= 1 {
+        // No retry can follow: send the request itself instead of a copy.
+        return transport.send(request).await;
+    }
     let started = clock.now();
     let mut attempt = 1;
     loop {
