@@ -260,6 +260,11 @@ fn fuzz(extra: &[String]) -> Result {
             .filter(|l| !l.is_empty())
             .map(str::to_owned)
             .collect();
+        // Build first, so a compile error is reported as one and not as a crash of every target.
+        let mut build = Command::new("cargo");
+        build.current_dir(&dir).args(["+nightly", "fuzz", "build"]);
+        run(build)
+            .map_err(|e| format!("the fuzz targets in {} do not build: {e}", dir.display()))?;
         for target in &targets {
             let mut command = Command::new("cargo");
             command
