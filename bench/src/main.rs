@@ -5,6 +5,7 @@
 //! copilot-bench load [--sessions N] [--requests N] [--chunks N] [--deadline SECS] [--rounds N]
 //! copilot-bench replay-server FILE             (internal: started by the streaming target)
 //! copilot-bench latency-profile ours|raw N     N sequential non-streamed requests of one side, for perf
+//! copilot-bench stream-profile ours|raw N      N replayed streamed answers read by one side, for callgrind
 //! ```
 //!
 //! The mock server runs as a separate `copilot-mock` process found next to this binary (`cargo xtask bench`
@@ -35,6 +36,7 @@ const USAGE: &str = "\
 usage: copilot-bench [--quick] [--only NAME]...
        copilot-bench load [--sessions N] [--requests N] [--chunks N] [--deadline SECS] [--rounds N]
        copilot-bench latency-profile ours|raw [N]
+       copilot-bench stream-profile ours|raw [N]
 NAME: streaming latency decode token stampede memory";
 
 fn main() -> ExitCode {
@@ -43,6 +45,7 @@ fn main() -> ExitCode {
         Some("load") => load(&args[1..]),
         Some("replay-server") => replay_server(&args[1..]),
         Some("latency-profile") => latency_profile(&args[1..]),
+        Some("stream-profile") => stream_profile(&args[1..]),
         _ => bench(&args),
     };
     match result {
@@ -306,6 +309,49 @@ fn latency_profile(args: &[String]) -> Result<(), String> {
         "{requests} requests in {:.3} s ({:.1} µs each)",
         elapsed.as_secs_f64(),
         elapsed.as_secs_f64() * 1e6 / requests.max(1) as f64
+    );
+    Ok(())
+}
+
+/// `stream-profile ours|raw N`: records one streamed answer of `copilot-mock --model-fields` (the full run's
+/// size), serves it from the replay server (a separate process) and reads it N times with one contender on
+/// a current-thread runtime, so callgrind counts only the client's work.
+fn stream_profile(args: &[String]) -> Result<(), String> {
+    use targets::streaming::Side;
+    let side = match args.first().map(String::as_str) {
+        Some("ours") => Side::Ours,
+        Some("raw") => Side::Raw,
+        _ => return Err("stream-profile needs `ours` or `raw`".into()),
+    };
+    let requests: usize = args
+        .get(1)
+        .map_or(Ok(20), |n| n.parse())
+        .map_err(|e| format!("N: {e}"))?;
+    let chunks = targets::streaming::answer_chunks(Settings { quick: false });
+    let mock = MockProcess::start(true).map_err(|e| e.to_string())?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("runtime: {e}"))?;
+    let (content, elapsed) = runtime
+        .block_on(async {
+            let credentials = targets::exchange(&mock).await?;
+            let body = targets::decode::fetch_body(&credentials, chunks).await?;
+            let file = report_path().with_file_name("bench-stream-profile.sse");
+            std::fs::write(&file, &body)?;
+            let replay = ReplayProcess::start(&file)?;
+            let replayed = targets::MockCredentials {
+                bearer: credentials.bearer.clone(),
+                base_url: format!("{}/copilot", replay.url)
+                    .parse()
+                    .map_err(|e| BenchError::Mock(format!("replay URL: {e}")))?,
+            };
+            targets::streaming::profile(side, requests, chunks, &replayed).await
+        })
+        .map_err(|e| e.to_string())?;
+    println!(
+        "{requests} answers ({content} content bytes each) in {:.3} s",
+        elapsed.as_secs_f64()
     );
     Ok(())
 }

@@ -159,6 +159,42 @@ pub fn answer_chunks(settings: Settings) -> usize {
     settings.pick(2_000, 10_000)
 }
 
+/// One side of the streaming comparison, for [`profile`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// `CopilotApiClient::chat_stream` → `ChatStream`.
+    Ours,
+    /// reqwest + memchr splitter + tiny struct (the limit).
+    Raw,
+}
+
+/// Streams the answer for `long answer {chunks}` `requests` times from one contender against
+/// `credentials.base_url` (for callgrind: run once per side with the same count). Returns the content bytes
+/// of one answer and the time taken.
+pub async fn profile(
+    side: Side,
+    requests: usize,
+    chunks: usize,
+    credentials: &MockCredentials,
+) -> Result<(usize, std::time::Duration), BenchError> {
+    let contenders = Contenders {
+        ours: our_client(credentials)?,
+        http: reqwest::Client::new(),
+        openai: OpenAiClient::with_config(OpenAIConfig::new()),
+        credentials: credentials.clone(),
+        prompt: format!("long answer {chunks}"),
+    };
+    let started = Instant::now();
+    let mut content = 0;
+    for _ in 0..requests {
+        content = match side {
+            Side::Ours => contenders.ours().await?,
+            Side::Raw => contenders.raw().await?.0,
+        };
+    }
+    Ok((content, started.elapsed()))
+}
+
 /// Runs the comparison against `credentials.base_url` (a `--model-fields` mock or the replay server) and adds
 /// one row.
 pub async fn run(

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::extra::Extra;
 use crate::open_enum::open_enum;
 use crate::request::RequestOptions;
 
@@ -99,9 +100,9 @@ pub struct Message {
     /// Legacy agents: a single function call.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub function_call: Option<FunctionCall>,
-    /// Fields this version does not model, kept and re-sent verbatim.
+    /// Fields this version does not model, kept as raw JSON and re-sent verbatim.
     #[serde(flatten)]
-    pub extra: Map<String, Value>,
+    pub extra: Extra,
 }
 
 impl Message {
@@ -116,7 +117,7 @@ impl Message {
             reasoning_text: None,
             reasoning_opaque: None,
             function_call: None,
-            extra: Map::new(),
+            extra: Extra::new(),
         }
     }
 
@@ -825,7 +826,7 @@ pub struct Usage {
     pub cache_creation_input_tokens: Option<u64>,
     /// Anything else (Copilot cost extras and future fields).
     #[serde(flatten)]
-    pub extra: Map<String, Value>,
+    pub extra: Extra,
 }
 
 impl Usage {
@@ -853,7 +854,7 @@ pub struct PromptTokensDetails {
     pub cached_tokens: Option<u64>,
     /// Anything else.
     #[serde(flatten)]
-    pub extra: Map<String, Value>,
+    pub extra: Extra,
 }
 
 /// `usage.completion_tokens_details`.
@@ -871,7 +872,7 @@ pub struct CompletionTokensDetails {
     pub rejected_prediction_tokens: Option<u64>,
     /// Anything else.
     #[serde(flatten)]
-    pub extra: Map<String, Value>,
+    pub extra: Extra,
 }
 
 /// A non-streamed chat completion.
@@ -893,7 +894,7 @@ pub struct ChatResponse {
     pub usage: Option<Usage>,
     /// Anything else (`object`, `system_fingerprint`, `copilot_references`, `prompt_filter_results`, …).
     #[serde(flatten)]
-    pub extra: Map<String, Value>,
+    pub extra: Extra,
 }
 
 /// One choice of a [`ChatResponse`].
@@ -909,7 +910,7 @@ pub struct Choice {
     pub finish_reason: Option<FinishReason>,
     /// Anything else (content filter results, logprobs, …).
     #[serde(flatten)]
-    pub extra: Map<String, Value>,
+    pub extra: Extra,
 }
 
 impl ChatResponse {

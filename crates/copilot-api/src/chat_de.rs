@@ -10,12 +10,12 @@
 use std::fmt;
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde_json::{Map, Value};
 
 use crate::chat::{
     ChatResponse, Choice, CompletionTokensDetails, Content, ContentPart, FinishReason,
     FunctionCall, Message, PromptTokensDetails, Role, ToolCall, Usage,
 };
+use crate::extra::Extra;
 use crate::with_extra::{self, Fields, once};
 
 impl<'de> Deserialize<'de> for ChatResponse {
@@ -48,7 +48,7 @@ impl<'de> Fields<'de> for ChatResponseFields {
         }
     }
 
-    fn finish<E: de::Error>(self, extra: Map<String, Value>) -> Result<ChatResponse, E> {
+    fn finish<E: de::Error>(self, extra: Extra) -> Result<ChatResponse, E> {
         Ok(ChatResponse {
             id: self.id.unwrap_or_default(),
             model: self.model.flatten(),
@@ -86,7 +86,7 @@ impl<'de> Fields<'de> for ChoiceFields {
         }
     }
 
-    fn finish<E: de::Error>(self, extra: Map<String, Value>) -> Result<Choice, E> {
+    fn finish<E: de::Error>(self, extra: Extra) -> Result<Choice, E> {
         Ok(Choice {
             index: self.index.unwrap_or_default(),
             message: self.message.ok_or_else(|| E::missing_field("message"))?,
@@ -132,7 +132,7 @@ impl<'de> Fields<'de> for MessageFields {
         }
     }
 
-    fn finish<E: de::Error>(self, extra: Map<String, Value>) -> Result<Message, E> {
+    fn finish<E: de::Error>(self, extra: Extra) -> Result<Message, E> {
         Ok(Message {
             role: self.role.unwrap_or(Role::Assistant),
             content: self.content.flatten(),
@@ -251,7 +251,7 @@ impl<'de> Fields<'de> for UsageFields {
         }
     }
 
-    fn finish<E: de::Error>(self, extra: Map<String, Value>) -> Result<Usage, E> {
+    fn finish<E: de::Error>(self, extra: Extra) -> Result<Usage, E> {
         Ok(Usage {
             prompt_tokens: self.prompt_tokens.unwrap_or_default(),
             completion_tokens: self.completion_tokens.unwrap_or_default(),
@@ -286,7 +286,7 @@ impl<'de> Fields<'de> for PromptTokensDetailsFields {
         }
     }
 
-    fn finish<E: de::Error>(self, extra: Map<String, Value>) -> Result<PromptTokensDetails, E> {
+    fn finish<E: de::Error>(self, extra: Extra) -> Result<PromptTokensDetails, E> {
         Ok(PromptTokensDetails {
             cached_tokens: self.cached_tokens.flatten(),
             extra,
@@ -328,7 +328,7 @@ impl<'de> Fields<'de> for CompletionTokensDetailsFields {
         }
     }
 
-    fn finish<E: de::Error>(self, extra: Map<String, Value>) -> Result<CompletionTokensDetails, E> {
+    fn finish<E: de::Error>(self, extra: Extra) -> Result<CompletionTokensDetails, E> {
         Ok(CompletionTokensDetails {
             reasoning_tokens: self.reasoning_tokens.flatten(),
             accepted_prediction_tokens: self.accepted_prediction_tokens.flatten(),

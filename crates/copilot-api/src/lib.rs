@@ -31,6 +31,27 @@
 //! A responses-only model (see [`ModelInfo::endpoint_for_chat`]) streams through the same consumer code via
 //! [`CopilotApiClient::responses_stream`].
 //!
+//! # Unknown fields
+//!
+//! Unknown JSON fields never fail decoding and are kept. Where they are kept depends on which way the type
+//! travels:
+//!
+//! - **Decoded answers** ([`ChatResponse`], [`Choice`], [`Message`], [`Usage`] and its details,
+//!   [`ResponsesResponse`], [`ResponsesUsage`]) keep them in an [`Extra`]: each value as the raw JSON text
+//!   it arrived as, parsed only when asked ([`Extra::get_as`], [`Extra::get_value`]) and written back
+//!   verbatim when serialised (a decoded assistant [`Message`] re-sent in the history keeps its fields).
+//!   Building a `serde_json::Value` for every content filter result was the largest part of decoding a
+//!   non-streamed answer. These types read raw text, so decode them from JSON text, a reader or a
+//!   `serde_json::Value` (`serde_json::from_str`/`from_slice`/`from_reader`/`from_value`); serde's
+//!   buffering wrappers (`#[serde(flatten)]`, untagged or internally tagged enums around them) cannot hand
+//!   out raw text.
+//! - **Request builders** ([`ChatRequest::extra`], [`ResponsesRequest::extra`], [`EmbeddingsRequest`])
+//!   take `impl Into<serde_json::Value>` and keep a `serde_json::Map`: callers build those values in code,
+//!   so there is no raw text to keep, and a `Value` is what they already have.
+//! - **Rarely decoded types** ([`ModelInfo`] and its parts, [`Embedding`], [`ToolCall`], [`FunctionCall`])
+//!   still derive `Deserialize` with a flattened `serde_json::Map`; they are decoded once per session or
+//!   are small, so they keep the more convenient form.
+//!
 //! # Quirks handled
 //!
 //! The service is undocumented; these behaviours come from real captures (protocol.md §6–§9):
@@ -73,10 +94,12 @@ mod decode;
 mod embeddings;
 mod error;
 mod event;
+mod extra;
 mod models;
 mod open_enum;
 mod request;
 mod responses;
+mod responses_de;
 pub mod sse;
 mod stream;
 mod with_extra;
@@ -98,6 +121,7 @@ pub use decode::{ChatEventDecoder, Dialect, EventQueue};
 pub use embeddings::{Embedding, EmbeddingsRequest, EmbeddingsResponse, EmbeddingsUsage};
 pub use error::{ApiError, ErrorInfo, MAX_SNIPPET, PartialInfo};
 pub use event::{ChatEvent, ReasoningKind, ToolCallDelta};
+pub use extra::Extra;
 pub use models::{
     ApiEndpoint, ChatRoute, ModelBilling, ModelCapabilities, ModelInfo, ModelLimits, ModelList,
     ModelMessage, ModelPolicy, ModelSupports, ModelType, PickerCategory, PolicyState, Promo,

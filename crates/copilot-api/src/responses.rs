@@ -7,6 +7,7 @@ use crate::chat::{
     CompletionTokensDetails, FinishReason, ImageDetail, PromptTokensDetails, ReasoningEffort, Role,
     ToolChoice, Usage,
 };
+use crate::extra::Extra;
 use crate::request::RequestOptions;
 
 /// One item of `input[]` (and of a response's `output[]`).
@@ -335,27 +336,25 @@ impl ResponsesRequest {
 }
 
 /// `/responses` usage.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+/// Decoded by hand (`responses_de.rs`): unknown fields go straight into [`Extra`] as raw JSON.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 #[non_exhaustive]
 pub struct ResponsesUsage {
-    /// Input tokens.
-    #[serde(default)]
+    /// Input tokens (0 when absent).
     pub input_tokens: u64,
-    /// Output tokens.
-    #[serde(default)]
+    /// Output tokens (0 when absent).
     pub output_tokens: u64,
-    /// Total tokens.
-    #[serde(default)]
+    /// Total tokens (0 when absent).
     pub total_tokens: u64,
     /// `{cached_tokens}`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub input_tokens_details: Option<Map<String, Value>>,
     /// `{reasoning_tokens}`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub output_tokens_details: Option<Map<String, Value>>,
-    /// Anything else.
+    /// Anything else, as raw JSON.
     #[serde(flatten)]
-    pub extra: Map<String, Value>,
+    pub extra: Extra,
 }
 
 impl ResponsesUsage {
@@ -374,13 +373,13 @@ impl ResponsesUsage {
             total_tokens: self.total_tokens,
             prompt_tokens_details: cached.map(|c| PromptTokensDetails {
                 cached_tokens: Some(c),
-                extra: Map::new(),
+                extra: Extra::new(),
             }),
             completion_tokens_details: reasoning.map(|r| CompletionTokensDetails {
                 reasoning_tokens: Some(r),
                 accepted_prediction_tokens: None,
                 rejected_prediction_tokens: None,
-                extra: Map::new(),
+                extra: Extra::new(),
             }),
             cache_creation_input_tokens: None,
             extra: self.extra.clone(),
@@ -388,31 +387,30 @@ impl ResponsesUsage {
     }
 }
 
-/// A non-streamed `/responses` answer.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// A non-streamed `/responses` answer. Decoded by hand (`responses_de.rs`): unknown fields go straight into
+/// [`Extra`] as raw JSON.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct ResponsesResponse {
-    /// The response id.
-    #[serde(default)]
+    /// The response id (empty when absent).
     pub id: String,
     /// The model.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
     /// `completed`, `incomplete`, `failed`, …
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
     /// Output items: messages, function calls, reasoning.
-    #[serde(default)]
     pub output: Vec<ResponseItem>,
     /// Usage.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub usage: Option<ResponsesUsage>,
     /// Why the answer is incomplete (`{"reason":"max_output_tokens"}`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub incomplete_details: Option<Value>,
-    /// Anything else.
+    /// Anything else, as raw JSON.
     #[serde(flatten)]
-    pub extra: Map<String, Value>,
+    pub extra: Extra,
 }
 
 impl ResponsesResponse {

@@ -4,15 +4,17 @@
 //! and then converts that tree into `serde_json::Value` a second time. A non-streamed chat response carries
 //! content filter results in every choice and prompt filter results at the top, so this double pass was
 //! two thirds of its decoding cost (and the largest part of copilot-api's overhead over a hand-written
-//! client). [`deserialize`] reads known fields straight into their types and unknown ones straight into a
-//! `Value`, with the same rules as the derive: missing optional fields take their defaults, a known field
+//! client). [`deserialize`] reads known fields straight into their types and unknown ones straight into
+//! raw JSON text ([`Extra`]: one copy, no `Value` tree), with the same rules as the derive: missing optional fields take their defaults, a known field
 //! given twice is an error, an unknown field given twice keeps the last value.
 
 use std::fmt;
 use std::marker::PhantomData;
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, Visitor};
-use serde_json::{Map, Value};
+use serde_json::value::RawValue;
+
+use crate::extra::Extra;
 
 /// The fields of one struct being deserialised: knows its own keys, builds the struct at the end.
 pub(crate) trait Fields<'de>: Default {
@@ -26,7 +28,7 @@ pub(crate) trait Fields<'de>: Default {
     fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<bool, A::Error>;
 
     /// Builds the struct from the fields read and the unknown ones.
-    fn finish<E: de::Error>(self, extra: Map<String, Value>) -> Result<Self::Target, E>;
+    fn finish<E: de::Error>(self, extra: Extra) -> Result<Self::Target, E>;
 }
 
 /// Deserialises `F::Target` from a map (a JSON object).
@@ -67,11 +69,11 @@ impl<'de, F: Fields<'de>> Visitor<'de> for FieldsVisitor<F> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut fields = F::default();
-        let mut extra = Map::new();
+        let mut extra = Extra::new();
         while let Some(key) = map.next_key::<Key<'de>>()? {
             if !fields.field(key.as_str(), &mut map)? {
-                let value: Value = map.next_value()?;
-                extra.insert(key.into_string(), value);
+                let value: Box<RawValue> = map.next_value()?;
+                extra.insert_raw(key.into_string(), value);
             }
         }
         fields.finish(extra)

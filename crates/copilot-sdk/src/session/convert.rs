@@ -81,9 +81,8 @@ fn message_items(message: &Message) -> Vec<ResponseItem> {
         Role::Assistant => {
             let reasoning_id = message
                 .extra
-                .get(REASONING_ID_KEY)
-                .and_then(|v| v.as_str())
-                .map(str::to_owned);
+                .get_as::<String>(REASONING_ID_KEY)
+                .and_then(Result::ok);
             if reasoning_id.is_some() || message.reasoning_opaque.is_some() {
                 items.push(ResponseItem::Reasoning {
                     id: reasoning_id,
@@ -148,13 +147,7 @@ pub(crate) fn collected_from_response(response: ChatResponse) -> (CollectedMessa
         return (collected, usage);
     };
     let message = choice.message;
-    let extra_text = |key: &str| {
-        message
-            .extra
-            .get(key)
-            .and_then(|value| value.as_str())
-            .map(str::to_owned)
-    };
+    let extra_text = |key: &str| message.extra.get_as::<String>(key).and_then(Result::ok);
     collected.index = choice.index;
     collected.content = message
         .content
