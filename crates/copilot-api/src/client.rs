@@ -261,24 +261,37 @@ impl CopilotApiClient {
     }
 
     fn chat_call<'a>(&'a self, request: &'a ChatRequest) -> Result<Call<'a>, ApiError> {
-        let body = to_body(request)?;
-        let initiator = request
-            .options
-            .initiator
-            .unwrap_or_else(|| chat_initiator(&request.messages));
-        Ok(Call {
+        Ok(self.conversation_call(
+            &["chat", "completions"],
+            to_body(request)?,
+            &request.options,
+            || chat_initiator(&request.messages),
+            request.has_image(),
+        ))
+    }
+
+    /// A POST of a conversation turn (chat or responses): the caller's intent and initiator overrides win,
+    /// else the client's default intent and the initiator derived from the conversation.
+    fn conversation_call<'a>(
+        &'a self,
+        path: &'a [&'a str],
+        body: Bytes,
+        options: &'a RequestOptions,
+        derived_initiator: impl FnOnce() -> Initiator,
+        vision: bool,
+    ) -> Call<'a> {
+        Call {
             method: Method::POST,
-            path: &["chat", "completions"],
+            path,
             body: Some(body),
-            intent: request
-                .options
+            intent: options
                 .intent
                 .as_deref()
                 .unwrap_or(&self.inner.default_intent),
-            initiator: Some(initiator),
-            vision: request.has_image(),
-            options: Some(&request.options),
-        })
+            initiator: Some(options.initiator.unwrap_or_else(derived_initiator)),
+            vision,
+            options: Some(options),
+        }
     }
 
     /// A non-streamed `/responses` call.
@@ -307,24 +320,13 @@ impl CopilotApiClient {
     }
 
     fn responses_call<'a>(&'a self, request: &'a ResponsesRequest) -> Result<Call<'a>, ApiError> {
-        let body = to_body(request)?;
-        let initiator = request
-            .options
-            .initiator
-            .unwrap_or_else(|| responses_initiator(&request.input));
-        Ok(Call {
-            method: Method::POST,
-            path: &["responses"],
-            body: Some(body),
-            intent: request
-                .options
-                .intent
-                .as_deref()
-                .unwrap_or(&self.inner.default_intent),
-            initiator: Some(initiator),
-            vision: request.has_image(),
-            options: Some(&request.options),
-        })
+        Ok(self.conversation_call(
+            &["responses"],
+            to_body(request)?,
+            &request.options,
+            || responses_initiator(&request.input),
+            request.has_image(),
+        ))
     }
 
     /// Embeddings, split into batches of the model's `limits.max_inputs` (or the request's batch size) and
