@@ -6,7 +6,7 @@ use bytes::Bytes;
 use copilot_http::retry::{RetryPolicy, parse_retry_after, send_with_retry};
 use copilot_http::time::{ManualClock, RecordingSleep};
 use copilot_http::{FnTransport, ReqwestTransport, ResponseBody, TransportError};
-use wiremock::matchers::{method, path};
+use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 fn exact_policy() -> RetryPolicy {
@@ -26,22 +26,25 @@ fn t0() -> SystemTime {
     SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000)
 }
 
+/// Mounts `failure` for the first `times` requests, then 200 with body `ok`.
+async fn fail_then_succeed(server: &MockServer, failure: ResponseTemplate, times: u64) {
+    Mock::given(method("GET"))
+        .respond_with(failure)
+        .up_to_n_times(times)
+        .with_priority(1)
+        .mount(server)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("ok"))
+        .with_priority(2)
+        .mount(server)
+        .await;
+}
+
 #[tokio::test]
 async fn retries_429_then_succeeds_with_backoff() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/models"))
-        .respond_with(ResponseTemplate::new(429))
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/models"))
-        .respond_with(ResponseTemplate::new(200).set_body_string("ok"))
-        .with_priority(2)
-        .mount(&server)
-        .await;
+    fail_then_succeed(&server, ResponseTemplate::new(429), 1).await;
     let clock = ManualClock::new(t0());
     let sleep = RecordingSleep::advancing(clock.clone());
     let transport = ReqwestTransport::new().unwrap();
@@ -63,17 +66,8 @@ async fn retries_429_then_succeeds_with_backoff() {
 #[tokio::test]
 async fn honours_retry_after_seconds() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(503).insert_header("retry-after", "7"))
-        .up_to_n_times(2)
-        .with_priority(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(200))
-        .with_priority(2)
-        .mount(&server)
-        .await;
+    let failure = ResponseTemplate::new(503).insert_header("retry-after", "7");
+    fail_then_succeed(&server, failure, 2).await;
     let clock = ManualClock::new(t0());
     let sleep = RecordingSleep::advancing(clock.clone());
     let transport = ReqwestTransport::new().unwrap();
@@ -98,17 +92,8 @@ async fn honours_retry_after_http_date_against_the_injected_clock() {
     let clock = ManualClock::new(t0());
     let date = httpdate::fmt_http_date(t0() + Duration::from_secs(12));
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", date.as_str()))
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(200))
-        .with_priority(2)
-        .mount(&server)
-        .await;
+    let failure = ResponseTemplate::new(429).insert_header("retry-after", date.as_str());
+    fail_then_succeed(&server, failure, 1).await;
     let sleep = RecordingSleep::advancing(clock.clone());
     let transport = ReqwestTransport::new().unwrap();
     let response = send_with_retry(
