@@ -3,7 +3,7 @@
 //! | command | what it does |
 //! |---|---|
 //! | `test` | the test suite: cargo-nextest over the workspace, then the doctests (nextest skips them) |
-//! | `ci` | everything CI checks: fmt, clippy, test, docs, cargo-deny |
+//! | `ci` | everything CI checks: doc citations of `docs/protocol.md`, fmt, clippy, test, docs, cargo-deny |
 //! | `demo` | the whole story against the embedded mock: `copilot-rs --mock demo` |
 //! | `mock` | starts the mock GitHub + Copilot server and prints its URLs |
 //! | `bench` | the benchmarks (`--quick` for a reduced run): `copilot-bench` against the mock in its own process |
@@ -12,6 +12,8 @@
 //!
 //! Tools the commands need (cargo-nextest, cargo-deny) are installed with `cargo install --locked` when
 //! missing, so a fresh machine needs nothing but Rust.
+
+mod docs_check;
 
 use std::env;
 use std::path::{Path, PathBuf};
@@ -126,6 +128,7 @@ fn test(extra: &[String]) -> Result {
 }
 
 fn ci() -> Result {
+    docs_check::check(&root())?;
     let mut fmt = cargo();
     fmt.args(["fmt", "--all", "--", "--check"]);
     run(fmt)?;

@@ -1,4 +1,4 @@
-//! Chat completion request and response types (`POST {api}/chat/completions`, protocol.md §6).
+//! Chat completion request and response types (`POST {api}/chat/completions`, `docs/protocol.md` §6).
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};

@@ -1,4 +1,4 @@
-//! [`ApiError`], the crate's one error type, and the mapping from HTTP status + body (protocol.md §9).
+//! [`ApiError`], the crate's one error type, and the mapping from HTTP status + body (`docs/protocol.md` §12).
 
 use std::fmt;
 use std::sync::Arc;
@@ -410,7 +410,7 @@ impl ResponseContext {
     }
 }
 
-/// Maps a non-success response to an error (protocol.md §9).
+/// Maps a non-success response to an error (`docs/protocol.md` §12).
 pub(crate) fn from_response(
     status: StatusCode,
     body: &[u8],

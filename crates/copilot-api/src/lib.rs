@@ -54,7 +54,8 @@
 //!
 //! # Quirks handled
 //!
-//! The service is undocumented; these behaviours come from real captures (protocol.md §6–§9):
+//! The service is undocumented; these behaviours come from real captures and are listed, each with the test
+//! that pins it, in [`docs/protocol.md`][protocol] §6–§13:
 //!
 //! - **Framing**: LF, CRLF and CR line ends; comments (keep-alives); `event:`, `id:`, `retry:` lines;
 //!   multi-line `data:`; `data:` without a space; chunks that split lines and UTF-8 characters anywhere; a bare
@@ -84,6 +85,8 @@
 //!   ([`ApiError::auth_source`]) so callers can tell "sign in again" from a passing failure.
 //! - **Models**: open enums, unknown fields kept, a bad entry skipped with a warning; cached with a TTL,
 //!   stale list kept on 429.
+//!
+//! [protocol]: https://github.com/copilot-rs/copilot-rs/blob/main/docs/protocol.md
 
 mod auth;
 mod chat;

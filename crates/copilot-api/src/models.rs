@@ -1,4 +1,4 @@
-//! `GET {api}/models` types, resilient list decoding and endpoint routing (protocol.md §8).
+//! `GET {api}/models` types, resilient list decoding and endpoint routing (`docs/protocol.md` §9).
 
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;

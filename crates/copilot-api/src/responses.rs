@@ -1,4 +1,4 @@
-//! `POST {api}/responses` types (OpenAI Responses API, needed by responses-only models; protocol.md §8).
+//! `POST {api}/responses` types (OpenAI Responses API, needed by responses-only models; `docs/protocol.md` §7).
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};

@@ -1,7 +1,7 @@
 //! Well-known OAuth client ids.
 //!
 //! Any client id works with [`DeviceFlow`](crate::DeviceFlow); prefer your own app. The ids below belong to
-//! other products: using them presents *their* identity to GitHub ("borrowed identities", protocol.md §1).
+//! other products: using them presents *their* identity to GitHub ("borrowed identities").
 //! Several projects refuse code that does this, and GitHub may change or restrict them at any time. They are
 //! listed because the Copilot token exchange only accepts tokens minted by allow-listed apps.
 

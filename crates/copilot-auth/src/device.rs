@@ -1,4 +1,4 @@
-//! The OAuth device authorization grant (RFC 8628) as GitHub runs it (protocol.md §2).
+//! The OAuth device authorization grant (RFC 8628) as GitHub runs it (`docs/protocol.md` §2).
 
 use std::fmt;
 use std::future::Future;

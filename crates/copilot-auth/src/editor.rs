@@ -1,4 +1,4 @@
-//! Read-only import of tokens that Copilot editor plugins saved (protocol.md §10). Opt-in only.
+//! Read-only import of tokens that Copilot editor plugins saved (`docs/protocol.md` §5). Opt-in only.
 
 use std::path::{Path, PathBuf};
 

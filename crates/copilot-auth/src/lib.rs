@@ -2,8 +2,10 @@
 //! and credential sources.
 //!
 //! Everything here produces or keeps a **GitHub** token (`gho_`, `ghu_`, `github_pat_`, …). Turning it into
-//! Copilot access is `copilot-token`'s job. The wire rules followed here are in the project's
-//! `protocol.md` §1–§4 and §10.
+//! Copilot access is `copilot-token`'s job. The wire rules followed here, each with the test that pins it,
+//! are in [`docs/protocol.md`][protocol] §1–§5.
+//!
+//! [protocol]: https://github.com/copilot-rs/copilot-rs/blob/main/docs/protocol.md
 //!
 //! The library never prints, never opens a browser and never reads stdin: it hands the caller what to show.
 //! All HTTP goes through a [`copilot_http::SharedTransport`] (pluggable; requests carrying secrets only go to

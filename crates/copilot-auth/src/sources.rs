@@ -1,4 +1,4 @@
-//! Where a credential comes from, in the official Copilot SDK's order (protocol.md §1).
+//! Where a credential comes from, in the official Copilot SDK's order (`docs/protocol.md` §5).
 
 use std::fmt;
 use std::path::PathBuf;

@@ -7,7 +7,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::AuthError;
 
-/// What kind of GitHub token a string is, judged by its prefix (protocol.md §1).
+/// What kind of GitHub token a string is, judged by its prefix (`docs/protocol.md` §5).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum TokenKind {

@@ -1,4 +1,4 @@
-//! The OAuth web application flow with PKCE (protocol.md §3), for your own OAuth App or GitHub App.
+//! The OAuth web application flow with PKCE (`docs/protocol.md` §3), for your own OAuth App or GitHub App.
 
 use std::fmt;
 
@@ -25,7 +25,7 @@ const ACCESS_TOKEN_PATH: &str = "/login/oauth/access_token";
 /// [`WebFlow::complete`] or [`WebFlow::exchange`].
 ///
 /// Works only with your own app (the editor client ids have callbacks you do not control). The resulting
-/// tokens belong to the "Direct" world of protocol.md §1.
+/// tokens belong to direct mode (`docs/protocol.md` §5).
 #[derive(Clone)]
 pub struct WebFlow {
     host: GitHubHost,
@@ -183,7 +183,7 @@ fn random_token(bytes: usize) -> Result<SecretString, AuthError> {
 
 impl WebFlow {
     /// A web flow for your app `client_id` / `client_secret`, with the callback at `redirect_uri` (it must
-    /// match the app's registered callback; see protocol.md §3).
+    /// match the app's registered callback; see `docs/protocol.md` §3).
     pub fn new(
         host: GitHubHost,
         client_id: impl Into<String>,

@@ -2,7 +2,7 @@
 //!
 //! Copilot expects editor-style identity headers. Which values to send is a policy decision for the
 //! application, so every value is configurable and the defaults are honest: they name copilot-rs itself,
-//! not an editor it is not. See protocol.md §5/§6 for the values real editors send.
+//! not an editor it is not. The headers and their defaults are recorded in `docs/protocol.md` §11.
 
 use http::header::{HeaderMap, HeaderName, HeaderValue, USER_AGENT};
 

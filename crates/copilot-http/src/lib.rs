@@ -4,6 +4,11 @@
 //! users can plug in their own HTTP stack and tests can plug in a closure ([`FnTransport`]). Responses carry a
 //! streaming [`ResponseBody`], so server-sent events work over any transport.
 //!
+//! The host, URL-safety and retry rules, each with the test that pins it, are in
+//! [`docs/protocol.md`][protocol] §1 and §13.
+//!
+//! [protocol]: https://github.com/copilot-rs/copilot-rs/blob/main/docs/protocol.md
+//!
 //! Besides the trait this crate owns the pieces every caller needs the same way:
 //!
 //! - [`ReqwestTransport`] (feature `reqwest`, on by default): rustls, redirects off, connect and read timeouts,

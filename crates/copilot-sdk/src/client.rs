@@ -282,7 +282,7 @@ fn default_transport() -> Result<SharedTransport, SdkError> {
     ))
 }
 
-/// The Copilot client of one identity: the seeds' `CopilotClient`.
+/// The Copilot client of one identity: the official Copilot SDK's `CopilotClient`.
 ///
 /// Cheap to clone (an `Arc` inside); clones share credentials, caches and the connection pool. See the
 /// [crate docs](crate) for an example.

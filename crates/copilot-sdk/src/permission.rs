@@ -60,7 +60,7 @@ impl PermissionDecision {
 type Decide =
     Arc<dyn Fn(PermissionRequest) -> BoxFuture<'static, PermissionDecision> + Send + Sync>;
 
-/// Decides, per tool call, whether the session may run it (the seeds' `on_permission_request`).
+/// Decides, per tool call, whether the session may run it (the official Copilot SDK's `on_permission_request`).
 ///
 /// Cheap to clone. Sessions without a handler reject every tool call.
 #[derive(Clone)]
@@ -88,7 +88,7 @@ impl PermissionHandler {
         PermissionHandler::new(move |request| std::future::ready(decide(&request)))
     }
 
-    /// Approves every call (the seeds' `PermissionHandler.approve_all`).
+    /// Approves every call (the official Copilot SDK's `PermissionHandler.approve_all`).
     pub fn approve_all() -> Self {
         PermissionHandler::from_fn(|_| PermissionDecision::ApproveOnce)
     }

@@ -162,15 +162,16 @@ fn default_transport() -> Result<SharedTransport, SdkError> {
     ))
 }
 
-/// One client per user, the seeds' "one client per user" pattern with the plumbing done:
+/// One client per user: the "one client per user" pattern of the official Copilot SDK's GitHub OAuth guide,
+/// with the plumbing done:
 ///
 /// - every client shares one transport (one connection pool) and has its own token manager;
-/// - `require_org` gates users on organisation membership (the seeds' `verifyOrgMembership`), once per user
-///   and token;
+/// - `require_org` gates users on organisation membership (the official SDK guide's `verifyOrgMembership`),
+///   once per user and token;
 /// - clients unused for the idle timeout are dropped ([`evict_idle`](Self::evict_idle), also run on every
 ///   lookup), by the injectable clock;
-/// - [`get_or_refresh_token`](Self::get_or_refresh_token) is the seeds' `getOrRefreshToken` over any
-///   [`TokenStore`].
+/// - [`get_or_refresh_token`](Self::get_or_refresh_token) is the official SDK guide's `getOrRefreshToken`
+///   over any [`TokenStore`].
 ///
 /// Cheap to clone.
 #[derive(Clone)]
@@ -233,7 +234,7 @@ impl ClientPool {
         }
     }
 
-    /// The client of `user_id`, made with `token` (the seeds' `getClientForUser`). The same user with the
+    /// The client of `user_id`, made with `token` (the official SDK guide's `getClientForUser`). The same user with the
     /// same token gets the same client back; a new token replaces the client. Classic PATs are refused; with
     /// `require_org`, non-members get [`SdkError::NotOrgMember`].
     pub async fn client_for(
@@ -284,8 +285,8 @@ impl ClientPool {
         Ok(self.insert(user_id, client, None))
     }
 
-    /// The seeds' `getOrRefreshToken`: the stored token of `user_id` if it is still valid, else a refreshed
-    /// one (saved to the store first), else [`SdkError::SignInRequired`] ("User must re-authenticate").
+    /// The official SDK guide's `getOrRefreshToken`: the stored token of `user_id` if it is still valid, else a
+    /// refreshed one (saved to the store first), else [`SdkError::SignInRequired`] ("User must re-authenticate").
     pub async fn get_or_refresh_token(&self, user_id: &str) -> Result<GitHubToken, SdkError> {
         let store = self.store()?;
         let key = self.key(user_id);
@@ -328,7 +329,7 @@ impl ClientPool {
         Ok(())
     }
 
-    /// Whether the token's user belongs to `org` (the seeds' `verifyOrgMembership`).
+    /// Whether the token's user belongs to `org` (the official SDK guide's `verifyOrgMembership`).
     pub async fn verify_org_membership(
         &self,
         token: &GitHubToken,

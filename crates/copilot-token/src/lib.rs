@@ -35,6 +35,10 @@
 //! host's default, never from an account-type flag. A base URL outside `githubcopilot.com`, the configured
 //! GHE.com tenant, the configured Copilot host or loopback is refused ([`TokenError::UntrustedEndpoint`]).
 //!
+//! The wire rules, each with the test that pins it, are in [`docs/protocol.md`][protocol] §5.
+//!
+//! [protocol]: https://github.com/copilot-rs/copilot-rs/blob/main/docs/protocol.md
+//!
 //! # Example
 //!
 //! ```no_run

@@ -1,4 +1,4 @@
-//! `/chat/completions` chunks → [`ChatEvent`]s, with every quirk of protocol.md §7.
+//! `/chat/completions` chunks → [`ChatEvent`]s, with every quirk of `docs/protocol.md` §6.
 //!
 //! The wire structs borrow from the event data and name only the fields we use: serde skips the rest
 //! (content-filter blobs and friends) without building values. The few extras kept raw are `&RawValue`

@@ -1,4 +1,4 @@
-//! HTTP error mapping: every line of `error_bodies.jsonl` plus each status of protocol.md §9.
+//! HTTP error mapping: every line of `error_bodies.jsonl` plus each status of `docs/protocol.md` §12.
 
 use std::time::Duration;
 

@@ -1,4 +1,4 @@
-//! Each chunk quirk of protocol.md §7, with hand-made chunk boundaries.
+//! Each chunk quirk of `docs/protocol.md` §6, with hand-made chunk boundaries.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

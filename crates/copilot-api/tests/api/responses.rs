@@ -12,7 +12,7 @@ use crate::support::{
     catch_all, client_for, collect, decode_all_ways, events_json, header, request_json,
 };
 
-/// A synthetic `/responses` stream (shape per protocol.md §8): reasoning, text, a function call, completion.
+/// A synthetic `/responses` stream (shape per `docs/protocol.md` §7): reasoning, text, a function call, completion.
 fn responses_sse() -> Vec<u8> {
     let events = [
         json!({"type":"response.created","response":{"id":"resp_1","model":"gpt-5.3-codex","created_at":1750000000,"status":"in_progress"}}),

@@ -24,7 +24,7 @@ use crate::tools::Tool;
 use events::EventSink;
 use turn::Progress;
 
-/// How a session is set up ([`CopilotClient::create_session`]): the seeds' `SessionConfig`.
+/// How a session is set up ([`CopilotClient::create_session`]): the official Copilot SDK's `SessionConfig`.
 #[derive(Debug, Clone, Default)]
 pub struct SessionConfig {
     pub(crate) session_id: Option<String>,
@@ -82,7 +82,7 @@ impl SessionConfig {
         self
     }
 
-    /// Decides whether requested tool calls may run (the seeds' `on_permission_request`).
+    /// Decides whether requested tool calls may run (the official Copilot SDK's `on_permission_request`).
     pub fn on_permission_request(mut self, handler: PermissionHandler) -> Self {
         self.permission_handler = Some(handler);
         self
@@ -156,7 +156,7 @@ impl SessionInner {
     }
 }
 
-/// A conversation with a model: history, tools, a permission handler. The seeds' `session`.
+/// A conversation with a model: history, tools, a permission handler. The official Copilot SDK's `session`.
 ///
 /// Cheap to clone (clones are the same session). One turn runs at a time; a `send` while another turn runs
 /// waits for it.

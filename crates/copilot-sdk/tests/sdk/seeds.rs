@@ -1,4 +1,4 @@
-//! The seeds' program, line for line, against the mock (the crate docs' opening example).
+//! The official Copilot SDK guide's program, line for line, against the mock (the crate docs' opening example).
 
 use copilot_mock::Endpoint;
 use copilot_sdk::{CopilotClient, PermissionHandler, Role, SessionConfig};
