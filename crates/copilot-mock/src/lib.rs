@@ -81,6 +81,7 @@
 mod config;
 mod copilot;
 mod error;
+mod extract;
 mod fault;
 mod github;
 mod ids;

@@ -19,6 +19,8 @@ mod faults;
 mod log;
 #[path = "mock/models.rs"]
 mod models;
+#[path = "mock/preamble.rs"]
+mod preamble;
 #[path = "mock/refresh.rs"]
 mod refresh;
 #[path = "mock/replay.rs"]

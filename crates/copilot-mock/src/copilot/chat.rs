@@ -4,13 +4,12 @@ use std::sync::Arc;
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use bytes::Bytes;
-use http::HeaderMap;
 use serde_json::{Map, Value, json};
 
-use super::models::{Family, ModelInfo, lookup};
+use super::models::{Family, ModelInfo};
 use super::script::{self, PlannedCall, ToolDef};
-use super::{api_error, authenticate, json_body, model_not_supported, policy_denied, unix_now};
+use super::{api_error, model_not_supported, unix_now};
+use crate::extract::{CopilotJson, RequestedModel};
 use crate::ids;
 use crate::server::Shared;
 use crate::stream::SsePlan;
@@ -277,29 +276,23 @@ impl Answer {
 }
 
 /// `POST /chat/completions`
-pub(crate) async fn completions(
-    State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    if let Err(response) = authenticate(&shared, &headers) {
-        return response;
-    }
+pub(crate) async fn completions(State(shared): State<Arc<Shared>>, call: CopilotJson) -> Response {
     let replay = shared.state().replay.clone();
     if let Some(transcript) = replay {
         return SsePlan::from_transcript(&transcript.bytes, transcript.piece_size).into_response();
     }
-    let request = match json_body(&body) {
-        Ok(request) => request,
+    let (request, headers) = (&call.body, call.headers());
+    let requested = match call.model(&shared) {
+        Ok(requested) => requested,
         Err(response) => return response,
     };
-    let model_id = request
-        .get("model")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    let Some((model, policy)) = lookup(&shared, model_id) else {
-        return model_not_supported();
-    };
+    // Checked after the endpoint checks below, as the service orders its answers.
+    let policy = requested.policy_allows();
+    let RequestedModel {
+        id: model_id,
+        info: model,
+        ..
+    } = requested;
     if model.kind != "chat" {
         return model_not_supported();
     }
@@ -311,8 +304,8 @@ pub(crate) async fn completions(
             "model",
         );
     }
-    if policy.as_deref().is_some_and(|p| p != "enabled") {
-        return policy_denied();
+    if let Err(response) = policy {
+        return response;
     }
     let Some(messages) = request.get("messages").and_then(Value::as_array) else {
         return api_error(

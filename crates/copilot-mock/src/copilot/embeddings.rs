@@ -4,13 +4,11 @@ use std::sync::Arc;
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use bytes::Bytes;
-use http::HeaderMap;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use super::models::lookup;
-use super::{api_error, authenticate, json_body, model_not_supported, script};
+use super::{api_error, model_not_supported, script};
+use crate::extract::CopilotJson;
 use crate::server::Shared;
 
 /// A unit vector derived only from (model, text, dims): the same input always embeds the same.
@@ -43,25 +41,12 @@ pub(crate) fn vector(model: &str, text: &str, dims: usize) -> Vec<f32> {
 }
 
 /// `POST /embeddings`
-pub(crate) async fn embeddings(
-    State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    if let Err(response) = authenticate(&shared, &headers) {
-        return response;
-    }
-    let request = match json_body(&body) {
-        Ok(request) => request,
+pub(crate) async fn embeddings(State(shared): State<Arc<Shared>>, call: CopilotJson) -> Response {
+    let model = match call.model(&shared) {
+        Ok(requested) => requested.info,
         Err(response) => return response,
     };
-    let model_id = request
-        .get("model")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    let Some((model, _)) = lookup(&shared, model_id) else {
-        return model_not_supported();
-    };
+    let request = &call.body;
     if model.kind != "embeddings" {
         return model_not_supported();
     }

@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 
 use super::unix_now;
 use crate::config::{CopilotAccess, CopilotSeat, MockUser};
+use crate::extract::GitHubCaller;
 use crate::github::{credential, rest_error};
 use crate::ids;
 use crate::server::Shared;
@@ -160,16 +161,9 @@ fn snapshot(id: &str, entitlement: i64, remaining: i64, unlimited: bool) -> Valu
 /// `GET /copilot_internal/user`
 pub(crate) async fn copilot_user(
     State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
+    // Any valid GitHub token, allow-listed or not: Direct-world clients call it too.
+    GitHubCaller { user, .. }: GitHubCaller,
 ) -> Response {
-    // Same gate as the exchange except allow-listing: Direct-world clients call it too.
-    let Some((_, token)) = credential(&headers) else {
-        return rest_error(401, "Requires authentication");
-    };
-    let user = match shared.state().github_user(&token) {
-        Some((_, user)) => user.clone(),
-        None => return rest_error(401, "Bad credentials"),
-    };
     let seat = match &user.copilot {
         CopilotAccess::Seat(seat) => seat.clone(),
         CopilotAccess::NoAccess {

@@ -5,11 +5,10 @@ use std::sync::Arc;
 
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
-use bytes::Bytes;
-use http::HeaderMap;
 use serde_json::{Value, json};
 
-use super::{api_error, authenticate, json_body, policy_denied};
+use super::{api_error, policy_denied};
+use crate::extract::{CopilotCaller, CopilotJson};
 use crate::server::Shared;
 
 /// How a model streams; decides chunk quirks.
@@ -281,10 +280,7 @@ pub(crate) fn lookup(shared: &Shared, id: &str) -> Option<(ModelInfo, Option<Str
 }
 
 /// `GET /models`
-pub(crate) async fn list(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
-    if let Err(response) = authenticate(&shared, &headers) {
-        return response;
-    }
+pub(crate) async fn list(State(shared): State<Arc<Shared>>, _: CopilotCaller) -> Response {
     let policies = shared.state().model_policies.clone();
     let data: Vec<Value> = specs().iter().map(|s| entry(s, &policies)).collect();
     axum::Json(json!({"data": data, "object": "list"})).into_response()
@@ -303,11 +299,8 @@ fn not_found(id: &str) -> Response {
 pub(crate) async fn get_one(
     State(shared): State<Arc<Shared>>,
     Path(id): Path<String>,
-    headers: HeaderMap,
+    _: CopilotCaller,
 ) -> Response {
-    if let Err(response) = authenticate(&shared, &headers) {
-        return response;
-    }
     let policies = shared.state().model_policies.clone();
     match specs().iter().find(|s| s.id == id) {
         Some(spec) => axum::Json(entry(spec, &policies)).into_response(),
@@ -319,16 +312,8 @@ pub(crate) async fn get_one(
 pub(crate) async fn set_policy(
     State(shared): State<Arc<Shared>>,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    CopilotJson { body, .. }: CopilotJson,
 ) -> Response {
-    if let Err(response) = authenticate(&shared, &headers) {
-        return response;
-    }
-    let body = match json_body(&body) {
-        Ok(body) => body,
-        Err(response) => return response,
-    };
     if !specs().iter().any(|s| s.id == id) {
         return not_found(&id);
     }

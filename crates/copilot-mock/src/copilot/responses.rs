@@ -5,12 +5,12 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use http::HeaderMap;
 use serde_json::{Value, json};
 
-use super::models::{Family, lookup};
+use super::models::Family;
 use super::script::{self, PlannedCall, ToolDef};
-use super::{authenticate, json_body, model_not_supported, policy_denied, text, unix_now};
+use super::{text, unix_now};
+use crate::extract::CopilotJson;
 use crate::ids;
 use crate::server::Shared;
 use crate::stream::SsePlan;
@@ -57,33 +57,20 @@ fn read_input(input: Option<&Value>) -> (String, Vec<String>, bool) {
 }
 
 /// `POST /responses`
-pub(crate) async fn responses(
-    State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    if let Err(response) = authenticate(&shared, &headers) {
-        return response;
-    }
-    let request = match json_body(&body) {
-        Ok(request) => request,
+pub(crate) async fn responses(State(shared): State<Arc<Shared>>, call: CopilotJson) -> Response {
+    let requested = match call.model(&shared) {
+        Ok(requested) => requested,
         Err(response) => return response,
     };
-    let model_id = request
-        .get("model")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    let Some((model, policy)) = lookup(&shared, model_id) else {
-        return model_not_supported();
-    };
+    let (request, model) = (&call.body, &requested.info);
     if !model.supports("/responses") {
         return text(
             400,
-            &format!("model {model_id} is not supported via Responses API."),
+            &format!("model {} is not supported via Responses API.", requested.id),
         );
     }
-    if policy.as_deref().is_some_and(|p| p != "enabled") {
-        return policy_denied();
+    if let Err(response) = requested.policy_allows() {
+        return response;
     }
     let (prompt, outputs, last_is_user) = read_input(request.get("input"));
     let tools: Vec<ToolDef> = request

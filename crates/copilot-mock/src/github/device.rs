@@ -3,14 +3,14 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 use axum::response::{Html, IntoResponse, Response};
-use bytes::Bytes;
 use http::HeaderMap;
 use serde_json::json;
 
-use super::{oauth_error, oauth_error_body, oauth_reply, params};
+use super::{oauth_error, oauth_error_body, oauth_reply};
 use crate::config::DeviceOutcome;
+use crate::extract::OAuthParams;
 use crate::ids;
 use crate::server::{LogNote, Shared};
 use crate::state::{DeviceGrant, DeviceStatus};
@@ -18,11 +18,8 @@ use crate::state::{DeviceGrant, DeviceStatus};
 /// `POST /login/device/code`
 pub(crate) async fn device_code(
     State(shared): State<Arc<Shared>>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-    body: Bytes,
+    OAuthParams { headers, params: p }: OAuthParams,
 ) -> Response {
-    let p = params(&headers, query.as_deref(), &body);
     let client_id = p.get("client_id").cloned().unwrap_or_default();
     let mut state = shared.state();
     let Some(client) = state.clients.get(&client_id) else {
@@ -149,11 +146,8 @@ pub(crate) async fn device_page() -> Html<&'static str> {
 /// `POST /login/device` (`user_code`, optional `login`, `action=approve|deny`): the user's decision.
 pub(crate) async fn device_page_submit(
     State(shared): State<Arc<Shared>>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-    body: Bytes,
+    OAuthParams { params: p, .. }: OAuthParams,
 ) -> Response {
-    let p = params(&headers, query.as_deref(), &body);
     let user_code = p.get("user_code").cloned().unwrap_or_default();
     let mut state = shared.state();
     let login = p

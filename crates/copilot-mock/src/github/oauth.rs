@@ -7,13 +7,13 @@ use std::time::{Instant, SystemTime};
 use axum::extract::{RawQuery, State};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
-use bytes::Bytes;
 use http::HeaderMap;
 use sha2::{Digest, Sha256};
 use url::Url;
 
-use super::{device, oauth_error, oauth_reply, params};
+use super::{device, oauth_error, oauth_reply};
 use crate::config::{ClientKind, MockClient, WebFlowDecision};
+use crate::extract::OAuthParams;
 use crate::ids;
 use crate::server::Shared;
 use crate::state::{AUTH_CODE_LIFETIME, AuthCode};
@@ -23,11 +23,8 @@ const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 /// `POST /login/oauth/access_token`
 pub(crate) async fn access_token(
     State(shared): State<Arc<Shared>>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-    body: Bytes,
+    OAuthParams { headers, params: p }: OAuthParams,
 ) -> Response {
-    let p = params(&headers, query.as_deref(), &body);
     match p.get("grant_type").map(String::as_str) {
         Some(DEVICE_GRANT) => device::poll(&shared, &headers, &p),
         Some("refresh_token") => refresh(&shared, &headers, &p),

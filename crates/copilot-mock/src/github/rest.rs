@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 
 use super::{credential, rest_error};
 use crate::config::{MockOrg, MockUser};
+use crate::extract::GitHubCaller;
 use crate::server::Shared;
 use crate::state::GitHubToken;
 
@@ -73,14 +74,14 @@ fn with_scopes(mut response: Response, token: &GitHubToken) -> Response {
 }
 
 /// `GET /user`
-pub(crate) async fn user(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
-    match authenticate(&shared, &headers) {
-        Ok((token, user)) => with_scopes(
-            axum::Json(user_json(&shared, &user)).into_response(),
-            &token,
-        ),
-        Err(response) => response,
-    }
+pub(crate) async fn user(
+    State(shared): State<Arc<Shared>>,
+    GitHubCaller { token, user }: GitHubCaller,
+) -> Response {
+    with_scopes(
+        axum::Json(user_json(&shared, &user)).into_response(),
+        &token,
+    )
 }
 
 /// The organisations of `user`, synthesising ones that were not configured.
@@ -103,12 +104,8 @@ fn orgs_of(shared: &Shared, user: &MockUser) -> Vec<MockOrg> {
 pub(crate) async fn user_orgs(
     State(shared): State<Arc<Shared>>,
     Query(q): Query<HashMap<String, String>>,
-    headers: HeaderMap,
+    GitHubCaller { user, .. }: GitHubCaller,
 ) -> Response {
-    let (_, user) = match authenticate(&shared, &headers) {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
     let per_page = q
         .get("per_page")
         .and_then(|v| v.parse::<usize>().ok())
@@ -157,12 +154,8 @@ pub(crate) async fn user_orgs(
 pub(crate) async fn org_membership(
     State(shared): State<Arc<Shared>>,
     Path(org): Path<String>,
-    headers: HeaderMap,
+    GitHubCaller { user, .. }: GitHubCaller,
 ) -> Response {
-    let (_, user) = match authenticate(&shared, &headers) {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
     match orgs_of(&shared, &user)
         .into_iter()
         .find(|o| o.login.eq_ignore_ascii_case(&org))
