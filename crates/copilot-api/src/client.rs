@@ -23,7 +23,7 @@ use crate::decode::Dialect;
 use crate::embeddings::{EmbeddingsRequest, EmbeddingsResponse, EmbeddingsUsage};
 use crate::error::{self, ApiError, PartialInfo, ResponseContext};
 use crate::models::{ModelInfo, ModelList};
-use crate::request::{Initiator, RequestOptions};
+use crate::options::{Initiator, RequestOptions};
 use crate::responses::{ResponseItem, ResponsesRequest, ResponsesResponse};
 use crate::stream::{ChatStream, Timer};
 

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::request::RequestOptions;
+use crate::options::RequestOptions;
 
 /// An embeddings request. The client splits `input` into batches of the model's `limits.max_inputs`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

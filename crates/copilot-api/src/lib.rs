@@ -90,49 +90,41 @@
 
 mod auth;
 mod chat;
-mod chat_de;
 mod client;
-mod collect;
 mod decode;
 mod embeddings;
 mod error;
-mod event;
-mod extra;
 mod models;
-mod open_enum;
-mod request;
+mod options;
 mod responses;
-mod responses_de;
-pub mod sse;
 mod stream;
-mod with_extra;
+mod wire;
 
 pub use auth::{ApiCredentials, CopilotAuth, CredentialTag, StaticAuth};
 pub use chat::{
-    ChatRequest, ChatResponse, Choice, CompletionTokensDetails, Content, ContentPart, FinishReason,
-    FunctionCall, FunctionDefinition, ImageDetail, JsonSchemaFormat, Message, PromptTokensDetails,
-    ReasoningEffort, ResponseFormat, Role, StreamOptions, Tool, ToolCall, ToolChoice, Usage,
+    ChatCollector, ChatEvent, ChatRequest, ChatResponse, Choice, CollectedChat, CollectedExtra,
+    CollectedMessage, CollectedReasoning, CompletionTokensDetails, Content, ContentPart,
+    FinishReason, FunctionCall, FunctionDefinition, ImageDetail, JsonSchemaFormat, Message,
+    PromptTokensDetails, ReasoningEffort, ReasoningKind, ResponseFormat, Role, StreamOptions, Tool,
+    ToolCall, ToolCallDelta, ToolChoice, Usage,
 };
 pub use client::{
     CopilotApiClient, CopilotApiClientBuilder, DEFAULT_INTENT, EMBEDDINGS_INTENT, MODELS_INTENT,
     chat_initiator, responses_initiator,
 };
-pub use collect::{
-    ChatCollector, CollectedChat, CollectedExtra, CollectedMessage, CollectedReasoning,
-};
 pub use decode::{ChatEventDecoder, Dialect, EventQueue};
 pub use embeddings::{Embedding, EmbeddingsRequest, EmbeddingsResponse, EmbeddingsUsage};
 pub use error::{ApiError, ErrorInfo, MAX_SNIPPET, PartialInfo};
-pub use event::{ChatEvent, ReasoningKind, ToolCallDelta};
-pub use extra::Extra;
 pub use models::{
     ApiEndpoint, ChatRoute, ModelBilling, ModelCapabilities, ModelInfo, ModelLimits, ModelList,
     ModelMessage, ModelPolicy, ModelSupports, ModelType, PickerCategory, PolicyState, Promo,
     Vendor, VisionLimits,
 };
-pub use request::{Initiator, RequestOptions};
+pub use options::{Initiator, RequestOptions};
 pub use responses::{
     ReasoningConfig, ReasoningSummary, ResponseContent, ResponseItem, ResponsesRequest,
     ResponsesResponse, ResponsesTool, ResponsesUsage,
 };
 pub use stream::ChatStream;
+pub use wire::extra::Extra;
+pub use wire::sse;

@@ -5,7 +5,7 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::chat::ReasoningEffort;
-use crate::open_enum::open_enum;
+use crate::wire::open_enum::open_enum;
 
 open_enum! {
     /// A model vendor (open set).

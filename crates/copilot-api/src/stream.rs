@@ -13,10 +13,10 @@ use futures_core::Stream;
 use futures_util::StreamExt;
 use http::HeaderMap;
 
-use crate::collect::{ChatCollector, CollectedChat};
+use crate::chat::ChatEvent;
+use crate::chat::{ChatCollector, CollectedChat};
 use crate::decode::{ChatEventDecoder, Dialect, EventQueue};
 use crate::error::{ApiError, PartialInfo, ResponseContext};
-use crate::event::ChatEvent;
 
 pub(crate) type Timer = Pin<Box<dyn Future<Output = ()> + Send>>;
 

@@ -6,10 +6,10 @@ use std::collections::HashSet;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::{DecodeState, EventQueue, Str};
 use crate::chat::FinishReason;
+use crate::chat::{ChatEvent, ReasoningKind, ToolCallDelta};
+use crate::decode::{DecodeState, EventQueue, Str};
 use crate::error::WireError;
-use crate::event::{ChatEvent, ReasoningKind, ToolCallDelta};
 use crate::responses::{ResponsesUsage, incomplete_reason};
 
 #[derive(Deserialize)]

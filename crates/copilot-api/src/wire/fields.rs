@@ -14,7 +14,7 @@ use std::marker::PhantomData;
 use serde::de::{self, Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
-use crate::extra::Extra;
+use crate::wire::extra::Extra;
 
 /// The fields of one struct being deserialised: knows its own keys, builds the struct at the end.
 pub(crate) trait Fields<'de>: Default {

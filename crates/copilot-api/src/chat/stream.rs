@@ -7,9 +7,9 @@
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::{DecodeState, EventQueue, Str};
+use crate::chat::{ChatEvent, ReasoningKind, ToolCallDelta};
 use crate::chat::{FinishReason, Usage};
-use crate::event::{ChatEvent, ReasoningKind, ToolCallDelta};
+use crate::decode::{DecodeState, EventQueue, Str};
 
 /// A chunk. Hand-written (with [`ChunkSeed`]) so the common content chunk builds a small value (small wire
 /// values measured faster to build and move through serde than wide ones): rare
@@ -387,7 +387,7 @@ impl ChatMapper {
         out: &mut EventQueue,
     ) {
         if event == Some("error") {
-            state.stream_error(super::parse_error_data(data), out);
+            state.stream_error(crate::decode::parse_error_data(data), out);
             return;
         }
         let id_known = self.meta.as_ref().is_some_and(|(id, _)| !id.is_empty());
@@ -403,7 +403,7 @@ impl ChatMapper {
             && chunk.choices.as_ref().is_none_or(Vec::is_empty)
             && error.get() != "null"
         {
-            state.stream_error(super::parse_error_data(data), out);
+            state.stream_error(crate::decode::parse_error_data(data), out);
             return;
         }
         let mut rare = chunk.rare;

@@ -3,7 +3,7 @@
 //!
 //! Why not the derive: these types keep unknown fields in `extra` maps, and the derive's
 //! `#[serde(flatten)]` (and `#[serde(untagged)]` for [`Content`]) buffers the input in a generic tree and
-//! decodes it twice; see [`crate::with_extra`]. The rules are the derive's: absent fields take their
+//! decodes it twice; see [`crate::wire::fields`]. The rules are the derive's: absent fields take their
 //! defaults (`role` defaults to `assistant`), `null` `choices`/`tool_calls` read as empty, `message` is
 //! required in a choice.
 
@@ -15,12 +15,12 @@ use crate::chat::{
     ChatResponse, Choice, CompletionTokensDetails, Content, ContentPart, FinishReason,
     FunctionCall, Message, PromptTokensDetails, Role, ToolCall, Usage,
 };
-use crate::extra::Extra;
-use crate::with_extra::{self, Fields, once};
+use crate::wire::extra::Extra;
+use crate::wire::fields::{self, Fields, once};
 
 impl<'de> Deserialize<'de> for ChatResponse {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        with_extra::deserialize::<D, ChatResponseFields>(deserializer)
+        fields::deserialize::<D, ChatResponseFields>(deserializer)
     }
 }
 
@@ -62,7 +62,7 @@ impl<'de> Fields<'de> for ChatResponseFields {
 
 impl<'de> Deserialize<'de> for Choice {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        with_extra::deserialize::<D, ChoiceFields>(deserializer)
+        fields::deserialize::<D, ChoiceFields>(deserializer)
     }
 }
 
@@ -98,7 +98,7 @@ impl<'de> Fields<'de> for ChoiceFields {
 
 impl<'de> Deserialize<'de> for Message {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        with_extra::deserialize::<D, MessageFields>(deserializer)
+        fields::deserialize::<D, MessageFields>(deserializer)
     }
 }
 
@@ -209,7 +209,7 @@ impl<'de> Deserialize<'de> for Content {
 
 impl<'de> Deserialize<'de> for Usage {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        with_extra::deserialize::<D, UsageFields>(deserializer)
+        fields::deserialize::<D, UsageFields>(deserializer)
     }
 }
 
@@ -266,7 +266,7 @@ impl<'de> Fields<'de> for UsageFields {
 
 impl<'de> Deserialize<'de> for PromptTokensDetails {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        with_extra::deserialize::<D, PromptTokensDetailsFields>(deserializer)
+        fields::deserialize::<D, PromptTokensDetailsFields>(deserializer)
     }
 }
 
@@ -296,7 +296,7 @@ impl<'de> Fields<'de> for PromptTokensDetailsFields {
 
 impl<'de> Deserialize<'de> for CompletionTokensDetails {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        with_extra::deserialize::<D, CompletionTokensDetailsFields>(deserializer)
+        fields::deserialize::<D, CompletionTokensDetailsFields>(deserializer)
     }
 }
 

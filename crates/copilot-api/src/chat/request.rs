@@ -3,9 +3,9 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::extra::Extra;
-use crate::open_enum::open_enum;
-use crate::request::RequestOptions;
+use crate::options::RequestOptions;
+use crate::wire::extra::Extra;
+use crate::wire::open_enum::open_enum;
 
 open_enum! {
     /// A message author role.

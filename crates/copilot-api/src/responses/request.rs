@@ -7,8 +7,8 @@ use crate::chat::{
     CompletionTokensDetails, FinishReason, ImageDetail, PromptTokensDetails, ReasoningEffort, Role,
     ToolChoice, Usage,
 };
-use crate::extra::Extra;
-use crate::request::RequestOptions;
+use crate::options::RequestOptions;
+use crate::wire::extra::Extra;
 
 /// One item of `input[]` (and of a response's `output[]`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -336,7 +336,7 @@ impl ResponsesRequest {
 }
 
 /// `/responses` usage.
-/// Decoded by hand (`responses_de.rs`): unknown fields go straight into [`Extra`] as raw JSON.
+/// Decoded by hand (`responses/response.rs`): unknown fields go straight into [`Extra`] as raw JSON.
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
 #[non_exhaustive]
 pub struct ResponsesUsage {
@@ -387,7 +387,7 @@ impl ResponsesUsage {
     }
 }
 
-/// A non-streamed `/responses` answer. Decoded by hand (`responses_de.rs`): unknown fields go straight into
+/// A non-streamed `/responses` answer. Decoded by hand (`responses/response.rs`): unknown fields go straight into
 /// [`Extra`] as raw JSON.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]

@@ -1,18 +1,18 @@
 //! Hand-written `Deserialize` for the decoded `/responses` types ([`ResponsesResponse`],
 //! [`ResponsesUsage`]), so unknown fields are read straight into [`Extra`] as raw JSON (see
-//! [`crate::with_extra`]). The rules are the derive's: absent fields take their defaults, `null` reads as
+//! [`crate::wire::fields`]). The rules are the derive's: absent fields take their defaults, `null` reads as
 //! `None` for the optional ones, a known field given twice is an error.
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess};
 use serde_json::{Map, Value};
 
-use crate::extra::Extra;
 use crate::responses::{ResponseItem, ResponsesResponse, ResponsesUsage};
-use crate::with_extra::{self, Fields, once};
+use crate::wire::extra::Extra;
+use crate::wire::fields::{self, Fields, once};
 
 impl<'de> Deserialize<'de> for ResponsesResponse {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        with_extra::deserialize::<D, ResponsesResponseFields>(deserializer)
+        fields::deserialize::<D, ResponsesResponseFields>(deserializer)
     }
 }
 
@@ -57,7 +57,7 @@ impl<'de> Fields<'de> for ResponsesResponseFields {
 
 impl<'de> Deserialize<'de> for ResponsesUsage {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        with_extra::deserialize::<D, ResponsesUsageFields>(deserializer)
+        fields::deserialize::<D, ResponsesUsageFields>(deserializer)
     }
 }
 

@@ -1,7 +1,4 @@
-//! Turns SSE bytes into [`ChatEvent`]s: the [`sse`](crate::sse) framing plus a JSON mapping per API dialect.
-
-mod chat;
-mod responses;
+//! Turns SSE bytes into [`ChatEvent`]s: the [`sse`](crate::wire::sse) framing plus a JSON mapping per API dialect.
 
 use std::borrow::Cow;
 use std::collections::VecDeque;
@@ -10,9 +7,9 @@ use std::fmt;
 use serde::Deserialize;
 use serde::de::{Deserializer, Visitor};
 
+use crate::chat::ChatEvent;
 use crate::error::{ApiError, ResponseContext, WireError};
-use crate::event::ChatEvent;
-use crate::sse::{SseDecoder, SseEvent};
+use crate::wire::sse::{SseDecoder, SseEvent};
 
 /// Which API's stream format to decode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -40,8 +37,8 @@ pub struct ChatEventDecoder {
 
 #[derive(Debug)]
 enum Mapper {
-    Chat(chat::ChatMapper),
-    Responses(responses::ResponsesMapper),
+    Chat(crate::chat::stream::ChatMapper),
+    Responses(crate::responses::stream::ResponsesMapper),
 }
 
 /// What every mapper tracks.
@@ -91,8 +88,8 @@ impl ChatEventDecoder {
         ChatEventDecoder {
             sse: SseDecoder::new(),
             mapper: match dialect {
-                Dialect::ChatCompletions => Mapper::Chat(chat::ChatMapper::default()),
-                Dialect::Responses => Mapper::Responses(responses::ResponsesMapper::default()),
+                Dialect::ChatCompletions => Mapper::Chat(Default::default()),
+                Dialect::Responses => Mapper::Responses(Default::default()),
             },
             state: DecodeState::default(),
         }

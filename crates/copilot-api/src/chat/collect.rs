@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::value::RawValue;
 
+use crate::chat::{ChatEvent, ReasoningKind, ToolCallDelta};
 use crate::chat::{FinishReason, FunctionCall, Message, Role, ToolCall, Usage};
-use crate::event::{ChatEvent, ReasoningKind, ToolCallDelta};
 use crate::responses::{ReasoningSummary, ResponseContent, ResponseItem};
 
 /// The reasoning of one choice, ready for display and replay.
