@@ -18,13 +18,13 @@ use serde::de::DeserializeOwned;
 use url::Url;
 
 use crate::auth::{ApiCredentials, CopilotAuth};
-use crate::chat::{ChatRequest, ChatResponse, Role, StreamOptions};
+use crate::chat::{ChatRequest, ChatResponse, StreamOptions};
 use crate::decode::Dialect;
 use crate::embeddings::{EmbeddingsRequest, EmbeddingsResponse, EmbeddingsUsage};
 use crate::error::{self, ApiError, PartialInfo, ResponseContext};
 use crate::models::{ModelInfo, ModelList};
 use crate::options::{Initiator, RequestOptions};
-use crate::responses::{ResponseItem, ResponsesRequest, ResponsesResponse};
+use crate::responses::{ResponsesRequest, ResponsesResponse};
 use crate::stream::{ChatStream, Timer};
 
 /// `OpenAI-Intent` for chat and responses unless overridden.
@@ -227,11 +227,20 @@ impl CopilotApiClient {
 
     /// A non-streamed chat completion. For `n = 1` requests, Claude's split choices (text in `choices[0]`,
     /// tool calls in `choices[1]`) are merged into one message.
-    pub async fn chat(&self, mut request: ChatRequest) -> Result<ChatResponse, ApiError> {
+    pub async fn chat(&self, request: ChatRequest) -> Result<ChatResponse, ApiError> {
+        self.chat_with(request, RequestOptions::new()).await
+    }
+
+    /// [`chat`](Self::chat) with per-request headers and overrides (initiator, intent, extra headers).
+    pub async fn chat_with(
+        &self,
+        mut request: ChatRequest,
+        options: RequestOptions,
+    ) -> Result<ChatResponse, ApiError> {
         request.stream = None;
         request.stream_options = None;
         let single = request.n.unwrap_or(1) <= 1;
-        let sent = self.send_chat(&request).await?;
+        let sent = self.send(&self.chat_call(&request, &options)?).await?;
         let mut response: ChatResponse = self.read_json("chat", sent).await?;
         if single {
             response.merge_choices();
@@ -244,28 +253,37 @@ impl CopilotApiClient {
     /// Retries (per the retry policy) happen only while nothing of the answer has arrived: before the
     /// response head, and when the connection breaks after a 200 head but before the first body byte (the
     /// first bytes are read before this returns). Once a byte has arrived the stream is never retried.
-    pub async fn chat_stream(&self, mut request: ChatRequest) -> Result<ChatStream, ApiError> {
+    pub async fn chat_stream(&self, request: ChatRequest) -> Result<ChatStream, ApiError> {
+        self.chat_stream_with(request, RequestOptions::new()).await
+    }
+
+    /// [`chat_stream`](Self::chat_stream) with per-request headers and overrides.
+    pub async fn chat_stream_with(
+        &self,
+        mut request: ChatRequest,
+        options: RequestOptions,
+    ) -> Result<ChatStream, ApiError> {
         request.stream = Some(true);
         if request.stream_options.is_none() {
             request.stream_options = Some(StreamOptions {
                 include_usage: true,
             });
         }
-        let call = self.chat_call(&request)?;
+        let call = self.chat_call(&request, &options)?;
         self.open_stream(&call, Dialect::ChatCompletions, request.n)
             .await
     }
 
-    async fn send_chat(&self, request: &ChatRequest) -> Result<Sent, ApiError> {
-        self.send(&self.chat_call(request)?).await
-    }
-
-    fn chat_call<'a>(&'a self, request: &'a ChatRequest) -> Result<Call<'a>, ApiError> {
+    fn chat_call<'a>(
+        &'a self,
+        request: &ChatRequest,
+        options: &'a RequestOptions,
+    ) -> Result<Call<'a>, ApiError> {
         Ok(self.conversation_call(
             &["chat", "completions"],
             to_body(request)?,
-            &request.options,
-            || chat_initiator(&request.messages),
+            options,
+            || request.initiator(),
             request.has_image(),
         ))
     }
@@ -297,10 +315,19 @@ impl CopilotApiClient {
     /// A non-streamed `/responses` call.
     pub async fn responses(
         &self,
+        request: ResponsesRequest,
+    ) -> Result<ResponsesResponse, ApiError> {
+        self.responses_with(request, RequestOptions::new()).await
+    }
+
+    /// [`responses`](Self::responses) with per-request headers and overrides.
+    pub async fn responses_with(
+        &self,
         mut request: ResponsesRequest,
+        options: RequestOptions,
     ) -> Result<ResponsesResponse, ApiError> {
         request.stream = None;
-        let sent = self.send_responses(&request).await?;
+        let sent = self.send(&self.responses_call(&request, &options)?).await?;
         self.read_json("responses", sent).await
     }
 
@@ -308,23 +335,33 @@ impl CopilotApiClient {
     /// like [`chat_stream`](Self::chat_stream): only until the first body byte.
     pub async fn responses_stream(
         &self,
+        request: ResponsesRequest,
+    ) -> Result<ChatStream, ApiError> {
+        self.responses_stream_with(request, RequestOptions::new())
+            .await
+    }
+
+    /// [`responses_stream`](Self::responses_stream) with per-request headers and overrides.
+    pub async fn responses_stream_with(
+        &self,
         mut request: ResponsesRequest,
+        options: RequestOptions,
     ) -> Result<ChatStream, ApiError> {
         request.stream = Some(true);
-        let call = self.responses_call(&request)?;
+        let call = self.responses_call(&request, &options)?;
         self.open_stream(&call, Dialect::Responses, None).await
     }
 
-    async fn send_responses(&self, request: &ResponsesRequest) -> Result<Sent, ApiError> {
-        self.send(&self.responses_call(request)?).await
-    }
-
-    fn responses_call<'a>(&'a self, request: &'a ResponsesRequest) -> Result<Call<'a>, ApiError> {
+    fn responses_call<'a>(
+        &'a self,
+        request: &ResponsesRequest,
+        options: &'a RequestOptions,
+    ) -> Result<Call<'a>, ApiError> {
         Ok(self.conversation_call(
             &["responses"],
             to_body(request)?,
-            &request.options,
-            || responses_initiator(&request.input),
+            options,
+            || request.initiator(),
             request.has_image(),
         ))
     }
@@ -334,6 +371,15 @@ impl CopilotApiClient {
     pub async fn embeddings(
         &self,
         request: EmbeddingsRequest,
+    ) -> Result<EmbeddingsResponse, ApiError> {
+        self.embeddings_with(request, RequestOptions::new()).await
+    }
+
+    /// [`embeddings`](Self::embeddings) with per-request headers and overrides (sent on every batch).
+    pub async fn embeddings_with(
+        &self,
+        request: EmbeddingsRequest,
+        options: RequestOptions,
     ) -> Result<EmbeddingsResponse, ApiError> {
         let batch_size = match request.batch_size {
             Some(size) => size,
@@ -360,14 +406,10 @@ impl CopilotApiClient {
                     method: Method::POST,
                     path: &["embeddings"],
                     body: Some(to_body(&part)?),
-                    intent: request
-                        .options
-                        .intent
-                        .as_deref()
-                        .unwrap_or(EMBEDDINGS_INTENT),
-                    initiator: request.options.initiator,
+                    intent: options.intent.as_deref().unwrap_or(EMBEDDINGS_INTENT),
+                    initiator: options.initiator,
                     vision: false,
-                    options: Some(&request.options),
+                    options: Some(&options),
                 })
                 .await?;
             let response: EmbeddingsResponse = self.read_json("embeddings", sent).await?;
@@ -605,7 +647,7 @@ impl CopilotApiClient {
     ) -> Result<http::Request<Bytes>, ApiError> {
         let url = endpoint_url(&credentials.base_url, call.path)?;
         let identity = &self.inner.identity_headers;
-        let mut headers = match call.options {
+        let mut headers = match call.options.filter(|options| !options.headers.is_empty()) {
             // The common case: copying the prebuilt profile is a memcpy plus reference counts.
             None => identity.clone(),
             Some(options) => {
@@ -723,28 +765,4 @@ fn endpoint_url(base: &Url, segments: &[&str]) -> Result<Url, ApiError> {
         path.extend(segments);
     }
     Ok(url)
-}
-
-/// `user` iff the last message is a genuine human prompt (role user, not a tool result).
-pub fn chat_initiator(messages: &[crate::chat::Message]) -> Initiator {
-    match messages.last() {
-        Some(message) if message.role == Role::User && !message.is_tool_result() => Initiator::User,
-        _ => Initiator::Agent,
-    }
-}
-
-/// `user` iff the last input item is a user message; a `function_call_output` (or anything else) is `agent`.
-pub fn responses_initiator(input: &[ResponseItem]) -> Initiator {
-    match input.last() {
-        Some(ResponseItem::Message {
-            role: Role::User, ..
-        }) => Initiator::User,
-        Some(ResponseItem::Other(value))
-            if value.get("role").and_then(|r| r.as_str()) == Some("user")
-                && value.get("type").is_none_or(|t| t == "message") =>
-        {
-            Initiator::User
-        }
-        _ => Initiator::Agent,
-    }
 }

@@ -3,8 +3,6 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::options::RequestOptions;
-
 /// An embeddings request. The client splits `input` into batches of the model's `limits.max_inputs`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -22,9 +20,6 @@ pub struct EmbeddingsRequest {
     /// Inputs per request; when unset the model's `limits.max_inputs` from `/models` is used (512 if unknown).
     #[serde(skip)]
     pub batch_size: Option<usize>,
-    /// Per-request headers and overrides.
-    #[serde(skip)]
-    pub options: RequestOptions,
 }
 
 impl EmbeddingsRequest {
@@ -39,7 +34,6 @@ impl EmbeddingsRequest {
             dimensions: None,
             extra: Map::new(),
             batch_size: None,
-            options: RequestOptions::default(),
         }
     }
 

@@ -98,19 +98,18 @@ mod models;
 mod options;
 mod responses;
 mod stream;
+mod usage;
 mod wire;
 
 pub use auth::{ApiCredentials, CopilotAuth, CredentialTag, StaticAuth};
 pub use chat::{
     ChatCollector, ChatEvent, ChatRequest, ChatResponse, Choice, CollectedChat, CollectedExtra,
-    CollectedMessage, CollectedReasoning, CompletionTokensDetails, Content, ContentPart,
-    FinishReason, FunctionCall, FunctionDefinition, ImageDetail, JsonSchemaFormat, Message,
-    PromptTokensDetails, ReasoningEffort, ReasoningKind, ResponseFormat, Role, StreamOptions, Tool,
-    ToolCall, ToolCallDelta, ToolChoice, Usage,
+    CollectedMessage, CollectedReasoning, Content, ContentPart, FinishReason, FunctionCall,
+    FunctionDefinition, ImageDetail, JsonSchemaFormat, Message, ReasoningEffort, ReasoningKind,
+    ResponseFormat, Role, StreamOptions, Tool, ToolCall, ToolCallDelta, ToolChoice,
 };
 pub use client::{
     CopilotApiClient, CopilotApiClientBuilder, DEFAULT_INTENT, EMBEDDINGS_INTENT, MODELS_INTENT,
-    chat_initiator, responses_initiator,
 };
 pub use decode::{ChatEventDecoder, Dialect, EventQueue};
 pub use embeddings::{Embedding, EmbeddingsRequest, EmbeddingsResponse, EmbeddingsUsage};
@@ -126,5 +125,6 @@ pub use responses::{
     ResponsesResponse, ResponsesTool, ResponsesUsage,
 };
 pub use stream::ChatStream;
+pub use usage::{CompletionTokensDetails, PromptTokensDetails, Usage};
 pub use wire::extra::Extra;
 pub use wire::sse;

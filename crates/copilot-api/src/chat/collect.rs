@@ -6,8 +6,9 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 
 use crate::chat::{ChatEvent, ReasoningKind, ToolCallDelta};
-use crate::chat::{FinishReason, FunctionCall, Message, Role, ToolCall, Usage};
+use crate::chat::{FinishReason, FunctionCall, Message, Role, ToolCall};
 use crate::responses::{ReasoningSummary, ResponseContent, ResponseItem};
+use crate::usage::Usage;
 
 /// The reasoning of one choice, ready for display and replay.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]

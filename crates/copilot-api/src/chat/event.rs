@@ -3,7 +3,8 @@
 use serde::Serialize;
 use serde_json::value::RawValue;
 
-use crate::chat::{FinishReason, Usage};
+use crate::chat::FinishReason;
+use crate::usage::Usage;
 
 /// Which kind of reasoning a [`ChatEvent::Reasoning`] delta carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]

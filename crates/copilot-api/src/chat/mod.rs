@@ -3,6 +3,7 @@
 
 mod collect;
 mod event;
+mod message;
 mod request;
 mod response;
 pub(crate) mod stream;
@@ -11,4 +12,10 @@ pub use collect::{
     ChatCollector, CollectedChat, CollectedExtra, CollectedMessage, CollectedReasoning,
 };
 pub use event::{ChatEvent, ReasoningKind, ToolCallDelta};
-pub use request::*;
+pub(crate) use message::function_type;
+pub use message::{Content, ContentPart, FunctionCall, ImageDetail, Message, Role, ToolCall};
+pub use request::{
+    ChatRequest, FunctionDefinition, JsonSchemaFormat, ReasoningEffort, ResponseFormat,
+    StreamOptions, Tool, ToolChoice,
+};
+pub use response::{ChatResponse, Choice, FinishReason};

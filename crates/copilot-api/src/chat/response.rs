@@ -1,22 +1,111 @@
-//! Hand-written `Deserialize` for the chat types a non-streamed answer is made of ([`ChatResponse`],
-//! [`Choice`], [`Message`], [`Content`], [`Usage`] and its details).
+//! The non-streamed chat completion: [`ChatResponse`], its [`Choice`]s and [`FinishReason`].
 //!
-//! Why not the derive: these types keep unknown fields in `extra` maps, and the derive's
-//! `#[serde(flatten)]` (and `#[serde(untagged)]` for [`Content`]) buffers the input in a generic tree and
-//! decodes it twice; see [`crate::wire::fields`]. The rules are the derive's: absent fields take their
-//! defaults (`role` defaults to `assistant`), `null` `choices`/`tool_calls` read as empty, `message` is
-//! required in a choice.
+//! Decoded by hand, not with the derive, for the reason given in [`crate::wire::fields`]: unknown fields go
+//! straight into an [`Extra`] as raw JSON. `null` `choices` reads as empty; `message` is required in a
+//! choice.
 
-use std::fmt;
+use serde::Serialize;
+use serde::de::{self, Deserialize, Deserializer, MapAccess};
 
-use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
-
-use crate::chat::{
-    ChatResponse, Choice, CompletionTokensDetails, Content, ContentPart, FinishReason,
-    FunctionCall, Message, PromptTokensDetails, Role, ToolCall, Usage,
-};
+use crate::chat::{Content, Message};
+use crate::usage::Usage;
 use crate::wire::extra::Extra;
 use crate::wire::fields::{self, Fields, once};
+use crate::wire::open_enum::open_enum;
+
+open_enum! {
+    /// Why a choice stopped.
+    pub enum FinishReason {
+        /// Natural end.
+        Stop => "stop",
+        /// Hit the token limit.
+        Length => "length",
+        /// The model wants tool calls run.
+        ToolCalls => "tool_calls",
+        /// Legacy single function call.
+        FunctionCall => "function_call",
+        /// Stopped by the content filter.
+        ContentFilter => "content_filter",
+    }
+}
+
+/// A non-streamed chat completion.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct ChatResponse {
+    /// The completion id (may be empty or contain stray spaces).
+    pub id: String,
+    /// The model that answered, when reported.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// Unix seconds, when reported.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created: Option<u64>,
+    /// The choices. For `n = 1` requests the client merges Claude's split choices into one.
+    pub choices: Vec<Choice>,
+    /// Token usage.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub usage: Option<Usage>,
+    /// Anything else (`object`, `system_fingerprint`, `copilot_references`, `prompt_filter_results`, …).
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// One choice of a [`ChatResponse`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct Choice {
+    /// The choice index.
+    pub index: u32,
+    /// The assistant message.
+    pub message: Message,
+    /// Why it stopped.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub finish_reason: Option<FinishReason>,
+    /// Anything else (content filter results, logprobs, …).
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+impl ChatResponse {
+    /// The first choice's message, if any.
+    pub fn message(&self) -> Option<&Message> {
+        self.choices.first().map(|c| &c.message)
+    }
+
+    /// Merges all choices into the first (Claude may put text in `choices[0]` and tool calls in `choices[1]`).
+    /// Content is concatenated, tool calls appended in order, reasoning kept from the first choice that has
+    /// it; the finish reason becomes `tool_calls` when any tool call was made. Only correct for `n = 1`.
+    pub fn merge_choices(&mut self) {
+        if self.choices.len() < 2 {
+            return;
+        }
+        let mut rest = self.choices.split_off(1);
+        let first = &mut self.choices[0];
+        for choice in rest.drain(..) {
+            let message = choice.message;
+            let extra_text = message.text();
+            if !extra_text.is_empty() {
+                let mut text = first.message.text();
+                text.push_str(&extra_text);
+                first.message.content = Some(Content::Text(text));
+            }
+            first.message.tool_calls.extend(message.tool_calls);
+            if first.message.reasoning_text.is_none() {
+                first.message.reasoning_text = message.reasoning_text;
+            }
+            if first.message.reasoning_opaque.is_none() {
+                first.message.reasoning_opaque = message.reasoning_opaque;
+            }
+            if first.finish_reason.is_none() {
+                first.finish_reason = choice.finish_reason;
+            }
+        }
+        if !first.message.tool_calls.is_empty() {
+            first.finish_reason = Some(FinishReason::ToolCalls);
+        }
+    }
+}
 
 impl<'de> Deserialize<'de> for ChatResponse {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -91,248 +180,6 @@ impl<'de> Fields<'de> for ChoiceFields {
             index: self.index.unwrap_or_default(),
             message: self.message.ok_or_else(|| E::missing_field("message"))?,
             finish_reason: self.finish_reason.flatten(),
-            extra,
-        })
-    }
-}
-
-impl<'de> Deserialize<'de> for Message {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        fields::deserialize::<D, MessageFields>(deserializer)
-    }
-}
-
-#[derive(Default)]
-struct MessageFields {
-    role: Option<Role>,
-    content: Option<Option<Content>>,
-    name: Option<Option<String>>,
-    tool_calls: Option<Option<Vec<ToolCall>>>,
-    tool_call_id: Option<Option<String>>,
-    reasoning_text: Option<Option<String>>,
-    reasoning_opaque: Option<Option<String>>,
-    function_call: Option<Option<FunctionCall>>,
-}
-
-impl<'de> Fields<'de> for MessageFields {
-    type Target = Message;
-    const EXPECTING: &'static str = "struct Message";
-
-    fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<bool, A::Error> {
-        match key {
-            "role" => once(&mut self.role, "role", map),
-            "content" => once(&mut self.content, "content", map),
-            "name" => once(&mut self.name, "name", map),
-            "tool_calls" => once(&mut self.tool_calls, "tool_calls", map),
-            "tool_call_id" => once(&mut self.tool_call_id, "tool_call_id", map),
-            "reasoning_text" => once(&mut self.reasoning_text, "reasoning_text", map),
-            "reasoning_opaque" => once(&mut self.reasoning_opaque, "reasoning_opaque", map),
-            "function_call" => once(&mut self.function_call, "function_call", map),
-            _ => Ok(false),
-        }
-    }
-
-    fn finish<E: de::Error>(self, extra: Extra) -> Result<Message, E> {
-        Ok(Message {
-            role: self.role.unwrap_or(Role::Assistant),
-            content: self.content.flatten(),
-            name: self.name.flatten(),
-            tool_calls: self.tool_calls.flatten().unwrap_or_default(),
-            tool_call_id: self.tool_call_id.flatten(),
-            reasoning_text: self.reasoning_text.flatten(),
-            reasoning_opaque: self.reasoning_opaque.flatten(),
-            function_call: self.function_call.flatten(),
-            extra,
-        })
-    }
-}
-
-/// The message the derive's `#[serde(untagged)]` gave when neither form matched; kept for callers that
-/// match on it.
-const CONTENT_MISMATCH: &str = "data did not match any variant of untagged enum Content";
-
-impl<'de> Deserialize<'de> for Content {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct ContentVisitor;
-
-        impl<'de> Visitor<'de> for ContentVisitor {
-            type Value = Content;
-
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a string or a list of content parts")
-            }
-
-            fn visit_str<E: de::Error>(self, text: &str) -> Result<Content, E> {
-                Ok(Content::Text(text.to_owned()))
-            }
-
-            fn visit_string<E: de::Error>(self, text: String) -> Result<Content, E> {
-                Ok(Content::Text(text))
-            }
-
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Content, A::Error> {
-                let mut parts = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
-                while let Some(part) = seq.next_element::<ContentPart>()? {
-                    parts.push(part);
-                }
-                Ok(Content::Parts(parts))
-            }
-
-            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Content, E> {
-                Err(E::custom(CONTENT_MISMATCH))
-            }
-
-            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Content, E> {
-                Err(E::custom(CONTENT_MISMATCH))
-            }
-
-            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Content, E> {
-                Err(E::custom(CONTENT_MISMATCH))
-            }
-
-            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Content, E> {
-                Err(E::custom(CONTENT_MISMATCH))
-            }
-
-            fn visit_unit<E: de::Error>(self) -> Result<Content, E> {
-                Err(E::custom(CONTENT_MISMATCH))
-            }
-
-            fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<Content, A::Error> {
-                Err(de::Error::custom(CONTENT_MISMATCH))
-            }
-        }
-
-        deserializer.deserialize_any(ContentVisitor)
-    }
-}
-
-impl<'de> Deserialize<'de> for Usage {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        fields::deserialize::<D, UsageFields>(deserializer)
-    }
-}
-
-#[derive(Default)]
-struct UsageFields {
-    prompt_tokens: Option<u64>,
-    completion_tokens: Option<u64>,
-    total_tokens: Option<u64>,
-    prompt_tokens_details: Option<Option<PromptTokensDetails>>,
-    completion_tokens_details: Option<Option<CompletionTokensDetails>>,
-    cache_creation_input_tokens: Option<Option<u64>>,
-}
-
-impl<'de> Fields<'de> for UsageFields {
-    type Target = Usage;
-    const EXPECTING: &'static str = "struct Usage";
-
-    fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<bool, A::Error> {
-        match key {
-            "prompt_tokens" => once(&mut self.prompt_tokens, "prompt_tokens", map),
-            "completion_tokens" => once(&mut self.completion_tokens, "completion_tokens", map),
-            "total_tokens" => once(&mut self.total_tokens, "total_tokens", map),
-            "prompt_tokens_details" => once(
-                &mut self.prompt_tokens_details,
-                "prompt_tokens_details",
-                map,
-            ),
-            "completion_tokens_details" => once(
-                &mut self.completion_tokens_details,
-                "completion_tokens_details",
-                map,
-            ),
-            "cache_creation_input_tokens" => once(
-                &mut self.cache_creation_input_tokens,
-                "cache_creation_input_tokens",
-                map,
-            ),
-            _ => Ok(false),
-        }
-    }
-
-    fn finish<E: de::Error>(self, extra: Extra) -> Result<Usage, E> {
-        Ok(Usage {
-            prompt_tokens: self.prompt_tokens.unwrap_or_default(),
-            completion_tokens: self.completion_tokens.unwrap_or_default(),
-            total_tokens: self.total_tokens.unwrap_or_default(),
-            prompt_tokens_details: self.prompt_tokens_details.flatten(),
-            completion_tokens_details: self.completion_tokens_details.flatten(),
-            cache_creation_input_tokens: self.cache_creation_input_tokens.flatten(),
-            extra,
-        })
-    }
-}
-
-impl<'de> Deserialize<'de> for PromptTokensDetails {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        fields::deserialize::<D, PromptTokensDetailsFields>(deserializer)
-    }
-}
-
-#[derive(Default)]
-struct PromptTokensDetailsFields {
-    cached_tokens: Option<Option<u64>>,
-}
-
-impl<'de> Fields<'de> for PromptTokensDetailsFields {
-    type Target = PromptTokensDetails;
-    const EXPECTING: &'static str = "struct PromptTokensDetails";
-
-    fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<bool, A::Error> {
-        match key {
-            "cached_tokens" => once(&mut self.cached_tokens, "cached_tokens", map),
-            _ => Ok(false),
-        }
-    }
-
-    fn finish<E: de::Error>(self, extra: Extra) -> Result<PromptTokensDetails, E> {
-        Ok(PromptTokensDetails {
-            cached_tokens: self.cached_tokens.flatten(),
-            extra,
-        })
-    }
-}
-
-impl<'de> Deserialize<'de> for CompletionTokensDetails {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        fields::deserialize::<D, CompletionTokensDetailsFields>(deserializer)
-    }
-}
-
-#[derive(Default)]
-struct CompletionTokensDetailsFields {
-    reasoning_tokens: Option<Option<u64>>,
-    accepted_prediction_tokens: Option<Option<u64>>,
-    rejected_prediction_tokens: Option<Option<u64>>,
-}
-
-impl<'de> Fields<'de> for CompletionTokensDetailsFields {
-    type Target = CompletionTokensDetails;
-    const EXPECTING: &'static str = "struct CompletionTokensDetails";
-
-    fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<bool, A::Error> {
-        match key {
-            "reasoning_tokens" => once(&mut self.reasoning_tokens, "reasoning_tokens", map),
-            "accepted_prediction_tokens" => once(
-                &mut self.accepted_prediction_tokens,
-                "accepted_prediction_tokens",
-                map,
-            ),
-            "rejected_prediction_tokens" => once(
-                &mut self.rejected_prediction_tokens,
-                "rejected_prediction_tokens",
-                map,
-            ),
-            _ => Ok(false),
-        }
-    }
-
-    fn finish<E: de::Error>(self, extra: Extra) -> Result<CompletionTokensDetails, E> {
-        Ok(CompletionTokensDetails {
-            reasoning_tokens: self.reasoning_tokens.flatten(),
-            accepted_prediction_tokens: self.accepted_prediction_tokens.flatten(),
-            rejected_prediction_tokens: self.rejected_prediction_tokens.flatten(),
             extra,
         })
     }

@@ -7,9 +7,10 @@
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+use crate::chat::FinishReason;
 use crate::chat::{ChatEvent, ReasoningKind, ToolCallDelta};
-use crate::chat::{FinishReason, Usage};
 use crate::decode::{DecodeState, EventQueue, Str};
+use crate::usage::Usage;
 
 /// A chunk. Hand-written (with [`ChunkSeed`]) so the common content chunk builds a small value (small wire
 /// values measured faster to build and move through serde than wide ones): rare

@@ -1,156 +1,12 @@
-//! `POST {api}/responses` types (OpenAI Responses API, needed by responses-only models; `docs/protocol.md` §7).
+//! The Responses API request (`POST {api}/responses`, for responses-only models; `docs/protocol.md` §7):
+//! [`ResponsesRequest`], its tools and reasoning settings.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::chat::{
-    CompletionTokensDetails, FinishReason, ImageDetail, PromptTokensDetails, ReasoningEffort, Role,
-    ToolChoice, Usage,
-};
-use crate::options::RequestOptions;
-use crate::wire::extra::Extra;
-
-/// One item of `input[]` (and of a response's `output[]`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum ResponseItem {
-    /// A message.
-    Message {
-        /// The author.
-        role: Role,
-        /// The parts.
-        content: Vec<ResponseContent>,
-        /// The item id (output items).
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        id: Option<String>,
-        /// The item status (output items).
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        status: Option<String>,
-    },
-    /// A function call made by the model.
-    FunctionCall {
-        /// The call id, echoed by the output.
-        call_id: String,
-        /// The function name.
-        name: String,
-        /// JSON-encoded arguments.
-        arguments: String,
-        /// The item id (output items).
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        id: Option<String>,
-    },
-    /// A tool result.
-    FunctionCallOutput {
-        /// The call it answers.
-        call_id: String,
-        /// The result text.
-        output: String,
-    },
-    /// Reasoning to replay. `encrypted_content` must be sent back byte-for-byte unchanged.
-    Reasoning {
-        /// The reasoning item id.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        id: Option<String>,
-        /// Summary parts.
-        #[serde(default)]
-        summary: Vec<ReasoningSummary>,
-        /// The encrypted reasoning (requested with `include: ["reasoning.encrypted_content"]`).
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        encrypted_content: Option<String>,
-    },
-    /// Any other item, kept verbatim.
-    #[serde(untagged)]
-    Other(Value),
-}
-
-impl ResponseItem {
-    /// A user message with text.
-    pub fn user_text(text: impl Into<String>) -> Self {
-        ResponseItem::Message {
-            role: Role::User,
-            content: vec![ResponseContent::InputText { text: text.into() }],
-            id: None,
-            status: None,
-        }
-    }
-
-    /// A tool result.
-    pub fn function_call_output(call_id: impl Into<String>, output: impl Into<String>) -> Self {
-        ResponseItem::FunctionCallOutput {
-            call_id: call_id.into(),
-            output: output.into(),
-        }
-    }
-
-    /// Whether this item carries an image.
-    pub fn has_image(&self) -> bool {
-        match self {
-            ResponseItem::Message { content, .. } => content.iter().any(|c| match c {
-                ResponseContent::InputImage { .. } => true,
-                ResponseContent::Other(v) => {
-                    v.get("type").and_then(Value::as_str) == Some("input_image")
-                }
-                _ => false,
-            }),
-            _ => false,
-        }
-    }
-}
-
-/// A reasoning summary part.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct ReasoningSummary {
-    /// Always `summary_text` today.
-    #[serde(rename = "type", default = "summary_text")]
-    pub kind: String,
-    /// The summary text.
-    #[serde(default)]
-    pub text: String,
-}
-
-fn summary_text() -> String {
-    "summary_text".to_owned()
-}
-
-impl ReasoningSummary {
-    /// A `summary_text` part.
-    pub fn new(text: impl Into<String>) -> Self {
-        ReasoningSummary {
-            kind: summary_text(),
-            text: text.into(),
-        }
-    }
-}
-
-/// A content part of a [`ResponseItem::Message`].
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum ResponseContent {
-    /// User-side text.
-    InputText {
-        /// The text.
-        text: String,
-    },
-    /// Assistant-side text (when replaying).
-    OutputText {
-        /// The text.
-        text: String,
-    },
-    /// An image.
-    InputImage {
-        /// A data URL or https URL.
-        image_url: String,
-        /// Optional detail level.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        detail: Option<ImageDetail>,
-    },
-    /// Any other part, kept verbatim.
-    #[serde(untagged)]
-    Other(Value),
-}
+use crate::chat::{ReasoningEffort, Role, ToolChoice};
+use crate::options::Initiator;
+use crate::responses::ResponseItem;
 
 /// A function tool for `/responses` (flat, unlike chat's nested `function`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -255,9 +111,6 @@ pub struct ResponsesRequest {
     /// Anything else, merged into the body.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
-    /// Per-request headers and overrides.
-    #[serde(skip)]
-    pub options: RequestOptions,
 }
 
 impl ResponsesRequest {
@@ -279,7 +132,6 @@ impl ResponsesRequest {
             text: None,
             previous_response_id: None,
             extra: Map::new(),
-            options: RequestOptions::default(),
         }
     }
 
@@ -323,141 +175,27 @@ impl ResponsesRequest {
         self
     }
 
-    /// Sets per-request headers and overrides.
-    pub fn options(mut self, options: RequestOptions) -> Self {
-        self.options = options;
-        self
+    /// Who started this request, judged from the input: `user` iff the last item is a user message; a
+    /// `function_call_output` (or anything else) is `agent`. Sent as `X-Initiator` unless
+    /// [`RequestOptions::initiator`](crate::RequestOptions::initiator) overrides it (billing-critical, as
+    /// [`ChatRequest::initiator`](crate::ChatRequest::initiator)).
+    pub fn initiator(&self) -> Initiator {
+        match self.input.last() {
+            Some(ResponseItem::Message {
+                role: Role::User, ..
+            }) => Initiator::User,
+            Some(ResponseItem::Other(value))
+                if value.get("role").and_then(Value::as_str) == Some("user")
+                    && value.get("type").is_none_or(|t| t == "message") =>
+            {
+                Initiator::User
+            }
+            _ => Initiator::Agent,
+        }
     }
 
     /// Whether any input item carries an image.
     pub fn has_image(&self) -> bool {
         self.input.iter().any(ResponseItem::has_image)
-    }
-}
-
-/// `/responses` usage.
-/// Decoded by hand (`responses/response.rs`): unknown fields go straight into [`Extra`] as raw JSON.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
-#[non_exhaustive]
-pub struct ResponsesUsage {
-    /// Input tokens (0 when absent).
-    pub input_tokens: u64,
-    /// Output tokens (0 when absent).
-    pub output_tokens: u64,
-    /// Total tokens (0 when absent).
-    pub total_tokens: u64,
-    /// `{cached_tokens}`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub input_tokens_details: Option<Map<String, Value>>,
-    /// `{reasoning_tokens}`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub output_tokens_details: Option<Map<String, Value>>,
-    /// Anything else, as raw JSON.
-    #[serde(flatten)]
-    pub extra: Extra,
-}
-
-impl ResponsesUsage {
-    /// The same numbers in chat [`Usage`] terms.
-    pub fn to_usage(&self) -> Usage {
-        let detail = |map: &Option<Map<String, Value>>, key: &str| {
-            map.as_ref()
-                .and_then(|m| m.get(key))
-                .and_then(Value::as_u64)
-        };
-        let cached = detail(&self.input_tokens_details, "cached_tokens");
-        let reasoning = detail(&self.output_tokens_details, "reasoning_tokens");
-        Usage {
-            prompt_tokens: self.input_tokens,
-            completion_tokens: self.output_tokens,
-            total_tokens: self.total_tokens,
-            prompt_tokens_details: cached.map(|c| PromptTokensDetails {
-                cached_tokens: Some(c),
-                extra: Extra::new(),
-            }),
-            completion_tokens_details: reasoning.map(|r| CompletionTokensDetails {
-                reasoning_tokens: Some(r),
-                accepted_prediction_tokens: None,
-                rejected_prediction_tokens: None,
-                extra: Extra::new(),
-            }),
-            cache_creation_input_tokens: None,
-            extra: self.extra.clone(),
-        }
-    }
-}
-
-/// A non-streamed `/responses` answer. Decoded by hand (`responses/response.rs`): unknown fields go straight into
-/// [`Extra`] as raw JSON.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[non_exhaustive]
-pub struct ResponsesResponse {
-    /// The response id (empty when absent).
-    pub id: String,
-    /// The model.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub model: Option<String>,
-    /// `completed`, `incomplete`, `failed`, …
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub status: Option<String>,
-    /// Output items: messages, function calls, reasoning.
-    pub output: Vec<ResponseItem>,
-    /// Usage.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub usage: Option<ResponsesUsage>,
-    /// Why the answer is incomplete (`{"reason":"max_output_tokens"}`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub incomplete_details: Option<Value>,
-    /// Anything else, as raw JSON.
-    #[serde(flatten)]
-    pub extra: Extra,
-}
-
-impl ResponsesResponse {
-    /// All output text joined.
-    pub fn output_text(&self) -> String {
-        let mut text = String::new();
-        for item in &self.output {
-            if let ResponseItem::Message { content, .. } = item {
-                for part in content {
-                    if let ResponseContent::OutputText { text: t } = part {
-                        text.push_str(t);
-                    }
-                }
-            }
-        }
-        text
-    }
-
-    /// The function calls, in order.
-    pub fn function_calls(&self) -> impl Iterator<Item = &ResponseItem> {
-        self.output
-            .iter()
-            .filter(|item| matches!(item, ResponseItem::FunctionCall { .. }))
-    }
-
-    /// The finish reason in chat terms: tool calls, length/content filter for incomplete answers, else stop.
-    pub fn finish_reason(&self) -> FinishReason {
-        if self.function_calls().next().is_some() {
-            return FinishReason::ToolCalls;
-        }
-        match self
-            .incomplete_details
-            .as_ref()
-            .and_then(|d| d.get("reason"))
-            .and_then(Value::as_str)
-        {
-            Some(reason) => incomplete_reason(reason),
-            None => FinishReason::Stop,
-        }
-    }
-}
-
-/// Maps `incomplete_details.reason` to a chat finish reason.
-pub(crate) fn incomplete_reason(reason: &str) -> FinishReason {
-    match reason {
-        "max_output_tokens" => FinishReason::Length,
-        "content_filter" => FinishReason::ContentFilter,
-        other => FinishReason::Other(other.to_owned()),
     }
 }

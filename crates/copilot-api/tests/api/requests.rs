@@ -78,13 +78,13 @@ async fn streaming_chat_request_shape() {
     ])
     .tool_choice(ToolChoice::Auto)
     .reasoning_effort(ReasoningEffort::High)
-    .extra("snippy", json!({"enabled": false}))
-    .options(RequestOptions::new().intent("conversation-agent").header(
+    .extra("snippy", json!({"enabled": false}));
+    let options = RequestOptions::new().intent("conversation-agent").header(
         HeaderName::from_static("x-interaction-id"),
         HeaderValue::from_static("abc"),
-    ));
+    );
     let chat = client
-        .chat_stream(request)
+        .chat_stream_with(request, options)
         .await
         .unwrap()
         .collect()
@@ -151,9 +151,10 @@ async fn initiator_for(
     client: &CopilotApiClient,
     server: &MockServer,
     request: ChatRequest,
+    options: RequestOptions,
 ) -> (String, Option<String>) {
     client
-        .chat_stream(request)
+        .chat_stream_with(request, options)
         .await
         .unwrap()
         .collect()
@@ -254,11 +255,15 @@ async fn initiator_and_vision_rules() {
         ),
     ];
     for (name, messages, override_, initiator, vision) in cases {
-        let mut request = ChatRequest::new("gpt-4o", messages);
-        if let Some(who) = override_ {
-            request = request.options(RequestOptions::new().initiator(who));
+        let request = ChatRequest::new("gpt-4o", messages);
+        if override_.is_none() {
+            assert_eq!(request.initiator().as_str(), initiator, "{name}: derived");
         }
-        let (got, got_vision) = initiator_for(&client, &server, request).await;
+        let mut options = RequestOptions::new();
+        if let Some(who) = override_ {
+            options = options.initiator(who);
+        }
+        let (got, got_vision) = initiator_for(&client, &server, request, options).await;
         assert_eq!(got, initiator, "{name}");
         assert_eq!(got_vision.as_deref(), vision, "{name}");
     }
