@@ -57,6 +57,10 @@
 //!   different `tooluse_` ids, others number them), otherwise the first tool. Arguments are generated
 //!   from the tool's JSON Schema. When the last messages are tool results (`role: tool`, or
 //!   `function_call_output` items on `/responses`) the answer is `The tool results were: …`.
+//! * **`claude-tool-caller`** (a test model, hidden from the picker) answers *every* chat request with two
+//!   tool calls at `index` 0, as Claude does: the first two offered tools, or `read_file` and
+//!   `run_in_terminal` when the request offers none; also after tool results. It exercises a client's
+//!   handling of tools it does not have and its round cap.
 //! * **Reasoning**: o-series models (`o4-mini`) always stream `cot_summary` before the content and
 //!   `cot_id` in a chunk *after* the finish chunk. Claude models stream `reasoning_text` pieces and a
 //!   `reasoning_opaque` signature when the request has `reasoning_effort` (not `none`) or

@@ -376,7 +376,9 @@ pub(crate) async fn completions(State(shared): State<Arc<Shared>>, call: Copilot
                 .collect()
         })
         .unwrap_or_default();
-    let calls = if last_role == Some("user") {
+    let calls = if model.always_calls_tools {
+        script::insistent_tool_calls(&tools)
+    } else if last_role == Some("user") {
         script::choose_tools(&tools, request.get("tool_choice"), &prompt, 2)
     } else {
         Vec::new()

@@ -32,6 +32,8 @@ pub(crate) struct ModelInfo {
     pub vision: bool,
     pub max_inputs: Option<usize>,
     pub default_dimensions: usize,
+    /// Answers every request with tool calls (see [`Spec::always_calls_tools`]).
+    pub always_calls_tools: bool,
 }
 
 impl ModelInfo {
@@ -66,6 +68,10 @@ struct Spec {
     kind: &'static str,
     picker: bool,
     default: bool,
+    /// A test model that never stops asking for tools: every answer, even one to tool results and even
+    /// without `tools` in the request, is two tool calls (on `index` 0 for Claude). It is how a client's
+    /// handling of tools it does not have, and its round cap, are exercised.
+    always_calls_tools: bool,
 }
 
 fn specs() -> Vec<Spec> {
@@ -83,6 +89,7 @@ fn specs() -> Vec<Spec> {
             kind: "chat",
             picker: true,
             default: true,
+            always_calls_tools: false,
         },
         Spec {
             id: "gpt-5.4",
@@ -96,6 +103,7 @@ fn specs() -> Vec<Spec> {
             kind: "chat",
             picker: true,
             default: false,
+            always_calls_tools: false,
         },
         Spec {
             id: "gpt-5.3-codex",
@@ -109,6 +117,7 @@ fn specs() -> Vec<Spec> {
             kind: "chat",
             picker: true,
             default: false,
+            always_calls_tools: false,
         },
         Spec {
             id: "o4-mini",
@@ -122,6 +131,7 @@ fn specs() -> Vec<Spec> {
             kind: "chat",
             picker: true,
             default: false,
+            always_calls_tools: false,
         },
         Spec {
             id: "claude-sonnet-4.5",
@@ -135,6 +145,7 @@ fn specs() -> Vec<Spec> {
             kind: "chat",
             picker: true,
             default: false,
+            always_calls_tools: false,
         },
         Spec {
             id: "claude-opus-4.6",
@@ -148,6 +159,21 @@ fn specs() -> Vec<Spec> {
             kind: "chat",
             picker: true,
             default: false,
+            always_calls_tools: false,
+        },
+        Spec {
+            id: "claude-tool-caller",
+            name: "Claude Tool Caller (copilot-mock)",
+            vendor: "Anthropic",
+            category: None,
+            endpoints: Some(&["/chat/completions"]),
+            policy: Some("enabled"),
+            supports: json!({"streaming": true, "tool_calls": true, "parallel_tool_calls": true}),
+            limits: json!({"max_context_window_tokens": 200000, "max_prompt_tokens": 128000, "max_output_tokens": 16000}),
+            kind: "chat",
+            picker: false,
+            default: false,
+            always_calls_tools: true,
         },
         Spec {
             id: "gemini-3.5-flash",
@@ -161,6 +187,7 @@ fn specs() -> Vec<Spec> {
             kind: "chat",
             picker: true,
             default: false,
+            always_calls_tools: false,
         },
         Spec {
             id: "grok-code-fast-1",
@@ -174,6 +201,7 @@ fn specs() -> Vec<Spec> {
             kind: "chat",
             picker: true,
             default: false,
+            always_calls_tools: false,
         },
         Spec {
             id: "gpt-4o",
@@ -187,6 +215,7 @@ fn specs() -> Vec<Spec> {
             kind: "chat",
             picker: false,
             default: false,
+            always_calls_tools: false,
         },
         Spec {
             id: "text-embedding-3-small",
@@ -200,6 +229,7 @@ fn specs() -> Vec<Spec> {
             kind: "embeddings",
             picker: false,
             default: false,
+            always_calls_tools: false,
         },
     ]
 }
@@ -274,6 +304,7 @@ pub(crate) fn lookup(shared: &Shared, id: &str) -> Option<(ModelInfo, Option<Str
             .and_then(Value::as_u64)
             .map(|n| n as usize),
         default_dimensions: 1536,
+        always_calls_tools: spec.always_calls_tools,
     };
     let policy = shared.state().model_policies.get(id).cloned();
     Some((info, policy))

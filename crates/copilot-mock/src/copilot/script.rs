@@ -124,6 +124,31 @@ pub(crate) fn choose_tools(
         .collect()
 }
 
+/// The two calls of a model that always calls tools: the first two offered tools (arguments from their
+/// schemas), or, when the request offers none, two tools of a coding agent the client never declared.
+pub(crate) fn insistent_tool_calls(tools: &[ToolDef]) -> Vec<PlannedCall> {
+    if tools.is_empty() {
+        return vec![
+            PlannedCall {
+                name: "read_file".to_string(),
+                arguments: r#"{"path":"README.md"}"#.to_string(),
+            },
+            PlannedCall {
+                name: "run_in_terminal".to_string(),
+                arguments: r#"{"command":"cargo test"}"#.to_string(),
+            },
+        ];
+    }
+    tools
+        .iter()
+        .take(2)
+        .map(|t| PlannedCall {
+            name: t.name.clone(),
+            arguments: schema::example(&t.parameters, &t.name).to_string(),
+        })
+        .collect()
+}
+
 /// Splits tool-call arguments into a few fragments, as streams deliver them.
 pub(crate) fn argument_fragments(arguments: &str) -> Vec<String> {
     let chars: Vec<char> = arguments.chars().collect();

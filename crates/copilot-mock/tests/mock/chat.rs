@@ -190,6 +190,72 @@ async fn claude_calls_two_tools_at_index_zero_with_usage_on_finish() {
 }
 
 #[tokio::test]
+async fn the_tool_caller_model_always_calls_two_tools_at_index_zero() {
+    let (server, _) = start(MockConfig::new()).await;
+    let token = copilot_token(&server).await;
+    let calls_of = |chunks: &[Value]| -> Vec<(u64, String, String)> {
+        let mut calls: Vec<(u64, String, String)> = Vec::new();
+        for delta in chunks
+            .iter()
+            .filter_map(|c| c["choices"][0]["delta"]["tool_calls"].get(0))
+        {
+            if let Some(name) = delta["function"]["name"].as_str() {
+                calls.push((
+                    delta["index"].as_u64().unwrap(),
+                    name.to_owned(),
+                    String::new(),
+                ));
+            }
+            let fragment = delta["function"]["arguments"].as_str().unwrap_or_default();
+            calls.last_mut().unwrap().2.push_str(fragment);
+        }
+        calls
+    };
+
+    // No tools offered: it still calls two (a coding agent's), both at index 0.
+    let chunks = stream(
+        &server,
+        &token,
+        json!({"model": "claude-tool-caller", "stream": true,
+               "messages": [{"role": "user", "content": "Hello"}]}),
+    )
+    .await;
+    let calls = calls_of(&chunks);
+    assert_eq!(
+        calls,
+        [
+            (
+                0,
+                "read_file".to_owned(),
+                r#"{"path":"README.md"}"#.to_owned()
+            ),
+            (
+                0,
+                "run_in_terminal".to_owned(),
+                r#"{"command":"cargo test"}"#.to_owned()
+            ),
+        ]
+    );
+    assert_eq!(
+        chunks.last().unwrap()["choices"][0]["finish_reason"],
+        "tool_calls"
+    );
+
+    // With tools offered and after tool results it calls the offered ones again.
+    let chunks = stream(
+        &server,
+        &token,
+        json!({"model": "claude-tool-caller", "stream": true, "tools": weather_tools(), "messages": [
+            {"role": "user", "content": "Hello"},
+            {"role": "assistant", "content": null, "tool_calls": [{"id": "tooluse_1", "type": "function", "function": {"name": "get_weather", "arguments": "{}"}}]},
+            {"role": "tool", "tool_call_id": "tooluse_1", "content": "Sunny"}]}),
+    )
+    .await;
+    let names: Vec<String> = calls_of(&chunks).into_iter().map(|c| c.1).collect();
+    assert_eq!(names, ["get_weather", "get_time"]);
+}
+
+#[tokio::test]
 async fn tool_results_are_used_in_the_next_answer() {
     let (server, _) = start(MockConfig::new()).await;
     let token = copilot_token(&server).await;
