@@ -36,7 +36,8 @@
 //!   Copilot API calls are retried per [`CopilotClientBuilder::retry_policy`] until the first answer byte.
 //! - [`Tool`] and [`PermissionHandler`]: the tool loop. Approved calls of one round run concurrently; results
 //!   go back with `X-Initiator: agent`; handler errors become failed results the model reads; the number of
-//!   rounds is capped.
+//!   rounds is capped. A call of a tool the session does not have is answered as failed, or handed back to
+//!   the caller without another request ([`UnknownToolPolicy`]).
 //! - [`ClientPool`]: many users, one transport, organisation gating and idle eviction.
 //!
 //! The lower crates are re-exported ([`auth`], [`token`], [`api`], [`http`]) and their most used items are
@@ -63,7 +64,7 @@ pub use pool::{ClientPool, ClientPoolBuilder, DEFAULT_IDLE_TIMEOUT};
 pub use session::{
     AssistantMessage, EventStream, Session, SessionConfig, SessionEvent, ToolCallResult,
 };
-pub use tools::{Tool, ToolError, ToolOutput};
+pub use tools::{RequestedToolCall, Tool, ToolError, ToolOutput, UnknownToolPolicy};
 
 /// Copilot API types and client (the `copilot-api` crate).
 pub use copilot_api as api;

@@ -222,3 +222,59 @@ impl fmt::Debug for Tool {
             .finish_non_exhaustive()
     }
 }
+
+/// What a session does when the model calls a tool the session does not have
+/// ([`SessionConfig::unknown_tool_policy`](crate::SessionConfig::unknown_tool_policy)).
+///
+/// The default is [`ErrorResult`](Self::ErrorResult), as in the official SDK: the model reads that the
+/// tool does not exist and usually answers without it. Programs that run tools themselves (or, like the
+/// `copilot-rs chat` command, run none and show the calls to a person) choose
+/// [`ReturnToCaller`](Self::ReturnToCaller): the turn then ends after the model's answer, without sending
+/// anything more, and the caller decides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum UnknownToolPolicy {
+    /// Answer the call with a failed result (`there is no tool named …`) and let the model continue: one more
+    /// request, sent with `X-Initiator: agent`, counted against the round cap.
+    #[default]
+    ErrorResult,
+    /// End the turn: the calls the session cannot run are returned in
+    /// [`AssistantMessage::tool_calls`](crate::AssistantMessage::tool_calls) with finish reason
+    /// `tool_calls`, and no further request is sent. Calls of known tools in the same answer run as usual
+    /// (through the permission handler) and their results are kept. The caller may then answer the returned
+    /// calls with [`Session::send_tool_results`](crate::Session::send_tool_results); if it sends a new
+    /// prompt instead, each unanswered call is recorded as failed ("no result was returned") in that same
+    /// request, so the history stays valid for the model.
+    ReturnToCaller,
+}
+
+/// A tool call the model asked for and the session handed back to its caller
+/// ([`UnknownToolPolicy::ReturnToCaller`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RequestedToolCall {
+    /// The model's id for the call; results are matched to calls by it.
+    pub id: String,
+    /// The tool the model wants.
+    pub name: String,
+    /// The arguments exactly as the model sent them (normally a JSON document).
+    pub arguments: String,
+}
+
+impl RequestedToolCall {
+    pub(crate) fn from_wire(call: &copilot_api::ToolCall) -> Self {
+        RequestedToolCall {
+            id: call.id.clone(),
+            name: call.function.name.clone(),
+            arguments: call.function.arguments.clone(),
+        }
+    }
+
+    /// The arguments parsed as JSON (an empty string is `{}`), or the parser's complaint.
+    pub fn arguments_json(&self) -> Result<Value, serde_json::Error> {
+        if self.arguments.trim().is_empty() {
+            return Ok(Value::Object(serde_json::Map::new()));
+        }
+        serde_json::from_str(&self.arguments)
+    }
+}

@@ -11,6 +11,7 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 
 use crate::SdkError;
+use crate::tools::RequestedToolCall;
 
 /// The final answer of a turn.
 #[derive(Debug, Clone, PartialEq)]
@@ -27,8 +28,13 @@ pub struct AssistantMessage {
     pub usage: Option<Usage>,
     /// How many tool rounds ran before the answer.
     pub tool_rounds: u32,
-    /// Why the model stopped.
+    /// Why the model stopped (`tool_calls` when [`tool_calls`](Self::tool_calls) is not empty).
     pub finish_reason: Option<FinishReason>,
+    /// Tool calls handed back to the caller instead of being run (only with
+    /// [`UnknownToolPolicy::ReturnToCaller`](crate::UnknownToolPolicy::ReturnToCaller); empty otherwise).
+    /// Answer them with [`Session::send_tool_results`](crate::Session::send_tool_results), or send a new
+    /// prompt.
+    pub tool_calls: Vec<RequestedToolCall>,
 }
 
 /// How a tool call ended.

@@ -20,9 +20,9 @@ use crate::SdkError;
 use crate::client::CopilotClient;
 use crate::message::{MessageOptions, OutputSchema};
 use crate::permission::PermissionHandler;
-use crate::tools::Tool;
+use crate::tools::{RequestedToolCall, Tool, UnknownToolPolicy};
 use events::EventSink;
-use turn::Progress;
+use turn::{Progress, TurnInput};
 
 /// How a session is set up ([`CopilotClient::create_session`]): the official Copilot SDK's `SessionConfig`.
 #[derive(Debug, Clone, Default)]
@@ -37,6 +37,7 @@ pub struct SessionConfig {
     pub(crate) max_tool_rounds: Option<u32>,
     pub(crate) turn_timeout: Option<Duration>,
     pub(crate) streaming: Option<bool>,
+    pub(crate) unknown_tool_policy: UnknownToolPolicy,
 }
 
 impl SessionConfig {
@@ -106,6 +107,14 @@ impl SessionConfig {
         self
     }
 
+    /// What to do when the model calls a tool this session does not have (default
+    /// [`UnknownToolPolicy::ErrorResult`]: tell the model and continue). The round cap
+    /// ([`max_tool_rounds`](Self::max_tool_rounds)) applies to the tools the session does have either way.
+    pub fn unknown_tool_policy(mut self, policy: UnknownToolPolicy) -> Self {
+        self.unknown_tool_policy = policy;
+        self
+    }
+
     /// Whether model rounds are streamed (default `true`). With `false`, models served by
     /// `/chat/completions` are asked for the whole answer at once (`CopilotApiClient::chat`); the turn then
     /// reports the answer as one [`SessionEvent::MessageDelta`] (and one
@@ -132,6 +141,8 @@ pub(crate) struct SessionState {
     pub(crate) reasoning_effort: Option<ReasoningEffort>,
     pub(crate) history: Vec<Message>,
     pub(crate) approved_tools: HashSet<String>,
+    /// Calls the last turn handed back to the caller, still without results.
+    pub(crate) pending_calls: Vec<RequestedToolCall>,
 }
 
 pub(crate) struct SessionInner {
@@ -141,6 +152,7 @@ pub(crate) struct SessionInner {
     pub(crate) permission: Option<PermissionHandler>,
     pub(crate) max_tool_rounds: u32,
     pub(crate) streaming: bool,
+    pub(crate) unknown_tool_policy: UnknownToolPolicy,
     turn_timeout: Duration,
     state: Mutex<SessionState>,
     /// One turn at a time: a second `send` waits for the first to finish.
@@ -150,6 +162,11 @@ pub(crate) struct SessionInner {
 }
 
 impl SessionInner {
+    /// The session's tool named `name`.
+    pub(crate) fn tool(&self, name: &str) -> Option<&Tool> {
+        self.tools.iter().find(|tool| tool.name() == name)
+    }
+
     pub(crate) fn state(&self) -> MutexGuard<'_, SessionState> {
         // Every update is a single push or assignment, so a poisoned lock still holds consistent data.
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
@@ -194,6 +211,7 @@ impl Session {
                 max_tool_rounds: config.max_tool_rounds.unwrap_or(client.max_tool_rounds()),
                 turn_timeout: config.turn_timeout.unwrap_or(client.turn_timeout()),
                 streaming: config.streaming.unwrap_or(true),
+                unknown_tool_policy: config.unknown_tool_policy,
                 client,
                 tools: config.tools,
                 permission: config.permission_handler,
@@ -203,6 +221,7 @@ impl Session {
                     reasoning_effort: config.reasoning_effort,
                     history: config.history,
                     approved_tools: HashSet::new(),
+                    pending_calls: Vec::new(),
                 }),
                 turn_lock: Arc::new(tokio::sync::Mutex::new(())),
                 cancel: Mutex::new(CancellationToken::new()),
@@ -250,10 +269,44 @@ impl Session {
     /// answer does not enter the history.
     pub fn send(&self, message: impl Into<MessageOptions>) -> EventStream {
         self.drop_parked();
-        let message = message.into();
+        self.stream_turn(TurnInput::Prompt(message.into()))
+    }
+
+    /// Tool calls the last turn handed back ([`UnknownToolPolicy::ReturnToCaller`]) that have no result yet.
+    pub fn pending_tool_calls(&self) -> Vec<RequestedToolCall> {
+        self.inner.state().pending_calls.clone()
+    }
+
+    /// Continues the conversation with the caller's results for the calls the last turn handed back
+    /// ([`AssistantMessage::tool_calls`]), streaming the turn like [`send`](Self::send). The request goes out
+    /// with `X-Initiator: agent`, as every tool-result request does. A pending call missing from `results`
+    /// is answered as failed ("no result was returned"); an id that is not pending fails the turn with
+    /// [`SdkError::Config`] before anything is sent.
+    pub fn send_tool_results(
+        &self,
+        results: impl IntoIterator<Item = (String, ToolCallResult)>,
+    ) -> EventStream {
+        self.drop_parked();
+        self.stream_turn(TurnInput::ToolResults(results.into_iter().collect()))
+    }
+
+    /// [`send_tool_results`](Self::send_tool_results), waiting (up to the session's turn timeout) for the
+    /// final answer.
+    pub async fn send_tool_results_and_wait(
+        &self,
+        results: impl IntoIterator<Item = (String, ToolCallResult)>,
+    ) -> Result<AssistantMessage, SdkError> {
+        self.wait_for_turn(
+            TurnInput::ToolResults(results.into_iter().collect()),
+            self.inner.turn_timeout,
+        )
+        .await
+    }
+
+    fn stream_turn(&self, input: TurnInput) -> EventStream {
         let session = self.clone();
         EventStream::new(move |sink: EventSink| async move {
-            match session.turn(message, sink.clone(), Arc::default()).await {
+            match session.turn(input, sink.clone(), Arc::default()).await {
                 Ok(answer) => sink.emit(SessionEvent::AssistantMessage(answer)).await,
                 Err(error) => sink.emit(SessionEvent::Error(error)).await,
             }
@@ -277,14 +330,22 @@ impl Session {
         message: impl Into<MessageOptions>,
         timeout: Duration,
     ) -> Result<AssistantMessage, SdkError> {
+        self.wait_for_turn(TurnInput::Prompt(message.into()), timeout)
+            .await
+    }
+
+    async fn wait_for_turn(
+        &self,
+        input: TurnInput,
+        timeout: Duration,
+    ) -> Result<AssistantMessage, SdkError> {
         self.drop_parked();
         let progress: Arc<Mutex<Progress>> = Arc::default();
         let session = self.clone();
-        let message = message.into();
         let progress_for_turn = progress.clone();
         let future: TurnFuture = Box::pin(async move {
             session
-                .turn(message, EventSink::none(), progress_for_turn)
+                .turn(input, EventSink::none(), progress_for_turn)
                 .await
         });
         self.wait(future, progress, timeout).await
@@ -375,7 +436,7 @@ impl Session {
 
     async fn turn(
         &self,
-        message: MessageOptions,
+        input: TurnInput,
         sink: EventSink,
         progress: Arc<Mutex<Progress>>,
     ) -> Result<AssistantMessage, SdkError> {
@@ -389,7 +450,7 @@ impl Session {
         tokio::select! {
             biased;
             () = cancel.cancelled() => Err(SdkError::Aborted),
-            result = turn::run(&self.inner, message, &sink, &progress) => result,
+            result = turn::run(&self.inner, input, &sink, &progress) => result,
         }
     }
 }

@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use copilot_api::{
     ApiError, ChatCollector, ChatEvent, ChatRoute, ChatStream, CollectedMessage,
-    CollectedReasoning, Message, ReasoningKind, ToolCall,
+    CollectedReasoning, FinishReason, Message, ReasoningKind, ToolCall,
 };
 use futures_util::{FutureExt, StreamExt};
 use serde_json::Value;
@@ -15,9 +15,9 @@ use super::convert::{self, REASONING_ID_KEY, RequestParts};
 use super::events::{AssistantMessage, EventSink, SessionEvent, ToolCallResult};
 use crate::SdkError;
 use crate::client::Started;
-use crate::message::MessageOptions;
+use crate::message::{MessageOptions, OutputSchema};
 use crate::permission::{PermissionDecision, PermissionRequest};
-use crate::tools::Tool;
+use crate::tools::{RequestedToolCall, Tool, UnknownToolPolicy};
 
 /// How far a turn has got, for [`SdkError::Timeout`].
 #[derive(Debug, Clone, Default)]
@@ -30,35 +30,124 @@ fn lock(progress: &Mutex<Progress>) -> std::sync::MutexGuard<'_, Progress> {
     progress.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// What starts a turn: a user prompt, or the caller's results for tool calls a previous turn handed back.
+pub(crate) enum TurnInput {
+    Prompt(MessageOptions),
+    ToolResults(Vec<(String, ToolCallResult)>),
+}
+
+/// The result recorded for a returned call the caller never answered.
+const NO_RESULT: &str = "no result was returned for this tool call";
+
 pub(crate) async fn run(
     session: &SessionInner,
-    message: MessageOptions,
+    input: TurnInput,
     sink: &EventSink,
     progress: &Arc<Mutex<Progress>>,
 ) -> Result<AssistantMessage, SdkError> {
     let started = session.client.started().await?;
-    let user_message = message.to_message().await?;
-    session.state().history.push(user_message);
+    let output_schema = match input {
+        TurnInput::Prompt(message) => {
+            let user_message = message.to_message().await?;
+            let mut state = session.state();
+            // Calls handed back and never answered get a failed result in this same request, so the
+            // history the model sees has a result for every call.
+            for call in std::mem::take(&mut state.pending_calls) {
+                state.history.push(Message::tool(
+                    call.id,
+                    ToolCallResult::Failure(NO_RESULT.to_owned()).to_model_content(),
+                ));
+            }
+            state.history.push(user_message);
+            message.output_schema
+        }
+        TurnInput::ToolResults(results) => {
+            let mut state = session.state();
+            if state.pending_calls.is_empty() {
+                return Err(SdkError::config(
+                    "no tool calls are waiting for results (see UnknownToolPolicy::ReturnToCaller)",
+                ));
+            }
+            if let Some((id, _)) = results
+                .iter()
+                .find(|(id, _)| !state.pending_calls.iter().any(|call| &call.id == id))
+            {
+                return Err(SdkError::config(format!(
+                    "tool call `{id}` is not waiting for a result"
+                )));
+            }
+            let mut results = results;
+            for call in std::mem::take(&mut state.pending_calls) {
+                let result = match results.iter().position(|(id, _)| *id == call.id) {
+                    Some(at) => results.swap_remove(at).1,
+                    None => ToolCallResult::Failure(NO_RESULT.to_owned()),
+                };
+                state
+                    .history
+                    .push(Message::tool(call.id, result.to_model_content()));
+            }
+            None
+        }
+    };
 
     let mut rounds = 0u32;
     loop {
         let (model, collected, usage) =
-            model_round(session, started, &message, sink, progress).await?;
-        if collected.tool_calls.is_empty() {
+            model_round(session, started, output_schema.as_ref(), sink, progress).await?;
+        let returned: Vec<&ToolCall> = match session.unknown_tool_policy {
+            UnknownToolPolicy::ReturnToCaller => collected
+                .tool_calls
+                .iter()
+                .filter(|call| session.tool(&call.function.name).is_none())
+                .collect(),
+            _ => Vec::new(),
+        };
+        if collected.tool_calls.is_empty() || !returned.is_empty() {
+            let returned: Vec<RequestedToolCall> = returned
+                .into_iter()
+                .map(RequestedToolCall::from_wire)
+                .collect();
+            let run: Vec<ToolCall> = collected
+                .tool_calls
+                .iter()
+                .filter(|call| !returned.iter().any(|r| r.id == call.id))
+                .cloned()
+                .collect();
+            // Calls of known tools in the same answer run now; their results wait in the history for the
+            // caller's.
+            let results = if run.is_empty() {
+                Vec::new()
+            } else {
+                tool_round(session, &run, sink).await?
+            };
             let mut assistant = collected.to_message();
             if let Some(id) = &collected.reasoning.id {
                 assistant
                     .extra
                     .insert(REASONING_ID_KEY.to_owned(), Value::String(id.clone()));
             }
-            session.state().history.push(assistant);
+            let mut state = session.state();
+            state.history.push(assistant);
+            for (call, result) in run.iter().zip(&results) {
+                state
+                    .history
+                    .push(Message::tool(call.id.clone(), result.to_model_content()));
+            }
+            state.pending_calls = returned.clone();
+            drop(state);
+            let finish_reason = if returned.is_empty() {
+                collected.finish_reason.clone()
+            } else {
+                Some(FinishReason::ToolCalls)
+            };
             let answer = AssistantMessage {
                 content: collected.content.clone(),
                 reasoning: readable_reasoning(&collected.reasoning),
                 model,
                 usage,
                 tool_rounds: rounds,
-                finish_reason: collected.finish_reason.clone(),
+                finish_reason,
+                tool_calls: returned,
             };
             return Ok(answer);
         }
@@ -89,7 +178,7 @@ pub(crate) async fn run(
 async fn model_round(
     session: &SessionInner,
     started: &Started,
-    message: &MessageOptions,
+    output_schema: Option<&OutputSchema>,
     sink: &EventSink,
     progress: &Arc<Mutex<Progress>>,
 ) -> Result<(String, CollectedMessage, Option<copilot_api::Usage>), SdkError> {
@@ -108,7 +197,7 @@ async fn model_round(
         system_message: system_message.as_deref(),
         reasoning_effort: reasoning_effort.as_ref(),
         tools: &session.tools,
-        output_schema: message.output_schema.as_ref(),
+        output_schema,
     };
     let mut stream: ChatStream = match route(started, &model).await? {
         ChatRoute::Responses => {
@@ -317,7 +406,7 @@ async fn plan(
     arguments: Result<Value, String>,
 ) -> Result<Plan, SdkError> {
     let name = &call.function.name;
-    let Some(tool) = session.tools.iter().find(|t| t.name() == name) else {
+    let Some(tool) = session.tool(name) else {
         return Ok(Plan::Done(ToolCallResult::Failure(format!(
             "there is no tool named `{name}`"
         ))));

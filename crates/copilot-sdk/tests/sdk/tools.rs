@@ -5,9 +5,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use copilot_mock::{Endpoint, MockConfig, ReplayTranscript};
+use copilot_sdk::api::FinishReason;
 use copilot_sdk::{
     PermissionDecision, PermissionHandler, Role, SdkError, Session, SessionConfig, SessionEvent,
-    Tool, ToolCallResult, ToolError,
+    Tool, ToolCallResult, ToolError, UnknownToolPolicy,
 };
 use futures_util::StreamExt;
 use serde_json::{Value, json};
@@ -313,5 +314,193 @@ async fn a_panicking_or_unknown_tool_never_crashes_the_session() -> Result<(), S
     .await?;
     let answer = session.send_and_wait("Use get_weather for Oslo").await?;
     assert!(answer.content.contains("panicked"), "{}", answer.content);
+    Ok(())
+}
+
+/// The ids of the assistant's tool calls and of the tool results, in a request body's order.
+fn calls_and_results(body: &Value) -> (Vec<String>, Vec<String>) {
+    let messages = body["messages"].as_array().expect("messages");
+    let calls = messages
+        .iter()
+        .filter_map(|m| m["tool_calls"].as_array())
+        .flatten()
+        .map(|c| c["id"].as_str().expect("id").to_owned())
+        .collect();
+    let results = messages
+        .iter()
+        .filter(|m| m["role"] == "tool")
+        .map(|m| m["tool_call_id"].as_str().expect("tool_call_id").to_owned())
+        .collect();
+    (calls, results)
+}
+
+#[tokio::test]
+async fn return_to_caller_ends_the_turn_after_one_request_with_the_calls() -> Result<(), SdkError> {
+    let target = target().await;
+    let session = session(
+        &target,
+        SessionConfig::new()
+            .model("claude-tool-caller")
+            .unknown_tool_policy(UnknownToolPolicy::ReturnToCaller),
+    )
+    .await?;
+    let events: Vec<SessionEvent> = session.send("What is in this repository?").collect().await;
+    assert!(
+        !events.iter().any(|e| matches!(
+            e,
+            SessionEvent::ToolRequested { .. } | SessionEvent::ToolResult { .. }
+        )),
+        "nothing runs: {events:?}"
+    );
+    let answer = events
+        .iter()
+        .find_map(|e| match e {
+            SessionEvent::AssistantMessage(m) => Some(m.clone()),
+            _ => None,
+        })
+        .expect("an answer");
+    assert_eq!(answer.finish_reason, Some(FinishReason::ToolCalls));
+    assert_eq!(answer.tool_rounds, 0);
+    let calls: Vec<(&str, Value)> = answer
+        .tool_calls
+        .iter()
+        .map(|c| (c.name.as_str(), c.arguments_json().expect("JSON arguments")))
+        .collect();
+    assert_eq!(
+        calls,
+        [
+            ("read_file", json!({"path": "README.md"})),
+            ("run_in_terminal", json!({"command": "cargo test"}))
+        ]
+    );
+    assert_ne!(answer.tool_calls[0].id, answer.tool_calls[1].id);
+    assert_eq!(session.pending_tool_calls(), answer.tool_calls);
+
+    let chats = requests(&target, Endpoint::ChatCompletions);
+    assert_eq!(chats.len(), 1, "one request for the user's turn");
+    assert_eq!(chats[0].header("x-initiator"), Some("user"));
+
+    // The caller answers one call; the other is recorded as not answered. One request, as the agent.
+    let first = answer.tool_calls[0].id.clone();
+    let next = session
+        .send_tool_results_and_wait([(
+            first.clone(),
+            ToolCallResult::Success("# copilot-rs".into()),
+        )])
+        .await?;
+    assert_eq!(next.tool_calls.len(), 2, "this model always calls tools");
+    let chats = requests(&target, Endpoint::ChatCompletions);
+    assert_eq!(chats.len(), 2);
+    assert_eq!(chats[1].header("x-initiator"), Some("agent"));
+    let body = chats[1].body_json().expect("JSON body");
+    let (calls, results) = calls_and_results(&body);
+    assert_eq!(calls, results, "every call has a result, in order");
+    let messages = body["messages"].as_array().expect("messages");
+    assert_eq!(messages[2]["content"], "# copilot-rs");
+    assert!(
+        messages[3]["content"]
+            .as_str()
+            .is_some_and(|c| c.contains("no result was returned")),
+        "{}",
+        messages[3]
+    );
+
+    // A new prompt instead of results: the pending calls are closed in that same (user) request.
+    session.send_and_wait("Never mind.").await?;
+    let chats = requests(&target, Endpoint::ChatCompletions);
+    assert_eq!(chats.len(), 3);
+    assert_eq!(chats[2].header("x-initiator"), Some("user"));
+    let (calls, results) = calls_and_results(&chats[2].body_json().expect("JSON body"));
+    assert_eq!(calls.len(), 4);
+    assert_eq!(calls, results);
+    Ok(())
+}
+
+#[tokio::test]
+async fn tool_results_for_calls_that_are_not_pending_are_refused() -> Result<(), SdkError> {
+    let target = target().await;
+    let session = session(
+        &target,
+        SessionConfig::new()
+            .model("claude-tool-caller")
+            .unknown_tool_policy(UnknownToolPolicy::ReturnToCaller),
+    )
+    .await?;
+    let error = session
+        .send_tool_results_and_wait([("call_1".to_owned(), ToolCallResult::Success("x".into()))])
+        .await
+        .expect_err("nothing is pending");
+    assert!(matches!(error, SdkError::Config { .. }), "{error:?}");
+    session.send_and_wait("Hi").await?;
+    let error = session
+        .send_tool_results_and_wait([("call_1".to_owned(), ToolCallResult::Success("x".into()))])
+        .await
+        .expect_err("not one of the pending ids");
+    assert!(matches!(error, SdkError::Config { .. }), "{error:?}");
+    assert_eq!(session.pending_tool_calls().len(), 2, "still pending");
+    assert_eq!(requests(&target, Endpoint::ChatCompletions).len(), 1);
+    Ok(())
+}
+
+#[tokio::test]
+async fn unknown_tools_get_an_error_result_by_default_and_the_cap_holds() -> Result<(), SdkError> {
+    let target = target().await;
+    let session = session(
+        &target,
+        SessionConfig::new()
+            .model("claude-tool-caller")
+            .max_tool_rounds(2),
+    )
+    .await?;
+    let error = session.send_and_wait("Hi").await.expect_err("capped");
+    assert!(
+        matches!(error, SdkError::ToolLoopExceeded { max_rounds: 2 }),
+        "{error:?}"
+    );
+    let chats = requests(&target, Endpoint::ChatCompletions);
+    assert_eq!(chats.len(), 3);
+    assert_eq!(chats[0].header("x-initiator"), Some("user"));
+    assert_eq!(chats[1].header("x-initiator"), Some("agent"));
+    let body = chats[1].body_json().expect("JSON body");
+    let messages = body["messages"].as_array().expect("messages");
+    assert!(
+        messages[2]["content"]
+            .as_str()
+            .is_some_and(|c| c.contains("there is no tool named `read_file`")),
+        "{}",
+        messages[2]
+    );
+    assert!(session.pending_tool_calls().is_empty());
+    Ok(())
+}
+
+#[tokio::test]
+async fn return_to_caller_still_runs_known_tools_under_the_round_cap() -> Result<(), SdkError> {
+    let target = target().await;
+    let runs = Arc::new(AtomicUsize::new(0));
+    let tool = |name: &str| {
+        let runs = runs.clone();
+        Tool::new(name, "A tool", city_schema(), move |_args: Value| {
+            runs.fetch_add(1, Ordering::SeqCst);
+            async { Ok("done") }
+        })
+    };
+    let session = session(
+        &target,
+        SessionConfig::new()
+            .model("claude-tool-caller")
+            .tools([tool("get_weather"), tool("get_time")])
+            .unknown_tool_policy(UnknownToolPolicy::ReturnToCaller)
+            .max_tool_rounds(2)
+            .on_permission_request(PermissionHandler::approve_all()),
+    )
+    .await?;
+    let error = session.send_and_wait("Hi").await.expect_err("capped");
+    assert!(
+        matches!(error, SdkError::ToolLoopExceeded { max_rounds: 2 }),
+        "{error:?}"
+    );
+    assert_eq!(runs.load(Ordering::SeqCst), 4, "two rounds of two calls");
+    assert!(session.pending_tool_calls().is_empty());
     Ok(())
 }
