@@ -4,7 +4,10 @@ use std::io::IsTerminal;
 
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 
-use copilot_sdk::{AssistantMessage, CopilotClient, Session, SessionConfig, SessionEvent};
+use copilot_sdk::{
+    AssistantMessage, CopilotClient, RequestedToolCall, Session, SessionConfig, SessionEvent,
+    UnknownToolPolicy,
+};
 use futures_util::StreamExt;
 
 use crate::cli::ChatArgs;
@@ -46,8 +49,14 @@ async fn read_stdin() -> Result<String, CliError> {
 
 /// A session for `args`: `--no-stream` asks the SDK for whole answers (one non-streamed chat completion per
 /// model round; models served only by `/responses` still stream, and are printed once complete).
+///
+/// The CLI has no tools of its own, so tool calls the model makes anyway are handed back
+/// ([`UnknownToolPolicy::ReturnToCaller`]) and shown: a user turn is exactly one request, billed as the
+/// user's, never an automatic "unknown tool" exchange.
 async fn new_session(client: &CopilotClient, args: &ChatArgs) -> Result<Session, CliError> {
-    let mut config = SessionConfig::new().streaming(!args.no_stream);
+    let mut config = SessionConfig::new()
+        .streaming(!args.no_stream)
+        .unknown_tool_policy(UnknownToolPolicy::ReturnToCaller);
     if let Some(model) = &args.model {
         config = config.model(model.clone());
     }
@@ -61,7 +70,6 @@ async fn new_session(client: &CopilotClient, args: &ChatArgs) -> Result<Session,
 /// `--no-stream` it arrives in one piece).
 async fn ask(session: &Session, args: &ChatArgs, prompt: &str) -> Result<ChatJson, CliError> {
     let mut events = session.send(prompt);
-    let mut tool_calls = Vec::new();
     let mut answer: Option<AssistantMessage> = None;
     let mut failure = None;
     let mut printed = String::new();
@@ -71,15 +79,6 @@ async fn ask(session: &Session, args: &ChatArgs, prompt: &str) -> Result<ChatJso
                 out(&content)?;
                 printed.push_str(&content);
             }
-            SessionEvent::ToolRequested {
-                call_id,
-                tool_name,
-                arguments,
-            } => tool_calls.push(ToolCallJson {
-                id: call_id,
-                name: tool_name,
-                arguments: arguments.to_string(),
-            }),
             SessionEvent::AssistantMessage(message) => answer = Some(message),
             SessionEvent::Error(error) => failure = Some(error),
             SessionEvent::Idle => break,
@@ -94,6 +93,18 @@ async fn ask(session: &Session, args: &ChatArgs, prompt: &str) -> Result<ChatJso
     }
     let message =
         answer.ok_or_else(|| CliError::Usage("the turn ended without an answer".to_owned()))?;
+    if !args.json && !message.tool_calls.is_empty() {
+        out(&describe_tool_calls(&message.tool_calls))?;
+    }
+    let tool_calls = message
+        .tool_calls
+        .iter()
+        .map(|call| ToolCallJson {
+            id: call.id.clone(),
+            name: call.name.clone(),
+            arguments: call.arguments.clone(),
+        })
+        .collect();
     Ok(ChatJson {
         model: message.model,
         content: message.content,
@@ -102,6 +113,28 @@ async fn ask(session: &Session, args: &ChatArgs, prompt: &str) -> Result<ChatJso
         finish_reason: message.finish_reason.map(|r| r.as_str().to_owned()),
         usage: message.usage.as_ref().map(UsageJson::from),
     })
+}
+
+/// The tool calls the model asked for, one per line: name and arguments (compact JSON when they parse).
+fn describe_tool_calls(calls: &[RequestedToolCall]) -> String {
+    let mut text = format!(
+        "The model asked to run {} (copilot-rs runs no tools):\n",
+        if calls.len() == 1 {
+            "a tool".to_owned()
+        } else {
+            format!("{} tools", calls.len())
+        }
+    );
+    for call in calls {
+        // Compact JSON escapes control characters; anything else from the server is escaped here, so no
+        // terminal escape sequence reaches the screen.
+        let arguments = match call.arguments_json() {
+            Ok(value) => value.to_string(),
+            Err(_) => call.arguments.escape_debug().to_string(),
+        };
+        text.push_str(&format!("  {} {arguments}\n", call.name.escape_debug()));
+    }
+    text
 }
 
 /// With `--json`, the answer as one JSON object; otherwise [`ask`] has already printed the text.

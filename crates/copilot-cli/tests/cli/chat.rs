@@ -259,3 +259,111 @@ fn mid_stream_error_is_reported_after_the_partial_answer() {
     assert!(stderr.starts_with("error: "), "{stderr}");
     assert!(stderr.contains("The model is overloaded"), "{stderr}");
 }
+
+/// The model's two calls as `--json` must show them (the mock's `claude-tool-caller` always calls these two
+/// on index 0 when no tools are offered).
+fn assert_returned_calls(answer: &Value) {
+    assert_eq!(answer["finish_reason"], "tool_calls", "{answer}");
+    let calls = answer["tool_calls"].as_array().expect("tool_calls");
+    let shown: Vec<(&str, &str)> = calls
+        .iter()
+        .map(|c| {
+            (
+                c["name"].as_str().unwrap(),
+                c["arguments"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            ("read_file", r#"{"path":"README.md"}"#),
+            ("run_in_terminal", r#"{"command":"cargo test"}"#)
+        ]
+    );
+    let ids: Vec<&str> = calls.iter().map(|c| c["id"].as_str().unwrap()).collect();
+    assert!(
+        ids.iter().all(|id| id.starts_with("tooluse_")) && ids[0] != ids[1],
+        "{ids:?}"
+    );
+    assert_eq!(
+        calls[0].as_object().unwrap().keys().collect::<Vec<_>>(),
+        ["arguments", "id", "name"]
+    );
+}
+
+/// Every request the mock received: one, sent as the user's.
+fn assert_one_user_request(mock: &TestMock, expected_total: usize) {
+    let chats = mock.server().requests_to(Endpoint::ChatCompletions);
+    assert_eq!(chats.len(), expected_total, "one request per CLI turn");
+    assert!(
+        chats
+            .iter()
+            .all(|r| r.header("x-initiator") == Some("user"))
+    );
+    assert!(
+        chats
+            .iter()
+            .all(|r| r.body_json().unwrap().get("tools").is_none()),
+        "the CLI offers no tools"
+    );
+}
+
+#[test]
+fn chat_hands_tool_calls_back_after_one_request() {
+    let mock = TestMock::start();
+    mock.sign_in();
+    let output = mock
+        .cmd()
+        .args(["chat", "--model", "claude-tool-caller", "What is here?"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert_eq!(
+        text(&output.stdout),
+        "I'll use read_file and run_in_terminal to answer that.\n\
+         The model asked to run 2 tools (copilot-rs runs no tools):\n  \
+         read_file {\"path\":\"README.md\"}\n  \
+         run_in_terminal {\"command\":\"cargo test\"}\n"
+    );
+    assert_one_user_request(&mock, 1);
+
+    let output = mock
+        .cmd()
+        .args([
+            "chat",
+            "--json",
+            "--model",
+            "claude-tool-caller",
+            "What is here?",
+        ])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let stdout = text(&output.stdout);
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    let answer: Value = serde_json::from_str(&stdout).unwrap();
+    assert_returned_calls(&answer);
+    assert_eq!(
+        answer["content"],
+        "I'll use read_file and run_in_terminal to answer that."
+    );
+    assert_one_user_request(&mock, 2);
+
+    // Not streamed: Copilot splits Claude's text and calls into two choices; both still arrive.
+    let output = mock
+        .cmd()
+        .args([
+            "chat",
+            "--json",
+            "--no-stream",
+            "--model",
+            "claude-tool-caller",
+            "What is here?",
+        ])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert_returned_calls(&serde_json::from_slice(&output.stdout).unwrap());
+    assert_one_user_request(&mock, 3);
+}
