@@ -54,9 +54,9 @@ pub enum SdkError {
         org: String,
     },
     /// A turn did not finish in time. The turn is **not lost**: it is parked in the session and
-    /// [`Session::resume`](crate::Session::resume) waits for it again; `partial_content` is the assistant text
+    /// [`Session::resume_turn`](crate::Session::resume_turn) waits for it again; `partial_content` is the assistant text
     /// received so far.
-    #[error("the turn did not finish within {after:?} (resume it with Session::resume)")]
+    #[error("the turn did not finish within {after:?} (resume it with Session::resume_turn)")]
     Timeout {
         /// The timeout that elapsed.
         after: Duration,

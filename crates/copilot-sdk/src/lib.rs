@@ -62,7 +62,8 @@ pub use message::{Attachment, MessageOptions, OutputSchema};
 pub use permission::{PermissionDecision, PermissionHandler, PermissionRequest};
 pub use pool::{ClientPool, ClientPoolBuilder, DEFAULT_IDLE_TIMEOUT};
 pub use session::{
-    AssistantMessage, EventStream, Session, SessionConfig, SessionEvent, ToolCallResult,
+    AssistantMessage, EventStream, HistoryEntry, Session, SessionConfig, SessionEvent,
+    ToolCallResult,
 };
 pub use tools::{RequestedToolCall, Tool, ToolError, ToolOutput, UnknownToolPolicy};
 

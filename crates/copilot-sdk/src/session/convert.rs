@@ -7,12 +7,9 @@ use copilot_api::{
 };
 use serde_json::json;
 
+use super::history::HistoryEntry;
 use crate::message::OutputSchema;
 use crate::tools::Tool;
-
-/// Where the `/responses` reasoning item id is kept on an assistant message of the history. Stripped before
-/// a chat request is built.
-pub(crate) const REASONING_ID_KEY: &str = "copilot_sdk_reasoning_id";
 
 /// Everything a request needs besides the history.
 pub(crate) struct RequestParts<'a> {
@@ -23,15 +20,12 @@ pub(crate) struct RequestParts<'a> {
     pub output_schema: Option<&'a OutputSchema>,
 }
 
-pub(crate) fn chat_request(parts: &RequestParts<'_>, history: &[Message]) -> ChatRequest {
+pub(crate) fn chat_request(parts: &RequestParts<'_>, history: &[HistoryEntry]) -> ChatRequest {
     let mut messages = Vec::with_capacity(history.len() + 1);
     if let Some(system) = parts.system_message {
         messages.push(Message::system(system));
     }
-    messages.extend(history.iter().cloned().map(|mut message| {
-        message.extra.remove(REASONING_ID_KEY);
-        message
-    }));
+    messages.extend(history.iter().map(|entry| entry.message.clone()));
     let mut request = ChatRequest::new(parts.model, messages);
     if !parts.tools.is_empty() {
         request = request.tools(parts.tools.iter().map(Tool::chat_definition).collect());
@@ -49,7 +43,10 @@ pub(crate) fn chat_request(parts: &RequestParts<'_>, history: &[Message]) -> Cha
     request
 }
 
-pub(crate) fn responses_request(parts: &RequestParts<'_>, history: &[Message]) -> ResponsesRequest {
+pub(crate) fn responses_request(
+    parts: &RequestParts<'_>,
+    history: &[HistoryEntry],
+) -> ResponsesRequest {
     let input = history.iter().flat_map(message_items).collect();
     let mut request = ResponsesRequest::new(parts.model, input);
     if let Some(system) = parts.system_message {
@@ -71,7 +68,8 @@ pub(crate) fn responses_request(parts: &RequestParts<'_>, history: &[Message]) -
     request
 }
 
-fn message_items(message: &Message) -> Vec<ResponseItem> {
+fn message_items(entry: &HistoryEntry) -> Vec<ResponseItem> {
+    let message = &entry.message;
     let mut items = Vec::new();
     match &message.role {
         Role::Tool => items.push(ResponseItem::function_call_output(
@@ -79,10 +77,7 @@ fn message_items(message: &Message) -> Vec<ResponseItem> {
             message.text(),
         )),
         Role::Assistant => {
-            let reasoning_id = message
-                .extra
-                .get_as::<String>(REASONING_ID_KEY)
-                .and_then(Result::ok);
+            let reasoning_id = entry.reasoning_id.clone();
             if reasoning_id.is_some() || message.reasoning_opaque.is_some() {
                 items.push(ResponseItem::Reasoning {
                     id: reasoning_id,

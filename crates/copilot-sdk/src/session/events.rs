@@ -110,6 +110,40 @@ pub enum SessionEvent {
     Idle,
 }
 
+impl SessionEvent {
+    /// The official Copilot SDK's name for this kind of event, as its `type` field spells it, for code
+    /// ported from (or talking to) the TypeScript, Python, Go or .NET SDKs:
+    ///
+    /// | variant | kind |
+    /// |---|---|
+    /// | [`MessageDelta`](Self::MessageDelta) | `assistant.message_delta` |
+    /// | [`ReasoningDelta`](Self::ReasoningDelta) | `assistant.reasoning_delta` |
+    /// | [`ToolRequested`](Self::ToolRequested) | `tool.execution_start` |
+    /// | [`ToolResult`](Self::ToolResult) | `tool.execution_complete` |
+    /// | [`Usage`](Self::Usage) | `assistant.usage` |
+    /// | [`AssistantMessage`](Self::AssistantMessage) | `assistant.message` |
+    /// | [`Error`](Self::Error) | `session.error` |
+    /// | [`Idle`](Self::Idle) | `session.idle` |
+    ///
+    /// ```
+    /// use copilot_sdk::SessionEvent;
+    ///
+    /// assert_eq!(SessionEvent::Idle.kind(), "session.idle");
+    /// ```
+    pub fn kind(&self) -> &'static str {
+        match self {
+            SessionEvent::MessageDelta { .. } => "assistant.message_delta",
+            SessionEvent::ReasoningDelta { .. } => "assistant.reasoning_delta",
+            SessionEvent::ToolRequested { .. } => "tool.execution_start",
+            SessionEvent::ToolResult { .. } => "tool.execution_complete",
+            SessionEvent::Usage(_) => "assistant.usage",
+            SessionEvent::AssistantMessage(_) => "assistant.message",
+            SessionEvent::Error(_) => "session.error",
+            SessionEvent::Idle => "session.idle",
+        }
+    }
+}
+
 /// Where a turn sends its events: a bounded channel to an [`EventStream`], or nowhere (`send_and_wait`).
 #[derive(Clone)]
 pub(crate) struct EventSink(Option<mpsc::Sender<SessionEvent>>);

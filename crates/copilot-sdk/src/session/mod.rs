@@ -2,6 +2,7 @@
 
 mod convert;
 mod events;
+mod history;
 mod turn;
 
 use std::collections::HashSet;
@@ -15,6 +16,7 @@ use serde::de::DeserializeOwned;
 use tokio_util::sync::CancellationToken;
 
 pub use events::{AssistantMessage, EventStream, SessionEvent, ToolCallResult};
+pub use history::HistoryEntry;
 
 use crate::SdkError;
 use crate::client::CopilotClient;
@@ -33,7 +35,7 @@ pub struct SessionConfig {
     pub(crate) reasoning_effort: Option<ReasoningEffort>,
     pub(crate) tools: Vec<Tool>,
     pub(crate) permission_handler: Option<PermissionHandler>,
-    pub(crate) history: Vec<Message>,
+    pub(crate) history: Vec<HistoryEntry>,
     pub(crate) max_tool_rounds: Option<u32>,
     pub(crate) turn_timeout: Option<Duration>,
     pub(crate) streaming: Option<bool>,
@@ -89,9 +91,17 @@ impl SessionConfig {
         self
     }
 
-    /// Seeds the history with existing messages (e.g. a conversation restored from storage).
+    /// Seeds the history with existing messages (e.g. a conversation from another client).
     pub fn history(mut self, messages: impl IntoIterator<Item = Message>) -> Self {
-        self.history.extend(messages);
+        self.history
+            .extend(messages.into_iter().map(HistoryEntry::new));
+        self
+    }
+
+    /// Seeds the history with entries saved from [`Session::history_entries`]: unlike
+    /// [`history`](Self::history), this keeps the SDK's replay state (reasoning item ids) beside each message.
+    pub fn history_entries(mut self, entries: impl IntoIterator<Item = HistoryEntry>) -> Self {
+        self.history.extend(entries);
         self
     }
 
@@ -128,7 +138,7 @@ impl SessionConfig {
 
 pub(crate) type TurnFuture = BoxFuture<'static, Result<AssistantMessage, SdkError>>;
 
-/// A turn that timed out in [`Session::send_and_wait`], kept so that [`Session::resume`] can wait again.
+/// A turn that timed out in [`Session::send_and_wait`], kept so that [`Session::resume_turn`] can wait again.
 struct ParkedTurn {
     future: TurnFuture,
     progress: Arc<Mutex<Progress>>,
@@ -139,7 +149,7 @@ pub(crate) struct SessionState {
     pub(crate) model: String,
     pub(crate) system_message: Option<String>,
     pub(crate) reasoning_effort: Option<ReasoningEffort>,
-    pub(crate) history: Vec<Message>,
+    pub(crate) history: Vec<HistoryEntry>,
     pub(crate) approved_tools: HashSet<String>,
     /// Calls the last turn handed back to the caller, still without results.
     pub(crate) pending_calls: Vec<RequestedToolCall>,
@@ -181,7 +191,7 @@ impl SessionInner {
 /// # Timeouts do not lose the turn
 ///
 /// When [`send_and_wait`](Self::send_and_wait) times out it returns [`SdkError::Timeout`] with the text
-/// received so far, and **parks** the unfinished turn in the session: [`resume`](Self::resume) waits for
+/// received so far, and **parks** the unfinished turn in the session: [`resume_turn`](Self::resume_turn) waits for
 /// the same turn again (nothing is re-sent). Starting another turn or calling [`abort`](Self::abort)
 /// abandons a parked turn; its prompt and its completed tool rounds stay in the history. While parked, the
 /// turn is not polled, so a long wait may let the server's stream time out.
@@ -253,6 +263,17 @@ impl Session {
     /// The conversation so far (without the system message): user prompts, assistant answers and tool
     /// rounds, in the chat-completions shape.
     pub fn history(&self) -> Vec<Message> {
+        self.inner
+            .state()
+            .history
+            .iter()
+            .map(|entry| entry.message.clone())
+            .collect()
+    }
+
+    /// The history with the SDK's state beside each message: what to store to restore this conversation
+    /// later with [`SessionConfig::history_entries`] (serde-serialisable).
+    pub fn history_entries(&self) -> Vec<HistoryEntry> {
         self.inner.state().history.clone()
     }
 
@@ -353,7 +374,7 @@ impl Session {
 
     /// Waits again for a turn that [`send_and_wait`](Self::send_and_wait) gave up on with
     /// [`SdkError::Timeout`]. Errors with [`SdkError::Config`] if no turn is parked.
-    pub async fn resume(&self, timeout: Duration) -> Result<AssistantMessage, SdkError> {
+    pub async fn resume_turn(&self, timeout: Duration) -> Result<AssistantMessage, SdkError> {
         let parked = self
             .inner
             .parked
@@ -364,7 +385,7 @@ impl Session {
         self.wait(parked.future, parked.progress, timeout).await
     }
 
-    /// Whether a timed-out turn is parked (see [`resume`](Self::resume)).
+    /// Whether a timed-out turn is parked (see [`resume_turn`](Self::resume_turn)).
     pub fn has_parked_turn(&self) -> bool {
         self.inner
             .parked

@@ -11,8 +11,9 @@ use futures_util::{FutureExt, StreamExt};
 use serde_json::Value;
 
 use super::SessionInner;
-use super::convert::{self, REASONING_ID_KEY, RequestParts};
+use super::convert::{self, RequestParts};
 use super::events::{AssistantMessage, EventSink, SessionEvent, ToolCallResult};
+use super::history::HistoryEntry;
 use crate::SdkError;
 use crate::client::Started;
 use crate::message::{MessageOptions, OutputSchema};
@@ -53,12 +54,12 @@ pub(crate) async fn run(
             // Calls handed back and never answered get a failed result in this same request, so the
             // history the model sees has a result for every call.
             for call in std::mem::take(&mut state.pending_calls) {
-                state.history.push(Message::tool(
+                state.history.push(HistoryEntry::new(Message::tool(
                     call.id,
                     ToolCallResult::Failure(NO_RESULT.to_owned()).to_model_content(),
-                ));
+                )));
             }
-            state.history.push(user_message);
+            state.history.push(HistoryEntry::new(user_message));
             message.output_schema
         }
         TurnInput::ToolResults(results) => {
@@ -82,9 +83,10 @@ pub(crate) async fn run(
                     Some(at) => results.swap_remove(at).1,
                     None => ToolCallResult::Failure(NO_RESULT.to_owned()),
                 };
-                state
-                    .history
-                    .push(Message::tool(call.id, result.to_model_content()));
+                state.history.push(HistoryEntry::new(Message::tool(
+                    call.id,
+                    result.to_model_content(),
+                )));
             }
             None
         }
@@ -120,18 +122,17 @@ pub(crate) async fn run(
             } else {
                 tool_round(session, &run, sink).await?
             };
-            let mut assistant = collected.to_message();
-            if let Some(id) = &collected.reasoning.id {
-                assistant
-                    .extra
-                    .insert(REASONING_ID_KEY.to_owned(), Value::String(id.clone()));
-            }
+            let assistant = HistoryEntry {
+                message: collected.to_message(),
+                reasoning_id: collected.reasoning.id.clone(),
+            };
             let mut state = session.state();
             state.history.push(assistant);
             for (call, result) in run.iter().zip(&results) {
-                state
-                    .history
-                    .push(Message::tool(call.id.clone(), result.to_model_content()));
+                state.history.push(HistoryEntry::new(Message::tool(
+                    call.id.clone(),
+                    result.to_model_content(),
+                )));
             }
             state.pending_calls = returned.clone();
             drop(state);
@@ -163,11 +164,15 @@ pub(crate) async fn run(
         // The assistant's calls and their results enter the history together, so an abandoned turn never
         // leaves calls without results behind.
         let mut state = session.state();
-        state.history.push(collected.to_message());
+        state.history.push(HistoryEntry {
+            message: collected.to_message(),
+            reasoning_id: collected.reasoning.id.clone(),
+        });
         for (call, result) in collected.tool_calls.iter().zip(&results) {
-            state
-                .history
-                .push(Message::tool(call.id.clone(), result.to_model_content()));
+            state.history.push(HistoryEntry::new(Message::tool(
+                call.id.clone(),
+                result.to_model_content(),
+            )));
         }
         drop(state);
         lock(progress).tool_rounds = rounds;

@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use copilot_mock::Endpoint;
 use copilot_sdk::{
-    Attachment, CopilotClient, Message, MessageOptions, ReasoningEffort, Role, SdkError, Session,
-    SessionConfig, SessionEvent,
+    Attachment, CopilotClient, HistoryEntry, Message, MessageOptions, ReasoningEffort, Role,
+    SdkError, Session, SessionConfig, SessionEvent,
 };
 use futures_util::StreamExt;
 
@@ -47,6 +47,19 @@ async fn send_streams_deltas_usage_final_message_then_idle() -> Result<(), SdkEr
     assert!(final_message.usage.is_some());
     assert!(matches!(events.last(), Some(SessionEvent::Idle)));
     assert!(!events.iter().any(|e| matches!(e, SessionEvent::Error(_))));
+
+    // The official SDK's event names, in order (repeated deltas collapsed).
+    let mut kinds: Vec<&str> = events.iter().map(SessionEvent::kind).collect();
+    kinds.dedup();
+    assert_eq!(
+        kinds,
+        [
+            "assistant.message_delta",
+            "assistant.usage",
+            "assistant.message",
+            "session.idle"
+        ]
+    );
     Ok(())
 }
 
@@ -79,6 +92,62 @@ async fn responses_only_models_route_through_responses() -> Result<(), SdkError>
         input.as_array().is_some_and(|items| items.len() >= 3),
         "{input}"
     );
+    Ok(())
+}
+
+#[tokio::test]
+async fn reasoning_ids_live_beside_the_history_messages_not_inside_them() -> Result<(), SdkError> {
+    let target = target().await;
+    let config = || {
+        SessionConfig::new()
+            .model("gpt-5.3-codex")
+            .reasoning_effort(ReasoningEffort::Low)
+    };
+    let first = session(&target, config()).await?;
+    first.send_and_wait("Think first").await?;
+
+    // The messages handed out are clean chat messages: nothing of the SDK's in them.
+    for message in first.history() {
+        let json = serde_json::to_value(&message).expect("serialisable");
+        let keys: Vec<&String> = json.as_object().expect("object").keys().collect();
+        assert!(
+            keys.iter()
+                .all(|k| !k.contains("copilot_sdk") && *k != "reasoning_id"),
+            "{json}"
+        );
+    }
+    let entries = first.history_entries();
+    let reasoning_id = entries[1]
+        .reasoning_id
+        .clone()
+        .expect("kept beside the answer");
+    assert!(reasoning_id.starts_with("rs_"), "{reasoning_id}");
+    assert_eq!(entries[1].message, first.history()[1]);
+
+    // Stored and restored (serde round trip), the entries still replay the reasoning item.
+    let stored = serde_json::to_string(&entries).expect("serialise");
+    let restored: Vec<HistoryEntry> = serde_json::from_str(&stored).expect("deserialise");
+    assert_eq!(restored, entries);
+    let resumed = session(&target, config().history_entries(restored)).await?;
+    resumed.send_and_wait("Continue").await?;
+    let calls = requests(&target, Endpoint::Responses);
+    let input = calls[1].body_json().expect("JSON body")["input"].clone();
+    let replayed = input
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|item| item["type"] == "reasoning")
+        .expect("the reasoning item is replayed");
+    assert_eq!(replayed["id"], reasoning_id.as_str());
+    assert!(replayed["encrypted_content"].is_string(), "{replayed}");
+
+    // On chat completions the entry's message is sent as it is.
+    resumed.set_model("gpt-4.1");
+    resumed.send_and_wait("And on chat?").await?;
+    let body = requests(&target, Endpoint::ChatCompletions)[0]
+        .body_json()
+        .expect("JSON body");
+    assert!(!body.to_string().contains("copilot_sdk"), "{body}");
     Ok(())
 }
 
@@ -189,7 +258,9 @@ async fn a_timed_out_turn_is_parked_and_resumed_without_resending() -> Result<()
     assert_eq!(*tool_rounds, 0);
     assert!(session.has_parked_turn());
 
-    let answer = session.resume(std::time::Duration::from_secs(3600)).await?;
+    let answer = session
+        .resume_turn(std::time::Duration::from_secs(3600))
+        .await?;
     assert!(answer.content.contains("slow question"));
     assert!(!session.has_parked_turn());
     assert_eq!(
@@ -201,7 +272,7 @@ async fn a_timed_out_turn_is_parked_and_resumed_without_resending() -> Result<()
     assert_eq!(history.len(), 2);
     assert_eq!(history[1].role, Role::Assistant);
 
-    let nothing = session.resume(std::time::Duration::from_secs(1)).await;
+    let nothing = session.resume_turn(std::time::Duration::from_secs(1)).await;
     assert!(matches!(nothing, Err(SdkError::Config { .. })));
     Ok(())
 }

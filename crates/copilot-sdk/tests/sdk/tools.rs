@@ -83,6 +83,16 @@ async fn two_parallel_tool_calls_from_claude_round_trip() -> Result<(), SdkError
         })
         .collect();
     assert_eq!(requested, ["get_weather", "get_time"]);
+    let mut kinds: Vec<&str> = events.iter().map(SessionEvent::kind).collect();
+    kinds.dedup();
+    let tool_kinds: Vec<&str> = kinds
+        .into_iter()
+        .filter(|k| k.starts_with("tool."))
+        .collect();
+    assert_eq!(
+        tool_kinds,
+        ["tool.execution_start", "tool.execution_complete"]
+    );
     let results: Vec<&ToolCallResult> = events
         .iter()
         .filter_map(|e| match e {
