@@ -141,9 +141,11 @@ fn framing_only(input: &[u8]) -> usize {
         }
     };
     for piece in input.chunks(READ_SIZE) {
-        decoder.feed(piece, &mut on_event);
+        decoder
+            .feed(piece, &mut on_event)
+            .expect("within the limits");
     }
-    decoder.finish(&mut on_event);
+    decoder.finish(&mut on_event).expect("within the limits");
     content
 }
 

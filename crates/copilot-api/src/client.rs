@@ -25,6 +25,7 @@ use crate::error::{self, ApiError, PartialInfo, ResponseContext};
 use crate::models::{ModelInfo, ModelList};
 use crate::options::{Initiator, RequestOptions};
 use crate::responses::{ResponsesRequest, ResponsesResponse};
+use crate::wire::sse::SseLimits;
 use crate::stream::{ChatStream, Timer};
 
 /// `OpenAI-Intent` for chat and responses unless overridden.
@@ -41,6 +42,9 @@ const VISION: HeaderName = HeaderName::from_static("copilot-vision-request");
 
 /// The largest non-streamed body read (a models list is ~100 KB; embeddings of 512 inputs several MB).
 const MAX_BODY: usize = 64 * 1024 * 1024;
+/// The largest `/models` body read: a real list is ~100 KB; 8 MiB leaves room for growth while bounding what
+/// a hostile server can make us parse.
+const MAX_MODELS_BODY: usize = 8 * 1024 * 1024;
 /// The largest error body read.
 const MAX_ERROR_BODY: usize = 64 * 1024;
 /// Embeddings batch size when the model's `max_inputs` is unknown.
@@ -65,6 +69,8 @@ struct Inner {
     sleep: SharedSleep,
     first_event_timeout: Option<Duration>,
     idle_timeout: Option<Duration>,
+    max_stream_duration: Option<Duration>,
+    sse_limits: SseLimits,
     models_ttl: Duration,
     default_intent: String,
     models: tokio::sync::Mutex<Option<CachedModels>>,
@@ -87,6 +93,8 @@ pub struct CopilotApiClientBuilder {
     sleep: SharedSleep,
     first_event_timeout: Option<Duration>,
     idle_timeout: Option<Duration>,
+    max_stream_duration: Option<Duration>,
+    sse_limits: SseLimits,
     models_ttl: Duration,
     default_intent: String,
 }
@@ -135,6 +143,21 @@ impl CopilotApiClientBuilder {
         self
     }
 
+    /// The longest a stream may stay open in total, however lively (default `None`: no overall deadline;
+    /// copilot-sdk's client sets one). Past it the stream ends with [`ApiError::StreamDeadline`]; see
+    /// [`ChatStream::max_duration`].
+    pub fn max_stream_duration(mut self, limit: impl Into<Option<Duration>>) -> Self {
+        self.max_stream_duration = limit.into();
+        self
+    }
+
+    /// The SSE size caps for streams (default [`SseLimits::new`]: 16 MiB per line and per event, no cap on
+    /// a stream's bytes). A stream that breaks one ends with [`ApiError::SseLimit`].
+    pub fn sse_limits(mut self, limits: impl Into<SseLimits>) -> Self {
+        self.sse_limits = limits.into();
+        self
+    }
+
     /// How long the models list is cached (default 10 minutes, as VS Code).
     pub fn models_ttl(mut self, ttl: impl Into<Duration>) -> Self {
         self.models_ttl = ttl.into();
@@ -165,6 +188,8 @@ impl CopilotApiClientBuilder {
                 sleep: self.sleep,
                 first_event_timeout: self.first_event_timeout,
                 idle_timeout: self.idle_timeout,
+                max_stream_duration: self.max_stream_duration,
+                sse_limits: self.sse_limits,
                 models_ttl: self.models_ttl,
                 default_intent: self.default_intent,
                 models: tokio::sync::Mutex::new(None),
@@ -220,6 +245,8 @@ impl CopilotApiClient {
             sleep: Arc::new(TokioSleep),
             first_event_timeout: Some(Duration::from_secs(90)),
             idle_timeout: Some(Duration::from_secs(120)),
+            max_stream_duration: None,
+            sse_limits: SseLimits::new(),
             models_ttl: Duration::from_secs(600),
             default_intent: DEFAULT_INTENT.to_owned(),
         }
@@ -484,7 +511,11 @@ impl CopilotApiClient {
                 options: None,
             })
             .await?;
-        let body = sent.response.into_body().collect_limited(MAX_BODY).await?;
+        let body = sent
+            .response
+            .into_body()
+            .collect_limited(MAX_MODELS_BODY)
+            .await?;
         ModelList::from_json(&body).map_err(|e| ApiError::Decode {
             what: "models",
             message: e.to_string(),
@@ -542,6 +573,8 @@ impl CopilotApiClient {
                 .with_response(parts.headers, sent.context)
                 .first_event_timeout(inner.first_event_timeout)
                 .idle_timeout(inner.idle_timeout)
+                .max_duration(inner.max_stream_duration)
+                .sse_limits(inner.sse_limits)
                 .sleep(inner.sleep.clone())
                 .requested_choices(n);
             let error = match first {

@@ -9,7 +9,7 @@ use serde::de::{Deserializer, Visitor};
 
 use crate::chat::ChatEvent;
 use crate::error::{ApiError, ResponseContext, WireError};
-use crate::wire::sse::{SseDecoder, SseEvent};
+use crate::wire::sse::{SseDecoder, SseEvent, SseLimits};
 
 /// Which API's stream format to decode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -95,6 +95,17 @@ impl ChatEventDecoder {
         }
     }
 
+    /// The SSE size caps (default [`SseLimits::new`]: 16 MiB per line and per event, no stream cap). A
+    /// stream that exceeds one ends with [`ApiError::SseLimit`].
+    pub fn sse_limits(mut self, limits: SseLimits) -> Self {
+        self.set_sse_limits(limits);
+        self
+    }
+
+    pub(crate) fn set_sse_limits(&mut self, limits: SseLimits) {
+        self.sse.set_limits(limits);
+    }
+
     pub(crate) fn with_context(mut self, context: ResponseContext) -> Self {
         self.state.context = context;
         self
@@ -106,7 +117,11 @@ impl ChatEventDecoder {
             return;
         }
         let ChatEventDecoder { sse, mapper, state } = self;
-        sse.feed(bytes, |event| mapper.on_event(event, state, out));
+        if let Err(limit) = sse.feed(bytes, |event| mapper.on_event(event, state, out))
+            && !state.finished
+        {
+            state.fail(ApiError::SseLimit { limit }, out);
+        }
     }
 
     /// Ends the input (EOF): flushes a trailing event and appends [`ChatEvent::Done`] unless the stream
@@ -116,7 +131,11 @@ impl ChatEventDecoder {
             return;
         }
         let ChatEventDecoder { sse, mapper, state } = self;
-        sse.finish(|event| mapper.on_event(event, state, out));
+        if let Err(limit) = sse.finish(|event| mapper.on_event(event, state, out))
+            && !state.finished
+        {
+            state.fail(ApiError::SseLimit { limit }, out);
+        }
         if !self.state.finished {
             self.state.done(false, out);
         }

@@ -156,6 +156,21 @@ pub enum ApiError {
         /// The start of the offending data, length-limited.
         snippet: String,
     },
+    /// The stream broke one of the decoder's size caps ([`SseLimits`](crate::sse::SseLimits)): a line or an
+    /// event too large (16 MiB each by default), or more bytes than the stream cap. Nothing more was read.
+    #[error("stream exceeded a size limit: {limit}")]
+    SseLimit {
+        /// Which cap.
+        limit: crate::sse::SseLimitExceeded,
+    },
+    /// The stream ran longer than its maximum duration (keep-alives do not extend it).
+    #[error("stream still open after its maximum duration of {after:?}")]
+    StreamDeadline {
+        /// The configured maximum duration.
+        after: Duration,
+        /// What had arrived.
+        partial: PartialInfo,
+    },
     /// The connection failed after the stream had started. Never retried (it would re-send the prompt).
     #[error("stream interrupted after {} events: {message}", partial.events)]
     StreamInterrupted {

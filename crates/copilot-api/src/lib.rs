@@ -83,8 +83,20 @@
 //!   before the first body byte, including a connection that breaks between a 200 head and its first byte.
 //! - **Credential failures**: [`ApiError::Auth`] keeps the [`CopilotAuth`] source's typed error
 //!   ([`ApiError::auth_source`]) so callers can tell "sign in again" from a passing failure.
-//! - **Models**: open enums, unknown fields kept, a bad entry skipped with a warning; cached with a TTL,
-//!   stale list kept on 429.
+//! - **Models**: open enums, unknown fields kept, bad entries skipped with one summary warning; at most
+//!   [`MAX_MODEL_ENTRIES`] entries decoded from a body of at most 8 MiB; cached with a TTL, stale list kept
+//!   on 429.
+//!
+//! # Bounds on what a server can make us hold
+//!
+//! - **SSE**: a line and an event's data are capped at 16 MiB each by default ([`SseLimits`], configurable
+//!   per client with [`CopilotApiClientBuilder::sse_limits`] or per stream with [`ChatStream::sse_limits`],
+//!   including an optional cap on a stream's total bytes); breaking one ends the stream with
+//!   [`ApiError::SseLimit`].
+//! - **Time**: first-event and idle timeouts, and an optional overall deadline
+//!   ([`CopilotApiClientBuilder::max_stream_duration`], [`ApiError::StreamDeadline`]) that keep-alive
+//!   comments cannot extend.
+//! - **Bodies**: non-streamed answers up to 64 MiB, `/models` up to 8 MiB, error bodies up to 64 KiB.
 //!
 //! [protocol]: https://github.com/copilot-rs/copilot-rs/blob/main/docs/protocol.md
 
@@ -115,15 +127,16 @@ pub use decode::{ChatEventDecoder, Dialect, EventQueue};
 pub use embeddings::{Embedding, EmbeddingsRequest, EmbeddingsResponse, EmbeddingsUsage};
 pub use error::{ApiError, ErrorInfo, MAX_SNIPPET, PartialInfo};
 pub use models::{
-    ApiEndpoint, ChatRoute, ModelBilling, ModelCapabilities, ModelInfo, ModelLimits, ModelList,
-    ModelMessage, ModelPolicy, ModelSupports, ModelType, PickerCategory, PolicyState, Promo,
-    Vendor, VisionLimits,
+    ApiEndpoint, ChatRoute, MAX_MODEL_ENTRIES, ModelBilling, ModelCapabilities, ModelInfo,
+    ModelLimits, ModelList, ModelMessage, ModelPolicy, ModelSupports, ModelType, PickerCategory,
+    PolicyState, Promo, Vendor, VisionLimits,
 };
 pub use options::{Initiator, RequestOptions};
 pub use responses::{
     ReasoningConfig, ReasoningSummary, ResponseContent, ResponseItem, ResponsesRequest,
     ResponsesResponse, ResponsesTool, ResponsesUsage,
 };
+pub use sse::{SseLimitExceeded, SseLimits};
 pub use stream::ChatStream;
 pub use usage::{CompletionTokensDetails, PromptTokensDetails, Usage};
 pub use wire::extra::Extra;

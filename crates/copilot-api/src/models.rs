@@ -395,34 +395,46 @@ impl ModelInfo {
     }
 }
 
+/// The most entries [`ModelList::from_json`] decodes; the rest are counted in [`ModelList::truncated`].
+/// A real list has well under a hundred; the cap bounds the memory a hostile list can claim (each decoded
+/// entry costs far more than its JSON).
+pub const MAX_MODEL_ENTRIES: usize = 4096;
+
 /// The decoded models list.
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
 #[non_exhaustive]
 pub struct ModelList {
-    /// Every entry that decoded, in server order (hidden and embedding models included).
+    /// Every entry that decoded, in server order (hidden and embedding models included), at most
+    /// [`MAX_MODEL_ENTRIES`].
     pub data: Vec<ModelInfo>,
-    /// How many entries were skipped because they did not decode (each logged as a warning).
+    /// How many entries were skipped because they did not decode.
     pub skipped: usize,
+    /// How many entries past [`MAX_MODEL_ENTRIES`] were not decoded.
+    pub truncated: usize,
 }
 
 impl ModelList {
-    /// Decodes a `/models` body. Entries that fail to decode are skipped with a warning, never fatal.
+    /// Decodes a `/models` body. Entries that fail to decode are skipped, never fatal; entries past
+    /// [`MAX_MODEL_ENTRIES`] are counted, not decoded. Either logs one summary warning per list (never one
+    /// per entry: a hostile list of 200,000 bad entries must not flood the log).
     pub fn from_json(body: &[u8]) -> Result<Self, serde_json::Error> {
         #[derive(Deserialize)]
-        struct Envelope<'a> {
-            #[serde(borrow, default)]
-            data: Vec<&'a RawValue>,
+        struct Envelope {
+            #[serde(default)]
+            data: Entries,
         }
-        let envelope: Envelope<'_> = serde_json::from_slice(body)?;
-        let mut list = ModelList::default();
-        for (position, raw) in envelope.data.into_iter().enumerate() {
-            match serde_json::from_str::<ModelInfo>(raw.get()) {
-                Ok(model) => list.data.push(model),
-                Err(error) => {
-                    list.skipped += 1;
-                    tracing::warn!(position, %error, "skipping a models entry that does not decode");
-                }
-            }
+        let envelope: Envelope = serde_json::from_slice(body)?;
+        let Entries { list, first_error } = envelope.data;
+        if list.skipped > 0 || list.truncated > 0 {
+            let (first_position, first_error) = first_error.unzip();
+            tracing::warn!(
+                skipped = list.skipped,
+                truncated = list.truncated,
+                kept = list.data.len(),
+                first_position,
+                first_error = first_error.as_deref(),
+                "some models entries were not used (did not decode, or past the entry cap)"
+            );
         }
         Ok(list)
     }
@@ -435,5 +447,58 @@ impl ModelList {
     /// The default chat model, if one is flagged.
     pub fn chat_default(&self) -> Option<&ModelInfo> {
         self.data.iter().find(|m| m.is_chat_default)
+    }
+}
+
+/// The `data` array, decoded entry by entry with the cap applied while reading.
+#[derive(Default)]
+struct Entries {
+    list: ModelList,
+    /// The position and complaint of the first entry that did not decode.
+    first_error: Option<(usize, String)>,
+}
+
+impl<'de> Deserialize<'de> for Entries {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct EntriesVisitor;
+        impl<'de> serde::de::Visitor<'de> for EntriesVisitor {
+            type Value = Entries;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an array of models")
+            }
+
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Entries, A::Error> {
+                let mut entries = Entries::default();
+                let mut position = 0usize;
+                loop {
+                    if position >= MAX_MODEL_ENTRIES {
+                        // Past the cap: skim, never build.
+                        while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {
+                            entries.list.truncated += 1;
+                        }
+                        break;
+                    }
+                    let Some(raw) = seq.next_element::<&'de RawValue>()? else {
+                        break;
+                    };
+                    match serde_json::from_str::<ModelInfo>(raw.get()) {
+                        Ok(model) => entries.list.data.push(model),
+                        Err(error) => {
+                            entries.list.skipped += 1;
+                            entries
+                                .first_error
+                                .get_or_insert_with(|| (position, error.to_string()));
+                        }
+                    }
+                    position += 1;
+                }
+                Ok(entries)
+            }
+        }
+        deserializer.deserialize_seq(EntriesVisitor)
     }
 }

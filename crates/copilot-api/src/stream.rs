@@ -1,4 +1,5 @@
-//! [`ChatStream`]: a streamed answer as a `Stream` of [`ChatEvent`]s, with first-event and idle timeouts.
+//! [`ChatStream`]: a streamed answer as a `Stream` of [`ChatEvent`]s, with first-event and idle timeouts, an
+//! optional overall deadline, and the SSE decoder's size caps.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -17,6 +18,7 @@ use crate::chat::ChatEvent;
 use crate::chat::{ChatCollector, CollectedChat};
 use crate::decode::{ChatEventDecoder, Dialect, EventQueue};
 use crate::error::{ApiError, PartialInfo, ResponseContext};
+use crate::wire::sse::SseLimits;
 
 pub(crate) type Timer = Pin<Box<dyn Future<Output = ()> + Send>>;
 
@@ -37,6 +39,9 @@ pub struct ChatStream {
     timer: Option<Timer>,
     first_event_timeout: Option<Duration>,
     idle_timeout: Option<Duration>,
+    max_duration: Option<Duration>,
+    /// The overall deadline's timer, started with the stream (see [`ChatStream::max_duration`]).
+    deadline: Option<Timer>,
     got_event: bool,
     ended: bool,
     bytes: u64,
@@ -70,6 +75,8 @@ impl ChatStream {
             timer: None,
             first_event_timeout: None,
             idle_timeout: None,
+            max_duration: None,
+            deadline: None,
             got_event: false,
             ended: false,
             bytes: 0,
@@ -99,6 +106,24 @@ impl ChatStream {
     /// Fails with [`ApiError::IdleTimeout`] when no bytes arrive for `timeout` after the first event.
     pub fn idle_timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
         self.idle_timeout = timeout.into();
+        self
+    }
+
+    /// Fails with [`ApiError::StreamDeadline`] when the stream is still open `limit` after it started, however
+    /// lively it is: keep-alive comments restart the idle timer but never this one, so a server cannot hold
+    /// the stream (and its connection) open forever. The clock starts when the client has read the first body
+    /// bytes (for [`from_body`](Self::from_body) streams: at the first poll). Default: none here;
+    /// `CopilotApiClientBuilder::max_stream_duration` sets it for the client's streams.
+    pub fn max_duration(mut self, limit: impl Into<Option<Duration>>) -> Self {
+        self.max_duration = limit.into();
+        self.deadline = None;
+        self
+    }
+
+    /// The SSE size caps (default: 16 MiB per line and per event, no cap on the stream's bytes). A stream that
+    /// breaks one ends with [`ApiError::SseLimit`].
+    pub fn sse_limits(mut self, limits: SseLimits) -> Self {
+        self.decoder.set_sse_limits(limits);
         self
     }
 
@@ -147,6 +172,7 @@ impl ChatStream {
     /// running while it was read.
     pub(crate) fn primed(mut self, chunk: Bytes, timer: Option<Timer>) -> Self {
         self.timer = timer;
+        self.start_deadline();
         if !chunk.is_empty() {
             self.bytes += chunk.len() as u64;
             self.decoder.feed(&chunk, &mut self.queue);
@@ -212,11 +238,32 @@ impl ChatStream {
         Poll::Ready(())
     }
 
+    /// Starts the overall deadline, once.
+    fn start_deadline(&mut self) {
+        if let Some(limit) = self.max_duration
+            && self.deadline.is_none()
+        {
+            self.deadline = Some(self.sleep.sleep(limit));
+        }
+    }
+
+    /// Whether the overall deadline has passed (registers the waker when it has not).
+    fn poll_deadline(&mut self, cx: &mut Context<'_>) -> bool {
+        if self.max_duration.is_none() {
+            return false;
+        }
+        self.start_deadline();
+        self.deadline
+            .as_mut()
+            .is_some_and(|deadline| deadline.as_mut().poll(cx).is_ready())
+    }
+
     fn end_with(&mut self, error: ApiError) {
         self.queue.clear();
         self.queue.push_back(Err(error));
         self.body = None;
         self.timer = None;
+        self.deadline = None;
     }
 }
 
@@ -234,6 +281,19 @@ impl Stream for ChatStream {
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = &mut *self;
+        if !this.ended
+            && !matches!(
+                this.queue.front(),
+                Some(Ok(ChatEvent::Done { .. }) | Err(_))
+            )
+            && this.poll_deadline(cx)
+        {
+            let error = ApiError::StreamDeadline {
+                after: this.max_duration.unwrap_or_default(),
+                partial: this.partial(),
+            };
+            this.end_with(error);
+        }
         loop {
             if matches!(this.queue.front(), Some(Ok(ChatEvent::Done { .. })))
                 && this.body.is_some()
@@ -248,6 +308,7 @@ impl Stream for ChatStream {
                     this.queue.clear();
                     this.body = None;
                     this.timer = None;
+                    this.deadline = None;
                 }
                 if item.is_ok() {
                     this.events += 1;

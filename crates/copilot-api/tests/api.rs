@@ -9,6 +9,8 @@ mod connections;
 mod errors;
 #[path = "api/fixtures.rs"]
 mod fixtures;
+#[path = "api/hardening.rs"]
+mod hardening;
 #[path = "api/models.rs"]
 mod models;
 #[path = "api/quirks.rs"]

@@ -41,6 +41,10 @@ enum Environment {
     Disabled,
 }
 
+/// The SDK's default overall deadline for a streamed answer (see
+/// [`CopilotClientBuilder::max_stream_duration`]): 30 minutes, far beyond the longest reasoning answers seen.
+pub const DEFAULT_MAX_STREAM_DURATION: Duration = Duration::from_secs(30 * 60);
+
 /// Configures a [`CopilotClient`]; see [`CopilotClient::builder`].
 #[derive(Clone)]
 pub struct CopilotClientBuilder {
@@ -60,6 +64,7 @@ pub struct CopilotClientBuilder {
     turn_timeout: Duration,
     first_event_timeout: Option<Duration>,
     idle_timeout: Option<Duration>,
+    max_stream_duration: Option<Duration>,
     copilot_api_url: Option<Url>,
     background_refresh: bool,
     max_tool_rounds: u32,
@@ -98,6 +103,7 @@ impl Default for CopilotClientBuilder {
             turn_timeout: DEFAULT_TURN_TIMEOUT,
             first_event_timeout: Some(Duration::from_secs(90)),
             idle_timeout: Some(Duration::from_secs(120)),
+            max_stream_duration: Some(DEFAULT_MAX_STREAM_DURATION),
             copilot_api_url: None,
             background_refresh: false,
             max_tool_rounds: DEFAULT_MAX_TOOL_ROUNDS,
@@ -204,6 +210,15 @@ impl CopilotClientBuilder {
     /// How long a streamed answer may stay silent (default 120 s; `None` disables).
     pub fn idle_timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
         self.idle_timeout = timeout.into();
+        self
+    }
+
+    /// The longest a streamed answer may stay open in total, however lively (default
+    /// [`DEFAULT_MAX_STREAM_DURATION`], 30 minutes; `None` disables). Keep-alive comments restart the idle
+    /// timer, so without this a server could hold a stream open forever; past it the stream ends with
+    /// `ApiError::StreamDeadline`.
+    pub fn max_stream_duration(mut self, limit: impl Into<Option<Duration>>) -> Self {
+        self.max_stream_duration = limit.into();
         self
     }
 
@@ -641,6 +656,7 @@ impl CopilotClient {
             .sleep(SleepRef(config.sleep.clone()))
             .first_event_timeout(config.first_event_timeout)
             .idle_timeout(config.idle_timeout)
+            .max_stream_duration(config.max_stream_duration)
             .retry_policy(config.retry.clone())
             .build()?;
         Ok(Started {

@@ -54,8 +54,8 @@ mod session;
 mod tools;
 
 pub use client::{
-    AuthStatus, CopilotClient, CopilotClientBuilder, DEFAULT_MAX_TOOL_ROUNDS,
-    DEFAULT_STORE_ACCOUNT, DEFAULT_TURN_TIMEOUT, EnvLookup, Quota,
+    AuthStatus, CopilotClient, CopilotClientBuilder, DEFAULT_MAX_STREAM_DURATION,
+    DEFAULT_MAX_TOOL_ROUNDS, DEFAULT_STORE_ACCOUNT, DEFAULT_TURN_TIMEOUT, EnvLookup, Quota,
 };
 pub use error::SdkError;
 pub use message::{Attachment, MessageOptions, OutputSchema};

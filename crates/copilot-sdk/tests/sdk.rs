@@ -13,6 +13,8 @@ mod auth;
 mod examples;
 #[path = "sdk/faults.rs"]
 mod faults;
+#[path = "sdk/hardening.rs"]
+mod hardening;
 #[path = "sdk/pool.rs"]
 mod pool;
 #[path = "sdk/seeds.rs"]

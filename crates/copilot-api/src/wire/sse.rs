@@ -7,8 +7,115 @@
 //! The common Copilot event, `data: {…}` followed by a blank line, inside one network chunk is dispatched
 //! straight from the input without copying; everything else (multi-line data, events split across chunks)
 //! goes through a small reusable buffer.
+//!
+//! Every buffer is bounded ([`SseLimits`]): a line or an event larger than its cap (16 MiB each by default),
+//! or a stream longer than its optional byte cap, ends decoding with [`SseLimitExceeded`] instead of growing
+//! memory without end (a hostile or broken server can send a line that never ends).
+
+use std::fmt;
 
 use memchr::memchr2;
+
+/// The default cap on one line and on one event's data: 16 MiB (a real Copilot event is a few KiB; the
+/// largest seen, a long reasoning blob, under 1 MiB).
+pub const DEFAULT_MAX_LINE: usize = 16 * 1024 * 1024;
+/// The default cap on one event's joined `data:` lines: 16 MiB.
+pub const DEFAULT_MAX_EVENT: usize = 16 * 1024 * 1024;
+
+/// Size caps of an [`SseDecoder`]: one line, one event's data, and (optionally) the whole stream.
+///
+/// ```
+/// use copilot_api::sse::SseLimits;
+/// let limits = SseLimits::new().max_line(1024 * 1024).max_stream_bytes(256 * 1024 * 1024);
+/// assert_eq!(limits.line(), 1024 * 1024);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SseLimits {
+    max_line: usize,
+    max_event: usize,
+    max_stream_bytes: Option<u64>,
+}
+
+impl Default for SseLimits {
+    fn default() -> Self {
+        SseLimits {
+            max_line: DEFAULT_MAX_LINE,
+            max_event: DEFAULT_MAX_EVENT,
+            max_stream_bytes: None,
+        }
+    }
+}
+
+impl SseLimits {
+    /// The defaults: 16 MiB per line, 16 MiB per event, no cap on the stream.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The longest line, without its line end (default 16 MiB).
+    pub fn max_line(mut self, bytes: usize) -> Self {
+        self.max_line = bytes;
+        self
+    }
+
+    /// The largest event data, its `data:` lines joined (default 16 MiB).
+    pub fn max_event(mut self, bytes: usize) -> Self {
+        self.max_event = bytes;
+        self
+    }
+
+    /// The most bytes one stream may deliver in total (default: no cap).
+    pub fn max_stream_bytes(mut self, bytes: impl Into<Option<u64>>) -> Self {
+        self.max_stream_bytes = bytes.into();
+        self
+    }
+
+    /// The line cap.
+    pub fn line(&self) -> usize {
+        self.max_line
+    }
+
+    /// The event cap.
+    pub fn event(&self) -> usize {
+        self.max_event
+    }
+
+    /// The stream cap, if any.
+    pub fn stream_bytes(&self) -> Option<u64> {
+        self.max_stream_bytes
+    }
+}
+
+/// Which [`SseLimits`] cap a stream broke. Decoding stops there; the decoder keeps no more input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SseLimitExceeded {
+    /// A line grew past the line cap (often a line that never ends).
+    Line {
+        /// The cap, in bytes.
+        limit: usize,
+    },
+    /// An event's data grew past the event cap (many `data:` lines and no blank line).
+    Event {
+        /// The cap, in bytes.
+        limit: usize,
+    },
+    /// The stream delivered more bytes than its cap.
+    Stream {
+        /// The cap, in bytes.
+        limit: u64,
+    },
+}
+
+impl fmt::Display for SseLimitExceeded {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SseLimitExceeded::Line { limit } => write!(f, "a line exceeds {limit} bytes"),
+            SseLimitExceeded::Event { limit } => write!(f, "an event exceeds {limit} bytes"),
+            SseLimitExceeded::Stream { limit } => write!(f, "the stream exceeds {limit} bytes"),
+        }
+    }
+}
 
 /// One dispatched event. Borrowed from the decoder (or the input), valid until the next call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,8 +139,16 @@ impl SseEvent<'_> {
 }
 
 /// An incremental SSE decoder: feed it byte chunks as they arrive, call [`finish`](Self::finish) at EOF.
+///
+/// Memory stays within its [`SseLimits`]; once a cap is exceeded every call returns the same
+/// [`SseLimitExceeded`] and no event is dispatched any more.
 #[derive(Debug, Default)]
 pub struct SseDecoder {
+    limits: SseLimits,
+    /// Bytes fed so far (for the stream cap).
+    fed: u64,
+    /// The cap this stream broke, if any: decoding has stopped.
+    failed: Option<SseLimitExceeded>,
     /// An incomplete line carried over from the previous chunk.
     carry: Vec<u8>,
     /// The data of the event being built (lines joined with `\n`).
@@ -53,9 +168,27 @@ pub struct SseDecoder {
 }
 
 impl SseDecoder {
-    /// A fresh decoder.
+    /// A fresh decoder with the default [`SseLimits`].
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A fresh decoder with `limits`.
+    pub fn with_limits(limits: SseLimits) -> Self {
+        SseDecoder {
+            limits,
+            ..Self::default()
+        }
+    }
+
+    /// Replaces the limits (they apply from the next call on).
+    pub fn set_limits(&mut self, limits: SseLimits) {
+        self.limits = limits;
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> SseLimits {
+        self.limits
     }
 
     /// The last `retry:` value (milliseconds). Informational: a POST stream is never reconnected.
@@ -64,14 +197,66 @@ impl SseDecoder {
     }
 
     /// Decodes `chunk`, calling `on_event` for every event completed by it.
-    pub fn feed<F: FnMut(SseEvent<'_>)>(&mut self, mut chunk: &[u8], mut on_event: F) {
+    ///
+    /// Fails once a cap of the [`SseLimits`] is exceeded; the events completed before that point have been
+    /// dispatched, nothing after it is.
+    pub fn feed<F: FnMut(SseEvent<'_>)>(
+        &mut self,
+        chunk: &[u8],
+        mut on_event: F,
+    ) -> Result<(), SseLimitExceeded> {
+        if let Some(failed) = self.failed {
+            return Err(failed);
+        }
+        let mut over_stream_cap = None;
+        let mut chunk = chunk;
+        if let Some(limit) = self.limits.max_stream_bytes {
+            let room = limit.saturating_sub(self.fed);
+            if chunk.len() as u64 > room {
+                // Decode what fits, so where the chunks were cut does not change which events got through.
+                chunk = &chunk[..usize::try_from(room).unwrap_or(usize::MAX)];
+                over_stream_cap = Some(SseLimitExceeded::Stream { limit });
+            }
+        }
+        self.fed = self.fed.saturating_add(chunk.len() as u64);
+        let result = self.feed_inner(chunk, &mut on_event);
+        match over_stream_cap {
+            Some(exceeded) if result.is_ok() => Err(self.fail(exceeded)),
+            _ => result,
+        }
+    }
+
+    /// Records `exceeded` and frees the buffers: nothing more is decoded.
+    fn fail(&mut self, exceeded: SseLimitExceeded) -> SseLimitExceeded {
+        self.failed = Some(exceeded);
+        self.carry = Vec::new();
+        self.data = Vec::new();
+        self.has_data = false;
+        self.event = None;
+        exceeded
+    }
+
+    /// Fails when the carried line would grow past the line cap.
+    fn check_line(&mut self, len: usize) -> Result<(), SseLimitExceeded> {
+        if len > self.limits.max_line {
+            let limit = self.limits.max_line;
+            return Err(self.fail(SseLimitExceeded::Line { limit }));
+        }
+        Ok(())
+    }
+
+    fn feed_inner<F: FnMut(SseEvent<'_>)>(
+        &mut self,
+        mut chunk: &[u8],
+        on_event: &mut F,
+    ) -> Result<(), SseLimitExceeded> {
         if !self.started {
             if self.carry.len() + chunk.len() < 3
                 && b"\xEF\xBB\xBF".starts_with(&[&self.carry[..], chunk].concat())
             {
                 // Could still be a split byte order mark: wait for more.
                 self.carry.extend_from_slice(chunk);
-                return;
+                return Ok(());
             }
             self.started = true;
             if !self.carry.is_empty() {
@@ -79,8 +264,7 @@ impl SseDecoder {
                 joined.extend_from_slice(chunk);
                 let body = joined.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&joined[..]);
                 let body = body.to_vec();
-                self.feed(&body, on_event);
-                return;
+                return self.feed_inner(&body, on_event);
             }
             chunk = chunk.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(chunk);
         }
@@ -95,26 +279,31 @@ impl SseDecoder {
         // Finish a line left over from the previous chunk.
         if !self.carry.is_empty() {
             let Some(end) = memchr2(b'\n', b'\r', chunk) else {
+                self.check_line(self.carry.len().saturating_add(chunk.len()))?;
                 self.carry.extend_from_slice(chunk);
-                return;
+                return Ok(());
             };
+            self.check_line(self.carry.len().saturating_add(end))?;
             self.carry.extend_from_slice(&chunk[..end]);
             let line = std::mem::take(&mut self.carry);
             chunk = self.after_terminator(chunk, end);
-            self.process_line(&line, &mut on_event);
+            self.process_line(&line, on_event)?;
             self.carry = line;
             self.carry.clear();
         }
         while !chunk.is_empty() {
             let Some(end) = memchr2(b'\n', b'\r', chunk) else {
+                self.check_line(chunk.len())?;
                 self.carry.extend_from_slice(chunk);
-                return;
+                return Ok(());
             };
             let line = &chunk[..end];
+            self.check_line(line.len())?;
             let rest = self.after_terminator(chunk, end);
             // Fast path: a lone `data:` line directly followed by a blank line is dispatched in place.
             if !self.has_data
                 && let Some(value) = line.strip_prefix(b"data:")
+                && value.len() <= self.limits.max_event
                 && let Some(after_blank) = self.blank_line_at(rest)
             {
                 let value = value.strip_prefix(b" ").unwrap_or(value);
@@ -129,27 +318,35 @@ impl SseDecoder {
                 continue;
             }
             chunk = rest;
-            self.process_line(line, &mut on_event);
+            self.process_line(line, on_event)?;
         }
+        Ok(())
     }
 
     /// Ends the stream. A final event that lacks its blank line is still dispatched (lenient: a server that
     /// forgets the last `\n` must not lose its last chunk); an unterminated last line counts as a line.
-    pub fn finish<F: FnMut(SseEvent<'_>)>(&mut self, mut on_event: F) {
+    pub fn finish<F: FnMut(SseEvent<'_>)>(
+        &mut self,
+        mut on_event: F,
+    ) -> Result<(), SseLimitExceeded> {
+        if let Some(failed) = self.failed {
+            return Err(failed);
+        }
         if !self.started {
             self.started = true;
             // Only a partial byte order mark (or nothing) was seen.
             let carry = std::mem::take(&mut self.carry);
             if !b"\xEF\xBB\xBF".starts_with(&carry) {
-                self.feed(&carry, &mut on_event);
+                self.feed_inner(&carry, &mut on_event)?;
             }
         }
         if !self.carry.is_empty() {
             let line = std::mem::take(&mut self.carry);
-            self.process_line(&line, &mut on_event);
+            self.process_line(&line, &mut on_event)?;
         }
         self.dispatch(&mut on_event);
         self.skip_lf = false;
+        Ok(())
     }
 
     /// The rest of `chunk` after the line terminator at `end`; remembers a `\r` at the very end of the chunk.
@@ -182,13 +379,17 @@ impl SseDecoder {
         }
     }
 
-    fn process_line<F: FnMut(SseEvent<'_>)>(&mut self, line: &[u8], on_event: &mut F) {
+    fn process_line<F: FnMut(SseEvent<'_>)>(
+        &mut self,
+        line: &[u8],
+        on_event: &mut F,
+    ) -> Result<(), SseLimitExceeded> {
         if line.is_empty() {
             self.dispatch(on_event);
-            return;
+            return Ok(());
         }
         if line[0] == b':' {
-            return; // A comment (keep-alive).
+            return Ok(()); // A comment (keep-alive).
         }
         if line[0] == b'{' {
             on_event(SseEvent {
@@ -197,7 +398,7 @@ impl SseDecoder {
                 id: self.last_id.as_deref(),
                 stray: true,
             });
-            return;
+            return Ok(());
         }
         let (field, value) = match memchr::memchr(b':', line) {
             Some(colon) => {
@@ -208,6 +409,15 @@ impl SseDecoder {
         };
         match field {
             b"data" => {
+                let grown = self
+                    .data
+                    .len()
+                    .saturating_add(usize::from(self.has_data))
+                    .saturating_add(value.len());
+                if grown > self.limits.max_event {
+                    let limit = self.limits.max_event;
+                    return Err(self.fail(SseLimitExceeded::Event { limit }));
+                }
                 if self.has_data {
                     self.data.push(b'\n');
                 }
@@ -223,6 +433,7 @@ impl SseDecoder {
             }
             _ => {} // Unknown fields are ignored, per the spec.
         }
+        Ok(())
     }
 
     fn dispatch<F: FnMut(SseEvent<'_>)>(&mut self, on_event: &mut F) {
@@ -263,11 +474,11 @@ mod tests {
         };
         let mut start = 0;
         for &split in splits {
-            decoder.feed(&input[start..split], &mut push);
+            decoder.feed(&input[start..split], &mut push).unwrap();
             start = split;
         }
-        decoder.feed(&input[start..], &mut push);
-        decoder.finish(&mut push);
+        decoder.feed(&input[start..], &mut push).unwrap();
+        decoder.finish(&mut push).unwrap();
         out
     }
 
@@ -341,10 +552,10 @@ mod tests {
         // The event name resets after dispatch; the id persists.
         assert_eq!(events[1].event, None);
         assert_eq!(events[1].id.as_deref(), Some("7"));
-        decoder.feed(input, |_| {});
+        decoder.feed(input, |_| {}).unwrap();
         assert_eq!(decoder.retry(), Some(1500));
         let mut bad = SseDecoder::new();
-        bad.feed(b"retry: 1x\n\n", |_| {});
+        bad.feed(b"retry: 1x\n\n", |_| {}).unwrap();
         assert_eq!(bad.retry(), None);
     }
 
@@ -401,9 +612,11 @@ mod tests {
     fn stray_json_lines_are_reported_separately() {
         let mut decoder = SseDecoder::new();
         let mut seen = Vec::new();
-        decoder.feed(b"data: a\n{\"error\":{\"message\":\"x\"}}\n\n", |e| {
-            seen.push((e.stray, String::from_utf8_lossy(e.data).into_owned()))
-        });
+        decoder
+            .feed(b"data: a\n{\"error\":{\"message\":\"x\"}}\n\n", |e| {
+                seen.push((e.stray, String::from_utf8_lossy(e.data).into_owned()))
+            })
+            .unwrap();
         assert_eq!(
             seen,
             [
@@ -422,5 +635,67 @@ mod tests {
     fn fast_path_respects_pending_event_name() {
         let events = decode_all_ways(b"event: error\ndata: {}\n\n");
         assert_eq!(events[0].event.as_deref(), Some("error"));
+    }
+
+    /// Where the chunks are cut changes neither the events delivered before a cap nor the error.
+    #[test]
+    fn caps_fail_the_same_however_the_input_is_cut() {
+        let limits = SseLimits::new().max_line(16).max_event(24);
+        let cases: [(&[u8], SseLimitExceeded); 3] = [
+            (
+                b"data: a\n\ndata: 0123456789abcdef\n\n",
+                SseLimitExceeded::Line { limit: 16 },
+            ),
+            (
+                b"data: a\n\ndata: 0123456789\ndata: 0123456789\ndata: 0123\n\n",
+                SseLimitExceeded::Event { limit: 24 },
+            ),
+            (
+                b"data: a\n\ndata: b\n\n",
+                SseLimitExceeded::Stream { limit: 12 },
+            ),
+        ];
+        for (input, expected) in cases {
+            let limits = match expected {
+                SseLimitExceeded::Stream { limit } => limits.max_stream_bytes(limit),
+                _ => limits,
+            };
+            let run = |splits: &[usize]| {
+                let mut decoder = SseDecoder::with_limits(limits);
+                let mut seen = Vec::new();
+                let mut start = 0;
+                let mut result = Ok(());
+                for &split in splits.iter().chain(std::iter::once(&input.len())) {
+                    result = result.and_then(|()| {
+                        decoder.feed(&input[start..split], |e| seen.push(e.data.to_vec()))
+                    });
+                    start = split;
+                }
+                let result = result.and_then(|()| decoder.finish(|e| seen.push(e.data.to_vec())));
+                (seen, result)
+            };
+            let whole = run(&[]);
+            assert_eq!(whole, (vec![b"a".to_vec()], Err(expected)), "{expected}");
+            for split in 1..input.len() {
+                assert_eq!(run(&[split]), whole, "{expected}, split at {split}");
+            }
+            let bytewise: Vec<usize> = (1..input.len()).collect();
+            assert_eq!(run(&bytewise), whole, "{expected}, byte by byte");
+        }
+    }
+
+    #[test]
+    fn a_failed_decoder_keeps_failing_and_frees_its_buffers() {
+        let mut decoder = SseDecoder::with_limits(SseLimits::new().max_line(8));
+        assert_eq!(decoder.feed(b"data: 01", |_| {}), Ok(()));
+        assert_eq!(
+            decoder.feed(b"2", |_| {}),
+            Err(SseLimitExceeded::Line { limit: 8 })
+        );
+        assert_eq!(decoder.carry.capacity(), 0);
+        let mut events = 0;
+        assert!(decoder.feed(b"\n\ndata: x\n\n", |_| events += 1).is_err());
+        assert!(decoder.finish(|_| events += 1).is_err());
+        assert_eq!(events, 0);
     }
 }

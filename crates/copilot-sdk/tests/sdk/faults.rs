@@ -71,7 +71,9 @@ fn instant_retries(
         .clock(Arc::new(clock.clone()))
         .sleep(Arc::new(sleep.clone()))
         .first_event_timeout(None)
-        .idle_timeout(None);
+        .idle_timeout(None)
+        // The recording sleeper returns at once, so every timer would fire immediately.
+        .max_stream_duration(None);
     (builder, clock, sleep)
 }
 

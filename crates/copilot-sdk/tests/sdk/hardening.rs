@@ -1,0 +1,66 @@
+//! Hardening (issue 14) at the façade: what the SDK turns on by default, and what a pool never lets through.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use copilot_sdk::CopilotClient;
+use copilot_sdk::api::{ApiError, ChatRequest, Message};
+use copilot_sdk::http::{FnTransport, ResponseBody, SharedTransport};
+use futures_util::StreamExt;
+
+/// A Copilot API that answers every chat with one content event and then only keep-alive comments, every
+/// 5 s, forever.
+fn keep_alive_forever() -> SharedTransport {
+    SharedTransport::new(FnTransport::new(|_request| async move {
+        let event = Bytes::from_static(
+            b"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a\"}}]}\n\n",
+        );
+        let body = futures_util::stream::unfold(Some(event), |first| async move {
+            match first {
+                Some(event) => Some((Ok(event), None)),
+                None => {
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                    Some((Ok(Bytes::from_static(b": keep-alive\n\n")), None))
+                }
+            }
+        });
+        Ok(http::Response::builder()
+            .status(200)
+            .header("content-type", "text/event-stream")
+            .body(ResponseBody::from_stream(body))
+            .unwrap())
+    }))
+}
+
+#[tokio::test(start_paused = true)]
+async fn sdk_streams_have_an_overall_deadline_by_default() {
+    let client = CopilotClient::builder()
+        .transport(keep_alive_forever())
+        .use_logged_in_user(false)
+        .env(|var| match var {
+            "GITHUB_COPILOT_API_TOKEN" => Some("copilot-token".to_owned()),
+            "COPILOT_API_URL" => Some("https://api.copilot.test".to_owned()),
+            _ => None,
+        })
+        .build()
+        .unwrap();
+    client.start().await.unwrap();
+    let api = client.api().expect("started");
+    let mut stream = api
+        .chat_stream(ChatRequest::new("gpt-4o", vec![Message::user("hi")]))
+        .await
+        .unwrap();
+    assert!(stream.next().await.unwrap().is_ok());
+    let started = tokio::time::Instant::now();
+    // Without a deadline the keep-alives hold the stream open for good; a week of virtual time is the proof.
+    let end = tokio::time::timeout(Duration::from_secs(7 * 24 * 3600), stream.next())
+        .await
+        .expect("the stream must end on its own");
+    match end {
+        Some(Err(ApiError::StreamDeadline { after, .. })) => {
+            assert_eq!(after, copilot_sdk::DEFAULT_MAX_STREAM_DURATION);
+            assert!(started.elapsed() <= after);
+        }
+        other => panic!("{other:?}"),
+    }
+}
