@@ -25,8 +25,8 @@ use crate::error::{self, ApiError, PartialInfo, ResponseContext};
 use crate::models::{ModelInfo, ModelList};
 use crate::options::{Initiator, RequestOptions};
 use crate::responses::{ResponsesRequest, ResponsesResponse};
-use crate::wire::sse::SseLimits;
 use crate::stream::{ChatStream, Timer};
+use crate::wire::sse::SseLimits;
 
 /// `OpenAI-Intent` for chat and responses unless overridden.
 pub const DEFAULT_INTENT: &str = "conversation-panel";
