@@ -3,17 +3,21 @@
 //! | command | what it does |
 //! |---|---|
 //! | `test` | the test suite: cargo-nextest over the workspace, then the doctests (nextest skips them) |
-//! | `ci` | everything CI checks: doc citations of `docs/protocol.md`, fmt, clippy, test, docs, cargo-deny |
+//! | `ci` | everything CI checks: doc citations of `docs/protocol.md`, fmt, clippy (MSRV-aware), the MSRV job, test, docs, the feature job, cargo-deny |
+//! | `msrv` | the MSRV job alone: no dependency needs a newer Rust; a compile with the MSRV toolchain if installed |
+//! | `features` | the feature job alone: `--no-default-features`, then `cargo hack check --each-feature` |
 //! | `demo` | the whole story against the embedded mock: `copilot-rs --mock demo` |
 //! | `mock` | starts the mock GitHub + Copilot server and prints its URLs |
 //! | `bench` | the benchmarks (`--quick` for a reduced run): `copilot-bench` against the mock in its own process |
 //! | `load` | the load/soak run: 1,000 concurrent streaming sessions against the mock, leak checks |
 //! | `fuzz` | `--time N`: each cargo-fuzz target in `fuzz/` for N seconds (nightly; not in `ci`) |
 //!
-//! Tools the commands need (cargo-nextest, cargo-deny) are installed with `cargo install --locked` when
+//! Tools the commands need (cargo-nextest, cargo-deny, cargo-hack) are installed with `cargo install --locked` when
 //! missing, so a fresh machine needs nothing but Rust.
 
 mod docs_check;
+mod features;
+mod msrv;
 
 use std::env;
 use std::path::{Path, PathBuf};
@@ -30,6 +34,8 @@ fn main() -> ExitCode {
     let result = match command {
         "test" => test(rest),
         "ci" => ci(),
+        "msrv" => msrv::check(),
+        "features" => features::check(),
         "demo" => demo(rest),
         "mock" => mock(rest),
         "bench" => bench(rest),
@@ -54,7 +60,9 @@ fn print_help() {
     println!(
         "cargo xtask <command>\n\n\
          test [ARGS]   run the test suite (nextest + doctests); ARGS go to nextest\n\
-         ci            fmt, clippy, test, docs and cargo-deny, as CI runs them\n\
+         ci            docs check, fmt, clippy, MSRV, test, docs, features and cargo-deny, as CI runs them\n\
+         msrv          the MSRV job: dependency rust-versions, a compile with the MSRV toolchain if installed\n\
+         features      --no-default-features build and a check of each feature (cargo-hack)\n\
          demo          run the end-to-end demo against the embedded mock\n\
          mock [ARGS]   start the mock server (ARGS go to copilot-mock, e.g. --port 8080)\n\
          bench [--quick]  run the benchmarks (copilot-bench; table in target/bench-report.md)\n\
@@ -142,12 +150,18 @@ fn ci() -> Result {
         "-D",
         "warnings",
     ]);
+    // The MSRV job's lint half: no standard-library API newer than `rust-version`.
+    clippy.args(msrv::CLIPPY_ARGS);
     run(clippy)?;
+    if msrv::enabled() {
+        msrv::check()?;
+    }
     test(&[])?;
     let mut doc = cargo();
     doc.args(["doc", "--workspace", "--no-deps", "--all-features"])
         .env("RUSTDOCFLAGS", "-D warnings");
     run(doc)?;
+    features::check()?;
     ensure_tool("deny", "cargo-deny")?;
     // cargo-deny reads the metadata of every target platform; fetch all of it first (registries are
     // reachable), then check without touching the network again.

@@ -679,24 +679,8 @@ impl CopilotApiClient {
         request_id: &str,
     ) -> Result<http::Request<Bytes>, ApiError> {
         let url = endpoint_url(&credentials.base_url, call.path)?;
-        let identity = &self.inner.identity_headers;
-        let mut headers = match call.options.filter(|options| !options.headers.is_empty()) {
-            // The common case: copying the prebuilt profile is a memcpy plus reference counts.
-            None => identity.clone(),
-            Some(options) => {
-                let mut headers = HeaderMap::with_capacity(options.headers.len() + 12);
-                for (name, value) in &options.headers {
-                    if name != AUTHORIZATION {
-                        headers.append(name.clone(), value.clone());
-                    }
-                }
-                // As `ClientIdentity::apply_copilot` does: the identity replaces a same-named header.
-                for (name, value) in identity {
-                    headers.insert(name.clone(), value.clone());
-                }
-                headers
-            }
-        };
+        // Copying the prebuilt profile is a memcpy plus reference counts.
+        let mut headers = self.inner.identity_headers.clone();
         headers.reserve(6);
         let mut bearer =
             HeaderValue::try_from(format!("Bearer {}", credentials.bearer.expose_secret()))
@@ -716,6 +700,9 @@ impl CopilotApiClient {
         if call.vision {
             headers.insert(VISION, HeaderValue::from_static("true"));
         }
+        if let Some(options) = call.options {
+            apply_caller_headers(&mut headers, &options.headers);
+        }
         let mut request = http::Request::new(call.body.clone().unwrap_or_default());
         *request.method_mut() = call.method.clone();
         *request.uri_mut() =
@@ -726,6 +713,33 @@ impl CopilotApiClient {
                 })?;
         *request.headers_mut() = headers;
         Ok(request)
+    }
+}
+
+/// Headers a caller's [`RequestOptions::headers`] can never set: credentials (the bearer comes from the
+/// [`CopilotAuth`], and must not be replaced or joined by another) and the framing of the body we send.
+const CLIENT_OWNED_HEADERS: [HeaderName; 7] = [
+    AUTHORIZATION,
+    http::header::PROXY_AUTHORIZATION,
+    http::header::COOKIE,
+    http::header::HOST,
+    CONTENT_TYPE,
+    http::header::CONTENT_LENGTH,
+    http::header::TRANSFER_ENCODING,
+];
+
+/// Applies a caller's headers last: each replaces every same-named header the client computed (identity,
+/// intent, initiator, request id, …), except the [client-owned](CLIENT_OWNED_HEADERS) ones, which are skipped.
+fn apply_caller_headers(headers: &mut HeaderMap, caller: &HeaderMap) {
+    for name in caller.keys() {
+        if CLIENT_OWNED_HEADERS.contains(name) {
+            tracing::warn!(header = %name, "ignoring a caller header that the client owns");
+            continue;
+        }
+        headers.remove(name);
+        for value in caller.get_all(name) {
+            headers.append(name.clone(), value.clone());
+        }
     }
 }
 

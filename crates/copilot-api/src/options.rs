@@ -29,8 +29,11 @@ pub struct RequestOptions {
     pub initiator: Option<Initiator>,
     /// Overrides `OpenAI-Intent` (e.g. `conversation-agent`, `conversation-edits`).
     pub intent: Option<String>,
-    /// Extra headers (e.g. `X-Interaction-Id`, `X-Agent-Task-Id`, `VScode-SessionId`). They are applied last,
-    /// but cannot replace `Authorization`.
+    /// Extra headers (e.g. `X-Interaction-Id`, `X-Agent-Task-Id`, `VScode-SessionId`), applied last: each
+    /// replaces every same-named header the client would send (identity headers such as `Editor-Version`,
+    /// `OpenAI-Intent`, `X-Initiator`, `X-Request-Id`). Credentials and body framing stay the client's:
+    /// `Authorization`, `Proxy-Authorization`, `Cookie`, `Host`, `Content-Type`, `Content-Length` and
+    /// `Transfer-Encoding` given here are ignored (with a warning).
     pub headers: HeaderMap,
 }
 

@@ -48,10 +48,10 @@ pub fn editor_config_dir(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf
     if let Some(xdg) = non_empty("XDG_CONFIG_HOME") {
         return Some(PathBuf::from(xdg).join("github-copilot"));
     }
-    if cfg!(windows) {
-        if let Some(local) = non_empty("LOCALAPPDATA") {
-            return Some(PathBuf::from(local).join("github-copilot"));
-        }
+    if cfg!(windows)
+        && let Some(local) = non_empty("LOCALAPPDATA")
+    {
+        return Some(PathBuf::from(local).join("github-copilot"));
     }
     let home = non_empty("HOME").or_else(|| non_empty("USERPROFILE"))?;
     Some(PathBuf::from(home).join(".config").join("github-copilot"))
@@ -93,18 +93,17 @@ pub fn import_editor_token(
         }
     }
     let hosts_path = dir.join("hosts.json");
-    if let Some(entries) = read_entries(&hosts_path)? {
-        if let Some((_, entry)) = entries
+    if let Some(entries) = read_entries(&hosts_path)?
+        && let Some((_, entry)) = entries
             .into_iter()
             .find(|(key, entry)| key.eq_ignore_ascii_case(host_key) && has_token(entry))
-        {
-            return Ok(Some(editor_token(
-                entry,
-                None,
-                EditorFile::Hosts,
-                hosts_path,
-            )?));
-        }
+    {
+        return Ok(Some(editor_token(
+            entry,
+            None,
+            EditorFile::Hosts,
+            hosts_path,
+        )?));
     }
     Ok(None)
 }

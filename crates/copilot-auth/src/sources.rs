@@ -267,27 +267,27 @@ impl CredentialSources {
             });
         }
 
-        if let Some((store, key)) = &self.store {
-            if let Some(token) = self.stored_token(store.as_ref(), key).await? {
-                token.check_usable_for_copilot()?;
-                return Ok(resolved(
-                    Credential::GitHub(token),
-                    CredentialSource::Store { key: key.clone() },
-                ));
-            }
+        if let Some((store, key)) = &self.store
+            && let Some(token) = self.stored_token(store.as_ref(), key).await?
+        {
+            token.check_usable_for_copilot()?;
+            return Ok(resolved(
+                Credential::GitHub(token),
+                CredentialSource::Store { key: key.clone() },
+            ));
         }
 
-        if self.editor_import {
-            if let Some(found) = self.editor_token().await? {
-                found.token.check_usable_for_copilot()?;
-                return Ok(resolved(
-                    Credential::GitHub(found.token),
-                    CredentialSource::Editor {
-                        file: found.file,
-                        path: found.path,
-                    },
-                ));
-            }
+        if self.editor_import
+            && let Some(found) = self.editor_token().await?
+        {
+            found.token.check_usable_for_copilot()?;
+            return Ok(resolved(
+                Credential::GitHub(found.token),
+                CredentialSource::Editor {
+                    file: found.file,
+                    path: found.path,
+                },
+            ));
         }
 
         Err(AuthError::SignInRequired {

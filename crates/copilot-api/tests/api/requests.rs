@@ -692,3 +692,69 @@ async fn embeddings_batch_size_comes_from_the_models_list() {
         .unwrap();
     assert_eq!(response.data.len(), 4);
 }
+
+/// `RequestOptions::headers` are applied last: a caller may replace identity, intent, initiator and request-id
+/// headers, but never the credential or the body's framing.
+#[tokio::test]
+async fn caller_headers_replace_computed_ones_but_never_credentials_or_framing() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/chat/completions"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "choices": [{"index": 0, "finish_reason": "stop",
+                "message": {"role": "assistant", "content": "ok"}}],
+            "id": "c1", "model": "gpt-4o"
+        })))
+        .mount(&server)
+        .await;
+    catch_all(&server).await;
+    let (client, _, _) = client_for(&server);
+    let pairs = [
+        ("editor-version", "my-editor/2.0"),
+        ("openai-intent", "conversation-edits"),
+        ("x-initiator", "agent"),
+        ("x-request-id", "caller-chosen-id"),
+        ("x-interaction-id", "abc"),
+        ("authorization", "Bearer stolen"),
+        ("proxy-authorization", "Basic c2VjcmV0"),
+        ("cookie", "session=1"),
+        ("content-type", "text/plain"),
+    ];
+    let mut options = RequestOptions::new();
+    for (name, value) in pairs {
+        options = options.header(
+            HeaderName::from_static(name),
+            HeaderValue::from_static(value),
+        );
+    }
+    // A header given twice is sent twice, replacing the computed one.
+    options = options.header(
+        HeaderName::from_static("x-interaction-id"),
+        HeaderValue::from_static("def"),
+    );
+    let request = ChatRequest::new("gpt-4o", vec![Message::user("hi")]);
+    client.chat_with(request, options).await.unwrap();
+
+    let sent = last_request(&server).await;
+    let all = |name: &str| -> Vec<&str> {
+        sent.headers
+            .get_all(name)
+            .iter()
+            .map(|v| v.to_str().unwrap())
+            .collect()
+    };
+    // The caller wins over what the client computed (the identity says vscode/1.104.3, the turn is a user
+    // prompt, the intent defaults to conversation-panel, the request id is a fresh uuid).
+    assert_eq!(all("editor-version"), ["my-editor/2.0"]);
+    assert_eq!(all("openai-intent"), ["conversation-edits"]);
+    assert_eq!(all("x-initiator"), ["agent"]);
+    assert_eq!(all("x-request-id"), ["caller-chosen-id"]);
+    assert_eq!(all("x-interaction-id"), ["abc", "def"]);
+    // Untouched identity headers stay.
+    assert_eq!(all("copilot-integration-id"), ["vscode-chat"]);
+    // Credentials and framing stay the client's.
+    assert_eq!(all("authorization"), ["Bearer test-token"]);
+    assert!(all("proxy-authorization").is_empty());
+    assert!(all("cookie").is_empty());
+    assert_eq!(all("content-type"), ["application/json"]);
+}

@@ -62,15 +62,15 @@ pub(crate) async fn embeddings(State(shared): State<Arc<Shared>>, call: CopilotJ
             .collect(),
         _ => return api_error(400, "invalid_request_body", "input is required", "input"),
     };
-    if let Some(max) = model.max_inputs {
-        if inputs.len() > max {
-            return api_error(
-                400,
-                "invalid_request_body",
-                &format!("too many inputs: {} (max {max})", inputs.len()),
-                "input",
-            );
-        }
+    if let Some(max) = model.max_inputs
+        && inputs.len() > max
+    {
+        return api_error(
+            400,
+            "invalid_request_body",
+            &format!("too many inputs: {} (max {max})", inputs.len()),
+            "input",
+        );
     }
     let dims = request
         .get("dimensions")

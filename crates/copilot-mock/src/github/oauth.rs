@@ -70,10 +70,10 @@ fn exchange_code(shared: &Shared, headers: &HeaderMap, p: &HashMap<String, Strin
     if grant.used || grant.client_id != client_id || grant.issued.elapsed() > AUTH_CODE_LIFETIME {
         return oauth_error(headers, "bad_verification_code");
     }
-    if let (Some(expected), Some(given)) = (&grant.redirect_uri, p.get("redirect_uri")) {
-        if expected != given {
-            return oauth_error(headers, "redirect_uri_mismatch");
-        }
+    if let (Some(expected), Some(given)) = (&grant.redirect_uri, p.get("redirect_uri"))
+        && expected != given
+    {
+        return oauth_error(headers, "redirect_uri_mismatch");
     }
     if let Some(challenge) = &grant.challenge {
         let verified = p

@@ -142,10 +142,10 @@ pub(crate) async fn user_orgs(
         links.push(link_to(1, "first"));
     }
     let mut response = axum::Json(Value::Array(items)).into_response();
-    if !links.is_empty() {
-        if let Ok(v) = http::HeaderValue::from_str(&links.join(", ")) {
-            response.headers_mut().insert(http::header::LINK, v);
-        }
+    if !links.is_empty()
+        && let Ok(v) = http::HeaderValue::from_str(&links.join(", "))
+    {
+        response.headers_mut().insert(http::header::LINK, v);
     }
     response
 }
