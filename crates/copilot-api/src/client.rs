@@ -22,6 +22,7 @@ use crate::chat::{ChatRequest, ChatResponse, StreamOptions};
 use crate::decode::Dialect;
 use crate::embeddings::{EmbeddingsRequest, EmbeddingsResponse, EmbeddingsUsage};
 use crate::error::{self, ApiError, PartialInfo, ResponseContext};
+use crate::messages::{MessagesRequest, MessagesResponse};
 use crate::models::{ModelInfo, ModelList};
 use crate::options::{Initiator, RequestOptions};
 use crate::responses::{ResponsesRequest, ResponsesResponse};
@@ -34,6 +35,19 @@ pub const DEFAULT_INTENT: &str = "conversation-panel";
 pub const MODELS_INTENT: &str = "model-access";
 /// `OpenAI-Intent` for `/embeddings`.
 pub const EMBEDDINGS_INTENT: &str = "copilot-panel";
+/// `OpenAI-Intent` (and `X-Interaction-Type`) for `/v1/messages`, as the real clients send it.
+pub const MESSAGES_INTENT: &str = "messages-proxy";
+/// `anthropic-version` sent on `/v1/messages` unless the caller's options set one.
+pub const ANTHROPIC_VERSION: &str = "2023-06-01";
+/// `X-GitHub-Api-Version` on `/v1/messages` (the newest clients' value for this endpoint).
+pub const MESSAGES_API_VERSION: &str = "2026-06-01";
+
+/// What `/v1/messages` adds to the identity profile (`docs/protocol.md` §8).
+const MESSAGES_HEADERS: &[(&str, &str)] = &[
+    ("anthropic-version", ANTHROPIC_VERSION),
+    ("x-interaction-type", MESSAGES_INTENT),
+    ("x-github-api-version", MESSAGES_API_VERSION),
+];
 
 const OPENAI_INTENT: HeaderName = HeaderName::from_static("openai-intent");
 const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -220,6 +234,8 @@ struct Call<'a> {
     initiator: Option<Initiator>,
     vision: bool,
     options: Option<&'a RequestOptions>,
+    /// Headers this endpoint needs: they replace the identity profile's and yield to the caller's options.
+    endpoint_headers: &'a [(&'static str, &'static str)],
 }
 
 /// A successful response head with its body and error context.
@@ -336,6 +352,7 @@ impl CopilotApiClient {
             initiator: Some(options.initiator.unwrap_or_else(derived_initiator)),
             vision,
             options: Some(options),
+            endpoint_headers: &[],
         }
     }
 
@@ -393,6 +410,60 @@ impl CopilotApiClient {
         ))
     }
 
+    /// A non-streamed Anthropic Messages call (`POST /v1/messages`), for models whose
+    /// `supported_endpoints` list it. Thinking blocks come back with their signatures in
+    /// [`MessagesResponse::content`]; [`MessagesResponse::to_message`] replays them.
+    pub async fn messages(&self, request: MessagesRequest) -> Result<MessagesResponse, ApiError> {
+        self.messages_with(request, RequestOptions::new()).await
+    }
+
+    /// [`messages`](Self::messages) with per-request headers and overrides (e.g. `anthropic-beta`).
+    pub async fn messages_with(
+        &self,
+        mut request: MessagesRequest,
+        options: RequestOptions,
+    ) -> Result<MessagesResponse, ApiError> {
+        request.stream = None;
+        let sent = self.send(&self.messages_call(&request, &options)?).await?;
+        self.read_json("messages", sent).await
+    }
+
+    /// A streamed Anthropic Messages call, decoded into the same [`ChatEvent`](crate::ChatEvent)s as chat
+    /// (thinking as reasoning, signatures as opaque reasoning, `tool_use` as tool calls). Retried like
+    /// [`chat_stream`](Self::chat_stream): only until the first body byte.
+    pub async fn messages_stream(&self, request: MessagesRequest) -> Result<ChatStream, ApiError> {
+        self.messages_stream_with(request, RequestOptions::new())
+            .await
+    }
+
+    /// [`messages_stream`](Self::messages_stream) with per-request headers and overrides.
+    pub async fn messages_stream_with(
+        &self,
+        mut request: MessagesRequest,
+        options: RequestOptions,
+    ) -> Result<ChatStream, ApiError> {
+        request.stream = Some(true);
+        let call = self.messages_call(&request, &options)?;
+        self.open_stream(&call, Dialect::Messages, None).await
+    }
+
+    fn messages_call<'a>(
+        &'a self,
+        request: &MessagesRequest,
+        options: &'a RequestOptions,
+    ) -> Result<Call<'a>, ApiError> {
+        Ok(Call {
+            method: Method::POST,
+            path: &["v1", "messages"],
+            body: Some(to_body(request)?),
+            intent: options.intent.as_deref().unwrap_or(MESSAGES_INTENT),
+            initiator: Some(options.initiator.unwrap_or_else(|| request.initiator())),
+            vision: request.has_image(),
+            options: Some(options),
+            endpoint_headers: MESSAGES_HEADERS,
+        })
+    }
+
     /// Embeddings, split into batches of the model's `limits.max_inputs` (or the request's batch size) and
     /// merged with indexes re-based onto the whole input.
     pub async fn embeddings(
@@ -437,6 +508,7 @@ impl CopilotApiClient {
                     initiator: options.initiator,
                     vision: false,
                     options: Some(&options),
+                    endpoint_headers: &[],
                 })
                 .await?;
             let response: EmbeddingsResponse = self.read_json("embeddings", sent).await?;
@@ -509,6 +581,7 @@ impl CopilotApiClient {
                 initiator: None,
                 vision: false,
                 options: None,
+                endpoint_headers: &[],
             })
             .await?;
         let body = sent
@@ -536,6 +609,7 @@ impl CopilotApiClient {
                 initiator: None,
                 vision: false,
                 options: None,
+                endpoint_headers: &[],
             })
             .await?;
         drop(sent);
@@ -681,6 +755,13 @@ impl CopilotApiClient {
         let url = endpoint_url(&credentials.base_url, call.path)?;
         // Copying the prebuilt profile is a memcpy plus reference counts.
         let mut headers = self.inner.identity_headers.clone();
+        // This endpoint's headers replace the profile's; the caller's (applied last) replace both.
+        for &(name, value) in call.endpoint_headers {
+            headers.insert(
+                HeaderName::from_static(name),
+                HeaderValue::from_static(value),
+            );
+        }
         headers.reserve(6);
         let mut bearer =
             HeaderValue::try_from(format!("Bearer {}", credentials.bearer.expose_secret()))

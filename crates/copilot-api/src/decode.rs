@@ -19,6 +19,8 @@ pub enum Dialect {
     ChatCompletions,
     /// `POST /responses` events, mapped onto the same [`ChatEvent`] vocabulary.
     Responses,
+    /// `POST /v1/messages` (Anthropic) events, mapped onto the same [`ChatEvent`] vocabulary.
+    Messages,
 }
 
 /// The output queue of a decoder: events in order, an error ends the stream.
@@ -39,6 +41,7 @@ pub struct ChatEventDecoder {
 enum Mapper {
     Chat(crate::chat::stream::ChatMapper),
     Responses(crate::responses::stream::ResponsesMapper),
+    Messages(crate::messages::stream::MessagesMapper),
 }
 
 /// What every mapper tracks.
@@ -90,6 +93,7 @@ impl ChatEventDecoder {
             mapper: match dialect {
                 Dialect::ChatCompletions => Mapper::Chat(Default::default()),
                 Dialect::Responses => Mapper::Responses(Default::default()),
+                Dialect::Messages => Mapper::Messages(Default::default()),
             },
             state: DecodeState::default(),
         }
@@ -176,6 +180,7 @@ impl Mapper {
         match self {
             Mapper::Chat(mapper) => mapper.on_data(event.event, data, state, out),
             Mapper::Responses(mapper) => mapper.on_data(event.event, data, state, out),
+            Mapper::Messages(mapper) => mapper.on_data(event.event, data, state, out),
         }
     }
 }

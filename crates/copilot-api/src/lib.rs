@@ -1,4 +1,5 @@
-//! Copilot API types and client for copilot-rs: chat completions, streaming, responses, embeddings and models.
+//! Copilot API types and client for copilot-rs: chat completions, streaming, responses, Anthropic Messages,
+//! embeddings and models.
 //!
 //! The client gets its bearer token and base URL from a [`CopilotAuth`] (copilot-token's manager, or
 //! [`StaticAuth`] for a fixed token), sends every request through a
@@ -29,7 +30,9 @@
 //! ```
 //!
 //! A responses-only model (see [`ModelInfo::endpoint_for_chat`]) streams through the same consumer code via
-//! [`CopilotApiClient::responses_stream`].
+//! [`CopilotApiClient::responses_stream`], and a Claude model through native Anthropic Messages via
+//! [`CopilotApiClient::messages_stream`] (thinking blocks and their signatures survive for replay:
+//! [`CollectedMessage::to_anthropic_message`]).
 //!
 //! # Unknown fields
 //!
@@ -106,6 +109,7 @@ mod client;
 mod decode;
 mod embeddings;
 mod error;
+mod messages;
 mod models;
 mod options;
 mod responses;
@@ -116,16 +120,23 @@ mod wire;
 pub use auth::{ApiCredentials, CopilotAuth, CredentialTag, StaticAuth};
 pub use chat::{
     ChatCollector, ChatEvent, ChatRequest, ChatResponse, Choice, CollectedChat, CollectedExtra,
-    CollectedMessage, CollectedReasoning, Content, ContentPart, FinishReason, FunctionCall,
-    FunctionDefinition, ImageDetail, JsonSchemaFormat, Message, ReasoningEffort, ReasoningKind,
-    ResponseFormat, Role, StreamOptions, Tool, ToolCall, ToolCallDelta, ToolChoice,
+    CollectedMessage, CollectedReasoning, CollectedThinking, Content, ContentPart, FinishReason,
+    FunctionCall, FunctionDefinition, ImageDetail, JsonSchemaFormat, Message, ReasoningEffort,
+    ReasoningKind, ResponseFormat, Role, StreamOptions, Tool, ToolCall, ToolCallDelta, ToolChoice,
 };
 pub use client::{
-    CopilotApiClient, CopilotApiClientBuilder, DEFAULT_INTENT, EMBEDDINGS_INTENT, MODELS_INTENT,
+    ANTHROPIC_VERSION, CopilotApiClient, CopilotApiClientBuilder, DEFAULT_INTENT,
+    EMBEDDINGS_INTENT, MESSAGES_API_VERSION, MESSAGES_INTENT, MODELS_INTENT,
 };
 pub use decode::{ChatEventDecoder, Dialect, EventQueue};
 pub use embeddings::{Embedding, EmbeddingsRequest, EmbeddingsResponse, EmbeddingsUsage};
 pub use error::{ApiError, ErrorInfo, MAX_SNIPPET, PartialInfo};
+pub use messages::{
+    AnthropicMessage, CacheControl, ContentBlock, ImageBlock, ImageSource, MessageContent,
+    MessagesMetadata, MessagesRequest, MessagesResponse, MessagesTool, MessagesToolChoice,
+    MessagesUsage, OutputConfig, RedactedThinkingBlock, StopReason, TextBlock, ThinkingBlock,
+    ThinkingConfig, ThinkingKind, ToolChoiceKind, ToolResultBlock, ToolUseBlock,
+};
 pub use models::{
     ApiEndpoint, ChatRoute, MAX_MODEL_ENTRIES, ModelBilling, ModelCapabilities, ModelInfo,
     ModelLimits, ModelList, ModelMessage, ModelPolicy, ModelSupports, ModelType, PickerCategory,

@@ -11,6 +11,8 @@ mod errors;
 mod fixtures;
 #[path = "api/hardening.rs"]
 mod hardening;
+#[path = "api/messages.rs"]
+mod messages;
 #[path = "api/models.rs"]
 mod models;
 #[path = "api/quirks.rs"]

@@ -6,7 +6,10 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 
 use crate::chat::{ChatEvent, ReasoningKind, ToolCallDelta};
+use serde_json::Value;
+
 use crate::chat::{FinishReason, FunctionCall, Message, Role, ToolCall};
+use crate::messages::{AnthropicMessage, ContentBlock, MessageContent};
 use crate::responses::{ReasoningSummary, ResponseContent, ResponseItem};
 use crate::usage::Usage;
 
@@ -36,6 +39,37 @@ impl CollectedReasoning {
     }
 }
 
+/// One thinking block of an answer, as the server split them (Anthropic Messages sends one block per
+/// thought; chat completions' `reasoning_text` + `reasoning_opaque` make one block).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum CollectedThinking {
+    /// Readable thinking and the signature that lets the server verify it on replay.
+    Thinking {
+        /// The thinking text.
+        thinking: String,
+        /// The signature (empty until it arrives).
+        signature: String,
+    },
+    /// Encrypted thinking, replayed unchanged.
+    Redacted {
+        /// The encrypted data.
+        data: String,
+    },
+}
+
+/// Where each part of a message arrived, so the Messages replay keeps the server's block order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Segment {
+    /// `thinking[i]`.
+    Thinking(usize),
+    /// `content[start..end]`.
+    Text(usize, usize),
+    /// `tool_calls[i]`.
+    ToolCall(usize),
+}
+
 /// One assembled assistant message (one choice).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
@@ -46,6 +80,9 @@ pub struct CollectedMessage {
     pub content: String,
     /// Reasoning, kept apart from content.
     pub reasoning: CollectedReasoning,
+    /// The thinking blocks in arrival order, each with its signature (what a Messages replay sends back).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub thinking: Vec<CollectedThinking>,
     /// Tool calls in arrival order, arguments joined.
     pub tool_calls: Vec<ToolCall>,
     /// A legacy function call.
@@ -54,6 +91,9 @@ pub struct CollectedMessage {
     /// The finish reason; `stop` with tool calls becomes `tool_calls`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub finish_reason: Option<FinishReason>,
+    /// The arrival order of thinking, text and tool calls.
+    #[serde(skip)]
+    layout: Vec<Segment>,
 }
 
 impl CollectedMessage {
@@ -69,6 +109,53 @@ impl CollectedMessage {
         message.reasoning_text = Some(self.reasoning.text.clone()).filter(|t| !t.is_empty());
         message.reasoning_opaque = self.reasoning.opaque.clone();
         message
+    }
+
+    /// The assistant message to append for the next `/v1/messages` turn: thinking blocks (with their
+    /// signatures), text and tool calls as blocks, in the order they arrived. Tool arguments that are not
+    /// a JSON object (a truncated call) are sent as `{}`.
+    pub fn to_anthropic_message(&self) -> AnthropicMessage {
+        let mut blocks = Vec::with_capacity(self.layout.len());
+        for segment in &self.layout {
+            match *segment {
+                Segment::Thinking(i) => blocks.push(match &self.thinking[i] {
+                    CollectedThinking::Thinking {
+                        thinking,
+                        signature,
+                    } => ContentBlock::thinking(thinking.clone(), signature.clone()),
+                    CollectedThinking::Redacted { data } => {
+                        ContentBlock::redacted_thinking(data.clone())
+                    }
+                }),
+                Segment::Text(start, end) => {
+                    let text = self.content.get(start..end).unwrap_or_default();
+                    match blocks.last_mut() {
+                        // Text split only by an event boundary stays one block.
+                        Some(ContentBlock::Text(block)) => block.text.push_str(text),
+                        _ => blocks.push(ContentBlock::text(text)),
+                    }
+                }
+                Segment::ToolCall(i) => {
+                    let call = &self.tool_calls[i];
+                    let arguments = call.function.arguments.trim();
+                    let input = match serde_json::from_str::<Value>(arguments) {
+                        Ok(input @ Value::Object(_)) => input,
+                        _ => {
+                            if !arguments.is_empty() {
+                                tracing::warn!(call = %call.id, "tool arguments are not a JSON object; replaying {{}}");
+                            }
+                            Value::Object(serde_json::Map::new())
+                        }
+                    };
+                    blocks.push(ContentBlock::tool_use(
+                        call.id.clone(),
+                        call.function.name.clone(),
+                        input,
+                    ));
+                }
+            }
+        }
+        AnthropicMessage::assistant(MessageContent::Blocks(blocks))
     }
 
     /// The items to append to `input[]` for the next `/responses` turn: reasoning (with `encrypted_content`
@@ -160,26 +247,91 @@ struct ChoiceState {
 }
 
 impl ChoiceState {
+    fn content(&mut self, text: &str) {
+        let message = &mut self.message;
+        let start = message.content.len();
+        message.content.push_str(text);
+        let end = message.content.len();
+        match message.layout.last_mut() {
+            Some(Segment::Text(_, last_end)) if *last_end == start => *last_end = end,
+            _ => message.layout.push(Segment::Text(start, end)),
+        }
+    }
+
+    /// Adds a reasoning piece to the thinking blocks: text opens a block unless the latest one is still
+    /// waiting for its signature; a signature closes the latest unsigned block (or stands alone); redacted
+    /// data is a block of its own.
+    fn thinking(&mut self, kind: ReasoningKind, text: &str) {
+        let message = &mut self.message;
+        let open = match message.layout.last() {
+            Some(Segment::Thinking(i)) => match &mut message.thinking[*i] {
+                CollectedThinking::Thinking { signature, .. } if signature.is_empty() => Some(*i),
+                _ => None,
+            },
+            _ => None,
+        };
+        let unsigned = message.thinking.iter().rposition(|block| {
+            matches!(block, CollectedThinking::Thinking { signature, .. } if signature.is_empty())
+        });
+        let target = match kind {
+            ReasoningKind::Text => open,
+            ReasoningKind::Opaque => unsigned,
+            ReasoningKind::Redacted => {
+                message.thinking.push(CollectedThinking::Redacted {
+                    data: text.to_owned(),
+                });
+                message
+                    .layout
+                    .push(Segment::Thinking(message.thinking.len() - 1));
+                return;
+            }
+            ReasoningKind::Summary | ReasoningKind::Id => return,
+        };
+        let index = match target {
+            Some(index) => index,
+            None => {
+                message.thinking.push(CollectedThinking::Thinking {
+                    thinking: String::new(),
+                    signature: String::new(),
+                });
+                message
+                    .layout
+                    .push(Segment::Thinking(message.thinking.len() - 1));
+                message.thinking.len() - 1
+            }
+        };
+        if let CollectedThinking::Thinking {
+            thinking,
+            signature,
+        } = &mut message.thinking[index]
+        {
+            match kind {
+                ReasoningKind::Text => thinking.push_str(text),
+                _ => signature.push_str(text),
+            }
+        }
+    }
+
     fn tool_call(&mut self, delta: ToolCallDelta) {
         let calls = &mut self.message.tool_calls;
-        let position = match &delta.id {
+        let known = match &delta.id {
             // By id first: a known id continues its call; an unknown id starts a new one, even at a reused
             // index (Claude numbers successive calls 0, 0, 0).
-            Some(id) => match calls.iter().rposition(|c| &c.id == id) {
-                Some(position) => position,
-                None => {
-                    calls.push(ToolCall::function(id.clone(), "", ""));
-                    calls.len() - 1
-                }
-            },
+            Some(id) => calls.iter().rposition(|c| &c.id == id),
             // By index second: a fragment without id continues the latest call at its index.
-            None => match self.latest_at_index.get(&delta.index) {
-                Some(&position) => position,
-                None => {
-                    calls.push(ToolCall::function("", "", ""));
-                    calls.len() - 1
-                }
-            },
+            None => self.latest_at_index.get(&delta.index).copied(),
+        };
+        let position = match known {
+            Some(position) => position,
+            None => {
+                calls.push(ToolCall::function(
+                    delta.id.clone().unwrap_or_default(),
+                    "",
+                    "",
+                ));
+                self.message.layout.push(Segment::ToolCall(calls.len() - 1));
+                calls.len() - 1
+            }
         };
         self.latest_at_index.insert(delta.index, position);
         let call = &mut calls[position];
@@ -220,11 +372,11 @@ impl ChatCollector {
                     self.result.model = model;
                 }
             }
-            ChatEvent::Content { choice, text } => {
-                self.choice(choice).message.content.push_str(&text)
-            }
+            ChatEvent::Content { choice, text } => self.choice(choice).content(&text),
             ChatEvent::Reasoning { choice, kind, text } => {
-                let reasoning = &mut self.choice(choice).message.reasoning;
+                let state = self.choice(choice);
+                state.thinking(kind, &text);
+                let reasoning = &mut state.message.reasoning;
                 match kind {
                     ReasoningKind::Text => reasoning.text.push_str(&text),
                     ReasoningKind::Opaque => reasoning
@@ -233,6 +385,7 @@ impl ChatCollector {
                         .push_str(&text),
                     ReasoningKind::Summary => reasoning.summary.push_str(&text),
                     ReasoningKind::Id => reasoning.id = Some(text),
+                    ReasoningKind::Redacted => {}
                 }
             }
             ChatEvent::ToolCall { choice, delta } => self.choice(choice).tool_call(delta),

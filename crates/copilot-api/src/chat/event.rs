@@ -21,6 +21,9 @@ pub enum ReasoningKind {
     /// An identifier of the reasoning: OpenAI `cot_id` (arrives after `finish_reason`), or the `/responses`
     /// reasoning item id.
     Id,
+    /// A whole encrypted thinking block (Anthropic `redacted_thinking.data`), replayed unchanged as its own
+    /// block.
+    Redacted,
 }
 
 /// A fragment of a tool call. The first fragment of a call carries `id` and `name`; later ones carry only

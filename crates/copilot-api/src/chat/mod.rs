@@ -10,6 +10,7 @@ pub(crate) mod stream;
 
 pub use collect::{
     ChatCollector, CollectedChat, CollectedExtra, CollectedMessage, CollectedReasoning,
+    CollectedThinking,
 };
 pub use event::{ChatEvent, ReasoningKind, ToolCallDelta};
 pub(crate) use message::function_type;

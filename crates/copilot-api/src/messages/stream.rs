@@ -1,0 +1,322 @@
+//! `/v1/messages` stream events → the same [`ChatEvent`] vocabulary as chat, so a Claude model streams
+//! through the same consumer code (`docs/protocol.md` §8).
+//!
+//! Everything maps to choice 0. A content block's `index` becomes the tool-call index, so the collector
+//! joins `input_json_delta` fragments to their `tool_use`. Thinking text and its `signature_delta` map to
+//! [`ReasoningKind::Text`] and [`ReasoningKind::Opaque`], a `redacted_thinking` block to
+//! [`ReasoningKind::Redacted`]: the collector rebuilds each thinking block, in order, for replay. Usage is
+//! the `message_start` usage overlaid with each `message_delta` usage (input counts arrive first, output
+//! counts last). `message_stop` ends the stream; blocks this version does not map (server tools, citations)
+//! and unknown events are kept raw as [`ChatEvent::Extra`].
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use serde_json::{Map, Value};
+
+use crate::chat::{ChatEvent, FinishReason, ReasoningKind, ToolCallDelta};
+use crate::decode::{DecodeState, EventQueue, Str};
+use crate::error::WireError;
+use crate::messages::{MessagesUsage, StopReason};
+
+#[derive(Deserialize)]
+struct WireEvent<'a> {
+    #[serde(rename = "type", borrow, default)]
+    kind: Str<'a>,
+    #[serde(default)]
+    index: Option<u32>,
+    #[serde(borrow, default)]
+    delta: Option<WireDelta<'a>>,
+    #[serde(borrow, default)]
+    content_block: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    message: Option<&'a RawValue>,
+    #[serde(default)]
+    usage: Option<Map<String, Value>>,
+    #[serde(borrow, default)]
+    error: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    copilot_usage: Option<&'a RawValue>,
+}
+
+/// The `delta` of `content_block_delta` (by its `type`) and of `message_delta` (`stop_reason`).
+#[derive(Deserialize)]
+struct WireDelta<'a> {
+    #[serde(rename = "type", borrow, default)]
+    kind: Str<'a>,
+    #[serde(default)]
+    text: Option<String>,
+    #[serde(default)]
+    partial_json: Option<String>,
+    #[serde(default)]
+    thinking: Option<String>,
+    #[serde(default)]
+    signature: Option<String>,
+    #[serde(borrow, default)]
+    stop_reason: Str<'a>,
+}
+
+#[derive(Deserialize)]
+struct WireBlock {
+    #[serde(rename = "type", default)]
+    kind: String,
+    #[serde(default)]
+    text: Option<String>,
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    input: Option<Box<RawValue>>,
+    #[serde(default)]
+    thinking: Option<String>,
+    #[serde(default)]
+    signature: Option<String>,
+    #[serde(default)]
+    data: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct WireMessage {
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    model: Option<String>,
+    #[serde(default)]
+    usage: Option<Map<String, Value>>,
+}
+
+/// Per-stream state of the messages mapping.
+#[derive(Debug, Default)]
+pub(crate) struct MessagesMapper {
+    meta_sent: bool,
+    saw_tool_use: bool,
+    /// The usage so far: `message_start`'s, overlaid with each `message_delta`'s.
+    usage: Map<String, Value>,
+    /// Open `tool_use` blocks (by index) and whether any argument fragment arrived for them.
+    open_tools: Vec<(u32, bool)>,
+}
+
+impl MessagesMapper {
+    pub fn on_data(
+        &mut self,
+        event: Option<&str>,
+        data: &[u8],
+        state: &mut DecodeState,
+        out: &mut EventQueue,
+    ) {
+        let wire: WireEvent<'_> = match serde_json::from_slice(data) {
+            Ok(wire) => wire,
+            Err(error) => return state.malformed(&error, data, out),
+        };
+        let kind = wire.kind.as_deref().or(event).unwrap_or("");
+        match kind {
+            "content_block_delta" => self.delta(wire.index.unwrap_or(0), wire.delta, data, out),
+            "content_block_start" => {
+                let index = wire.index.unwrap_or(0);
+                if let Some(raw) = wire.content_block {
+                    self.block_start(index, raw, out);
+                }
+            }
+            "content_block_stop" => {
+                let index = wire.index.unwrap_or(0);
+                if let Some(position) = self.open_tools.iter().position(|(i, _)| *i == index) {
+                    let (_, streamed) = self.open_tools.swap_remove(position);
+                    if !streamed {
+                        // A call without arguments: say `{}` so the arguments are valid JSON.
+                        out.push_back(Ok(tool_delta(index, None, None, "{}".to_owned())));
+                    }
+                }
+            }
+            "message_start" => {
+                if let Some(message) = wire
+                    .message
+                    .and_then(|raw| serde_json::from_str::<WireMessage>(raw.get()).ok())
+                {
+                    if let Some(usage) = message.usage {
+                        self.usage = usage;
+                    }
+                    if !self.meta_sent
+                        && let Some(id) = message.id
+                    {
+                        self.meta_sent = true;
+                        out.push_back(Ok(ChatEvent::Meta {
+                            id,
+                            model: message.model,
+                            created: None,
+                        }));
+                    }
+                }
+            }
+            "message_delta" => {
+                if let Some(usage) = wire.usage {
+                    self.usage.extend(usage);
+                    let usage =
+                        serde_json::from_value::<MessagesUsage>(Value::Object(self.usage.clone()))
+                            .unwrap_or_default();
+                    out.push_back(Ok(ChatEvent::Usage(Box::new(usage.to_usage()))));
+                }
+                if let Some(reason) = wire.delta.and_then(|d| d.stop_reason.0) {
+                    let reason = match StopReason::from(&*reason).to_finish_reason() {
+                        FinishReason::Stop if self.saw_tool_use => FinishReason::ToolCalls,
+                        reason => reason,
+                    };
+                    state.saw_finish = true;
+                    out.push_back(Ok(ChatEvent::Finish { choice: 0, reason }));
+                }
+            }
+            "message_stop" => {}
+            "ping" => {}
+            "error" => {
+                let error = wire
+                    .error
+                    .and_then(|raw| serde_json::from_str::<WireError>(raw.get()).ok())
+                    .unwrap_or_default();
+                copilot_usage(out, wire.copilot_usage);
+                return state.stream_error(anthropic_error(error), out);
+            }
+            other => {
+                if let Ok(value) = serde_json::from_slice::<Box<RawValue>>(data) {
+                    out.push_back(Ok(ChatEvent::Extra {
+                        choice: None,
+                        name: other.to_owned(),
+                        value,
+                    }));
+                }
+            }
+        }
+        copilot_usage(out, wire.copilot_usage);
+        if kind == "message_stop" {
+            state.done(true, out);
+        }
+    }
+
+    fn block_start(&mut self, index: u32, raw: &RawValue, out: &mut EventQueue) {
+        let Ok(block) = serde_json::from_str::<WireBlock>(raw.get()) else {
+            return;
+        };
+        match block.kind.as_str() {
+            "text" => {
+                if let Some(text) = block.text.filter(|t| !t.is_empty()) {
+                    out.push_back(Ok(ChatEvent::Content { choice: 0, text }));
+                }
+            }
+            "thinking" => {
+                reasoning(out, ReasoningKind::Text, block.thinking);
+                reasoning(out, ReasoningKind::Opaque, block.signature);
+            }
+            "redacted_thinking" => reasoning(out, ReasoningKind::Redacted, block.data),
+            "tool_use" => {
+                self.saw_tool_use = true;
+                // Streams open a call with `"input":{}` and send its arguments as fragments; anything else
+                // is the whole input already.
+                let input = block.input.map(|raw| raw.get().to_owned()).filter(|input| {
+                    serde_json::from_str::<Map<String, Value>>(input).is_ok_and(|m| !m.is_empty())
+                });
+                self.open_tools.push((index, input.is_some()));
+                out.push_back(Ok(tool_delta(
+                    index,
+                    block.id,
+                    block.name,
+                    input.unwrap_or_default(),
+                )));
+            }
+            other => out.push_back(Ok(ChatEvent::Extra {
+                choice: Some(0),
+                name: other.to_owned(),
+                value: raw.to_owned(),
+            })),
+        }
+    }
+
+    fn delta(
+        &mut self,
+        index: u32,
+        delta: Option<WireDelta<'_>>,
+        data: &[u8],
+        out: &mut EventQueue,
+    ) {
+        let Some(delta) = delta else { return };
+        match delta.kind.as_deref().unwrap_or("") {
+            "text_delta" => {
+                if let Some(text) = delta.text.filter(|t| !t.is_empty()) {
+                    out.push_back(Ok(ChatEvent::Content { choice: 0, text }));
+                }
+            }
+            "input_json_delta" => {
+                let arguments = delta.partial_json.unwrap_or_default();
+                if let Some((_, streamed)) = self.open_tools.iter_mut().find(|(i, _)| *i == index) {
+                    *streamed |= !arguments.is_empty();
+                }
+                out.push_back(Ok(tool_delta(index, None, None, arguments)));
+            }
+            "thinking_delta" => reasoning(out, ReasoningKind::Text, delta.thinking),
+            "signature_delta" => reasoning(out, ReasoningKind::Opaque, delta.signature),
+            other => {
+                if let Ok(value) = serde_json::from_slice::<Box<RawValue>>(data) {
+                    out.push_back(Ok(ChatEvent::Extra {
+                        choice: Some(0),
+                        name: other.to_owned(),
+                        value,
+                    }));
+                }
+            }
+        }
+    }
+}
+
+fn reasoning(out: &mut EventQueue, kind: ReasoningKind, text: Option<String>) {
+    if let Some(text) = text.filter(|t| !t.is_empty()) {
+        out.push_back(Ok(ChatEvent::Reasoning {
+            choice: 0,
+            kind,
+            text,
+        }));
+    }
+}
+
+fn copilot_usage(out: &mut EventQueue, value: Option<&RawValue>) {
+    if let Some(value) = value
+        && value.get() != "null"
+    {
+        out.push_back(Ok(ChatEvent::Extra {
+            choice: None,
+            name: "copilot_usage".to_owned(),
+            value: value.to_owned(),
+        }));
+    }
+}
+
+fn tool_delta(
+    index: u32,
+    id: Option<String>,
+    name: Option<String>,
+    arguments: String,
+) -> ChatEvent {
+    ChatEvent::ToolCall {
+        choice: 0,
+        delta: ToolCallDelta {
+            index,
+            id,
+            name,
+            arguments,
+            thought_signature: None,
+        },
+    }
+}
+
+/// Anthropic errors name a `type` (`overloaded_error`, …) and no `code`: give them the code the rest of
+/// the crate maps, so a stream error becomes the same typed error as on chat.
+pub(crate) fn anthropic_error(mut error: WireError) -> WireError {
+    if error.code.is_none() {
+        error.code = match error.error_type.as_deref() {
+            Some("overloaded_error") => Some("model_overloaded".to_owned()),
+            Some("rate_limit_error") => Some("rate_limited".to_owned()),
+            Some("invalid_request_error") => Some("bad_request".to_owned()),
+            Some("not_found_error") => Some("not_found".to_owned()),
+            Some("request_too_large") => Some("request_too_large".to_owned()),
+            Some("api_error") => Some("server_error".to_owned()),
+            _ => None,
+        };
+    }
+    error
+}
