@@ -78,6 +78,7 @@ mod error;
 mod github_api;
 mod http;
 mod loopback;
+pub mod private_fs;
 mod refresh;
 mod sources;
 mod store;

@@ -108,6 +108,28 @@ pub enum SdkError {
         #[source]
         source: std::io::Error,
     },
+    /// The session is open elsewhere (another process, or another [`Session`](crate::Session) of this
+    /// one): resuming it here would fork the conversation. Close it there, or wait and try again.
+    #[error("session `{id}` is in use by another process or session")]
+    SessionInUse {
+        /// The session id.
+        id: String,
+    },
+    /// No saved session has this id.
+    #[error("no saved session `{id}`")]
+    SessionNotFound {
+        /// The session id.
+        id: String,
+    },
+    /// No session store is configured, or the store failed.
+    #[error("session store: {message}")]
+    SessionStore {
+        /// What was being done.
+        message: String,
+        /// The cause, if any.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
     /// A setting is unusable.
     #[error("configuration error: {message}")]
     Config {
@@ -132,6 +154,18 @@ impl SdkError {
     pub(crate) fn config(message: impl Into<String>) -> Self {
         SdkError::Config {
             message: message.into(),
+        }
+    }
+
+    /// A [`SdkError::SessionStore`] error: `message` says what was being done, `source` why it failed. For
+    /// [`SessionStore`](crate::SessionStore) implementations.
+    pub fn session_store(
+        message: impl Into<String>,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        SdkError::SessionStore {
+            message: message.into(),
+            source: Some(source.into()),
         }
     }
 

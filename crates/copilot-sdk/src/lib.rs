@@ -51,6 +51,7 @@ mod message;
 mod permission;
 mod pool;
 mod session;
+mod store;
 mod tools;
 
 pub use client::{
@@ -62,8 +63,12 @@ pub use message::{Attachment, MessageOptions, OutputSchema};
 pub use permission::{PermissionDecision, PermissionHandler, PermissionRequest};
 pub use pool::{ClientPool, ClientPoolBuilder, DEFAULT_IDLE_TIMEOUT};
 pub use session::{
-    AssistantMessage, EventStream, HistoryEntry, Session, SessionConfig, SessionEvent,
-    ToolCallResult,
+    AssistantMessage, EventEnvelope, EventStream, HistoryEntry, Session, SessionConfig,
+    SessionEvent, ToolCallResult,
+};
+pub use store::{
+    FileSessionStore, MemorySessionStore, SESSION_FORMAT_VERSION, SessionLock, SessionMetadata,
+    SessionRecord, SessionStore, StoredToolCall,
 };
 pub use tools::{RequestedToolCall, Tool, ToolError, ToolOutput, UnknownToolPolicy};
 

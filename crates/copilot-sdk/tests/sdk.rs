@@ -21,5 +21,7 @@ mod pool;
 mod seeds;
 #[path = "sdk/session.rs"]
 mod session;
+#[path = "sdk/stores.rs"]
+mod stores;
 #[path = "sdk/tools.rs"]
 mod tools;

@@ -1,5 +1,5 @@
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::fs::{self, File};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{CredentialKey, StoredCredential, TokenStore};
 use crate::AuthError;
+use crate::private_fs::{self, create_private_dir, write_atomic};
 
 /// The version of the file format written by this crate.
 const FORMAT_VERSION: u32 = 1;
@@ -115,34 +116,12 @@ fn parent_dir(path: &Path) -> PathBuf {
     }
 }
 
-fn create_private_dir(dir: &Path) -> Result<(), AuthError> {
-    if dir.is_dir() {
-        return Ok(());
-    }
-    let mut builder = fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder
-        .create(dir)
-        .map_err(|e| AuthError::io("create directory", dir, e))
-}
-
 /// Opens (creating) `<file>.lock` and takes an exclusive advisory lock; released when the handle drops.
 /// A separate lock file is needed because the data file's inode is replaced by every write.
 fn lock_exclusive(path: &Path) -> Result<File, AuthError> {
-    let mut lock_path = path.as_os_str().to_owned();
-    lock_path.push(".lock");
-    let lock_path = PathBuf::from(lock_path);
-    let mut options = OpenOptions::new();
-    options.read(true).write(true).create(true).truncate(false);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let file = options
-        .open(&lock_path)
-        .map_err(|e| AuthError::io("open lock file", &lock_path, e))?;
+    let file = private_fs::open_lock_file(path)?;
     file.lock_exclusive()
-        .map_err(|e| AuthError::io("lock", &lock_path, e))?;
+        .map_err(|e| AuthError::io("lock", private_fs::lock_path(path), e))?;
     Ok(file)
 }
 
@@ -167,55 +146,6 @@ fn read_file(path: &Path) -> Result<Option<CredentialFile>, AuthError> {
         });
     }
     Ok(Some(file))
-}
-
-fn write_atomic(path: &Path, dir: &Path, bytes: &[u8]) -> Result<(), AuthError> {
-    let mut suffix = [0u8; 8];
-    crate::http::random_bytes(&mut suffix)?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "credentials".to_owned());
-    let temp = dir.join(format!(
-        ".{name}.{}.{}.tmp",
-        std::process::id(),
-        suffix
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>()
-    ));
-    let result = (|| {
-        let mut options = OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let mut file = options
-            .open(&temp)
-            .map_err(|e| AuthError::io("create", &temp, e))?;
-        file.write_all(bytes)
-            .and_then(|()| file.sync_all())
-            .map_err(|e| AuthError::io("write", &temp, e))?;
-        drop(file);
-        fs::rename(&temp, path).map_err(|e| AuthError::io("replace", path, e))?;
-        sync_dir(dir)
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&temp);
-    }
-    result
-}
-
-/// Makes the rename durable.
-fn sync_dir(dir: &Path) -> Result<(), AuthError> {
-    #[cfg(unix)]
-    {
-        File::open(dir)
-            .and_then(|d| d.sync_all())
-            .map_err(|e| AuthError::io("sync directory", dir, e))?;
-    }
-    #[cfg(not(unix))]
-    let _ = dir;
-    Ok(())
 }
 
 fn matches(entry: &FileEntry, key: &CredentialKey) -> bool {

@@ -1,6 +1,7 @@
 //! Sessions: a conversation with history, tools and a permission handler.
 
 mod convert;
+mod envelope;
 mod events;
 mod history;
 mod turn;
@@ -15,6 +16,7 @@ use futures_util::future::BoxFuture;
 use serde::de::DeserializeOwned;
 use tokio_util::sync::CancellationToken;
 
+pub use envelope::EventEnvelope;
 pub use events::{AssistantMessage, EventStream, SessionEvent, ToolCallResult};
 pub use history::HistoryEntry;
 

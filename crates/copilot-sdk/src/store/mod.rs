@@ -1,0 +1,217 @@
+//! Persistent sessions: where a session's conversation and event log are kept between processes.
+//!
+//! A [`SessionStore`] keeps one [`SessionRecord`] per session id. [`FileSessionStore`] writes one private
+//! JSON file per session under the configuration directory; [`MemorySessionStore`] keeps them in memory,
+//! for tests. Other crates implement the trait for shared databases.
+//!
+//! Nothing secret is stored: no tokens, no BYOK keys, no tool handlers or permission handlers (those are
+//! supplied again when a session is resumed).
+
+mod file;
+mod memory;
+
+use std::any::Any;
+use std::fmt;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use async_trait::async_trait;
+use copilot_api::ReasoningEffort;
+use serde::{Deserialize, Serialize};
+
+pub use file::FileSessionStore;
+pub use memory::MemorySessionStore;
+
+use crate::SdkError;
+use crate::session::{EventEnvelope, HistoryEntry};
+use crate::tools::RequestedToolCall;
+
+/// The version of [`SessionRecord`]'s format written by this crate.
+pub const SESSION_FORMAT_VERSION: u32 = 1;
+
+/// What is known about a saved session without loading its conversation
+/// (listed by a [`SessionStore`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct SessionMetadata {
+    /// The session id.
+    pub id: String,
+    /// When the session was created.
+    pub created_at: SystemTime,
+    /// When it last changed.
+    pub modified_at: SystemTime,
+    /// The model of its last turn.
+    pub model: String,
+    /// A title: the start of the first prompt (or a compaction summary's first line, once compacted).
+    #[serde(default)]
+    pub summary: Option<String>,
+    /// Completed user turns.
+    #[serde(default)]
+    pub turn_count: u64,
+    /// The AI credits the session's requests cost, as far as the server reported them.
+    #[serde(default)]
+    pub total_cost: f64,
+}
+
+impl SessionMetadata {
+    /// Metadata of a new session `id` using `model`, created `now`.
+    pub fn new(id: impl Into<String>, model: impl Into<String>, now: SystemTime) -> Self {
+        SessionMetadata {
+            id: id.into(),
+            created_at: now,
+            modified_at: now,
+            model: model.into(),
+            summary: None,
+            turn_count: 0,
+            total_cost: 0.0,
+        }
+    }
+}
+
+/// Everything persisted about one session: its metadata, the settings a resumed session starts from, the
+/// history (tool calls and reasoning replay fields included) and the persisted event log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct SessionRecord {
+    /// The format version ([`SESSION_FORMAT_VERSION`] when written by this crate).
+    pub version: u32,
+    /// Id, times, model, title, turn count, cost.
+    pub metadata: SessionMetadata,
+    /// The system message the session was created with.
+    #[serde(default)]
+    pub system_message: Option<String>,
+    /// The reasoning effort of the last turn.
+    #[serde(default)]
+    pub reasoning_effort: Option<ReasoningEffort>,
+    /// The conversation.
+    #[serde(default)]
+    pub history: Vec<HistoryEntry>,
+    /// Tool calls handed back to the caller and not yet answered.
+    #[serde(default)]
+    pub pending_tool_calls: Vec<StoredToolCall>,
+    /// The persisted events (no deltas), oldest first.
+    #[serde(default)]
+    pub events: Vec<EventEnvelope>,
+    /// Fields written by a newer version, kept as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl SessionRecord {
+    /// A record with `metadata` and nothing else.
+    pub fn new(metadata: SessionMetadata) -> Self {
+        SessionRecord {
+            version: SESSION_FORMAT_VERSION,
+            metadata,
+            system_message: None,
+            reasoning_effort: None,
+            history: Vec::new(),
+            pending_tool_calls: Vec::new(),
+            events: Vec::new(),
+            extra: serde_json::Map::new(),
+        }
+    }
+}
+
+/// A pending tool call as stored (see [`RequestedToolCall`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct StoredToolCall {
+    /// The call id.
+    pub id: String,
+    /// The tool.
+    pub name: String,
+    /// The raw arguments.
+    pub arguments: String,
+}
+
+impl From<&RequestedToolCall> for StoredToolCall {
+    fn from(call: &RequestedToolCall) -> Self {
+        StoredToolCall {
+            id: call.id.clone(),
+            name: call.name.clone(),
+            arguments: call.arguments.clone(),
+        }
+    }
+}
+
+impl From<&StoredToolCall> for RequestedToolCall {
+    fn from(call: &StoredToolCall) -> Self {
+        RequestedToolCall {
+            id: call.id.clone(),
+            name: call.name.clone(),
+            arguments: call.arguments.clone(),
+        }
+    }
+}
+
+/// The exclusive right to write one session, held by an open [`Session`](crate::Session) and released when
+/// dropped.
+///
+/// A store returns one from [`SessionStore::lock`]; what it holds is up to the store (an advisory file lock,
+/// an in-memory marker, a database lease with its refresher task). Dropping the guard must release the
+/// lock (or let it expire soon).
+pub struct SessionLock {
+    _guard: Box<dyn Any + Send + Sync>,
+}
+
+impl SessionLock {
+    /// A lock whose release is `guard`'s `Drop`.
+    pub fn new(guard: impl Any + Send + Sync) -> Self {
+        SessionLock {
+            _guard: Box::new(guard),
+        }
+    }
+}
+
+impl fmt::Debug for SessionLock {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SessionLock { .. }")
+    }
+}
+
+/// Where sessions are kept between runs.
+///
+/// Contract for implementations:
+///
+/// - `save` replaces the record atomically: a reader sees the old or the new record, never a mix.
+/// - `lock` is exclusive across processes (and machines, for shared stores): while one [`SessionLock`] for an
+///   id is alive, another `lock` of that id fails with [`SdkError::SessionInUse`] instead of waiting, so two
+///   processes never continue the same conversation into two forks. A holder that dies must not keep the
+///   lock forever (file locks die with the process; leases expire).
+/// - Ids are the caller's; a store that cannot represent an id refuses it with [`SdkError::Config`].
+/// - Records hold no secrets, but they are private conversations: stores keep them readable by their owner
+///   only.
+#[async_trait]
+pub trait SessionStore: Send + Sync + fmt::Debug {
+    /// The record of session `id`, if one was saved.
+    async fn load(&self, id: &str) -> Result<Option<SessionRecord>, SdkError>;
+    /// Saves `record` under `record.metadata.id`, replacing the previous one.
+    async fn save(&self, record: &SessionRecord) -> Result<(), SdkError>;
+    /// Removes session `id`; returns whether there was one.
+    async fn delete(&self, id: &str) -> Result<bool, SdkError>;
+    /// The metadata of every saved session, in no particular order.
+    async fn list(&self) -> Result<Vec<SessionMetadata>, SdkError>;
+    /// Takes the exclusive lock on session `id` (which need not exist yet), or fails at once with
+    /// [`SdkError::SessionInUse`].
+    async fn lock(&self, id: &str) -> Result<SessionLock, SdkError>;
+}
+
+#[async_trait]
+impl<T: SessionStore + ?Sized> SessionStore for Arc<T> {
+    async fn load(&self, id: &str) -> Result<Option<SessionRecord>, SdkError> {
+        (**self).load(id).await
+    }
+    async fn save(&self, record: &SessionRecord) -> Result<(), SdkError> {
+        (**self).save(record).await
+    }
+    async fn delete(&self, id: &str) -> Result<bool, SdkError> {
+        (**self).delete(id).await
+    }
+    async fn list(&self) -> Result<Vec<SessionMetadata>, SdkError> {
+        (**self).list().await
+    }
+    async fn lock(&self, id: &str) -> Result<SessionLock, SdkError> {
+        (**self).lock(id).await
+    }
+}
