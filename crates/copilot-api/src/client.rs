@@ -790,7 +790,7 @@ impl CopilotApiClient {
             url.as_str()
                 .parse()
                 .map_err(|e: http::uri::InvalidUri| ApiError::InvalidRequest {
-                    message: format!("invalid URL {url}: {e}"),
+                    message: format!("invalid URL {}: {e}", copilot_http::RedactedUrl::url(&url)),
                 })?;
         *request.headers_mut() = headers;
         Ok(request)
@@ -887,7 +887,10 @@ fn endpoint_url(base: &Url, segments: &[&str]) -> Result<Url, ApiError> {
         let mut path = url
             .path_segments_mut()
             .map_err(|()| ApiError::InvalidRequest {
-                message: format!("the base URL {base} cannot carry a path"),
+                message: format!(
+                    "the base URL {} cannot carry a path",
+                    copilot_http::RedactedUrl::url(base)
+                ),
             })?;
         path.pop_if_empty();
         path.extend(segments);

@@ -34,7 +34,12 @@ impl EmbeddedMock {
     /// A host whose web, REST and Copilot API endpoints all point at the mock.
     pub fn host(&self) -> Result<GitHubHost, CliError> {
         let parse = |url: &str| {
-            Url::parse(url).map_err(|e| CliError::Usage(format!("mock URL {url}: {e}")))
+            Url::parse(url).map_err(|e| {
+                CliError::Usage(format!(
+                    "mock URL {}: {e}",
+                    copilot_http::RedactedUrl::text(url)
+                ))
+            })
         };
         Ok(GitHubHost::custom(
             parse(self.server.github_web_url())?,

@@ -13,6 +13,7 @@
 use url::Url;
 
 use crate::TransportError;
+use crate::redact::RedactedUrl;
 use crate::safety::is_loopback_host;
 
 /// The kind of GitHub deployment.
@@ -43,14 +44,14 @@ pub struct GitHubHost {
 
 fn parse_url(input: &str) -> Result<Url, TransportError> {
     Url::parse(input).map_err(|e| TransportError::InvalidUrl {
-        input: input.to_owned(),
+        input: RedactedUrl::text(input).to_string(),
         message: e.to_string(),
     })
 }
 
 fn invalid(input: &str, reason: impl Into<String>) -> TransportError {
     TransportError::InvalidHost {
-        input: input.to_owned(),
+        input: RedactedUrl::text(input).to_string(),
         reason: reason.into(),
     }
 }
@@ -249,8 +250,13 @@ impl GitHubHost {
     }
 
     /// Whether a Copilot API base URL advertised by a server may receive a Copilot token for this host:
-    /// https on the default port without userinfo, on `githubcopilot.com` (or a subdomain), on the tenant's
-    /// `ghe.com` domain, on this GHES host's domain, equal to the configured Copilot API host, or loopback.
+    /// without userinfo, and either the configured Copilot API itself (same scheme, host and port), or https
+    /// on the default port on `githubcopilot.com` (or a subdomain), on the tenant's `ghe.com` domain, or on
+    /// this GHES host's domain.
+    ///
+    /// A loopback address (`localhost`, `127.0.0.1`, `[::1]`; over http or https) is trusted only for a
+    /// [`custom`](Self::custom) host (tests, the mock): for github.com, GHE.com or GHES a loopback
+    /// `endpoints.api` would hand the token to whatever listens on this machine.
     pub fn is_trusted_copilot_api(&self, url: &Url) -> bool {
         let Some(host) = url.host_str().map(str::to_ascii_lowercase) else {
             return false;
@@ -258,16 +264,17 @@ impl GitHubHost {
         if !url.username().is_empty() || url.password().is_some() {
             return false;
         }
+        let same_as_configured = self.copilot_api.scheme() == url.scheme()
+            && self.copilot_api.host_str() == Some(host.as_str())
+            && self.copilot_api.port_or_known_default() == url.port_or_known_default();
+        if same_as_configured {
+            return url.scheme() == "https" || is_loopback_host(&host);
+        }
         if is_loopback_host(&host) {
-            return matches!(url.scheme(), "http" | "https");
+            return self.kind == HostKind::Custom && matches!(url.scheme(), "http" | "https");
         }
         if url.scheme() != "https" {
             return false;
-        }
-        let same_as_configured = self.copilot_api.host_str() == Some(host.as_str())
-            && self.copilot_api.port_or_known_default() == url.port_or_known_default();
-        if same_as_configured {
-            return true;
         }
         if url.port().is_some() {
             return false;

@@ -12,10 +12,11 @@
 //! Besides the trait this crate owns the pieces every caller needs the same way:
 //!
 //! - [`ReqwestTransport`] (feature `reqwest`, on by default): rustls, redirects off, connect and read timeouts,
-//!   proxy from the environment.
+//!   proxy from the environment, never for loopback.
 //! - [`retry`]: exponential backoff with jitter that honours `Retry-After` (seconds or HTTP-date).
 //! - [`host::GitHubHost`]: github.com, GitHub Enterprise Server and GHE.com data residency hosts.
 //! - [`safety`]: credentials only travel over https, or plain http to loopback.
+//! - [`redact`]: [`RedactedUrl`](redact::RedactedUrl), the one rendering of a URL for logs and errors.
 //! - [`sensitive`]: marks `Authorization`-like headers sensitive and prints requests redacted.
 //! - [`time`]: injectable [`Clock`](time::Clock) and [`Sleep`](time::Sleep) so time-driven logic tests instantly.
 //!
@@ -38,6 +39,7 @@ mod body;
 mod error;
 pub mod host;
 pub mod identity;
+pub mod redact;
 pub mod retry;
 pub mod safety;
 pub mod sensitive;
@@ -51,6 +53,7 @@ pub use body::{BodyStream, ResponseBody};
 pub use error::TransportError;
 pub use host::GitHubHost;
 pub use identity::ClientIdentity;
+pub use redact::RedactedUrl;
 pub use safety::CarriesCredential;
 pub use transport::{FnTransport, HttpTransport, SharedTransport};
 

@@ -9,11 +9,22 @@ use crate::{HttpRequest, HttpResponse, HttpTransport, ResponseBody, TransportErr
 /// The default transport: reqwest with rustls.
 ///
 /// Redirects are off (a redirect must never carry a token to another host), the connect and read timeouts
-/// are set, and proxies come from the environment (`HTTPS_PROXY`, `NO_PROXY`, …). Clone it freely: clones
-/// share one connection pool.
+/// are set, and proxies come from the system (`HTTPS_PROXY`, `NO_PROXY`, …) with two exceptions:
+///
+/// - a request to a loopback address ([`is_loopback_host`](crate::safety::is_loopback_host)) never goes
+///   through a proxy, whatever `NO_PROXY` says: a loopback URL is allowed plain http credentials precisely
+///   because they never leave the machine;
+/// - the [`safety`](crate::safety) policy is applied here too, so even used without
+///   [`SharedTransport`](crate::SharedTransport) this adapter never sends a credential over plain http to
+///   anything but loopback (and so never through a proxy in clear).
+///
+/// Clone it freely: clones share the connection pools.
 #[derive(Debug, Clone)]
 pub struct ReqwestTransport {
+    /// For everything but loopback: system proxy settings apply.
     client: reqwest::Client,
+    /// For loopback: never proxied.
+    direct: reqwest::Client,
 }
 
 /// Options for [`ReqwestTransport`].
@@ -63,18 +74,26 @@ impl ReqwestTransportBuilder {
 
     /// Builds the transport.
     pub fn build(self) -> Result<ReqwestTransport, TransportError> {
+        let client = self.client(true)?;
+        let direct = self.client(false)?;
+        Ok(ReqwestTransport { client, direct })
+    }
+
+    fn client(&self, system_proxy: bool) -> Result<reqwest::Client, TransportError> {
         let mut builder = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(self.connect_timeout)
             .read_timeout(self.read_timeout)
             .pool_idle_timeout(self.pool_idle_timeout);
-        if let Some(user_agent) = self.user_agent {
+        if !system_proxy {
+            builder = builder.no_proxy();
+        }
+        if let Some(user_agent) = &self.user_agent {
             builder = builder.user_agent(user_agent);
         }
-        let client = builder.build().map_err(|e| TransportError::Other {
+        builder.build().map_err(|e| TransportError::Other {
             message: format!("could not build the HTTP client: {}", chain(&e)),
-        })?;
-        Ok(ReqwestTransport { client })
+        })
     }
 }
 
@@ -145,12 +164,17 @@ fn map_body_error(error: reqwest::Error) -> TransportError {
 #[async_trait]
 impl HttpTransport for ReqwestTransport {
     async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
+        crate::safety::check_request(&request)?;
         // Kept only to name the host in a connect error, and rendered on that path alone.
         let uri = request.uri().clone();
+        let client = if uri.host().is_some_and(crate::safety::is_loopback_host) {
+            &self.direct
+        } else {
+            &self.client
+        };
         let request = reqwest::Request::try_from(request)
             .map_err(|e| TransportError::InvalidRequest { message: chain(&e) })?;
-        let mut response = self
-            .client
+        let mut response = client
             .execute(request)
             .await
             .map_err(|e| map_send_error(e, &uri))?;

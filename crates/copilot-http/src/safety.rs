@@ -14,14 +14,15 @@ use crate::{HttpRequest, TransportError};
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CarriesCredential;
 
-/// Whether `host` (as it appears in a URL, IPv6 with or without brackets) is a loopback address or
-/// `localhost`.
+/// Whether `host` (as it appears in a URL, IPv6 with or without brackets) is a loopback IP literal or
+/// exactly `localhost`.
+///
+/// Names under `.localhost` do not count: RFC 6761 reserves them, but ordinary resolvers send
+/// `attacker.localhost` to DNS, so such a name may point anywhere.
 pub fn is_loopback_host(host: &str) -> bool {
     let host = host.trim_start_matches('[').trim_end_matches(']');
-    if host.eq_ignore_ascii_case("localhost") || host.to_ascii_lowercase().ends_with(".localhost") {
-        return true;
-    }
-    host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    host.eq_ignore_ascii_case("localhost")
+        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Checks that a credential may be sent to `uri`.
@@ -57,7 +58,7 @@ pub fn check_credential_url(url: &url::Url) -> Result<(), TransportError> {
         url.as_str()
             .parse()
             .map_err(|e: http::uri::InvalidUri| TransportError::InvalidUrl {
-                input: url.as_str().to_owned(),
+                input: crate::RedactedUrl::url(url).to_string(),
                 message: e.to_string(),
             })?;
     check_credential_uri(&uri)
@@ -81,10 +82,7 @@ pub fn check_request(request: &HttpRequest) -> Result<(), TransportError> {
     Ok(())
 }
 
-/// Renders a URI for messages: scheme, host, port and path only (no userinfo, no query).
+/// Renders a URI for messages through [`RedactedUrl`](crate::RedactedUrl): no userinfo, no query values.
 pub fn display_without_secrets(uri: &http::Uri) -> String {
-    let scheme = uri.scheme_str().unwrap_or("");
-    let host = uri.authority().map(|a| a.host()).unwrap_or("");
-    let port = uri.port_u16().map(|p| format!(":{p}")).unwrap_or_default();
-    format!("{scheme}://{host}{port}{}", uri.path())
+    crate::RedactedUrl::uri(uri).to_string()
 }

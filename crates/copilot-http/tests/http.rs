@@ -3,6 +3,7 @@
 mod http {
     mod body;
     mod hosts;
+    mod proxy;
     mod retry;
     mod safety;
     mod sensitive;

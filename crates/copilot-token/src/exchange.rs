@@ -172,7 +172,7 @@ impl TokenExchanger {
         *request.method_mut() = Method::GET;
         *request.uri_mut() = url.as_str().parse().map_err(|_| {
             TokenError::from(copilot_http::TransportError::InvalidUrl {
-                input: url.to_string(),
+                input: copilot_http::RedactedUrl::url(&url).to_string(),
                 message: "not a valid request URI".into(),
             })
         })?;
@@ -181,7 +181,7 @@ impl TokenExchanger {
         headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
         headers.insert(AUTHORIZATION, authorization);
 
-        tracing::debug!(endpoint = endpoint.name(), url = %url, "calling GitHub");
+        tracing::debug!(endpoint = endpoint.name(), url = %copilot_http::RedactedUrl::url(&url), "calling GitHub");
         let response = send_with_retry(
             &self.transport,
             request,

@@ -33,7 +33,8 @@
 //!
 //! The base URL is `endpoints.api` of the same envelope, else derived from the token's `proxy-ep`, else the
 //! host's default, never from an account-type flag. A base URL outside `githubcopilot.com`, the configured
-//! GHE.com tenant, the configured Copilot host or loopback is refused ([`TokenError::UntrustedEndpoint`]).
+//! GHE.com tenant or the configured Copilot host is refused ([`TokenError::UntrustedEndpoint`]); loopback is
+//! accepted only for a custom (test) host.
 //!
 //! The wire rules, each with the test that pins it, are in [`docs/protocol.md`][protocol] §5.
 //!

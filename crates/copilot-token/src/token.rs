@@ -408,7 +408,7 @@ pub fn resolve_copilot_base_url(
         (None, None) => return Ok(host.copilot_api_url().clone()),
     };
     let untrusted = || TokenError::UntrustedEndpoint {
-        url: crate::exchange::truncate(&candidate, 200),
+        url: copilot_http::RedactedUrl::text(&candidate).to_string(),
     };
     let url = Url::parse(&candidate).map_err(|_| untrusted())?;
     if !host.is_trusted_copilot_api(&url) {

@@ -146,7 +146,6 @@ fn trusted_copilot_api_hosts() {
         "https://api.githubcopilot.com",
         "https://api.business.githubcopilot.com",
         "https://api.individual.githubcopilot.com/",
-        "http://127.0.0.1:4010",
     ] {
         assert!(dotcom.is_trusted_copilot_api(&url(ok)), "{ok}");
     }
@@ -158,6 +157,8 @@ fn trusted_copilot_api_hosts() {
         "https://user@api.githubcopilot.com",
         "https://copilot-api.acme.ghe.com",
         "http://10.1.1.1",
+        // Loopback is trusted only for custom hosts (loopback_copilot_api_is_trusted_only_for_custom_hosts).
+        "http://127.0.0.1:4010",
     ] {
         assert!(!dotcom.is_trusted_copilot_api(&url(bad)), "{bad}");
     }
@@ -165,4 +166,59 @@ fn trusted_copilot_api_hosts() {
     assert!(tenant.is_trusted_copilot_api(&url("https://copilot-api.acme.ghe.com")));
     assert!(!tenant.is_trusted_copilot_api(&url("https://copilot-api.other.ghe.com")));
     assert!(!tenant.is_trusted_copilot_api(&url("https://api.githubcopilot.com")));
+}
+
+/// A token envelope that advertises a loopback `endpoints.api` is trusted only for custom (test) hosts:
+/// on a real deployment it would hand the Copilot token to whatever listens on this machine (issue 14).
+#[test]
+fn loopback_copilot_api_is_trusted_only_for_custom_hosts() {
+    let real = [
+        GitHubHost::github_com(),
+        GitHubHost::ghe_com("acme").unwrap(),
+        GitHubHost::enterprise_server("github.example.com").unwrap(),
+    ];
+    for host in &real {
+        for advertised in [
+            "http://127.0.0.1:4010",
+            "https://127.0.0.1",
+            "http://localhost:8080",
+            "http://[::1]:80",
+        ] {
+            assert!(
+                !host.is_trusted_copilot_api(&url(advertised)),
+                "{} trusted {advertised}",
+                host.key()
+            );
+        }
+    }
+    let custom = GitHubHost::custom(
+        url("http://127.0.0.1:4000"),
+        url("http://127.0.0.1:4000/api"),
+        url("http://127.0.0.1:4000/copilot"),
+    );
+    assert!(custom.is_trusted_copilot_api(&url("http://127.0.0.1:4010")));
+    assert!(custom.is_trusted_copilot_api(&url("http://localhost:4010")));
+    assert!(!custom.is_trusted_copilot_api(&url("http://attacker.localhost:4010")));
+    // A GHES mock on loopback keeps working: its own configured Copilot API is trusted.
+    let ghes_mock = GitHubHost::enterprise_server_url("http://127.0.0.1:4000").unwrap();
+    assert!(ghes_mock.is_trusted_copilot_api(ghes_mock.copilot_api_url()));
+}
+
+/// An invalid-host error never echoes a password from the input (issue 14).
+#[test]
+fn host_errors_never_echo_url_credentials() {
+    for input in [
+        "https://u:hunter2password@github.example.com",
+        "https://u:hunter2password@github.example.com/some/path",
+        "ftp://u:hunter2password@github.example.com",
+        "https://u:hunter2password@",
+    ] {
+        let error = GitHubHost::parse(input).unwrap_err();
+        let shown = format!("{error} {error:?}");
+        assert!(!shown.contains("hunter2password"), "{input}: {shown}");
+    }
+    let error = GitHubHost::enterprise_server_url("https://u:hunter2password@ghes.example.com")
+        .unwrap_err();
+    let shown = format!("{error} {error:?}");
+    assert!(!shown.contains("hunter2password"), "{shown}");
 }

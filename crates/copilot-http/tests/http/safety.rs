@@ -124,7 +124,6 @@ fn loopback_detection() {
         "[::1]",
         "localhost",
         "LOCALHOST",
-        "a.localhost",
     ] {
         assert!(is_loopback_host(host), "{host}");
     }
@@ -133,10 +132,27 @@ fn loopback_detection() {
         "192.168.1.1",
         "0.0.0.0",
         "localhost.evil.com",
+        "a.localhost",
         "github.com",
         "::2",
     ] {
         assert!(!is_loopback_host(host), "{host}");
     }
     assert!(check_credential_uri(&"https://github.com".parse().unwrap()).is_ok());
+}
+
+/// `attacker.localhost` is resolved through DNS on ordinary machines: it is no loopback address (issue 14).
+#[test]
+fn dot_localhost_names_are_not_loopback() {
+    for host in ["attacker.localhost", "a.b.localhost", "LOCALHOST.localhost"] {
+        assert!(!is_loopback_host(host), "{host}");
+        let uri: http::Uri = format!("http://{host}:8080/x").parse().unwrap();
+        assert!(
+            matches!(
+                check_credential_uri(&uri),
+                Err(TransportError::InsecureUrl { .. })
+            ),
+            "{host}"
+        );
+    }
 }

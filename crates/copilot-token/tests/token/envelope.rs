@@ -271,11 +271,19 @@ fn poisoned_endpoints_api_is_refused() {
         "https://user:pass@api.githubcopilot.com",
         "https://copilot-api.acme.ghe.com",
         "not a url",
+        // Loopback is trusted only for custom (test) hosts, never for github.com.
+        "http://127.0.0.1:4141",
+        "http://attacker.localhost:4141",
     ] {
         let mut value = envelope(&token_string("p", T0 + 1800), T0 + 1800, 1500);
         value["endpoints"]["api"] = json!(poisoned);
         match decode(value) {
-            Err(TokenError::UntrustedEndpoint { url }) => assert_eq!(url, poisoned),
+            // Shown through the one redacting URL display: userinfo never echoes.
+            Err(TokenError::UntrustedEndpoint { url }) => assert_eq!(
+                url,
+                copilot_http::RedactedUrl::text(poisoned).to_string(),
+                "{poisoned}"
+            ),
             other => panic!("{poisoned}: expected UntrustedEndpoint, got {other:?}"),
         }
     }
@@ -315,10 +323,23 @@ fn host_allowlist() {
         Err(TokenError::UntrustedEndpoint { .. })
     ));
     assert!(ok("https://api.githubcopilot.com", &ghe).is_err());
-    // Loopback (the mock, a local proxy) is accepted, plain http included.
-    assert!(ok("http://127.0.0.1:4141", &github).is_ok());
-    assert!(ok("http://localhost:8080/copilot", &github).is_ok());
-    assert!(ok("http://[::1]:9000", &github).is_ok());
+    // Loopback (the mock) is accepted, plain http included, only for a custom host: for github.com or a
+    // GHE.com tenant a loopback `endpoints.api` would hand the token to whatever listens on this machine.
+    let mock = GitHubHost::custom(
+        Url::parse("http://127.0.0.1:4000").unwrap(),
+        Url::parse("http://127.0.0.1:4000").unwrap(),
+        Url::parse("http://127.0.0.1:4000").unwrap(),
+    );
+    for loopback in [
+        "http://127.0.0.1:4141",
+        "http://localhost:8080/copilot",
+        "http://[::1]:9000",
+    ] {
+        assert!(ok(loopback, &mock).is_ok(), "{loopback}");
+        assert!(ok(loopback, &github).is_err(), "{loopback}");
+        assert!(ok(loopback, &ghe).is_err(), "{loopback}");
+    }
+    assert!(ok("http://attacker.localhost:8080", &mock).is_err());
     // proxy-ep derivation for a GHE.com tenant.
     assert_eq!(
         resolve_copilot_base_url(None, Some("copilot-proxy.acme.ghe.com"), &ghe)

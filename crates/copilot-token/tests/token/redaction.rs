@@ -121,3 +121,55 @@ async fn secrets_never_appear_in_debug_output_or_trace_logs() {
         assert!(!debug.contains(secret), "Debug leaks {secret:?}:\n{debug}");
     }
 }
+
+/// A REST URL with userinfo (`https://user:password@…`) never reaches a log line or an error in full: every
+/// URL goes through `copilot_http::RedactedUrl` (issue 14).
+#[tokio::test]
+async fn url_credentials_never_appear_in_logs_or_errors() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let server = wiremock::MockServer::start().await;
+    mount_catch_all(&server).await;
+    let mut api = url::Url::parse(&server.uri()).unwrap();
+    api.set_username("someone").unwrap();
+    api.set_password(Some("hunter2password")).unwrap();
+    let host = copilot_http::GitHubHost::custom(
+        url::Url::parse(&server.uri()).unwrap(),
+        api,
+        url::Url::parse("https://api.githubcopilot.com").unwrap(),
+    );
+    let manager = TokenManager::builder(
+        exchanger(
+            reqwest_transport(),
+            host,
+            Arc::new(ManualClock::new(t0())),
+            Arc::new(RecordingSleep::new()),
+        ),
+        Arc::new(StaticGitHubToken::new(GH_TOKEN)),
+    )
+    .build();
+    let error = manager
+        .credentials()
+        .await
+        .expect_err("userinfo is refused");
+    drop(_guard);
+    let shown = format!("{error} {error:?}");
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(logs.contains("calling GitHub"), "{logs}");
+    assert!(
+        !logs.contains("hunter2password"),
+        "logs leak the URL password:\n{logs}"
+    );
+    assert!(
+        !shown.contains("hunter2password"),
+        "the error leaks it: {shown}"
+    );
+    assert!(server.received_requests().await.unwrap().is_empty());
+}
