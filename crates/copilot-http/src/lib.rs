@@ -16,7 +16,7 @@
 //! - [`retry`]: exponential backoff with jitter that honours `Retry-After` (seconds or HTTP-date).
 //! - [`host::GitHubHost`]: github.com, GitHub Enterprise Server and GHE.com data residency hosts.
 //! - [`safety`]: credentials only travel over https, or plain http to loopback.
-//! - [`redact`]: [`RedactedUrl`](redact::RedactedUrl), the one rendering of a URL for logs and errors.
+//! - [`redact`]: [`RedactedUrl`], the one rendering of a URL for logs and errors.
 //! - [`sensitive`]: marks `Authorization`-like headers sensitive and prints requests redacted.
 //! - [`time`]: injectable [`Clock`](time::Clock) and [`Sleep`](time::Sleep) so time-driven logic tests instantly.
 //!
