@@ -66,6 +66,34 @@ pub enum Command {
     Chat(ChatArgs),
     /// The whole flow against the embedded mock, step by step (always uses the mock; no network).
     Demo,
+    /// Run an OpenAI- and Anthropic-compatible gateway to Copilot for other tools (until Ctrl-C).
+    Serve(ServeArgs),
+}
+
+/// `serve` options.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The IP address to listen on. Anything but a loopback address needs --api-key or --keys-file.
+    #[arg(long, default_value = "127.0.0.1", value_name = "IP")]
+    pub host: String,
+    /// The port (0 picks a free one).
+    #[arg(long, default_value_t = copilot_serve::DEFAULT_PORT)]
+    pub port: u16,
+    /// The key clients must send (`Authorization: Bearer` or `x-api-key`); generated when absent on
+    /// loopback.
+    #[arg(
+        long,
+        env = "COPILOT_RS_SERVE_API_KEY",
+        value_name = "KEY",
+        hide_env_values = true
+    )]
+    pub api_key: Option<String>,
+    /// A JSON keys file; keys bound to a `user` use that user's stored login (multi-user mode).
+    #[arg(long, value_name = "FILE")]
+    pub keys_file: Option<PathBuf>,
+    /// Seconds to let open streams finish after Ctrl-C.
+    #[arg(long, default_value_t = 30, value_name = "SECS")]
+    pub drain_timeout: u64,
 }
 
 /// `auth` subcommands.

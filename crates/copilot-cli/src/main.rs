@@ -25,7 +25,12 @@ use crate::error::{CliError, EXIT_FAILURE};
 
 fn main() -> ExitCode {
     let mut cli = Cli::parse();
-    init_logging();
+    // The gateway reports one line per request at info level.
+    init_logging(if matches!(cli.command, Command::Serve(_)) {
+        "warn,copilot_serve=info"
+    } else {
+        "warn"
+    });
     if matches!(cli.command, Command::Demo) {
         // The demo only makes sense against the embedded mock.
         cli.global.mock = true;
@@ -63,12 +68,13 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Models(args) => commands::models::run(&context, args).await,
         Command::Chat(args) => commands::chat::run(&context, args).await,
         Command::Demo => commands::demo::run(&context).await,
+        Command::Serve(args) => commands::serve::run(&context, args).await,
     }
 }
 
-/// Logs to stderr, filtered by `RUST_LOG` (nothing by default but warnings).
-fn init_logging() {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
+/// Logs to stderr, filtered by `RUST_LOG` (by default `default`: warnings, plus `serve`'s request lines).
+fn init_logging(default: &str) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -5,6 +5,7 @@ pub mod chat;
 pub mod demo;
 pub mod login;
 pub mod models;
+pub mod serve;
 
 /// Completes when the user presses Ctrl-C (never, if the handler cannot be installed).
 pub async fn ctrl_c() {

@@ -1,0 +1,71 @@
+//! `copilot-rs serve`: an OpenAI- and Anthropic-compatible HTTP gateway to GitHub Copilot, built on
+//! copilot-sdk and copilot-api.
+//!
+//! Point an OpenAI client (base URL `http://127.0.0.1:4141/v1`) or an Anthropic client (base URL
+//! `http://127.0.0.1:4141`) at it, with the gateway's API key, and it answers with Copilot's models.
+//!
+//! ```no_run
+//! use copilot_serve::{ApiKeys, Gateway, ServeConfig, Upstream};
+//! use copilot_sdk::CopilotClient;
+//!
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let client = CopilotClient::builder().build()?;          // the signed-in user
+//! let keys = ApiKeys::single("sk-local-0123456789abcdef")?;
+//! let gateway = Gateway::new(ServeConfig::new(keys), Upstream::Client(client))?;
+//! let running = gateway.start().await?;                    // 127.0.0.1:4141
+//! tokio::signal::ctrl_c().await?;
+//! running.shutdown().await?;                               // drains open streams
+//! # Ok(()) }
+//! ```
+//!
+//! # Endpoints
+//!
+//! | Route | Notes |
+//! |---|---|
+//! | `POST /v1/chat/completions` | stream and not; responses-only models are served through `/responses` |
+//! | `POST /v1/responses` | stream and not; chat-only models are served through `/chat/completions` |
+//! | `POST /v1/responses/compact` | 501: Copilot has no compaction endpoint |
+//! | `GET /v1/models`, `GET /v1/models/{id}` | OpenAI shape, or Anthropic's with `anthropic-version` |
+//! | `POST /v1/embeddings` | `float` or `base64` encoding |
+//! | `GET /healthz` | no key needed |
+//!
+//! # Behaviour
+//!
+//! - **Access**: every route but `/healthz` needs a key, as `Authorization: Bearer <key>` or
+//!   `x-api-key: <key>`, compared in constant time (as SHA-256 digests). Keys bound to users
+//!   ([`ApiKeys::from_json`]) run in multi-user mode over a [`ClientPool`](copilot_sdk::ClientPool): each
+//!   key uses its own stored GitHub credential and subscription. A key's `max_concurrent` caps its
+//!   requests in flight (429 beyond it).
+//! - **Models**: unlisted names agents send (dated Anthropic ids, dashed versions, provider prefixes) are
+//!   mapped to the closest listed model, named in the `x-copilot-model` response header.
+//! - **Billing**: `X-Initiator: user` only when the last message is a human prompt (copilot-api derives
+//!   it from the conversation); a caller's own `X-Initiator` header wins. Copilot's reported AI-credit cost
+//!   comes back in `x-copilot-cost-nano-aiu` on non-streamed answers.
+//! - **Errors** are written in the caller's dialect with Copilot's status: 429 with `Retry-After`, 402 for
+//!   exhausted quota, 401 with a `copilot-rs auth login` hint.
+//! - **Observability**: one `tracing` event per request (target `copilot_serve::request`: method, route,
+//!   key label, model, status, upstream ms, tokens, cost), emitted when the response body (a stream
+//!   included) is finished; never a token, key or prompt.
+//! - **Shutdown** ([`RunningGateway::shutdown`]) stops accepting and lets open streams finish, up to the
+//!   drain timeout.
+//!
+//! The wire rules the gateway relies on are in the repository's `docs/protocol.md`.
+
+mod config;
+mod encode;
+mod error;
+mod openai;
+mod routing;
+mod server;
+mod translate;
+mod upstream;
+
+pub use config::{
+    ApiKeys, DEFAULT_DRAIN_TIMEOUT, DEFAULT_MAX_BODY, DEFAULT_PORT, MIN_KEY_LEN, ServeConfig,
+    generate_key,
+};
+pub use encode::COST_HEADER;
+pub use error::{Dialect, Failure, SIGN_IN_HINT, ServeError};
+pub use openai::MODEL_HEADER;
+pub use server::{Gateway, RunningGateway};
+pub use upstream::Upstream;

@@ -1,0 +1,121 @@
+//! `POST /v1/embeddings`.
+
+use axum::Extension;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use bytes::Bytes;
+use copilot_api::EmbeddingsRequest;
+use http::HeaderMap;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::chat::json_response;
+use super::{UpstreamTimer, model_headers, resolve_model};
+use crate::error::{Dialect, Failure};
+use crate::server::{Caller, Gateway, RequestLog};
+
+/// OpenAI's embeddings body: `input` is a string, a list of strings (token-id inputs are refused: Copilot
+/// takes text), `encoding_format` `float` or `base64` (the `openai` Python client asks for base64 by
+/// default).
+#[derive(Deserialize)]
+struct Body {
+    model: String,
+    input: Input,
+    #[serde(default)]
+    encoding_format: Option<String>,
+    #[serde(default)]
+    dimensions: Option<u32>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Input {
+    One(String),
+    Many(Vec<String>),
+    Tokens(serde::de::IgnoredAny),
+}
+
+/// Embeddings for one or many inputs, floats or base64 as asked.
+pub(crate) async fn embeddings(
+    State(gateway): State<Gateway>,
+    Extension(caller): Extension<Caller>,
+    Extension(log): Extension<RequestLog>,
+    _headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match run(&gateway, &caller, &log, &body).await {
+        Ok(response) => response,
+        Err(failure) => {
+            log.update(|r| r.error = Some(failure.to_string()));
+            failure.in_dialect(Dialect::OpenAi).into_response()
+        }
+    }
+}
+
+async fn run(
+    gateway: &Gateway,
+    caller: &Caller,
+    log: &RequestLog,
+    body: &[u8],
+) -> Result<Response, Failure> {
+    let body: Body = super::parse_body(body)?;
+    let input = match body.input {
+        Input::One(text) => vec![text],
+        Input::Many(texts) => texts,
+        Input::Tokens(_) => {
+            return Err(Failure::bad_request(
+                "token-id inputs are not supported: GitHub Copilot embeds text; send strings",
+            )
+            .code("invalid_input"));
+        }
+    };
+    if input.is_empty() {
+        return Err(Failure::bad_request("`input` is empty").code("invalid_input"));
+    }
+    let base64 = match body.encoding_format.as_deref() {
+        None | Some("float") => false,
+        Some("base64") => true,
+        Some(other) => {
+            return Err(Failure::bad_request(format!(
+                "`encoding_format` must be `float` or `base64`, not `{other}`"
+            )));
+        }
+    };
+    let api = gateway.inner.upstream.api(caller.user.as_deref()).await?;
+    let resolved = resolve_model(&api, &body.model, log).await?;
+    let mut request = EmbeddingsRequest::new(resolved.id.clone(), input);
+    request.dimensions = body.dimensions;
+    let timer = UpstreamTimer::start();
+    let answer = api.embeddings(request).await;
+    timer.stop(log, "/embeddings");
+    let answer = answer.map_err(|e| Failure::from_api(&e))?;
+    let data: Vec<Value> = answer
+        .data
+        .iter()
+        .map(|e| {
+            let embedding = if base64 {
+                let mut bytes = Vec::with_capacity(e.embedding.len() * 4);
+                for value in &e.embedding {
+                    bytes.extend_from_slice(&value.to_le_bytes());
+                }
+                json!(base64::engine::general_purpose::STANDARD.encode(bytes))
+            } else {
+                json!(e.embedding)
+            };
+            json!({"object": "embedding", "index": e.index, "embedding": embedding})
+        })
+        .collect();
+    let usage = answer.usage.unwrap_or_default();
+    log.update(|r| r.prompt_tokens = Some(usage.prompt_tokens));
+    Ok(json_response(
+        json!({
+            "object": "list",
+            "data": data,
+            "model": answer.model.unwrap_or_else(|| resolved.id.clone()),
+            "usage": {"prompt_tokens": usage.prompt_tokens, "total_tokens": usage.total_tokens},
+        }),
+        model_headers(&resolved),
+        None,
+    ))
+}

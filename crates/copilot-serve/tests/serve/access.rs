@@ -1,0 +1,156 @@
+//! Access control, per-key limits, configuration checks, health and graceful shutdown.
+
+use std::time::Duration;
+
+use copilot_mock::{MockConfig, MockServer};
+use copilot_serve::{ApiKeys, Gateway, ServeConfig, Upstream};
+use futures_util::StreamExt;
+use serde_json::{Value, json};
+
+use crate::common::{Harness, KEY, local_config, mock_client};
+
+#[tokio::test]
+async fn every_route_but_healthz_needs_the_key() {
+    let h = Harness::start().await;
+    let health = h.http.get(h.url("/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+
+    let chat =
+        json!({"model": "gpt-4.1", "messages": [{"role": "user", "content": "hi"}]}).to_string();
+    let none = h
+        .http
+        .post(h.url("/v1/chat/completions"))
+        .body(chat.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(none.status(), 401);
+    let body: Value = serde_json::from_str(&none.text().await.unwrap()).unwrap();
+    assert_eq!(body["error"]["type"], "authentication_error");
+    assert_eq!(body["error"]["code"], "invalid_api_key");
+
+    let wrong = h
+        .http
+        .post(h.url("/v1/chat/completions"))
+        .bearer_auth("sk-test-0123456789abcdeX")
+        .body(chat.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+    let models = h.http.get(h.url("/v1/models")).send().await.unwrap();
+    assert_eq!(models.status(), 401);
+
+    // Anthropic clients send x-api-key, and get Anthropic's error envelope.
+    let anthropic = h
+        .http
+        .post(h.url("/v1/messages"))
+        .header("x-api-key", "nope-nope-nope-nope")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anthropic.status(), 401);
+    let body: Value = serde_json::from_str(&anthropic.text().await.unwrap()).unwrap();
+    assert_eq!(body["type"], "error");
+    assert_eq!(body["error"]["type"], "authentication_error");
+
+    let ok = h
+        .http
+        .post(h.url("/v1/chat/completions"))
+        .header("x-api-key", KEY)
+        .body(chat)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 200);
+    // Nothing unauthenticated reached Copilot.
+    assert_eq!(h.upstream(copilot_mock::Endpoint::ChatCompletions).len(), 1);
+}
+
+#[tokio::test]
+async fn configurations_that_would_be_unsafe_or_ambiguous_are_refused() {
+    let mock = MockServer::start(MockConfig::new()).await;
+    let client = mock_client(&mock);
+    assert!(
+        Gateway::new(
+            ServeConfig::new(ApiKeys::new()),
+            Upstream::Client(client.clone())
+        )
+        .is_err()
+    );
+    let bound =
+        ApiKeys::from_json(r#"{"keys":[{"key":"alice-key-0123456789","user":"alice"}]}"#).unwrap();
+    let error = Gateway::new(local_config(bound), Upstream::Client(client)).unwrap_err();
+    assert!(error.to_string().contains("multi-user"), "{error}");
+}
+
+#[tokio::test]
+async fn a_key_at_its_concurrency_limit_gets_429_until_its_stream_ends() {
+    let mock = MockServer::start(MockConfig::new()).await;
+    let client = mock_client(&mock);
+    let keys = ApiKeys::new()
+        .with_key(KEY, None::<String>, Some(1))
+        .unwrap();
+    let h = Harness::with_gateway(
+        mock,
+        Gateway::new(local_config(keys), Upstream::Client(client)).unwrap(),
+    )
+    .await;
+    let long = json!({"model": "gpt-4.1", "stream": true, "messages": [{"role": "user", "content": "long answer 50"}]});
+    let first = h.post("/v1/chat/completions", &long).await;
+    assert_eq!(first.status(), 200);
+    // The first stream is open (its body not read yet): the key's one slot is taken.
+    let second = h.post("/v1/chat/completions", &long).await;
+    assert_eq!(second.status(), 429);
+    assert_eq!(second.headers()["retry-after"], "1");
+    let body: Value = serde_json::from_str(&second.text().await.unwrap()).unwrap();
+    assert_eq!(body["error"]["code"], "concurrency_limit");
+    // Reading the first stream to its end frees the slot.
+    let text = first.text().await.unwrap();
+    assert!(text.ends_with("data: [DONE]\n\n"));
+    let third = h
+        .post(
+            "/v1/chat/completions",
+            &json!({"model": "gpt-4.1", "messages": [{"role": "user", "content": "hi"}]}),
+        )
+        .await;
+    assert_eq!(third.status(), 200);
+}
+
+#[tokio::test]
+async fn shutdown_lets_an_open_stream_finish() {
+    let h = Harness::start().await;
+    let response = h
+        .post(
+            "/v1/chat/completions",
+            &json!({"model": "gpt-4.1", "stream": true,
+            "messages": [{"role": "user", "content": "long answer 200"}]}),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    let mut body = response.bytes_stream();
+    let first = body.next().await.unwrap().unwrap();
+    assert!(!first.is_empty());
+    let Harness {
+        gateway,
+        mock,
+        http,
+    } = h;
+    let base = gateway.base_url();
+    let shutdown = tokio::spawn(gateway.shutdown());
+    // New connections are refused once shutdown started.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(http.get(format!("{base}/healthz")).send().await.is_err());
+    let mut rest = Vec::new();
+    while let Some(chunk) = body.next().await {
+        rest.extend_from_slice(&chunk.unwrap());
+    }
+    let rest = String::from_utf8(rest).unwrap();
+    assert!(
+        rest.ends_with("data: [DONE]\n\n"),
+        "the open stream completed"
+    );
+    shutdown.await.unwrap().unwrap();
+    drop(mock);
+}

@@ -1,0 +1,105 @@
+//! Upstream failures come back in the caller's dialect with the upstream status.
+
+use copilot_mock::{Endpoint, Fault, FaultRule};
+use serde_json::{Value, json};
+
+use crate::common::Harness;
+
+fn chat() -> Value {
+    json!({"model": "gpt-4.1", "messages": [{"role": "user", "content": "hi"}]})
+}
+
+#[tokio::test]
+async fn rate_limits_pass_through_with_retry_after() {
+    let h = Harness::start().await;
+    h.mock.set_fault(FaultRule::new(
+        Endpoint::ChatCompletions,
+        Fault::rate_limited(120),
+    ));
+    let (status, headers, body) = h.post_json("/v1/chat/completions", &chat()).await;
+    assert_eq!(status, 429);
+    assert_eq!(headers["retry-after"], "120");
+    assert_eq!(body["error"]["type"], "rate_limit_error");
+    assert_eq!(body["error"]["code"], "rate_limited");
+    assert!(headers.contains_key("x-request-id"));
+}
+
+#[tokio::test]
+async fn exhausted_quota_is_402() {
+    let h = Harness::start().await;
+    h.mock.set_fault(FaultRule::new(
+        Endpoint::ChatCompletions,
+        Fault::quota_exceeded(),
+    ));
+    let (status, _, body) = h.post_json("/v1/chat/completions", &chat()).await;
+    assert_eq!(status, 402);
+    assert_eq!(body["error"]["code"], "quota_exceeded");
+    assert_eq!(body["error"]["type"], "insufficient_quota");
+}
+
+#[tokio::test]
+async fn a_rejected_credential_is_401_with_the_sign_in_hint() {
+    let h = Harness::start().await;
+    h.mock.set_fault(FaultRule::new(
+        Endpoint::ChatCompletions,
+        Fault::status_text(401, "unauthorized: token expired"),
+    ));
+    let (status, _, body) = h.post_json("/v1/chat/completions", &chat()).await;
+    assert_eq!(status, 401);
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("copilot-rs auth login"), "{message}");
+    assert_eq!(body["error"]["type"], "authentication_error");
+}
+
+#[tokio::test]
+async fn unknown_models_fail_upstream_in_the_callers_dialect() {
+    let h = Harness::start().await;
+    let (status, _, body) = h
+        .post_json(
+            "/v1/chat/completions",
+            &json!({"model": "no-such-model", "messages": [{"role": "user", "content": "hi"}]}),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"]["code"], "model_not_supported");
+    assert_eq!(body["error"]["type"], "invalid_request_error");
+}
+
+#[tokio::test]
+async fn a_mid_stream_error_ends_the_stream_with_an_error_object() {
+    let h = Harness::start().await;
+    h.mock.set_fault(FaultRule::new(
+        Endpoint::ChatCompletions,
+        Fault::MidStreamError {
+            after_events: 2,
+            code: "model_overloaded".into(),
+            message: "overloaded".into(),
+        },
+    ));
+    let (status, _, events) = h
+        .post_sse("/v1/chat/completions", &json!({"model": "gpt-4.1", "stream": true, "messages": [{"role": "user", "content": "hi"}]}))
+        .await;
+    assert_eq!(status, 200);
+    let last = events.last().unwrap().json();
+    assert_eq!(last["error"]["message"], "overloaded");
+    assert!(
+        events.iter().all(|e| e.data != "[DONE]"),
+        "a failed stream does not claim success"
+    );
+}
+
+#[tokio::test]
+async fn malformed_bodies_are_400() {
+    let h = Harness::start().await;
+    let response = h
+        .http
+        .post(h.url("/v1/chat/completions"))
+        .bearer_auth(crate::common::KEY)
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    let body: Value = serde_json::from_str(&response.text().await.unwrap()).unwrap();
+    assert_eq!(body["error"]["type"], "invalid_request_error");
+}
