@@ -2,7 +2,8 @@
 //!
 //! | command | what it does |
 //! |---|---|
-//! | `test` | the test suite: cargo-nextest over the workspace, then the doctests (nextest skips them) |
+//! | `test` | the test suite: cargo-nextest over the workspace, the doctests (nextest skips them), then the gateway's real-client tests (`openai`/`anthropic` Python packages in a venv) |
+//! | `python` | the gateway's real-client tests alone |
 //! | `ci` | everything CI checks: doc citations of `docs/protocol.md`, fmt, clippy (MSRV-aware), the MSRV job, test, docs, the feature job, cargo-deny |
 //! | `msrv` | the MSRV job alone: no dependency needs a newer Rust; a compile with the MSRV toolchain if installed |
 //! | `features` | the feature job alone: `--no-default-features`, then `cargo hack check --each-feature` |
@@ -18,6 +19,7 @@
 mod docs_check;
 mod features;
 mod msrv;
+mod python;
 
 use std::env;
 use std::path::{Path, PathBuf};
@@ -41,6 +43,7 @@ fn main() -> ExitCode {
         "bench" => bench(rest),
         "load" => load(rest),
         "fuzz" => fuzz(rest),
+        "python" => python::test(),
         "help" | "--help" | "-h" => {
             print_help();
             Ok(())
@@ -59,7 +62,8 @@ fn main() -> ExitCode {
 fn print_help() {
     println!(
         "cargo xtask <command>\n\n\
-         test [ARGS]   run the test suite (nextest + doctests); ARGS go to nextest\n\
+         test [ARGS]   run the test suite (nextest + doctests + python); ARGS go to nextest\n\
+         python        only the gateway's real-client tests (openai/anthropic Python packages)\n\
          ci            docs check, fmt, clippy, MSRV, test, docs, features and cargo-deny, as CI runs them\n\
          msrv          the MSRV job: dependency rust-versions, a compile with the MSRV toolchain if installed\n\
          features      --no-default-features build and a check of each feature (cargo-hack)\n\
@@ -132,7 +136,9 @@ fn test(extra: &[String]) -> Result {
     run(nextest)?;
     let mut doc = cargo();
     doc.args(["test", "--doc", "--workspace", "--all-features"]);
-    run(doc)
+    run(doc)?;
+    // The gateway through the official openai/anthropic Python clients (a venv from PyPI).
+    python::test()
 }
 
 fn ci() -> Result {

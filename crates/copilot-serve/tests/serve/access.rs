@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use copilot_mock::{MockConfig, MockServer};
+use copilot_mock::{Endpoint, Fault, FaultRule, MockConfig, MockServer};
 use copilot_serve::{ApiKeys, Gateway, ServeConfig, Upstream};
 use futures_util::StreamExt;
 use serde_json::{Value, json};
@@ -97,10 +97,21 @@ async fn a_key_at_its_concurrency_limit_gets_429_until_its_stream_ends() {
         Gateway::new(local_config(keys), Upstream::Client(client)).unwrap(),
     )
     .await;
-    let long = json!({"model": "gpt-4.1", "stream": true, "messages": [{"role": "user", "content": "long answer 50"}]});
+    // The first stream stalls after its first events, so it is still open when the second request comes.
+    h.mock.set_fault(
+        FaultRule::new(
+            Endpoint::ChatCompletions,
+            Fault::StallMidStream {
+                after_events: 2,
+                duration: Duration::from_secs(1),
+            },
+        )
+        .times(1),
+    );
+    let long = json!({"model": "gpt-4.1", "stream": true, "messages": [{"role": "user", "content": "hi"}]});
     let first = h.post("/v1/chat/completions", &long).await;
     assert_eq!(first.status(), 200);
-    // The first stream is open (its body not read yet): the key's one slot is taken.
+    // The first stream is open: the key's one slot is taken.
     let second = h.post("/v1/chat/completions", &long).await;
     assert_eq!(second.status(), 429);
     assert_eq!(second.headers()["retry-after"], "1");
