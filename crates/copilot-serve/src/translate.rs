@@ -69,7 +69,6 @@ pub(crate) fn chat_to_responses(chat: ChatRequest) -> ResponsesRequest {
         }
     }
     let mut request = ResponsesRequest::new(chat.model, input);
-    request.options = chat.options;
     if !instructions.is_empty() {
         request.instructions = Some(instructions.join("\n\n"));
     }
@@ -290,7 +289,6 @@ pub(crate) fn responses_to_chat(request: ResponsesRequest) -> ChatRequest {
         }
     }
     let mut chat = ChatRequest::new(request.model, messages);
-    chat.options = request.options;
     chat.tools = request
         .tools
         .into_iter()

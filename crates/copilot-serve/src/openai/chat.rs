@@ -44,7 +44,7 @@ async fn run(
     let api = gateway.inner.upstream.api(caller.user.as_deref()).await?;
     let resolved = resolve_model(&api, &request.model, log).await?;
     request.model = resolved.id.clone();
-    request.options = request_options(headers);
+    let options = request_options(headers);
     let stream = request.stream == Some(true);
     let include_usage = request
         .stream_options
@@ -56,7 +56,7 @@ async fn run(
         ChatRoute::Responses => {
             let timer = UpstreamTimer::start();
             let upstream = api
-                .responses_stream(chat_to_responses(request))
+                .responses_stream_with(chat_to_responses(request), options)
                 .await
                 .map_err(|e| Failure::from_api(&e));
             timer.stop(log, "/responses");
@@ -84,7 +84,7 @@ async fn run(
         ChatRoute::ChatCompletions | ChatRoute::Messages => {
             let timer = UpstreamTimer::start();
             if stream {
-                let upstream = api.chat_stream(request).await;
+                let upstream = api.chat_stream_with(request, options).await;
                 timer.stop(log, "/chat/completions");
                 let upstream = upstream.map_err(|e| Failure::from_api(&e))?;
                 Ok(sse_response(
@@ -96,7 +96,7 @@ async fn run(
                     extra_headers,
                 ))
             } else {
-                let answer = api.chat(request).await;
+                let answer = api.chat_with(request, options).await;
                 timer.stop(log, "/chat/completions");
                 let answer = answer.map_err(|e| Failure::from_api(&e))?;
                 let cost = answer.extra.get("copilot_usage").and_then(cost_of);

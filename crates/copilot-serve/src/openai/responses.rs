@@ -60,14 +60,14 @@ async fn run(
     let api = gateway.inner.upstream.api(caller.user.as_deref()).await?;
     let resolved = resolve_model(&api, &request.model, log).await?;
     request.model = resolved.id.clone();
-    request.options = request_options(headers);
+    let options = request_options(headers);
     let stream = request.stream == Some(true);
     log.update(|r| r.stream = stream);
     let extra_headers = model_headers(&resolved);
     if resolved.supports_responses() {
         let timer = UpstreamTimer::start();
         if stream {
-            let upstream = api.responses_stream(request).await;
+            let upstream = api.responses_stream_with(request, options).await;
             timer.stop(log, "/responses");
             let upstream = upstream.map_err(|e| Failure::from_api(&e))?;
             return Ok(sse_response(
@@ -79,7 +79,7 @@ async fn run(
                 extra_headers,
             ));
         }
-        let answer = api.responses(request).await;
+        let answer = api.responses_with(request, options).await;
         timer.stop(log, "/responses");
         let answer = answer.map_err(|e| Failure::from_api(&e))?;
         let cost = answer.extra.get("copilot_usage").and_then(cost_of);
@@ -101,7 +101,7 @@ async fn run(
     }
     let chat = responses_to_chat(request);
     let timer = UpstreamTimer::start();
-    let upstream = api.chat_stream(chat).await;
+    let upstream = api.chat_stream_with(chat, options).await;
     timer.stop(log, "/chat/completions");
     let upstream = upstream.map_err(|e| Failure::from_api(&e))?;
     if stream {
