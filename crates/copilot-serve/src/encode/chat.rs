@@ -146,6 +146,9 @@ impl Encoder for ChatChunks {
                     ReasoningKind::Opaque => delta.reasoning_opaque = Some(&text),
                     ReasoningKind::Summary => delta.cot_summary = Some(&text),
                     ReasoningKind::Id => delta.cot_id = Some(&text),
+                    // A whole encrypted Anthropic thinking block has no chat field; chat models never
+                    // send one.
+                    _ => return,
                 }
                 self.chunk(choice, delta, None, out);
             }
