@@ -12,10 +12,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use async_trait::async_trait;
-use copilot_api::{
-    ApiCredentials, ApiError, ChatEvent, ChatRequest, CopilotApiClient, CopilotAuth, Message,
-};
+use copilot_api::{ApiError, ChatEvent, ChatRequest, CopilotApiClient, Message};
 use copilot_http::{GitHubHost, ReqwestTransport, SharedTransport};
 use copilot_token::{AuthMode, StaticGitHubToken, TokenExchanger, TokenManager};
 use futures_util::StreamExt;
@@ -154,25 +151,6 @@ impl fmt::Display for LoadOutcome {
     }
 }
 
-/// `TokenManager` as the API client's credential source.
-#[derive(Debug)]
-struct ManagerAuth(TokenManager);
-
-#[async_trait]
-impl CopilotAuth for ManagerAuth {
-    async fn credentials(&self) -> Result<ApiCredentials, ApiError> {
-        let credentials = self
-            .0
-            .credentials()
-            .await
-            .map_err(ApiError::auth_with_source)?;
-        Ok(ApiCredentials::new(
-            credentials.bearer.clone(),
-            credentials.base_url.clone(),
-        ))
-    }
-}
-
 /// The variant name of an error (`RateLimited`, `Transport`, …) for counting.
 fn variant(error: &ApiError) -> String {
     let debug = format!("{error:?}");
@@ -224,7 +202,7 @@ pub async fn run_load(config: &LoadConfig, target: &LoadTarget) -> Result<LoadOu
         )
         .mode(AuthMode::Exchange)
         .build();
-        let client = CopilotApiClient::builder(ManagerAuth(manager))
+        let client = CopilotApiClient::builder(manager)
             .transport(transport)
             .build()
             .map_err(|e| BenchError::contender("load", e))?;

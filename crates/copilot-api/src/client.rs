@@ -6,6 +6,7 @@ use std::task::Poll;
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
+use copilot_http::identity::COPILOT_INTEGRATION_ID;
 use copilot_http::retry::{RetryPolicy, send_with_retry};
 use copilot_http::time::{Clock, SharedClock, SharedSleep, Sleep, SystemClock, TokioSleep};
 use copilot_http::{ClientIdentity, HttpResponse, ResponseBody, SharedTransport, TransportError};
@@ -17,7 +18,6 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use url::Url;
 
-use crate::auth::{ApiCredentials, CopilotAuth};
 use crate::chat::{ChatRequest, ChatResponse, StreamOptions};
 use crate::decode::Dialect;
 use crate::embeddings::{EmbeddingsRequest, EmbeddingsResponse, EmbeddingsUsage};
@@ -28,6 +28,7 @@ use crate::options::{Initiator, RequestOptions};
 use crate::responses::{ResponsesRequest, ResponsesResponse};
 use crate::stream::{ChatStream, Timer};
 use crate::wire::sse::SseLimits;
+use copilot_core::{CopilotAuth, CopilotCredentials};
 
 /// `OpenAI-Intent` for chat and responses unless overridden.
 pub const DEFAULT_INTENT: &str = "conversation-panel";
@@ -749,7 +750,7 @@ impl CopilotApiClient {
     fn build_request(
         &self,
         call: &Call<'_>,
-        credentials: &ApiCredentials,
+        credentials: &CopilotCredentials,
         request_id: &str,
     ) -> Result<http::Request<Bytes>, ApiError> {
         let url = endpoint_url(&credentials.base_url, call.path)?;
@@ -763,6 +764,15 @@ impl CopilotApiClient {
             );
         }
         headers.reserve(6);
+        // The bearer belongs to an integration id (PATs in direct mode work only with
+        // `copilot-developer-cli`): the source's value wins over the identity's.
+        if let Some(integration_id) = &credentials.integration_id
+            && headers
+                .get(&COPILOT_INTEGRATION_ID)
+                .is_none_or(|sent| sent.as_bytes() != integration_id.as_bytes())
+        {
+            headers.insert(COPILOT_INTEGRATION_ID, header_value(integration_id)?);
+        }
         let mut bearer =
             HeaderValue::try_from(format!("Bearer {}", credentials.bearer.expose_secret()))
                 .map_err(|_| ApiError::InvalidRequest {

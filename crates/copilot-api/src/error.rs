@@ -1,9 +1,9 @@
 //! [`ApiError`], the crate's one error type, and the mapping from HTTP status + body (`docs/protocol.md` §12).
 
 use std::fmt;
-use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use copilot_core::CredentialError;
 use copilot_http::TransportError;
 use http::{HeaderMap, StatusCode};
 use serde::Deserialize;
@@ -203,18 +203,11 @@ pub enum ApiError {
         /// The start of the body, length-limited.
         snippet: String,
     },
-    /// Credentials could not be obtained from the [`CopilotAuth`](crate::CopilotAuth) source.
-    ///
-    /// `source` keeps the provider's own typed error (e.g. copilot-token's `TokenError`), so callers can
-    /// downcast it and tell "sign in again" from a passing failure; see [`ApiError::auth_source`].
-    #[error("could not obtain Copilot credentials: {message}")]
-    Auth {
-        /// The source's complaint.
-        message: String,
-        /// The provider's typed error, when it gave one.
-        #[source]
-        source: Option<Arc<dyn std::error::Error + Send + Sync>>,
-    },
+    /// Credentials could not be obtained from the [`CopilotAuth`](crate::CopilotAuth) source. The typed
+    /// [`CredentialError`] says whether the user must sign in again
+    /// ([`requires_sign_in`](CredentialError::requires_sign_in)) or the failure may pass.
+    #[error(transparent)]
+    Auth(#[from] CredentialError),
     /// The request could not be built (bad header value, unserialisable body, bad base URL).
     #[error("invalid request: {message}")]
     InvalidRequest {
@@ -227,30 +220,10 @@ pub enum ApiError {
 }
 
 impl ApiError {
-    /// An [`ApiError::Auth`] with only a message.
-    pub fn auth(message: impl Into<String>) -> Self {
-        ApiError::Auth {
-            message: message.into(),
-            source: None,
-        }
-    }
-
-    /// An [`ApiError::Auth`] carrying the credential provider's typed error (its text becomes the message).
-    pub fn auth_with_source(source: impl std::error::Error + Send + Sync + 'static) -> Self {
-        ApiError::Auth {
-            message: source.to_string(),
-            source: Some(Arc::new(source)),
-        }
-    }
-
-    /// The credential provider's typed error behind an [`ApiError::Auth`], to downcast
-    /// (`error.auth_source().and_then(|e| e.downcast_ref::<TheProviderError>())`).
-    pub fn auth_source(&self) -> Option<&(dyn std::error::Error + Send + Sync + 'static)> {
+    /// The credential source's error behind an [`ApiError::Auth`].
+    pub fn credential_error(&self) -> Option<&CredentialError> {
         match self {
-            ApiError::Auth {
-                source: Some(source),
-                ..
-            } => Some(&**source),
+            ApiError::Auth(error) => Some(error),
             _ => None,
         }
     }

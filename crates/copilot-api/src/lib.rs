@@ -81,11 +81,11 @@
 //!   `x-github-request-id`.
 //! - **Requests**: fresh `X-Request-Id` per request; `X-Initiator: user` only when the last message is a
 //!   genuine human prompt (billing-critical); `Copilot-Vision-Request` only when an image is present; one
-//!   credential refresh on 401/403/421 (the rejected [`ApiCredentials`] go back to
+//!   credential refresh on 401/403/421 (the rejected [`CopilotCredentials`] go back to
 //!   [`CopilotAuth::invalidate`] with their [`CredentialTag`]); backoff retries honouring `Retry-After` only
 //!   before the first body byte, including a connection that breaks between a 200 head and its first byte.
-//! - **Credential failures**: [`ApiError::Auth`] keeps the [`CopilotAuth`] source's typed error
-//!   ([`ApiError::auth_source`]) so callers can tell "sign in again" from a passing failure.
+//! - **Credential failures**: [`ApiError::Auth`] carries the [`CopilotAuth`] source's typed
+//!   [`CredentialError`] so callers can tell "sign in again" from a passing failure by matching a variant.
 //! - **Models**: open enums, unknown fields kept, bad entries skipped with one summary warning; at most
 //!   [`MAX_MODEL_ENTRIES`] entries decoded from a body of at most 8 MiB; cached with a TTL, stale list kept
 //!   on 429.
@@ -103,7 +103,6 @@
 //!
 //! [protocol]: https://github.com/copilot-rs/copilot-rs/blob/main/docs/protocol.md
 
-mod auth;
 mod chat;
 mod client;
 mod decode;
@@ -117,7 +116,6 @@ mod stream;
 mod usage;
 mod wire;
 
-pub use auth::{ApiCredentials, CopilotAuth, CredentialTag, StaticAuth};
 pub use chat::{
     ChatCollector, ChatEvent, ChatRequest, ChatResponse, Choice, CollectedChat, CollectedExtra,
     CollectedMessage, CollectedReasoning, CollectedThinking, Content, ContentPart, FinishReason,
@@ -127,6 +125,9 @@ pub use chat::{
 pub use client::{
     ANTHROPIC_VERSION, CopilotApiClient, CopilotApiClientBuilder, DEFAULT_INTENT,
     EMBEDDINGS_INTENT, MESSAGES_API_VERSION, MESSAGES_INTENT, MODELS_INTENT,
+};
+pub use copilot_core::{
+    CopilotAuth, CopilotCredentials, CredentialError, CredentialTag, StaticAuth,
 };
 pub use decode::{ChatEventDecoder, Dialect, EventQueue};
 pub use embeddings::{Embedding, EmbeddingsRequest, EmbeddingsResponse, EmbeddingsUsage};

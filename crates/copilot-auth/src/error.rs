@@ -2,6 +2,8 @@ use std::path::PathBuf;
 
 use copilot_http::TransportError;
 
+use copilot_core::CredentialError;
+
 use crate::TokenKind;
 
 /// Everything that can go wrong while signing in, refreshing, storing or finding a GitHub credential.
@@ -112,20 +114,10 @@ pub enum AuthError {
         message: String,
     },
 
-    /// The token is recognised but cannot be used with Copilot.
-    #[error("a {kind} cannot be used with GitHub Copilot: {reason}")]
-    UnsupportedToken {
-        /// The kind detected from the prefix.
-        kind: TokenKind,
-        /// Why, and what to do instead.
-        reason: &'static str,
-    },
-    /// The token text is not a plausible token (empty, whitespace or control characters inside).
-    #[error("invalid GitHub token: {reason}")]
-    InvalidToken {
-        /// What is wrong.
-        reason: &'static str,
-    },
+    /// The token is not usable: refused by kind ([`CredentialError::UnsupportedToken`]) or not a plausible
+    /// token ([`CredentialError::InvalidToken`]).
+    #[error(transparent)]
+    Credential(#[from] CredentialError),
     /// An environment variable holds a token of a kind Copilot never accepts: a classic personal access token
     /// (`ghp_`) or a refresh token (`ghr_`). Credential lookup stops here instead of silently falling back to
     /// another identity; nothing was sent.
@@ -216,12 +208,12 @@ impl AuthError {
         }
     }
 
-    /// The kind of a refused token ([`AuthError::UnsupportedToken`], [`AuthError::UnsupportedEnvToken`]),
+    /// The kind of a refused token ([`CredentialError::UnsupportedToken`], [`AuthError::UnsupportedEnvToken`]),
     /// e.g. to recognise a classic PAT wherever it came from.
-    pub fn unsupported_token_kind(&self) -> Option<&TokenKind> {
+    pub fn unsupported_token_kind(&self) -> Option<TokenKind> {
         match self {
-            AuthError::UnsupportedToken { kind, .. }
-            | AuthError::UnsupportedEnvToken { kind, .. } => Some(kind),
+            AuthError::Credential(error) => error.unsupported_token_kind(),
+            AuthError::UnsupportedEnvToken { kind, .. } => Some(*kind),
             _ => None,
         }
     }
@@ -233,6 +225,31 @@ impl AuthError {
             AuthError::Transport(e) => e.is_retryable(),
             AuthError::Http { status, .. } => *status >= 500 || *status == 429,
             _ => false,
+        }
+    }
+}
+
+/// What a credential consumer (copilot-token's provider, the SDK) sees of a sign-in or store failure: the
+/// cases that mean "sign in (again)" and token refusals stay typed; anything else is
+/// [`CredentialError::Unavailable`] with this error as its source.
+impl From<AuthError> for CredentialError {
+    fn from(error: AuthError) -> Self {
+        match error {
+            AuthError::Credential(error) => error,
+            AuthError::SignInRequired { reason } => CredentialError::SignInRequired { reason },
+            AuthError::BadCredentials => CredentialError::Rejected {
+                message: "Bad credentials".to_owned(),
+            },
+            AuthError::BadRefreshToken => CredentialError::SignInRequired {
+                reason: AuthError::BadRefreshToken.to_string(),
+            },
+            AuthError::UnsupportedEnvToken { kind, reason, .. } => {
+                CredentialError::UnsupportedToken { kind, reason }
+            }
+            other => {
+                let transient = other.is_transient();
+                CredentialError::unavailable_from(other, transient)
+            }
         }
     }
 }

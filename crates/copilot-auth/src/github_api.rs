@@ -74,7 +74,7 @@ impl GitHubApi {
 
     async fn get(&self, url: &Url, token: &GitHubToken) -> Result<Reply, AuthError> {
         let mut authorization = HeaderValue::from_str(&format!("Bearer {}", token.expose_secret()))
-            .map_err(|_| AuthError::InvalidToken {
+            .map_err(|_| copilot_core::CredentialError::InvalidToken {
                 reason: "the token contains characters not allowed in an HTTP header",
             })?;
         authorization.set_sensitive(true);

@@ -45,8 +45,10 @@
 //!
 //! [`GitHubToken`] is a secret (redacted `Debug`) with a [`TokenKind`] read from its prefix;
 //! [`GitHubToken::check_usable_for_copilot`] refuses classic PATs and refresh tokens before any network
-//! call ([`AuthError::UnsupportedToken`], or [`AuthError::UnsupportedEnvToken`] naming the variable when the
-//! token came from the environment; [`AuthError::unsupported_token_kind`] reads the kind from either). Flows return a [`GitHubTokenResponse`], which for expiring GitHub App tokens carries a refresh
+//! call ([`CredentialError::UnsupportedToken`] inside [`AuthError::Credential`], or
+//! [`AuthError::UnsupportedEnvToken`] naming the variable when the token came from the environment;
+//! [`AuthError::unsupported_token_kind`] reads the kind from either). Both types come from copilot-core and
+//! are shared with copilot-token and the SDK. Flows return a [`GitHubTokenResponse`], which for expiring GitHub App tokens carries a refresh
 //! token and lifetimes.
 //!
 //! # Refresh
@@ -85,6 +87,7 @@ mod store;
 mod token;
 mod web;
 
+pub use copilot_core::{CredentialError, GitHubToken, TokenKind};
 pub use device::{DEVICE_CODE_GRANT_TYPE, DeviceCode, DeviceFlow, PollEvent, PollOutcome};
 pub use error::AuthError;
 pub use github_api::{GITHUB_API_VERSION, GitHubApi, GitHubUser};
@@ -100,7 +103,7 @@ pub use sources::{
 #[cfg(feature = "keyring")]
 pub use store::KeyringStore;
 pub use store::{CredentialKey, FileStore, MemoryStore, StoredCredential, TokenStore};
-pub use token::{GitHubToken, GitHubTokenResponse, TokenKind};
+pub use token::GitHubTokenResponse;
 pub use web::{CallbackParams, PendingAuthorization, WebFlow, pkce_challenge};
 
 pub use copilot_http::GitHubHost;

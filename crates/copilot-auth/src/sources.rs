@@ -10,7 +10,7 @@ use url::Url;
 
 use crate::editor::{EditorFile, editor_config_dir, import_editor_token};
 use crate::refresh::{CredentialRefresher, RefreshOptions, get_or_refresh_with};
-use crate::{AuthError, CredentialKey, GitHubToken, TokenStore};
+use crate::{AuthError, CredentialError, CredentialKey, GitHubToken, TokenStore};
 
 /// Reads an environment variable. Injectable so tests (and multi-tenant servers) never touch the
 /// process environment.
@@ -239,7 +239,7 @@ impl CredentialSources {
 
         for var in GITHUB_TOKEN_VARS {
             if let Some(value) = self.env(var) {
-                let invalid = |e: AuthError| AuthError::InvalidEnvironment {
+                let invalid = |e: CredentialError| AuthError::InvalidEnvironment {
                     var,
                     reason: e.to_string(),
                 };
@@ -247,7 +247,7 @@ impl CredentialSources {
                 token
                     .check_usable_for_copilot()
                     .map_err(|error| match error {
-                        AuthError::UnsupportedToken { kind, reason } => {
+                        CredentialError::UnsupportedToken { kind, reason } => {
                             AuthError::UnsupportedEnvToken { var, kind, reason }
                         }
                         other => invalid(other),

@@ -2,7 +2,7 @@
 //! error and the server's message, plus an exit code.
 
 use copilot_api::ApiError;
-use copilot_auth::AuthError;
+use copilot_auth::{AuthError, CredentialError};
 use copilot_sdk::SdkError;
 use copilot_token::TokenError;
 
@@ -104,7 +104,7 @@ impl CliError {
 
 fn describe_sdk(error: &SdkError) -> (&'static str, String) {
     match error {
-        SdkError::ClassicPatRefused => ("unsupported token", error.to_string()),
+        SdkError::Credential(error) => describe_credential(error),
         SdkError::SignInRequired { reason } => (
             "not signed in",
             format!("{reason}; run `copilot-rs auth login`"),
@@ -139,8 +139,8 @@ fn describe_auth(error: &AuthError) -> (&'static str, String) {
         AuthError::ExpiredDeviceCode => "code expired",
         AuthError::Transport(_) => "network error",
         AuthError::BadCredentials => "unauthorized",
-        AuthError::UnsupportedToken { .. } => "unsupported token",
-        AuthError::InvalidToken { .. } => "invalid token",
+        AuthError::Credential(error) => return describe_credential(error),
+        AuthError::UnsupportedEnvToken { .. } => "unsupported token",
         AuthError::Cancelled => "cancelled",
         AuthError::CorruptStore { .. } | AuthError::Io { .. } => "credential store",
         AuthError::SignInRequired { .. } => "not signed in",
@@ -166,6 +166,18 @@ fn describe_auth(error: &AuthError) -> (&'static str, String) {
     (kind, message)
 }
 
+fn describe_credential(error: &CredentialError) -> (&'static str, String) {
+    let kind = match error {
+        CredentialError::SignInRequired { .. } => "not signed in",
+        CredentialError::Rejected { .. } => "unauthorized",
+        CredentialError::UnsupportedToken { .. } => "unsupported token",
+        CredentialError::InvalidToken { .. } => "invalid token",
+        CredentialError::NotEntitled { .. } => "no Copilot access",
+        _ => "token exchange failed",
+    };
+    (kind, error.to_string())
+}
+
 fn describe_token(error: &TokenError) -> (&'static str, String) {
     let kind = match error {
         TokenError::GitHubTokenRejected { .. } => "unauthorized",
@@ -173,6 +185,7 @@ fn describe_token(error: &TokenError) -> (&'static str, String) {
         TokenError::RateLimited { .. } => "rate limited",
         TokenError::UnsupportedTokenSource { .. } => "unsupported token",
         TokenError::Transport(_) => "network error",
+        TokenError::Credential(error) => return describe_credential(error),
         _ => "token exchange failed",
     };
     (kind, error.to_string())
@@ -200,7 +213,7 @@ fn describe_api(error: &ApiError) -> (&'static str, String) {
         ApiError::StreamError(_) | ApiError::MalformedChunk { .. } => "stream error",
         ApiError::StreamInterrupted { .. } | ApiError::Transport(_) => "network error",
         ApiError::FirstEventTimeout { .. } | ApiError::IdleTimeout { .. } => "timeout",
-        ApiError::Auth { .. } => "unauthorized",
+        ApiError::Auth(error) => return describe_credential(error),
         _ => "API error",
     };
     let message = match error.info() {

@@ -21,8 +21,8 @@ use copilot_token::{
 use url::Url;
 
 use crate::SdkError;
-use crate::glue::{ManagerAuth, StoreTokenProvider};
 use crate::session::{Session, SessionConfig};
+use crate::store_provider::StoreTokenProvider;
 
 /// The default time [`Session::send_and_wait`](crate::Session::send_and_wait) waits for a turn.
 pub const DEFAULT_TURN_TIMEOUT: Duration = Duration::from_secs(300);
@@ -264,7 +264,9 @@ impl CopilotClientBuilder {
     /// Checks the configuration and builds the client. Nothing is sent until [`CopilotClient::start`] (or
     /// the first call that needs credentials).
     ///
-    /// A classic personal access token is refused here with [`SdkError::ClassicPatRefused`].
+    /// A classic personal access token or refresh token is refused here with [`SdkError::Credential`]
+    /// ([`CredentialError::UnsupportedToken`](copilot_core::CredentialError::UnsupportedToken); see
+    /// [`SdkError::unsupported_token_kind`]).
     pub fn build(self) -> Result<CopilotClient, SdkError> {
         if let Some(token) = &self.github_token {
             let token = GitHubToken::parse(token.expose_secret())?;
@@ -492,6 +494,8 @@ impl CopilotClient {
             });
         };
         let credentials = manager.credentials().await?;
+        // Right after `credentials`, so this reads the same cache entry (none in direct mode).
+        let copilot_token = manager.get().await.ok();
         let info = match manager.user_info().await {
             Ok(info) => Some(info),
             Err(error) => {
@@ -501,16 +505,13 @@ impl CopilotClient {
         };
         Ok(AuthStatus {
             login: info.as_ref().and_then(|i| i.login.clone()),
-            token_kind: started.token_kind.clone(),
+            token_kind: started.token_kind,
             source: started.source.clone(),
-            auth_mode: Some(credentials.mode),
+            auth_mode: manager.current_mode(),
             plan: info.and_then(|i| i.copilot_plan),
             api_endpoint: credentials.base_url.clone(),
             copilot_token_expires_at: credentials.expires_at,
-            sku: credentials
-                .copilot_token
-                .as_ref()
-                .and_then(|token| token.sku().map(str::to_owned)),
+            sku: copilot_token.and_then(|token| token.sku().map(str::to_owned)),
         })
     }
 
@@ -616,7 +617,7 @@ impl CopilotClient {
                         config.refresher.clone(),
                         config.clock.clone(),
                     )),
-                    _ => Arc::new(StaticGitHubToken::new(token.as_secret().clone())),
+                    _ => Arc::new(StaticGitHubToken::new(token.clone())),
                 };
                 let exchanger =
                     TokenExchanger::new(self.inner.transport.clone(), config.host.clone())
@@ -629,7 +630,7 @@ impl CopilotClient {
                 }
                 let manager = builder.build();
                 (
-                    Arc::new(ManagerAuth::new(manager.clone())),
+                    Arc::new(manager.clone()),
                     Some(manager),
                     Some(token.kind()),
                     None,

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use copilot_api::ApiError;
 use copilot_auth::AuthError;
+use copilot_core::{CredentialError, TokenKind};
 use copilot_http::TransportError;
 use copilot_token::TokenError;
 
@@ -13,20 +14,18 @@ use copilot_token::TokenError;
 /// Errors from the lower crates are wrapped as they are ([`SdkError::Auth`], [`SdkError::Token`],
 /// [`SdkError::Api`], [`SdkError::Transport`]), except the cases a caller most often has to react to, which get
 /// their own variants: the user must sign in again ([`SdkError::Unauthorized`], [`SdkError::SignInRequired`]),
-/// a classic PAT was given ([`SdkError::ClassicPatRefused`]), a turn took too long ([`SdkError::Timeout`]),
+/// a token of a refused kind was given ([`SdkError::Credential`], see [`SdkError::unsupported_token_kind`]),
+/// a turn took too long ([`SdkError::Timeout`]),
 /// the tool loop ran away ([`SdkError::ToolLoopExceeded`]) or the permission handler stopped a turn
 /// ([`SdkError::PermissionDenied`]).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SdkError {
-    /// A classic personal access token (`ghp_`) was given. GitHub Copilot does not accept them; nothing was
-    /// sent.
-    #[error(
-        "classic personal access tokens (ghp_) are not supported by GitHub Copilot (deprecated); use an OAuth \
-         user access token (gho_), a GitHub App user access token (ghu_) or a fine-grained personal access \
-         token (github_pat_) with the \"Copilot Requests\" permission"
-    )]
-    ClassicPatRefused,
+    /// No usable credential for a reason other than the ones with their own variant: a token of a kind
+    /// Copilot never accepts (classic PAT `ghp_`, refresh token `ghr_`; nothing was sent), an implausible
+    /// token, or a credential source that failed ([`CredentialError::Unavailable`]).
+    #[error(transparent)]
+    Credential(CredentialError),
     /// No usable credential was found: sign in (device or web flow) or pass a token.
     #[error("sign-in required: {reason}")]
     SignInRequired {
@@ -176,14 +175,34 @@ impl SdkError {
             SdkError::Unauthorized { .. } | SdkError::SignInRequired { .. }
         )
     }
+
+    /// The kind of a refused GitHub token (e.g. [`TokenKind::ClassicPat`]), wherever it was refused.
+    pub fn unsupported_token_kind(&self) -> Option<TokenKind> {
+        match self {
+            SdkError::Credential(error) => error.unsupported_token_kind(),
+            SdkError::Auth(error) => error.unsupported_token_kind(),
+            SdkError::Token(TokenError::Credential(error)) => error.unsupported_token_kind(),
+            _ => None,
+        }
+    }
+}
+
+/// The one mapping of the shared credential error: "sign in" and "no access" get their own variants.
+impl From<CredentialError> for SdkError {
+    fn from(error: CredentialError) -> Self {
+        match error {
+            CredentialError::SignInRequired { reason } => SdkError::SignInRequired { reason },
+            CredentialError::Rejected { message } => SdkError::Unauthorized { message },
+            CredentialError::NotEntitled { message, url } => SdkError::NotEntitled { message, url },
+            other => SdkError::Credential(other),
+        }
+    }
 }
 
 impl From<AuthError> for SdkError {
     fn from(error: AuthError) -> Self {
-        if error.unsupported_token_kind() == Some(&copilot_auth::TokenKind::ClassicPat) {
-            return SdkError::ClassicPatRefused;
-        }
         match error {
+            AuthError::Credential(error) => SdkError::from(error),
             AuthError::SignInRequired { reason } => SdkError::SignInRequired { reason },
             AuthError::BadCredentials => SdkError::Unauthorized {
                 message: "GitHub rejected the token (Bad credentials)".to_owned(),
@@ -198,19 +217,7 @@ impl From<TokenError> for SdkError {
         match error {
             TokenError::GitHubTokenRejected { message } => SdkError::Unauthorized { message },
             TokenError::NotEntitled { message, url, .. } => SdkError::NotEntitled { message, url },
-            TokenError::GitHubTokenUnavailable(ref source) => {
-                // The store-backed provider reports "nothing stored" / "refresh refused" as copilot-auth
-                // errors; those mean the user has to sign in.
-                match source.downcast_ref::<AuthError>() {
-                    Some(AuthError::SignInRequired { reason }) => SdkError::SignInRequired {
-                        reason: reason.clone(),
-                    },
-                    Some(AuthError::BadCredentials) => SdkError::Unauthorized {
-                        message: "GitHub rejected the token (Bad credentials)".to_owned(),
-                    },
-                    _ => SdkError::Token(error),
-                }
-            }
+            TokenError::Credential(error) => SdkError::from(error),
             other => SdkError::Token(other),
         }
     }
@@ -218,15 +225,9 @@ impl From<TokenError> for SdkError {
 
 impl From<ApiError> for SdkError {
     fn from(error: ApiError) -> Self {
-        // A credential failure inside the API client carries the token manager's typed error (see
-        // `glue::ManagerAuth`): map it like a direct `TokenError`.
-        if let Some(token_error) = error
-            .auth_source()
-            .and_then(|source| source.downcast_ref::<TokenError>())
-        {
-            return SdkError::from(token_error.clone());
-        }
         match error {
+            // The credential source's typed error (the token manager's, via `From<TokenError>`).
+            ApiError::Auth(error) => SdkError::from(error),
             ApiError::Unauthorized(info) | ApiError::TokenExpired(info) => SdkError::Unauthorized {
                 message: info.to_string(),
             },

@@ -46,12 +46,12 @@
 
 mod client;
 mod error;
-mod glue;
 mod message;
 mod permission;
 mod pool;
 mod session;
 mod store;
+mod store_provider;
 mod tools;
 
 pub use client::{
@@ -76,6 +76,8 @@ pub use tools::{RequestedToolCall, Tool, ToolError, ToolOutput, UnknownToolPolic
 pub use copilot_api as api;
 /// GitHub sign-in, token stores and credential sources (the `copilot-auth` crate).
 pub use copilot_auth as auth;
+/// Credentials, the `CopilotAuth` trait, GitHub token kinds, credential errors (the `copilot-core` crate).
+pub use copilot_core as core;
 /// Transport, hosts, identity, injectable time (the `copilot-http` crate).
 pub use copilot_http as http;
 /// Copilot token exchange, token manager and quota (the `copilot-token` crate).
@@ -87,5 +89,6 @@ pub use copilot_auth::{
     GitHubToken, GitHubTokenResponse, MemoryStore, PendingAuthorization, StoredCredential,
     TokenKind, TokenRefresher, TokenStore, WebFlow,
 };
+pub use copilot_core::{CopilotAuth, CopilotCredentials, CredentialError};
 pub use copilot_http::{ClientIdentity, GitHubHost, SharedTransport};
 pub use copilot_token::{AuthMode, CopilotPlan, QuotaSnapshot, QuotaSnapshots, TokenManager};

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use copilot_core::CredentialError;
 use copilot_http::TransportError;
 
 /// Everything that can go wrong while turning a GitHub token into Copilot access.
@@ -42,8 +43,9 @@ pub enum TokenError {
         /// GitHub's message, length-limited.
         message: String,
     },
-    /// This kind of GitHub token cannot be used this way: a fine-grained PAT on the exchange ("Resource not
-    /// accessible by personal access token"), a classic PAT (`ghp_`), or a refresh token (`ghr_`).
+    /// The server refused this kind of GitHub token here: a fine-grained PAT on the exchange ("Resource not
+    /// accessible by personal access token"), or a token that cannot be sent in a header. Kinds refused
+    /// before anything is sent (`ghp_`, `ghr_`) are [`TokenError::Credential`].
     #[error("this GitHub token cannot be used here: {message}")]
     UnsupportedTokenSource {
         /// What is wrong and what to do instead.
@@ -88,9 +90,11 @@ pub enum TokenError {
     /// The HTTP layer failed (connect, timeout, refused URL, …) after any retries.
     #[error(transparent)]
     Transport(Arc<TransportError>),
-    /// The [`GitHubTokenProvider`](crate::GitHubTokenProvider) could not produce a GitHub token.
-    #[error("could not obtain a GitHub token: {0}")]
-    GitHubTokenUnavailable(Arc<dyn std::error::Error + Send + Sync>),
+    /// No usable GitHub token: the [`GitHubTokenProvider`](crate::GitHubTokenProvider) could not produce
+    /// one (the user must sign in, the store failed, …), or its kind is refused before anything is sent
+    /// (`ghp_`, `ghr_`: [`CredentialError::UnsupportedToken`]).
+    #[error(transparent)]
+    Credential(#[from] CredentialError),
     /// [`TokenManager::get`](crate::TokenManager::get) was called in direct mode, where there is no Copilot
     /// token (the GitHub token is the bearer). Use [`TokenManager::credentials`](crate::TokenManager::credentials).
     #[error("direct mode has no Copilot token; use TokenManager::credentials()")]
@@ -98,21 +102,53 @@ pub enum TokenError {
 }
 
 impl TokenError {
-    /// Wraps a provider failure.
-    pub fn github_token_unavailable(
-        error: impl Into<Box<dyn std::error::Error + Send + Sync>>,
-    ) -> Self {
-        TokenError::GitHubTokenUnavailable(Arc::from(error.into()))
+    /// A provider failure that is not one of [`CredentialError`]'s typed cases (not transient).
+    pub fn github_token_unavailable(error: impl std::error::Error + Send + Sync + 'static) -> Self {
+        TokenError::Credential(CredentialError::unavailable_from(error, false))
     }
 
     /// Whether the user has to sign in again to get out of this error.
     pub fn requires_sign_in(&self) -> bool {
-        matches!(self, TokenError::GitHubTokenRejected { .. })
+        match self {
+            TokenError::GitHubTokenRejected { .. } => true,
+            TokenError::Credential(error) => error.requires_sign_in(),
+            _ => false,
+        }
+    }
+
+    /// Whether trying again later can succeed (network failure, 5xx, rate limit).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            TokenError::Transport(error) => error.is_retryable(),
+            TokenError::RateLimited { .. } => true,
+            TokenError::Http { status, .. } => *status >= 500,
+            TokenError::Credential(error) => error.is_transient(),
+            _ => false,
+        }
     }
 }
 
 impl From<TransportError> for TokenError {
     fn from(error: TransportError) -> Self {
         TokenError::Transport(Arc::new(error))
+    }
+}
+
+/// What a [`CopilotAuth`](copilot_core::CopilotAuth) caller sees of a manager failure: the cases callers react
+/// to become typed [`CredentialError`] variants; anything else is
+/// [`CredentialError::Unavailable`] with this error as its source.
+impl From<TokenError> for CredentialError {
+    fn from(error: TokenError) -> Self {
+        match error {
+            TokenError::Credential(error) => error,
+            TokenError::GitHubTokenRejected { message } => CredentialError::Rejected { message },
+            TokenError::NotEntitled { message, url, .. } => {
+                CredentialError::NotEntitled { message, url }
+            }
+            other => {
+                let transient = other.is_transient();
+                CredentialError::unavailable_from(other, transient)
+            }
+        }
     }
 }

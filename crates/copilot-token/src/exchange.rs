@@ -4,12 +4,12 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use bytes::Bytes;
+use copilot_core::GitHubToken;
 use copilot_http::retry::{RetryPolicy, send_with_retry};
 use copilot_http::time::{SharedClock, SharedSleep, SystemClock, TokioSleep, from_unix_seconds};
 use copilot_http::{ClientIdentity, GitHubHost, HttpRequest, SharedTransport};
 use http::header::{ACCEPT, AUTHORIZATION, HeaderMap, HeaderValue};
 use http::{Method, StatusCode};
-use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 
 use crate::{CopilotToken, CopilotUserInfo, TokenError};
@@ -128,7 +128,7 @@ impl TokenExchanger {
     /// [`UnsupportedTokenSource`](TokenError::UnsupportedTokenSource); 404 →
     /// [`ExchangeNotAvailable`](TokenError::ExchangeNotAvailable); an untrusted `endpoints.api` →
     /// [`UntrustedEndpoint`](TokenError::UntrustedEndpoint).
-    pub async fn exchange(&self, github_token: &SecretString) -> Result<CopilotToken, TokenError> {
+    pub async fn exchange(&self, github_token: &GitHubToken) -> Result<CopilotToken, TokenError> {
         let body = self.get(Endpoint::Exchange, github_token).await?;
         let token = CopilotToken::from_json(&body, self.clock.now(), &self.host)?;
         tracing::debug!(
@@ -144,7 +144,7 @@ impl TokenExchanger {
     /// `GET {rest}/copilot_internal/user` with the GitHub token: plan, endpoints and quota.
     pub async fn user_info(
         &self,
-        github_token: &SecretString,
+        github_token: &GitHubToken,
     ) -> Result<CopilotUserInfo, TokenError> {
         let body = self.get(Endpoint::User, github_token).await?;
         CopilotUserInfo::from_json(&body)
@@ -153,9 +153,10 @@ impl TokenExchanger {
     async fn get(
         &self,
         endpoint: Endpoint,
-        github_token: &SecretString,
+        github_token: &GitHubToken,
     ) -> Result<Bytes, TokenError> {
-        check_github_token_kind(github_token)?;
+        // Kinds that can never work are refused before anything is sent (one rule, in copilot-core).
+        github_token.check_usable_for_copilot()?;
         let path = match endpoint {
             Endpoint::Exchange => EXCHANGE_PATH,
             Endpoint::User => USER_PATH,
@@ -205,30 +206,6 @@ impl TokenExchanger {
         tracing::debug!(endpoint = endpoint.name(), status = parts.status.as_u16(), %error, "GitHub refused");
         Err(error)
     }
-}
-
-/// Refuses token kinds that can never work before anything is sent (protocol §1).
-fn check_github_token_kind(token: &SecretString) -> Result<(), TokenError> {
-    let token = token.expose_secret().trim();
-    let refuse = |message: &str| {
-        Err(TokenError::UnsupportedTokenSource {
-            message: message.to_owned(),
-        })
-    };
-    if token.is_empty() {
-        return refuse("the GitHub token is empty");
-    }
-    if token.starts_with("ghp_") {
-        return refuse(
-            "classic personal access tokens (ghp_) do not work with Copilot; sign in, or use a fine-grained PAT with the Copilot Requests permission in direct mode",
-        );
-    }
-    if token.starts_with("ghr_") {
-        return refuse(
-            "a refresh token (ghr_) is not a bearer token; use the access token it refreshes",
-        );
-    }
-    Ok(())
 }
 
 /// Maps a non-success answer of a `copilot_internal` endpoint.

@@ -56,7 +56,7 @@
 //!     .build();
 //!
 //! let credentials = manager.credentials().await?;
-//! println!("calling {} in {:?} mode", credentials.base_url, credentials.mode);
+//! println!("calling {} in {:?} mode", credentials.base_url, manager.current_mode());
 //! // … send the request with credentials.authorization_header() …
 //! // On a 401 from the API:
 //! manager.invalidate(&credentials);
@@ -74,7 +74,10 @@ mod refresher;
 mod token;
 mod user;
 
-pub use credentials::{AuthMode, CopilotCredentials};
+pub use copilot_core::{
+    CopilotAuth, CopilotCredentials, CredentialError, CredentialTag, GitHubToken, TokenKind,
+};
+pub use credentials::AuthMode;
 pub use error::TokenError;
 pub use exchange::TokenExchanger;
 pub use manager::{

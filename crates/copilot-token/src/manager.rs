@@ -11,13 +11,13 @@ use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, SystemTime};
 
-use secrecy::{ExposeSecret, SecretString};
+use async_trait::async_trait;
+use copilot_core::{CopilotAuth, CopilotCredentials, CredentialError, CredentialTag, GitHubToken};
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
 use crate::{
-    AuthMode, CopilotCredentials, CopilotToken, CopilotUserInfo, GitHubTokenProvider, TokenError,
-    TokenExchanger,
+    AuthMode, CopilotToken, CopilotUserInfo, GitHubTokenProvider, TokenError, TokenExchanger,
 };
 
 /// The default safety margin before `expires_at`.
@@ -35,11 +35,23 @@ const AUTO_UNDECIDED: u8 = 0;
 const AUTO_EXCHANGE: u8 = 1;
 const AUTO_DIRECT: u8 = 2;
 
-/// A cache entry: credentials and when to stop handing them out.
+/// A cache entry: credentials, how they were obtained, and when to stop handing them out.
 #[derive(Debug)]
 pub(crate) struct Cached {
     pub(crate) credentials: CopilotCredentials,
+    /// The generation, also the credentials' [`CredentialTag`].
+    pub(crate) generation: u64,
+    /// [`AuthMode::Exchange`] or [`AuthMode::Direct`].
+    pub(crate) mode: AuthMode,
+    /// The exchanged token with its envelope, in exchange mode.
+    pub(crate) copilot_token: Option<Arc<CopilotToken>>,
     pub(crate) refresh_at: SystemTime,
+}
+
+impl Cached {
+    fn issued(&self, credentials: &CopilotCredentials) -> bool {
+        credentials.tag == Some(CredentialTag::new(self.generation))
+    }
 }
 
 pub(crate) struct Inner {
@@ -56,7 +68,7 @@ pub(crate) struct Inner {
     last_failure: Mutex<Option<(u64, TokenError)>>,
     auto_decision: AtomicU8,
     /// A GitHub token the Copilot API rejected in direct mode: the next fetch asks the provider to refresh it.
-    suspect_github_token: Mutex<Option<SecretString>>,
+    suspect_github_token: Mutex<Option<GitHubToken>>,
     /// The direct-mode base URL from `copilot_internal/user`, resolved once per GitHub token.
     direct_base_url: Mutex<Option<Url>>,
     pub(crate) shutdown: CancellationToken,
@@ -213,7 +225,6 @@ impl TokenManager {
             None => self.refresh(None).await?,
         };
         cached
-            .credentials
             .copilot_token
             .clone()
             .ok_or(TokenError::DirectModeHasNoCopilotToken)
@@ -225,16 +236,17 @@ impl TokenManager {
         &self,
         stale: Option<&CopilotCredentials>,
     ) -> Result<CopilotCredentials, TokenError> {
-        let generation = match stale {
-            Some(stale) => stale.generation,
-            None => self.current().map_or(0, |c| c.credentials.generation),
+        let generation = match stale.and_then(|stale| stale.tag) {
+            Some(tag) => tag.get(),
+            None => self.current().map_or(0, |c| c.generation),
         };
         Ok(self.refresh(Some(generation)).await?.credentials.clone())
     }
 
     /// Forgets `credentials` after the Copilot API rejected them (401, 403 or 421), so the next call fetches
-    /// fresh ones. Compares before clearing: if another task already replaced them, nothing happens. Returns
-    /// whether the cache was cleared. Retry the failed request once, never after streaming to the caller.
+    /// fresh ones. Compares before clearing (by [`tag`](CopilotCredentials::tag), the generation): if another
+    /// task already replaced them, nothing happens. Returns whether the cache was cleared. Retry the failed
+    /// request once, never after streaming to the caller.
     pub fn invalidate(&self, credentials: &CopilotCredentials) -> bool {
         let cleared = {
             let mut cache = self
@@ -242,30 +254,33 @@ impl TokenManager {
                 .cache
                 .write()
                 .unwrap_or_else(PoisonError::into_inner);
-            let same = cache
-                .as_ref()
-                .is_some_and(|c| c.credentials.generation == credentials.generation);
-            if same {
-                *cache = None;
+            match cache.as_ref() {
+                Some(cached) if cached.issued(credentials) => cache.take(),
+                _ => None,
             }
-            same
         };
-        if cleared {
-            tracing::debug!(mode = ?credentials.mode, "invalidated the cached Copilot credentials");
-            if credentials.mode == AuthMode::Direct {
-                *lock(&self.inner.suspect_github_token) = Some(credentials.bearer.clone());
-                *lock(&self.inner.direct_base_url) = None;
-            }
+        let Some(cleared) = cleared else {
+            return false;
+        };
+        tracing::debug!(mode = ?cleared.mode, "invalidated the cached Copilot credentials");
+        if cleared.mode == AuthMode::Direct {
+            *lock(&self.inner.suspect_github_token) =
+                Some(GitHubToken::from(cleared.credentials.bearer.clone()));
+            *lock(&self.inner.direct_base_url) = None;
         }
-        cleared
+        true
+    }
+
+    /// The mode the current credentials were obtained in (`None` when nothing is cached).
+    pub fn current_mode(&self) -> Option<AuthMode> {
+        self.current().map(|c| c.mode)
     }
 
     /// Like [`invalidate`](Self::invalidate), for a token obtained from [`get`](Self::get): clears the cache only
     /// if it still holds this very token (compared by pointer).
     pub fn invalidate_token(&self, token: &Arc<CopilotToken>) -> bool {
         let credentials = self.current().and_then(|c| {
-            c.credentials
-                .copilot_token
+            c.copilot_token
                 .as_ref()
                 .is_some_and(|t| Arc::ptr_eq(t, token))
                 .then(|| c.credentials.clone())
@@ -326,7 +341,7 @@ impl TokenManager {
         let current = self.current();
         if let Some(current) = &current {
             let replaced = match forced {
-                Some(generation) => current.credentials.generation != generation,
+                Some(generation) => current.generation != generation,
                 None => now < current.refresh_at,
             };
             if replaced {
@@ -358,6 +373,9 @@ impl TokenManager {
                     tracing::warn!(%error, "refreshing Copilot credentials failed; the current ones are still valid");
                     let extended = Arc::new(Cached {
                         credentials: stale.credentials.clone(),
+                        generation: stale.generation,
+                        mode: stale.mode,
+                        copilot_token: stale.copilot_token.clone(),
                         refresh_at: now + STALE_RETRY_AFTER,
                     });
                     *inner.cache.write().unwrap_or_else(PoisonError::into_inner) =
@@ -379,8 +397,7 @@ impl TokenManager {
             }
             None => {
                 let github_token = inner.provider.github_token().await?;
-                let secret = github_token.expose_secret().trim();
-                if secret.starts_with("github_pat_") || secret.starts_with("ghs_") {
+                if github_token.kind().is_never_exchangeable() {
                     tracing::debug!(
                         "auto mode: this token kind cannot be exchanged; using direct mode"
                     );
@@ -411,7 +428,7 @@ impl TokenManager {
     }
 
     /// Exchanges, asking the provider once for a fresh GitHub token if GitHub rejects this one.
-    async fn fetch_exchange(&self, github_token: SecretString) -> Result<Cached, TokenError> {
+    async fn fetch_exchange(&self, github_token: GitHubToken) -> Result<Cached, TokenError> {
         let inner = &self.inner;
         let token = match inner.exchanger.exchange(&github_token).await {
             Err(rejected @ TokenError::GitHubTokenRejected { .. }) => {
@@ -429,19 +446,19 @@ impl TokenManager {
             .refresh_at(inner.skew)
             .max(token.fetched_at() + MIN_REUSE);
         let token = Arc::new(token);
+        let base_url = inner
+            .base_url_override
+            .clone()
+            .unwrap_or_else(|| token.base_url().clone());
+        let generation = self.next_generation();
         Ok(Cached {
-            credentials: CopilotCredentials {
-                bearer: token.secret().clone(),
-                base_url: inner
-                    .base_url_override
-                    .clone()
-                    .unwrap_or_else(|| token.base_url().clone()),
-                mode: AuthMode::Exchange,
-                expires_at: Some(token.expires_at()),
-                integration_id: inner.exchanger.identity().integration_id().to_owned(),
-                copilot_token: Some(token),
-                generation: self.next_generation(),
-            },
+            credentials: CopilotCredentials::new(token.secret().clone(), base_url)
+                .with_tag(generation)
+                .with_integration_id(inner.exchanger.identity().integration_id())
+                .with_expires_at(token.expires_at()),
+            generation,
+            mode: AuthMode::Exchange,
+            copilot_token: Some(token),
             refresh_at,
         })
     }
@@ -451,7 +468,7 @@ impl TokenManager {
         let mut github_token = inner.provider.github_token().await?;
         let suspect = lock(&inner.suspect_github_token).take();
         if let Some(suspect) = suspect
-            && suspect.expose_secret() == github_token.expose_secret()
+            && suspect.same_token(&github_token)
             && let Some(fresh) = inner.provider.refresh_github_token(&github_token).await?
         {
             github_token = fresh;
@@ -461,23 +478,21 @@ impl TokenManager {
             None => self.direct_base_url(&mut github_token).await?,
         };
         let now = inner.exchanger.clock().now();
+        let generation = self.next_generation();
         Ok(Cached {
-            credentials: CopilotCredentials {
-                bearer: github_token,
-                base_url,
-                mode: AuthMode::Direct,
-                expires_at: None,
-                integration_id: inner.exchanger.identity().integration_id().to_owned(),
-                copilot_token: None,
-                generation: self.next_generation(),
-            },
+            credentials: CopilotCredentials::new(github_token, base_url)
+                .with_tag(generation)
+                .with_integration_id(inner.exchanger.identity().integration_id()),
+            generation,
+            mode: AuthMode::Direct,
+            copilot_token: None,
             refresh_at: now + inner.direct_recheck,
         })
     }
 
     /// Resolves (once) the direct-mode base URL from `copilot_internal/user`, falling back to the host default
     /// when that endpoint fails for reasons other than a rejected token.
-    async fn direct_base_url(&self, github_token: &mut SecretString) -> Result<Url, TokenError> {
+    async fn direct_base_url(&self, github_token: &mut GitHubToken) -> Result<Url, TokenError> {
         let inner = &self.inner;
         if let Some(base_url) = lock(&inner.direct_base_url).clone() {
             return Ok(base_url);
@@ -540,5 +555,20 @@ impl fmt::Debug for TokenManager {
             .field("next_refresh_at", &self.next_refresh_at())
             .field("provider", &self.inner.provider)
             .finish_non_exhaustive()
+    }
+}
+
+/// The manager is a [`CopilotAuth`] source as it is: the credentials carry their generation as
+/// [`CredentialTag`], and [`invalidate`](CopilotAuth::invalidate) clears the cache only if it still holds
+/// exactly those credentials. Failures arrive as typed [`CredentialError`]s (see
+/// `From<TokenError> for CredentialError`).
+#[async_trait]
+impl CopilotAuth for TokenManager {
+    async fn credentials(&self) -> Result<CopilotCredentials, CredentialError> {
+        TokenManager::credentials(self).await.map_err(Into::into)
+    }
+
+    async fn invalidate(&self, rejected: &CopilotCredentials) {
+        TokenManager::invalidate(self, rejected);
     }
 }

@@ -7,11 +7,11 @@
 use std::fmt;
 
 use async_trait::async_trait;
-use secrecy::SecretString;
+use copilot_core::GitHubToken;
 
 use crate::TokenError;
 
-/// A source of GitHub user tokens (`gho_`, `ghu_`, `github_pat_`, …).
+/// A source of GitHub user tokens (`gho_`, `ghu_`, `github_pat_`, …), as [`GitHubToken`]s.
 ///
 /// Contract:
 /// - [`github_token`](Self::github_token) returns a token that is valid *now*: a provider backed by a GitHub App
@@ -23,13 +23,13 @@ use crate::TokenError;
 #[async_trait]
 pub trait GitHubTokenProvider: Send + Sync + fmt::Debug {
     /// The current GitHub token, refreshed first if it is known to be expired.
-    async fn github_token(&self) -> Result<SecretString, TokenError>;
+    async fn github_token(&self) -> Result<GitHubToken, TokenError>;
 
     /// A replacement for a token GitHub rejected, if one can be obtained. The default has none.
     async fn refresh_github_token(
         &self,
-        rejected: &SecretString,
-    ) -> Result<Option<SecretString>, TokenError> {
+        rejected: &GitHubToken,
+    ) -> Result<Option<GitHubToken>, TokenError> {
         let _ = rejected;
         Ok(None)
     }
@@ -38,12 +38,12 @@ pub trait GitHubTokenProvider: Send + Sync + fmt::Debug {
 /// A fixed GitHub token (from configuration or an environment variable). It cannot be refreshed.
 #[derive(Clone)]
 pub struct StaticGitHubToken {
-    token: SecretString,
+    token: GitHubToken,
 }
 
 impl StaticGitHubToken {
     /// Wraps a token.
-    pub fn new(token: impl Into<SecretString>) -> Self {
+    pub fn new(token: impl Into<GitHubToken>) -> Self {
         StaticGitHubToken {
             token: token.into(),
         }
@@ -52,13 +52,13 @@ impl StaticGitHubToken {
 
 impl fmt::Debug for StaticGitHubToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("StaticGitHubToken([redacted])")
+        write!(f, "StaticGitHubToken({:?})", self.token)
     }
 }
 
 #[async_trait]
 impl GitHubTokenProvider for StaticGitHubToken {
-    async fn github_token(&self) -> Result<SecretString, TokenError> {
+    async fn github_token(&self) -> Result<GitHubToken, TokenError> {
         Ok(self.token.clone())
     }
 }

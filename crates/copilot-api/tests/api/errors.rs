@@ -166,18 +166,17 @@ async fn long_bodies_are_truncated_and_sanitised() {
     assert!(message.starts_with("line one"));
 }
 
-/// A provider error the client knows nothing about.
-#[derive(Debug, thiserror::Error)]
-#[error("the user must sign in again")]
-struct SignInAgain;
-
 #[derive(Debug)]
 struct FailingAuth;
 
 #[async_trait::async_trait]
 impl copilot_api::CopilotAuth for FailingAuth {
-    async fn credentials(&self) -> Result<copilot_api::ApiCredentials, ApiError> {
-        Err(ApiError::auth_with_source(SignInAgain))
+    async fn credentials(
+        &self,
+    ) -> Result<copilot_api::CopilotCredentials, copilot_api::CredentialError> {
+        Err(copilot_api::CredentialError::SignInRequired {
+            reason: "the user must sign in again".into(),
+        })
     }
 }
 
@@ -197,13 +196,15 @@ async fn a_credential_failure_keeps_the_providers_typed_error() {
         .chat(ChatRequest::new("gpt-4o", vec![Message::user("hi")]))
         .await
         .expect_err("no credentials");
-    assert!(matches!(error, ApiError::Auth { .. }), "{error:?}");
     assert_eq!(
         error.to_string(),
-        "could not obtain Copilot credentials: the user must sign in again"
+        "sign-in required: the user must sign in again"
     );
-    let source = error.auth_source().expect("the typed source is kept");
-    assert!(source.downcast_ref::<SignInAgain>().is_some());
-    assert!(std::error::Error::source(&error).is_some());
-    assert!(ApiError::auth("plain").auth_source().is_none());
+    // Typed, no downcast: the caller reads "sign in again" off the error itself.
+    let credential = error.credential_error().expect("the typed error is kept");
+    assert!(credential.requires_sign_in(), "{credential:?}");
+    assert!(matches!(
+        error,
+        ApiError::Auth(copilot_api::CredentialError::SignInRequired { .. })
+    ));
 }

@@ -758,3 +758,43 @@ async fn caller_headers_replace_computed_ones_but_never_credentials_or_framing()
     assert!(all("cookie").is_empty());
     assert_eq!(all("content-type"), ["application/json"]);
 }
+
+/// A bearer belongs to an integration id (a PAT in direct mode works only with `copilot-developer-cli`):
+/// the credentials' value is sent in place of the client identity's.
+#[tokio::test]
+async fn the_credentials_integration_id_wins_over_the_identity() {
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let record = seen.clone();
+    let transport = FnTransport::new(move |request: http::Request<bytes::Bytes>| {
+        record.lock().unwrap().push(
+            request
+                .headers()
+                .get_all("copilot-integration-id")
+                .iter()
+                .map(|v| v.to_str().unwrap().to_owned())
+                .collect::<Vec<_>>(),
+        );
+        async move {
+            Ok(http::Response::new(ResponseBody::from_bytes(
+                "data: [DONE]\n\n",
+            )))
+        }
+    });
+    let credentials =
+        copilot_api::CopilotCredentials::new("t", "https://api.githubcopilot.com".parse().unwrap())
+            .with_integration_id("copilot-developer-cli");
+    let client = CopilotApiClient::builder(StaticAuth::from_credentials(credentials))
+        .identity(copilot_http::ClientIdentity::default().with_integration_id("vscode-chat"))
+        .transport(SharedTransport::new(transport))
+        .build()
+        .unwrap();
+    let stream = client
+        .chat_stream(ChatRequest::new("gpt-4o", vec![Message::user("hi")]))
+        .await
+        .unwrap();
+    drop(stream);
+    assert_eq!(
+        *seen.lock().unwrap(),
+        vec![vec!["copilot-developer-cli".to_owned()]]
+    );
+}

@@ -6,8 +6,9 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use copilot_api::{
-    ApiCredentials, ApiError, ChatCollector, ChatEvent, ChatEventDecoder, CollectedChat,
-    CopilotApiClient, CopilotAuth, CredentialTag, Dialect, EventQueue, StaticAuth,
+    ApiError, ChatCollector, ChatEvent, ChatEventDecoder, CollectedChat, CopilotApiClient,
+    CopilotAuth, CopilotCredentials, CredentialError, CredentialTag, Dialect, EventQueue,
+    StaticAuth,
 };
 use copilot_http::retry::RetryPolicy;
 use copilot_http::time::{ManualClock, RecordingSleep};
@@ -129,18 +130,18 @@ impl RotatingAuth {
 
 #[async_trait]
 impl CopilotAuth for RotatingAuth {
-    async fn credentials(&self) -> Result<ApiCredentials, ApiError> {
+    async fn credentials(&self) -> Result<CopilotCredentials, CredentialError> {
         let mut issued = self.issued.lock().unwrap();
         if *issued == 0 {
             *issued = 1;
         }
         Ok(
-            ApiCredentials::new(format!("token-{issued}"), self.base.parse().unwrap())
+            CopilotCredentials::new(format!("token-{issued}"), self.base.parse().unwrap())
                 .with_tag(u64::from(*issued)),
         )
     }
 
-    async fn invalidate(&self, rejected: &ApiCredentials) {
+    async fn invalidate(&self, rejected: &CopilotCredentials) {
         self.invalidated
             .lock()
             .unwrap()

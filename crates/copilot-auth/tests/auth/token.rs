@@ -1,6 +1,6 @@
 //! Token kinds and the Copilot usability check.
 
-use copilot_auth::{AuthError, GitHubToken, TokenKind};
+use copilot_auth::{CredentialError, GitHubToken, TokenKind};
 
 #[test]
 fn kinds_are_detected_from_the_prefix() {
@@ -34,7 +34,7 @@ fn classic_pats_and_refresh_tokens_are_refused_for_copilot() {
         .unwrap_err();
     assert!(matches!(
         &error,
-        AuthError::UnsupportedToken {
+        CredentialError::UnsupportedToken {
             kind: TokenKind::ClassicPat,
             ..
         }
@@ -53,7 +53,7 @@ fn classic_pats_and_refresh_tokens_are_refused_for_copilot() {
         .unwrap_err();
     assert!(matches!(
         error,
-        AuthError::UnsupportedToken {
+        CredentialError::UnsupportedToken {
             kind: TokenKind::Refresh,
             ..
         }
@@ -72,7 +72,10 @@ fn parse_trims_and_refuses_garbage() {
     );
     for bad in ["", "   ", "gho_a b", "gho_\u{7f}x", "gho_é"] {
         assert!(
-            matches!(GitHubToken::parse(bad), Err(AuthError::InvalidToken { .. })),
+            matches!(
+                GitHubToken::parse(bad),
+                Err(CredentialError::InvalidToken { .. })
+            ),
             "{bad:?}"
         );
     }

@@ -49,7 +49,7 @@ pub async fn status(context: &Context, args: &StatusArgs) -> Result<(), CliError
         token_kind: status
             .token_kind
             .as_ref()
-            .map(|k| token_kind_name(k).to_owned()),
+            .map(|k| token_kind_name(*k).to_owned()),
         source: Some(source_name(&status.source)),
         auth_mode: status.auth_mode.map(|m| mode_name(m).to_owned()),
         plan: status.plan.as_ref().map(|p| p.as_str().to_owned()),
@@ -121,7 +121,7 @@ pub async fn logout(context: &Context) -> Result<(), CliError> {
 }
 
 /// The short, stable name of a token kind used in `--json` output.
-pub fn token_kind_name(kind: &TokenKind) -> &'static str {
+pub fn token_kind_name(kind: TokenKind) -> &'static str {
     match kind {
         TokenKind::OAuth => "gho",
         TokenKind::GitHubAppUser => "ghu",

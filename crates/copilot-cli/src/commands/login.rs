@@ -6,7 +6,7 @@ use std::io::IsTerminal;
 use tokio::io::AsyncReadExt;
 
 use copilot_auth::{
-    DeviceCode, DeviceFlow, GitHubApi, GitHubToken, GitHubTokenResponse, PollEvent,
+    AuthError, DeviceCode, DeviceFlow, GitHubApi, GitHubToken, GitHubTokenResponse, PollEvent,
     StoredCredential,
 };
 
@@ -132,8 +132,8 @@ async fn with_token(context: &Context) -> Result<(), CliError> {
         .read_to_string(&mut text)
         .await
         .map_err(|e| CliError::io("read the token from stdin", e))?;
-    let token = GitHubToken::parse(&text)?;
-    token.check_usable_for_copilot()?;
+    let token = GitHubToken::parse(&text).map_err(AuthError::from)?;
+    token.check_usable_for_copilot().map_err(AuthError::from)?;
     let api = GitHubApi::new(context.host.clone()).with_transport(context.transport.clone());
     let user = api.get_user(&token).await?;
     let credential =

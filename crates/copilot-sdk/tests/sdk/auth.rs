@@ -18,8 +18,12 @@ async fn classic_pat_is_refused_at_build() {
         .use_logged_in_user(false)
         .build()
         .expect_err("ghp_ must be refused");
-    assert!(matches!(error, SdkError::ClassicPatRefused), "{error:?}");
-    assert!(error.to_string().contains("not supported"), "{error}");
+    assert_eq!(
+        error.unsupported_token_kind(),
+        Some(copilot_sdk::TokenKind::ClassicPat),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains("cannot be used"), "{error}");
     assert!(error.to_string().contains("fine-grained"), "{error}");
 }
 
@@ -32,7 +36,11 @@ async fn classic_pat_from_the_environment_is_refused_at_start_without_a_request(
         .build()
         .expect("nothing to check before start");
     let error = client.start().await.expect_err("ghp_ must be refused");
-    assert!(matches!(error, SdkError::ClassicPatRefused), "{error:?}");
+    assert_eq!(
+        error.unsupported_token_kind(),
+        Some(copilot_sdk::TokenKind::ClassicPat),
+        "{error:?}"
+    );
     assert!(mock(&target).requests().is_empty());
 }
 
@@ -164,16 +172,38 @@ async fn a_revoked_token_fails_create_session_without_a_model_as_sign_in() {
 
 #[tokio::test]
 async fn a_credential_failure_inside_the_api_client_is_mapped_to_sign_in() {
-    let api_error = copilot_sdk::api::ApiError::auth_with_source(
-        copilot_sdk::token::TokenError::GitHubTokenRejected {
-            message: "Bad credentials".to_owned(),
-        },
-    );
-    let error = SdkError::from(api_error);
+    use copilot_sdk::CredentialError;
+    use copilot_sdk::token::TokenError;
+    // The token manager's failure, as the API client receives it through `CopilotAuth`.
+    let rejected = CredentialError::from(TokenError::GitHubTokenRejected {
+        message: "Bad credentials".to_owned(),
+    });
+    let error = SdkError::from(copilot_sdk::api::ApiError::Auth(rejected));
     assert!(matches!(error, SdkError::Unauthorized { .. }), "{error:?}");
     assert!(error.requires_sign_in());
-    let other = SdkError::from(copilot_sdk::api::ApiError::auth("no network"));
-    assert!(matches!(other, SdkError::Api(_)), "{other:?}");
+    let nothing_stored = CredentialError::from(copilot_sdk::auth::AuthError::SignInRequired {
+        reason: "no stored credential".to_owned(),
+    });
+    let error = SdkError::from(copilot_sdk::api::ApiError::Auth(nothing_stored));
+    assert!(
+        matches!(error, SdkError::SignInRequired { .. }),
+        "{error:?}"
+    );
+    let transient = CredentialError::from(TokenError::Http {
+        status: 503,
+        endpoint: "copilot_internal/v2/token",
+        snippet: String::new(),
+        request_id: None,
+    });
+    assert!(transient.is_transient());
+    let other = SdkError::from(copilot_sdk::api::ApiError::Auth(transient));
+    assert!(
+        matches!(
+            other,
+            SdkError::Credential(CredentialError::Unavailable { .. })
+        ),
+        "{other:?}"
+    );
     assert!(!other.requires_sign_in());
 }
 

@@ -61,7 +61,11 @@ async fn org_gate_accepts_members_and_refuses_others() -> Result<(), SdkError> {
         .client_for("octocat", "ghp_0123456789abcdefghijklmnopqrstuvwxyzAB")
         .await
         .expect_err("ghp_");
-    assert!(matches!(pat, SdkError::ClassicPatRefused));
+    assert_eq!(
+        pat.unsupported_token_kind(),
+        Some(copilot_sdk::TokenKind::ClassicPat),
+        "{pat:?}"
+    );
     Ok(())
 }
 

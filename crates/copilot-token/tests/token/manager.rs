@@ -7,6 +7,7 @@ use std::time::Duration;
 use copilot_http::retry::RetryPolicy;
 use copilot_http::time::{ManualClock, RecordingSleep, TokioClock, TokioSleep};
 use copilot_token::{AuthMode, StaticGitHubToken, TokenError, TokenExchanger, TokenManager};
+use secrecy::ExposeSecret;
 use wiremock::{Mock, MockServer, ResponseTemplate, matchers};
 
 use super::support::*;
@@ -130,10 +131,7 @@ async fn a_thousand_concurrent_callers_at_expiry_cause_one_exchange() {
                         .to_owned()
                 } else {
                     let credentials = manager.credentials().await.unwrap();
-                    credentials
-                        .copilot_token
-                        .unwrap()
-                        .fields()
+                    copilot_token::TokenFields::parse(credentials.bearer.expose_secret())
                         .tid()
                         .unwrap()
                         .to_owned()
@@ -204,10 +202,8 @@ async fn invalidate_clears_only_the_credentials_that_failed() {
     assert_eq!(count(&server, EXCHANGE_PATH).await, 2);
     // A late force_refresh for the same stale credentials does not exchange again.
     let again = manager.force_refresh(Some(&first)).await.unwrap();
-    assert!(Arc::ptr_eq(
-        again.copilot_token.as_ref().unwrap(),
-        second.copilot_token.as_ref().unwrap()
-    ));
+    assert_eq!(again.tag, second.tag);
+    assert_eq!(again.bearer.expose_secret(), second.bearer.expose_secret());
     assert_eq!(count(&server, EXCHANGE_PATH).await, 2);
 
     // This task's 401 arrives late: the fresh token survives.
@@ -452,4 +448,63 @@ async fn background_refresher_retries_with_backoff_and_ends_with_the_manager() {
         handle.is_finished(),
         "the refresher ends when the manager is dropped"
     );
+}
+
+/// The manager is the API client's `CopilotAuth` as it is (no adapter): the credentials carry their
+/// generation as tag, and a rejection of credentials that were already replaced leaves the new ones alone.
+#[tokio::test]
+async fn the_manager_is_a_copilot_auth_source_keyed_by_its_generation_tag() {
+    use copilot_token::CopilotAuth;
+    let server = MockServer::start().await;
+    mount_exchange(&server, SequencedExchange::new(T0)).await;
+    mount_catch_all(&server).await;
+    let manager = exchange_manager(exchanger(
+        reqwest_transport(),
+        host_for(&server),
+        Arc::new(ManualClock::new(t0())),
+        Arc::new(TokioSleep),
+    ));
+    let auth: Arc<dyn CopilotAuth> = Arc::new(manager.clone());
+
+    let first = auth.credentials().await.unwrap();
+    assert!(first.tag.is_some());
+    assert_eq!(
+        first.integration_id.as_deref(),
+        Some("copilot-developer-cli")
+    );
+    auth.invalidate(&first).await;
+    let second = auth.credentials().await.unwrap();
+    assert_ne!(second.tag, first.tag);
+    assert_eq!(count(&server, EXCHANGE_PATH).await, 2);
+
+    // A late rejection of `first` (another request's) must not throw `second` away.
+    auth.invalidate(&first).await;
+    let still = auth.credentials().await.unwrap();
+    assert_eq!(still.tag, second.tag);
+    assert_eq!(count(&server, EXCHANGE_PATH).await, 2);
+}
+
+/// A GitHub 401 on the exchange reaches a `CopilotAuth` caller as the typed "sign in again".
+#[tokio::test]
+async fn a_rejected_github_token_reaches_copilot_auth_callers_typed() {
+    use copilot_token::{CopilotAuth, CredentialError};
+    let server = MockServer::start().await;
+    mount_exchange(
+        &server,
+        ResponseTemplate::new(401).set_body_json(serde_json::json!({"message": "Bad credentials"})),
+    )
+    .await;
+    mount_catch_all(&server).await;
+    let manager = exchange_manager(exchanger(
+        reqwest_transport(),
+        host_for(&server),
+        Arc::new(ManualClock::new(t0())),
+        Arc::new(TokioSleep),
+    ));
+    let error = CopilotAuth::credentials(&manager).await.unwrap_err();
+    assert!(
+        matches!(error, CredentialError::Rejected { .. }),
+        "{error:?}"
+    );
+    assert!(error.requires_sign_in());
 }

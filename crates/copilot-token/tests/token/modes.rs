@@ -174,10 +174,16 @@ async fn direct_mode_sends_the_github_token_to_the_advertised_api() {
         credentials.base_url.as_str(),
         "https://api.individual.githubcopilot.com/"
     );
-    assert_eq!(credentials.mode, AuthMode::Direct);
+    assert_eq!(manager.current_mode(), Some(AuthMode::Direct));
     assert_eq!(credentials.expires_at, None);
-    assert_eq!(credentials.integration_id, "copilot-developer-cli");
-    assert!(credentials.copilot_token.is_none());
+    assert_eq!(
+        credentials.integration_id.as_deref(),
+        Some("copilot-developer-cli")
+    );
+    assert!(matches!(
+        manager.get().await,
+        Err(TokenError::DirectModeHasNoCopilotToken)
+    ));
     let header = credentials.authorization_header().unwrap();
     assert!(header.is_sensitive());
     assert_eq!(header.to_str().unwrap(), format!("Bearer {GH_TOKEN}"));
@@ -211,8 +217,13 @@ async fn direct_mode_uses_the_configured_integration_id() {
         .mode(AuthMode::Direct)
         .build();
     assert_eq!(
-        manager.credentials().await.unwrap().integration_id,
-        "vscode-chat"
+        manager
+            .credentials()
+            .await
+            .unwrap()
+            .integration_id
+            .as_deref(),
+        Some("vscode-chat")
     );
 }
 
@@ -282,12 +293,13 @@ async fn auto_mode_falls_back_to_direct_on_404_and_remembers() {
     assert_eq!(manager.effective_mode(), None);
 
     let credentials = manager.credentials().await.unwrap();
-    assert_eq!(credentials.mode, AuthMode::Direct);
+    assert_eq!(manager.current_mode(), Some(AuthMode::Direct));
     assert_eq!(credentials.bearer.expose_secret(), GH_TOKEN);
     assert_eq!(manager.effective_mode(), Some(AuthMode::Direct));
 
     assert!(manager.invalidate(&credentials));
-    assert_eq!(manager.credentials().await.unwrap().mode, AuthMode::Direct);
+    manager.credentials().await.unwrap();
+    assert_eq!(manager.current_mode(), Some(AuthMode::Direct));
     assert_eq!(
         count(&server, EXCHANGE_PATH).await,
         1,
@@ -306,7 +318,7 @@ async fn auto_mode_uses_the_exchange_when_it_works() {
         Arc::new(StaticGitHubToken::new(GH_TOKEN)),
     );
     let credentials = manager.credentials().await.unwrap();
-    assert_eq!(credentials.mode, AuthMode::Exchange);
+    assert_eq!(manager.current_mode(), Some(AuthMode::Exchange));
     assert_eq!(
         credentials.base_url.as_str(),
         "https://api.individual.githubcopilot.com/"
@@ -328,7 +340,8 @@ async fn auto_mode_goes_direct_at_once_for_tokens_that_cannot_be_exchanged() {
         AuthMode::Auto,
         Arc::new(StaticGitHubToken::new("github_pat_11AAfinegrained")),
     );
-    assert_eq!(manager.credentials().await.unwrap().mode, AuthMode::Direct);
+    manager.credentials().await.unwrap();
+    assert_eq!(manager.current_mode(), Some(AuthMode::Direct));
     assert_eq!(count(&server, EXCHANGE_PATH).await, 0);
 }
 

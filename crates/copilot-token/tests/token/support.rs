@@ -11,8 +11,7 @@ use copilot_http::{
     ClientIdentity, GitHubHost, HttpRequest, HttpResponse, HttpTransport, ReqwestTransport,
     ResponseBody, SharedTransport, TransportError,
 };
-use copilot_token::{GitHubTokenProvider, TokenError, TokenExchanger};
-use secrecy::{ExposeSecret, SecretString};
+use copilot_token::{GitHubToken, GitHubTokenProvider, TokenError, TokenExchanger};
 use serde_json::{Value, json};
 use url::Url;
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate, matchers};
@@ -245,15 +244,15 @@ impl RotatingProvider {
 
 #[async_trait]
 impl GitHubTokenProvider for RotatingProvider {
-    async fn github_token(&self) -> Result<SecretString, TokenError> {
+    async fn github_token(&self) -> Result<GitHubToken, TokenError> {
         self.token_calls.fetch_add(1, Ordering::SeqCst);
-        Ok(SecretString::from(self.current.lock().unwrap().clone()))
+        Ok(GitHubToken::new(self.current.lock().unwrap().clone()))
     }
 
     async fn refresh_github_token(
         &self,
-        rejected: &SecretString,
-    ) -> Result<Option<SecretString>, TokenError> {
+        rejected: &GitHubToken,
+    ) -> Result<Option<GitHubToken>, TokenError> {
         self.refresh_calls.fetch_add(1, Ordering::SeqCst);
         self.rejected
             .lock()
@@ -263,7 +262,7 @@ impl GitHubTokenProvider for RotatingProvider {
         if let Some(fresh) = &replacement {
             self.set_current(fresh);
         }
-        Ok(replacement.map(SecretString::from))
+        Ok(replacement.map(GitHubToken::new))
     }
 }
 
