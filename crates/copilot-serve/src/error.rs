@@ -180,7 +180,7 @@ impl Failure {
         if let SdkError::Api(api) = error {
             return Failure::from_api(api);
         }
-        if error.requires_sign_in() || matches!(error, SdkError::ClassicPatRefused) {
+        if error.requires_sign_in() || error.unsupported_token_kind().is_some() {
             return Failure::new(
                 StatusCode::UNAUTHORIZED,
                 format!("GitHub Copilot sign-in needed: {error}; {SIGN_IN_HINT}"),
