@@ -189,7 +189,7 @@ impl CopilotApiClientBuilder {
     pub fn build(self) -> Result<CopilotApiClient, ApiError> {
         let transport = match self.transport {
             Some(transport) => transport,
-            None => default_transport()?,
+            None => SharedTransport::default_transport()?,
         };
         let mut identity_headers = HeaderMap::new();
         self.identity.apply_copilot(&mut identity_headers);
@@ -211,19 +211,6 @@ impl CopilotApiClientBuilder {
             }),
         })
     }
-}
-
-#[cfg(feature = "reqwest")]
-fn default_transport() -> Result<SharedTransport, ApiError> {
-    Ok(SharedTransport::default_reqwest()?)
-}
-
-#[cfg(not(feature = "reqwest"))]
-fn default_transport() -> Result<SharedTransport, ApiError> {
-    Err(ApiError::InvalidRequest {
-        message: "no transport configured (enable the `reqwest` feature or call `transport`)"
-            .to_owned(),
-    })
 }
 
 /// How one request is described to [`CopilotApiClient::send`].

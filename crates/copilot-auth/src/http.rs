@@ -67,17 +67,8 @@ impl HttpContext {
         if let Some(transport) = self.default_transport.get() {
             return Ok(transport.clone());
         }
-        #[cfg(feature = "reqwest")]
-        {
-            let transport = SharedTransport::default_reqwest()?;
-            Ok(self.default_transport.get_or_init(|| transport).clone())
-        }
-        #[cfg(not(feature = "reqwest"))]
-        {
-            Err(AuthError::config(
-                "no HTTP transport configured (enable the `reqwest` feature or call with_transport)",
-            ))
-        }
+        let transport = SharedTransport::default_transport()?;
+        Ok(self.default_transport.get_or_init(|| transport).clone())
     }
 
     /// Sends `request` (with the identity headers added) and buffers the answer.

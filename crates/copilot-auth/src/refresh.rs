@@ -9,7 +9,6 @@ use async_trait::async_trait;
 use copilot_http::time::{SharedClock, SystemClock};
 use copilot_http::{ClientIdentity, GitHubHost, SharedTransport};
 use secrecy::{ExposeSecret, SecretString};
-use subtle::ConstantTimeEq;
 
 use crate::http::{HttpContext, OAuthReply, oauth_error, parse_oauth_reply, token_response};
 use crate::{
@@ -213,11 +212,7 @@ fn refresh_lock(key: &CredentialKey) -> Arc<tokio::sync::Mutex<()>> {
 }
 
 fn secrets_equal(a: &SecretString, b: &SecretString) -> bool {
-    bool::from(
-        a.expose_secret()
-            .as_bytes()
-            .ct_eq(b.expose_secret().as_bytes()),
-    )
+    copilot_http::sensitive::constant_time_eq(a.expose_secret(), b.expose_secret())
 }
 
 fn sign_in_required(reason: impl Into<String>) -> AuthError {

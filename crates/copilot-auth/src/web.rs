@@ -8,7 +8,6 @@ use copilot_http::time::SharedClock;
 use copilot_http::{ClientIdentity, GitHubHost, SharedTransport};
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
 use url::Url;
 
 use crate::http::{
@@ -102,8 +101,7 @@ impl PendingAuthorization {
 
     /// Whether `returned` is this authorization's state, compared in constant time.
     pub fn state_matches(&self, returned: &str) -> bool {
-        let expected = self.state.expose_secret().as_bytes();
-        bool::from(expected.ct_eq(returned.as_bytes()))
+        copilot_http::sensitive::constant_time_eq(self.state.expose_secret(), returned)
     }
 }
 

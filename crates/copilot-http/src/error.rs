@@ -63,6 +63,11 @@ pub enum TransportError {
         /// Why it was refused.
         reason: String,
     },
+    /// No transport was configured and there is no default (copilot-http was built without `reqwest`).
+    #[error(
+        "no HTTP transport configured: pass one to the builder or enable the `reqwest` feature"
+    )]
+    NotConfigured,
     /// Any other failure of a custom transport.
     #[error("transport error: {message}")]
     Other {

@@ -19,6 +19,14 @@ const SENSITIVE: &[&str] = &[
     "x-api-key",
 ];
 
+/// Whether two secrets are equal, in time that depends only on their lengths (never on where they differ),
+/// so comparing a guess against a stored token or OAuth `state` leaks nothing through timing. The one
+/// comparison every crate uses for secrets.
+pub fn constant_time_eq(a: impl AsRef<[u8]>, b: impl AsRef<[u8]>) -> bool {
+    use subtle::ConstantTimeEq;
+    bool::from(a.as_ref().ct_eq(b.as_ref()))
+}
+
 /// Whether `name` is a header that carries a secret.
 pub fn is_sensitive_header(name: &HeaderName) -> bool {
     SENSITIVE.contains(&name.as_str())

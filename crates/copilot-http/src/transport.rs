@@ -42,6 +42,21 @@ impl SharedTransport {
     pub fn default_reqwest() -> Result<Self, TransportError> {
         Ok(Self::new(crate::ReqwestTransport::new()?))
     }
+
+    /// The transport every crate uses when the caller configured none: [`default_reqwest`] with the
+    /// `reqwest` feature, else [`TransportError::NotConfigured`].
+    ///
+    /// [`default_reqwest`]: SharedTransport::default_reqwest
+    pub fn default_transport() -> Result<Self, TransportError> {
+        #[cfg(feature = "reqwest")]
+        {
+            Self::default_reqwest()
+        }
+        #[cfg(not(feature = "reqwest"))]
+        {
+            Err(TransportError::NotConfigured)
+        }
+    }
 }
 
 impl fmt::Debug for SharedTransport {

@@ -274,7 +274,7 @@ impl CopilotClientBuilder {
         }
         let transport = match self.transport.clone() {
             Some(transport) => transport,
-            None => default_transport()?,
+            None => SharedTransport::default_transport()?,
         };
         Ok(CopilotClient {
             inner: Arc::new(ClientInner {
@@ -285,18 +285,6 @@ impl CopilotClientBuilder {
             }),
         })
     }
-}
-
-#[cfg(feature = "reqwest")]
-fn default_transport() -> Result<SharedTransport, SdkError> {
-    Ok(SharedTransport::default_reqwest()?)
-}
-
-#[cfg(not(feature = "reqwest"))]
-fn default_transport() -> Result<SharedTransport, SdkError> {
-    Err(SdkError::config(
-        "no transport configured: call `transport(..)` or enable the `reqwest` feature",
-    ))
 }
 
 /// The Copilot client of one identity: the official Copilot SDK's `CopilotClient`.

@@ -12,7 +12,6 @@ use copilot_auth::{
 use copilot_http::time::{SharedClock, SharedSleep, SystemClock};
 use copilot_http::{ClientIdentity, GitHubHost, SharedTransport};
 use copilot_token::AuthMode;
-use subtle::ConstantTimeEq;
 
 use crate::SdkError;
 use crate::client::{CopilotClient, CopilotClientBuilder};
@@ -120,7 +119,7 @@ impl ClientPoolBuilder {
     pub fn build(self) -> Result<ClientPool, SdkError> {
         let transport = match self.transport {
             Some(transport) => transport,
-            None => default_transport()?,
+            None => SharedTransport::default_transport()?,
         };
         let github = GitHubApi::new(self.host.clone())
             .with_transport(transport.clone())
@@ -148,18 +147,6 @@ impl ClientPoolBuilder {
             }),
         })
     }
-}
-
-#[cfg(feature = "reqwest")]
-fn default_transport() -> Result<SharedTransport, SdkError> {
-    Ok(SharedTransport::default_reqwest()?)
-}
-
-#[cfg(not(feature = "reqwest"))]
-fn default_transport() -> Result<SharedTransport, SdkError> {
-    Err(SdkError::config(
-        "no transport configured: call `transport(..)` or enable the `reqwest` feature",
-    ))
 }
 
 /// One client per user: the "one client per user" pattern of the official Copilot SDK's GitHub OAuth guide,
@@ -211,11 +198,7 @@ impl fmt::Debug for ClientPool {
 }
 
 fn same_token(a: &GitHubToken, b: &GitHubToken) -> bool {
-    bool::from(
-        a.expose_secret()
-            .as_bytes()
-            .ct_eq(b.expose_secret().as_bytes()),
-    )
+    copilot_http::sensitive::constant_time_eq(a.expose_secret(), b.expose_secret())
 }
 
 impl ClientPool {

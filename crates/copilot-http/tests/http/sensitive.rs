@@ -37,3 +37,16 @@ fn mark_sensitive_marks_only_secret_headers() {
     // http's own Debug honours the flag too.
     assert!(!format!("{headers:?}").contains("Bearer x"));
 }
+
+#[test]
+fn constant_time_eq_compares_whole_secrets() {
+    use copilot_http::sensitive::constant_time_eq;
+    assert!(constant_time_eq("gho_secret", "gho_secret"));
+    assert!(constant_time_eq(b"", b""));
+    assert!(!constant_time_eq("gho_secret", "gho_secreT"));
+    assert!(!constant_time_eq("gho_secret", "gho_secret_longer"));
+    assert!(!constant_time_eq("gho_secret", "gho_secre"));
+    assert!(!constant_time_eq("", "x"));
+    // Strings and bytes alike.
+    assert!(constant_time_eq(String::from("state"), b"state"));
+}

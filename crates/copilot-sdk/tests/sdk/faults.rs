@@ -13,11 +13,12 @@ use std::time::{Duration, SystemTime};
 
 use copilot_mock::{Endpoint, Fault, FaultRule};
 use copilot_sdk::api::ApiError;
+use copilot_sdk::http::retry::RetryPolicy;
 use copilot_sdk::http::time::{ManualClock, RecordingSleep, from_unix_seconds, unix_seconds};
 use copilot_sdk::http::{FnTransport, HttpTransport, TransportError};
 use copilot_sdk::{
-    AssistantMessage, CopilotClient, CopilotClientBuilder, Role, SdkError, Session, SessionConfig,
-    SessionEvent, SharedTransport,
+    AssistantMessage, CopilotClientBuilder, Role, SdkError, Session, SessionConfig, SessionEvent,
+    SharedTransport,
 };
 use futures_util::StreamExt;
 
@@ -47,40 +48,135 @@ async fn within<F: Future>(test: &str, body: F) -> F::Output {
     }
 }
 
-/// A client builder for `octocat` against the mock, with a fresh GitHub token.
-fn builder(target: &Target) -> (CopilotClientBuilder, String) {
-    let token = target.user_token("octocat").expect("the mock mints tokens");
-    let builder = target
-        .client_builder()
-        .github_token(token.clone())
-        .use_logged_in_user(false);
-    (builder, token)
+/// How a fault test's client waits.
+enum Time {
+    /// Tokio's clock and real sleeps (the stall tests: short stream timeouts against much longer stalls).
+    Real,
+    /// Injected time, for tests that assert retry waits: a manual clock on a whole second (HTTP-dates have
+    /// one-second resolution) and a sleeper that records each wait, advances the clock and returns at once.
+    ///
+    /// The stream timeouts are turned off, because they share the sleeper: an instant sleep would fire them
+    /// at the first pending read. Turns then run through [`Session::send`], which has no turn timeout.
+    Instant,
 }
 
-/// Injected time for tests that assert retry waits: a manual clock on a whole second (HTTP-dates have
-/// one-second resolution) and a sleeper that records each wait, advances the clock and returns at once.
-///
-/// The stream timeouts are turned off, because they share the sleeper: an instant sleep would fire them
-/// at the first pending read. Turns then run through [`Session::send`], which has no turn timeout.
-fn instant_retries(
-    builder: CopilotClientBuilder,
-) -> (CopilotClientBuilder, ManualClock, RecordingSleep) {
-    let clock = ManualClock::new(from_unix_seconds(unix_seconds(SystemTime::now())));
-    let sleep = RecordingSleep::advancing(clock.clone());
-    let builder = builder
-        .clock(Arc::new(clock.clone()))
-        .sleep(Arc::new(sleep.clone()))
-        .first_event_timeout(None)
-        .idle_timeout(None)
-        // The recording sleeper returns at once, so every timer would fire immediately.
-        .max_stream_duration(None);
-    (builder, clock, sleep)
+/// What every fault test starts from: the mock, `octocat`'s GitHub token, a client made with it and a
+/// `gpt-4.1` session.
+struct Fixture {
+    target: Target,
+    github_token: String,
+    session: Session,
+    /// The injected clock (used by the client only with [`Time::Instant`]).
+    clock: ManualClock,
+    /// The injected sleeper, which records every wait (used by the client only with [`Time::Instant`]).
+    sleep: RecordingSleep,
 }
 
-async fn gpt_session(client: &CopilotClient) -> Result<Session, SdkError> {
-    client
-        .create_session(SessionConfig::new().model("gpt-4.1"))
-        .await
+impl Fixture {
+    /// Starts the mock and builds the client; `tweak` adjusts the builder last (timeouts, retry policy, a
+    /// transport in front of the mock).
+    async fn start(
+        time: Time,
+        tweak: impl FnOnce(CopilotClientBuilder, &Target) -> CopilotClientBuilder,
+    ) -> Result<Fixture, SdkError> {
+        let target = target().await;
+        let github_token = target.user_token("octocat").expect("the mock mints tokens");
+        let clock = ManualClock::new(from_unix_seconds(unix_seconds(SystemTime::now())));
+        let sleep = RecordingSleep::advancing(clock.clone());
+        let mut builder = target
+            .client_builder()
+            .github_token(github_token.clone())
+            .use_logged_in_user(false);
+        if let Time::Instant = time {
+            builder = builder
+                .clock(Arc::new(clock.clone()))
+                .sleep(Arc::new(sleep.clone()))
+                .first_event_timeout(None)
+                .idle_timeout(None)
+                // The recording sleeper returns at once, so every timer would fire immediately.
+                .max_stream_duration(None);
+        }
+        let client = tweak(builder, &target).build()?;
+        let session = client
+            .create_session(SessionConfig::new().model("gpt-4.1"))
+            .await?;
+        Ok(Fixture {
+            target,
+            github_token,
+            session,
+            clock,
+            sleep,
+        })
+    }
+}
+
+/// One fault test: `name(time[, tweak]) |fixture pattern| { body }` becomes a `#[tokio::test]` that starts a
+/// [`Fixture`], runs the body under [`within`] (the body may use `?` on `SdkError`s) and fails with the error.
+macro_rules! fault_test {
+    ($(#[$attr:meta])* $name:ident($time:expr) |$fixture:pat_param| $body:block) => {
+        fault_test!($(#[$attr])* $name($time, |builder, _| builder) |$fixture| $body);
+    };
+    ($(#[$attr:meta])* $name:ident($time:expr, $tweak:expr) |$fixture:pat_param| $body:block) => {
+        $(#[$attr])*
+        #[tokio::test]
+        async fn $name() {
+            let outcome = within(stringify!($name), async {
+                // Bound whole first: fields the pattern leaves out (the mock among them) live to the end.
+                let fixture = Fixture::start($time, $tweak).await?;
+                let $fixture = &fixture;
+                $body
+                Ok::<(), SdkError>(())
+            })
+            .await;
+            if let Err(error) = outcome {
+                panic!("fault test `{}` failed: {error:?}", stringify!($name));
+            }
+        }
+    };
+}
+
+/// A transport in front of the mock whose first chat request fails the way reqwest reports a connection
+/// reset before any response.
+fn reset_first_chat_request(target: &Target) -> SharedTransport {
+    let resets_left = Arc::new(AtomicU32::new(1));
+    let inner = target.transport.clone();
+    SharedTransport::new(FnTransport::new(move |request| {
+        let inner = inner.clone();
+        let resets_left = resets_left.clone();
+        async move {
+            let chat = request.uri().path().ends_with("/chat/completions");
+            let reset = chat
+                && resets_left
+                    .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                    .is_ok();
+            if reset {
+                return Err(TransportError::ConnectionClosed {
+                    message: "connection reset by peer (injected)".into(),
+                });
+            }
+            inner.send(request).await
+        }
+    }))
+}
+
+/// A transport in front of the mock that answers every chat request with one content delta and `[DONE]`,
+/// without a finish reason.
+fn done_without_finish_reason(target: &Target) -> SharedTransport {
+    let inner = target.transport.clone();
+    SharedTransport::new(FnTransport::new(move |request| {
+        let inner = inner.clone();
+        async move {
+            if request.uri().path().ends_with("/chat/completions") {
+                return Ok(copilot_sdk::http::HttpResponse::new(
+                    copilot_sdk::http::ResponseBody::from_bytes(
+                        "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"You said\"}}]}\n\n\
+                         data: [DONE]\n\n",
+                    ),
+                ));
+            }
+            inner.send(request).await
+        }
+    }))
 }
 
 /// What one streamed turn produced.
@@ -131,129 +227,87 @@ fn api_error(error: &SdkError) -> &ApiError {
 
 // ----- status faults before the stream: retried or typed -----
 
-#[tokio::test]
-async fn server_error_burst_is_retried_then_succeeds() {
-    within("server_error_burst_is_retried_then_succeeds", async {
-        let target = target().await;
-        let (builder, _) = builder(&target);
-        let (builder, _clock, sleep) = instant_retries(builder);
-        let client = builder.build()?;
-        let session = gpt_session(&client).await?;
-        mock(&target).set_fault(
+fault_test! {
+    server_error_burst_is_retried_then_succeeds(Time::Instant)
+    |Fixture { target, session, sleep, .. }| {
+        mock(target).set_fault(
             FaultRule::new(Endpoint::ChatCompletions, Fault::server_error(503)).times(2),
         );
 
-        let turn = stream_turn(&session, PROMPT).await;
+        let turn = stream_turn(session, PROMPT).await;
         let answer = turn.outcome?;
         assert_eq!(answer.content, FULL_ANSWER);
         assert_eq!(turn.streamed, FULL_ANSWER);
         assert_eq!(
-            statuses(&target, Endpoint::ChatCompletions),
+            statuses(target, Endpoint::ChatCompletions),
             [503, 503, 200]
         );
         // One backoff before each retry, taken through the injected sleeper.
         assert_eq!(sleep.recorded().len(), 2, "{:?}", sleep.recorded());
-        Ok::<(), SdkError>(())
-    })
-    .await
-    .expect("the turn succeeds after the burst");
+    }
 }
 
-#[tokio::test]
-async fn the_retry_policy_is_configurable() {
-    within("the_retry_policy_is_configurable", async {
-        let target = target().await;
-        let (builder, _) = builder(&target);
-        let (builder, _clock, sleep) = instant_retries(builder);
-        let client = builder
-            .retry_policy(copilot_sdk::http::retry::RetryPolicy::none())
-            .build()?;
-        let session = gpt_session(&client).await?;
-        mock(&target).set_fault(
+fault_test! {
+    the_retry_policy_is_configurable(
+        Time::Instant,
+        |builder, _| builder.retry_policy(RetryPolicy::none())
+    )
+    |Fixture { target, session, sleep, .. }| {
+        mock(target).set_fault(
             FaultRule::new(Endpoint::ChatCompletions, Fault::server_error(503)).times(1),
         );
 
-        let turn = stream_turn(&session, PROMPT).await;
+        let turn = stream_turn(session, PROMPT).await;
         let error = turn.outcome.expect_err("no retry with RetryPolicy::none");
         assert!(
             matches!(api_error(&error), ApiError::ServerError(_)),
             "{error:?}"
         );
-        assert_eq!(statuses(&target, Endpoint::ChatCompletions), [503]);
+        assert_eq!(statuses(target, Endpoint::ChatCompletions), [503]);
         assert!(sleep.recorded().is_empty(), "{:?}", sleep.recorded());
-        Ok::<(), SdkError>(())
-    })
-    .await
-    .expect("the test itself does not fail");
+    }
 }
 
-#[tokio::test]
-async fn rate_limit_waits_retry_after_seconds_then_succeeds() {
-    within(
-        "rate_limit_waits_retry_after_seconds_then_succeeds",
-        async {
-            let target = target().await;
-            let (builder, _) = builder(&target);
-            let (builder, _clock, sleep) = instant_retries(builder);
-            let client = builder.build()?;
-            let session = gpt_session(&client).await?;
-            mock(&target).set_fault(
-                FaultRule::new(Endpoint::ChatCompletions, Fault::rate_limited(7)).times(1),
-            );
+fault_test! {
+    rate_limit_waits_retry_after_seconds_then_succeeds(Time::Instant)
+    |Fixture { target, session, sleep, .. }| {
+        mock(target).set_fault(
+            FaultRule::new(Endpoint::ChatCompletions, Fault::rate_limited(7)).times(1),
+        );
 
-            let answer = stream_turn(&session, PROMPT).await.outcome?;
-            assert_eq!(answer.content, FULL_ANSWER);
-            assert_eq!(sleep.recorded(), [Duration::from_secs(7)]);
-            assert_eq!(statuses(&target, Endpoint::ChatCompletions), [429, 200]);
-            Ok::<(), SdkError>(())
-        },
-    )
-    .await
-    .expect("the turn succeeds after the wait");
+        let answer = stream_turn(session, PROMPT).await.outcome?;
+        assert_eq!(answer.content, FULL_ANSWER);
+        assert_eq!(sleep.recorded(), [Duration::from_secs(7)]);
+        assert_eq!(statuses(target, Endpoint::ChatCompletions), [429, 200]);
+    }
 }
 
-#[tokio::test]
-async fn rate_limit_waits_until_retry_after_date_then_succeeds() {
-    within(
-        "rate_limit_waits_until_retry_after_date_then_succeeds",
-        async {
-            let target = target().await;
-            let (builder, _) = builder(&target);
-            let (builder, clock, sleep) = instant_retries(builder);
-            let client = builder.build()?;
-            let session = gpt_session(&client).await?;
-            // The date is read against the injected clock, which stands still until the sleeper moves it.
-            let until = copilot_sdk::http::time::Clock::now(&clock) + Duration::from_secs(12);
-            mock(&target).set_fault(
-                FaultRule::new(Endpoint::ChatCompletions, Fault::rate_limited_until(until))
-                    .times(1),
-            );
+fault_test! {
+    rate_limit_waits_until_retry_after_date_then_succeeds(Time::Instant)
+    |Fixture { target, session, clock, sleep, .. }| {
+        // The date is read against the injected clock, which stands still until the sleeper moves it.
+        let until = copilot_sdk::http::time::Clock::now(clock) + Duration::from_secs(12);
+        mock(target).set_fault(
+            FaultRule::new(Endpoint::ChatCompletions, Fault::rate_limited_until(until))
+                .times(1),
+        );
 
-            let answer = stream_turn(&session, PROMPT).await.outcome?;
-            assert_eq!(answer.content, FULL_ANSWER);
-            assert_eq!(sleep.recorded(), [Duration::from_secs(12)]);
-            assert_eq!(statuses(&target, Endpoint::ChatCompletions), [429, 200]);
-            Ok::<(), SdkError>(())
-        },
-    )
-    .await
-    .expect("the turn succeeds after the wait");
+        let answer = stream_turn(session, PROMPT).await.outcome?;
+        assert_eq!(answer.content, FULL_ANSWER);
+        assert_eq!(sleep.recorded(), [Duration::from_secs(12)]);
+        assert_eq!(statuses(target, Endpoint::ChatCompletions), [429, 200]);
+    }
 }
 
-#[tokio::test]
-async fn quota_exceeded_is_typed_and_not_retried() {
-    within("quota_exceeded_is_typed_and_not_retried", async {
-        let target = target().await;
-        let (builder, _) = builder(&target);
-        let (builder, _clock, sleep) = instant_retries(builder);
-        let client = builder.build()?;
-        let session = gpt_session(&client).await?;
-        mock(&target).set_fault(FaultRule::new(
+fault_test! {
+    quota_exceeded_is_typed_and_not_retried(Time::Instant)
+    |Fixture { target, session, sleep, .. }| {
+        mock(target).set_fault(FaultRule::new(
             Endpoint::ChatCompletions,
             Fault::quota_exceeded(),
         ));
 
-        let error = stream_turn(&session, PROMPT)
+        let error = stream_turn(session, PROMPT)
             .await
             .outcome
             .expect_err("402 fails the turn");
@@ -262,25 +316,17 @@ async fn quota_exceeded_is_typed_and_not_retried() {
         assert_eq!(api.status(), Some(402));
         assert_eq!(api.code(), Some("quota_exceeded"));
         assert!(!error.requires_sign_in());
-        assert_eq!(statuses(&target, Endpoint::ChatCompletions), [402]);
+        assert_eq!(statuses(target, Endpoint::ChatCompletions), [402]);
         assert!(sleep.recorded().is_empty(), "{:?}", sleep.recorded());
-        Ok::<(), SdkError>(())
-    })
-    .await
-    .expect("the test itself does not fail");
+    }
 }
 
 // ----- connection resets -----
 
-#[tokio::test]
-async fn reset_before_first_byte_is_retried_then_succeeds() {
-    within("reset_before_first_byte_is_retried_then_succeeds", async {
-        let target = target().await;
-        let (builder, _) = builder(&target);
-        let (builder, _clock, _sleep) = instant_retries(builder);
-        let client = builder.build()?;
-        let session = gpt_session(&client).await?;
-        mock(&target).set_fault(
+fault_test! {
+    reset_before_first_byte_is_retried_then_succeeds(Time::Instant)
+    |Fixture { target, session, .. }| {
+        mock(target).set_fault(
             FaultRule::new(
                 Endpoint::ChatCompletions,
                 Fault::ResetMidStream { after_events: 0 },
@@ -288,117 +334,70 @@ async fn reset_before_first_byte_is_retried_then_succeeds() {
             .times(1),
         );
 
-        let turn = stream_turn(&session, PROMPT).await;
+        let turn = stream_turn(session, PROMPT).await;
         let answer = turn.outcome?;
         assert_eq!(answer.content, FULL_ANSWER);
         assert_eq!(turn.streamed, FULL_ANSWER, "nothing was streamed twice");
-        assert_eq!(requests(&target, Endpoint::ChatCompletions).len(), 2);
-        Ok::<(), SdkError>(())
-    })
-    .await
-    .expect("the turn succeeds after the reset");
+        assert_eq!(requests(target, Endpoint::ChatCompletions).len(), 2);
+    }
 }
 
-/// The mock cannot reset a connection before the response head (its reset always follows a flushed
-/// head), so this one fault is injected by a transport in front of it: the first chat request fails the
-/// way reqwest reports a reset before any response.
-#[tokio::test]
-async fn reset_before_response_head_is_retried_then_succeeds() {
-    within(
-        "reset_before_response_head_is_retried_then_succeeds",
-        async {
-            let target = target().await;
-            let (builder, _) = builder(&target);
-            let (builder, _clock, sleep) = instant_retries(builder);
-            let resets_left = Arc::new(AtomicU32::new(1));
-            let inner = target.transport.clone();
-            let transport = FnTransport::new(move |request| {
-                let inner = inner.clone();
-                let resets_left = resets_left.clone();
-                async move {
-                    let chat = request.uri().path().ends_with("/chat/completions");
-                    let reset = chat
-                        && resets_left
-                            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-                            .is_ok();
-                    if reset {
-                        return Err(TransportError::ConnectionClosed {
-                            message: "connection reset by peer (injected)".into(),
-                        });
-                    }
-                    inner.send(request).await
-                }
-            });
-            let client = builder.transport(SharedTransport::new(transport)).build()?;
-            let session = gpt_session(&client).await?;
-
-            let turn = stream_turn(&session, PROMPT).await;
-            let answer = turn.outcome?;
-            assert_eq!(answer.content, FULL_ANSWER);
-            assert_eq!(turn.streamed, FULL_ANSWER);
-            // The reset request never reached the mock; the retry did, after one backoff.
-            assert_eq!(statuses(&target, Endpoint::ChatCompletions), [200]);
-            assert_eq!(sleep.recorded().len(), 1, "{:?}", sleep.recorded());
-            Ok::<(), SdkError>(())
-        },
+fault_test! {
+    /// The mock cannot reset a connection before the response head (its reset always follows a flushed
+    /// head), so this one fault is injected by a transport in front of it: the first chat request fails the
+    /// way reqwest reports a reset before any response.
+    reset_before_response_head_is_retried_then_succeeds(
+        Time::Instant,
+        |builder, target| builder.transport(reset_first_chat_request(target))
     )
-    .await
-    .expect("the turn succeeds after the reset");
+    |Fixture { target, session, sleep, .. }| {
+        let turn = stream_turn(session, PROMPT).await;
+        let answer = turn.outcome?;
+        assert_eq!(answer.content, FULL_ANSWER);
+        assert_eq!(turn.streamed, FULL_ANSWER);
+        // The reset request never reached the mock; the retry did, after one backoff.
+        assert_eq!(statuses(target, Endpoint::ChatCompletions), [200]);
+        assert_eq!(sleep.recorded().len(), 1, "{:?}", sleep.recorded());
+    }
 }
 
-#[tokio::test]
-async fn reset_mid_stream_is_typed_with_partial_content_and_not_retried() {
-    within(
-        "reset_mid_stream_is_typed_with_partial_content_and_not_retried",
-        async {
-            let target = target().await;
-            let (builder, _) = builder(&target);
-            let (builder, _clock, _sleep) = instant_retries(builder);
-            let client = builder.build()?;
-            let session = gpt_session(&client).await?;
-            mock(&target).set_fault(FaultRule::new(
-                Endpoint::ChatCompletions,
-                Fault::ResetMidStream {
-                    after_events: AFTER_TWO_PIECES,
-                },
-            ));
+fault_test! {
+    reset_mid_stream_is_typed_with_partial_content_and_not_retried(Time::Instant)
+    |Fixture { target, session, .. }| {
+        mock(target).set_fault(FaultRule::new(
+            Endpoint::ChatCompletions,
+            Fault::ResetMidStream {
+                after_events: AFTER_TWO_PIECES,
+            },
+        ));
 
-            let turn = stream_turn(&session, PROMPT).await;
-            assert_eq!(turn.streamed, "You said: \"Hello\". This is a");
-            let error = turn.outcome.expect_err("a broken stream fails the turn");
-            match api_error(&error) {
-                ApiError::StreamInterrupted { partial, .. } => {
-                    assert!(partial.events >= 2, "{partial:?}");
-                    assert!(partial.bytes > 0, "{partial:?}");
-                    assert!(!partial.saw_finish, "{partial:?}");
-                }
-                other => panic!("expected StreamInterrupted, got {other:?}"),
+        let turn = stream_turn(session, PROMPT).await;
+        assert_eq!(turn.streamed, "You said: \"Hello\". This is a");
+        let error = turn.outcome.expect_err("a broken stream fails the turn");
+        match api_error(&error) {
+            ApiError::StreamInterrupted { partial, .. } => {
+                assert!(partial.events >= 2, "{partial:?}");
+                assert!(partial.bytes > 0, "{partial:?}");
+                assert!(!partial.saw_finish, "{partial:?}");
             }
-            assert_eq!(requests(&target, Endpoint::ChatCompletions).len(), 1);
-            Ok::<(), SdkError>(())
-        },
-    )
-    .await
-    .expect("the test itself does not fail");
+            other => panic!("expected StreamInterrupted, got {other:?}"),
+        }
+        assert_eq!(requests(target, Endpoint::ChatCompletions).len(), 1);
+    }
 }
 
 // ----- broken streams -----
 
-#[tokio::test]
-async fn truncated_stream_is_a_typed_error() {
-    within("truncated_stream_is_a_typed_error", async {
-        let target = target().await;
-        let (builder, _) = builder(&target);
-        let client = builder.build()?;
-        let session = gpt_session(&client).await?;
-        mock(&target).set_fault(FaultRule::new(
+fault_test! {
+    truncated_stream_is_a_typed_error(Time::Real) |Fixture { target, session, .. }| {
+        mock(target).set_fault(FaultRule::new(
             Endpoint::ChatCompletions,
             Fault::TruncateStream {
                 after_events: AFTER_TWO_PIECES,
             },
         ));
 
-        let turn = stream_turn(&session, PROMPT).await;
+        let turn = stream_turn(session, PROMPT).await;
         assert_eq!(turn.streamed, "You said: \"Hello\". This is a");
         let error = turn
             .outcome
@@ -410,44 +409,24 @@ async fn truncated_stream_is_a_typed_error() {
             }
             other => panic!("expected StreamInterrupted, got {other:?}"),
         }
-        assert_eq!(requests(&target, Endpoint::ChatCompletions).len(), 1);
+        assert_eq!(requests(target, Endpoint::ChatCompletions).len(), 1);
         assert!(
             session.history().iter().all(|m| m.role != Role::Assistant),
             "the cut-off answer is not kept as an answer: {:?}",
             session.history()
         );
-        Ok::<(), SdkError>(())
-    })
-    .await
-    .expect("the test itself does not fail");
+    }
 }
 
-/// `[DONE]` without any finish reason is just as truncated as a bare EOF. The mock always sends a finish
-/// chunk before `[DONE]`, so this body comes from a transport in front of it.
-#[tokio::test]
-async fn done_without_a_finish_reason_is_a_typed_error() {
-    within("done_without_a_finish_reason_is_a_typed_error", async {
-        let target = target().await;
-        let (builder, _) = builder(&target);
-        let inner = target.transport.clone();
-        let transport = FnTransport::new(move |request| {
-            let inner = inner.clone();
-            async move {
-                if request.uri().path().ends_with("/chat/completions") {
-                    return Ok(copilot_sdk::http::HttpResponse::new(
-                        copilot_sdk::http::ResponseBody::from_bytes(
-                            "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"You said\"}}]}\n\n\
-                             data: [DONE]\n\n",
-                        ),
-                    ));
-                }
-                inner.send(request).await
-            }
-        });
-        let client = builder.transport(SharedTransport::new(transport)).build()?;
-        let session = gpt_session(&client).await?;
-
-        let turn = stream_turn(&session, PROMPT).await;
+fault_test! {
+    /// `[DONE]` without any finish reason is just as truncated as a bare EOF. The mock always sends a finish
+    /// chunk before `[DONE]`, so this body comes from a transport in front of it.
+    done_without_a_finish_reason_is_a_typed_error(
+        Time::Real,
+        |builder, target| builder.transport(done_without_finish_reason(target))
+    )
+    |Fixture { session, .. }| {
+        let turn = stream_turn(session, PROMPT).await;
         assert_eq!(turn.streamed, "You said");
         let error = turn.outcome.expect_err("no finish reason, no complete answer");
         assert!(
@@ -455,46 +434,30 @@ async fn done_without_a_finish_reason_is_a_typed_error() {
             "{error:?}"
         );
         assert!(error.to_string().contains("truncated"), "{error}");
-        Ok::<(), SdkError>(())
-    })
-    .await
-    .expect("the test itself does not fail");
+    }
 }
 
-#[tokio::test]
-async fn malformed_chunk_is_a_typed_error() {
-    within("malformed_chunk_is_a_typed_error", async {
-        let target = target().await;
-        let (builder, _) = builder(&target);
-        let client = builder.build()?;
-        let session = gpt_session(&client).await?;
-        mock(&target).set_fault(FaultRule::new(
+fault_test! {
+    malformed_chunk_is_a_typed_error(Time::Real) |Fixture { target, session, .. }| {
+        mock(target).set_fault(FaultRule::new(
             Endpoint::ChatCompletions,
             Fault::MalformedChunk {
                 after_events: AFTER_TWO_PIECES,
             },
         ));
 
-        let turn = stream_turn(&session, PROMPT).await;
+        let turn = stream_turn(session, PROMPT).await;
         assert_eq!(turn.streamed, "You said: \"Hello\". This is a");
         let error = turn.outcome.expect_err("a malformed chunk fails the turn");
         let api = api_error(&error);
         assert!(matches!(api, ApiError::MalformedChunk { .. }), "{api:?}");
-        assert_eq!(requests(&target, Endpoint::ChatCompletions).len(), 1);
-        Ok::<(), SdkError>(())
-    })
-    .await
-    .expect("the test itself does not fail");
+        assert_eq!(requests(target, Endpoint::ChatCompletions).len(), 1);
+    }
 }
 
-#[tokio::test]
-async fn mid_stream_error_object_is_a_typed_error() {
-    within("mid_stream_error_object_is_a_typed_error", async {
-        let target = target().await;
-        let (builder, _) = builder(&target);
-        let client = builder.build()?;
-        let session = gpt_session(&client).await?;
-        mock(&target).set_fault(FaultRule::new(
+fault_test! {
+    mid_stream_error_object_is_a_typed_error(Time::Real) |Fixture { target, session, .. }| {
+        mock(target).set_fault(FaultRule::new(
             Endpoint::ChatCompletions,
             Fault::MidStreamError {
                 after_events: AFTER_TWO_PIECES,
@@ -503,7 +466,7 @@ async fn mid_stream_error_object_is_a_typed_error() {
             },
         ));
 
-        let turn = stream_turn(&session, PROMPT).await;
+        let turn = stream_turn(session, PROMPT).await;
         assert_eq!(turn.streamed, "You said: \"Hello\". This is a");
         let error = turn.outcome.expect_err("an error object fails the turn");
         let api = api_error(&error);
@@ -520,55 +483,43 @@ async fn mid_stream_error_object_is_a_typed_error() {
             "{api:?}"
         );
         // Content was already streamed: re-sending would duplicate it.
-        assert_eq!(requests(&target, Endpoint::ChatCompletions).len(), 1);
-        Ok::<(), SdkError>(())
-    })
-    .await
-    .expect("the test itself does not fail");
+        assert_eq!(requests(target, Endpoint::ChatCompletions).len(), 1);
+    }
 }
 
-#[tokio::test]
-async fn missing_done_completes_normally() {
-    within("missing_done_completes_normally", async {
-        let target = target().await;
-        let (builder, _) = builder(&target);
-        let client = builder.build()?;
-        let session = gpt_session(&client).await?;
-        mock(&target).set_fault(FaultRule::new(
+fault_test! {
+    missing_done_completes_normally(Time::Real) |Fixture { target, session, .. }| {
+        mock(target).set_fault(FaultRule::new(
             Endpoint::ChatCompletions,
             Fault::MissingDone,
         ));
 
-        let turn = stream_turn(&session, PROMPT).await;
+        let turn = stream_turn(session, PROMPT).await;
         let answer = turn.outcome?;
         assert_eq!(answer.content, FULL_ANSWER);
         assert_eq!(turn.streamed, FULL_ANSWER);
         assert!(answer.usage.is_some(), "the usage chunk still arrived");
         // The session stays usable: the next turn sees the answer in the history.
-        mock(&target).clear_faults();
+        mock(target).clear_faults();
         session.send_and_wait("again").await?;
-        assert_eq!(requests(&target, Endpoint::ChatCompletions).len(), 2);
-        Ok::<(), SdkError>(())
-    })
-    .await
-    .expect("a missing [DONE] is not an error");
+        assert_eq!(requests(target, Endpoint::ChatCompletions).len(), 2);
+    }
 }
 
 // ----- stalls: the stream timeouts fire (real time, short timeouts, long stalls) -----
 
-#[tokio::test]
-async fn stalled_first_byte_fires_the_first_event_timeout() {
-    within("stalled_first_byte_fires_the_first_event_timeout", async {
-        let target = target().await;
-        let (builder, _) = builder(&target);
-        let client = builder.first_event_timeout(SHORT_TIMEOUT).build()?;
-        let session = gpt_session(&client).await?;
-        mock(&target).set_fault(FaultRule::new(
+fault_test! {
+    stalled_first_byte_fires_the_first_event_timeout(
+        Time::Real,
+        |builder, _| builder.first_event_timeout(SHORT_TIMEOUT)
+    )
+    |Fixture { target, session, .. }| {
+        mock(target).set_fault(FaultRule::new(
             Endpoint::ChatCompletions,
             Fault::StallBeforeFirstByte(LONG_STALL),
         ));
 
-        let turn = stream_turn(&session, PROMPT).await;
+        let turn = stream_turn(session, PROMPT).await;
         assert_eq!(turn.streamed, "");
         let error = turn.outcome.expect_err("the stall outlasts the timeout");
         let api = api_error(&error);
@@ -576,21 +527,17 @@ async fn stalled_first_byte_fires_the_first_event_timeout() {
             matches!(api, ApiError::FirstEventTimeout { after } if *after == SHORT_TIMEOUT),
             "{api:?}"
         );
-        assert_eq!(requests(&target, Endpoint::ChatCompletions).len(), 1);
-        Ok::<(), SdkError>(())
-    })
-    .await
-    .expect("the test itself does not fail");
+        assert_eq!(requests(target, Endpoint::ChatCompletions).len(), 1);
+    }
 }
 
-#[tokio::test]
-async fn stalled_mid_stream_fires_the_idle_timeout() {
-    within("stalled_mid_stream_fires_the_idle_timeout", async {
-        let target = target().await;
-        let (builder, _) = builder(&target);
-        let client = builder.idle_timeout(SHORT_TIMEOUT).build()?;
-        let session = gpt_session(&client).await?;
-        mock(&target).set_fault(FaultRule::new(
+fault_test! {
+    stalled_mid_stream_fires_the_idle_timeout(
+        Time::Real,
+        |builder, _| builder.idle_timeout(SHORT_TIMEOUT)
+    )
+    |Fixture { target, session, .. }| {
+        mock(target).set_fault(FaultRule::new(
             Endpoint::ChatCompletions,
             Fault::StallMidStream {
                 after_events: AFTER_TWO_PIECES,
@@ -598,7 +545,7 @@ async fn stalled_mid_stream_fires_the_idle_timeout() {
             },
         ));
 
-        let turn = stream_turn(&session, PROMPT).await;
+        let turn = stream_turn(session, PROMPT).await;
         assert_eq!(turn.streamed, "You said: \"Hello\". This is a");
         let error = turn.outcome.expect_err("the stall outlasts the timeout");
         match api_error(&error) {
@@ -609,71 +556,48 @@ async fn stalled_mid_stream_fires_the_idle_timeout() {
             }
             other => panic!("expected IdleTimeout, got {other:?}"),
         }
-        assert_eq!(requests(&target, Endpoint::ChatCompletions).len(), 1);
-        Ok::<(), SdkError>(())
-    })
-    .await
-    .expect("the test itself does not fail");
+        assert_eq!(requests(target, Endpoint::ChatCompletions).len(), 1);
+    }
 }
 
 // ----- credentials revoked mid-session -----
 
-#[tokio::test]
-async fn copilot_token_expired_mid_session_is_refreshed_once() {
-    within(
-        "copilot_token_expired_mid_session_is_refreshed_once",
-        async {
-            let target = target().await;
-            let (builder, _) = builder(&target);
-            let client = builder.build()?;
-            let session = gpt_session(&client).await?;
-            session.send_and_wait("first").await?;
-            assert_eq!(requests(&target, Endpoint::CopilotToken).len(), 1);
+fault_test! {
+    copilot_token_expired_mid_session_is_refreshed_once(Time::Real)
+    |Fixture { target, session, .. }| {
+        session.send_and_wait("first").await?;
+        assert_eq!(requests(target, Endpoint::CopilotToken).len(), 1);
 
-            mock(&target).expire_copilot_tokens();
-            let turn = stream_turn(&session, PROMPT).await;
-            let answer = turn.outcome?;
-            assert_eq!(answer.content, FULL_ANSWER);
-            assert_eq!(turn.streamed, FULL_ANSWER);
-            assert_eq!(
-                statuses(&target, Endpoint::ChatCompletions),
-                [200, 401, 200]
-            );
-            assert_eq!(requests(&target, Endpoint::CopilotToken).len(), 2);
-            Ok::<(), SdkError>(())
-        },
-    )
-    .await
-    .expect("the turn succeeds with a fresh Copilot token");
+        mock(target).expire_copilot_tokens();
+        let turn = stream_turn(session, PROMPT).await;
+        let answer = turn.outcome?;
+        assert_eq!(answer.content, FULL_ANSWER);
+        assert_eq!(turn.streamed, FULL_ANSWER);
+        assert_eq!(
+            statuses(target, Endpoint::ChatCompletions),
+            [200, 401, 200]
+        );
+        assert_eq!(requests(target, Endpoint::CopilotToken).len(), 2);
+    }
 }
 
-#[tokio::test]
-async fn github_token_revoked_mid_session_asks_to_sign_in_again() {
-    within(
-        "github_token_revoked_mid_session_asks_to_sign_in_again",
-        async {
-            let target = target().await;
-            let (builder, github_token) = builder(&target);
-            let client = builder.build()?;
-            let session = gpt_session(&client).await?;
-            session.send_and_wait("first").await?;
+fault_test! {
+    github_token_revoked_mid_session_asks_to_sign_in_again(Time::Real)
+    |Fixture { target, github_token, session, .. }| {
+        session.send_and_wait("first").await?;
 
-            assert!(mock(&target).revoke_github_token(&github_token));
-            mock(&target).expire_copilot_tokens();
-            let turn = stream_turn(&session, PROMPT).await;
-            let error = turn.outcome.expect_err("no way to get a Copilot token");
-            assert!(error.requires_sign_in(), "{error:?}");
-            assert_eq!(turn.streamed, "");
-            // One refresh attempt, refused by GitHub; the chat is not sent again without credentials.
-            assert_eq!(
-                statuses(&target, Endpoint::CopilotToken),
-                [200, 401],
-                "exchanges"
-            );
-            assert_eq!(statuses(&target, Endpoint::ChatCompletions), [200, 401]);
-            Ok::<(), SdkError>(())
-        },
-    )
-    .await
-    .expect("the test itself does not fail");
+        assert!(mock(target).revoke_github_token(github_token));
+        mock(target).expire_copilot_tokens();
+        let turn = stream_turn(session, PROMPT).await;
+        let error = turn.outcome.expect_err("no way to get a Copilot token");
+        assert!(error.requires_sign_in(), "{error:?}");
+        assert_eq!(turn.streamed, "");
+        // One refresh attempt, refused by GitHub; the chat is not sent again without credentials.
+        assert_eq!(
+            statuses(target, Endpoint::CopilotToken),
+            [200, 401],
+            "exchanges"
+        );
+        assert_eq!(statuses(target, Endpoint::ChatCompletions), [200, 401]);
+    }
 }
