@@ -4,10 +4,10 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::Path;
 use std::time::Duration;
 
+use copilot_sdk::http::sensitive::constant_time_eq;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
 
 use crate::error::ServeError;
 
@@ -248,7 +248,7 @@ impl ApiKeys {
         let presented = digest(presented);
         let mut found = None;
         for (position, entry) in self.entries.iter().enumerate() {
-            if bool::from(entry.digest.ct_eq(&presented)) && found.is_none() {
+            if constant_time_eq(entry.digest, presented) && found.is_none() {
                 found = Some(position);
             }
         }
