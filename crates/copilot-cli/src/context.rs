@@ -10,7 +10,10 @@ use copilot_auth::{
     TokenStore,
 };
 use copilot_http::{GitHubHost, SharedTransport};
-use copilot_sdk::{CopilotClient, DEFAULT_STORE_ACCOUNT, SdkError};
+use copilot_sdk::{
+    CopilotClient, DEFAULT_STORE_ACCOUNT, FileSessionStore, MemorySessionStore, SdkError,
+    SessionStore,
+};
 use url::Url;
 
 use crate::cli::GlobalOptions;
@@ -31,6 +34,8 @@ pub struct Context {
     pub store: Arc<dyn TokenStore>,
     /// Where the store lives, for messages (a path, or `memory` with `--mock`).
     pub store_location: String,
+    /// Where chat sessions are saved: `sessions/` beside the credentials (in memory with `--mock`).
+    pub sessions: Arc<dyn SessionStore>,
     /// One transport (and connection pool) for every request.
     pub transport: SharedTransport,
     /// The embedded mock, with `--mock`.
@@ -62,6 +67,7 @@ impl Context {
                 client_id,
                 store,
                 store_location: "memory (embedded mock)".to_owned(),
+                sessions: Arc::new(MemorySessionStore::new()),
                 transport,
                 mock: Some(mock),
             });
@@ -72,6 +78,9 @@ impl Context {
             host,
             client_id,
             store_location: path.display().to_string(),
+            sessions: Arc::new(FileSessionStore::new(
+                path.parent().unwrap_or(&path).join("sessions"),
+            )),
             store: Arc::new(FileStore::new(path)),
             transport,
             mock: None,
@@ -100,6 +109,7 @@ impl Context {
             .token_store(self.store.clone())
             .store_account(DEFAULT_STORE_ACCOUNT)
             .refresher(Arc::new(refresher))
+            .session_store(self.sessions.clone())
             .read_environment(self.mock.is_none())
             .build()?;
         Ok(client)

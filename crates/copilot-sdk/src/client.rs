@@ -21,7 +21,8 @@ use copilot_token::{
 use url::Url;
 
 use crate::SdkError;
-use crate::session::{Session, SessionConfig};
+use crate::session::{Origin, Session, SessionConfig};
+use crate::store::{FileSessionStore, SessionFilter, SessionMetadata, SessionStore};
 use crate::store_provider::StoreTokenProvider;
 
 /// The default time [`Session::send_and_wait`](crate::Session::send_and_wait) waits for a turn.
@@ -69,6 +70,8 @@ pub struct CopilotClientBuilder {
     background_refresh: bool,
     max_tool_rounds: u32,
     retry: RetryPolicy,
+    session_store: Option<Arc<dyn SessionStore>>,
+    persist_sessions: bool,
 }
 
 impl fmt::Debug for CopilotClientBuilder {
@@ -108,6 +111,8 @@ impl Default for CopilotClientBuilder {
             background_refresh: false,
             max_tool_rounds: DEFAULT_MAX_TOOL_ROUNDS,
             retry: RetryPolicy::default(),
+            session_store: None,
+            persist_sessions: true,
         }
     }
 }
@@ -249,6 +254,27 @@ impl CopilotClientBuilder {
         self
     }
 
+    /// Where sessions are saved after every turn, to be continued later with
+    /// [`CopilotClient::resume_session`] (also in another process). Turns persistence on.
+    ///
+    /// Default: for a client of the signed-in user of this machine
+    /// ([`use_logged_in_user`](Self::use_logged_in_user)`(true)`, the default) a [`FileSessionStore`] in
+    /// [`FileSessionStore::default_dir`]; for a client built with `use_logged_in_user(false)` (servers acting
+    /// for many users) none, so no user's conversation lands where another's could be resumed. Give every
+    /// user their own store (or a store scoped to them) when you configure one for many users.
+    pub fn session_store(mut self, store: Arc<dyn SessionStore>) -> Self {
+        self.session_store = Some(store);
+        self.persist_sessions = true;
+        self
+    }
+
+    /// Whether sessions are saved at all (default `true`, see [`session_store`](Self::session_store));
+    /// `false` keeps every session in memory only.
+    pub fn persist_sessions(mut self, enabled: bool) -> Self {
+        self.persist_sessions = enabled;
+        self
+    }
+
     /// The wall clock (token expiry, pool idle times).
     pub fn clock(mut self, clock: SharedClock) -> Self {
         self.clock = clock;
@@ -276,8 +302,21 @@ impl CopilotClientBuilder {
             Some(transport) => transport,
             None => SharedTransport::default_transport()?,
         };
+        let session_store = match (&self.session_store, self.persist_sessions) {
+            (_, false) => None,
+            (Some(store), true) => Some(store.clone()),
+            (None, true) if self.use_logged_in_user => match FileSessionStore::default_dir() {
+                Ok(dir) => Some(Arc::new(FileSessionStore::new(dir)) as Arc<dyn SessionStore>),
+                Err(error) => {
+                    tracing::warn!(%error, "sessions are not saved");
+                    None
+                }
+            },
+            (None, true) => None,
+        };
         Ok(CopilotClient {
             inner: Arc::new(ClientInner {
+                session_store,
                 config: self,
                 transport,
                 started: tokio::sync::OnceCell::new(),
@@ -298,6 +337,7 @@ pub struct CopilotClient {
 
 struct ClientInner {
     config: CopilotClientBuilder,
+    session_store: Option<Arc<dyn SessionStore>>,
     transport: SharedTransport,
     started: tokio::sync::OnceCell<Started>,
     refresher: Mutex<Option<RefresherHandle>>,
@@ -439,21 +479,150 @@ impl CopilotClient {
 
     /// Creates a session (starting the client if needed). Without a model in `config`, the models list's
     /// chat default is used.
-    pub async fn create_session(&self, config: SessionConfig) -> Result<Session, SdkError> {
-        let started = self.started().await?;
+    ///
+    /// With a [session store](CopilotClientBuilder::session_store) the session is saved now and after every
+    /// turn, and stays locked to this process until dropped; an id that is already saved is refused with
+    /// [`SdkError::Config`] (continue it with [`resume_session`](Self::resume_session) instead), one that is
+    /// open elsewhere with [`SdkError::SessionInUse`].
+    pub async fn create_session(&self, mut config: SessionConfig) -> Result<Session, SdkError> {
+        self.started().await?;
         let model = match config.model.clone() {
             Some(model) => model,
-            None => {
-                // Credentials first: a revoked or missing token is reported as such, not as a failed
-                // models lookup.
-                started.preflight().await?;
-                let models = started.api.models().await?;
-                models.chat_default().map(|m| m.id.clone()).ok_or_else(|| {
-                    SdkError::config("no model given and the models list flags no default")
-                })?
-            }
+            None => self.default_model().await?,
         };
-        Ok(Session::new(self.clone(), config, model))
+        let id = config
+            .session_id
+            .get_or_insert_with(crate::session::new_session_id)
+            .clone();
+        let store = match &self.inner.session_store {
+            Some(store) => {
+                let lock = store.lock(&id).await?;
+                if store.load(&id).await?.is_some() {
+                    return Err(SdkError::config(format!(
+                        "session `{id}` is already saved: continue it with CopilotClient::resume_session, \
+                         or delete it first"
+                    )));
+                }
+                Some((store.clone(), lock))
+            }
+            None => None,
+        };
+        let session = Session::open(self.clone(), config, model, Origin::New, store);
+        session.record_start("session.start");
+        session.save().await?;
+        Ok(session)
+    }
+
+    /// Continues saved session `id` (in this process or another one): its history (tool calls and reasoning
+    /// replay state included), settings, pending tool calls and event log are restored. Tools, handlers and
+    /// the other per-process settings come from `config` again (they are never saved); a model, system
+    /// message or reasoning effort set in `config` replaces the saved one.
+    ///
+    /// Fails with [`SdkError::SessionNotFound`] for an unknown id and with [`SdkError::SessionInUse`] while
+    /// the session is open in another process or [`Session`]: one conversation never forks.
+    pub async fn resume_session(
+        &self,
+        id: &str,
+        config: SessionConfig,
+    ) -> Result<Session, SdkError> {
+        let store = self.require_store()?;
+        let lock = store.lock(id).await?;
+        let record = store
+            .load(id)
+            .await?
+            .ok_or_else(|| SdkError::SessionNotFound { id: id.to_owned() })?;
+        let model = record.metadata.model.clone();
+        let session = Session::open(
+            self.clone(),
+            config,
+            model,
+            Origin::Resumed(Box::new(record)),
+            Some((store.clone(), lock)),
+        );
+        session.record_start("session.resume");
+        session.save().await?;
+        Ok(session)
+    }
+
+    /// The saved sessions matching `filter`, most recently modified first.
+    pub async fn list_sessions(
+        &self,
+        filter: SessionFilter,
+    ) -> Result<Vec<SessionMetadata>, SdkError> {
+        let mut sessions: Vec<SessionMetadata> = self
+            .require_store()?
+            .list()
+            .await?
+            .into_iter()
+            .filter(|metadata| filter.matches(metadata))
+            .collect();
+        sessions.sort_by(|a, b| {
+            b.modified_at
+                .cmp(&a.modified_at)
+                .then_with(|| a.id.cmp(&b.id))
+        });
+        if let Some(limit) = filter.limit {
+            sessions.truncate(limit);
+        }
+        Ok(sessions)
+    }
+
+    /// The metadata of saved session `id`, if there is one.
+    pub async fn get_session_metadata(
+        &self,
+        id: &str,
+    ) -> Result<Option<SessionMetadata>, SdkError> {
+        Ok(self
+            .require_store()?
+            .load(id)
+            .await?
+            .map(|record| record.metadata))
+    }
+
+    /// Deletes saved session `id`; returns whether there was one. A session open anywhere is not deleted
+    /// ([`SdkError::SessionInUse`]).
+    pub async fn delete_session(&self, id: &str) -> Result<bool, SdkError> {
+        let store = self.require_store()?;
+        let _lock = store.lock(id).await?;
+        store.delete(id).await
+    }
+
+    /// The id of the most recently modified saved session.
+    pub async fn last_session_id(&self) -> Result<Option<String>, SdkError> {
+        Ok(self
+            .list_sessions(SessionFilter::new().limit(1))
+            .await?
+            .into_iter()
+            .next()
+            .map(|metadata| metadata.id))
+    }
+
+    /// The session store, if sessions are saved.
+    pub fn session_store(&self) -> Option<&Arc<dyn SessionStore>> {
+        self.inner.session_store.as_ref()
+    }
+
+    fn require_store(&self) -> Result<&Arc<dyn SessionStore>, SdkError> {
+        self.inner
+            .session_store
+            .as_ref()
+            .ok_or_else(|| SdkError::SessionStore {
+                message: "no session store is configured (CopilotClientBuilder::session_store)"
+                    .to_owned(),
+                source: None,
+            })
+    }
+
+    /// The models list's chat default.
+    async fn default_model(&self) -> Result<String, SdkError> {
+        let started = self.started().await?;
+        // Credentials first: a revoked or missing token is reported as such, not as a failed models lookup.
+        started.preflight().await?;
+        let models = started.api.models().await?;
+        models
+            .chat_default()
+            .map(|m| m.id.clone())
+            .ok_or_else(|| SdkError::config("no model given and the models list flags no default"))
     }
 
     /// The models the user can call (cached for 10 minutes), hidden and embedding models included.
@@ -551,6 +720,10 @@ impl CopilotClient {
 
     pub(crate) fn max_tool_rounds(&self) -> u32 {
         self.inner.config.max_tool_rounds
+    }
+
+    pub(crate) fn clock(&self) -> &SharedClock {
+        &self.inner.config.clock
     }
 
     pub(crate) fn sleeper(&self) -> &SharedSleep {

@@ -39,6 +39,37 @@
 //!   rounds is capped. A call of a tool the session does not have is answered as failed, or handed back to
 //!   the caller without another request ([`UnknownToolPolicy`]).
 //! - [`ClientPool`]: many users, one transport, organisation gating and idle eviction.
+//! - Persistent sessions ([`SessionStore`], [`FileSessionStore`], [`MemorySessionStore`]): a session is
+//!   saved after every turn and continued later, in this process or another, with
+//!   [`CopilotClient::resume_session`]; [`list_sessions`](CopilotClient::list_sessions),
+//!   [`get_session_metadata`](CopilotClient::get_session_metadata),
+//!   [`delete_session`](CopilotClient::delete_session), [`last_session_id`](CopilotClient::last_session_id).
+//!   A session open in one process is [`SdkError::SessionInUse`] in every other. The example
+//!   `persistent_chat` restarts itself as a new process to continue a conversation.
+//! - Events in the official envelope ([`EventEnvelope`]: id, timestamp, parent id, type, data):
+//!   [`Session::events`] (the persisted log), [`Session::subscribe`] (a stream), [`Session::on`] /
+//!   [`Session::on_kind`] (handlers removed when their [`Unsubscribe`] guard drops).
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use copilot_sdk::{CopilotClient, FileSessionStore, SessionConfig, SessionFilter};
+//!
+//! # async fn demo(token: String) -> Result<(), copilot_sdk::SdkError> {
+//! let client = CopilotClient::builder()
+//!     .github_token(token)
+//!     .session_store(Arc::new(FileSessionStore::new(FileSessionStore::default_dir()?)))
+//!     .build()?;
+//! let session = match client.last_session_id().await? {
+//!     Some(id) => client.resume_session(&id, SessionConfig::new()).await?, // tools/handlers again here
+//!     None => client.create_session(SessionConfig::new().model("gpt-4.1")).await?,
+//! };
+//! let _guard = session.on_kind("assistant.message", |event| println!("{}", event.data["content"]));
+//! session.send_and_wait("Where were we?").await?;
+//! for saved in client.list_sessions(SessionFilter::new().limit(10)).await? {
+//!     println!("{} {:?} ({} turns)", saved.id, saved.summary, saved.turn_count);
+//! }
+//! # Ok(()) }
+//! ```
 //!
 //! The lower crates are re-exported ([`auth`], [`token`], [`api`], [`http`]) and their most used items are
 //! at the root, so this crate alone covers the common case: device and web sign-in ([`DeviceFlow`],
@@ -63,12 +94,12 @@ pub use message::{Attachment, MessageOptions, OutputSchema};
 pub use permission::{PermissionDecision, PermissionHandler, PermissionRequest};
 pub use pool::{ClientPool, ClientPoolBuilder, DEFAULT_IDLE_TIMEOUT};
 pub use session::{
-    AssistantMessage, EventEnvelope, EventStream, HistoryEntry, Session, SessionConfig,
-    SessionEvent, ToolCallResult,
+    AssistantMessage, EventEnvelope, EventStream, EventSubscription, HistoryEntry, Session,
+    SessionConfig, SessionEvent, ToolCallResult, Unsubscribe,
 };
 pub use store::{
-    FileSessionStore, MemorySessionStore, SESSION_FORMAT_VERSION, SessionLock, SessionMetadata,
-    SessionRecord, SessionStore, StoredToolCall,
+    FileSessionStore, MemorySessionStore, SESSION_FORMAT_VERSION, SessionFilter, SessionLock,
+    SessionMetadata, SessionRecord, SessionStore, StoredToolCall,
 };
 pub use tools::{RequestedToolCall, Tool, ToolError, ToolOutput, UnknownToolPolicy};
 

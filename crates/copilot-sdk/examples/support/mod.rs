@@ -71,6 +71,16 @@ impl Target {
         }
     }
 
+    /// A target over hosts another process set up (e.g. a mock started by a parent process).
+    pub fn remote(host: GitHubHost) -> Result<Target, BoxError> {
+        Ok(Target {
+            host,
+            transport: SharedTransport::default_reqwest()?,
+            sleep: Arc::new(NoWait),
+            mock: None,
+        })
+    }
+
     /// A GitHub token for `login`: minted by the mock, or `COPILOT_GITHUB_TOKEN` when live.
     pub fn user_token(&self, login: &str) -> Result<String, BoxError> {
         match &self.mock {
@@ -80,11 +90,13 @@ impl Target {
         }
     }
 
-    /// A client builder for this target (environment variables ignored so the examples are reproducible).
+    /// A client builder for this target (environment variables ignored so the examples are reproducible;
+    /// sessions are not saved unless an example gives a session store).
     pub fn client_builder(&self) -> CopilotClientBuilder {
         CopilotClient::builder()
             .host(self.host.clone())
             .transport(self.transport.clone())
             .read_environment(false)
+            .persist_sessions(false)
     }
 }

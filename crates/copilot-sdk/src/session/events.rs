@@ -2,13 +2,16 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use copilot_api::{FinishReason, ReasoningKind, Usage};
 use futures_core::Stream;
 use futures_util::future::BoxFuture;
-use serde_json::Value;
+use serde_json::{Value, json};
 use tokio::sync::mpsc;
+
+use super::hub::EventHub;
 
 use crate::SdkError;
 use crate::tools::RequestedToolCall;
@@ -144,20 +147,108 @@ impl SessionEvent {
     }
 }
 
-/// Where a turn sends its events: a bounded channel to an [`EventStream`], or nowhere (`send_and_wait`).
+impl ToolCallResult {
+    /// The official result type name.
+    pub(crate) fn result_type(&self) -> &'static str {
+        match self {
+            ToolCallResult::Success(_) => "success",
+            ToolCallResult::Failure(_) => "failure",
+            ToolCallResult::Rejected(_) => "rejected",
+        }
+    }
+}
+
+impl SessionEvent {
+    /// The `data` of this event's [`EventEnvelope`](crate::EventEnvelope), with the official SDK's field
+    /// names.
+    pub(crate) fn envelope_data(&self) -> Value {
+        match self {
+            SessionEvent::MessageDelta { content } => json!({"deltaContent": content}),
+            SessionEvent::ReasoningDelta { kind, content } => {
+                json!({"deltaContent": content, "reasoningKind": format!("{kind:?}").to_lowercase()})
+            }
+            SessionEvent::ToolRequested {
+                call_id,
+                tool_name,
+                arguments,
+            } => json!({"toolCallId": call_id, "toolName": tool_name, "arguments": arguments}),
+            SessionEvent::ToolResult {
+                call_id,
+                tool_name,
+                result,
+            } => {
+                let (success, text) = match result {
+                    ToolCallResult::Success(content) => (true, content),
+                    ToolCallResult::Failure(message) | ToolCallResult::Rejected(message) => {
+                        (false, message)
+                    }
+                };
+                let outcome = if success {
+                    json!({"result": {"content": text}})
+                } else {
+                    json!({"error": {"message": text}})
+                };
+                let mut data = json!({
+                    "toolCallId": call_id,
+                    "toolName": tool_name,
+                    "success": success,
+                    "resultType": result.result_type(),
+                });
+                if let (Some(data), Value::Object(outcome)) = (data.as_object_mut(), outcome) {
+                    data.extend(outcome);
+                }
+                data
+            }
+            SessionEvent::Usage(usage) => json!({
+                "inputTokens": usage.prompt_tokens,
+                "outputTokens": usage.completion_tokens,
+                "totalTokens": usage.total_tokens,
+            }),
+            SessionEvent::AssistantMessage(message) => json!({
+                "content": message.content,
+                "model": message.model,
+                "reasoningText": message.reasoning,
+                "finishReason": message.finish_reason.as_ref().map(|r| r.as_str()),
+                "toolRequests": message.tool_calls.iter().map(|call| json!({
+                    "toolCallId": call.id, "name": call.name, "arguments": call.arguments,
+                })).collect::<Vec<_>>(),
+            }),
+            SessionEvent::Error(error) => json!({"message": error.to_string()}),
+            SessionEvent::Idle => json!({}),
+        }
+    }
+}
+
+/// Where a turn sends its events: the session's hub (log, subscribers, handlers) and, for
+/// [`Session::send`](crate::Session::send), a bounded channel to its [`EventStream`].
 #[derive(Clone)]
-pub(crate) struct EventSink(Option<mpsc::Sender<SessionEvent>>);
+pub(crate) struct EventSink {
+    sender: Option<mpsc::Sender<SessionEvent>>,
+    hub: Arc<EventHub>,
+}
 
 impl EventSink {
-    pub(crate) fn none() -> Self {
-        EventSink(None)
+    /// A sink that feeds only the hub (`send_and_wait`).
+    pub(crate) fn hub_only(hub: Arc<EventHub>) -> Self {
+        EventSink { sender: None, hub }
     }
 
     pub(crate) async fn emit(&self, event: SessionEvent) {
-        if let Some(sender) = &self.0 {
+        self.hub.record(event.kind(), event.envelope_data());
+        self.deliver(event).await;
+    }
+
+    /// Sends an event (already recorded) to the stream, if any.
+    pub(crate) async fn deliver(&self, event: SessionEvent) {
+        if let Some(sender) = &self.sender {
             // A closed receiver means the stream (and with it this turn) is being dropped.
             let _ = sender.send(event).await;
         }
+    }
+
+    /// Records an event that only the hub sees (e.g. `user.message`).
+    pub(crate) fn record(&self, kind: &str, data: Value) {
+        self.hub.record(kind, data);
     }
 }
 
@@ -176,14 +267,18 @@ const BUFFER: usize = 32;
 
 impl EventStream {
     /// A stream running `turn`, which emits through the sink it is given.
-    pub(crate) fn new<F, Fut>(turn: F) -> Self
+    pub(crate) fn new<F, Fut>(hub: Arc<EventHub>, turn: F) -> Self
     where
         F: FnOnce(EventSink) -> Fut,
         Fut: Future<Output = ()> + Send + 'static,
     {
         let (sender, receiver) = mpsc::channel(BUFFER);
+        let sink = EventSink {
+            sender: Some(sender),
+            hub,
+        };
         EventStream {
-            driver: Some(Box::pin(turn(EventSink(Some(sender))))),
+            driver: Some(Box::pin(turn(sink))),
             receiver,
         }
     }

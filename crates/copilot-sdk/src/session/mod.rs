@@ -4,12 +4,14 @@ mod convert;
 mod envelope;
 mod events;
 mod history;
+mod hub;
+mod persist;
 mod turn;
 
 use std::collections::HashSet;
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use copilot_api::{Message, ReasoningEffort};
 use futures_util::future::BoxFuture;
@@ -19,13 +21,16 @@ use tokio_util::sync::CancellationToken;
 pub use envelope::EventEnvelope;
 pub use events::{AssistantMessage, EventStream, SessionEvent, ToolCallResult};
 pub use history::HistoryEntry;
+pub use hub::{EventSubscription, Unsubscribe};
 
 use crate::SdkError;
 use crate::client::CopilotClient;
 use crate::message::{MessageOptions, OutputSchema};
 use crate::permission::PermissionHandler;
+use crate::store::{SessionLock, SessionRecord, SessionStore};
 use crate::tools::{RequestedToolCall, Tool, UnknownToolPolicy};
 use events::EventSink;
+use hub::EventHub;
 use turn::{Progress, TurnInput};
 
 /// How a session is set up ([`CopilotClient::create_session`]): the official Copilot SDK's `SessionConfig`.
@@ -155,6 +160,12 @@ pub(crate) struct SessionState {
     pub(crate) approved_tools: HashSet<String>,
     /// Calls the last turn handed back to the caller, still without results.
     pub(crate) pending_calls: Vec<RequestedToolCall>,
+    /// Completed user turns.
+    pub(crate) turn_count: u64,
+    /// A title: the start of the first prompt.
+    pub(crate) summary: Option<String>,
+    /// AI credits spent, as reported.
+    pub(crate) total_cost: f64,
 }
 
 pub(crate) struct SessionInner {
@@ -171,6 +182,11 @@ pub(crate) struct SessionInner {
     pub(crate) turn_lock: Arc<tokio::sync::Mutex<()>>,
     pub(crate) cancel: Mutex<CancellationToken>,
     parked: Mutex<Option<ParkedTurn>>,
+    pub(crate) hub: Arc<EventHub>,
+    pub(crate) created_at: SystemTime,
+    /// Where the session is saved after every turn, and the lock that makes it this session's alone (released
+    /// when the last clone of the session is dropped).
+    pub(crate) store: Option<(Arc<dyn SessionStore>, SessionLock)>,
 }
 
 impl SessionInner {
@@ -212,14 +228,55 @@ impl fmt::Debug for Session {
     }
 }
 
+/// Where a session comes from.
+pub(crate) enum Origin {
+    /// A new session.
+    New,
+    /// A saved session continued.
+    Resumed(Box<SessionRecord>),
+}
+
+/// A new session id.
+pub(crate) fn new_session_id() -> String {
+    format!("session-{}", uuid::Uuid::new_v4())
+}
+
 impl Session {
-    pub(crate) fn new(client: CopilotClient, config: SessionConfig, model: String) -> Self {
-        let id = config
-            .session_id
-            .unwrap_or_else(|| format!("session-{}", uuid::Uuid::new_v4()));
+    /// A session with `config` on `client`; `model` is the model of its first turn. Saved records restore
+    /// their state (settings in `config` win over saved ones); `store` is where it is saved.
+    pub(crate) fn open(
+        client: CopilotClient,
+        config: SessionConfig,
+        model: String,
+        origin: Origin,
+        store: Option<(Arc<dyn SessionStore>, SessionLock)>,
+    ) -> Self {
+        let now = client.clock().now();
+        let (id, created_at, log, state) = match origin {
+            Origin::New => (
+                config.session_id.clone().unwrap_or_else(new_session_id),
+                now,
+                Vec::new(),
+                SessionState {
+                    model,
+                    system_message: config.system_message.clone(),
+                    reasoning_effort: config.reasoning_effort.clone(),
+                    history: config.history.clone(),
+                    approved_tools: HashSet::new(),
+                    pending_calls: Vec::new(),
+                    turn_count: 0,
+                    summary: None,
+                    total_cost: 0.0,
+                },
+            ),
+            Origin::Resumed(record) => persist::restore(*record, &config, model),
+        };
         Session {
             inner: Arc::new(SessionInner {
                 id,
+                hub: EventHub::new(client.clock().clone(), log),
+                created_at,
+                store,
                 max_tool_rounds: config.max_tool_rounds.unwrap_or(client.max_tool_rounds()),
                 turn_timeout: config.turn_timeout.unwrap_or(client.turn_timeout()),
                 streaming: config.streaming.unwrap_or(true),
@@ -227,14 +284,7 @@ impl Session {
                 client,
                 tools: config.tools,
                 permission: config.permission_handler,
-                state: Mutex::new(SessionState {
-                    model,
-                    system_message: config.system_message,
-                    reasoning_effort: config.reasoning_effort,
-                    history: config.history,
-                    approved_tools: HashSet::new(),
-                    pending_calls: Vec::new(),
-                }),
+                state: Mutex::new(state),
                 turn_lock: Arc::new(tokio::sync::Mutex::new(())),
                 cancel: Mutex::new(CancellationToken::new()),
                 parked: Mutex::new(None),
@@ -277,6 +327,55 @@ impl Session {
     /// later with [`SessionConfig::history_entries`] (serde-serialisable).
     pub fn history_entries(&self) -> Vec<HistoryEntry> {
         self.inner.state().history.clone()
+    }
+
+    /// The persisted event log, oldest first, in the official SDK's envelope: `session.start` (or
+    /// `session.resume`), `user.message`, `tool.execution_start`, `tool.execution_complete`,
+    /// `assistant.message`, `session.error`, … A resumed session's log continues the saved one. Deltas,
+    /// usage and `session.idle` are ephemeral: delivered to [`subscribe`](Self::subscribe) and
+    /// [`on`](Self::on) only.
+    pub fn events(&self) -> Vec<EventEnvelope> {
+        self.inner.hub.log()
+    }
+
+    /// The session's events from now on, ephemeral ones included, as a `Stream` of [`EventEnvelope`]s (the
+    /// official SDK's `session.on` as a stream). Events of every turn arrive, however it was started
+    /// ([`send`](Self::send), [`send_and_wait`](Self::send_and_wait), …).
+    pub fn subscribe(&self) -> EventSubscription {
+        self.inner.hub.subscribe()
+    }
+
+    /// Calls `handler` with every event from now on, until the returned guard is dropped. Handlers run on
+    /// the task driving the turn, in registration order: keep them short (hand work to a channel or a task).
+    pub fn on(&self, handler: impl Fn(&EventEnvelope) + Send + Sync + 'static) -> Unsubscribe {
+        self.inner.hub.add_handler(None, Arc::new(handler))
+    }
+
+    /// Calls `handler` with every event of type `kind` (e.g. `"assistant.message"`, see
+    /// [`SessionEvent::kind`]) from now on, until the returned guard is dropped.
+    pub fn on_kind(
+        &self,
+        kind: impl Into<String>,
+        handler: impl Fn(&EventEnvelope) + Send + Sync + 'static,
+    ) -> Unsubscribe {
+        self.inner
+            .hub
+            .add_handler(Some(kind.into()), Arc::new(handler))
+    }
+
+    /// Records `session.start` or `session.resume`.
+    pub(crate) fn record_start(&self, kind: &str) {
+        let data = serde_json::json!({
+            "sessionId": self.inner.id,
+            "selectedModel": self.model(),
+            "eventCount": self.inner.hub.log().len(),
+        });
+        self.inner.hub.record(kind, data);
+    }
+
+    /// Saves the session to its store, if it has one.
+    pub(crate) async fn save(&self) -> Result<(), SdkError> {
+        self.inner.save().await
     }
 
     /// The client this session belongs to.
@@ -328,12 +427,12 @@ impl Session {
 
     fn stream_turn(&self, input: TurnInput) -> EventStream {
         let session = self.clone();
-        EventStream::new(move |sink: EventSink| async move {
+        EventStream::new(self.inner.hub.clone(), move |sink: EventSink| async move {
             match session.turn(input, sink.clone(), Arc::default()).await {
-                Ok(answer) => sink.emit(SessionEvent::AssistantMessage(answer)).await,
-                Err(error) => sink.emit(SessionEvent::Error(error)).await,
+                Ok(answer) => sink.deliver(SessionEvent::AssistantMessage(answer)).await,
+                Err(error) => sink.deliver(SessionEvent::Error(error)).await,
             }
-            sink.emit(SessionEvent::Idle).await;
+            sink.deliver(SessionEvent::Idle).await;
         })
     }
 
@@ -368,7 +467,11 @@ impl Session {
         let progress_for_turn = progress.clone();
         let future: TurnFuture = Box::pin(async move {
             session
-                .turn(input, EventSink::none(), progress_for_turn)
+                .turn(
+                    input,
+                    EventSink::hub_only(session.inner.hub.clone()),
+                    progress_for_turn,
+                )
                 .await
         });
         self.wait(future, progress, timeout).await
@@ -463,6 +566,7 @@ impl Session {
         sink: EventSink,
         progress: Arc<Mutex<Progress>>,
     ) -> Result<AssistantMessage, SdkError> {
+        let counts_as_turn = matches!(input, TurnInput::Prompt(_));
         let _one_turn_at_a_time = self.inner.turn_lock.clone().lock_owned().await;
         let cancel = CancellationToken::new();
         *self
@@ -470,11 +574,33 @@ impl Session {
             .cancel
             .lock()
             .unwrap_or_else(PoisonError::into_inner) = cancel.clone();
-        tokio::select! {
+        let result = tokio::select! {
             biased;
             () = cancel.cancelled() => Err(SdkError::Aborted),
             result = turn::run(&self.inner, input, &sink, &progress) => result,
+        };
+        // The turn's last events go to the hub here, so `send` and `send_and_wait` record the same log;
+        // `send` then delivers them to its stream.
+        match &result {
+            Ok(answer) => {
+                let event = SessionEvent::AssistantMessage(answer.clone());
+                sink.record(event.kind(), event.envelope_data());
+                self.inner.state().turn_count += u64::from(counts_as_turn);
+            }
+            Err(error) => sink.record(
+                "session.error",
+                serde_json::json!({"message": error.to_string()}),
+            ),
         }
+        sink.record(
+            SessionEvent::Idle.kind(),
+            SessionEvent::Idle.envelope_data(),
+        );
+        // Whatever the turn reached (a failed turn keeps its prompt and completed tool rounds) is saved.
+        if let Err(error) = self.inner.save().await {
+            tracing::warn!(session = %self.inner.id, %error, "the session could not be saved; the next turn retries");
+        }
+        result
     }
 }
 

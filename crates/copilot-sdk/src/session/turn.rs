@@ -50,7 +50,14 @@ pub(crate) async fn run(
     let output_schema = match input {
         TurnInput::Prompt(message) => {
             let user_message = message.to_message().await?;
+            sink.record(
+                "user.message",
+                serde_json::json!({"content": message.prompt, "attachments": message.attachments.len()}),
+            );
             let mut state = session.state();
+            if state.summary.is_none() {
+                state.summary = super::persist::summary_of(&message.prompt);
+            }
             // Calls handed back and never answered get a failed result in this same request, so the
             // history the model sees has a result for every call.
             for call in std::mem::take(&mut state.pending_calls) {

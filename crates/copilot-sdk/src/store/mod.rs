@@ -68,6 +68,53 @@ impl SessionMetadata {
     }
 }
 
+/// Which saved sessions [`CopilotClient::list_sessions`](crate::CopilotClient::list_sessions) returns
+/// (default: all).
+#[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
+pub struct SessionFilter {
+    /// Only sessions whose last model is this one.
+    pub model: Option<String>,
+    /// Only sessions modified at or after this time.
+    pub modified_since: Option<SystemTime>,
+    /// At most this many (the most recently modified).
+    pub limit: Option<usize>,
+}
+
+impl SessionFilter {
+    /// All sessions.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Only sessions whose last model is `model`.
+    pub fn model(mut self, model: impl Into<String>) -> Self {
+        self.model = Some(model.into());
+        self
+    }
+
+    /// Only sessions modified at or after `time`.
+    pub fn modified_since(mut self, time: impl Into<SystemTime>) -> Self {
+        self.modified_since = Some(time.into());
+        self
+    }
+
+    /// At most `limit` sessions.
+    pub fn limit(mut self, limit: usize) -> Self {
+        self.limit = Some(limit);
+        self
+    }
+
+    pub(crate) fn matches(&self, metadata: &SessionMetadata) -> bool {
+        self.model
+            .as_ref()
+            .is_none_or(|model| *model == metadata.model)
+            && self
+                .modified_since
+                .is_none_or(|since| metadata.modified_at >= since)
+    }
+}
+
 /// Everything persisted about one session: its metadata, the settings a resumed session starts from, the
 /// history (tool calls and reasoning replay fields included) and the persisted event log.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

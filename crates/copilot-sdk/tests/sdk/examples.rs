@@ -130,3 +130,64 @@ async fn web_login_example_refuses_non_members() -> TestResult {
     assert!(page.contains("some-other-org"), "{page}");
     Ok(())
 }
+
+#[allow(dead_code)]
+#[path = "../../examples/persistent_chat.rs"]
+mod persistent_chat;
+
+/// The example binary (built by `cargo test` next to the test binaries).
+fn example_binary(name: &str) -> std::path::PathBuf {
+    let deps = std::env::current_exe().expect("test binary");
+    let dir = deps.parent().and_then(|d| d.parent()).expect("target dir");
+    dir.join("examples")
+        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX))
+}
+
+#[tokio::test]
+async fn persistent_chat_continues_in_a_new_process_and_never_forks() -> TestResult {
+    let target = persistent_chat::support::Target::mock(copilot_mock::MockConfig::new()).await;
+    let store = tempfile::tempdir()?;
+    let binary = example_binary("persistent_chat");
+    assert!(
+        binary.exists(),
+        "{} is built by cargo test",
+        binary.display()
+    );
+    let transcript = persistent_chat::run(&target, store.path(), &binary).await?;
+    assert!(
+        transcript.first_answer.contains("sunny"),
+        "{}",
+        transcript.first_answer
+    );
+    assert_eq!(
+        transcript.in_use_exit,
+        Some(persistent_chat::IN_USE_EXIT),
+        "a second process is refused while the first has the session open"
+    );
+    let out = &transcript.resumed_output;
+    // user, assistant (tool call), tool, assistant: four messages came back from the file.
+    assert!(
+        out.contains("resumed persistent-chat-demo with 4 messages (1 tool results); first prompt: \"Use get_weather for Lisbon\""),
+        "{out}"
+    );
+    assert!(out.contains("now 6 messages"), "{out}");
+    assert!(out.contains("[(\"persistent-chat-demo\", 1)]"), "{out}");
+
+    // The resumed process's second request carried the whole conversation.
+    let mock = target.mock.as_ref().expect("the mock");
+    let chats = mock.requests_to(copilot_mock::Endpoint::ChatCompletions);
+    let last = chats
+        .last()
+        .expect("requests")
+        .body_json()
+        .expect("JSON body");
+    let messages = last["messages"].as_array().expect("messages");
+    assert_eq!(messages.len(), 5, "{last}");
+    assert_eq!(messages[0]["content"], "Use get_weather for Lisbon");
+    assert_eq!(messages[4]["content"], "And tomorrow?");
+    assert_eq!(
+        chats.last().expect("request").header("x-initiator"),
+        Some("user")
+    );
+    Ok(())
+}
