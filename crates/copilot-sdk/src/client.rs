@@ -257,11 +257,11 @@ impl CopilotClientBuilder {
     /// Where sessions are saved after every turn, to be continued later with
     /// [`CopilotClient::resume_session`] (also in another process). Turns persistence on.
     ///
-    /// Default: for a client of the signed-in user of this machine
-    /// ([`use_logged_in_user`](Self::use_logged_in_user)`(true)`, the default) a [`FileSessionStore`] in
-    /// [`FileSessionStore::default_dir`]; for a client built with `use_logged_in_user(false)` (servers acting
-    /// for many users) none, so no user's conversation lands where another's could be resumed. Give every
-    /// user their own store (or a store scoped to them) when you configure one for many users.
+    /// Default: for the client of this machine's signed-in user ([`use_logged_in_user`](Self::use_logged_in_user)
+    /// on, no [`github_token`](Self::github_token), no [`token_store`](Self::token_store)) a
+    /// [`FileSessionStore`] in [`FileSessionStore::default_dir`]; for every other client (servers and pools
+    /// acting for many users) none, so no user's conversation lands where another's could be resumed. Give
+    /// every user their own store (or one scoped to them) when you configure one for many users.
     pub fn session_store(mut self, store: Arc<dyn SessionStore>) -> Self {
         self.session_store = Some(store);
         self.persist_sessions = true;
@@ -305,13 +305,22 @@ impl CopilotClientBuilder {
         let session_store = match (&self.session_store, self.persist_sessions) {
             (_, false) => None,
             (Some(store), true) => Some(store.clone()),
-            (None, true) if self.use_logged_in_user => match FileSessionStore::default_dir() {
-                Ok(dir) => Some(Arc::new(FileSessionStore::new(dir)) as Arc<dyn SessionStore>),
-                Err(error) => {
-                    tracing::warn!(%error, "sessions are not saved");
-                    None
+            // Only the desktop case gets a default: this machine's signed-in user, found through the default
+            // sources. A client given a token or a token store (servers, pools) may act for one of many
+            // users, who must not share one directory of sessions.
+            (None, true)
+                if self.use_logged_in_user
+                    && self.github_token.is_none()
+                    && self.store.is_none() =>
+            {
+                match FileSessionStore::default_dir() {
+                    Ok(dir) => Some(Arc::new(FileSessionStore::new(dir)) as Arc<dyn SessionStore>),
+                    Err(error) => {
+                        tracing::warn!(%error, "sessions are not saved");
+                        None
+                    }
                 }
-            },
+            }
             (None, true) => None,
         };
         Ok(CopilotClient {
