@@ -41,11 +41,15 @@ pub struct DeviceFlow {
 #[non_exhaustive]
 pub struct DeviceCode {
     device_code: SecretString,
-    /// The code the user types, e.g. `WDJB-MJHT`.
+    /// The code the user types, e.g. `WDJB-MJHT`. Checked on arrival: non-empty, at most 64 characters, no
+    /// control characters.
     pub user_code: String,
-    /// Where the user types it, e.g. `https://github.com/login/device`.
+    /// Where the user types it, e.g. `https://github.com/login/device`. Checked on arrival: https (or http
+    /// to loopback), no userinfo, no control characters; anything else fails
+    /// [`DeviceFlow::start`] with [`AuthError::MalformedResponse`].
     pub verification_uri: String,
-    /// A URI with the code filled in, if the server sent one (GitHub does not).
+    /// A URI with the code filled in, if the server sent one (GitHub does not) and it passes the same checks
+    /// as `verification_uri` (otherwise dropped).
     pub verification_uri_complete: Option<String>,
     /// How long the device code lives.
     pub expires_in: Duration,
@@ -201,9 +205,28 @@ impl DeviceFlow {
             .filter(|c| !c.is_empty())
             .ok_or_else(|| malformed("device_code"))?;
         let user_code = raw.user_code.ok_or_else(|| malformed("user_code"))?;
+        if !is_displayable_user_code(&user_code) {
+            return Err(AuthError::MalformedResponse {
+                endpoint: DEVICE_CODE_PATH.to_owned(),
+                message: "`user_code` is empty, too long or contains control characters".to_owned(),
+            });
+        }
         let verification_uri = raw
             .verification_uri
             .ok_or_else(|| malformed("verification_uri"))?;
+        if let Err(reason) = check_verification_uri(&verification_uri) {
+            return Err(AuthError::MalformedResponse {
+                endpoint: DEVICE_CODE_PATH.to_owned(),
+                message: format!("`verification_uri` refused: {reason}"),
+            });
+        }
+        let verification_uri_complete = raw.verification_uri_complete.filter(|uri| {
+            let usable = check_verification_uri(uri).is_ok();
+            if !usable {
+                tracing::debug!("ignoring an unusable `verification_uri_complete`");
+            }
+            usable
+        });
         let expires_in = raw
             .expires_in
             .map_or(DEFAULT_EXPIRES_IN, Duration::from_secs);
@@ -221,7 +244,7 @@ impl DeviceFlow {
             device_code: SecretString::from(device_code),
             user_code,
             verification_uri,
-            verification_uri_complete: raw.verification_uri_complete,
+            verification_uri_complete,
             expires_in,
             expires_at: copilot_http::time::saturating_add(t0, expires_in),
             interval,
@@ -333,5 +356,38 @@ impl DeviceFlow {
                 Err(error) => return Err(error),
             }
         }
+    }
+}
+
+/// The longest `user_code` accepted (GitHub's are 9 characters, `WDJB-MJHT`).
+const MAX_USER_CODE: usize = 64;
+
+/// A code a user can read off a terminal and type: non-empty, short, no control characters (no terminal
+/// escape sequences).
+fn is_displayable_user_code(code: &str) -> bool {
+    !code.is_empty() && code.chars().count() <= MAX_USER_CODE && !code.chars().any(char::is_control)
+}
+
+/// A verification URI the user may be sent to: https (or http to a loopback address, for local test
+/// servers), without userinfo, without control characters, at most 2048 bytes. Anything else (`file:`,
+/// `javascript:`, a URL carrying escape sequences) could harm the terminal or the browser it is opened in.
+fn check_verification_uri(uri: &str) -> Result<(), &'static str> {
+    if uri.len() > 2048 {
+        return Err("longer than 2048 bytes");
+    }
+    if uri.chars().any(char::is_control) {
+        return Err("contains control characters");
+    }
+    let url = url::Url::parse(uri).map_err(|_| "not a URL")?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err("carries userinfo");
+    }
+    let loopback = url
+        .host_str()
+        .is_some_and(copilot_http::safety::is_loopback_host);
+    match url.scheme() {
+        "https" if url.host_str().is_some() => Ok(()),
+        "http" if loopback => Ok(()),
+        _ => Err("only https (or http to loopback) links are opened"),
     }
 }

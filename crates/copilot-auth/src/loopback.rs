@@ -4,17 +4,21 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use copilot_http::time::{SharedSleep, TokioSleep};
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use url::Url;
 
 use crate::AuthError;
-use crate::web::CallbackParams;
+use crate::web::{CallbackParams, PendingAuthorization};
 
 /// The request head of a browser's GET is far below this; more is not a browser.
 const MAX_HEAD: usize = 16 * 1024;
 /// How long one connection may take to send its request head.
 const READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// Connections served at once; more wait in the listen backlog. Bounds memory against a local flood.
+const MAX_CONNECTIONS: usize = 32;
 
 const DONE_PAGE: &str = "<!doctype html><html><head><meta charset=\"utf-8\"><title>Signed in</title></head>\
 <body><p>Sign-in finished. You can close this window.</p></body></html>";
@@ -26,7 +30,9 @@ const ERROR_PAGE: &str = "<!doctype html><html><head><meta charset=\"utf-8\"><ti
 /// Register `http://127.0.0.1/<path>` as the app's callback (GitHub allows any port for loopback), build
 /// the [`WebFlow`](crate::WebFlow) with [`LoopbackCallback::redirect_uri`], open the authorize URL in the
 /// browser (your code, not this library's), then [`LoopbackCallback::wait`]. Requests to other paths (a
-/// browser's `/favicon.ico`) get 404 and do not count.
+/// browser's `/favicon.ico`) get 404 and do not count; nor does a callback whose `state` is not the pending
+/// authorization's (another local process guessing the port cannot end or hijack the wait). Connections are
+/// served concurrently, so one that stalls delays no other.
 #[derive(Debug)]
 pub struct LoopbackCallback {
     listener: TcpListener,
@@ -75,37 +81,54 @@ impl LoopbackCallback {
         &self.redirect_uri
     }
 
-    /// Waits up to `timeout` for the callback, answers it with a short "you can close this window" page,
-    /// and returns its parameters (a `code` and `state`, or an `error`). Pass them to
-    /// [`WebFlow::complete`](crate::WebFlow::complete), which checks the state.
-    pub async fn wait(self, timeout: Duration) -> Result<CallbackParams, AuthError> {
+    /// Waits up to `timeout` for the callback of `pending` (whose `state` it must carry), answers it with a
+    /// short "you can close this window" page, and returns its parameters (a `code`, or an `error`). Pass
+    /// them to [`WebFlow::complete`](crate::WebFlow::complete).
+    ///
+    /// A request to the callback path with another (or no) `state` gets an error page and the wait goes on:
+    /// the first local process to hit the port cannot end it.
+    pub async fn wait(
+        self,
+        pending: &PendingAuthorization,
+        timeout: Duration,
+    ) -> Result<CallbackParams, AuthError> {
         let deadline = self.sleep.sleep(timeout);
         tokio::select! {
             biased;
-            result = self.accept_callback() => result,
+            result = self.accept_callback(pending) => result,
             () = deadline => Err(AuthError::CallbackTimeout { after: timeout }),
         }
     }
 
-    async fn accept_callback(&self) -> Result<CallbackParams, AuthError> {
+    async fn accept_callback(
+        &self,
+        pending: &PendingAuthorization,
+    ) -> Result<CallbackParams, AuthError> {
+        let mut connections = FuturesUnordered::new();
         loop {
-            let (stream, _) = self
-                .listener
-                .accept()
-                .await
-                .map_err(|e| AuthError::Loopback {
-                    message: format!("accept failed: {e}"),
-                })?;
-            match tokio::time::timeout(READ_TIMEOUT, self.serve(stream)).await {
-                Ok(Ok(Some(params))) => return Ok(params),
-                // Not the callback, or a broken client: keep waiting for the real one.
-                Ok(Ok(None)) | Ok(Err(_)) | Err(_) => continue,
+            tokio::select! {
+                accepted = self.listener.accept(), if connections.len() < MAX_CONNECTIONS => {
+                    let (stream, _) = accepted.map_err(|e| AuthError::Loopback {
+                        message: format!("accept failed: {e}"),
+                    })?;
+                    connections.push(tokio::time::timeout(READ_TIMEOUT, self.serve(stream, pending)));
+                }
+                Some(served) = connections.next(), if !connections.is_empty() => {
+                    // Not the callback, a wrong state, or a broken client: keep waiting for the real one.
+                    if let Ok(Ok(Some(params))) = served {
+                        return Ok(params);
+                    }
+                }
             }
         }
     }
 
-    /// Serves one connection; `Some` if it was the callback.
-    async fn serve(&self, mut stream: TcpStream) -> std::io::Result<Option<CallbackParams>> {
+    /// Serves one connection; `Some` if it was the callback of `pending`.
+    async fn serve(
+        &self,
+        mut stream: TcpStream,
+        pending: &PendingAuthorization,
+    ) -> std::io::Result<Option<CallbackParams>> {
         let Some(target) = read_request_target(&mut stream).await? else {
             respond(&mut stream, "400 Bad Request", "text/plain", "bad request").await?;
             return Ok(None);
@@ -116,6 +139,17 @@ impl LoopbackCallback {
             return Ok(None);
         }
         let params = CallbackParams::from_query(query);
+        if !pending.state_matches(params.state.as_deref().unwrap_or("")) {
+            tracing::debug!("loopback callback with a wrong state ignored; still waiting");
+            respond(
+                &mut stream,
+                "400 Bad Request",
+                "text/html; charset=utf-8",
+                ERROR_PAGE,
+            )
+            .await?;
+            return Ok(None);
+        }
         let page = if params.code.is_some() && params.error.is_none() {
             DONE_PAGE
         } else {

@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 
 use crate::AuthError;
 
-/// Creates `dir` (and its parents) with mode 0700 if it does not exist.
+/// Creates `dir` (and its parents) with mode 0700 if it does not exist. An existing directory is left as it
+/// is here; [`tighten_private_dir`] restricts it once a file of ours proves who owns it.
 pub fn create_private_dir(dir: &Path) -> Result<(), AuthError> {
     if dir.is_dir() {
         return Ok(());
@@ -20,6 +21,44 @@ pub fn create_private_dir(dir: &Path) -> Result<(), AuthError> {
     builder
         .create(dir)
         .map_err(|e| AuthError::io("create directory", dir, e))
+}
+
+/// Tightens an existing directory we own to 0700 when group or others have any access (Unix; elsewhere a
+/// no-op). `ours` is a file we just created in `dir` (the lock file): a directory with the same owner is
+/// ours to tighten. A directory owned by someone else, or a shared sticky directory (`/tmp`), is left alone
+/// with a warning when others can write to it.
+pub fn tighten_private_dir(dir: &Path, ours: &File) -> Result<(), AuthError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let meta = fs::metadata(dir).map_err(|e| AuthError::io("inspect directory", dir, e))?;
+        let mode = meta.permissions().mode();
+        if mode & 0o077 == 0 {
+            return Ok(());
+        }
+        let owner = ours
+            .metadata()
+            .map_err(|e| AuthError::io("inspect lock file in", dir, e))?
+            .uid();
+        let sticky = mode & 0o1000 != 0;
+        if meta.uid() == owner && !sticky {
+            fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
+                .map_err(|e| AuthError::io("restrict permissions of", dir, e))?;
+            tracing::warn!(
+                dir = %dir.display(),
+                was = format_args!("{:o}", mode & 0o777),
+                "credential directory was accessible to others; restricted it to 0700"
+            );
+        } else if mode & 0o022 != 0 {
+            tracing::warn!(
+                dir = %dir.display(),
+                "credential directory is writable by others and not ours to restrict"
+            );
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (dir, ours);
+    Ok(())
 }
 
 /// `<path>.lock`: the file advisory locks are taken on (the data file's inode changes with every write).

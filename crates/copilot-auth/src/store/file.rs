@@ -16,7 +16,9 @@ const FORMAT_VERSION: u32 = 1;
 
 /// Credentials in one JSON file, readable only by the user.
 ///
-/// - The directory is created with mode 0700 and the file written with mode 0600 (Unix).
+/// - The directory is created with mode 0700 and the file written with mode 0600 (Unix). An existing
+///   directory of ours that group or others can access is restricted to 0700 on the first write (with a
+///   warning); one owned by someone else, or a shared sticky directory like `/tmp`, is left alone.
 /// - Every write replaces the file atomically: a temporary file in the same directory is written, fsynced
 ///   and renamed over the old one, then the directory is fsynced. Readers never see a partial file.
 /// - Writers are serialised by an async mutex within one `FileStore` (clones share it) and by an advisory
@@ -92,7 +94,8 @@ impl FileStore {
         self.blocking(move |path| {
             let dir = parent_dir(path);
             create_private_dir(&dir)?;
-            let _lock = lock_exclusive(path)?;
+            let lock = lock_exclusive(path)?;
+            private_fs::tighten_private_dir(&dir, &lock)?;
             let mut file = read_file(path)?.unwrap_or_else(|| CredentialFile {
                 version: FORMAT_VERSION,
                 ..CredentialFile::default()

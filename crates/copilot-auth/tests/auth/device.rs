@@ -542,3 +542,54 @@ async fn absurd_expiry_and_interval_values_never_panic() {
         "{error:?}"
     );
 }
+
+/// A device-code reply whose `verification_uri` or `user_code` is no https link / no printable code (a
+/// `file://` URL, terminal escape sequences, a shell metacharacter-laden URL to plain http) is refused
+/// before anything is shown to the user (issue 14).
+#[tokio::test]
+async fn hostile_verification_uri_or_user_code_is_refused() {
+    let cases = [
+        json!({"verification_uri": "file:///etc/passwd"}),
+        json!({"verification_uri": "https://github.com/login/device\u{1b}]8;;https://evil.example\u{7}"}),
+        json!({"verification_uri": "http://evil.example/device&calc.exe"}),
+        json!({"verification_uri": "javascript:alert(1)"}),
+        json!({"verification_uri": "https://user:pw@github.com/login/device"}),
+        json!({"user_code": "WDJB\u{1b}[2J-MJHT"}),
+        json!({"user_code": ""}),
+        json!({"user_code": "X".repeat(200)}),
+    ];
+    for overrides in cases {
+        let mut body = device_code_body(900, 5);
+        for (key, value) in overrides.as_object().unwrap() {
+            body[key] = value.clone();
+        }
+        let server = MockServer::start().await;
+        Mock::given(path("/login/device/code"))
+            .respond_with(reply(200, body))
+            .mount(&server)
+            .await;
+        common::mount_catch_all(&server).await;
+        let (clock, sleep) = common::manual_time();
+        match flow(&server, &sleep, &clock).start().await {
+            Err(AuthError::MalformedResponse { .. }) => {}
+            other => panic!("{overrides}: {other:?}"),
+        }
+    }
+}
+
+/// A `verification_uri_complete` that fails the same checks is dropped; the plain URI and code still work.
+#[tokio::test]
+async fn hostile_verification_uri_complete_is_dropped() {
+    let mut body = device_code_body(900, 5);
+    body["verification_uri_complete"] = json!("file:///tmp/x\u{1b}[2J");
+    let server = MockServer::start().await;
+    Mock::given(path("/login/device/code"))
+        .respond_with(reply(200, body))
+        .mount(&server)
+        .await;
+    common::mount_catch_all(&server).await;
+    let (clock, sleep) = common::manual_time();
+    let code = flow(&server, &sleep, &clock).start().await.unwrap();
+    assert_eq!(code.verification_uri_complete, None);
+    assert_eq!(code.verification_uri, "https://github.com/login/device");
+}

@@ -88,6 +88,38 @@ async fn file_store_permissions_are_private() {
     assert_eq!(mode(&path), 0o600);
 }
 
+/// A pre-existing loose directory (0777, ours) is tightened to 0700 on the first save, not left as it was
+/// (issue 14): anyone could otherwise replace the credential file between our writes.
+#[cfg(unix)]
+#[tokio::test]
+async fn file_store_tightens_an_existing_loose_directory() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let store_dir = dir.path().join("copilot-rs");
+    std::fs::create_dir(&store_dir).unwrap();
+    std::fs::set_permissions(&store_dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let path = store_dir.join("credentials.json");
+    FileStore::new(&path)
+        .save(&key("a"), &credential("ghu_aaa"))
+        .await
+        .unwrap();
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&store_dir), 0o700);
+    assert_eq!(mode(&path), 0o600);
+    // A shared sticky directory (like /tmp) is never ours to change.
+    let shared = dir.path().join("shared");
+    std::fs::create_dir(&shared).unwrap();
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    FileStore::new(shared.join("credentials.json"))
+        .save(&key("a"), &credential("ghu_aaa"))
+        .await
+        .unwrap();
+    assert_eq!(
+        std::fs::metadata(&shared).unwrap().permissions().mode() & 0o7777,
+        0o1777
+    );
+}
+
 fn leftover_temp_files(dir: &std::path::Path) -> Vec<String> {
     std::fs::read_dir(dir)
         .unwrap()

@@ -262,7 +262,10 @@ async fn loopback_callback_end_to_end() {
         }
     });
 
-    let params = callback.wait(Duration::from_secs(60)).await.unwrap();
+    let params = callback
+        .wait(&pending, Duration::from_secs(60))
+        .await
+        .unwrap();
     let (status, page) = browser.await.unwrap();
     assert_eq!(status, 200);
     assert!(page.contains("You can close this window"), "{page}");
@@ -281,11 +284,15 @@ async fn loopback_callback_end_to_end() {
 #[tokio::test]
 async fn loopback_callback_returns_error_params() {
     let callback = LoopbackCallback::bind("cb").await.unwrap();
+    let pending = pending_with_state(&callback, "s1");
     let mut url = callback.redirect_uri().clone();
     url.set_query(Some("error=access_denied&state=s1"));
     let browser =
         tokio::spawn(async move { reqwest::get(url).await.unwrap().text().await.unwrap() });
-    let params = callback.wait(Duration::from_secs(60)).await.unwrap();
+    let params = callback
+        .wait(&pending, Duration::from_secs(60))
+        .await
+        .unwrap();
     assert_eq!(params.error.as_deref(), Some("access_denied"));
     assert_eq!(params.state.as_deref(), Some("s1"));
     assert!(params.code.is_none());
@@ -299,10 +306,90 @@ async fn loopback_callback_times_out() {
         .await
         .unwrap()
         .with_sleep(Arc::new(sleep.clone()));
-    let error = callback.wait(Duration::from_secs(120)).await.unwrap_err();
+    let pending = pending_with_state(&callback, "s1");
+    let error = callback
+        .wait(&pending, Duration::from_secs(120))
+        .await
+        .unwrap_err();
     assert!(
         matches!(error, AuthError::CallbackTimeout { after } if after == Duration::from_secs(120)),
         "{error:?}"
     );
     assert_eq!(sleep.recorded(), vec![Duration::from_secs(120)]);
+}
+
+fn pending_with_state(
+    callback: &LoopbackCallback,
+    state: &str,
+) -> copilot_auth::PendingAuthorization {
+    copilot_auth::PendingAuthorization::from_parts(
+        SecretString::from(state),
+        SecretString::from("verifier-verifier-verifier-verifier-verifier-1234"),
+        callback.redirect_uri().clone(),
+    )
+    .unwrap()
+}
+
+/// A local process that hits the callback first with a wrong `state` neither ends nor hijacks the wait
+/// (issue 14): it gets an error page and the real callback still arrives.
+#[tokio::test]
+async fn loopback_callback_keeps_listening_after_a_state_mismatch() {
+    let callback = LoopbackCallback::bind("/callback").await.unwrap();
+    let pending = pending_with_state(&callback, "the-real-state");
+    let redirect = callback.redirect_uri().clone();
+    let browser = tokio::spawn(async move {
+        let client = reqwest::Client::new();
+        let mut forged = redirect.clone();
+        forged.set_query(Some("code=attacker-code&state=guessed"));
+        let forged = client.get(forged).send().await.unwrap();
+        let mut missing = redirect.clone();
+        missing.set_query(Some("code=attacker-code"));
+        let missing = client.get(missing).send().await.unwrap();
+        let mut real = redirect.clone();
+        real.set_query(Some("code=real-code&state=the-real-state"));
+        let real = client.get(real).send().await.unwrap();
+        (
+            forged.status().as_u16(),
+            missing.status().as_u16(),
+            real.status().as_u16(),
+        )
+    });
+    let params = callback
+        .wait(&pending, Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert_eq!(params.code.unwrap().expose_secret(), "real-code");
+    assert_eq!(browser.await.unwrap(), (400, 400, 200));
+}
+
+/// A connection that opens and sends nothing does not hold up the real callback (issue 14): connections are
+/// served concurrently, not one at a time behind a 10 s read timeout.
+#[tokio::test]
+async fn loopback_callback_serves_connections_concurrently() {
+    let callback = LoopbackCallback::bind("/callback").await.unwrap();
+    let pending = pending_with_state(&callback, "s1");
+    let redirect = callback.redirect_uri().clone();
+    let addr = format!(
+        "{}:{}",
+        redirect.host_str().unwrap(),
+        redirect.port().unwrap()
+    );
+    let staller = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let browser = tokio::spawn(async move {
+        // Let the listener accept the stalled connection first.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let mut url = redirect.clone();
+        url.set_query(Some("code=c&state=s1"));
+        reqwest::get(url).await.unwrap().status().as_u16()
+    });
+    let params = tokio::time::timeout(
+        Duration::from_secs(5),
+        callback.wait(&pending, Duration::from_secs(60)),
+    )
+    .await
+    .expect("the stalled connection held up the callback")
+    .unwrap();
+    assert_eq!(params.code.unwrap().expose_secret(), "c");
+    assert_eq!(browser.await.unwrap(), 200);
+    drop(staller);
 }
