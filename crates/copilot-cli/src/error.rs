@@ -91,6 +91,8 @@ impl CliError {
             CliError::Sdk(error) if error.requires_sign_in() => EXIT_AUTH,
             CliError::Sdk(SdkError::Auth(error)) | CliError::Auth(error) => match error {
                 AuthError::Cancelled => EXIT_CANCELLED,
+                // Text that is no token at all is unusable input.
+                AuthError::InvalidToken { .. } => EXIT_USAGE,
                 AuthError::AccessDenied { .. }
                 | AuthError::ExpiredDeviceCode
                 | AuthError::BadCredentials

@@ -26,13 +26,15 @@ pub async fn run(context: &Context, args: &LoginArgs) -> Result<(), CliError> {
     }
     let flow = device_flow(context);
     let code = flow.start().await?;
+    // Checked by the device flow already; stripped again because these come from a server and land on a
+    // terminal.
     note(&format!(
         "! First copy your one-time code: {}",
-        code.user_code
+        crate::browser::printable(&code.user_code)
     ));
     note(&format!(
         "  Then open {} and enter the code.",
-        code.verification_uri
+        crate::browser::printable(&code.verification_uri)
     ));
     let terminal = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
     if context.mock.is_some() {
@@ -157,8 +159,8 @@ async fn with_token(context: &Context) -> Result<(), CliError> {
 
 /// Offers to open the verification page: waits for Enter on a background thread while polling goes on.
 fn offer_browser(url: &str) {
+    let url = crate::browser::printable(url);
     note(&format!("- Press Enter to open {url} in your browser..."));
-    let url = url.to_owned();
     // A plain thread, not the runtime's blocking pool: the read may never finish, and the process must be
     // able to exit without waiting for it.
     std::thread::spawn(move || {

@@ -334,3 +334,25 @@ fn bad_github_url_is_a_usage_error() {
     assert_one_line_error(&output, 2, "invalid input", "--github-url");
     assert_eq!(stderr_lines(&output).len(), 1);
 }
+
+/// Text that is no token at all is unusable input: exit 2, as documented, not the generic 1 (issue 14).
+#[test]
+fn with_token_an_invalid_token_exits_2() {
+    let mock = TestMock::start();
+    for input in ["\n", "not a token\n", "gho_abc\u{7}def\n"] {
+        let output = mock
+            .cmd()
+            .args(["auth", "login", "--with-token"])
+            .write_stdin(input)
+            .output()
+            .unwrap();
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{input:?}: {}",
+            text(&output.stderr)
+        );
+    }
+    assert!(mock.server().requests().is_empty());
+    assert!(!mock.credentials_file().exists());
+}
