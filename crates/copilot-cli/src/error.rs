@@ -92,7 +92,7 @@ impl CliError {
             CliError::Sdk(SdkError::Auth(error)) | CliError::Auth(error) => match error {
                 AuthError::Cancelled => EXIT_CANCELLED,
                 // Text that is no token at all is unusable input.
-                AuthError::InvalidToken { .. } => EXIT_USAGE,
+                AuthError::Credential(CredentialError::InvalidToken { .. }) => EXIT_USAGE,
                 AuthError::AccessDenied { .. }
                 | AuthError::ExpiredDeviceCode
                 | AuthError::BadCredentials
