@@ -27,6 +27,8 @@
 //! | `POST /v1/responses/compact` | 501: Copilot has no compaction endpoint |
 //! | `GET /v1/models`, `GET /v1/models/{id}` | OpenAI shape, or Anthropic's with `anthropic-version` |
 //! | `POST /v1/embeddings` | `float` or `base64` encoding |
+//! | `POST /v1/messages` | Anthropic Messages, stream and not, with tool use, images and thinking; served through chat completions (or `/responses` for responses-only models) |
+//! | `POST /v1/messages/count_tokens` | an estimate (Copilot has no counting endpoint), marked `x-copilot-token-count: estimate` |
 //! | `GET /healthz` | no key needed |
 //!
 //! # Behaviour
@@ -36,10 +38,14 @@
 //!   ([`ApiKeys::from_json`]) run in multi-user mode over a [`ClientPool`](copilot_sdk::ClientPool): each
 //!   key uses its own stored GitHub credential and subscription. A key's `max_concurrent` caps its
 //!   requests in flight (429 beyond it).
+//! - **Adaptations**: what agents send and Copilot rejects is left out instead of failing the request:
+//!   `cache_control` (with `ttl`/`scope`), `context_management`, `metadata`, Anthropic server tools and
+//!   OpenAI built-in tools (`web_search…`, `bash…`, …).
 //! - **Models**: unlisted names agents send (dated Anthropic ids, dashed versions, provider prefixes) are
 //!   mapped to the closest listed model, named in the `x-copilot-model` response header.
 //! - **Billing**: `X-Initiator: user` only when the last message is a human prompt (copilot-api derives
-//!   it from the conversation); a caller's own `X-Initiator` header wins. Copilot's reported AI-credit cost
+//!   it from the conversation; an Anthropic user turn carrying `tool_result` blocks is `agent`); a
+//!   caller's own `X-Initiator: agent` header marks automatic requests (compaction, sub-agents). Copilot's reported AI-credit cost
 //!   comes back in `x-copilot-cost-nano-aiu` on non-streamed answers.
 //! - **Errors** are written in the caller's dialect with Copilot's status: 429 with `Retry-After`, 402 for
 //!   exhausted quota, 401 with a `copilot-rs auth login` hint.
@@ -51,6 +57,7 @@
 //!
 //! The wire rules the gateway relies on are in the repository's `docs/protocol.md`.
 
+mod anthropic;
 mod config;
 mod encode;
 mod error;

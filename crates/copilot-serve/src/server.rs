@@ -203,6 +203,11 @@ impl Gateway {
                 post(crate::openai::embeddings::embeddings),
             )
             .route("/embeddings", post(crate::openai::embeddings::embeddings))
+            .route("/v1/messages", post(crate::anthropic::messages))
+            .route(
+                "/v1/messages/count_tokens",
+                post(crate::anthropic::count_tokens),
+            )
             .fallback(not_found)
             .layer(middleware::from_fn_with_state(self.clone(), access))
             .layer(DefaultBodyLimit::max(self.inner.config.max_body));

@@ -5,6 +5,8 @@ mod common;
 
 #[path = "serve/access.rs"]
 mod access;
+#[path = "serve/anthropic.rs"]
+mod anthropic;
 #[path = "serve/errors.rs"]
 mod errors;
 #[path = "serve/openai.rs"]

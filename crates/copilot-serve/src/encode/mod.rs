@@ -2,6 +2,7 @@
 //! JSON. Upstream chat and responses streams both decode into `ChatEvent`s, so each outgoing format has one
 //! encoder whatever endpoint served the request.
 
+pub(crate) mod anthropic;
 pub(crate) mod chat;
 pub(crate) mod responses;
 

@@ -1,0 +1,384 @@
+//! An Anthropic Messages request as a chat completions request (for models served through chat or
+//! responses).
+//!
+//! What agents send that chat cannot carry is adapted rather than passed on to fail: `cache_control` (any
+//! `scope`/`ttl`), `context_management`, `metadata`, `top_k`, server tools (`web_search_…`, `bash_…`,
+//! `text_editor_…`, `computer_…`, `code_execution_…`) and `document` blocks are left out; `thinking`
+//! becomes Copilot's `thinking_budget` for Claude models, or a `reasoning_effort` the model lists.
+
+use copilot_api::{
+    ChatRequest, Content, ContentPart, Initiator, Message, ModelInfo, ReasoningEffort, Role, Tool,
+    ToolCall, ToolChoice,
+};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::error::Failure;
+
+/// The fields of a Messages request the gateway reads. Everything else is accepted and ignored.
+#[derive(Debug, Deserialize)]
+pub(crate) struct MessagesRequest {
+    pub(crate) model: String,
+    #[serde(default)]
+    pub(crate) messages: Vec<InMessage>,
+    #[serde(default)]
+    pub(crate) system: Option<System>,
+    #[serde(default)]
+    pub(crate) max_tokens: Option<u32>,
+    #[serde(default)]
+    pub(crate) stream: Option<bool>,
+    #[serde(default)]
+    pub(crate) temperature: Option<f64>,
+    #[serde(default)]
+    pub(crate) top_p: Option<f64>,
+    #[serde(default)]
+    pub(crate) stop_sequences: Option<Vec<String>>,
+    #[serde(default)]
+    pub(crate) tools: Vec<Value>,
+    #[serde(default)]
+    pub(crate) tool_choice: Option<Value>,
+    #[serde(default)]
+    pub(crate) thinking: Option<Value>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum System {
+    Text(String),
+    Blocks(Vec<Value>),
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct InMessage {
+    pub(crate) role: String,
+    pub(crate) content: InContent,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum InContent {
+    Text(String),
+    Blocks(Vec<Value>),
+}
+
+impl InContent {
+    fn blocks(&self) -> Vec<Value> {
+        match self {
+            InContent::Text(text) => vec![json!({"type": "text", "text": text})],
+            InContent::Blocks(blocks) => blocks.clone(),
+        }
+    }
+}
+
+impl MessagesRequest {
+    /// Who the turn is billed to: `user` only when the last message is the human's own prompt (a user
+    /// message with no `tool_result` block).
+    pub(crate) fn initiator(&self) -> Initiator {
+        match self.messages.last() {
+            Some(last) if last.role == "user" => {
+                let tool_result = last
+                    .content
+                    .blocks()
+                    .iter()
+                    .any(|b| block_type(b) == "tool_result");
+                if tool_result {
+                    Initiator::Agent
+                } else {
+                    Initiator::User
+                }
+            }
+            _ => Initiator::Agent,
+        }
+    }
+
+    /// Whether any block is an image (the request then needs a vision-capable model).
+    #[allow(dead_code)]
+    pub(crate) fn has_image(&self) -> bool {
+        self.messages
+            .iter()
+            .any(|m| m.content.blocks().iter().any(contains_image))
+    }
+}
+
+fn contains_image(block: &Value) -> bool {
+    block_type(block) == "image"
+        || block
+            .get("content")
+            .and_then(Value::as_array)
+            .is_some_and(|inner| inner.iter().any(contains_image))
+}
+
+fn block_type(block: &Value) -> &str {
+    block.get("type").and_then(Value::as_str).unwrap_or("")
+}
+
+fn text_of(block: &Value) -> Option<&str> {
+    block.get("text").and_then(Value::as_str)
+}
+
+/// An Anthropic `image` block as a chat image part (`data:` URL or https URL).
+fn image_part(block: &Value) -> Option<ContentPart> {
+    let source = block.get("source")?;
+    match source.get("type").and_then(Value::as_str)? {
+        "base64" => {
+            let media = source.get("media_type").and_then(Value::as_str)?;
+            let data = source.get("data").and_then(Value::as_str)?;
+            Some(ContentPart::image_url(
+                format!("data:{media};base64,{data}"),
+                None,
+            ))
+        }
+        "url" => Some(ContentPart::image_url(
+            source.get("url").and_then(Value::as_str)?,
+            None,
+        )),
+        _ => None,
+    }
+}
+
+/// Whether a tool definition is one Copilot can serve: a plain (custom) tool with an input schema.
+/// Server tools (`web_search_20250305`, `bash_20250124`, `text_editor_…`, `computer_…`,
+/// `code_execution_…`) are Anthropic-hosted or client-specific.
+fn is_custom_tool(tool: &Value) -> bool {
+    matches!(
+        tool.get("type").and_then(Value::as_str),
+        None | Some("custom")
+    ) && tool.get("name").and_then(Value::as_str).is_some()
+}
+
+/// Text of a `tool_result`'s content (a string, or blocks whose text is joined), and its images.
+fn tool_result_content(block: &Value) -> (String, Vec<ContentPart>) {
+    let mut images = Vec::new();
+    let text = match block.get("content") {
+        Some(Value::String(text)) => text.clone(),
+        Some(Value::Array(parts)) => {
+            let mut text = String::new();
+            for part in parts {
+                match block_type(part) {
+                    "text" => text.push_str(text_of(part).unwrap_or("")),
+                    "image" => images.extend(image_part(part)),
+                    _ => {}
+                }
+            }
+            text
+        }
+        _ => String::new(),
+    };
+    let is_error = block.get("is_error").and_then(Value::as_bool) == Some(true);
+    (
+        if is_error {
+            format!("Error: {text}")
+        } else {
+            text
+        },
+        images,
+    )
+}
+
+/// The chat request for `request`, sent to `model` (its entry, when listed).
+pub(crate) fn to_chat(
+    request: &MessagesRequest,
+    model: &str,
+    info: Option<&ModelInfo>,
+) -> Result<ChatRequest, Failure> {
+    let mut messages = Vec::new();
+    match &request.system {
+        Some(System::Text(text)) if !text.is_empty() => {
+            messages.push(Message::system(text.clone()))
+        }
+        Some(System::Blocks(blocks)) => {
+            let text: Vec<&str> = blocks.iter().filter_map(text_of).collect();
+            if !text.is_empty() {
+                messages.push(Message::system(text.join("\n\n")));
+            }
+        }
+        _ => {}
+    }
+    for message in &request.messages {
+        let blocks = message.content.blocks();
+        match message.role.as_str() {
+            "user" => user_messages(&blocks, &mut messages),
+            "assistant" => messages.push(assistant_message(&blocks)),
+            other => {
+                return Err(Failure::bad_request(format!(
+                    "messages: role `{other}` is not `user` or `assistant`"
+                )));
+            }
+        }
+    }
+    let mut chat = ChatRequest::new(model, messages);
+    chat.max_tokens = request.max_tokens;
+    chat.temperature = request.temperature;
+    chat.top_p = request.top_p;
+    chat.stop = request.stop_sequences.clone().filter(|s| !s.is_empty());
+    chat.tools = request
+        .tools
+        .iter()
+        .filter(|tool| {
+            let keep = is_custom_tool(tool);
+            if !keep {
+                let kind = tool.get("type").and_then(Value::as_str).unwrap_or("?");
+                tracing::debug!(kind, "dropping a server tool Copilot does not serve");
+            }
+            keep
+        })
+        .map(|tool| {
+            let name = tool.get("name").and_then(Value::as_str).unwrap_or_default();
+            let mut out = Tool::function(name, "", tool.get("input_schema").cloned());
+            out.function.description = tool
+                .get("description")
+                .and_then(Value::as_str)
+                .map(str::to_owned);
+            out
+        })
+        .collect();
+    if let Some(choice) = &request.tool_choice {
+        if choice
+            .get("disable_parallel_tool_use")
+            .and_then(Value::as_bool)
+            == Some(true)
+        {
+            chat.parallel_tool_calls = Some(false);
+        }
+        chat.tool_choice = match choice.get("type").and_then(Value::as_str) {
+            Some("any") => Some(ToolChoice::Required),
+            Some("none") => Some(ToolChoice::None),
+            Some("tool") => choice
+                .get("name")
+                .and_then(Value::as_str)
+                .map(|name| ToolChoice::Function(name.to_owned())),
+            _ => None,
+        };
+    }
+    if chat.tools.is_empty() {
+        chat.tool_choice = None;
+        chat.parallel_tool_calls = None;
+    }
+    apply_thinking(request.thinking.as_ref(), model, info, &mut chat);
+    Ok(chat)
+}
+
+/// `thinking`: Claude models take Copilot's `thinking_budget`; other models a `reasoning_effort` they
+/// list, chosen by the budget.
+fn apply_thinking(
+    thinking: Option<&Value>,
+    model: &str,
+    info: Option<&ModelInfo>,
+    chat: &mut ChatRequest,
+) {
+    let Some(thinking) = thinking else {
+        return;
+    };
+    let kind = thinking.get("type").and_then(Value::as_str).unwrap_or("");
+    if !matches!(kind, "enabled" | "adaptive") {
+        return;
+    }
+    let budget = thinking
+        .get("budget_tokens")
+        .and_then(Value::as_u64)
+        .map(|b| u32::try_from(b).unwrap_or(u32::MAX));
+    if model.starts_with("claude") {
+        chat.thinking_budget = Some(budget.unwrap_or(4096));
+        return;
+    }
+    let listed = info
+        .map(|m| m.capabilities.supports.reasoning_effort.clone())
+        .unwrap_or_default();
+    let wanted = match budget {
+        Some(b) if b <= 2048 => ReasoningEffort::Low,
+        Some(b) if b <= 8192 => ReasoningEffort::Medium,
+        _ => ReasoningEffort::High,
+    };
+    if listed.contains(&wanted) {
+        chat.reasoning_effort = Some(wanted);
+    } else if let Some(effort) = listed.iter().rev().find(|e| **e != ReasoningEffort::None) {
+        chat.reasoning_effort = Some(effort.clone());
+    }
+}
+
+/// A user turn: its `tool_result` blocks become tool messages (first, as chat requires them right after
+/// the assistant's calls), the rest one user message.
+fn user_messages(blocks: &[Value], out: &mut Vec<Message>) {
+    let mut parts = Vec::new();
+    let mut result_images = Vec::new();
+    for block in blocks {
+        match block_type(block) {
+            "tool_result" => {
+                let id = block
+                    .get("tool_use_id")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                let (text, images) = tool_result_content(block);
+                out.push(Message::tool(id, text));
+                result_images.extend(images);
+            }
+            "text" => parts.extend(text_of(block).map(ContentPart::text)),
+            "image" => parts.extend(image_part(block)),
+            other => tracing::debug!(
+                kind = other,
+                "dropping a user content block chat cannot carry"
+            ),
+        }
+    }
+    // Images returned by tools ride along in the next user content (chat tool messages carry text only).
+    let mut all = result_images;
+    all.append(&mut parts);
+    if all.is_empty() {
+        return;
+    }
+    let content = if all.iter().all(|p| matches!(p, ContentPart::Text { .. })) {
+        let text: Vec<String> = all
+            .iter()
+            .filter_map(|p| match p {
+                ContentPart::Text { text } => Some(text.clone()),
+                _ => None,
+            })
+            .collect();
+        Content::Text(text.join("\n\n"))
+    } else {
+        Content::Parts(all)
+    };
+    out.push(Message::new(Role::User, content));
+}
+
+/// An assistant turn: text, tool calls, and thinking (replayed as `reasoning_text`/`reasoning_opaque`).
+fn assistant_message(blocks: &[Value]) -> Message {
+    let mut text = String::new();
+    let mut calls = Vec::new();
+    let mut thinking = String::new();
+    let mut signature = None;
+    for block in blocks {
+        match block_type(block) {
+            "text" => text.push_str(text_of(block).unwrap_or("")),
+            "tool_use" => {
+                let id = block.get("id").and_then(Value::as_str).unwrap_or_default();
+                let name = block
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                let input = block.get("input").cloned().unwrap_or_else(|| json!({}));
+                calls.push(ToolCall::function(id, name, input.to_string()));
+            }
+            "thinking" => {
+                thinking.push_str(block.get("thinking").and_then(Value::as_str).unwrap_or(""));
+                if let Some(sig) = block.get("signature").and_then(Value::as_str) {
+                    signature = Some(sig.to_owned());
+                }
+            }
+            "redacted_thinking" => {
+                if let Some(data) = block.get("data").and_then(Value::as_str) {
+                    signature = Some(data.to_owned());
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut message = Message::assistant(text.clone());
+    if text.is_empty() && !calls.is_empty() {
+        message.content = None;
+    }
+    message.tool_calls = calls;
+    message.reasoning_text = Some(thinking).filter(|t| !t.is_empty());
+    message.reasoning_opaque = signature;
+    message
+}

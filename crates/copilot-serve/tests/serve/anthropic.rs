@@ -1,0 +1,394 @@
+//! The Anthropic side: `/v1/messages` (stream and not) and `count_tokens`, translated to chat.
+
+use copilot_mock::{Endpoint, Fault, FaultRule};
+use serde_json::{Value, json};
+
+use crate::common::{Harness, KEY, Sse};
+
+async fn post(h: &Harness, path: &str, body: &Value) -> reqwest::Response {
+    h.http
+        .post(h.url(path))
+        .header("x-api-key", KEY)
+        .header("anthropic-version", "2023-06-01")
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn post_json(h: &Harness, body: &Value) -> (u16, reqwest::header::HeaderMap, Value) {
+    let response = post(h, "/v1/messages", body).await;
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let text = response.text().await.unwrap();
+    (
+        status,
+        headers,
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}")),
+    )
+}
+
+async fn post_sse(h: &Harness, body: &Value) -> Vec<Sse> {
+    let response = post(h, "/v1/messages", body).await;
+    assert_eq!(response.status(), 200);
+    crate::common::parse_sse(&response.text().await.unwrap())
+}
+
+fn weather_tools() -> Value {
+    json!([
+        {"name": "get_weather", "description": "Weather for a city",
+         "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}},
+        {"name": "get_time", "description": "Time in a city",
+         "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}
+    ])
+}
+
+/// Checks the event grammar Anthropic clients rely on and returns the assembled blocks.
+fn assemble(events: &[Sse]) -> (Vec<Value>, Value) {
+    let names: Vec<&str> = events
+        .iter()
+        .map(|e| e.event.as_deref().unwrap_or(""))
+        .collect();
+    assert_eq!(names[0], "message_start");
+    assert_eq!(names[1], "ping");
+    assert_eq!(names[names.len() - 2], "message_delta");
+    assert_eq!(names[names.len() - 1], "message_stop");
+    for event in events {
+        assert_eq!(
+            event.event.as_deref(),
+            event.json()["type"].as_str(),
+            "event name = type"
+        );
+    }
+    let mut blocks: Vec<Value> = Vec::new();
+    let mut open: Option<usize> = None;
+    let mut partial_json = String::new();
+    let mut delta_event = Value::Null;
+    for event in &events[2..] {
+        let data = event.json();
+        match data["type"].as_str().unwrap() {
+            "content_block_start" => {
+                assert!(open.is_none(), "one block at a time");
+                let index = data["index"].as_u64().unwrap() as usize;
+                assert_eq!(index, blocks.len(), "block indexes are dense");
+                blocks.push(data["content_block"].clone());
+                open = Some(index);
+                partial_json.clear();
+            }
+            "content_block_delta" => {
+                let index = data["index"].as_u64().unwrap() as usize;
+                assert_eq!(Some(index), open);
+                let block = &mut blocks[index];
+                let delta = &data["delta"];
+                match delta["type"].as_str().unwrap() {
+                    "text_delta" => {
+                        let text = format!(
+                            "{}{}",
+                            block["text"].as_str().unwrap(),
+                            delta["text"].as_str().unwrap()
+                        );
+                        block["text"] = json!(text);
+                    }
+                    "thinking_delta" => {
+                        let text = format!(
+                            "{}{}",
+                            block["thinking"].as_str().unwrap(),
+                            delta["thinking"].as_str().unwrap()
+                        );
+                        block["thinking"] = json!(text);
+                    }
+                    "signature_delta" => block["signature"] = delta["signature"].clone(),
+                    "input_json_delta" => {
+                        partial_json.push_str(delta["partial_json"].as_str().unwrap())
+                    }
+                    other => panic!("unexpected delta {other}"),
+                }
+            }
+            "content_block_stop" => {
+                let index = data["index"].as_u64().unwrap() as usize;
+                assert_eq!(Some(index), open);
+                if blocks[index]["type"] == "tool_use" {
+                    blocks[index]["input"] = serde_json::from_str(&partial_json).unwrap();
+                }
+                open = None;
+            }
+            "message_delta" => delta_event = data,
+            "message_stop" => assert!(open.is_none(), "every block stopped"),
+            other => panic!("unexpected event {other}"),
+        }
+    }
+    (blocks, delta_event)
+}
+
+#[tokio::test]
+async fn messages_non_streamed_for_claude_and_other_models() {
+    let h = Harness::start().await;
+    for model in ["claude-sonnet-4.5", "gpt-4.1", "gpt-5.3-codex"] {
+        let (status, _, body) = post_json(
+            &h,
+            &json!({"model": model, "max_tokens": 256,
+            "messages": [{"role": "user", "content": "Hello anthropic"}]}),
+        )
+        .await;
+        assert_eq!(status, 200, "{model}: {body}");
+        assert_eq!(body["type"], "message");
+        assert_eq!(body["role"], "assistant");
+        assert_eq!(body["model"], model);
+        assert_eq!(body["content"][0]["type"], "text");
+        assert!(
+            body["content"][0]["text"]
+                .as_str()
+                .unwrap()
+                .contains("Hello anthropic")
+        );
+        assert_eq!(body["stop_reason"], "end_turn");
+        assert!(body["usage"]["output_tokens"].as_u64().unwrap() > 0);
+        assert!(body["id"].as_str().unwrap().starts_with("msg_"));
+    }
+    // The responses-only model went through /responses, the others through chat.
+    assert_eq!(h.upstream(Endpoint::Responses).len(), 1);
+    let chat = h.upstream(Endpoint::ChatCompletions);
+    assert_eq!(chat.len(), 2);
+    assert_eq!(chat[0].header("x-initiator"), Some("user"));
+    assert_eq!(chat[0].body_json().unwrap()["max_tokens"], 256);
+}
+
+#[tokio::test]
+async fn messages_stream_the_full_event_sequence() {
+    let h = Harness::start().await;
+    let events = post_sse(
+        &h,
+        &json!({"model": "claude-sonnet-4.5", "max_tokens": 100, "stream": true,
+        "system": "Be brief.", "messages": [{"role": "user", "content": "Stream anthropic"}]}),
+    )
+    .await;
+    let (blocks, delta) = assemble(&events);
+    assert_eq!(blocks.len(), 1);
+    assert!(
+        blocks[0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("Stream anthropic")
+    );
+    assert_eq!(delta["delta"]["stop_reason"], "end_turn");
+    assert!(delta["usage"]["output_tokens"].as_u64().unwrap() > 0);
+    let sent = h.upstream(Endpoint::ChatCompletions)[0]
+        .body_json()
+        .unwrap();
+    assert_eq!(
+        sent["messages"][0],
+        json!({"role": "system", "content": "Be brief."})
+    );
+}
+
+#[tokio::test]
+async fn tool_use_streams_two_blocks_and_the_tool_result_turn_is_agent() {
+    let h = Harness::start().await;
+    let events = post_sse(
+        &h,
+        &json!({"model": "claude-sonnet-4.5", "max_tokens": 200, "stream": true,
+        "tools": weather_tools(),
+        "messages": [{"role": "user", "content": "Use get_weather and get_time for Paris"}]}),
+    )
+    .await;
+    let (blocks, delta) = assemble(&events);
+    let tools: Vec<&Value> = blocks.iter().filter(|b| b["type"] == "tool_use").collect();
+    assert_eq!(tools.len(), 2);
+    assert_eq!(tools[0]["name"], "get_weather");
+    assert_eq!(tools[1]["name"], "get_time");
+    assert_ne!(tools[0]["id"], tools[1]["id"]);
+    assert!(tools[0]["input"]["city"].is_string());
+    assert_eq!(delta["delta"]["stop_reason"], "tool_use");
+
+    let (status, _, body) = post_json(&h, &json!({"model": "claude-sonnet-4.5", "max_tokens": 200,
+        "tools": weather_tools(), "messages": [
+        {"role": "user", "content": "Use get_weather for Paris"},
+        {"role": "assistant", "content": [{"type": "text", "text": "Checking."},
+            {"type": "tool_use", "id": "toolu_1", "name": "get_weather", "input": {"city": "Paris"}}]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": "sunny"},
+            {"type": "text", "text": "<system-reminder>keep going</system-reminder>"}]}]})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["content"][0]["type"], "text");
+    let upstream = h.upstream(Endpoint::ChatCompletions);
+    // A user turn carrying tool results is a tool-loop follow-up, even with text after the results.
+    assert_eq!(upstream[1].header("x-initiator"), Some("agent"));
+    let sent = upstream[1].body_json().unwrap();
+    assert_eq!(sent["messages"][1]["tool_calls"][0]["id"], "toolu_1");
+    assert_eq!(
+        sent["messages"][1]["tool_calls"][0]["function"]["arguments"],
+        "{\"city\":\"Paris\"}"
+    );
+    assert_eq!(
+        sent["messages"][2],
+        json!({"role": "tool", "tool_call_id": "toolu_1", "content": "sunny"})
+    );
+}
+
+#[tokio::test]
+async fn thinking_streams_a_thinking_block_with_its_signature_first() {
+    let h = Harness::start().await;
+    let events = post_sse(
+        &h,
+        &json!({"model": "claude-sonnet-4.5", "max_tokens": 4000, "stream": true,
+        "thinking": {"type": "enabled", "budget_tokens": 2048},
+        "messages": [{"role": "user", "content": "Why is the sky blue?"}]}),
+    )
+    .await;
+    let (blocks, _) = assemble(&events);
+    assert_eq!(blocks[0]["type"], "thinking");
+    assert!(!blocks[0]["thinking"].as_str().unwrap().is_empty());
+    assert!(!blocks[0]["signature"].as_str().unwrap().is_empty());
+    assert_eq!(blocks[1]["type"], "text");
+    let sent = h.upstream(Endpoint::ChatCompletions)[0]
+        .body_json()
+        .unwrap();
+    assert_eq!(sent["thinking_budget"], 2048);
+
+    // The thinking block is replayed on the next turn as Copilot's reasoning fields.
+    let (status, _, _) = post_json(
+        &h,
+        &json!({"model": "claude-sonnet-4.5", "max_tokens": 4000,
+        "thinking": {"type": "enabled", "budget_tokens": 2048}, "messages": [
+        {"role": "user", "content": "Why is the sky blue?"},
+        {"role": "assistant", "content": [blocks[0].clone(), blocks[1].clone()]},
+        {"role": "user", "content": "And at sunset?"}]}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let sent = h.upstream(Endpoint::ChatCompletions)[1]
+        .body_json()
+        .unwrap();
+    assert_eq!(sent["messages"][1]["reasoning_text"], blocks[0]["thinking"]);
+    assert_eq!(
+        sent["messages"][1]["reasoning_opaque"],
+        blocks[0]["signature"]
+    );
+}
+
+#[tokio::test]
+async fn images_become_image_parts_with_the_vision_header() {
+    let h = Harness::start().await;
+    let (status, _, _) = post_json(&h, &json!({"model": "claude-sonnet-4.5", "max_tokens": 100, "messages": [
+        {"role": "user", "content": [
+            {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBORw0KGgo="}},
+            {"type": "text", "text": "What is in the picture?"}]}]})).await;
+    assert_eq!(status, 200);
+    let upstream = &h.upstream(Endpoint::ChatCompletions)[0];
+    assert_eq!(upstream.header("copilot-vision-request"), Some("true"));
+    let sent = upstream.body_json().unwrap();
+    assert_eq!(
+        sent["messages"][0]["content"][0]["image_url"]["url"],
+        "data:image/png;base64,iVBORw0KGgo="
+    );
+    assert_eq!(
+        sent["messages"][0]["content"][1]["text"],
+        "What is in the picture?"
+    );
+}
+
+/// Request shapes agents really send that Copilot rejects: `cache_control` with `ttl` and `scope` on
+/// system blocks, tools and messages plus a top-level `cache_control` (reproduced in
+/// caozhiyuan/copilot-api#263, "strip top-level cache_control … and scope from all blocks"), Claude
+/// Code's `context_management` and `metadata.user_id`, and server tools (`web_search_20250305`).
+#[tokio::test]
+async fn agent_request_fields_copilot_rejects_are_adapted() {
+    let h = Harness::start().await;
+    let request = json!({
+        "model": "claude-sonnet-4-5-20250929",
+        "max_tokens": 32,
+        "stream": false,
+        "cache_control": {"type": "ephemeral"},
+        "metadata": {"user_id": "user_abc_account__session_123"},
+        "context_management": {"edits": [{"type": "clear_tool_uses_20250919"}]},
+        "system": [{"type": "text", "text": "Reply with OK.", "cache_control": {"type": "ephemeral", "ttl": "1h"}}],
+        "tools": [
+            {"name": "get_weather", "description": "Get weather",
+             "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}},
+             "cache_control": {"type": "ephemeral", "ttl": "1h", "scope": "global"}},
+            {"type": "web_search_20250305", "name": "web_search", "max_uses": 5}
+        ],
+        "messages": [{"role": "user", "content": [
+            {"type": "text", "text": "Say OK", "cache_control": {"type": "ephemeral", "scope": "global"}}]}]
+    });
+    let (status, headers, body) = post_json(&h, &request).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(headers[copilot_serve::MODEL_HEADER], "claude-sonnet-4.5");
+    let sent = h.upstream(Endpoint::ChatCompletions)[0].body_text();
+    for rejected in [
+        "cache_control",
+        "context_management",
+        "scope",
+        "web_search",
+        "metadata",
+    ] {
+        assert!(
+            !sent.contains(rejected),
+            "`{rejected}` reached Copilot: {sent}"
+        );
+    }
+    let sent: Value = serde_json::from_str(&sent).unwrap();
+    assert_eq!(sent["tools"].as_array().unwrap().len(), 1);
+    assert_eq!(sent["messages"][1]["content"], "Say OK");
+}
+
+#[tokio::test]
+async fn count_tokens_estimates_and_says_so() {
+    let h = Harness::start().await;
+    let small =
+        json!({"model": "claude-sonnet-4.5", "messages": [{"role": "user", "content": "hi"}]});
+    let big = json!({"model": "claude-sonnet-4.5", "system": "x".repeat(4000), "tools": weather_tools(),
+        "messages": [{"role": "user", "content": "hi"}]});
+    let response = post(&h, "/v1/messages/count_tokens", &small).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["x-copilot-token-count"], "estimate");
+    let small: Value = serde_json::from_str(&response.text().await.unwrap()).unwrap();
+    let response = post(&h, "/v1/messages/count_tokens", &big).await;
+    let big: Value = serde_json::from_str(&response.text().await.unwrap()).unwrap();
+    let (small, big) = (
+        small["input_tokens"].as_u64().unwrap(),
+        big["input_tokens"].as_u64().unwrap(),
+    );
+    assert!((1..20).contains(&small), "{small}");
+    assert!((1001..1200).contains(&big), "{big}");
+    assert!(
+        h.upstream(Endpoint::ChatCompletions).is_empty(),
+        "counting is free"
+    );
+}
+
+#[tokio::test]
+async fn errors_use_the_anthropic_envelope() {
+    let h = Harness::start().await;
+    h.mock
+        .set_fault(FaultRule::new(Endpoint::ChatCompletions, Fault::rate_limited(90)).times(1));
+    let request = json!({"model": "gpt-4.1", "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]});
+    let (status, headers, body) = post_json(&h, &request).await;
+    assert_eq!(status, 429);
+    assert_eq!(headers["retry-after"], "90");
+    assert_eq!(body["type"], "error");
+    assert_eq!(body["error"]["type"], "rate_limit_error");
+    h.mock
+        .set_fault(FaultRule::new(Endpoint::ChatCompletions, Fault::quota_exceeded()).times(1));
+    let (status, _, body) = post_json(&h, &request).await;
+    assert_eq!(status, 402);
+    assert_eq!(body["error"]["type"], "billing_error");
+    let (status, _, body) = post_json(&h, &json!({"model": "gpt-4.1", "messages": []})).await;
+    assert_eq!(status, 400);
+    assert_eq!(body["error"]["type"], "invalid_request_error");
+    // A failure after the stream started is an `error` event.
+    h.mock.set_fault(FaultRule::new(
+        Endpoint::ChatCompletions,
+        Fault::MidStreamError {
+            after_events: 2,
+            code: "model_overloaded".into(),
+            message: "overloaded".into(),
+        },
+    ));
+    let mut streamed = request.clone();
+    streamed["stream"] = json!(true);
+    let events = post_sse(&h, &streamed).await;
+    let last = events.last().unwrap();
+    assert_eq!(last.event.as_deref(), Some("error"));
+    assert_eq!(last.json()["error"]["message"], "overloaded");
+}
