@@ -55,7 +55,7 @@
 //! - **Shutdown** ([`RunningGateway::shutdown`]) stops accepting and lets open streams finish, up to the
 //!   drain timeout.
 //!
-//! The wire rules the gateway relies on are in the repository's `docs/protocol.md`.
+//! The wire rules the gateway implements, each with its test, are in the repository's `docs/protocol.md` §14.
 
 mod anthropic;
 mod config;

@@ -165,3 +165,81 @@ async fn shutdown_lets_an_open_stream_finish() {
     shutdown.await.unwrap().unwrap();
     drop(mock);
 }
+
+#[tokio::test]
+async fn multi_user_keys_use_each_members_own_stored_login() {
+    use std::sync::Arc;
+
+    use copilot_mock::MockUser;
+    use copilot_sdk::http::retry::RetryPolicy;
+    use copilot_sdk::{
+        ClientPool, CopilotClient, CredentialKey, GitHubToken, MemoryStore, StoredCredential,
+        TokenStore,
+    };
+
+    let mock = MockServer::start(MockConfig::new()).await;
+    let host = crate::common::mock_host(&mock);
+    let store = Arc::new(MemoryStore::new());
+    let mut tokens = Vec::new();
+    for login in ["alice", "bob"] {
+        mock.add_user(MockUser::new(login));
+        let token = mock.mint_github_token(login);
+        let credential =
+            StoredCredential::new(host.key(), GitHubToken::new(token.clone())).with_login(login);
+        store
+            .save(&CredentialKey::new(host.key(), login), &credential)
+            .await
+            .unwrap();
+        tokens.push(token);
+    }
+    let pool = ClientPool::builder()
+        .host(host)
+        .token_store(store)
+        .client_defaults(CopilotClient::builder().retry_policy(RetryPolicy::none()))
+        .build()
+        .unwrap();
+    let keys = ApiKeys::from_json(
+        r#"{"keys":[{"key":"alice-key-0123456789","user":"alice","max_concurrent":2},
+                    {"key":"bob-key-0123456789ab","user":"bob"},
+                    {"key":"carol-key-0123456789","user":"carol"}]}"#,
+    )
+    .unwrap();
+    // A single-identity upstream refuses user-bound keys; the pool takes them.
+    let h = Harness::with_gateway(
+        mock,
+        Gateway::new(local_config(keys), Upstream::Pool(pool)).unwrap(),
+    )
+    .await;
+    let chat =
+        json!({"model": "gpt-4.1", "messages": [{"role": "user", "content": "hi"}]}).to_string();
+    let send = |key: &'static str| {
+        h.http
+            .post(h.url("/v1/chat/completions"))
+            .bearer_auth(key)
+            .body(chat.clone())
+            .send()
+    };
+    assert_eq!(send("alice-key-0123456789").await.unwrap().status(), 200);
+    assert_eq!(send("bob-key-0123456789ab").await.unwrap().status(), 200);
+    // Two identities: two token exchanges.
+    assert_eq!(h.mock.copilot_tokens_issued(), 2);
+
+    // Bob's GitHub login is revoked: only bob is asked to sign in again.
+    assert!(h.mock.revoke_github_token(&tokens[1]));
+    h.mock.expire_copilot_tokens();
+    let bob = send("bob-key-0123456789ab").await.unwrap();
+    assert_eq!(bob.status(), 401);
+    let body: Value = serde_json::from_str(&bob.text().await.unwrap()).unwrap();
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("copilot-rs auth login"),
+        "{body}"
+    );
+    assert_eq!(send("alice-key-0123456789").await.unwrap().status(), 200);
+
+    // Carol has a key but no stored login.
+    let carol = send("carol-key-0123456789").await.unwrap();
+    assert_eq!(carol.status(), 401);
+}
