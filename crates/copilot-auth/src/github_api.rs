@@ -61,13 +61,13 @@ impl GitHubApi {
     }
 
     /// The HTTP transport (default: copilot-http's reqwest transport).
-    pub fn with_transport(mut self, transport: SharedTransport) -> Self {
+    pub fn transport(mut self, transport: SharedTransport) -> Self {
         self.http.set_transport(transport);
         self
     }
 
     /// The client identity; its `User-Agent` is sent with every request (GitHub refuses requests without).
-    pub fn with_identity(mut self, identity: ClientIdentity) -> Self {
+    pub fn identity(mut self, identity: ClientIdentity) -> Self {
         self.http.identity = identity;
         self
     }

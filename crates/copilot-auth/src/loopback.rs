@@ -71,7 +71,7 @@ impl LoopbackCallback {
     }
 
     /// The sleeper that measures the timeout (default: tokio's sleep).
-    pub fn with_sleep(mut self, sleep: SharedSleep) -> Self {
+    pub fn sleep(mut self, sleep: SharedSleep) -> Self {
         self.sleep = sleep;
         self
     }

@@ -52,7 +52,7 @@ impl WebApp {
             .require_org(org)
             .build()?;
         Ok(Arc::new(WebApp {
-            github: GitHubApi::new(target.host.clone()).with_transport(target.transport.clone()),
+            github: GitHubApi::new(target.host.clone()).transport(target.transport.clone()),
             client_id: client_id.to_owned(),
             flow,
             pool,

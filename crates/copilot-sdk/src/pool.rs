@@ -122,8 +122,8 @@ impl ClientPoolBuilder {
             None => SharedTransport::default_transport()?,
         };
         let github = GitHubApi::new(self.host.clone())
-            .with_transport(transport.clone())
-            .with_identity(self.identity.clone());
+            .transport(transport.clone())
+            .identity(self.identity.clone());
         let template = self
             .clients
             .host(self.host.clone())

@@ -9,8 +9,8 @@ use crate::common::{self, json as reply};
 
 fn api(server: &MockServer) -> GitHubApi {
     GitHubApi::new(common::host(server))
-        .with_transport(common::transport())
-        .with_identity(common::identity())
+        .transport(common::transport())
+        .identity(common::identity())
 }
 
 fn token() -> GitHubToken {

@@ -167,7 +167,7 @@ async fn trace_logs_of_every_flow_hold_no_secret() {
 
     // REST.
     GitHubApi::new(common::host(&server))
-        .with_transport(common::transport())
+        .transport(common::transport())
         .get_user(&GitHubToken::new("gho_webtoken_secret"))
         .await
         .unwrap();

@@ -305,7 +305,7 @@ async fn loopback_callback_times_out() {
     let callback = LoopbackCallback::bind("/callback")
         .await
         .unwrap()
-        .with_sleep(Arc::new(sleep.clone()));
+        .sleep(Arc::new(sleep.clone()));
     let pending = pending_with_state(&callback, "s1");
     let error = callback
         .wait(&pending, Duration::from_secs(120))

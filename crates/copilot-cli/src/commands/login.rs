@@ -114,7 +114,7 @@ async fn store_token_response(
 
 /// The login of the token's user; `None` if GitHub cannot be asked (the token is stored anyway).
 async fn lookup_login(context: &Context, token: &GitHubToken) -> Option<String> {
-    let api = GitHubApi::new(context.host.clone()).with_transport(context.transport.clone());
+    let api = GitHubApi::new(context.host.clone()).transport(context.transport.clone());
     match api.get_user(token).await {
         Ok(user) => Some(user.login),
         Err(error) => {
@@ -136,7 +136,7 @@ async fn with_token(context: &Context) -> Result<(), CliError> {
         .map_err(|e| CliError::io("read the token from stdin", e))?;
     let token = GitHubToken::parse(&text).map_err(AuthError::from)?;
     token.check_usable_for_copilot().map_err(AuthError::from)?;
-    let api = GitHubApi::new(context.host.clone()).with_transport(context.transport.clone());
+    let api = GitHubApi::new(context.host.clone()).transport(context.transport.clone());
     let user = api.get_user(&token).await?;
     let credential =
         StoredCredential::new(context.host.key(), token).with_login(user.login.clone());
