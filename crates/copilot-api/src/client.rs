@@ -7,9 +7,11 @@ use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use copilot_http::identity::COPILOT_INTEGRATION_ID;
-use copilot_http::retry::{RetryPolicy, send_with_retry};
+use copilot_http::retry::{Attempt, Idempotency, Retrier, RetryPolicy};
 use copilot_http::time::{Clock, SharedClock, SharedSleep, Sleep, SystemClock, TokioSleep};
-use copilot_http::{ClientIdentity, HttpResponse, ResponseBody, SharedTransport, TransportError};
+use copilot_http::{
+    ClientIdentity, HttpResponse, HttpTransport, ResponseBody, SharedTransport, TransportError,
+};
 use futures_util::StreamExt;
 use http::header::{AUTHORIZATION, CONTENT_TYPE};
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
@@ -127,8 +129,9 @@ impl CopilotApiClientBuilder {
         self
     }
 
-    /// The retry policy for 429/5xx/network failures before the first byte (default:
-    /// [`RetryPolicy::default`]).
+    /// The retry policy: attempts, backoff and time budget of the one retrier (default:
+    /// [`RetryPolicy::default`]). What may be retried depends on the call: see
+    /// [`copilot_http::retry`].
     pub fn retry_policy(mut self, policy: impl Into<RetryPolicy>) -> Self {
         self.retry = policy.into();
         self
@@ -216,6 +219,8 @@ impl CopilotApiClientBuilder {
 /// How one request is described to [`CopilotApiClient::send`].
 struct Call<'a> {
     method: Method,
+    /// Whether the retrier may deliver it twice: never for a conversation turn (billing).
+    idempotency: Idempotency,
     path: &'a [&'a str],
     body: Option<Bytes>,
     intent: &'a str,
@@ -281,9 +286,11 @@ impl CopilotApiClient {
 
     /// A streamed chat completion. Asks for usage (`stream_options.include_usage`) unless set.
     ///
-    /// Retries (per the retry policy) happen only while nothing of the answer has arrived: before the
-    /// response head, and when the connection breaks after a 200 head but before the first body byte (the
-    /// first bytes are read before this returns). Once a byte has arrived the stream is never retried.
+    /// A turn is billed once the server has it, so it is re-sent only when the failure proves the server
+    /// did not process it (connect errors, 429, 503 with `Retry-After`; see
+    /// [`Idempotency::NonIdempotent`]). A 200 head is final, even if its body then breaks before the first
+    /// byte (the first bytes are read before this returns): the stream yields
+    /// [`ApiError::StreamInterrupted`], which the caller may retry.
     pub async fn chat_stream(&self, request: ChatRequest) -> Result<ChatStream, ApiError> {
         self.chat_stream_with(request, RequestOptions::new()).await
     }
@@ -331,6 +338,7 @@ impl CopilotApiClient {
     ) -> Call<'a> {
         Call {
             method: Method::POST,
+            idempotency: Idempotency::NonIdempotent,
             path,
             body: Some(body),
             intent: options
@@ -364,7 +372,7 @@ impl CopilotApiClient {
     }
 
     /// A streamed `/responses` call, decoded into the same [`ChatEvent`](crate::ChatEvent)s as chat. Retried
-    /// like [`chat_stream`](Self::chat_stream): only until the first body byte.
+    /// like [`chat_stream`](Self::chat_stream): only while the server cannot have processed the turn.
     pub async fn responses_stream(
         &self,
         request: ResponsesRequest,
@@ -418,7 +426,7 @@ impl CopilotApiClient {
 
     /// A streamed Anthropic Messages call, decoded into the same [`ChatEvent`](crate::ChatEvent)s as chat
     /// (thinking as reasoning, signatures as opaque reasoning, `tool_use` as tool calls). Retried like
-    /// [`chat_stream`](Self::chat_stream): only until the first body byte.
+    /// [`chat_stream`](Self::chat_stream): only while the server cannot have processed the turn.
     pub async fn messages_stream(&self, request: MessagesRequest) -> Result<ChatStream, ApiError> {
         self.messages_stream_with(request, RequestOptions::new())
             .await
@@ -442,6 +450,7 @@ impl CopilotApiClient {
     ) -> Result<Call<'a>, ApiError> {
         Ok(Call {
             method: Method::POST,
+            idempotency: Idempotency::NonIdempotent,
             path: &["v1", "messages"],
             body: Some(to_body(request)?),
             intent: options.intent.as_deref().unwrap_or(MESSAGES_INTENT),
@@ -490,6 +499,8 @@ impl CopilotApiClient {
             let sent = self
                 .send(&Call {
                     method: Method::POST,
+                    // No effect beyond the answer, so a lost answer may be asked for again.
+                    idempotency: Idempotency::Idempotent,
                     path: &["embeddings"],
                     body: Some(to_body(&part)?),
                     intent: options.intent.as_deref().unwrap_or(EMBEDDINGS_INTENT),
@@ -563,6 +574,7 @@ impl CopilotApiClient {
         let sent = self
             .send(&Call {
                 method: Method::GET,
+                idempotency: Idempotency::Idempotent,
                 path: &["models"],
                 body: None,
                 intent: MODELS_INTENT,
@@ -591,6 +603,8 @@ impl CopilotApiClient {
         let sent = self
             .send(&Call {
                 method: Method::POST,
+                // Setting `enabled` twice leaves it enabled.
+                idempotency: Idempotency::Idempotent,
                 path: &["models", model_id, "policy"],
                 body: Some(body),
                 intent: MODELS_INTENT,
@@ -607,10 +621,11 @@ impl CopilotApiClient {
 
     /// Sends a streaming call and waits for the first body bytes before handing out the stream.
     ///
-    /// A connection that breaks after the response head but before any body byte has shown the caller
-    /// nothing, so it is retried like a failure before the response (same policy: attempts, backoff,
-    /// budget). Once a byte has arrived the stream is the caller's and is never retried. The wait for the
-    /// first bytes counts against the first-event timeout, whose timer then carries on in the stream.
+    /// The call goes through the one retrier like any other (retried only while the server cannot have
+    /// processed it). A 200 head is final: a body that breaks before its first byte is not re-sent (the
+    /// server may already be generating, and billing, the answer); the stream yields
+    /// [`ApiError::StreamInterrupted`] instead, which the caller may retry. The wait for the first bytes
+    /// counts against the first-event timeout, whose timer then carries on in the stream.
     async fn open_stream(
         &self,
         call: &Call<'_>,
@@ -618,57 +633,35 @@ impl CopilotApiClient {
         n: Option<u32>,
     ) -> Result<ChatStream, ApiError> {
         let inner = &*self.inner;
-        let started = inner.clock.now();
-        let mut failures = 0u32;
-        loop {
-            let sent = self.send(call).await?;
-            let (parts, mut body) = sent.response.into_parts();
-            let mut timer = None;
-            let first = first_chunk(
-                &mut body,
-                &mut timer,
-                inner.first_event_timeout,
-                &inner.sleep,
-            )
-            .await;
-            let stream = ChatStream::from_body(body, dialect)
-                .with_response(parts.headers, sent.context)
-                .first_event_timeout(inner.first_event_timeout)
-                .idle_timeout(inner.idle_timeout)
-                .max_duration(inner.max_stream_duration)
-                .sse_limits(inner.sse_limits)
-                .sleep(inner.sleep.clone())
-                .requested_choices(n);
-            let error = match first {
-                FirstChunk::Data(bytes) => return Ok(stream.primed(bytes, timer)),
-                FirstChunk::End => return Ok(stream.primed(Bytes::new(), timer)),
-                FirstChunk::TimedOut => {
-                    return Ok(stream.failed(ApiError::FirstEventTimeout {
-                        after: inner.first_event_timeout.unwrap_or_default(),
-                    }));
-                }
-                FirstChunk::Failed(error) => error,
-            };
-            failures += 1;
-            let wait = inner.retry.delay(failures, None);
-            let elapsed = inner
-                .clock
-                .now()
-                .duration_since(started)
-                .unwrap_or(Duration::ZERO);
-            let retry = error.is_retryable()
-                && failures < inner.retry.attempts()
-                && elapsed + wait <= inner.retry.budget();
-            if !retry {
-                return Ok(stream.failed(ApiError::StreamInterrupted {
-                    message: error.to_string(),
-                    partial: PartialInfo::default(),
-                }));
-            }
-            tracing::debug!(%error, failures, wait_ms = wait.as_millis() as u64, "the body broke before its first byte; retrying");
-            drop(stream);
-            inner.sleep.sleep(wait).await;
-        }
+        let sent = self.send(call).await?;
+        let (parts, mut body) = sent.response.into_parts();
+        let mut timer = None;
+        let first = first_chunk(
+            &mut body,
+            &mut timer,
+            inner.first_event_timeout,
+            &inner.sleep,
+        )
+        .await;
+        let stream = ChatStream::from_body(body, dialect)
+            .with_response(parts.headers, sent.context)
+            .first_event_timeout(inner.first_event_timeout)
+            .idle_timeout(inner.idle_timeout)
+            .max_duration(inner.max_stream_duration)
+            .sse_limits(inner.sse_limits)
+            .sleep(inner.sleep.clone())
+            .requested_choices(n);
+        Ok(match first {
+            FirstChunk::Data(bytes) => stream.primed(bytes, timer),
+            FirstChunk::End => stream.primed(Bytes::new(), timer),
+            FirstChunk::TimedOut => stream.failed(ApiError::FirstEventTimeout {
+                after: inner.first_event_timeout.unwrap_or_default(),
+            }),
+            FirstChunk::Failed(error) => stream.failed(ApiError::StreamInterrupted {
+                message: error.to_string(),
+                partial: PartialInfo::default(),
+            }),
+        })
     }
 
     async fn read_json<T: DeserializeOwned>(
@@ -684,54 +677,37 @@ impl CopilotApiClient {
         })
     }
 
-    /// Sends a call: fresh credentials and request id, retry (429/5xx/network) before the first byte, one
-    /// credential refresh on 401/403/421, error mapping for anything else that is not a success.
+    /// Sends a call through the one [`Retrier`] (attempts, clock, budget, the credential refresh on
+    /// 401/403/421 as one step of it) and maps a final non-success status to its error.
     async fn send(&self, call: &Call<'_>) -> Result<Sent, ApiError> {
         let inner = &*self.inner;
-        let mut refreshed = false;
-        loop {
-            let credentials = inner.auth.credentials().await?;
-            // Formatted into a stack buffer: `to_string` would go through `fmt` and allocate.
-            let mut request_id = [0u8; uuid::fmt::Hyphenated::LENGTH];
-            let request_id: &str = uuid::Uuid::new_v4()
-                .hyphenated()
-                .encode_lower(&mut request_id);
-            let request = self.build_request(call, &credentials, request_id)?;
-            tracing::debug!(request = ?copilot_http::sensitive::RedactedRequest(&request), "sending Copilot API request");
-            let response = send_with_retry(
-                &inner.transport,
-                request,
-                &inner.retry,
-                inner.clock.as_ref(),
-                inner.sleep.as_ref(),
-            )
+        let mut attempt = CallAttempt {
+            client: self,
+            call,
+            credentials: None,
+            request_id: uuid::Uuid::nil(),
+        };
+        let response = Retrier::new(&inner.retry, inner.clock.as_ref(), inner.sleep.as_ref())
+            .run(call.idempotency, &mut attempt)
             .await?;
-            let status = response.status();
-            let context = ResponseContext::from_headers(
-                response.headers(),
-                Some(request_id),
-                inner.clock.now(),
-            );
-            if status.is_success() {
-                return Ok(Sent { response, context });
-            }
-            if matches!(status.as_u16(), 401 | 403 | 421) && !refreshed {
-                tracing::debug!(
-                    status = status.as_u16(),
-                    "credentials rejected; refreshing once"
-                );
-                drop(response);
-                inner.auth.invalidate(&credentials).await;
-                refreshed = true;
-                continue;
-            }
-            let body = response
-                .into_body()
-                .collect_limited(MAX_ERROR_BODY)
-                .await
-                .unwrap_or_default();
-            return Err(error::from_response(status, &body, &context));
+        let status = response.status();
+        // Formatted into a stack buffer: `to_string` would go through `fmt` and allocate.
+        let mut request_id = [0u8; uuid::fmt::Hyphenated::LENGTH];
+        let request_id: &str = attempt
+            .request_id
+            .hyphenated()
+            .encode_lower(&mut request_id);
+        let context =
+            ResponseContext::from_headers(response.headers(), Some(request_id), inner.clock.now());
+        if status.is_success() {
+            return Ok(Sent { response, context });
         }
+        let body = response
+            .into_body()
+            .collect_limited(MAX_ERROR_BODY)
+            .await
+            .unwrap_or_default();
+        Err(error::from_response(status, &body, &context))
     }
 
     fn build_request(
@@ -817,6 +793,53 @@ fn apply_caller_headers(headers: &mut HeaderMap, caller: &HeaderMap) {
         headers.remove(name);
         for value in caller.get_all(name) {
             headers.append(name.clone(), value.clone());
+        }
+    }
+}
+
+/// One attempt of a call as the retrier drives it: the source's current credentials and a fresh request id
+/// each time; a rejection hands the credentials back to the source once.
+struct CallAttempt<'c, 'a> {
+    client: &'c CopilotApiClient,
+    call: &'c Call<'a>,
+    /// The credentials of the last request sent.
+    credentials: Option<CopilotCredentials>,
+    /// The `X-Request-Id` of the last request sent.
+    request_id: uuid::Uuid,
+}
+
+#[async_trait::async_trait]
+impl Attempt for CallAttempt<'_, '_> {
+    type Error = ApiError;
+
+    async fn send(&mut self) -> Result<HttpResponse, ApiError> {
+        let inner = &*self.client.inner;
+        let credentials = inner.auth.credentials().await?;
+        self.request_id = uuid::Uuid::new_v4();
+        let mut request_id = [0u8; uuid::fmt::Hyphenated::LENGTH];
+        let request_id: &str = self.request_id.hyphenated().encode_lower(&mut request_id);
+        let request = self
+            .client
+            .build_request(self.call, &credentials, request_id)?;
+        self.credentials = Some(credentials);
+        tracing::debug!(request = ?copilot_http::sensitive::RedactedRequest(&request), "sending Copilot API request");
+        Ok(inner.transport.send(request).await?)
+    }
+
+    fn transport_error(error: &ApiError) -> Option<&TransportError> {
+        match error {
+            ApiError::Transport(error) => Some(error),
+            _ => None,
+        }
+    }
+
+    async fn refresh_credentials(&mut self, _status: http::StatusCode) -> bool {
+        match self.credentials.take() {
+            Some(credentials) => {
+                self.client.inner.auth.invalidate(&credentials).await;
+                true
+            }
+            None => false,
         }
     }
 }

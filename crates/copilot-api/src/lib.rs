@@ -82,8 +82,9 @@
 //! - **Requests**: fresh `X-Request-Id` per request; `X-Initiator: user` only when the last message is a
 //!   genuine human prompt (billing-critical); `Copilot-Vision-Request` only when an image is present; one
 //!   credential refresh on 401/403/421 (the rejected [`CopilotCredentials`] go back to
-//!   [`CopilotAuth::invalidate`] with their [`CredentialTag`]); backoff retries honouring `Retry-After` only
-//!   before the first body byte, including a connection that breaks between a 200 head and its first byte.
+//!   [`CopilotAuth::invalidate`] with their [`CredentialTag`]), as one step of copilot-http's one retrier;
+//!   a conversation turn (chat, responses, messages) is re-sent only when the failure proves the server did
+//!   not process it (connect error, 429, 503 with `Retry-After`), and a 200 head is final.
 //! - **Credential failures**: [`ApiError::Auth`] carries the [`CopilotAuth`] source's typed
 //!   [`CredentialError`] so callers can tell "sign in again" from a passing failure by matching a variant.
 //! - **Models**: open enums, unknown fields kept, bad entries skipped with one summary warning; at most

@@ -21,5 +21,7 @@ mod quirks;
 mod requests;
 #[path = "api/responses.rs"]
 mod responses;
+#[path = "api/retries.rs"]
+mod retries;
 #[path = "api/timeouts.rs"]
 mod timeouts;

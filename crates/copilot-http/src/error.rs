@@ -77,6 +77,21 @@ pub enum TransportError {
 }
 
 impl TransportError {
+    /// Whether the failure proves the request never reached the server: the connection (TCP, TLS) was
+    /// never established, or establishing it timed out. Only these are retried for a non-idempotent
+    /// request ([`Idempotency::NonIdempotent`](crate::retry::Idempotency::NonIdempotent)); a connection that
+    /// broke later may have delivered it.
+    pub fn proves_not_sent(&self) -> bool {
+        matches!(
+            self,
+            TransportError::Connect { .. }
+                | TransportError::Timeout {
+                    phase: "connect",
+                    ..
+                }
+        )
+    }
+
     /// Whether the failure happened before any response arrived and a retry of an idempotent request (or of a
     /// request whose response had not started) is reasonable.
     pub fn is_retryable(&self) -> bool {

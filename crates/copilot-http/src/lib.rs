@@ -13,7 +13,8 @@
 //!
 //! - [`ReqwestTransport`] (feature `reqwest`, on by default): rustls, redirects off, connect and read timeouts,
 //!   proxy from the environment, never for loopback.
-//! - [`retry`]: exponential backoff with jitter that honours `Retry-After` (seconds or HTTP-date).
+//! - [`retry`]: the one retrier (attempts, clock, time budget, one credential refresh) with an idempotency-aware
+//!   classifier; jittered exponential backoff honouring `Retry-After` (seconds or HTTP-date, clamped).
 //! - [`host::GitHubHost`]: github.com, GitHub Enterprise Server and GHE.com data residency hosts.
 //! - [`safety`]: credentials only travel over https, or plain http to loopback.
 //! - [`redact`]: [`RedactedUrl`], the one rendering of a URL for logs and errors.

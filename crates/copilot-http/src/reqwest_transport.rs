@@ -127,15 +127,17 @@ fn chain(error: &reqwest::Error) -> String {
 }
 
 fn map_send_error(error: reqwest::Error, uri: &http::Uri) -> TransportError {
-    if error.is_timeout() {
-        TransportError::Timeout {
-            phase: "request",
-            after: None,
-        }
-    } else if error.is_connect() {
+    // A connect failure (a connect timeout included) first: it proves nothing was sent, which decides
+    // whether a non-idempotent request may be retried.
+    if error.is_connect() {
         TransportError::Connect {
             url: crate::safety::display_without_secrets(uri),
             message: chain(&error),
+        }
+    } else if error.is_timeout() {
+        TransportError::Timeout {
+            phase: "request",
+            after: None,
         }
     } else if error.is_builder() {
         TransportError::InvalidRequest {

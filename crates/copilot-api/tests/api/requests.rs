@@ -377,17 +377,26 @@ async fn rate_limited_then_success_honours_retry_after() {
 }
 
 #[tokio::test]
-async fn server_errors_are_retried_with_backoff_before_the_first_byte() {
+async fn a_turn_is_retried_after_429_and_503_with_retry_after_only() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/chat/completions"))
-        .respond_with(ResponseTemplate::new(502))
-        .up_to_n_times(2)
+        .respond_with(ResponseTemplate::new(503).insert_header("retry-after", "3"))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/chat/completions"))
+        .respond_with(ResponseTemplate::new(429))
+        .up_to_n_times(1)
+        .with_priority(2)
         .mount(&server)
         .await;
     Mock::given(method("POST"))
         .and(path("/chat/completions"))
         .respond_with(sse_ok())
+        .with_priority(3)
         .mount(&server)
         .await;
     catch_all(&server).await;
@@ -396,10 +405,48 @@ async fn server_errors_are_retried_with_backoff_before_the_first_byte() {
         .chat_stream(ChatRequest::new("gpt-4o", vec![Message::user("hi")]))
         .await
         .unwrap();
+    // The server's 3 s, then the policy's backoff for the second retry.
     assert_eq!(
         sleep.recorded(),
-        [Duration::from_millis(500), Duration::from_secs(1)]
+        [Duration::from_secs(3), Duration::from_secs(1)]
     );
+}
+
+#[tokio::test]
+async fn a_turn_answered_502_is_not_re_sent_but_a_models_get_is() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/chat/completions"))
+        .respond_with(ResponseTemplate::new(502))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/models"))
+        .respond_with(ResponseTemplate::new(502))
+        .up_to_n_times(2)
+        .mount(&server)
+        .await;
+    catch_all(&server).await;
+    let (client, sleep, _) = client_for(&server);
+    let error = client
+        .chat_stream(ChatRequest::new("gpt-4o", vec![Message::user("hi")]))
+        .await
+        .unwrap_err();
+    // The server may have processed it: a typed error the caller may retry, not a silent re-send.
+    assert!(matches!(error, ApiError::ServerError(_)), "{error:?}");
+    assert!(sleep.recorded().is_empty());
+    // The models list is idempotent: 502, 502, then the catch-all's 500 — all retried, four requests.
+    let _ = client.models().await.unwrap_err();
+    assert_eq!(
+        sleep.recorded(),
+        [
+            Duration::from_millis(500),
+            Duration::from_secs(1),
+            Duration::from_secs(2)
+        ]
+    );
+    let received = server.received_requests().await.unwrap();
+    assert_eq!(received.len(), 5, "one turn, four GETs");
 }
 
 #[tokio::test]
@@ -447,37 +494,60 @@ async fn never_retry_after_the_stream_has_begun() {
 }
 
 #[tokio::test]
-async fn network_errors_before_the_response_get_retried() {
-    let calls = Arc::new(AtomicUsize::new(0));
-    let counter = calls.clone();
-    let transport = FnTransport::new(move |_request| {
-        let attempt = counter.fetch_add(1, Ordering::SeqCst);
-        async move {
-            if attempt == 0 {
-                Err(TransportError::ConnectionClosed {
-                    message: "reset".into(),
-                })
-            } else {
-                Ok(http::Response::new(ResponseBody::from_bytes(
-                    "data: [DONE]\n\n",
-                )))
+async fn a_connect_error_is_retried_but_a_dropped_connection_is_not() {
+    for (first_error, expected_calls) in [
+        (
+            TransportError::Connect {
+                url: "https://api.githubcopilot.com/".into(),
+                message: "connection refused".into(),
+            },
+            2,
+        ),
+        (
+            TransportError::ConnectionClosed {
+                message: "reset".into(),
+            },
+            1,
+        ),
+    ] {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let counter = calls.clone();
+        let first_error = Arc::new(std::sync::Mutex::new(Some(first_error)));
+        let transport = FnTransport::new(move |_request| {
+            counter.fetch_add(1, Ordering::SeqCst);
+            let first = first_error.lock().unwrap().take();
+            async move {
+                match first {
+                    Some(error) => Err(error),
+                    None => Ok(http::Response::new(ResponseBody::from_bytes(
+                        "data: [DONE]\n\n",
+                    ))),
+                }
             }
-        }
-    });
-    let client = CopilotApiClient::builder(StaticAuth::new(
-        "t",
-        "https://api.githubcopilot.com".parse().unwrap(),
-    ))
-    .transport(SharedTransport::new(transport))
-    .sleep(RecordingSleep::new())
-    .build()
-    .unwrap();
-    let chat = client
-        .chat_stream(ChatRequest::new("gpt-4o", vec![Message::user("hi")]))
-        .await
+        });
+        let client = CopilotApiClient::builder(StaticAuth::new(
+            "t",
+            "https://api.githubcopilot.com".parse().unwrap(),
+        ))
+        .transport(SharedTransport::new(transport))
+        .sleep(RecordingSleep::new())
+        .build()
         .unwrap();
-    assert!(chat.collect().await.unwrap().done_marker);
-    assert_eq!(calls.load(Ordering::SeqCst), 2);
+        let result = client
+            .chat_stream(ChatRequest::new("gpt-4o", vec![Message::user("hi")]))
+            .await;
+        assert_eq!(calls.load(Ordering::SeqCst), expected_calls);
+        match expected_calls {
+            2 => assert!(result.unwrap().collect().await.unwrap().done_marker),
+            _ => assert!(
+                matches!(
+                    result,
+                    Err(ApiError::Transport(TransportError::ConnectionClosed { .. }))
+                ),
+                "{result:?}"
+            ),
+        }
+    }
 }
 
 /// A transport whose `n`-th chat response (counting from 0) has the body `bodies(n)`.
@@ -521,47 +591,51 @@ fn stream_client(
 }
 
 #[tokio::test]
-async fn a_body_broken_before_its_first_byte_is_retried() {
+async fn a_body_broken_before_its_first_byte_is_not_re_sent() {
     let calls = Arc::new(AtomicUsize::new(0));
     let transport = counting_transport(calls.clone(), |attempt| match attempt {
         0 => vec![reset()],
         _ => vec![Ok(Bytes::from_static(ANSWER.as_bytes()))],
     });
     let (client, sleep) = stream_client(transport, RetryPolicy::new().jitter(false));
-    let chat = client
+    let error = client
         .chat_stream(ChatRequest::new("gpt-4o", vec![Message::user("hi")]))
         .await
-        .expect("the retry's head");
-    let collected = chat.collect().await.expect("the retry's body");
-    assert_eq!(collected.choices[0].content, "hi");
-    assert_eq!(calls.load(Ordering::SeqCst), 2);
-    assert_eq!(sleep.recorded().len(), 1, "one backoff before the retry");
+        .expect("the head")
+        .collect()
+        .await
+        .expect_err("the body broke");
+    // The 200 head is final: the server has the prompt and may be generating (billing) the answer.
+    match error {
+        ApiError::StreamInterrupted { partial, .. } => {
+            assert_eq!((partial.events, partial.bytes), (0, 0), "{partial:?}")
+        }
+        other => panic!("expected StreamInterrupted, got {other:?}"),
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    assert!(sleep.recorded().is_empty());
 }
 
 #[tokio::test]
-async fn a_responses_body_broken_before_its_first_byte_is_retried() {
+async fn a_responses_body_broken_before_its_first_byte_is_not_re_sent() {
     let calls = Arc::new(AtomicUsize::new(0));
     let transport = counting_transport(calls.clone(), |attempt| match attempt {
         0 => vec![Ok(Bytes::new()), reset()],
         _ => vec![Ok(Bytes::from_static(b"data: [DONE]\n\n"))],
     });
     let (client, _) = stream_client(transport, RetryPolicy::new().jitter(false));
-    let stream = client
+    let error = client
         .responses_stream(copilot_api::ResponsesRequest::new("gpt-5", Vec::new()))
         .await
-        .expect("the retry's head");
+        .expect("the head")
+        .collect()
+        .await
+        .expect_err("the body broke");
     assert!(
-        stream
-            .collect()
-            .await
-            .expect("the retry's body")
-            .done_marker
+        matches!(error, ApiError::StreamInterrupted { .. }),
+        "{error:?}"
     );
-    assert_eq!(
-        calls.load(Ordering::SeqCst),
-        2,
-        "an empty chunk is not a byte"
-    );
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
 }
 
 #[tokio::test]
@@ -584,29 +658,6 @@ async fn a_body_broken_after_its_first_byte_is_not_retried() {
     }
     assert_eq!(calls.load(Ordering::SeqCst), 1);
     assert!(sleep.recorded().is_empty());
-}
-
-#[tokio::test]
-async fn a_body_broken_before_its_first_byte_gives_up_when_the_policy_does() {
-    let calls = Arc::new(AtomicUsize::new(0));
-    let transport = counting_transport(calls.clone(), |_| vec![reset()]);
-    let (client, sleep) =
-        stream_client(transport, RetryPolicy::new().jitter(false).max_attempts(3));
-    let error = client
-        .chat_stream(ChatRequest::new("gpt-4o", vec![Message::user("hi")]))
-        .await
-        .expect("the head")
-        .collect()
-        .await
-        .expect_err("every body broke");
-    match error {
-        ApiError::StreamInterrupted { partial, .. } => {
-            assert_eq!((partial.events, partial.bytes), (0, 0), "{partial:?}")
-        }
-        other => panic!("expected StreamInterrupted, got {other:?}"),
-    }
-    assert_eq!(calls.load(Ordering::SeqCst), 3);
-    assert_eq!(sleep.recorded().len(), 2);
 }
 
 #[tokio::test]

@@ -302,3 +302,100 @@ fn parses_retry_after_forms() {
     assert_eq!(parse_retry_after("inf", now), None);
     assert_eq!(parse_retry_after("18446744073709551616", now), None);
 }
+
+/// `Retry-After: 18446744073709551615` once a second had passed overflowed `elapsed + wait` and panicked.
+/// The wait is clamped and compared with the remaining budget: the answer is returned, nothing waits.
+#[tokio::test]
+async fn an_absurd_retry_after_after_a_second_neither_panics_nor_waits() {
+    let clock = ManualClock::new(t0());
+    let calls = Arc::new(AtomicUsize::new(0));
+    let (counter, ticking) = (calls.clone(), clock.clone());
+    let transport = FnTransport::new(move |_| {
+        counter.fetch_add(1, Ordering::SeqCst);
+        ticking.advance(Duration::from_secs(2));
+        async {
+            let mut response = http::Response::new(ResponseBody::from_bytes(""));
+            *response.status_mut() = http::StatusCode::SERVICE_UNAVAILABLE;
+            response
+                .headers_mut()
+                .insert("retry-after", "18446744073709551615".parse().unwrap());
+            Ok(response)
+        }
+    });
+    let sleep = RecordingSleep::advancing(clock.clone());
+    let response = send_with_retry(
+        &transport,
+        get("https://x.test/".into()),
+        &exact_policy(),
+        &clock,
+        &sleep,
+    )
+    .await
+    .unwrap();
+    assert_eq!(response.status(), 503);
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    assert!(sleep.recorded().is_empty());
+    assert_eq!(
+        parse_retry_after("18446744073709551615", t0()),
+        Some(copilot_http::retry::MAX_RETRY_AFTER)
+    );
+}
+
+#[test]
+fn the_classifier_retries_a_non_idempotent_call_only_when_it_was_not_processed() {
+    use copilot_http::retry::{Idempotency, Verdict, classify};
+    let response = |status: u16, retry_after: Option<&str>| {
+        let mut response = http::Response::new(ResponseBody::from_bytes(""));
+        *response.status_mut() = http::StatusCode::from_u16(status).unwrap();
+        if let Some(value) = retry_after {
+            response
+                .headers_mut()
+                .insert("retry-after", value.parse().unwrap());
+        }
+        response
+    };
+    let now = t0();
+    let post = Idempotency::NonIdempotent;
+    let get = Idempotency::Idempotent;
+    let retry = |wait: Option<u64>| Verdict::Retry {
+        server_wait: wait.map(Duration::from_secs),
+    };
+    for (idempotency, status, retry_after, verdict) in [
+        (post, 429, None, retry(None)),
+        (post, 429, Some("3"), retry(Some(3))),
+        (post, 503, Some("2"), retry(Some(2))),
+        (post, 503, None, Verdict::Final),
+        (post, 500, Some("2"), Verdict::Final),
+        (post, 502, None, Verdict::Final),
+        (post, 200, None, Verdict::Final),
+        (post, 401, None, Verdict::RefreshCredentials),
+        (post, 421, None, Verdict::RefreshCredentials),
+        (get, 503, None, retry(None)),
+        (get, 502, None, retry(None)),
+        (get, 403, None, Verdict::RefreshCredentials),
+        (get, 404, None, Verdict::Final),
+    ] {
+        let response = response(status, retry_after);
+        assert_eq!(
+            classify(idempotency, Ok(&response), now),
+            verdict,
+            "{idempotency:?} {status} {retry_after:?}"
+        );
+    }
+    let connect = TransportError::Connect {
+        url: "https://x.test/".into(),
+        message: "refused".into(),
+    };
+    let closed = TransportError::ConnectionClosed {
+        message: "reset".into(),
+    };
+    let read_timeout = TransportError::Timeout {
+        phase: "read",
+        after: None,
+    };
+    assert_eq!(classify(post, Err(&connect), now), retry(None));
+    assert_eq!(classify(post, Err(&closed), now), Verdict::Final);
+    assert_eq!(classify(post, Err(&read_timeout), now), Verdict::Final);
+    assert_eq!(classify(get, Err(&closed), now), retry(None));
+    assert_eq!(classify(get, Err(&read_timeout), now), retry(None));
+}
