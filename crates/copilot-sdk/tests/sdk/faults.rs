@@ -150,8 +150,9 @@ fn reset_first_chat_request(target: &Target) -> SharedTransport {
                     .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
                     .is_ok();
             if reset {
-                return Err(TransportError::ConnectionClosed {
-                    message: "connection reset by peer (injected)".into(),
+                return Err(TransportError::Connect {
+                    url: "http://127.0.0.1/".into(),
+                    message: "connection refused (injected)".into(),
                 });
             }
             inner.send(request).await
@@ -228,22 +229,18 @@ fn api_error(error: &SdkError) -> &ApiError {
 // ----- status faults before the stream: retried or typed -----
 
 fault_test! {
-    server_error_burst_is_retried_then_succeeds(Time::Instant)
+    /// A 503 without `Retry-After` may come from a server that already has the turn: it is not re-sent
+    /// (one billed request), it reaches the caller typed.
+    server_error_on_a_turn_is_typed_and_not_re_sent(Time::Instant)
     |Fixture { target, session, sleep, .. }| {
         mock(target).set_fault(
             FaultRule::new(Endpoint::ChatCompletions, Fault::server_error(503)).times(2),
         );
 
         let turn = stream_turn(session, PROMPT).await;
-        let answer = turn.outcome?;
-        assert_eq!(answer.content, FULL_ANSWER);
-        assert_eq!(turn.streamed, FULL_ANSWER);
-        assert_eq!(
-            statuses(target, Endpoint::ChatCompletions),
-            [503, 503, 200]
-        );
-        // One backoff before each retry, taken through the injected sleeper.
-        assert_eq!(sleep.recorded().len(), 2, "{:?}", sleep.recorded());
+        assert!(turn.outcome.is_err(), "the 503 is the answer");
+        assert_eq!(statuses(target, Endpoint::ChatCompletions), [503]);
+        assert!(sleep.recorded().is_empty(), "{:?}", sleep.recorded());
     }
 }
 
@@ -324,7 +321,8 @@ fault_test! {
 // ----- connection resets -----
 
 fault_test! {
-    reset_before_first_byte_is_retried_then_succeeds(Time::Instant)
+    /// A 200 head is final for a turn: a body reset before its first byte is not re-sent.
+    reset_before_first_byte_is_typed_and_not_re_sent(Time::Instant)
     |Fixture { target, session, .. }| {
         mock(target).set_fault(
             FaultRule::new(
@@ -335,18 +333,17 @@ fault_test! {
         );
 
         let turn = stream_turn(session, PROMPT).await;
-        let answer = turn.outcome?;
-        assert_eq!(answer.content, FULL_ANSWER);
-        assert_eq!(turn.streamed, FULL_ANSWER, "nothing was streamed twice");
-        assert_eq!(requests(target, Endpoint::ChatCompletions).len(), 2);
+        assert!(turn.outcome.is_err(), "the reset is reported");
+        assert_eq!(turn.streamed, "", "nothing was streamed");
+        assert_eq!(requests(target, Endpoint::ChatCompletions).len(), 1);
     }
 }
 
 fault_test! {
-    /// The mock cannot reset a connection before the response head (its reset always follows a flushed
-    /// head), so this one fault is injected by a transport in front of it: the first chat request fails the
-    /// way reqwest reports a reset before any response.
-    reset_before_response_head_is_retried_then_succeeds(
+    /// The mock cannot fail a connection before the request is sent, so this one fault is injected by a
+    /// transport in front of it: the first chat request fails the way reqwest reports a refused
+    /// connection, which proves the turn was never sent, so it is retried.
+    connect_failure_before_sending_is_retried_then_succeeds(
         Time::Instant,
         |builder, target| builder.transport(reset_first_chat_request(target))
     )
@@ -355,7 +352,7 @@ fault_test! {
         let answer = turn.outcome?;
         assert_eq!(answer.content, FULL_ANSWER);
         assert_eq!(turn.streamed, FULL_ANSWER);
-        // The reset request never reached the mock; the retry did, after one backoff.
+        // The refused request never reached the mock; the retry did, after one backoff.
         assert_eq!(statuses(target, Endpoint::ChatCompletions), [200]);
         assert_eq!(sleep.recorded().len(), 1, "{:?}", sleep.recorded());
     }
