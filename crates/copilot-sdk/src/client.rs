@@ -287,6 +287,21 @@ impl CopilotClientBuilder {
         self
     }
 
+    /// This configuration with every credential setting reset: no explicit token, no environment lookup,
+    /// no editor import, no store or refresher, no Copilot API URL override. A pool applies a user's own
+    /// credential on top, so nothing of the template's identity reaches a per-user client.
+    pub(crate) fn without_credentials(mut self) -> Self {
+        self.github_token = None;
+        self.environment = Environment::Disabled;
+        self.editor_import = false;
+        self.store = None;
+        self.store_account = DEFAULT_STORE_ACCOUNT.to_owned();
+        self.refresher = None;
+        self.copilot_api_url = None;
+        self.use_logged_in_user = false;
+        self
+    }
+
     /// Checks the configuration and builds the client. Nothing is sent until [`CopilotClient::start`] (or
     /// the first call that needs credentials).
     ///

@@ -71,8 +71,9 @@ impl ClientPoolBuilder {
         self
     }
 
-    /// Settings for every user's client (timeouts, tool-round cap, …). Credential settings in it are
-    /// replaced per user.
+    /// Settings for every user's client (timeouts, tool-round cap, …). Credential settings in it (a GitHub
+    /// token, environment lookup, editor import, token store, refresher, Copilot API URL) never reach a
+    /// user's client: each is reset, and the user's own credential applied.
     pub fn client_defaults(mut self, builder: CopilotClientBuilder) -> Self {
         self.clients = builder;
         self
@@ -238,6 +239,7 @@ impl ClientPool {
             .inner
             .template
             .clone()
+            .without_credentials()
             .github_token(token.expose_secret())
             .use_logged_in_user(false)
             .build()?;
@@ -258,6 +260,7 @@ impl ClientPool {
             .inner
             .template
             .clone()
+            .without_credentials()
             .token_store(store.clone())
             .store_account(user_id)
             .use_logged_in_user(true);

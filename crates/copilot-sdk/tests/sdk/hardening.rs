@@ -64,3 +64,51 @@ async fn sdk_streams_have_an_overall_deadline_by_default() {
         other => panic!("{other:?}"),
     }
 }
+
+/// Credential settings on the pool's client defaults never reach a user's client (issue 14): a stored user
+/// runs as themselves, not as the template's token, environment or API URL.
+#[tokio::test]
+async fn pool_users_never_run_under_the_template_credentials() -> Result<(), copilot_sdk::SdkError>
+{
+    use copilot_mock::MockUser;
+    use copilot_sdk::{
+        ClientPool, CredentialKey, GitHubToken, MemoryStore, StoredCredential, TokenStore,
+    };
+    use std::sync::Arc;
+
+    let target = crate::common::target().await;
+    crate::common::mock(&target).add_user(MockUser::new("alice"));
+    let template_token = target.user_token("octocat").expect("token");
+    let store = Arc::new(MemoryStore::new());
+    let alice = target.user_token("alice").expect("token");
+    store
+        .save(
+            &CredentialKey::new(target.host.key(), "alice"),
+            &StoredCredential::new(target.host.key(), GitHubToken::new(alice.clone())),
+        )
+        .await?;
+    let template = CopilotClient::builder()
+        .github_token(template_token.clone())
+        .env(move |var| {
+            (var == "GH_TOKEN").then(|| "gho_fromthetemplateenvironment0000000".to_owned())
+        })
+        .copilot_api_url(url::Url::parse("https://template.invalid").unwrap());
+    let pool = ClientPool::builder()
+        .host(target.host.clone())
+        .transport(target.transport.clone())
+        .token_store(store)
+        .client_defaults(template)
+        .build()?;
+
+    let stored = pool.client_for_stored("alice").await?;
+    assert_eq!(
+        stored.get_auth_status().await?.login.as_deref(),
+        Some("alice")
+    );
+    let explicit = pool.client_for("alice", alice).await?;
+    assert_eq!(
+        explicit.get_auth_status().await?.login.as_deref(),
+        Some("alice")
+    );
+    Ok(())
+}
