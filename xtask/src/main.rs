@@ -2,7 +2,7 @@
 //!
 //! | command | what it does |
 //! |---|---|
-//! | `test` | the test suite: cargo-nextest over the workspace, the doctests (nextest skips them), then the gateway's real-client tests (`openai`/`anthropic` Python packages in a venv) |
+//! | `test` | the test suite: cargo-nextest over the workspace, the doctests (nextest skips them), then the gateway's real-client tests (`openai`/`anthropic` Python packages in a venv); Redis and PostgreSQL started on loopback for the store tests (`services.rs`) |
 //! | `python` | the gateway's real-client tests alone |
 //! | `ci` | everything CI checks: doc citations of `docs/protocol.md`, fmt, clippy (MSRV-aware), the MSRV job, test, docs, the feature job, cargo-deny |
 //! | `msrv` | the MSRV job alone: no dependency needs a newer Rust; a compile with the MSRV toolchain if installed |
@@ -11,6 +11,7 @@
 //! | `mock` | starts the mock GitHub + Copilot server and prints its URLs |
 //! | `bench` | the benchmarks (`--quick` for a reduced run): `copilot-bench` against the mock in its own process |
 //! | `load` | the load/soak run: 1,000 concurrent streaming sessions against the mock, leak checks |
+//! | `services` | `CMD [ARGS]`: runs CMD with the test servers (Redis, PostgreSQL) up and their URLs in its environment |
 //! | `fuzz` | `--time N`: each cargo-fuzz target in `fuzz/` for N seconds (nightly; not in `ci`) |
 //!
 //! Tools the commands need (cargo-nextest, cargo-deny, cargo-hack) are installed with `cargo install --locked` when
@@ -24,6 +25,8 @@ mod python;
 use std::env;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
+
+mod services;
 
 type Result<T = ()> = std::result::Result<T, String>;
 
@@ -44,6 +47,7 @@ fn main() -> ExitCode {
         "load" => load(rest),
         "fuzz" => fuzz(rest),
         "python" => python::test(),
+        "services" => services::run_with(rest),
         "help" | "--help" | "-h" => {
             print_help();
             Ok(())
@@ -71,7 +75,8 @@ fn print_help() {
          mock [ARGS]   start the mock server (ARGS go to copilot-mock, e.g. --port 8080)\n\
          bench [--quick]  run the benchmarks (copilot-bench; table in target/bench-report.md)\n\
          load [ARGS]   1,000 concurrent streaming sessions against the mock; checks for leaks\n\
-         fuzz [--time N]  run each cargo-fuzz target in fuzz/ for N seconds (needs nightly)"
+         fuzz [--time N]  run each cargo-fuzz target in fuzz/ for N seconds (needs nightly)\n\
+         services CMD  run CMD with Redis and PostgreSQL started on loopback (URLs in its environment)"
     );
 }
 
@@ -122,7 +127,10 @@ fn ensure_tool(sub: &str, krate: &str) -> Result {
 
 fn test(extra: &[String]) -> Result {
     ensure_tool("nextest", "cargo-nextest")?;
+    // Redis and PostgreSQL for the shared-store tests; stopped when `services` drops.
+    let services = services::start()?;
     let mut nextest = cargo();
+    nextest.envs(services.env());
     nextest.args([
         "nextest",
         "run",
@@ -136,6 +144,7 @@ fn test(extra: &[String]) -> Result {
     run(nextest)?;
     let mut doc = cargo();
     doc.args(["test", "--doc", "--workspace", "--all-features"]);
+    doc.envs(services.env());
     run(doc)?;
     // The gateway through the official openai/anthropic Python clients (a venv from PyPI).
     python::test()
