@@ -175,6 +175,11 @@ pub enum AuthError {
         /// What went wrong.
         message: String,
     },
+    /// A shared store (Redis, PostgreSQL, …) failed: unreachable, a query failed, or a stored record could not
+    /// be decrypted or decoded. The source is the store crate's own error type (downcast it to tell those
+    /// apart); no other record was touched.
+    #[error("token store: {0}")]
+    Store(#[source] std::sync::Arc<dyn std::error::Error + Send + Sync>),
     /// A setting is unusable (bad redirect URI, no transport available, …).
     #[error("configuration error: {message}")]
     Config {

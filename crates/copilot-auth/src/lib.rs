@@ -93,8 +93,8 @@ pub use error::AuthError;
 pub use github_api::{GITHUB_API_VERSION, GitHubApi, GitHubUser};
 pub use loopback::LoopbackCallback;
 pub use refresh::{
-    CredentialRefresher, RefreshOptions, TokenRefresher, get_or_refresh, get_or_refresh_with,
-    refresh_after_rejection,
+    CredentialRefresher, DEFAULT_REFRESH_LEASE_TTL, RefreshOptions, TokenRefresher, get_or_refresh,
+    get_or_refresh_with, refresh_after_rejection,
 };
 pub use sources::{
     COPILOT_API_URL, Credential, CredentialSource, CredentialSources, EnvLookup,
@@ -102,7 +102,10 @@ pub use sources::{
 };
 #[cfg(feature = "keyring")]
 pub use store::KeyringStore;
-pub use store::{CredentialKey, FileStore, MemoryStore, StoredCredential, TokenStore};
+pub use store::{
+    CredentialKey, FileStore, MemoryStore, StoreLease, StoredCredential, TokenStore,
+    VersionedCredential,
+};
 pub use token::GitHubTokenResponse;
 pub use web::{CallbackParams, PendingAuthorization, WebFlow, pkce_challenge};
 

@@ -160,7 +160,12 @@ impl CredentialRefresher for TokenRefresher {
 pub struct RefreshOptions {
     skew: Duration,
     clock: SharedClock,
+    lease_ttl: Duration,
 }
+
+/// How long a shared store's refresh lease lasts by default: longer than a refresh takes (with retries), short
+/// enough that a crashed holder does not keep the others waiting long.
+pub const DEFAULT_REFRESH_LEASE_TTL: Duration = Duration::from_secs(30);
 
 impl Default for RefreshOptions {
     /// Refresh 5 minutes before expiry, by the system clock.
@@ -168,6 +173,7 @@ impl Default for RefreshOptions {
         RefreshOptions {
             skew: Duration::from_secs(300),
             clock: Arc::new(SystemClock),
+            lease_ttl: DEFAULT_REFRESH_LEASE_TTL,
         }
     }
 }
@@ -187,6 +193,13 @@ impl RefreshOptions {
     /// The clock (default: system clock).
     pub fn with_clock(mut self, clock: SharedClock) -> Self {
         self.clock = clock;
+        self
+    }
+
+    /// How long the cross-process refresh lease of a shared store lasts (default
+    /// [`DEFAULT_REFRESH_LEASE_TTL`]); a process that dies while refreshing blocks the others this long.
+    pub fn with_lease_ttl(mut self, ttl: Duration) -> Self {
+        self.lease_ttl = ttl;
         self
     }
     pub(crate) fn now(&self) -> std::time::SystemTime {
@@ -237,6 +250,9 @@ pub async fn get_or_refresh(
 /// - A token without expiry, or one valid beyond `skew`: returned as is.
 /// - Otherwise refreshes it, single-flight per key within the process (concurrent callers wait and then
 ///   find the fresh token in the store), and saves the new pair **before** returning the new token.
+/// - With a store shared between processes ([`TokenStore::lock_refresh`] returns a lease) the refresh is
+///   single-flight across all of them too: the others wait for the lease, then find the fresh token. The new
+///   pair is written with compare-and-set against the version that was refreshed.
 /// - `bad_refresh_token`: re-reads the store once (another process may have won a rotation race and saved
 ///   a fresh pair); if that does not help, [`AuthError::SignInRequired`].
 /// - A transient refresh failure while the old token has not expired yet returns the old token.
@@ -284,9 +300,31 @@ async fn refresh_locked(
 ) -> Result<GitHubToken, AuthError> {
     let lock = refresh_lock(key);
     let _single_flight = lock.lock().await;
+    // Across processes (shared stores only): a refresh token is single use.
+    let lease = store.lock_refresh(key, options.lease_ttl).await?;
+    let outcome = refresh_leased(store, key, refresher, options, rejected).await;
+    if let Some(lease) = lease
+        && let Err(error) = lease.release().await
+    {
+        // The lease runs out by itself; the refresh already succeeded or failed on its own terms.
+        tracing::warn!(%error, key = %key, "could not release the refresh lease");
+    }
+    outcome
+}
 
+async fn refresh_leased(
+    store: &dyn TokenStore,
+    key: &CredentialKey,
+    refresher: &dyn CredentialRefresher,
+    options: &RefreshOptions,
+    rejected: Option<&GitHubToken>,
+) -> Result<GitHubToken, AuthError> {
     // Someone may have refreshed while this caller waited for the lock.
-    let credential = load_required(store, key).await?;
+    let versioned = store
+        .load_versioned(key)
+        .await?
+        .ok_or_else(|| sign_in_required(format!("no stored credential for {key}")))?;
+    let (credential, version) = (versioned.credential, versioned.version);
     let now = options.clock.now();
     let still_rejected =
         rejected.is_none_or(|r| secrets_equal(r.as_secret(), credential.access_token.as_secret()));
@@ -309,8 +347,16 @@ async fn refresh_locked(
             let mut updated = credential;
             updated.apply_refresh(&response);
             // Persist first: the old refresh token is already dead.
-            store.save(key, &updated).await?;
-            Ok(updated.access_token)
+            if store.save_if_version(key, &updated, Some(version)).await? {
+                return Ok(updated.access_token);
+            }
+            // Another writer changed the credential meanwhile (a lease that ran out, or a new sign-in). Theirs
+            // is newer than what we refreshed: keep it, and hand out ours only if theirs is unusable.
+            tracing::warn!(key = %key, "the credential changed while it was being refreshed; keeping the newer one");
+            match store.load(key).await? {
+                Some(latest) if !latest.is_expired(options.clock.now()) => Ok(latest.access_token),
+                _ => Ok(updated.access_token),
+            }
         }
         Err(AuthError::BadRefreshToken) => {
             if let Some(latest) = store.load(key).await? {

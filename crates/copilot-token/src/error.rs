@@ -99,12 +99,21 @@ pub enum TokenError {
     /// token (the GitHub token is the bearer). Use [`TokenManager::credentials`](crate::TokenManager::credentials).
     #[error("direct mode has no Copilot token; use TokenManager::credentials()")]
     DirectModeHasNoCopilotToken,
+    /// The shared Copilot-token cache ([`SharedTokenCache`](crate::SharedTokenCache)) failed, or no token was
+    /// published in time while another process held its lease. The source is the cache's own error type.
+    #[error("shared Copilot-token cache: {0}")]
+    SharedCache(Arc<dyn std::error::Error + Send + Sync>),
 }
 
 impl TokenError {
     /// A provider failure that is not one of [`CredentialError`]'s typed cases (not transient).
     pub fn github_token_unavailable(error: impl std::error::Error + Send + Sync + 'static) -> Self {
         TokenError::Credential(CredentialError::unavailable_from(error, false))
+    }
+
+    /// Wraps a shared-cache failure.
+    pub fn shared_cache(error: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        TokenError::SharedCache(Arc::from(error.into()))
     }
 
     /// Whether the user has to sign in again to get out of this error.

@@ -28,6 +28,10 @@
 //!   just refreshed survives.
 //! - **Expiring GitHub tokens** (GitHub App `ghu_`) are the provider's business: it is asked for the GitHub
 //!   token before each exchange, and once to refresh it when the exchange answers 401.
+//! - **Across processes**, give every process's manager the same [`SharedTokenCache`]
+//!   ([`TokenManagerBuilder::shared_cache`]; the Redis and PostgreSQL store crates implement it): at expiry
+//!   one process, elected by the cache's time-limited lease, exchanges and publishes; the others wait and use
+//!   its token. A process that dies holding the lease is replaced once the lease runs out.
 //! - If a refresh fails transiently (network, 5xx, rate limit) while the current token has not yet expired,
 //!   the current one keeps being served and the refresh is retried a few seconds later.
 //!
@@ -71,6 +75,7 @@ mod exchange;
 mod manager;
 mod provider;
 mod refresher;
+mod shared;
 mod token;
 mod user;
 
@@ -85,6 +90,10 @@ pub use manager::{
 };
 pub use provider::{GitHubTokenProvider, StaticGitHubToken};
 pub use refresher::RefresherHandle;
+pub use shared::{
+    DEFAULT_LEASE_TTL, InProcessTokenCache, LeaseId, SharedCacheOptions, SharedCopilotToken,
+    SharedTokenCache,
+};
 pub use token::{
     CopilotToken, Endpoints, LimitedUserQuotas, TokenFields, UserNotification,
     resolve_copilot_base_url,

@@ -16,6 +16,7 @@ use copilot_core::{CopilotAuth, CopilotCredentials, CredentialError, CredentialT
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
+use crate::shared::{SharedCacheOptions, SharedSlot, SharedTokenCache};
 use crate::{
     AuthMode, CopilotToken, CopilotUserInfo, GitHubTokenProvider, TokenError, TokenExchanger,
 };
@@ -27,7 +28,7 @@ pub const DEFAULT_REFRESH_SKEW: Duration = Duration::from_secs(60);
 pub const DEFAULT_DIRECT_RECHECK: Duration = Duration::from_secs(300);
 /// The shortest time a freshly fetched token is reused, so a server (or local clock) that makes every token
 /// look already due cannot turn each call into an exchange.
-const MIN_REUSE: Duration = Duration::from_secs(10);
+pub(crate) const MIN_REUSE: Duration = Duration::from_secs(10);
 /// How long a still-valid token keeps being served after a transient refresh failure before trying again.
 const STALE_RETRY_AFTER: Duration = Duration::from_secs(5);
 
@@ -71,6 +72,8 @@ pub(crate) struct Inner {
     suspect_github_token: Mutex<Option<GitHubToken>>,
     /// The direct-mode base URL from `copilot_internal/user`, resolved once per GitHub token.
     direct_base_url: Mutex<Option<Url>>,
+    /// The cross-process Copilot-token cache, if any (see `shared.rs`).
+    shared: Option<SharedSlot>,
     pub(crate) shutdown: CancellationToken,
 }
 
@@ -98,6 +101,7 @@ pub struct TokenManagerBuilder {
     skew: Duration,
     direct_recheck: Duration,
     base_url_override: Option<Url>,
+    shared: Option<SharedSlot>,
 }
 
 impl fmt::Debug for TokenManagerBuilder {
@@ -137,6 +141,17 @@ impl TokenManagerBuilder {
         self
     }
 
+    /// Shares exchanged Copilot tokens with every process using the same `cache` (one per user), so that they
+    /// exchange once between them; see [`SharedTokenCache`].
+    pub fn shared_cache(
+        mut self,
+        cache: Arc<dyn SharedTokenCache>,
+        options: SharedCacheOptions,
+    ) -> Self {
+        self.shared = Some(SharedSlot::new(cache, options));
+        self
+    }
+
     /// Builds the manager. Nothing is fetched until the first call.
     pub fn build(self) -> TokenManager {
         TokenManager {
@@ -155,6 +170,7 @@ impl TokenManagerBuilder {
                 auto_decision: AtomicU8::new(AUTO_UNDECIDED),
                 suspect_github_token: Mutex::new(None),
                 direct_base_url: Mutex::new(None),
+                shared: self.shared,
                 shutdown: CancellationToken::new(),
             }),
         }
@@ -183,6 +199,7 @@ impl TokenManager {
             skew: DEFAULT_REFRESH_SKEW,
             direct_recheck: DEFAULT_DIRECT_RECHECK,
             base_url_override: None,
+            shared: None,
         }
     }
 
@@ -263,6 +280,9 @@ impl TokenManager {
             return false;
         };
         tracing::debug!(mode = ?cleared.mode, "invalidated the cached Copilot credentials");
+        if let Some(shared) = &self.inner.shared {
+            shared.reject(&cleared.credentials.bearer);
+        }
         if cleared.mode == AuthMode::Direct {
             *lock(&self.inner.suspect_github_token) =
                 Some(GitHubToken::from(cleared.credentials.bearer.clone()));
@@ -356,6 +376,9 @@ impl TokenManager {
             return Err(error.clone());
         }
 
+        if let (Some(shared), Some(_), Some(current)) = (&inner.shared, forced, &current) {
+            shared.reject(&current.credentials.bearer);
+        }
         let result = self.fetch().await;
         let attempt = inner.completed_attempts.fetch_add(1, Ordering::AcqRel) + 1;
         match result {
@@ -427,24 +450,26 @@ impl TokenManager {
         self.fetch_direct().await
     }
 
-    /// Exchanges, asking the provider once for a fresh GitHub token if GitHub rejects this one.
+    /// Gets a Copilot token (from the shared cache if there is one and it holds a fresh token, else by an
+    /// exchange) and makes the cache entry of it.
     async fn fetch_exchange(&self, github_token: GitHubToken) -> Result<Cached, TokenError> {
         let inner = &self.inner;
-        let token = match inner.exchanger.exchange(&github_token).await {
-            Err(rejected @ TokenError::GitHubTokenRejected { .. }) => {
-                tracing::debug!(
-                    "GitHub rejected the GitHub token; asking the provider for a fresh one"
-                );
-                match inner.provider.refresh_github_token(&github_token).await? {
-                    Some(fresh) => inner.exchanger.exchange(&fresh).await?,
-                    None => return Err(rejected),
-                }
-            }
-            other => other?,
+        let refresh_at = |token: &CopilotToken| {
+            token
+                .refresh_at(inner.skew)
+                .max(token.fetched_at() + MIN_REUSE)
         };
-        let refresh_at = token
-            .refresh_at(inner.skew)
-            .max(token.fetched_at() + MIN_REUSE);
+        let token = match &inner.shared {
+            Some(shared) => {
+                shared
+                    .get_or_exchange(&inner.exchanger, &refresh_at, || {
+                        self.exchange_or_refresh(&github_token)
+                    })
+                    .await?
+            }
+            None => self.exchange_or_refresh(&github_token).await?,
+        };
+        let refresh_at = refresh_at(&token);
         let token = Arc::new(token);
         let base_url = inner
             .base_url_override
@@ -461,6 +486,23 @@ impl TokenManager {
             copilot_token: Some(token),
             refresh_at,
         })
+    }
+
+    /// Exchanges, asking the provider once for a fresh GitHub token if GitHub rejects this one.
+    async fn exchange_or_refresh(&self, github_token: &GitHubToken) -> Result<CopilotToken, TokenError> {
+        let inner = &self.inner;
+        match inner.exchanger.exchange(github_token).await {
+            Err(rejected @ TokenError::GitHubTokenRejected { .. }) => {
+                tracing::debug!(
+                    "GitHub rejected the GitHub token; asking the provider for a fresh one"
+                );
+                match inner.provider.refresh_github_token(github_token).await? {
+                    Some(fresh) => inner.exchanger.exchange(&fresh).await,
+                    None => Err(rejected),
+                }
+            }
+            other => other,
+        }
     }
 
     async fn fetch_direct(&self) -> Result<Cached, TokenError> {

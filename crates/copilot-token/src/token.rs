@@ -10,8 +10,8 @@ use std::time::{Duration, SystemTime};
 
 use copilot_http::GitHubHost;
 use copilot_http::time::from_unix_seconds;
-use secrecy::SecretString;
-use serde::Deserialize;
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use url::Url;
 
@@ -20,7 +20,7 @@ use crate::TokenError;
 /// The Copilot API endpoints advertised by an envelope (`endpoints`) or by `copilot_internal/user`.
 ///
 /// Values are kept as the server sent them; they are parsed and checked when a base URL is resolved.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 pub struct Endpoints {
     /// The Copilot API base URL (`https://api.business.githubcopilot.com`).
     #[serde(default)]
@@ -40,7 +40,7 @@ pub struct Endpoints {
 }
 
 /// A message the server wants shown to the user (`user_notification`), e.g. `subscription_trial_ending`.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 pub struct UserNotification {
     /// Identifies the notification (open set).
     #[serde(default)]
@@ -60,7 +60,7 @@ pub struct UserNotification {
 }
 
 /// Copilot Free counters (`limited_user_quotas`).
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 pub struct LimitedUserQuotas {
     /// Chat messages left.
     #[serde(default)]
@@ -266,6 +266,54 @@ impl CopilotToken {
             extra: optional.extra,
             partial,
         })
+    }
+
+    /// The envelope as JSON again (`token`, `expires_at`, `refresh_in`, every typed and unknown field), for
+    /// sharing it with other processes: [`from_json`](Self::from_json) of it, with the same `fetched_at`, gives
+    /// back an equal token. It contains the token, hence the secret type.
+    pub fn envelope_json(&self) -> SecretString {
+        let mut object = Map::new();
+        if !self.partial {
+            let typed = [
+                ("endpoints", serde_json::to_value(&self.endpoints)),
+                ("sku", serde_json::to_value(&self.sku)),
+                ("chat_enabled", serde_json::to_value(self.chat_enabled)),
+                (
+                    "organization_list",
+                    serde_json::to_value(&self.organization_list),
+                ),
+                (
+                    "user_notification",
+                    serde_json::to_value(&self.user_notification),
+                ),
+                (
+                    "limited_user_quotas",
+                    serde_json::to_value(&self.limited_user_quotas),
+                ),
+            ];
+            for (name, value) in typed {
+                if let Ok(value) = value
+                    && !value.is_null()
+                {
+                    object.insert(name.to_owned(), value);
+                }
+            }
+        }
+        for (name, value) in &self.extra {
+            object.insert(name.clone(), value.clone());
+        }
+        object.insert(
+            "token".to_owned(),
+            Value::String(self.secret.expose_secret().to_owned()),
+        );
+        object.insert(
+            "expires_at".to_owned(),
+            Value::from(copilot_http::time::unix_seconds(self.expires_at)),
+        );
+        if let Some(refresh_in) = self.refresh_in {
+            object.insert("refresh_in".to_owned(), Value::from(refresh_in.as_secs()));
+        }
+        SecretString::from(Value::Object(object).to_string())
     }
 
     /// The token, to be sent verbatim as `Authorization: Bearer <token>`. Never log it.

@@ -13,3 +13,5 @@ mod manager;
 mod modes;
 #[path = "token/redaction.rs"]
 mod redaction;
+#[path = "token/shared.rs"]
+mod shared;

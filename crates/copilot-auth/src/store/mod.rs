@@ -227,10 +227,34 @@ impl<'de> Deserialize<'de> for StoredCredential {
     }
 }
 
+/// A stored credential with the version it was read at, for [`TokenStore::save_if_version`].
+#[derive(Debug, Clone)]
+pub struct VersionedCredential {
+    /// The credential.
+    pub credential: StoredCredential,
+    /// Its version: every write makes a new one. Stores without versions report 0.
+    pub version: u64,
+}
+
+/// A cross-process lease on one credential, from [`TokenStore::lock_refresh`]. The holder is the only
+/// process refreshing that credential until it calls [`release`](Self::release) or the lease's time-to-live
+/// runs out (so a crashed holder blocks the others for at most that long).
+#[async_trait]
+pub trait StoreLease: Send + Sync + fmt::Debug {
+    /// Gives the lease up (a no-op if it already ran out and someone else holds it now).
+    async fn release(self: Box<Self>) -> Result<(), AuthError>;
+}
+
 /// Somewhere to keep sign-ins between runs.
 ///
 /// Implementations must make `save` atomic (a reader sees the old or the new credential, never a mix) and
 /// must not log credentials.
+///
+/// Stores shared by several processes or machines (the Redis and PostgreSQL crates) also implement the
+/// versioned methods and [`lock_refresh`](Self::lock_refresh), so that concurrent writers never lose an
+/// update and a single-use refresh token is spent by exactly one process. The defaults suit stores used by
+/// one process at a time: versions are always 0, a versioned save always saves, and no lease is needed
+/// beyond the process-wide lock [`get_or_refresh`](crate::get_or_refresh) already holds.
 #[async_trait]
 pub trait TokenStore: Send + Sync + fmt::Debug {
     /// The credential under `key`, if any.
@@ -243,6 +267,42 @@ pub trait TokenStore: Send + Sync + fmt::Debug {
     ) -> Result<(), AuthError>;
     /// Removes the credential under `key`; returns whether there was one.
     async fn delete(&self, key: &CredentialKey) -> Result<bool, AuthError>;
+
+    /// The credential under `key` with its current version.
+    async fn load_versioned(
+        &self,
+        key: &CredentialKey,
+    ) -> Result<Option<VersionedCredential>, AuthError> {
+        Ok(self.load(key).await?.map(|credential| VersionedCredential {
+            credential,
+            version: 0,
+        }))
+    }
+
+    /// Compare-and-set: stores `credential` only if the stored version is still `expected` (`None`: only if
+    /// there is no credential under `key`). Returns whether it was stored; `false` means another writer got
+    /// there first, and the caller should re-read.
+    async fn save_if_version(
+        &self,
+        key: &CredentialKey,
+        credential: &StoredCredential,
+        expected: Option<u64>,
+    ) -> Result<bool, AuthError> {
+        let _ = expected;
+        self.save(key, credential).await?;
+        Ok(true)
+    }
+
+    /// Waits for the cross-process refresh lease on `key` (held at most `ttl` unless released) and returns
+    /// it, or `None` when the store is not shared between processes.
+    async fn lock_refresh(
+        &self,
+        key: &CredentialKey,
+        ttl: Duration,
+    ) -> Result<Option<Box<dyn StoreLease>>, AuthError> {
+        let _ = (key, ttl);
+        Ok(None)
+    }
 }
 
 #[async_trait]
@@ -259,5 +319,26 @@ impl<T: TokenStore + ?Sized> TokenStore for Arc<T> {
     }
     async fn delete(&self, key: &CredentialKey) -> Result<bool, AuthError> {
         (**self).delete(key).await
+    }
+    async fn load_versioned(
+        &self,
+        key: &CredentialKey,
+    ) -> Result<Option<VersionedCredential>, AuthError> {
+        (**self).load_versioned(key).await
+    }
+    async fn save_if_version(
+        &self,
+        key: &CredentialKey,
+        credential: &StoredCredential,
+        expected: Option<u64>,
+    ) -> Result<bool, AuthError> {
+        (**self).save_if_version(key, credential, expected).await
+    }
+    async fn lock_refresh(
+        &self,
+        key: &CredentialKey,
+        ttl: Duration,
+    ) -> Result<Option<Box<dyn StoreLease>>, AuthError> {
+        (**self).lock_refresh(key, ttl).await
     }
 }
