@@ -1,0 +1,426 @@
+//! RedisStore against a real redis-server (started by `cargo xtask test`, URL in COPILOT_RS_TEST_REDIS_URL).
+
+#[path = "support/fleet.rs"]
+mod fleet;
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use copilot_auth::{AuthError, CredentialKey, GitHubToken, StoredCredential, TokenStore};
+use copilot_store_core::store_error_of;
+use copilot_store_redis::{EncryptionKey, RedisStore, StoreError};
+use copilot_token::{SharedCopilotToken, SharedTokenCache};
+use fleet::{Backend, OpenFuture};
+use secrecy::{ExposeSecret, SecretString};
+
+const URL_VAR: &str = "COPILOT_RS_TEST_REDIS_URL";
+
+fn open(url: String, namespace: String, key: EncryptionKey) -> OpenFuture {
+    Box::pin(async move {
+        let store = RedisStore::connect(&url, &key)
+            .await
+            .expect("connect to redis")
+            .with_namespace(namespace);
+        let cache = store.copilot_cache(fleet::IDENTITY);
+        (
+            Arc::new(store) as Arc<dyn TokenStore>,
+            Arc::new(cache) as Arc<dyn SharedTokenCache>,
+        )
+    })
+}
+
+const BACKEND: Backend = Backend {
+    name: "redis",
+    url_var: URL_VAR,
+    open,
+};
+
+async fn store(test: &str) -> Option<(RedisStore, String)> {
+    let url = fleet::service_url(URL_VAR, test)?;
+    let namespace = fleet::fresh_namespace(test);
+    let store = RedisStore::connect(&url, &fleet::test_key())
+        .await
+        .unwrap()
+        .with_namespace(namespace.clone());
+    Some((store, url))
+}
+
+fn credential(token: &str) -> StoredCredential {
+    let mut credential = StoredCredential::new("github.com", GitHubToken::new(token));
+    credential.refresh_token = Some(SecretString::from(format!("ghr_{token}")));
+    credential.expires_at = Some(SystemTime::now() + Duration::from_secs(3600));
+    credential
+}
+
+async fn raw_connection(url: &str) -> redis::aio::MultiplexedConnection {
+    redis::Client::open(url)
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap()
+}
+
+async fn raw_keys(url: &str, pattern: &str) -> Vec<String> {
+    redis::cmd("KEYS")
+        .arg(pattern)
+        .query_async(&mut raw_connection(url).await)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn credentials_round_trip_encrypted_with_versions() {
+    let Some((store, url)) = store("round_trip").await else {
+        return;
+    };
+    let alice = CredentialKey::new("github.com", "alice");
+    assert!(store.load(&alice).await.unwrap().is_none());
+    store.save(&alice, &credential("ghu_alice1")).await.unwrap();
+    let loaded = store.load_versioned(&alice).await.unwrap().unwrap();
+    assert_eq!(loaded.credential.access_token.expose_secret(), "ghu_alice1");
+    assert_eq!(
+        loaded.credential.refresh_token.unwrap().expose_secret(),
+        "ghr_ghu_alice1"
+    );
+    assert_eq!(loaded.version, 1);
+
+    // Nothing readable at rest: not the token, not the refresh token.
+    let keys = raw_keys(&url, &format!("{}:*", store_namespace(&store))).await;
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    let raw: Vec<u8> = redis::cmd("HGET")
+        .arg(&keys[0])
+        .arg("d")
+        .query_async(&mut raw_connection(&url).await)
+        .await
+        .unwrap();
+    assert!(!raw.windows(9).any(|w| w == b"ghu_alice"));
+    assert!(!raw.windows(4).any(|w| w == b"ghr_"));
+
+    // Compare-and-set: the stale writer loses, the current one wins.
+    assert!(
+        store
+            .save_if_version(&alice, &credential("ghu_alice2"), Some(1))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .save_if_version(&alice, &credential("ghu_stale"), Some(1))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .save_if_version(&alice, &credential("ghu_stale"), None)
+            .await
+            .unwrap()
+    );
+    let now = store.load_versioned(&alice).await.unwrap().unwrap();
+    assert_eq!(now.credential.access_token.expose_secret(), "ghu_alice2");
+    assert_eq!(now.version, 2);
+    let bob = CredentialKey::new("github.com", "bob");
+    assert!(
+        store
+            .save_if_version(&bob, &credential("ghu_bob"), None)
+            .await
+            .unwrap()
+    );
+
+    assert!(store.delete(&alice).await.unwrap());
+    assert!(!store.delete(&alice).await.unwrap());
+    assert!(store.load(&bob).await.unwrap().is_some());
+}
+
+fn store_namespace(store: &RedisStore) -> String {
+    store.namespace().to_owned()
+}
+
+#[tokio::test]
+async fn concurrent_compare_and_set_writers_never_lose_an_update() {
+    let Some((store, _url)) = store("cas_counter").await else {
+        return;
+    };
+    let key = CredentialKey::new("github.com", "counter");
+    store.save(&key, &credential("ghu_0")).await.unwrap();
+    // 8 writers × 25 increments of a counter kept in the login field, each a read-modify-CAS loop.
+    let writers: Vec<_> = (0..8)
+        .map(|_| {
+            let store = store.clone();
+            let key = key.clone();
+            tokio::spawn(async move {
+                for _ in 0..25 {
+                    loop {
+                        let current = store.load_versioned(&key).await.unwrap().unwrap();
+                        let n: u32 = current
+                            .credential
+                            .login
+                            .as_deref()
+                            .unwrap_or("0")
+                            .parse()
+                            .unwrap();
+                        let next = current.credential.clone().with_login((n + 1).to_string());
+                        if store
+                            .save_if_version(&key, &next, Some(current.version))
+                            .await
+                            .unwrap()
+                        {
+                            break;
+                        }
+                    }
+                }
+            })
+        })
+        .collect();
+    for writer in writers {
+        writer.await.unwrap();
+    }
+    let last = store.load(&key).await.unwrap().unwrap();
+    assert_eq!(last.login.as_deref(), Some("200"));
+}
+
+#[tokio::test]
+async fn a_corrupt_or_undecryptable_row_is_a_typed_error_and_touches_no_other_row() {
+    let Some((store, url)) = store("corrupt").await else {
+        return;
+    };
+    let alice = CredentialKey::new("github.com", "alice");
+    let bob = CredentialKey::new("github.com", "bob");
+    store.save(&alice, &credential("ghu_alice")).await.unwrap();
+    store.save(&bob, &credential("ghu_bob")).await.unwrap();
+    let ns = store_namespace(&store);
+    let mut raw = raw_connection(&url).await;
+    let bob_before: Vec<u8> = redis::cmd("HGET")
+        .arg(format!("{ns}:cred:github.com/bob"))
+        .arg("d")
+        .query_async(&mut raw)
+        .await
+        .unwrap();
+
+    // 1. Garbage in alice's row.
+    let _: () = redis::cmd("HSET")
+        .arg(format!("{ns}:cred:github.com/alice"))
+        .arg("d")
+        .arg(b"\x01not a sealed value at all, just bytes".as_slice())
+        .query_async(&mut raw)
+        .await
+        .unwrap();
+    let error = store.load(&alice).await.unwrap_err();
+    assert!(matches!(error, AuthError::Store(_)), "{error:?}");
+    assert!(
+        matches!(store_error_of(&error), Some(StoreError::Undecryptable { record }) if record.contains("alice")),
+        "{error:?}"
+    );
+    assert!(!error.to_string().contains("ghu_"));
+
+    // 2. Bob's sealed value copied onto alice's row does not open there (it is bound to bob's record).
+    let _: () = redis::cmd("HSET")
+        .arg(format!("{ns}:cred:github.com/alice"))
+        .arg("d")
+        .arg(bob_before.as_slice())
+        .query_async(&mut raw)
+        .await
+        .unwrap();
+    let error = store.load(&alice).await.unwrap_err();
+    assert!(matches!(
+        store_error_of(&error),
+        Some(StoreError::Undecryptable { .. })
+    ));
+
+    // 3. Another key cannot read anything.
+    let wrong = RedisStore::connect(&url, &EncryptionKey::from_bytes([9; 32]))
+        .await
+        .unwrap()
+        .with_namespace(ns.clone());
+    assert!(matches!(
+        store_error_of(&wrong.load(&bob).await.unwrap_err()),
+        Some(StoreError::Undecryptable { .. })
+    ));
+    // ...unless it keeps the old one as a previous key (rotation).
+    let rotating = wrong.with_previous_key(&fleet::test_key());
+    assert!(rotating.load(&bob).await.unwrap().is_some());
+
+    // 4. A row without a version is corrupt.
+    let _: () = redis::cmd("HDEL")
+        .arg(format!("{ns}:cred:github.com/bob"))
+        .arg("v")
+        .query_async(&mut raw)
+        .await
+        .unwrap();
+    assert!(matches!(
+        store_error_of(&store.load(&bob).await.unwrap_err()),
+        Some(StoreError::Corrupt { .. })
+    ));
+    let _: () = redis::cmd("HSET")
+        .arg(format!("{ns}:cred:github.com/bob"))
+        .arg("v")
+        .arg(1)
+        .query_async(&mut raw)
+        .await
+        .unwrap();
+
+    // Bob's row is as it was, and still loads; alice's broken row was not rewritten by any of it.
+    let bob_after: Vec<u8> = redis::cmd("HGET")
+        .arg(format!("{ns}:cred:github.com/bob"))
+        .arg("d")
+        .query_async(&mut raw)
+        .await
+        .unwrap();
+    assert_eq!(bob_before, bob_after);
+    assert_eq!(
+        store
+            .load(&bob)
+            .await
+            .unwrap()
+            .unwrap()
+            .access_token
+            .expose_secret(),
+        "ghu_bob"
+    );
+    // Signing alice in again repairs her row.
+    store
+        .save(&alice, &credential("ghu_alice_again"))
+        .await
+        .unwrap();
+    assert!(store.load(&alice).await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn the_refresh_lease_is_exclusive_and_runs_out() {
+    let Some((store, _url)) = store("refresh_lease").await else {
+        return;
+    };
+    let key = CredentialKey::new("github.com", "alice");
+    let store = store.with_lease_wait(Duration::from_millis(300));
+    let held = store
+        .lock_refresh(&key, Duration::from_secs(30))
+        .await
+        .unwrap()
+        .expect("a shared store has leases");
+    // Someone else waits 300 ms and gives up with a typed error.
+    let error = store
+        .lock_refresh(&key, Duration::from_secs(30))
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        store_error_of(&error),
+        Some(StoreError::LeaseTimeout { .. })
+    ));
+    held.release().await.unwrap();
+    let again = store
+        .lock_refresh(&key, Duration::from_millis(200))
+        .await
+        .unwrap()
+        .unwrap();
+    // Never released (a crashed holder): the next one gets it once the 200 ms run out.
+    let patient = store.clone().with_lease_wait(Duration::from_secs(5));
+    let started = std::time::Instant::now();
+    let taken_over = patient
+        .lock_refresh(&key, Duration::from_secs(30))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(started.elapsed() >= Duration::from_millis(100));
+    // The crashed holder's late release does not free the new holder's lease.
+    again.release().await.unwrap();
+    assert!(
+        store
+            .lock_refresh(&key, Duration::from_secs(30))
+            .await
+            .is_err()
+    );
+    taken_over.release().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_shared_copilot_cache_publishes_and_leases() {
+    let Some((store, url)) = store("copilot_cache").await else {
+        return;
+    };
+    let cache = store.copilot_cache("github.com/alice");
+    assert!(cache.load().await.unwrap().is_none());
+    let lease = cache
+        .try_lease(Duration::from_secs(30))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        cache
+            .try_lease(Duration::from_secs(30))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let expires_at = copilot_http::time::unix_seconds(SystemTime::now()) + 1800;
+    let token = SharedCopilotToken {
+        envelope: SecretString::from(format!(
+            r#"{{"token":"tid=1;exp={expires_at}:mac","expires_at":{expires_at},"refresh_in":1500}}"#
+        )),
+        fetched_at: SystemTime::now(),
+    };
+    cache.publish(&token, &lease).await.unwrap();
+    // Publishing ended the lease.
+    let next = cache.try_lease(Duration::from_secs(30)).await.unwrap();
+    assert!(next.is_some());
+    cache.release(&next.unwrap()).await.unwrap();
+    let loaded = cache.load().await.unwrap().unwrap();
+    assert_eq!(
+        loaded.envelope.expose_secret(),
+        token.envelope.expose_secret()
+    );
+    // Another user's cache is separate.
+    assert!(
+        store
+            .copilot_cache("github.com/bob")
+            .load()
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // The entry expires with the token, and is sealed.
+    let ns = store_namespace(&store);
+    let mut raw = raw_connection(&url).await;
+    let ttl: i64 = redis::cmd("PTTL")
+        .arg(format!("{ns}:copilot:github.com/alice"))
+        .query_async(&mut raw)
+        .await
+        .unwrap();
+    assert!((1_700_000..=1_800_000).contains(&ttl), "{ttl}");
+    let sealed: Vec<u8> = redis::cmd("GET")
+        .arg(format!("{ns}:copilot:github.com/alice"))
+        .query_async(&mut raw)
+        .await
+        .unwrap();
+    assert!(!sealed.windows(5).any(|w| w == b"tid=1"));
+    // An unreadable entry is a miss (the next publish repairs it), not an error.
+    let _: () = redis::cmd("SET")
+        .arg(format!("{ns}:copilot:github.com/alice"))
+        .arg("garbage")
+        .query_async(&mut raw)
+        .await
+        .unwrap();
+    assert!(cache.load().await.unwrap().is_none());
+}
+
+/// The fleet's worker process (started by the fleet tests, never on its own).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a worker process of the fleet tests; they start it"]
+async fn fleet_worker() {
+    fleet::worker(&BACKEND).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_processes_by_a_thousand_callers_refresh_once_and_exchange_once() {
+    let Some(url) = fleet::service_url(URL_VAR, "fleet") else {
+        return;
+    };
+    fleet::one_refresh_and_one_exchange_for_a_fleet(&BACKEND, &url, "fleet_worker", 3, 1000).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lease_holder_killed_mid_exchange_is_replaced() {
+    let Some(url) = fleet::service_url(URL_VAR, "killed_holder") else {
+        return;
+    };
+    fleet::a_killed_lease_holder_is_replaced(&BACKEND, &url, "fleet_worker").await;
+}
