@@ -1,0 +1,399 @@
+//! copilot-rs on PostgreSQL: GitHub credentials for many users, shared by every instance of a service.
+//!
+//! [`PostgresStore`] is a [`TokenStore`]: each credential (access token, `ghr_` refresh token, expiries) is one
+//! row of `copilot_credentials`, sealed with AES-256-GCM under the key you supply ([`EncryptionKey`], see
+//! `copilot-store-core`) and versioned, so [`TokenStore::save_if_version`] is a real compare-and-set
+//! (`UPDATE … WHERE version = $expected`). [`TokenStore::lock_refresh`] is a row lease in `copilot_leases`
+//! (taken by an upsert that succeeds only when the lease is free or has run out by the database's clock), so
+//! [`copilot_auth::get_or_refresh`] spends a single-use refresh token in exactly one instance.
+//!
+//! [`PostgresStore::copilot_cache`] gives a user's [`SharedTokenCache`] for
+//! [`TokenManagerBuilder::shared_cache`](copilot_token::TokenManagerBuilder::shared_cache): at expiry one
+//! instance exchanges and the rest use its token; an instance that dies holding the lease is replaced once
+//! its lease runs out.
+//!
+//! The schema ships with the crate (`migrations/`); [`PostgresStore::migrate`] applies it (sqlx's migrator,
+//! idempotent, safe to run from every instance at start-up).
+//!
+//! ```no_run
+//! use copilot_store_postgres::{EncryptionKey, PostgresStore};
+//!
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let key = EncryptionKey::from_base64(&std::env::var("COPILOT_STORE_KEY")?)?;
+//! let store = PostgresStore::connect("postgres://app@db.internal/app", &key).await?;
+//! store.migrate().await?;
+//! let cache = store.copilot_cache("github.com/octocat");
+//! # let _ = cache; Ok(()) }
+//! ```
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::{Duration, SystemTime};
+
+use async_trait::async_trait;
+use copilot_auth::{
+    AuthError, CredentialKey, StoreLease, StoredCredential, TokenStore, VersionedCredential,
+};
+pub use copilot_store_core::{EncryptionKey, Sealer, StoreError};
+use copilot_store_core::{
+    copilot_token_ttl, credential_record, new_lease_id, open_copilot_token, open_credential,
+    seal_copilot_token, seal_credential,
+};
+use copilot_token::{LeaseId, SharedCopilotToken, SharedTokenCache, TokenError};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+
+const BACKEND: &str = "postgres";
+/// How often a process waiting for a refresh lease asks again.
+const LEASE_POLL: Duration = Duration::from_millis(25);
+
+/// The schema of this crate's tables.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+fn backend(error: sqlx::Error) -> StoreError {
+    StoreError::backend(BACKEND, error)
+}
+
+fn millis(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis())
+        .unwrap_or(i64::MAX)
+        .max(1)
+}
+
+/// A [`TokenStore`] and source of shared Copilot-token caches on one PostgreSQL database. Cheap to clone (a
+/// connection pool inside).
+#[derive(Clone)]
+pub struct PostgresStore {
+    pool: PgPool,
+    sealer: Sealer,
+    lease_wait: Option<Duration>,
+}
+
+impl fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PostgresStore")
+            .field("pool_size", &self.pool.size())
+            .field("sealer", &self.sealer)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PostgresStore {
+    /// Connects a pool to `url` (`postgres://user:password@host/db`, `?sslmode=require` for TLS with rustls)
+    /// and seals records under `key`. The password is never logged.
+    pub async fn connect(url: &str, key: &EncryptionKey) -> Result<Self, StoreError> {
+        let options = PgConnectOptions::from_str(url).map_err(backend)?;
+        Self::connect_with(options, key).await
+    }
+
+    /// Connects with explicit options (e.g. a `search_path` via [`PgConnectOptions::options`]).
+    pub async fn connect_with(
+        options: PgConnectOptions,
+        key: &EncryptionKey,
+    ) -> Result<Self, StoreError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(10)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options)
+            .await
+            .map_err(backend)?;
+        Ok(Self::new(pool, key))
+    }
+
+    /// A store over an existing pool.
+    pub fn new(pool: PgPool, key: &EncryptionKey) -> Self {
+        PostgresStore {
+            pool,
+            sealer: Sealer::new(key),
+            lease_wait: None,
+        }
+    }
+
+    /// Creates or updates this crate's tables (the migrations shipped in `migrations/`).
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        MIGRATOR
+            .run(&self.pool)
+            .await
+            .map_err(|e| StoreError::backend(BACKEND, e))
+    }
+
+    /// The pool.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Also opens records sealed under `key` (rotating keys: writes always use the current key).
+    pub fn with_previous_key(mut self, key: &EncryptionKey) -> Self {
+        self.sealer = self.sealer.with_previous_key(key);
+        self
+    }
+
+    /// How long [`TokenStore::lock_refresh`] waits for another holder before failing (default: twice the
+    /// lease's TTL, so a crashed holder's lease runs out first).
+    pub fn with_lease_wait(mut self, wait: impl Into<Duration>) -> Self {
+        self.lease_wait = Some(wait.into());
+        self
+    }
+
+    /// The shared Copilot-token cache of one identity (a user on a host, e.g. `github.com/octocat`): give it
+    /// to that user's [`TokenManager`](copilot_token::TokenManager) in every instance.
+    pub fn copilot_cache(&self, identity: impl Into<String>) -> PostgresTokenCache {
+        let identity = identity.into();
+        PostgresTokenCache {
+            lease: format!("copilot:{identity}"),
+            identity,
+            store: self.clone(),
+        }
+    }
+
+    async fn read(&self, key: &CredentialKey) -> Result<Option<VersionedCredential>, StoreError> {
+        let row: Option<(i64, Vec<u8>)> = sqlx::query_as(
+            "SELECT version, sealed FROM copilot_credentials WHERE host = $1 AND account = $2",
+        )
+        .bind(&key.host)
+        .bind(&key.account)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        let Some((version, sealed)) = row else {
+            return Ok(None);
+        };
+        let credential = open_credential(&self.sealer, key, &sealed)?;
+        let version = u64::try_from(version).map_err(|_| StoreError::Corrupt {
+            record: credential_record(key).0,
+            message: "the record's version is negative".into(),
+        })?;
+        Ok(Some(VersionedCredential {
+            credential,
+            version,
+        }))
+    }
+
+    /// Takes the lease `name` for `ttl` if it is free or has run out (by the database's clock).
+    async fn try_lease(&self, name: &str, ttl: Duration) -> Result<Option<LeaseId>, StoreError> {
+        let id = new_lease_id()?;
+        let taken: Option<(String,)> = sqlx::query_as(
+            "INSERT INTO copilot_leases (name, holder, expires_at) \
+             VALUES ($1, $2, now() + $3 * interval '1 millisecond') \
+             ON CONFLICT (name) DO UPDATE SET holder = EXCLUDED.holder, expires_at = EXCLUDED.expires_at \
+             WHERE copilot_leases.expires_at <= now() \
+             RETURNING holder",
+        )
+        .bind(name)
+        .bind(id.as_str())
+        .bind(millis(ttl))
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(taken.map(|_| id))
+    }
+
+    async fn release(&self, name: &str, id: &LeaseId) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM copilot_leases WHERE name = $1 AND holder = $2")
+            .bind(name)
+            .bind(id.as_str())
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+}
+
+fn lease_name(key: &CredentialKey) -> String {
+    format!("refresh:{}/{}", key.host, key.account)
+}
+
+#[async_trait]
+impl TokenStore for PostgresStore {
+    async fn load(&self, key: &CredentialKey) -> Result<Option<StoredCredential>, AuthError> {
+        Ok(self.read(key).await?.map(|v| v.credential))
+    }
+
+    async fn save(
+        &self,
+        key: &CredentialKey,
+        credential: &StoredCredential,
+    ) -> Result<(), AuthError> {
+        let sealed = seal_credential(&self.sealer, key, credential)?;
+        sqlx::query(
+            "INSERT INTO copilot_credentials (host, account, version, sealed) VALUES ($1, $2, 1, $3) \
+             ON CONFLICT (host, account) DO UPDATE \
+             SET sealed = EXCLUDED.sealed, version = copilot_credentials.version + 1, updated_at = now()",
+        )
+        .bind(&key.host)
+        .bind(&key.account)
+        .bind(sealed)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn delete(&self, key: &CredentialKey) -> Result<bool, AuthError> {
+        let done = sqlx::query("DELETE FROM copilot_credentials WHERE host = $1 AND account = $2")
+            .bind(&key.host)
+            .bind(&key.account)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn load_versioned(
+        &self,
+        key: &CredentialKey,
+    ) -> Result<Option<VersionedCredential>, AuthError> {
+        Ok(self.read(key).await?)
+    }
+
+    async fn save_if_version(
+        &self,
+        key: &CredentialKey,
+        credential: &StoredCredential,
+        expected: Option<u64>,
+    ) -> Result<bool, AuthError> {
+        let sealed = seal_credential(&self.sealer, key, credential)?;
+        let done = match expected {
+            Some(version) => sqlx::query(
+                "UPDATE copilot_credentials SET sealed = $3, version = version + 1, updated_at = now() \
+                 WHERE host = $1 AND account = $2 AND version = $4",
+            )
+            .bind(&key.host)
+            .bind(&key.account)
+            .bind(sealed)
+            .bind(i64::try_from(version).unwrap_or(i64::MAX)),
+            None => sqlx::query(
+                "INSERT INTO copilot_credentials (host, account, version, sealed) VALUES ($1, $2, 1, $3) \
+                 ON CONFLICT (host, account) DO NOTHING",
+            )
+            .bind(&key.host)
+            .bind(&key.account)
+            .bind(sealed),
+        }
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn lock_refresh(
+        &self,
+        key: &CredentialKey,
+        ttl: Duration,
+    ) -> Result<Option<Box<dyn StoreLease>>, AuthError> {
+        let name = lease_name(key);
+        let wait = self.lease_wait.unwrap_or(ttl.saturating_mul(2));
+        let started = tokio::time::Instant::now();
+        loop {
+            if let Some(id) = self.try_lease(&name, ttl).await? {
+                return Ok(Some(Box::new(PostgresLease {
+                    store: self.clone(),
+                    name,
+                    id,
+                })));
+            }
+            if started.elapsed() >= wait {
+                return Err(StoreError::LeaseTimeout {
+                    record: credential_record(key).0,
+                    waited: wait,
+                }
+                .into());
+            }
+            tokio::time::sleep(LEASE_POLL).await;
+        }
+    }
+}
+
+/// A held refresh lease on PostgreSQL.
+struct PostgresLease {
+    store: PostgresStore,
+    name: String,
+    id: LeaseId,
+}
+
+impl fmt::Debug for PostgresLease {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PostgresLease")
+            .field("name", &self.name)
+            .finish()
+    }
+}
+
+#[async_trait]
+impl StoreLease for PostgresLease {
+    async fn release(self: Box<Self>) -> Result<(), AuthError> {
+        Ok(self.store.release(&self.name, &self.id).await?)
+    }
+}
+
+/// One identity's shared Copilot token on PostgreSQL (from [`PostgresStore::copilot_cache`]).
+#[derive(Clone)]
+pub struct PostgresTokenCache {
+    store: PostgresStore,
+    identity: String,
+    lease: String,
+}
+
+impl fmt::Debug for PostgresTokenCache {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PostgresTokenCache")
+            .field("identity", &self.identity)
+            .finish_non_exhaustive()
+    }
+}
+
+#[async_trait]
+impl SharedTokenCache for PostgresTokenCache {
+    async fn load(&self) -> Result<Option<SharedCopilotToken>, TokenError> {
+        let row: Option<(Vec<u8>,)> = sqlx::query_as(
+            "SELECT sealed FROM copilot_tokens WHERE identity = $1 AND expires_at > now()",
+        )
+        .bind(&self.identity)
+        .fetch_optional(&self.store.pool)
+        .await
+        .map_err(backend)?;
+        let Some((sealed,)) = row else {
+            return Ok(None);
+        };
+        match open_copilot_token(&self.store.sealer, &self.identity, &sealed) {
+            Ok(token) => Ok(Some(token)),
+            // A cache: the next publish replaces it.
+            Err(error) => {
+                tracing::warn!(%error, "ignoring an unreadable shared Copilot token");
+                Ok(None)
+            }
+        }
+    }
+
+    async fn try_lease(&self, ttl: Duration) -> Result<Option<LeaseId>, TokenError> {
+        Ok(self.store.try_lease(&self.lease, ttl).await?)
+    }
+
+    async fn publish(&self, token: &SharedCopilotToken, lease: &LeaseId) -> Result<(), TokenError> {
+        let sealed = seal_copilot_token(&self.store.sealer, &self.identity, token)?;
+        let ttl = copilot_token_ttl(token, SystemTime::now());
+        let mut tx = self.store.pool.begin().await.map_err(backend)?;
+        sqlx::query(
+            "INSERT INTO copilot_tokens (identity, sealed, expires_at) \
+             VALUES ($1, $2, now() + $3 * interval '1 millisecond') \
+             ON CONFLICT (identity) DO UPDATE SET sealed = EXCLUDED.sealed, expires_at = EXCLUDED.expires_at",
+        )
+        .bind(&self.identity)
+        .bind(sealed)
+        .bind(millis(ttl))
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        sqlx::query("DELETE FROM copilot_leases WHERE name = $1 AND holder = $2")
+            .bind(&self.lease)
+            .bind(lease.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
+        Ok(())
+    }
+
+    async fn release(&self, lease: &LeaseId) -> Result<(), TokenError> {
+        Ok(self.store.release(&self.lease, lease).await?)
+    }
+}

@@ -1,0 +1,371 @@
+//! PostgresStore against a real PostgreSQL server (started by `cargo xtask test`, URL in
+//! COPILOT_RS_TEST_POSTGRES_URL). Every test works in a schema of its own.
+
+#[path = "../../copilot-store-redis/tests/support/fleet.rs"]
+mod fleet;
+
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use copilot_auth::{AuthError, CredentialKey, GitHubToken, StoredCredential, TokenStore};
+use copilot_store_core::store_error_of;
+use copilot_store_postgres::{EncryptionKey, PostgresStore, StoreError};
+use copilot_token::{SharedCopilotToken, SharedTokenCache};
+use fleet::{Backend, OpenFuture};
+use secrecy::{ExposeSecret, SecretString};
+use sqlx::postgres::PgConnectOptions;
+
+const URL_VAR: &str = "COPILOT_RS_TEST_POSTGRES_URL";
+
+/// A store in schema `schema` (created if missing), migrated.
+async fn connect(url: &str, schema: &str, key: &EncryptionKey) -> PostgresStore {
+    let admin = PostgresStore::connect(url, key)
+        .await
+        .expect("connect to postgres");
+    sqlx::query(&format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\""))
+        .execute(admin.pool())
+        .await
+        .unwrap();
+    admin.pool().close().await;
+    let options = PgConnectOptions::from_str(url)
+        .unwrap()
+        .options([("search_path", schema)]);
+    let store = PostgresStore::connect_with(options, key).await.unwrap();
+    store.migrate().await.unwrap();
+    store
+}
+
+fn open(url: String, namespace: String, key: EncryptionKey) -> OpenFuture {
+    Box::pin(async move {
+        let store = connect(&url, &namespace, &key).await;
+        let cache = store.copilot_cache(fleet::IDENTITY);
+        (
+            Arc::new(store) as Arc<dyn TokenStore>,
+            Arc::new(cache) as Arc<dyn SharedTokenCache>,
+        )
+    })
+}
+
+const BACKEND: Backend = Backend {
+    name: "postgres",
+    url_var: URL_VAR,
+    open,
+};
+
+async fn store(test: &str) -> Option<(PostgresStore, String, String)> {
+    let url = fleet::service_url(URL_VAR, test)?;
+    let schema = fleet::fresh_namespace(test);
+    let store = connect(&url, &schema, &fleet::test_key()).await;
+    Some((store, url, schema))
+}
+
+fn credential(token: &str) -> StoredCredential {
+    let mut credential = StoredCredential::new("github.com", GitHubToken::new(token));
+    credential.refresh_token = Some(SecretString::from(format!("ghr_{token}")));
+    credential.expires_at = Some(SystemTime::now() + Duration::from_secs(3600));
+    credential
+}
+
+async fn raw_sealed(store: &PostgresStore, account: &str) -> Vec<u8> {
+    let (sealed,): (Vec<u8>,) =
+        sqlx::query_as("SELECT sealed FROM copilot_credentials WHERE account = $1")
+            .bind(account)
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+    sealed
+}
+
+async fn set_sealed(store: &PostgresStore, account: &str, sealed: &[u8]) {
+    sqlx::query("UPDATE copilot_credentials SET sealed = $2 WHERE account = $1")
+        .bind(account)
+        .bind(sealed)
+        .execute(store.pool())
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn migrations_are_idempotent_and_credentials_round_trip_encrypted_with_versions() {
+    let Some((store, _url, _schema)) = store("round_trip").await else {
+        return;
+    };
+    store.migrate().await.unwrap();
+    let alice = CredentialKey::new("github.com", "alice");
+    assert!(store.load(&alice).await.unwrap().is_none());
+    store.save(&alice, &credential("ghu_alice1")).await.unwrap();
+    let loaded = store.load_versioned(&alice).await.unwrap().unwrap();
+    assert_eq!(loaded.credential.access_token.expose_secret(), "ghu_alice1");
+    assert_eq!(loaded.version, 1);
+    let raw = raw_sealed(&store, "alice").await;
+    assert!(!raw.windows(9).any(|w| w == b"ghu_alice"));
+    assert!(!raw.windows(4).any(|w| w == b"ghr_"));
+
+    assert!(
+        store
+            .save_if_version(&alice, &credential("ghu_alice2"), Some(1))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .save_if_version(&alice, &credential("ghu_stale"), Some(1))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .save_if_version(&alice, &credential("ghu_stale"), None)
+            .await
+            .unwrap()
+    );
+    let now = store.load_versioned(&alice).await.unwrap().unwrap();
+    assert_eq!(now.credential.access_token.expose_secret(), "ghu_alice2");
+    assert_eq!(now.version, 2);
+    let bob = CredentialKey::new("github.com", "bob");
+    assert!(
+        store
+            .save_if_version(&bob, &credential("ghu_bob"), None)
+            .await
+            .unwrap()
+    );
+    assert!(store.delete(&alice).await.unwrap());
+    assert!(!store.delete(&alice).await.unwrap());
+    assert!(store.load(&bob).await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn concurrent_compare_and_set_writers_never_lose_an_update() {
+    let Some((store, _url, _schema)) = store("cas_counter").await else {
+        return;
+    };
+    let key = CredentialKey::new("github.com", "counter");
+    store.save(&key, &credential("ghu_0")).await.unwrap();
+    let writers: Vec<_> = (0..8)
+        .map(|_| {
+            let store = store.clone();
+            let key = key.clone();
+            tokio::spawn(async move {
+                for _ in 0..25 {
+                    loop {
+                        let current = store.load_versioned(&key).await.unwrap().unwrap();
+                        let n: u32 = current
+                            .credential
+                            .login
+                            .as_deref()
+                            .unwrap_or("0")
+                            .parse()
+                            .unwrap();
+                        let next = current.credential.clone().with_login((n + 1).to_string());
+                        if store
+                            .save_if_version(&key, &next, Some(current.version))
+                            .await
+                            .unwrap()
+                        {
+                            break;
+                        }
+                    }
+                }
+            })
+        })
+        .collect();
+    for writer in writers {
+        writer.await.unwrap();
+    }
+    let last = store.load(&key).await.unwrap().unwrap();
+    assert_eq!(last.login.as_deref(), Some("200"));
+}
+
+#[tokio::test]
+async fn a_corrupt_or_undecryptable_row_is_a_typed_error_and_touches_no_other_row() {
+    let Some((store, url, schema)) = store("corrupt").await else {
+        return;
+    };
+    let alice = CredentialKey::new("github.com", "alice");
+    let bob = CredentialKey::new("github.com", "bob");
+    store.save(&alice, &credential("ghu_alice")).await.unwrap();
+    store.save(&bob, &credential("ghu_bob")).await.unwrap();
+    let bob_before = raw_sealed(&store, "bob").await;
+
+    set_sealed(
+        &store,
+        "alice",
+        b"\x01not a sealed value at all, just bytes",
+    )
+    .await;
+    let error = store.load(&alice).await.unwrap_err();
+    assert!(matches!(error, AuthError::Store(_)), "{error:?}");
+    assert!(
+        matches!(store_error_of(&error), Some(StoreError::Undecryptable { record }) if record.contains("alice")),
+        "{error:?}"
+    );
+    // Bob's sealed value moved onto alice's row does not open there.
+    set_sealed(&store, "alice", &bob_before).await;
+    assert!(matches!(
+        store_error_of(&store.load(&alice).await.unwrap_err()),
+        Some(StoreError::Undecryptable { .. })
+    ));
+    // Another key reads nothing, unless it keeps the old one as a previous key.
+    let options = PgConnectOptions::from_str(&url)
+        .unwrap()
+        .options([("search_path", schema.as_str())]);
+    let wrong = PostgresStore::connect_with(options, &EncryptionKey::from_bytes([9; 32]))
+        .await
+        .unwrap();
+    assert!(matches!(
+        store_error_of(&wrong.load(&bob).await.unwrap_err()),
+        Some(StoreError::Undecryptable { .. })
+    ));
+    assert!(
+        wrong
+            .with_previous_key(&fleet::test_key())
+            .load(&bob)
+            .await
+            .unwrap()
+            .is_some()
+    );
+
+    assert_eq!(raw_sealed(&store, "bob").await, bob_before);
+    assert_eq!(
+        store
+            .load(&bob)
+            .await
+            .unwrap()
+            .unwrap()
+            .access_token
+            .expose_secret(),
+        "ghu_bob"
+    );
+    store
+        .save(&alice, &credential("ghu_alice_again"))
+        .await
+        .unwrap();
+    assert!(store.load(&alice).await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn the_refresh_lease_is_exclusive_and_runs_out() {
+    let Some((store, _url, _schema)) = store("refresh_lease").await else {
+        return;
+    };
+    let key = CredentialKey::new("github.com", "alice");
+    let store = store.with_lease_wait(Duration::from_millis(300));
+    let held = store
+        .lock_refresh(&key, Duration::from_secs(30))
+        .await
+        .unwrap()
+        .expect("a shared store has leases");
+    let error = store
+        .lock_refresh(&key, Duration::from_secs(30))
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        store_error_of(&error),
+        Some(StoreError::LeaseTimeout { .. })
+    ));
+    held.release().await.unwrap();
+    let leased_at = std::time::Instant::now();
+    let again = store
+        .lock_refresh(&key, Duration::from_millis(200))
+        .await
+        .unwrap()
+        .unwrap();
+    let patient = store.clone().with_lease_wait(Duration::from_secs(5));
+    let taken_over = patient
+        .lock_refresh(&key, Duration::from_secs(30))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(leased_at.elapsed() >= Duration::from_millis(200));
+    again.release().await.unwrap();
+    assert!(
+        store
+            .lock_refresh(&key, Duration::from_secs(30))
+            .await
+            .is_err()
+    );
+    taken_over.release().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_shared_copilot_cache_publishes_and_leases() {
+    let Some((store, _url, _schema)) = store("copilot_cache").await else {
+        return;
+    };
+    let cache = store.copilot_cache("github.com/alice");
+    assert!(cache.load().await.unwrap().is_none());
+    let lease = cache
+        .try_lease(Duration::from_secs(30))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        cache
+            .try_lease(Duration::from_secs(30))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let expires_at = copilot_http::time::unix_seconds(SystemTime::now()) + 1800;
+    let token = SharedCopilotToken {
+        envelope: SecretString::from(format!(
+            r#"{{"token":"tid=1;exp={expires_at}:mac","expires_at":{expires_at},"refresh_in":1500}}"#
+        )),
+        fetched_at: SystemTime::now(),
+    };
+    cache.publish(&token, &lease).await.unwrap();
+    let next = cache.try_lease(Duration::from_secs(30)).await.unwrap();
+    assert!(next.is_some(), "publishing ended the lease");
+    cache.release(&next.unwrap()).await.unwrap();
+    let loaded = cache.load().await.unwrap().unwrap();
+    assert_eq!(
+        loaded.envelope.expose_secret(),
+        token.envelope.expose_secret()
+    );
+    assert!(
+        store
+            .copilot_cache("github.com/bob")
+            .load()
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    let (sealed,): (Vec<u8>,) = sqlx::query_as("SELECT sealed FROM copilot_tokens")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert!(!sealed.windows(5).any(|w| w == b"tid=1"));
+    sqlx::query("UPDATE copilot_tokens SET sealed = 'garbage'")
+        .execute(store.pool())
+        .await
+        .unwrap();
+    assert!(
+        cache.load().await.unwrap().is_none(),
+        "unreadable is a miss"
+    );
+}
+
+/// The fleet's worker process (started by the fleet tests, never on its own).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a worker process of the fleet tests; they start it"]
+async fn fleet_worker() {
+    fleet::worker(&BACKEND).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_processes_by_a_thousand_callers_refresh_once_and_exchange_once() {
+    let Some(url) = fleet::service_url(URL_VAR, "fleet") else {
+        return;
+    };
+    fleet::one_refresh_and_one_exchange_for_a_fleet(&BACKEND, &url, "fleet_worker", 3, 1000).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lease_holder_killed_mid_exchange_is_replaced() {
+    let Some(url) = fleet::service_url(URL_VAR, "killed_holder") else {
+        return;
+    };
+    fleet::a_killed_lease_holder_is_replaced(&BACKEND, &url, "fleet_worker").await;
+}
