@@ -489,7 +489,10 @@ impl TokenManager {
     }
 
     /// Exchanges, asking the provider once for a fresh GitHub token if GitHub rejects this one.
-    async fn exchange_or_refresh(&self, github_token: &GitHubToken) -> Result<CopilotToken, TokenError> {
+    async fn exchange_or_refresh(
+        &self,
+        github_token: &GitHubToken,
+    ) -> Result<CopilotToken, TokenError> {
         let inner = &self.inner;
         match inner.exchanger.exchange(github_token).await {
             Err(rejected @ TokenError::GitHubTokenRejected { .. }) => {
