@@ -371,6 +371,7 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/models/{id}/policy", post(copilot::models::set_policy))
         .route("/chat/completions", post(copilot::chat::completions))
         .route("/responses", post(copilot::responses::responses))
+        .route("/v1/messages", post(copilot::messages::messages))
         .route("/embeddings", post(copilot::embeddings::embeddings))
         .route("/_ping", get(|| async { "pong" }));
     Router::new()

@@ -17,6 +17,8 @@ mod exchange;
 mod faults;
 #[path = "mock/log.rs"]
 mod log;
+#[path = "mock/messages.rs"]
+mod messages;
 #[path = "mock/models.rs"]
 mod models;
 #[path = "mock/preamble.rs"]

@@ -70,6 +70,8 @@ struct Answer {
     reasoning: Option<String>,
     reasoning_id: String,
     usage: Value,
+    /// Copilot's cost of the answer, on the last chunk (or the top level when not streamed).
+    copilot_usage: Value,
 }
 
 impl Answer {
@@ -185,6 +187,9 @@ impl Answer {
             usage.insert("usage".into(), self.usage.clone());
             out.push(usage.into());
         }
+        if let Some(Value::Object(last)) = out.last_mut() {
+            last.insert("copilot_usage".into(), self.copilot_usage.clone());
+        }
         let mut events: Vec<String> = out.iter().map(Value::to_string).collect();
         events.push("[DONE]".into());
         events
@@ -271,6 +276,7 @@ impl Answer {
             "prompt_filter_results": prompt_filter_results(),
             "system_fingerprint": "fp_copilot_mock",
             "usage": self.usage,
+            "copilot_usage": self.copilot_usage,
         })
     }
 }
@@ -459,6 +465,7 @@ pub(crate) async fn completions(State(shared): State<Arc<Shared>>, call: Copilot
             )
         })
         .collect();
+    let cost = super::copilot_usage(&model, prompt_tokens, 0, completion_tokens);
     let answer = Answer {
         id: ids::completion_id(),
         created: unix_now(),
@@ -469,6 +476,7 @@ pub(crate) async fn completions(State(shared): State<Arc<Shared>>, call: Copilot
         lead_text,
         reasoning,
         reasoning_id: format!("cot_{}", ids::hex(16)),
+        copilot_usage: cost,
         usage: json!({
             "completion_tokens": completion_tokens,
             "prompt_tokens": prompt_tokens,

@@ -3,6 +3,7 @@
 pub(crate) mod chat;
 pub(crate) mod embeddings;
 pub(crate) mod exchange;
+pub(crate) mod messages;
 pub(crate) mod models;
 pub(crate) mod responses;
 pub(crate) mod schema;
@@ -140,4 +141,40 @@ pub(crate) fn unix_now() -> u64 {
         .duration_since(SystemTime::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or_default()
+}
+
+/// The mock's token prices in nano-AIU per token (1e9 nano-AIU = 1 AI credit): (input, cached input,
+/// output). Claude costs more than the others; the same figures are in `/models` `billing.token_prices`.
+pub(crate) fn token_prices(model: &models::ModelInfo) -> (u64, u64, u64) {
+    match model.family {
+        models::Family::Claude => (3_000, 300, 15_000),
+        models::Family::OSeries => (2_000, 500, 8_000),
+        models::Family::OpenAi => (1_000, 250, 4_000),
+    }
+}
+
+/// `copilot_usage` for an answer: the total in nano-AIU and the per-kind breakdown.
+pub(crate) fn copilot_usage(
+    model: &models::ModelInfo,
+    input: u64,
+    cached: u64,
+    output: u64,
+) -> Value {
+    let (input_price, cached_price, output_price) = token_prices(model);
+    let uncached = input.saturating_sub(cached);
+    let details = [
+        ("input", uncached, uncached.saturating_mul(input_price)),
+        ("cached_input", cached, cached.saturating_mul(cached_price)),
+        ("output", output, output.saturating_mul(output_price)),
+    ];
+    let total = details
+        .iter()
+        .fold(0u64, |sum, (_, _, nano)| sum.saturating_add(*nano));
+    json!({
+        "total_nano_aiu": total,
+        "token_details": details
+            .iter()
+            .map(|(kind, count, nano)| json!({"token_type": kind, "token_count": count, "nano_aiu": nano}))
+            .collect::<Vec<_>>(),
+    })
 }

@@ -145,15 +145,20 @@ pub(crate) async fn responses(State(shared): State<Arc<Shared>>, call: CopilotJs
             "total_tokens": input_tokens + output_tokens + reasoning_tokens,
         },
     });
+    let cost = super::copilot_usage(model, input_tokens, 0, output_tokens + reasoning_tokens);
+    let mut response = response;
+    if request.get("stream").and_then(Value::as_bool) != Some(true) {
+        response["copilot_usage"] = cost.clone();
+    }
     if request.get("stream").and_then(Value::as_bool) == Some(true) {
-        stream_events(&response).into_response()
+        stream_events(&response, &cost).into_response()
     } else {
         axum::Json(response).into_response()
     }
 }
 
 /// Renders the finished `response` as the event sequence the real API streams.
-fn stream_events(response: &Value) -> SsePlan {
+fn stream_events(response: &Value, cost: &Value) -> SsePlan {
     let mut events: Vec<Value> = Vec::new();
     let mut in_progress = response.clone();
     in_progress["status"] = json!("in_progress");
@@ -219,7 +224,8 @@ fn stream_events(response: &Value) -> SsePlan {
             json!({"type": "response.output_item.done", "output_index": index, "item": item}),
         );
     }
-    events.push(json!({"type": "response.completed", "response": response}));
+    // Copilot puts the cost beside `response` on the last event.
+    events.push(json!({"type": "response.completed", "response": response, "copilot_usage": cost}));
     let events = events
         .into_iter()
         .enumerate()
