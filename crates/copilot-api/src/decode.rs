@@ -53,6 +53,8 @@ pub(crate) struct DecodeState {
     pub saw_finish: bool,
     /// Ids for errors raised from the stream.
     pub context: ResponseContext,
+    /// A malformed payload ends the stream with an error instead of a [`ChatEvent::Malformed`].
+    pub strict: bool,
 }
 
 impl DecodeState {
@@ -70,13 +72,20 @@ impl DecodeState {
     }
 
     pub fn malformed(&mut self, error: &serde_json::Error, data: &[u8], out: &mut EventQueue) {
-        self.fail(
-            ApiError::MalformedChunk {
-                message: error.to_string(),
-                snippet: crate::error::snippet(data),
-            },
-            out,
-        );
+        if self.strict {
+            return self.fail(
+                ApiError::MalformedChunk {
+                    message: error.to_string(),
+                    snippet: crate::error::snippet(data),
+                },
+                out,
+            );
+        }
+        tracing::warn!(%error, "skipping a malformed stream payload");
+        out.push_back(Ok(ChatEvent::Malformed {
+            raw: String::from_utf8_lossy(data).into_owned(),
+            error: error.to_string(),
+        }));
     }
 
     pub fn stream_error(&mut self, wire: WireError, out: &mut EventQueue) {
@@ -104,6 +113,17 @@ impl ChatEventDecoder {
     pub fn sse_limits(mut self, limits: SseLimits) -> Self {
         self.set_sse_limits(limits);
         self
+    }
+
+    /// Whether a malformed `data:` payload ends the stream with [`ApiError::MalformedChunk`] (`true`) or
+    /// becomes a [`ChatEvent::Malformed`] after which decoding goes on (`false`, the default).
+    pub fn strict(mut self, strict: bool) -> Self {
+        self.set_strict(strict);
+        self
+    }
+
+    pub(crate) fn set_strict(&mut self, strict: bool) {
+        self.state.strict = strict;
     }
 
     pub(crate) fn set_sse_limits(&mut self, limits: SseLimits) {

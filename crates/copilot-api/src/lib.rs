@@ -151,6 +151,6 @@ pub use responses::{
 };
 pub use sse::{SseLimitExceeded, SseLimits};
 pub use stream::ChatStream;
-pub use usage::{CompletionTokensDetails, PromptTokensDetails, Usage};
+pub use usage::{CompletionTokensDetails, CopilotUsage, PromptTokensDetails, Usage};
 pub use wire::extra::Extra;
 pub use wire::sse;

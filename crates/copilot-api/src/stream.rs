@@ -120,6 +120,13 @@ impl ChatStream {
         self
     }
 
+    /// Whether a malformed payload ends the stream with an error (see [`ChatEventDecoder::strict`]).
+    /// Set it before the first poll.
+    pub fn strict(mut self, strict: bool) -> Self {
+        self.decoder.set_strict(strict);
+        self
+    }
+
     /// The SSE size caps (default: 16 MiB per line and per event, no cap on the stream's bytes). A stream that
     /// breaks one ends with [`ApiError::SseLimit`].
     pub fn sse_limits(mut self, limits: SseLimits) -> Self {

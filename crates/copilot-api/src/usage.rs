@@ -39,11 +39,17 @@ impl Usage {
             .and_then(|d| d.cached_tokens)
     }
 
-    /// Reasoning tokens, when reported.
+    /// Reasoning tokens, when reported: in `completion_tokens_details`, or at the top level of `usage` as
+    /// Gemini streams report them.
     pub fn reasoning_tokens(&self) -> Option<u64> {
         self.completion_tokens_details
             .as_ref()
             .and_then(|d| d.reasoning_tokens)
+            .or_else(|| {
+                self.extra
+                    .get_as::<u64>("reasoning_tokens")
+                    .and_then(Result::ok)
+            })
     }
 }
 
@@ -206,4 +212,60 @@ impl<'de> Fields<'de> for CompletionTokensDetailsFields {
             extra,
         })
     }
+}
+
+/// Copilot's cost of one answer (`copilot_usage`): AI credits in nano-AIU (1e9 nano-AIU = 1 credit), sent
+/// on non-streamed answers and on the last event of a stream, on every conversation endpoint.
+///
+/// ```
+/// let usage: copilot_api::CopilotUsage =
+///     serde_json::from_str(r#"{"total_nano_aiu":1250000000,"token_details":[]}"#).unwrap();
+/// assert_eq!(usage.total_nano_aiu, 1_250_000_000);
+/// assert_eq!(usage.credits(), 1.25);
+/// ```
+#[derive(Debug, Clone, PartialEq, Default, Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct CopilotUsage {
+    /// The total cost in nano-AIU (a number the server sends; a fraction or an out-of-range value is
+    /// rounded and saturated, a negative one is 0).
+    #[serde(default, deserialize_with = "nano_aiu")]
+    pub total_nano_aiu: u64,
+    /// Fields this version does not model (the per-token-kind breakdown, …).
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl CopilotUsage {
+    /// A cost of `total_nano_aiu`.
+    pub fn new(total_nano_aiu: u64) -> Self {
+        CopilotUsage {
+            total_nano_aiu,
+            extra: serde_json::Map::new(),
+        }
+    }
+
+    /// The cost in AI credits.
+    pub fn credits(&self) -> f64 {
+        self.total_nano_aiu as f64 / 1e9
+    }
+
+    /// Adds another answer's cost (saturating), for running totals.
+    pub fn add(&mut self, other: &CopilotUsage) {
+        self.total_nano_aiu = self.total_nano_aiu.saturating_add(other.total_nano_aiu);
+    }
+}
+
+/// Reads a server-supplied count leniently: integers as they are, floats rounded, out-of-range values
+/// saturated, negatives and non-numbers as 0.
+fn nano_aiu<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
+    Ok(match serde_json::Value::deserialize(deserializer)? {
+        serde_json::Value::Number(number) => match (number.as_u64(), number.as_f64()) {
+            (Some(n), _) => n,
+            // `as` saturates: NaN is 0, huge values are u64::MAX, negatives 0.
+            (None, Some(f)) => f.round() as u64,
+            (None, None) => 0,
+        },
+        serde_json::Value::String(text) => text.trim().parse().unwrap_or(0),
+        _ => 0,
+    })
 }

@@ -7,6 +7,8 @@ mod support;
 mod connections;
 #[path = "api/errors.rs"]
 mod errors;
+#[path = "api/fidelity.rs"]
+mod fidelity;
 #[path = "api/fixtures.rs"]
 mod fixtures;
 #[path = "api/hardening.rs"]

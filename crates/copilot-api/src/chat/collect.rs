@@ -11,7 +11,7 @@ use serde_json::Value;
 use crate::chat::{FinishReason, FunctionCall, Message, Role, ToolCall};
 use crate::messages::{AnthropicMessage, ContentBlock, MessageContent};
 use crate::responses::{ReasoningSummary, ResponseContent, ResponseItem};
-use crate::usage::Usage;
+use crate::usage::{CopilotUsage, Usage};
 
 /// The reasoning of one choice, ready for display and replay.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -172,6 +172,7 @@ impl CollectedMessage {
                 id: self.reasoning.id.clone(),
                 summary,
                 encrypted_content: self.reasoning.opaque.clone(),
+                extra: serde_json::Map::new(),
             });
         }
         if !self.content.is_empty() {
@@ -179,9 +180,11 @@ impl CollectedMessage {
                 role: Role::Assistant,
                 content: vec![ResponseContent::OutputText {
                     text: self.content.clone(),
+                    extra: serde_json::Map::new(),
                 }],
                 id: None,
                 status: None,
+                extra: serde_json::Map::new(),
             });
         }
         for call in &self.tool_calls {
@@ -190,6 +193,7 @@ impl CollectedMessage {
                 name: call.function.name.clone(),
                 arguments: call.function.arguments.clone(),
                 id: None,
+                extra: serde_json::Map::new(),
             });
         }
         items
@@ -230,9 +234,20 @@ pub struct CollectedChat {
     pub saw_finish: bool,
     /// Copilot extras in arrival order.
     pub extras: Vec<CollectedExtra>,
+    /// Copilot's cost of this answer (`copilot_usage` from the stream's last event; the last report wins).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub copilot_usage: Option<CopilotUsage>,
+    /// Why payloads were skipped as malformed (see [`ChatEvent::Malformed`]), in order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub malformed: Vec<String>,
 }
 
 impl CollectedChat {
+    /// The cost of this answer in AI credits, when the server reported it.
+    pub fn credits(&self) -> Option<f64> {
+        self.copilot_usage.as_ref().map(CopilotUsage::credits)
+    }
+
     /// The first choice (the only one for `n = 1`).
     pub fn message(&self) -> Option<&CollectedMessage> {
         self.choices.first()
@@ -408,15 +423,24 @@ impl ChatCollector {
             ChatEvent::Finish { choice, reason } => {
                 self.choice(choice).message.finish_reason = Some(reason)
             }
+            ChatEvent::Malformed { error, .. } => self.result.malformed.push(error),
             ChatEvent::Extra {
                 choice,
                 name,
                 value,
-            } => self.result.extras.push(CollectedExtra {
-                choice,
-                name,
-                value,
-            }),
+            } => {
+                if name == "copilot_usage" {
+                    match serde_json::from_str::<CopilotUsage>(value.get()) {
+                        Ok(usage) => self.result.copilot_usage = Some(usage),
+                        Err(error) => tracing::warn!(%error, "unreadable copilot_usage"),
+                    }
+                }
+                self.result.extras.push(CollectedExtra {
+                    choice,
+                    name,
+                    value,
+                })
+            }
             ChatEvent::Done {
                 done_marker,
                 saw_finish,

@@ -117,6 +117,15 @@ pub enum ChatEvent {
         /// The raw JSON value.
         value: Box<RawValue>,
     },
+    /// A `data:` payload that is not valid JSON for its endpoint. Real streams contain such lines; by
+    /// default decoding goes on after one (a strict decoder ends the stream with
+    /// [`ApiError::MalformedChunk`](crate::ApiError::MalformedChunk) instead).
+    Malformed {
+        /// The payload, as received (lossy UTF-8).
+        raw: String,
+        /// Why it could not be decoded.
+        error: String,
+    },
     /// The stream ended normally. Always the last event.
     Done {
         /// Whether `data: [DONE]` was seen (it may be missing; EOF then ends the stream).

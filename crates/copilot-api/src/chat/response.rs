@@ -8,7 +8,7 @@ use serde::Serialize;
 use serde::de::{self, Deserialize, Deserializer, MapAccess};
 
 use crate::chat::{Content, Message};
-use crate::usage::Usage;
+use crate::usage::{CopilotUsage, Usage};
 use crate::wire::extra::Extra;
 use crate::wire::fields::{self, Fields, once};
 use crate::wire::open_enum::open_enum;
@@ -68,6 +68,11 @@ pub struct Choice {
 }
 
 impl ChatResponse {
+    /// Copilot's cost of this answer (`copilot_usage`), when reported and readable.
+    pub fn copilot_usage(&self) -> Option<CopilotUsage> {
+        self.extra.get_as("copilot_usage").and_then(Result::ok)
+    }
+
     /// The first choice's message, if any.
     pub fn message(&self) -> Option<&Message> {
         self.choices.first().map(|c| &c.message)

@@ -89,6 +89,7 @@ enum DeltaField {
     ToolCalls,
     FunctionCall,
     CopilotAnnotations,
+    Annotations,
     #[serde(other)]
     Other,
 }
@@ -251,6 +252,7 @@ struct RareDelta<'a> {
     tool_calls: Option<Vec<WireToolCall<'a>>>,
     function_call: Option<WireFunction<'a>>,
     copilot_annotations: Option<&'a RawValue>,
+    annotations: Option<&'a RawValue>,
 }
 
 impl<'de: 'a, 'a> Deserialize<'de> for WireDelta<'a> {
@@ -310,6 +312,9 @@ impl<'de: 'a, 'a> Deserialize<'de> for WireDelta<'a> {
                         DeltaField::CopilotAnnotations => {
                             rare.get_or_insert_with(Box::default).copilot_annotations =
                                 map.next_value()?
+                        }
+                        DeltaField::Annotations => {
+                            rare.get_or_insert_with(Box::default).annotations = map.next_value()?
                         }
                     }
                 }
@@ -558,5 +563,6 @@ impl ChatMapper {
             "copilot_annotations",
             rare.copilot_annotations,
         );
+        extra(out, Some(index), "annotations", rare.annotations);
     }
 }

@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 
 use crate::chat::{FinishReason, Role};
 use crate::messages::{AnthropicMessage, ContentBlock, MessageContent};
-use crate::usage::{PromptTokensDetails, Usage};
+use crate::usage::{CopilotUsage, PromptTokensDetails, Usage};
 use crate::wire::extra::Extra;
 use crate::wire::open_enum::open_enum;
 
@@ -139,6 +139,13 @@ fn assistant() -> Role {
 }
 
 impl MessagesResponse {
+    /// Copilot's cost of this answer (`copilot_usage`), when reported and readable.
+    pub fn copilot_usage(&self) -> Option<CopilotUsage> {
+        self.extra
+            .get("copilot_usage")
+            .and_then(|value| CopilotUsage::deserialize(value).ok())
+    }
+
     /// All text blocks joined.
     pub fn text(&self) -> String {
         self.content

@@ -2,7 +2,7 @@
 //! their content parts and reasoning summaries.
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::chat::{ImageDetail, Role};
 
@@ -23,6 +23,9 @@ pub enum ResponseItem {
         /// The item status (output items).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         status: Option<String>,
+        /// Fields this version does not model (e.g. `phase`, `annotations`), kept for replay.
+        #[serde(flatten)]
+        extra: Map<String, Value>,
     },
     /// A function call made by the model.
     FunctionCall {
@@ -35,6 +38,9 @@ pub enum ResponseItem {
         /// The item id (output items).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         id: Option<String>,
+        /// Fields this version does not model (e.g. `phase`, `annotations`), kept for replay.
+        #[serde(flatten)]
+        extra: Map<String, Value>,
     },
     /// A tool result.
     FunctionCallOutput {
@@ -42,6 +48,9 @@ pub enum ResponseItem {
         call_id: String,
         /// The result text.
         output: String,
+        /// Fields this version does not model (e.g. `phase`, `annotations`), kept for replay.
+        #[serde(flatten)]
+        extra: Map<String, Value>,
     },
     /// Reasoning to replay. `encrypted_content` must be sent back byte-for-byte unchanged.
     Reasoning {
@@ -54,6 +63,9 @@ pub enum ResponseItem {
         /// The encrypted reasoning (requested with `include: ["reasoning.encrypted_content"]`).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         encrypted_content: Option<String>,
+        /// Fields this version does not model (e.g. `phase`, `annotations`), kept for replay.
+        #[serde(flatten)]
+        extra: Map<String, Value>,
     },
     /// Any other item, kept verbatim.
     #[serde(untagged)]
@@ -65,9 +77,53 @@ impl ResponseItem {
     pub fn user_text(text: impl Into<String>) -> Self {
         ResponseItem::Message {
             role: Role::User,
-            content: vec![ResponseContent::InputText { text: text.into() }],
+            content: vec![ResponseContent::InputText {
+                text: text.into(),
+                extra: Map::new(),
+            }],
             id: None,
             status: None,
+            extra: Map::new(),
+        }
+    }
+
+    /// A message item (no id or status: an input item).
+    pub fn message(role: Role, content: Vec<ResponseContent>) -> Self {
+        ResponseItem::Message {
+            role,
+            content,
+            id: None,
+            status: None,
+            extra: Map::new(),
+        }
+    }
+
+    /// A function call the model made, to replay.
+    pub fn function_call(
+        call_id: impl Into<String>,
+        name: impl Into<String>,
+        arguments: impl Into<String>,
+    ) -> Self {
+        ResponseItem::FunctionCall {
+            call_id: call_id.into(),
+            name: name.into(),
+            arguments: arguments.into(),
+            id: None,
+            extra: Map::new(),
+        }
+    }
+
+    /// Reasoning to replay (`encrypted_content` unchanged).
+    pub fn reasoning(
+        id: Option<String>,
+        summary: Vec<ReasoningSummary>,
+        encrypted_content: Option<String>,
+    ) -> Self {
+        ResponseItem::Reasoning {
+            id,
+            summary,
+            encrypted_content,
+            extra: Map::new(),
         }
     }
 
@@ -76,6 +132,7 @@ impl ResponseItem {
         ResponseItem::FunctionCallOutput {
             call_id: call_id.into(),
             output: output.into(),
+            extra: Map::new(),
         }
     }
 
@@ -129,11 +186,17 @@ pub enum ResponseContent {
     InputText {
         /// The text.
         text: String,
+        /// Fields this version does not model (e.g. `phase`, `annotations`), kept for replay.
+        #[serde(flatten)]
+        extra: Map<String, Value>,
     },
     /// Assistant-side text (when replaying).
     OutputText {
         /// The text.
         text: String,
+        /// Fields this version does not model (e.g. `phase`, `annotations`), kept for replay.
+        #[serde(flatten)]
+        extra: Map<String, Value>,
     },
     /// An image.
     InputImage {
@@ -142,8 +205,38 @@ pub enum ResponseContent {
         /// Optional detail level.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         detail: Option<ImageDetail>,
+        /// Fields this version does not model (e.g. `phase`, `annotations`), kept for replay.
+        #[serde(flatten)]
+        extra: Map<String, Value>,
     },
     /// Any other part, kept verbatim.
     #[serde(untagged)]
     Other(Value),
+}
+
+impl ResponseContent {
+    /// User-side text.
+    pub fn input_text(text: impl Into<String>) -> Self {
+        ResponseContent::InputText {
+            text: text.into(),
+            extra: Map::new(),
+        }
+    }
+
+    /// Assistant-side text.
+    pub fn output_text(text: impl Into<String>) -> Self {
+        ResponseContent::OutputText {
+            text: text.into(),
+            extra: Map::new(),
+        }
+    }
+
+    /// An image (a data URL or an https URL).
+    pub fn input_image(image_url: impl Into<String>, detail: Option<ImageDetail>) -> Self {
+        ResponseContent::InputImage {
+            image_url: image_url.into(),
+            detail,
+            extra: Map::new(),
+        }
+    }
 }

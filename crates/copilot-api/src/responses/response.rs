@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 
 use crate::chat::FinishReason;
 use crate::responses::{ResponseContent, ResponseItem};
-use crate::usage::{CompletionTokensDetails, PromptTokensDetails, Usage};
+use crate::usage::{CompletionTokensDetails, CopilotUsage, PromptTokensDetails, Usage};
 use crate::wire::extra::Extra;
 use crate::wire::fields::{self, Fields, once};
 
@@ -92,13 +92,18 @@ pub struct ResponsesResponse {
 }
 
 impl ResponsesResponse {
+    /// Copilot's cost of this answer (`copilot_usage`), when reported and readable.
+    pub fn copilot_usage(&self) -> Option<CopilotUsage> {
+        self.extra.get_as("copilot_usage").and_then(Result::ok)
+    }
+
     /// All output text joined.
     pub fn output_text(&self) -> String {
         let mut text = String::new();
         for item in &self.output {
             if let ResponseItem::Message { content, .. } = item {
                 for part in content {
-                    if let ResponseContent::OutputText { text: t } = part {
+                    if let ResponseContent::OutputText { text: t, .. } = part {
                         text.push_str(t);
                     }
                 }

@@ -30,6 +30,8 @@ struct WireEvent<'a> {
     message: Str<'a>,
     #[serde(borrow, default)]
     param: Str<'a>,
+    #[serde(borrow, default)]
+    copilot_usage: Option<&'a RawValue>,
 }
 
 #[derive(Deserialize)]
@@ -166,6 +168,14 @@ impl ResponsesMapper {
                 }
                 state.saw_finish = true;
                 out.push_back(Ok(ChatEvent::Finish { choice: 0, reason }));
+                // Copilot's cost sits beside `response` on this last event.
+                if let Some(value) = wire.copilot_usage.filter(|v| v.get() != "null") {
+                    out.push_back(Ok(ChatEvent::Extra {
+                        choice: None,
+                        name: "copilot_usage".to_owned(),
+                        value: value.to_owned(),
+                    }));
+                }
             }
             "response.failed" => {
                 let wire_error = parse_response(wire.response)

@@ -243,7 +243,14 @@ fn eof_without_done_reports_whether_a_finish_was_seen() {
 }
 
 #[test]
-fn malformed_chunk_carries_a_snippet() {
+fn malformed_chunk_carries_a_snippet_in_strict_mode() {
+    let chat = |input: &[u8]| {
+        let mut decoder = copilot_api::ChatEventDecoder::new(Dialect::ChatCompletions).strict(true);
+        let mut queue = copilot_api::EventQueue::new();
+        decoder.feed(input, &mut queue);
+        decoder.finish(&mut queue);
+        Vec::from(queue)
+    };
     let events = chat(b"data: {\"choices\":[{\"index\":\"zero\"}]}\n\n");
     match &events[0] {
         Err(ApiError::MalformedChunk { snippet, .. }) => {

@@ -117,17 +117,12 @@ async fn responses_request_shape_and_function_call_output_initiator() {
         "gpt-5.3-codex",
         vec![
             ResponseItem::user_text("List files"),
-            ResponseItem::Reasoning {
-                id: Some("rs_0".into()),
-                summary: vec![],
-                encrypted_content: Some("gAAAA-unchanged==".into()),
-            },
-            ResponseItem::FunctionCall {
-                call_id: "call_1".into(),
-                name: "shell".into(),
-                arguments: "{}".into(),
-                id: None,
-            },
+            ResponseItem::reasoning(
+                Some("rs_0".into()),
+                vec![],
+                Some("gAAAA-unchanged==".into()),
+            ),
+            ResponseItem::function_call("call_1", "shell", "{}"),
             ResponseItem::function_call_output("call_1", "a.rs"),
         ],
     )

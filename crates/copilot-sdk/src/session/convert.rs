@@ -79,44 +79,36 @@ fn message_items(entry: &HistoryEntry) -> Vec<ResponseItem> {
         Role::Assistant => {
             let reasoning_id = entry.reasoning_id.clone();
             if reasoning_id.is_some() || message.reasoning_opaque.is_some() {
-                items.push(ResponseItem::Reasoning {
-                    id: reasoning_id,
-                    summary: Vec::new(),
-                    encrypted_content: message.reasoning_opaque.clone(),
-                });
+                items.push(ResponseItem::reasoning(
+                    reasoning_id,
+                    Vec::new(),
+                    message.reasoning_opaque.clone(),
+                ));
             }
             let text = message.text();
             if !text.is_empty() {
-                items.push(ResponseItem::Message {
-                    role: Role::Assistant,
-                    content: vec![ResponseContent::OutputText { text }],
-                    id: None,
-                    status: None,
-                });
+                items.push(ResponseItem::message(
+                    Role::Assistant,
+                    vec![ResponseContent::output_text(text)],
+                ));
             }
             for call in &message.tool_calls {
-                items.push(ResponseItem::FunctionCall {
-                    call_id: call.id.clone(),
-                    name: call.function.name.clone(),
-                    arguments: call.function.arguments.clone(),
-                    id: None,
-                });
+                items.push(ResponseItem::function_call(
+                    call.id.clone(),
+                    call.function.name.clone(),
+                    call.function.arguments.clone(),
+                ));
             }
         }
         role => {
             let content = match &message.content {
                 Some(Content::Parts(parts)) => parts.iter().filter_map(input_part).collect(),
                 Some(Content::Text(text)) => {
-                    vec![ResponseContent::InputText { text: text.clone() }]
+                    vec![ResponseContent::input_text(text.clone())]
                 }
                 _ => Vec::new(),
             };
-            items.push(ResponseItem::Message {
-                role: role.clone(),
-                content,
-                id: None,
-                status: None,
-            });
+            items.push(ResponseItem::message(role.clone(), content));
         }
     }
     items
@@ -124,11 +116,10 @@ fn message_items(entry: &HistoryEntry) -> Vec<ResponseItem> {
 
 fn input_part(part: &ContentPart) -> Option<ResponseContent> {
     match part {
-        ContentPart::Text { text } => Some(ResponseContent::InputText { text: text.clone() }),
-        ContentPart::ImageUrl { url, detail } => Some(ResponseContent::InputImage {
-            image_url: url.clone(),
-            detail: detail.clone(),
-        }),
+        ContentPart::Text { text } => Some(ResponseContent::input_text(text.clone())),
+        ContentPart::ImageUrl { url, detail } => {
+            Some(ResponseContent::input_image(url.clone(), detail.clone()))
+        }
         ContentPart::Other(value) => Some(ResponseContent::Other(value.clone())),
     }
 }
