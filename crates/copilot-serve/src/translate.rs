@@ -17,55 +17,48 @@ pub(crate) fn chat_to_responses(chat: ChatRequest) -> ResponsesRequest {
     for message in chat.messages {
         match message.role {
             Role::System | Role::Developer => instructions.push(message.text()),
-            Role::User => input.push(ResponseItem::Message {
-                role: Role::User,
-                content: input_parts(message.content),
-                id: None,
-                status: None,
-            }),
+            Role::User => input.push(ResponseItem::message(
+                Role::User,
+                input_parts(message.content),
+            )),
             Role::Assistant => {
                 if let Some(opaque) = message.reasoning_opaque.clone() {
-                    input.push(ResponseItem::Reasoning {
-                        id: message
+                    input.push(ResponseItem::reasoning(
+                        message
                             .extra
                             .get_as::<String>("cot_id")
                             .and_then(Result::ok),
-                        summary: Vec::new(),
-                        encrypted_content: Some(opaque),
-                    });
+                        Vec::new(),
+                        Some(opaque),
+                    ));
                 }
                 let text = message.text();
                 if !text.is_empty() {
-                    input.push(ResponseItem::Message {
-                        role: Role::Assistant,
-                        content: vec![ResponseContent::OutputText { text }],
-                        id: None,
-                        status: None,
-                    });
+                    input.push(ResponseItem::message(
+                        Role::Assistant,
+                        vec![ResponseContent::output_text(text)],
+                    ));
                 }
                 for call in message.tool_calls {
-                    input.push(ResponseItem::FunctionCall {
-                        call_id: call.id,
-                        name: call.function.name,
-                        arguments: call.function.arguments,
-                        id: None,
-                    });
+                    input.push(ResponseItem::function_call(
+                        call.id,
+                        call.function.name,
+                        call.function.arguments,
+                    ));
                 }
             }
-            Role::Tool | Role::Function => input.push(ResponseItem::FunctionCallOutput {
-                call_id: message.tool_call_id.unwrap_or_default(),
-                output: message
+            Role::Tool | Role::Function => input.push(ResponseItem::function_call_output(
+                message.tool_call_id.unwrap_or_default(),
+                message
                     .content
                     .as_ref()
                     .map(Content::text)
                     .unwrap_or_default(),
-            }),
-            _ => input.push(ResponseItem::Message {
-                role: message.role,
-                content: input_parts(message.content),
-                id: None,
-                status: None,
-            }),
+            )),
+            _ => input.push(ResponseItem::message(
+                message.role,
+                input_parts(message.content),
+            )),
         }
     }
     let mut request = ResponsesRequest::new(chat.model, input);
@@ -133,15 +126,12 @@ pub(crate) fn chat_to_responses(chat: ChatRequest) -> ResponsesRequest {
 fn input_parts(content: Option<Content>) -> Vec<ResponseContent> {
     match content {
         None => Vec::new(),
-        Some(Content::Text(text)) => vec![ResponseContent::InputText { text }],
+        Some(Content::Text(text)) => vec![ResponseContent::input_text(text)],
         Some(Content::Parts(parts)) => parts
             .into_iter()
             .map(|part| match part {
-                ContentPart::Text { text } => ResponseContent::InputText { text },
-                ContentPart::ImageUrl { url, detail } => ResponseContent::InputImage {
-                    image_url: url,
-                    detail,
-                },
+                ContentPart::Text { text } => ResponseContent::input_text(text),
+                ContentPart::ImageUrl { url, detail } => ResponseContent::input_image(url, detail),
                 ContentPart::Other(value) => ResponseContent::Other(value),
             })
             .collect(),
@@ -237,11 +227,11 @@ pub(crate) fn responses_to_chat(request: ResponsesRequest) -> ChatRequest {
                 let parts: Vec<ContentPart> = content
                     .into_iter()
                     .filter_map(|part| match part {
-                        ResponseContent::InputText { text }
-                        | ResponseContent::OutputText { text } => Some(ContentPart::text(text)),
-                        ResponseContent::InputImage { image_url, detail } => {
-                            Some(ContentPart::image_url(image_url, detail))
-                        }
+                        ResponseContent::InputText { text, .. }
+                        | ResponseContent::OutputText { text, .. } => Some(ContentPart::text(text)),
+                        ResponseContent::InputImage {
+                            image_url, detail, ..
+                        } => Some(ContentPart::image_url(image_url, detail)),
                         ResponseContent::Other(value) => other_part(value),
                         _ => None,
                     })
@@ -277,7 +267,9 @@ pub(crate) fn responses_to_chat(request: ResponsesRequest) -> ChatRequest {
                     _ => messages.push(Message::assistant_tool_calls(vec![call])),
                 }
             }
-            ResponseItem::FunctionCallOutput { call_id, output } => {
+            ResponseItem::FunctionCallOutput {
+                call_id, output, ..
+            } => {
                 messages.push(Message::tool(call_id, output));
             }
             ResponseItem::Reasoning { .. } => {}
