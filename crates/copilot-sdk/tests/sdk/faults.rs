@@ -435,7 +435,7 @@ fault_test! {
 }
 
 fault_test! {
-    malformed_chunk_is_a_typed_error(Time::Real) |Fixture { target, session, .. }| {
+    malformed_chunk_is_skipped(Time::Real) |Fixture { target, session, .. }| {
         mock(target).set_fault(FaultRule::new(
             Endpoint::ChatCompletions,
             Fault::MalformedChunk {
@@ -443,11 +443,14 @@ fault_test! {
             },
         ));
 
+        // Real streams contain malformed lines: the decoder skips one (a `ChatEvent::Malformed`) and the
+        // rest of the answer still arrives, without re-sending the prompt.
         let turn = stream_turn(session, PROMPT).await;
-        assert_eq!(turn.streamed, "You said: \"Hello\". This is a");
-        let error = turn.outcome.expect_err("a malformed chunk fails the turn");
-        let api = api_error(&error);
-        assert!(matches!(api, ApiError::MalformedChunk { .. }), "{api:?}");
+        assert_eq!(
+            turn.streamed,
+            "You said: \"Hello\". This is a deterministic answer from copilot-mock."
+        );
+        turn.outcome.expect("the turn completes");
         assert_eq!(requests(target, Endpoint::ChatCompletions).len(), 1);
     }
 }
