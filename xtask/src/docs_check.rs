@@ -1,6 +1,6 @@
 //! `cargo xtask ci`'s documentation checks: every `protocol.md` a doc names is the repository's own
 //! `docs/protocol.md` (never a file outside the repository), every `§N` it cites is a section of that file, and
-//! every test `docs/protocol.md` names as pinning a rule exists.
+//! every test `docs/protocol.md` or `docs/security.md` names as pinning a rule exists.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -11,6 +11,8 @@ use crate::Result;
 const REPO_BLOB: &str = "https://github.com/copilot-rs/copilot-rs/blob/main/";
 /// The protocol document, relative to the repository root.
 const PROTOCOL: &str = "docs/protocol.md";
+/// The security model: every guarantee names the tests that pin it, checked like the protocol's.
+const SECURITY: &str = "docs/security.md";
 /// Where docs that may cite the protocol live.
 const SCANNED: &[&str] = &[
     "crates",
@@ -53,14 +55,21 @@ pub fn check(root: &Path) -> Result {
             }
         }
     }
-    for (line_no, reference) in test_references(&protocol) {
-        if let Err(why) = check_test_reference(root, &reference) {
-            problems.push(format!("{PROTOCOL}:{line_no}: {why}"));
+    let security = fs::read_to_string(root.join(SECURITY))
+        .map_err(|e| format!("{SECURITY} is missing or unreadable: {e}"))?;
+    let mut references = 0;
+    for (doc, text) in [(PROTOCOL, &protocol), (SECURITY, &security)] {
+        for (line_no, reference) in test_references(text) {
+            references += 1;
+            if let Err(why) = check_test_reference(root, &reference) {
+                problems.push(format!("{doc}:{line_no}: {why}"));
+            }
         }
     }
     if problems.is_empty() {
         eprintln!(
-            "xtask: docs check: {} files cite {PROTOCOL} correctly; its test references exist",
+            "xtask: docs check: {} files cite {PROTOCOL} correctly; the {references} test references of \
+             {PROTOCOL} and {SECURITY} exist",
             files.len()
         );
         Ok(())

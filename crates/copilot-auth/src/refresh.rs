@@ -155,12 +155,40 @@ impl CredentialRefresher for TokenRefresher {
     }
 }
 
-/// Settings of [`get_or_refresh_with`].
-#[derive(Debug, Clone)]
+/// Settings of [`get_or_refresh_with`], and the memory it keeps between calls.
+///
+/// Clones share that memory: a refreshed token pair whose save failed (see
+/// [`with_save_failure_handler`](Self::with_save_failure_handler)). Refresh tokens are single use, so once
+/// GitHub rotated the pair, the one in the store is dead; the new pair lives here until a later call saves it.
+/// Reuse one `RefreshOptions` (or clones of it) for a store, rather than a new one per call.
+#[derive(Clone)]
 pub struct RefreshOptions {
     skew: Duration,
     clock: SharedClock,
     lease_ttl: Duration,
+    unsaved: Arc<Mutex<HashMap<CredentialKey, Unsaved>>>,
+    on_save_failure: Option<SaveFailureHandler>,
+}
+
+/// Called with the key and the store's error when a refreshed pair could not be saved (see
+/// [`RefreshOptions::with_save_failure_handler`]).
+type SaveFailureHandler = Arc<dyn Fn(&CredentialKey, &AuthError) + Send + Sync>;
+
+/// A refreshed credential the store refused, and the version it replaces (for the compare-and-set retry).
+#[derive(Clone)]
+struct Unsaved {
+    credential: StoredCredential,
+    version: u64,
+}
+
+impl fmt::Debug for RefreshOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RefreshOptions")
+            .field("skew", &self.skew)
+            .field("lease_ttl", &self.lease_ttl)
+            .field("unsaved", &self.unsaved_count())
+            .finish_non_exhaustive()
+    }
 }
 
 /// How long a shared store's refresh lease lasts by default: longer than a refresh takes (with retries), short
@@ -174,6 +202,8 @@ impl Default for RefreshOptions {
             skew: Duration::from_secs(300),
             clock: Arc::new(SystemClock),
             lease_ttl: DEFAULT_REFRESH_LEASE_TTL,
+            unsaved: Arc::default(),
+            on_save_failure: None,
         }
     }
 }
@@ -202,8 +232,46 @@ impl RefreshOptions {
         self.lease_ttl = ttl;
         self
     }
+
+    /// Called (besides a `warn!` log) whenever a refreshed pair could not be saved: the refresh itself
+    /// worked, the caller got the new token, and the pair is kept in memory and saved again on the next call
+    /// for that key. The error is the store's; it carries no secret.
+    pub fn with_save_failure_handler(
+        mut self,
+        handler: impl Fn(&CredentialKey, &AuthError) + Send + Sync + 'static,
+    ) -> Self {
+        self.on_save_failure = Some(Arc::new(handler));
+        self
+    }
+
+    /// How many refreshed credentials are waiting in memory because their save failed.
+    pub fn unsaved_count(&self) -> usize {
+        self.unsaved_map().len()
+    }
+
     pub(crate) fn now(&self) -> std::time::SystemTime {
         self.clock.now()
+    }
+
+    fn unsaved_map(&self) -> std::sync::MutexGuard<'_, HashMap<CredentialKey, Unsaved>> {
+        self.unsaved.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn unsaved(&self, key: &CredentialKey) -> Option<Unsaved> {
+        self.unsaved_map().get(key).cloned()
+    }
+
+    fn forget_unsaved(&self, key: &CredentialKey) {
+        self.unsaved_map().remove(key);
+    }
+
+    fn keep_unsaved(&self, key: &CredentialKey, unsaved: Unsaved, error: &AuthError) {
+        tracing::warn!(%error, key = %key,
+            "could not save the refreshed GitHub token; keeping it in memory and saving it again on the next use");
+        self.unsaved_map().insert(key.clone(), unsaved);
+        if let Some(handler) = &self.on_save_failure {
+            handler(key, error);
+        }
     }
 }
 
@@ -256,15 +324,23 @@ pub async fn get_or_refresh(
 /// - `bad_refresh_token`: re-reads the store once (another process may have won a rotation race and saved
 ///   a fresh pair); if that does not help, [`AuthError::SignInRequired`].
 /// - A transient refresh failure while the old token has not expired yet returns the old token.
+/// - A store that fails to save the new pair does not fail the call: GitHub already rotated the pair, so the
+///   new token is returned, the pair is kept in `options` (shared by its clones) and saved again on the next
+///   call for `key`, and the failure is reported through `warn!` and
+///   [`RefreshOptions::with_save_failure_handler`]. Until then the store holds a dead refresh token, so other
+///   processes sharing the store will have to sign in again if they refresh first.
 pub async fn get_or_refresh_with(
     store: &dyn TokenStore,
     key: &CredentialKey,
     refresher: &dyn CredentialRefresher,
     options: &RefreshOptions,
 ) -> Result<GitHubToken, AuthError> {
-    let credential = load_required(store, key).await?;
-    if !credential.expires_within(options.clock.now(), options.skew) {
-        return Ok(credential.access_token);
+    // A pair that could not be saved earlier is the live one; saving it again happens under the lock.
+    if options.unsaved(key).is_none() {
+        let credential = load_required(store, key).await?;
+        if !credential.expires_within(options.clock.now(), options.skew) {
+            return Ok(credential.access_token);
+        }
     }
     refresh_locked(store, key, refresher, options, None).await
 }
@@ -312,6 +388,36 @@ async fn refresh_locked(
     outcome
 }
 
+/// Saves a pair kept from an earlier failed save. Returns it when the store still refuses (it stays the live
+/// credential); `None` once it is saved, or when another writer replaced the credential meanwhile (a new
+/// sign-in: theirs wins).
+async fn retry_unsaved_save(
+    store: &dyn TokenStore,
+    key: &CredentialKey,
+    options: &RefreshOptions,
+) -> Option<Unsaved> {
+    let unsaved = options.unsaved(key)?;
+    match store
+        .save_if_version(key, &unsaved.credential, Some(unsaved.version))
+        .await
+    {
+        Ok(saved) => {
+            if saved {
+                tracing::debug!(key = %key, "saved the refreshed GitHub token kept from a failed save");
+            } else {
+                tracing::warn!(key = %key,
+                    "the credential changed while a refreshed one waited to be saved; keeping the newer one");
+            }
+            options.forget_unsaved(key);
+            None
+        }
+        Err(error) => {
+            options.keep_unsaved(key, unsaved.clone(), &error);
+            Some(unsaved)
+        }
+    }
+}
+
 async fn refresh_leased(
     store: &dyn TokenStore,
     key: &CredentialKey,
@@ -319,12 +425,17 @@ async fn refresh_leased(
     options: &RefreshOptions,
     rejected: Option<&GitHubToken>,
 ) -> Result<GitHubToken, AuthError> {
-    // Someone may have refreshed while this caller waited for the lock.
-    let versioned = store
-        .load_versioned(key)
-        .await?
-        .ok_or_else(|| sign_in_required(format!("no stored credential for {key}")))?;
-    let (credential, version) = (versioned.credential, versioned.version);
+    let (credential, version) = match retry_unsaved_save(store, key, options).await {
+        Some(unsaved) => (unsaved.credential, unsaved.version),
+        None => {
+            // Someone may have refreshed while this caller waited for the lock.
+            let versioned = store
+                .load_versioned(key)
+                .await?
+                .ok_or_else(|| sign_in_required(format!("no stored credential for {key}")))?;
+            (versioned.credential, versioned.version)
+        }
+    };
     let now = options.clock.now();
     let still_rejected =
         rejected.is_none_or(|r| secrets_equal(r.as_secret(), credential.access_token.as_secret()));
@@ -346,9 +457,23 @@ async fn refresh_leased(
         Ok(response) => {
             let mut updated = credential;
             updated.apply_refresh(&response);
-            // Persist first: the old refresh token is already dead.
-            if store.save_if_version(key, &updated, Some(version)).await? {
-                return Ok(updated.access_token);
+            // Persist first: the old refresh token is already dead. If the store fails, the new pair is the
+            // only live one: hand the token out and keep the pair for the next call to save.
+            match store.save_if_version(key, &updated, Some(version)).await {
+                Ok(true) => {
+                    options.forget_unsaved(key);
+                    return Ok(updated.access_token);
+                }
+                Ok(false) => options.forget_unsaved(key),
+                Err(error) => {
+                    let token = updated.access_token.clone();
+                    let unsaved = Unsaved {
+                        credential: updated,
+                        version,
+                    };
+                    options.keep_unsaved(key, unsaved, &error);
+                    return Ok(token);
+                }
             }
             // Another writer changed the credential meanwhile (a lease that ran out, or a new sign-in). Theirs
             // is newer than what we refreshed: keep it, and hand out ours only if theirs is unusable.

@@ -138,6 +138,7 @@ impl ClientPoolBuilder {
                 template,
                 host: self.host,
                 transport,
+                refresh_options: RefreshOptions::new().with_clock(self.clock.clone()),
                 clock: self.clock,
                 store: self.store,
                 refresher: self.refresher,
@@ -174,6 +175,8 @@ struct PoolInner {
     clock: SharedClock,
     store: Option<Arc<dyn TokenStore>>,
     refresher: Option<Arc<dyn CredentialRefresher>>,
+    /// One for the pool's lifetime: it keeps a refreshed pair whose save failed until it is saved.
+    refresh_options: RefreshOptions,
     required_org: Option<String>,
     idle_timeout: Duration,
     github: GitHubApi,
@@ -278,8 +281,8 @@ impl ClientPool {
         let key = self.key(user_id);
         match &self.inner.refresher {
             Some(refresher) => {
-                let options = RefreshOptions::new().with_clock(self.inner.clock.clone());
-                Ok(get_or_refresh_with(store.as_ref(), &key, refresher.as_ref(), &options).await?)
+                let options = &self.inner.refresh_options;
+                Ok(get_or_refresh_with(store.as_ref(), &key, refresher.as_ref(), options).await?)
             }
             None => {
                 let stored = store

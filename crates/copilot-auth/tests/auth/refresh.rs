@@ -359,3 +359,207 @@ async fn refresh_after_rejection_refreshes_only_the_rejected_token() {
         .unwrap();
     assert_eq!(token.expose_secret(), "ghu_new1");
 }
+
+/// A versioned store whose next `failures` saves fail, as a full disk would.
+#[derive(Debug, Default)]
+struct FailingSaves {
+    inner: MemoryStore,
+    failures: std::sync::atomic::AtomicUsize,
+    version: std::sync::atomic::AtomicU64,
+}
+
+impl FailingSaves {
+    fn failing(failures: usize) -> Self {
+        FailingSaves {
+            failures: failures.into(),
+            ..FailingSaves::default()
+        }
+    }
+}
+
+#[async_trait]
+impl TokenStore for FailingSaves {
+    async fn load(&self, key: &CredentialKey) -> Result<Option<StoredCredential>, AuthError> {
+        self.inner.load(key).await
+    }
+    async fn save(
+        &self,
+        key: &CredentialKey,
+        credential: &StoredCredential,
+    ) -> Result<(), AuthError> {
+        use std::sync::atomic::Ordering;
+        let failed = self
+            .failures
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        if failed {
+            return Err(AuthError::Store(Arc::new(std::io::Error::other(
+                "no space left on device",
+            ))));
+        }
+        self.inner.save(key, credential).await?;
+        self.version.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+    async fn delete(&self, key: &CredentialKey) -> Result<bool, AuthError> {
+        self.inner.delete(key).await
+    }
+    async fn load_versioned(
+        &self,
+        key: &CredentialKey,
+    ) -> Result<Option<copilot_auth::VersionedCredential>, AuthError> {
+        let version = self.version.load(std::sync::atomic::Ordering::SeqCst);
+        Ok(self
+            .inner
+            .load(key)
+            .await?
+            .map(|credential| copilot_auth::VersionedCredential {
+                credential,
+                version,
+            }))
+    }
+    async fn save_if_version(
+        &self,
+        key: &CredentialKey,
+        credential: &StoredCredential,
+        expected: Option<u64>,
+    ) -> Result<bool, AuthError> {
+        if expected != Some(self.version.load(std::sync::atomic::Ordering::SeqCst)) {
+            return Ok(false);
+        }
+        self.save(key, credential).await?;
+        Ok(true)
+    }
+}
+
+async fn stored_pair(store: &FailingSaves) -> (String, String) {
+    let saved = store.inner.load(&key()).await.unwrap().unwrap();
+    (
+        saved.access_token.expose_secret().to_owned(),
+        saved.refresh_token.unwrap().expose_secret().to_owned(),
+    )
+}
+
+#[tokio::test]
+async fn a_failed_save_after_refresh_keeps_the_rotated_pair_and_saves_it_later() {
+    let server = server(vec![reply(200, refreshed(1))], 1).await;
+    let clock = ManualClock::new(common::t0());
+    let store = FailingSaves::failing(1);
+    store.inner.save(&key(), &stored(60)).await.unwrap();
+    let reported = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let options = options(&clock).with_save_failure_handler({
+        let reported = reported.clone();
+        move |key: &CredentialKey, error: &AuthError| {
+            reported.lock().unwrap().push(format!("{key}: {error}"));
+        }
+    });
+    let refresher = refresher(&server, &clock);
+
+    // GitHub rotated the pair, the store refused it: the caller still gets the new token.
+    let token = get_or_refresh_with(&store, &key(), &refresher, &options)
+        .await
+        .unwrap();
+    assert_eq!(token.expose_secret(), "ghu_new1");
+    assert_eq!(options.unsaved_count(), 1);
+    assert_eq!(
+        stored_pair(&store).await,
+        ("ghu_old".into(), "ghr_old".into())
+    );
+    let reports = reported.lock().unwrap().clone();
+    assert_eq!(reports.len(), 1, "{reports:?}");
+    assert!(
+        reports[0].contains("no space left on device"),
+        "{reports:?}"
+    );
+    assert!(
+        !reports[0].contains("ghu_") && !reports[0].contains("ghr_"),
+        "{reports:?}"
+    );
+
+    // The next call saves the kept pair (a clone of the options shares it) and spends no refresh token.
+    let token = get_or_refresh_with(&store, &key(), &refresher, &options.clone())
+        .await
+        .unwrap();
+    assert_eq!(token.expose_secret(), "ghu_new1");
+    assert_eq!(options.unsaved_count(), 0);
+    assert_eq!(
+        stored_pair(&store).await,
+        ("ghu_new1".into(), "ghr_new1".into())
+    );
+}
+
+#[tokio::test]
+async fn while_saves_keep_failing_the_next_refresh_spends_the_kept_refresh_token() {
+    let server = server(vec![reply(200, refreshed(1)), reply(200, refreshed(2))], 2).await;
+    let clock = ManualClock::new(common::t0());
+    let store = FailingSaves::failing(usize::MAX);
+    store.inner.save(&key(), &stored(60)).await.unwrap();
+    let failures = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let options = options(&clock).with_save_failure_handler({
+        let failures = failures.clone();
+        move |_: &CredentialKey, _: &AuthError| {
+            failures.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    });
+    let refresher = refresher(&server, &clock);
+
+    get_or_refresh_with(&store, &key(), &refresher, &options)
+        .await
+        .unwrap();
+    // Still valid: served from memory, one more failed save attempt reported.
+    let token = get_or_refresh_with(&store, &key(), &refresher, &options)
+        .await
+        .unwrap();
+    assert_eq!(token.expose_secret(), "ghu_new1");
+    clock.advance(Duration::from_secs(28800));
+    let token = get_or_refresh_with(&store, &key(), &refresher, &options)
+        .await
+        .unwrap();
+    assert_eq!(token.expose_secret(), "ghu_new2");
+    assert_eq!(failures.load(std::sync::atomic::Ordering::SeqCst), 4);
+
+    // The dead `ghr_old` was never sent again: the second refresh used the pair kept in memory.
+    let used: Vec<String> = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| common::form_field(r, "refresh_token").unwrap())
+        .collect();
+    assert_eq!(used, vec!["ghr_old", "ghr_new1"]);
+    assert_eq!(
+        stored_pair(&store).await,
+        ("ghu_old".into(), "ghr_old".into())
+    );
+}
+
+#[tokio::test]
+async fn a_new_sign_in_wins_over_a_pair_waiting_to_be_saved() {
+    let server = server(vec![reply(200, refreshed(1))], 1).await;
+    let clock = ManualClock::new(common::t0());
+    let store = FailingSaves::failing(0);
+    store.save(&key(), &stored(60)).await.unwrap();
+    store.failures.store(1, std::sync::atomic::Ordering::SeqCst);
+    let options = options(&clock);
+    let refresher = refresher(&server, &clock);
+    get_or_refresh_with(&store, &key(), &refresher, &options)
+        .await
+        .unwrap();
+    assert_eq!(options.unsaved_count(), 1);
+
+    // Meanwhile the user signed in again: the compare-and-set of the kept pair fails, and the new sign-in
+    // stays.
+    let mut signed_in = stored(28800);
+    signed_in.access_token = GitHubToken::new("ghu_signed_in_again");
+    signed_in.refresh_token = Some(SecretString::from("ghr_signed_in_again"));
+    store.save(&key(), &signed_in).await.unwrap();
+    let token = get_or_refresh_with(&store, &key(), &refresher, &options)
+        .await
+        .unwrap();
+    assert_eq!(token.expose_secret(), "ghu_signed_in_again");
+    assert_eq!(options.unsaved_count(), 0);
+    assert_eq!(
+        stored_pair(&store).await,
+        ("ghu_signed_in_again".into(), "ghr_signed_in_again".into())
+    );
+}
