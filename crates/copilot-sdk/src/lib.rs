@@ -83,6 +83,8 @@ mod pool;
 mod session;
 mod store;
 mod store_provider;
+#[cfg(feature = "test-support")]
+pub mod test_support;
 mod tools;
 
 pub use client::{

@@ -2,7 +2,9 @@
 //!
 //! A [`SessionStore`] keeps one [`SessionRecord`] per session id. [`FileSessionStore`] writes one private
 //! JSON file per session under the configuration directory; [`MemorySessionStore`] keeps them in memory,
-//! for tests. Other crates implement the trait for shared databases.
+//! for tests. Other crates implement the trait for shared databases; the `test-support` feature's
+//! [`SessionStoreContract`](crate::test_support::SessionStoreContract) checks an implementation against the
+//! contract below.
 //!
 //! Nothing secret is stored: no tokens, no BYOK keys, no tool handlers or permission handlers (those are
 //! supplied again when a session is resumed).

@@ -2,6 +2,7 @@
 
 use std::time::{Duration, SystemTime};
 
+use copilot_sdk::test_support::{SessionStoreContract, session_store_contract};
 use copilot_sdk::{
     FileSessionStore, HistoryEntry, MemorySessionStore, Message, SdkError, SessionMetadata,
     SessionRecord, SessionStore,
@@ -18,62 +19,11 @@ fn record(id: &str, model: &str) -> SessionRecord {
     record
 }
 
-/// The contract every store must keep.
-async fn contract(store: &dyn SessionStore) -> Result<(), SdkError> {
-    assert_eq!(store.load("a").await?, None);
-    assert!(store.list().await?.is_empty());
-
-    let a = record("a", "gpt-4.1");
-    store.save(&a).await?;
-    store.save(&record("b.2", "claude-sonnet-4.5")).await?;
-    assert_eq!(store.load("a").await?, Some(a.clone()));
-
-    let mut changed = a.clone();
-    changed.metadata.turn_count = 2;
-    changed
-        .history
-        .push(HistoryEntry::new(Message::user("Again")));
-    store.save(&changed).await?;
-    assert_eq!(store.load("a").await?, Some(changed.clone()), "replaced");
-
-    let mut listed: Vec<(String, String, u64)> = store
-        .list()
-        .await?
-        .into_iter()
-        .map(|m| (m.id, m.model, m.turn_count))
-        .collect();
-    listed.sort();
-    assert_eq!(
-        listed,
-        [
-            ("a".to_owned(), "gpt-4.1".to_owned(), 2),
-            ("b.2".to_owned(), "claude-sonnet-4.5".to_owned(), 1)
-        ]
-    );
-
-    // One holder at a time, released on drop; ids that were never saved can be locked too.
-    let held = store.lock("a").await?;
-    let second = store.lock("a").await;
-    assert!(
-        matches!(&second, Err(SdkError::SessionInUse { id }) if id == "a"),
-        "{second:?}"
-    );
-    let other = store.lock("new").await?;
-    drop(held);
-    let again = store.lock("a").await?;
-    drop((again, other));
-
-    assert!(store.delete("a").await?);
-    assert!(!store.delete("a").await?);
-    assert_eq!(store.load("a").await?, None);
-    assert_eq!(store.list().await?.len(), 1);
-    Ok(())
-}
-
 #[tokio::test]
 async fn the_memory_store_keeps_the_contract() -> Result<(), SdkError> {
     let store = MemorySessionStore::new();
-    contract(&store).await?;
+    let peer = store.clone();
+    SessionStoreContract::new(&store).peer(&peer).run().await?;
     // Clones share sessions and locks, like two processes on one store.
     let clone = store.clone();
     let _held = store.lock("b.2").await?;
@@ -90,7 +40,9 @@ async fn the_file_store_keeps_the_contract_in_private_files() -> Result<(), SdkE
     let home = tempfile::tempdir().expect("temp dir");
     let dir = home.path().join("copilot-rs").join("sessions");
     let store = FileSessionStore::new(&dir);
-    contract(&store).await?;
+    // A second store on the same directory is what another process would open.
+    let peer = FileSessionStore::new(&dir);
+    SessionStoreContract::new(&store).peer(&peer).run().await?;
 
     #[cfg(unix)]
     {
@@ -159,4 +111,65 @@ async fn the_file_store_refuses_ids_that_are_not_file_names_and_skips_broken_fil
         .to_string();
     assert!(cause.contains("format version 99"), "{cause}");
     Ok(())
+}
+
+#[tokio::test]
+async fn the_contract_runs_on_a_store_alone() -> Result<(), SdkError> {
+    session_store_contract(&MemorySessionStore::new()).await
+}
+
+/// A store that breaks one promise, to show the contract catches it.
+#[derive(Debug, Default)]
+struct Broken {
+    inner: MemorySessionStore,
+    /// Locks are never exclusive.
+    shared_locks: bool,
+    /// Saves drop fields this version does not know.
+    drops_unknown_fields: bool,
+}
+
+#[async_trait::async_trait]
+impl SessionStore for Broken {
+    async fn load(&self, id: &str) -> Result<Option<SessionRecord>, SdkError> {
+        self.inner.load(id).await
+    }
+    async fn save(&self, record: &SessionRecord) -> Result<(), SdkError> {
+        let mut record = record.clone();
+        if self.drops_unknown_fields {
+            record.extra.clear();
+        }
+        self.inner.save(&record).await
+    }
+    async fn delete(&self, id: &str) -> Result<bool, SdkError> {
+        self.inner.delete(id).await
+    }
+    async fn list(&self) -> Result<Vec<SessionMetadata>, SdkError> {
+        self.inner.list().await
+    }
+    async fn lock(&self, id: &str) -> Result<copilot_sdk::SessionLock, SdkError> {
+        if self.shared_locks {
+            return Ok(copilot_sdk::SessionLock::new(()));
+        }
+        self.inner.lock(id).await
+    }
+}
+
+#[tokio::test]
+#[should_panic(expected = "fails at once with SessionInUse")]
+async fn the_contract_fails_a_store_whose_locks_are_not_exclusive() {
+    let store = Broken {
+        shared_locks: true,
+        ..Broken::default()
+    };
+    let _ = session_store_contract(&store).await;
+}
+
+#[tokio::test]
+#[should_panic(expected = "loads as it was saved")]
+async fn the_contract_fails_a_store_that_drops_unknown_fields() {
+    let store = Broken {
+        drops_unknown_fields: true,
+        ..Broken::default()
+    };
+    let _ = session_store_contract(&store).await;
 }
