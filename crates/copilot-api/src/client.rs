@@ -435,12 +435,44 @@ impl CopilotApiClient {
     /// [`messages_stream`](Self::messages_stream) with per-request headers and overrides.
     pub async fn messages_stream_with(
         &self,
+        request: MessagesRequest,
+        options: RequestOptions,
+    ) -> Result<ChatStream, ApiError> {
+        self.open_messages_stream(request, options, Dialect::Messages)
+            .await
+    }
+
+    /// A streamed Anthropic Messages call whose events are kept as they came
+    /// ([`Dialect::MessagesRaw`]): each is a [`ChatEvent::Extra`](crate::ChatEvent::Extra) named by its
+    /// `type` with its `data` verbatim, for a proxy that re-emits the stream unchanged. Errors, retries
+    /// and timeouts are those of [`messages_stream`](Self::messages_stream).
+    pub async fn messages_stream_raw(
+        &self,
+        request: MessagesRequest,
+    ) -> Result<ChatStream, ApiError> {
+        self.messages_stream_raw_with(request, RequestOptions::new())
+            .await
+    }
+
+    /// [`messages_stream_raw`](Self::messages_stream_raw) with per-request headers and overrides.
+    pub async fn messages_stream_raw_with(
+        &self,
+        request: MessagesRequest,
+        options: RequestOptions,
+    ) -> Result<ChatStream, ApiError> {
+        self.open_messages_stream(request, options, Dialect::MessagesRaw)
+            .await
+    }
+
+    async fn open_messages_stream(
+        &self,
         mut request: MessagesRequest,
         options: RequestOptions,
+        dialect: Dialect,
     ) -> Result<ChatStream, ApiError> {
         request.stream = Some(true);
         let call = self.messages_call(&request, &options)?;
-        self.open_stream(&call, Dialect::Messages, None).await
+        self.open_stream(&call, dialect, None).await
     }
 
     fn messages_call<'a>(

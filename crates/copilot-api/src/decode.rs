@@ -21,6 +21,11 @@ pub enum Dialect {
     Responses,
     /// `POST /v1/messages` (Anthropic) events, mapped onto the same [`ChatEvent`] vocabulary.
     Messages,
+    /// `POST /v1/messages` events kept as they came, for a proxy that re-emits the stream unchanged: each
+    /// event is one [`ChatEvent::Extra`] named by its `type` whose value is the event's `data`, verbatim;
+    /// `message_stop` is followed by [`ChatEvent::Done`]; an `error` event is the same typed error as in
+    /// [`Dialect::Messages`].
+    MessagesRaw,
 }
 
 /// The output queue of a decoder: events in order, an error ends the stream.
@@ -42,6 +47,7 @@ enum Mapper {
     Chat(crate::chat::stream::ChatMapper),
     Responses(crate::responses::stream::ResponsesMapper),
     Messages(crate::messages::stream::MessagesMapper),
+    MessagesRaw(crate::messages::stream::RawMessagesMapper),
 }
 
 /// What every mapper tracks.
@@ -103,6 +109,7 @@ impl ChatEventDecoder {
                 Dialect::ChatCompletions => Mapper::Chat(Default::default()),
                 Dialect::Responses => Mapper::Responses(Default::default()),
                 Dialect::Messages => Mapper::Messages(Default::default()),
+                Dialect::MessagesRaw => Mapper::MessagesRaw(Default::default()),
             },
             state: DecodeState::default(),
         }
@@ -201,6 +208,7 @@ impl Mapper {
             Mapper::Chat(mapper) => mapper.on_data(event.event, data, state, out),
             Mapper::Responses(mapper) => mapper.on_data(event.event, data, state, out),
             Mapper::Messages(mapper) => mapper.on_data(event.event, data, state, out),
+            Mapper::MessagesRaw(mapper) => mapper.on_data(event.event, data, state, out),
         }
     }
 }

@@ -38,6 +38,8 @@ pub enum Endpoint {
     Responses,
     /// `POST {api}/embeddings`
     Embeddings,
+    /// `POST {api}/v1/messages`
+    Messages,
     /// `GET {api}/_ping`
     Ping,
     /// Anything else (answered 404).
@@ -53,6 +55,7 @@ impl Endpoint {
                 "/chat/completions" => Endpoint::ChatCompletions,
                 "/responses" => Endpoint::Responses,
                 "/embeddings" => Endpoint::Embeddings,
+                "/v1/messages" => Endpoint::Messages,
                 "/_ping" => Endpoint::Ping,
                 p if p.starts_with("/models/") && p.ends_with("/policy") => Endpoint::ModelPolicy,
                 p if p.starts_with("/models/") => Endpoint::Model,

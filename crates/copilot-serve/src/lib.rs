@@ -27,7 +27,7 @@
 //! | `POST /v1/responses/compact` | 501: Copilot has no compaction endpoint |
 //! | `GET /v1/models`, `GET /v1/models/{id}` | OpenAI shape, or Anthropic's with `anthropic-version` |
 //! | `POST /v1/embeddings` | `float` or `base64` encoding |
-//! | `POST /v1/messages` | Anthropic Messages, stream and not, with tool use, images and thinking; served through chat completions (or `/responses` for responses-only models) |
+//! | `POST /v1/messages` | Anthropic Messages, stream and not, with tool use, images and thinking; natively on Copilot's `/v1/messages` for models that list it (Claude: request and answer pass through), otherwise through chat completions (or `/responses` for responses-only models) |
 //! | `POST /v1/messages/count_tokens` | an estimate (Copilot has no counting endpoint), marked `x-copilot-token-count: estimate` |
 //! | `GET /healthz` | no key needed |
 //!

@@ -35,7 +35,6 @@ impl Resolved {
     }
 
     /// Whether the model lists native `/v1/messages`.
-    #[allow(dead_code)]
     pub(crate) fn supports_messages(&self) -> bool {
         self.info
             .as_ref()

@@ -167,12 +167,8 @@ impl MessagesMapper {
             "message_stop" => {}
             "ping" => {}
             "error" => {
-                let error = wire
-                    .error
-                    .and_then(|raw| serde_json::from_str::<WireError>(raw.get()).ok())
-                    .unwrap_or_default();
                 copilot_usage(out, wire.copilot_usage);
-                return state.stream_error(anthropic_error(error), out);
+                return state.stream_error(event_error(wire.error), out);
             }
             other => {
                 if let Ok(value) = serde_json::from_slice::<Box<RawValue>>(data) {
@@ -264,6 +260,65 @@ impl MessagesMapper {
     }
 }
 
+/// The `type` of an event, its `error` and whether its `delta` carries a `stop_reason`: all the raw mapping
+/// reads.
+#[derive(Deserialize)]
+struct RawWireEvent<'a> {
+    #[serde(rename = "type", borrow, default)]
+    kind: Str<'a>,
+    #[serde(borrow, default)]
+    error: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    delta: Option<RawWireDelta<'a>>,
+}
+
+#[derive(Deserialize)]
+struct RawWireDelta<'a> {
+    #[serde(borrow, default)]
+    stop_reason: Str<'a>,
+}
+
+/// The pass-through mapping ([`Dialect::MessagesRaw`](crate::Dialect::MessagesRaw)): every event as an
+/// `Extra` named by its type, with its `data` unchanged.
+#[derive(Debug, Default)]
+pub(crate) struct RawMessagesMapper;
+
+impl RawMessagesMapper {
+    pub fn on_data(
+        &mut self,
+        event: Option<&str>,
+        data: &[u8],
+        state: &mut DecodeState,
+        out: &mut EventQueue,
+    ) {
+        let wire: RawWireEvent<'_> = match serde_json::from_slice(data) {
+            Ok(wire) => wire,
+            Err(error) => return state.malformed(&error, data, out),
+        };
+        let kind = wire.kind.as_deref().or(event).unwrap_or("").to_owned();
+        // An `error` event, or an untyped `{"error":…}` chunk as chat streams send them.
+        if kind == "error" || (kind.is_empty() && wire.error.is_some()) {
+            return state.stream_error(event_error(wire.error), out);
+        }
+        if wire.delta.is_some_and(|d| d.stop_reason.0.is_some()) {
+            state.saw_finish = true;
+        }
+        let value = match serde_json::from_slice::<Box<RawValue>>(data) {
+            Ok(value) => value,
+            Err(error) => return state.malformed(&error, data, out),
+        };
+        let stop = kind == "message_stop";
+        out.push_back(Ok(ChatEvent::Extra {
+            choice: None,
+            name: kind,
+            value,
+        }));
+        if stop {
+            state.done(true, out);
+        }
+    }
+}
+
 fn reasoning(out: &mut EventQueue, kind: ReasoningKind, text: Option<String>) {
     if let Some(text) = text.filter(|t| !t.is_empty()) {
         out.push_back(Ok(ChatEvent::Reasoning {
@@ -302,6 +357,14 @@ fn tool_delta(
             thought_signature: None,
         },
     }
+}
+
+/// The typed error of an `error` event's `error` object.
+fn event_error(raw: Option<&RawValue>) -> WireError {
+    anthropic_error(
+        raw.and_then(|raw| serde_json::from_str::<WireError>(raw.get()).ok())
+            .unwrap_or_default(),
+    )
 }
 
 /// Anthropic errors name a `type` (`overloaded_error`, …) and no `code`: give them the code the rest of

@@ -2,7 +2,7 @@
 //! its replay, the request's headers and body, the non-streamed answer.
 
 use copilot_api::{
-    AnthropicMessage, ApiError, CollectedThinking, ContentBlock, Dialect, FinishReason,
+    AnthropicMessage, ApiError, ChatEvent, CollectedThinking, ContentBlock, Dialect, FinishReason,
     MessageContent, MessagesRequest, MessagesResponse, MessagesTool, RequestOptions, Role,
     ThinkingConfig,
 };
@@ -199,6 +199,73 @@ data: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_d
         matches!(events[0], Err(ApiError::BadRequest(_))),
         "{:?}",
         events[0]
+    );
+}
+
+#[test]
+fn the_raw_dialect_keeps_every_event_verbatim() {
+    let fixture = stream_fixture();
+    let text = String::from_utf8(fixture.clone()).unwrap();
+    let expected: Vec<(String, String)> = text
+        .split("\n\n")
+        .filter(|block| !block.trim().is_empty())
+        .map(|block| {
+            let name = block
+                .lines()
+                .find_map(|l| l.strip_prefix("event: "))
+                .unwrap();
+            let data = block
+                .lines()
+                .find_map(|l| l.strip_prefix("data: "))
+                .unwrap();
+            (name.to_owned(), data.to_owned())
+        })
+        .collect();
+    for input in [fixture.clone(), crlf(&fixture)] {
+        for piece in [0, 1, 7] {
+            let events = decode_with(Dialect::MessagesRaw, &input, piece);
+            let (last, kept) = events.split_last().unwrap();
+            let kept: Vec<(String, String)> = kept
+                .iter()
+                .map(|event| match event {
+                    Ok(ChatEvent::Extra {
+                        choice: None,
+                        name,
+                        value,
+                    }) => (name.clone(), value.get().to_owned()),
+                    other => panic!("not a raw event: {other:?}"),
+                })
+                .collect();
+            assert_eq!(kept, expected, "piece {piece}");
+            assert!(
+                matches!(
+                    last,
+                    Ok(ChatEvent::Done {
+                        done_marker: true,
+                        saw_finish: true
+                    })
+                ),
+                "{last:?}"
+            );
+        }
+    }
+    // An error event is the same typed error as in the mapped dialect, and ends the stream.
+    let stream = b"event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"m\"}}\n\n\
+event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n\
+data: {\"type\":\"ping\"}\n\n";
+    let events = decode_with(Dialect::MessagesRaw, stream, 0);
+    assert_eq!(events.len(), 2, "{:?}", events_json(&events));
+    assert!(
+        matches!(events[1], Err(ApiError::RateLimited { .. })),
+        "{:?}",
+        events[1]
+    );
+    // Cut before `message_stop`: the end says no finish was seen.
+    let cut = b"data: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"cut\"}}\n\n";
+    let events = events_json(&decode_with(Dialect::MessagesRaw, cut, 0));
+    assert_eq!(
+        events[1],
+        json!({"type":"done","done_marker":false,"saw_finish":false})
     );
 }
 

@@ -1,5 +1,6 @@
 //! The Anthropic-compatible endpoints: `POST /v1/messages` and `POST /v1/messages/count_tokens`.
 
+mod native;
 pub(crate) mod request;
 
 use axum::Extension;
@@ -19,8 +20,9 @@ use crate::server::{Caller, Gateway, RequestLog};
 use crate::translate::chat_to_responses;
 use request::{InContent, MessagesRequest, System, to_chat};
 
-/// Messages, streamed or not, for any model Copilot lists: served through chat completions (or
-/// `/responses` for responses-only models) with the answer translated back.
+/// Messages, streamed or not, for any model Copilot lists: natively on Copilot's `/v1/messages` for the
+/// models that list it (Claude), otherwise through chat completions (or `/responses` for responses-only
+/// models) with the answer translated back.
 pub(crate) async fn messages(
     State(gateway): State<Gateway>,
     Extension(caller): Extension<Caller>,
@@ -60,9 +62,20 @@ async fn run(
     if request.initiator() == Initiator::Agent {
         options.initiator = Some(Initiator::Agent);
     }
-    let chat = to_chat(&request, &resolved.id, resolved.info.as_ref())?;
     let stream = request.stream == Some(true);
     log.update(|r| r.stream = stream);
+    if resolved.supports_messages() {
+        let call = native::Call {
+            body,
+            headers,
+            resolved: &resolved,
+            requested_model: &request.model,
+            stream,
+            extra_headers: model_headers(&resolved),
+        };
+        return native::forward(&api, call, options, log).await;
+    }
+    let chat = to_chat(&request, &resolved.id, resolved.info.as_ref())?;
     let timer = UpstreamTimer::start();
     let upstream = match resolved.chat_route() {
         ChatRoute::Responses => {

@@ -139,7 +139,7 @@ fn image_part(block: &Value) -> Option<ContentPart> {
 /// Whether a tool definition is one Copilot can serve: a plain (custom) tool with an input schema.
 /// Server tools (`web_search_20250305`, `bash_20250124`, `text_editor_…`, `computer_…`,
 /// `code_execution_…`) are Anthropic-hosted or client-specific.
-fn is_custom_tool(tool: &Value) -> bool {
+pub(crate) fn is_custom_tool(tool: &Value) -> bool {
     matches!(
         tool.get("type").and_then(Value::as_str),
         None | Some("custom")

@@ -1,4 +1,5 @@
-//! The Anthropic side: `/v1/messages` (stream and not) and `count_tokens`, translated to chat.
+//! The Anthropic side: `/v1/messages` (stream and not) and `count_tokens`: native on Copilot's Messages
+//! endpoint for the models that list it, translated to chat for the others.
 
 use copilot_mock::{Endpoint, Fault, FaultRule};
 use serde_json::{Value, json};
@@ -31,6 +32,37 @@ async fn post_json(h: &Harness, body: &Value) -> (u16, reqwest::header::HeaderMa
 
 async fn post_sse(h: &Harness, body: &Value) -> Vec<Sse> {
     let response = post(h, "/v1/messages", body).await;
+    assert_eq!(response.status(), 200);
+    crate::common::parse_sse(&response.text().await.unwrap())
+}
+
+/// POSTs `body` to the mock's own `/v1/messages` with a Copilot token, as the gateway would.
+async fn mock_direct_sse(h: &Harness, body: &Value) -> Vec<Sse> {
+    let github = h.mock.mint_github_token(copilot_mock::DEFAULT_LOGIN);
+    let exchange = h
+        .http
+        .get(format!(
+            "{}/copilot_internal/v2/token",
+            h.mock.github_api_url()
+        ))
+        .header("authorization", format!("token {github}"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let exchange: Value = serde_json::from_str(&exchange).unwrap();
+    let token = exchange["token"].as_str().unwrap();
+    let response = h
+        .http
+        .post(format!("{}/v1/messages", h.mock.copilot_api_url()))
+        .bearer_auth(token)
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 200);
     crate::common::parse_sse(&response.text().await.unwrap())
 }
@@ -125,9 +157,9 @@ fn assemble(events: &[Sse]) -> (Vec<Value>, Value) {
 async fn messages_non_streamed_for_claude_and_other_models() {
     let h = Harness::start().await;
     for model in ["claude-sonnet-4.5", "gpt-4.1", "gpt-5.3-codex"] {
-        let (status, _, body) = post_json(
+        let (status, headers, body) = post_json(
             &h,
-            &json!({"model": model, "max_tokens": 256,
+            &json!({"model": model, "max_tokens": 256, "top_k": 40, "x_future_field": {"kept": true},
             "messages": [{"role": "user", "content": "Hello anthropic"}]}),
         )
         .await;
@@ -145,34 +177,161 @@ async fn messages_non_streamed_for_claude_and_other_models() {
         assert_eq!(body["stop_reason"], "end_turn");
         assert!(body["usage"]["output_tokens"].as_u64().unwrap() > 0);
         assert!(body["id"].as_str().unwrap().starts_with("msg_"));
+        assert!(headers.contains_key(copilot_serve::COST_HEADER), "{model}");
     }
-    // The responses-only model went through /responses, the others through chat.
+    // Claude lists `/v1/messages`: the request went there as sent, unknown fields included, and the
+    // answer came back as Copilot wrote it (its cost object too).
+    let native = h.upstream(Endpoint::Messages);
+    assert_eq!(native.len(), 1);
+    assert_eq!(native[0].header("x-initiator"), Some("user"));
+    assert_eq!(native[0].header("anthropic-version"), Some("2023-06-01"));
+    let sent = native[0].body_json().unwrap();
+    assert_eq!(sent["model"], "claude-sonnet-4.5");
+    assert_eq!(sent["max_tokens"], 256);
+    assert_eq!(sent["top_k"], 40);
+    assert_eq!(sent["x_future_field"], json!({"kept": true}));
+    assert_eq!(
+        sent["messages"],
+        json!([{"role": "user", "content": "Hello anthropic"}])
+    );
+    // The responses-only model went through /responses, the chat model through chat.
     assert_eq!(h.upstream(Endpoint::Responses).len(), 1);
     let chat = h.upstream(Endpoint::ChatCompletions);
-    assert_eq!(chat.len(), 2);
+    assert_eq!(chat.len(), 1);
     assert_eq!(chat[0].header("x-initiator"), Some("user"));
+    assert_eq!(chat[0].body_json().unwrap()["model"], "gpt-4.1");
     assert_eq!(chat[0].body_json().unwrap()["max_tokens"], 256);
+}
+
+#[tokio::test]
+async fn claude_non_streamed_answers_are_copilots_message_unchanged() {
+    let h = Harness::start().await;
+    let request = json!({"model": "claude-sonnet-4.5", "max_tokens": 256,
+        "thinking": {"type": "enabled", "budget_tokens": 2048},
+        "messages": [{"role": "user", "content": "Why is the sky blue?"}]});
+    let (status, headers, body) = post_json(&h, &request).await;
+    assert_eq!(status, 200, "{body}");
+    // Every field of Copilot's message, `stop_sequence`, the cache counts and `copilot_usage` included.
+    for field in [
+        "id",
+        "type",
+        "role",
+        "model",
+        "content",
+        "stop_reason",
+        "stop_sequence",
+        "usage",
+        "copilot_usage",
+    ] {
+        assert!(body.get(field).is_some(), "`{field}` missing: {body}");
+    }
+    assert_eq!(body["usage"]["cache_read_input_tokens"], 0);
+    assert!(body["usage"]["input_tokens"].as_u64().unwrap() > 0);
+    let cost = body["copilot_usage"]["total_nano_aiu"].as_u64().unwrap();
+    assert_eq!(
+        headers[copilot_serve::COST_HEADER],
+        cost.to_string().as_str()
+    );
+    assert_eq!(body["content"][0]["type"], "thinking");
+    // The thinking block replays natively: the mock checks its signature.
+    let (status, _, answer) = post_json(
+        &h,
+        &json!({"model": "claude-sonnet-4.5", "max_tokens": 256,
+        "thinking": {"type": "enabled", "budget_tokens": 2048}, "messages": [
+        {"role": "user", "content": "Why is the sky blue?"},
+        {"role": "assistant", "content": body["content"].clone()},
+        {"role": "user", "content": "And at sunset?"}]}),
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    let mut forged = body["content"].clone();
+    forged[0]["thinking"] = json!("edited");
+    let (status, _, error) = post_json(
+        &h,
+        &json!({"model": "claude-sonnet-4.5", "max_tokens": 256,
+        "thinking": {"type": "enabled", "budget_tokens": 2048}, "messages": [
+        {"role": "user", "content": "Why is the sky blue?"},
+        {"role": "assistant", "content": forged},
+        {"role": "user", "content": "And at sunset?"}]}),
+    )
+    .await;
+    assert_eq!(status, 400, "{error}");
+    assert_eq!(error["type"], "error");
+    assert!(h.upstream(Endpoint::ChatCompletions).is_empty());
+    assert_eq!(h.upstream(Endpoint::Messages).len(), 3);
+}
+
+#[tokio::test]
+async fn claude_streams_are_copilots_events_unchanged() {
+    let h = Harness::start().await;
+    let request = json!({"model": "claude-sonnet-4.5", "max_tokens": 4000, "stream": true,
+        "thinking": {"type": "enabled", "budget_tokens": 2048}, "tools": weather_tools(),
+        "messages": [{"role": "user", "content": "Think, then use get_weather for Paris"}]});
+    let through_gateway = post_sse(&h, &request).await;
+    // The same request straight to the mock: the gateway's events are the mock's, one for one.
+    let mock = mock_direct_sse(&h, &request).await;
+    let names = |events: &[Sse]| -> Vec<String> {
+        events
+            .iter()
+            .map(|e| e.event.clone().unwrap_or_default())
+            .collect()
+    };
+    assert_eq!(names(&through_gateway), names(&mock));
+    for (ours, theirs) in through_gateway.iter().zip(&mock) {
+        let (mut ours, mut theirs) = (ours.json(), theirs.json());
+        // Ids differ between the two answers; nothing else may.
+        for event in [&mut ours, &mut theirs] {
+            if let Some(id) = event.pointer_mut("/message/id") {
+                *id = json!("msg");
+            }
+            if let Some(id) = event.pointer_mut("/content_block/id") {
+                *id = json!("toolu");
+            }
+        }
+        assert_eq!(ours, theirs);
+    }
+    let (blocks, delta) = assemble(&through_gateway);
+    assert_eq!(blocks[0]["type"], "thinking");
+    assert!(blocks.iter().any(|b| b["type"] == "tool_use"));
+    assert_eq!(delta["delta"]["stop_reason"], "tool_use");
+    // Copilot's input count arrives in `message_start`, its cost on `message_stop`.
+    assert!(
+        through_gateway[0].json()["message"]["usage"]["input_tokens"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
+    assert!(through_gateway.last().unwrap().json()["copilot_usage"]["total_nano_aiu"].is_u64());
+    let upstream = h.upstream(Endpoint::Messages);
+    assert_eq!(upstream.len(), 2);
+    assert_eq!(upstream[0].body_json().unwrap()["stream"], true);
+    assert!(h.upstream(Endpoint::ChatCompletions).is_empty());
 }
 
 #[tokio::test]
 async fn messages_stream_the_full_event_sequence() {
     let h = Harness::start().await;
-    let events = post_sse(
-        &h,
-        &json!({"model": "claude-sonnet-4.5", "max_tokens": 100, "stream": true,
-        "system": "Be brief.", "messages": [{"role": "user", "content": "Stream anthropic"}]}),
-    )
-    .await;
-    let (blocks, delta) = assemble(&events);
-    assert_eq!(blocks.len(), 1);
-    assert!(
-        blocks[0]["text"]
-            .as_str()
-            .unwrap()
-            .contains("Stream anthropic")
-    );
-    assert_eq!(delta["delta"]["stop_reason"], "end_turn");
-    assert!(delta["usage"]["output_tokens"].as_u64().unwrap() > 0);
+    // Native (Claude) and translated (gpt-4.1) streams follow the same grammar.
+    for model in ["claude-sonnet-4.5", "gpt-4.1"] {
+        let events = post_sse(
+            &h,
+            &json!({"model": model, "max_tokens": 100, "stream": true,
+            "system": "Be brief.", "messages": [{"role": "user", "content": "Stream anthropic"}]}),
+        )
+        .await;
+        let (blocks, delta) = assemble(&events);
+        assert_eq!(blocks.len(), 1, "{model}");
+        assert!(
+            blocks[0]["text"]
+                .as_str()
+                .unwrap()
+                .contains("Stream anthropic")
+        );
+        assert_eq!(delta["delta"]["stop_reason"], "end_turn");
+        assert!(delta["usage"]["output_tokens"].as_u64().unwrap() > 0);
+    }
+    let native = h.upstream(Endpoint::Messages)[0].body_json().unwrap();
+    assert_eq!(native["system"], "Be brief.");
     let sent = h.upstream(Endpoint::ChatCompletions)[0]
         .body_json()
         .unwrap();
@@ -185,31 +344,42 @@ async fn messages_stream_the_full_event_sequence() {
 #[tokio::test]
 async fn tool_use_streams_two_blocks_and_the_tool_result_turn_is_agent() {
     let h = Harness::start().await;
-    let events = post_sse(
-        &h,
-        &json!({"model": "claude-sonnet-4.5", "max_tokens": 200, "stream": true,
-        "tools": weather_tools(),
-        "messages": [{"role": "user", "content": "Use get_weather and get_time for Paris"}]}),
-    )
-    .await;
-    let (blocks, delta) = assemble(&events);
-    let tools: Vec<&Value> = blocks.iter().filter(|b| b["type"] == "tool_use").collect();
-    assert_eq!(tools.len(), 2);
-    assert_eq!(tools[0]["name"], "get_weather");
-    assert_eq!(tools[1]["name"], "get_time");
-    assert_ne!(tools[0]["id"], tools[1]["id"]);
-    assert!(tools[0]["input"]["city"].is_string());
-    assert_eq!(delta["delta"]["stop_reason"], "tool_use");
+    let result_turn = json!([{"type": "tool_result", "tool_use_id": "toolu_1", "content": "sunny"},
+        {"type": "text", "text": "<system-reminder>keep going</system-reminder>"}]);
+    for model in ["claude-sonnet-4.5", "gpt-4.1"] {
+        let events = post_sse(
+            &h,
+            &json!({"model": model, "max_tokens": 200, "stream": true,
+            "tools": weather_tools(),
+            "messages": [{"role": "user", "content": "Use get_weather and get_time for Paris"}]}),
+        )
+        .await;
+        let (blocks, delta) = assemble(&events);
+        let tools: Vec<&Value> = blocks.iter().filter(|b| b["type"] == "tool_use").collect();
+        assert_eq!(tools.len(), 2, "{model}");
+        assert_eq!(tools[0]["name"], "get_weather");
+        assert_eq!(tools[1]["name"], "get_time");
+        assert_ne!(tools[0]["id"], tools[1]["id"]);
+        assert!(tools[0]["input"]["city"].is_string());
+        assert_eq!(delta["delta"]["stop_reason"], "tool_use");
 
-    let (status, _, body) = post_json(&h, &json!({"model": "claude-sonnet-4.5", "max_tokens": 200,
-        "tools": weather_tools(), "messages": [
-        {"role": "user", "content": "Use get_weather for Paris"},
-        {"role": "assistant", "content": [{"type": "text", "text": "Checking."},
-            {"type": "tool_use", "id": "toolu_1", "name": "get_weather", "input": {"city": "Paris"}}]},
-        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": "sunny"},
-            {"type": "text", "text": "<system-reminder>keep going</system-reminder>"}]}]})).await;
-    assert_eq!(status, 200, "{body}");
-    assert_eq!(body["content"][0]["type"], "text");
+        let (status, _, body) = post_json(&h, &json!({"model": model, "max_tokens": 200,
+            "tools": weather_tools(), "messages": [
+            {"role": "user", "content": "Use get_weather for Paris"},
+            {"role": "assistant", "content": [{"type": "text", "text": "Checking."},
+                {"type": "tool_use", "id": "toolu_1", "name": "get_weather", "input": {"city": "Paris"}}]},
+            {"role": "user", "content": result_turn.clone()}]})).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["content"][0]["type"], "text");
+    }
+    // Natively, the tool-result turn goes on as it was sent, billed as agent.
+    let native = h.upstream(Endpoint::Messages);
+    assert_eq!(native[0].header("x-initiator"), Some("user"));
+    assert_eq!(native[1].header("x-initiator"), Some("agent"));
+    assert_eq!(
+        native[1].body_json().unwrap()["messages"][2]["content"],
+        result_turn
+    );
     let upstream = h.upstream(Endpoint::ChatCompletions);
     // A user turn carrying tool results is a tool-loop follow-up, even with text after the results.
     assert_eq!(upstream[1].header("x-initiator"), Some("agent"));
@@ -227,11 +397,12 @@ async fn tool_use_streams_two_blocks_and_the_tool_result_turn_is_agent() {
 
 #[tokio::test]
 async fn thinking_streams_a_thinking_block_with_its_signature_first() {
+    // `claude-tool-caller` is a Claude model served through chat only (it always calls a tool).
     let h = Harness::start().await;
     let events = post_sse(
         &h,
-        &json!({"model": "claude-sonnet-4.5", "max_tokens": 4000, "stream": true,
-        "thinking": {"type": "enabled", "budget_tokens": 2048},
+        &json!({"model": "claude-tool-caller", "max_tokens": 4000, "stream": true,
+        "thinking": {"type": "enabled", "budget_tokens": 2048}, "tools": weather_tools(),
         "messages": [{"role": "user", "content": "Why is the sky blue?"}]}),
     )
     .await;
@@ -239,7 +410,7 @@ async fn thinking_streams_a_thinking_block_with_its_signature_first() {
     assert_eq!(blocks[0]["type"], "thinking");
     assert!(!blocks[0]["thinking"].as_str().unwrap().is_empty());
     assert!(!blocks[0]["signature"].as_str().unwrap().is_empty());
-    assert_eq!(blocks[1]["type"], "text");
+    assert_ne!(blocks[1]["type"], "thinking");
     let sent = h.upstream(Endpoint::ChatCompletions)[0]
         .body_json()
         .unwrap();
@@ -248,7 +419,7 @@ async fn thinking_streams_a_thinking_block_with_its_signature_first() {
     // The thinking block is replayed on the next turn as Copilot's reasoning fields.
     let (status, _, _) = post_json(
         &h,
-        &json!({"model": "claude-sonnet-4.5", "max_tokens": 4000,
+        &json!({"model": "claude-tool-caller", "max_tokens": 4000,
         "thinking": {"type": "enabled", "budget_tokens": 2048}, "messages": [
         {"role": "user", "content": "Why is the sky blue?"},
         {"role": "assistant", "content": [blocks[0].clone(), blocks[1].clone()]},
@@ -269,11 +440,25 @@ async fn thinking_streams_a_thinking_block_with_its_signature_first() {
 #[tokio::test]
 async fn images_become_image_parts_with_the_vision_header() {
     let h = Harness::start().await;
-    let (status, _, _) = post_json(&h, &json!({"model": "claude-sonnet-4.5", "max_tokens": 100, "messages": [
-        {"role": "user", "content": [
-            {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBORw0KGgo="}},
-            {"type": "text", "text": "What is in the picture?"}]}]})).await;
-    assert_eq!(status, 200);
+    let content = json!([
+        {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBORw0KGgo="}},
+        {"type": "text", "text": "What is in the picture?"}]);
+    for model in ["claude-sonnet-4.5", "gpt-4.1"] {
+        let (status, _, body) = post_json(
+            &h,
+            &json!({"model": model, "max_tokens": 100, "messages": [
+            {"role": "user", "content": content.clone()}]}),
+        )
+        .await;
+        assert_eq!(status, 200, "{model}: {body}");
+    }
+    // Natively the image block goes on unchanged.
+    let native = &h.upstream(Endpoint::Messages)[0];
+    assert_eq!(native.header("copilot-vision-request"), Some("true"));
+    assert_eq!(
+        native.body_json().unwrap()["messages"][0]["content"],
+        content
+    );
     let upstream = &h.upstream(Endpoint::ChatCompletions)[0];
     assert_eq!(upstream.header("copilot-vision-request"), Some("true"));
     let sent = upstream.body_json().unwrap();
@@ -314,6 +499,34 @@ async fn agent_request_fields_copilot_rejects_are_adapted() {
     let (status, headers, body) = post_json(&h, &request).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(headers[copilot_serve::MODEL_HEADER], "claude-sonnet-4.5");
+    assert_eq!(body["model"], "claude-sonnet-4-5-20250929");
+    // Natively: the block-level `cache_control` Copilot honours stays, without `scope`; the rest is left out.
+    let sent = h.upstream(Endpoint::Messages)[0].body_json().unwrap();
+    assert_eq!(sent["model"], "claude-sonnet-4.5");
+    let text = sent.to_string();
+    for rejected in ["context_management", "scope", "web_search", "metadata"] {
+        assert!(
+            !text.contains(rejected),
+            "`{rejected}` reached Copilot: {text}"
+        );
+    }
+    assert!(sent.get("cache_control").is_none());
+    assert_eq!(
+        sent["system"][0]["cache_control"],
+        json!({"type": "ephemeral", "ttl": "1h"})
+    );
+    assert_eq!(
+        sent["messages"][0]["content"][0]["cache_control"],
+        json!({"type": "ephemeral"})
+    );
+    assert_eq!(sent["tools"].as_array().unwrap().len(), 1);
+    assert_eq!(sent["tools"][0]["name"], "get_weather");
+
+    // Through chat nothing of it goes on.
+    let mut request = request;
+    request["model"] = json!("gpt-4.1");
+    let (status, _, body) = post_json(&h, &request).await;
+    assert_eq!(status, 200, "{body}");
     let sent = h.upstream(Endpoint::ChatCompletions)[0].body_text();
     for rejected in [
         "cache_control",
@@ -391,4 +604,41 @@ async fn errors_use_the_anthropic_envelope() {
     let last = events.last().unwrap();
     assert_eq!(last.event.as_deref(), Some("error"));
     assert_eq!(last.json()["error"]["message"], "overloaded");
+
+    // The same on the native path.
+    let mut native = request.clone();
+    native["model"] = json!("claude-sonnet-4.5");
+    h.mock
+        .set_fault(FaultRule::new(Endpoint::Messages, Fault::rate_limited(30)).times(1));
+    let (status, headers, body) = post_json(&h, &native).await;
+    assert_eq!(status, 429);
+    assert_eq!(headers["retry-after"], "30");
+    assert_eq!(body["error"]["type"], "rate_limit_error");
+    h.mock.set_fault(FaultRule::new(
+        Endpoint::Messages,
+        Fault::MidStreamError {
+            after_events: 3,
+            code: "model_overloaded".into(),
+            message: "overloaded".into(),
+        },
+    ));
+    native["stream"] = json!(true);
+    let events = post_sse(&h, &native).await;
+    assert_eq!(events[0].event.as_deref(), Some("message_start"));
+    let last = events.last().unwrap();
+    assert_eq!(last.event.as_deref(), Some("error"));
+    assert_eq!(last.json()["error"]["message"], "overloaded");
+    // Cut before `message_stop`: the caller is told.
+    h.mock.set_fault(FaultRule::new(
+        Endpoint::Messages,
+        Fault::TruncateStream { after_events: 4 },
+    ));
+    let events = post_sse(&h, &native).await;
+    let last = events.last().unwrap();
+    assert_eq!(last.event.as_deref(), Some("error"), "{events:?}");
+    assert!(
+        events
+            .iter()
+            .all(|e| e.event.as_deref() != Some("message_stop"))
+    );
 }
