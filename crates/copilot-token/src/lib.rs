@@ -21,6 +21,10 @@
 //!   (a `std` read lock that no writer holds across an await).
 //! - **Single-flight.** Any number of concurrent callers at the deadline cause exactly one exchange; callers
 //!   queued behind a failed attempt receive its error rather than starting their own.
+//! - **Backoff after a failure.** Sequential callers after a failed attempt get its error without a new
+//!   attempt for [`MIN_FAILURE_BACKOFF`] (1 s), doubling with each further failure up to
+//!   [`MAX_FAILURE_BACKOFF`] (60 s), by the exchanger's clock; a success resets it. A still-valid token is
+//!   served meanwhile after a transient failure, except to a caller replacing credentials the API rejected.
 //! - **Optional background refresher.** [`TokenManager::spawn_background_refresh`] refreshes at each deadline
 //!   with jittered backoff on failure; correctness never depends on it.
 //! - **On 401/403/421 from the Copilot API**, pass the credentials you used to [`TokenManager::invalidate`]
@@ -86,7 +90,8 @@ pub use credentials::AuthMode;
 pub use error::TokenError;
 pub use exchange::TokenExchanger;
 pub use manager::{
-    DEFAULT_DIRECT_RECHECK, DEFAULT_REFRESH_SKEW, TokenManager, TokenManagerBuilder,
+    DEFAULT_DIRECT_RECHECK, DEFAULT_REFRESH_SKEW, MAX_FAILURE_BACKOFF, MIN_FAILURE_BACKOFF,
+    TokenManager, TokenManagerBuilder,
 };
 pub use provider::{GitHubTokenProvider, StaticGitHubToken};
 pub use refresher::RefresherHandle;

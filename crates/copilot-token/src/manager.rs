@@ -31,6 +31,12 @@ pub const DEFAULT_DIRECT_RECHECK: Duration = Duration::from_secs(300);
 pub(crate) const MIN_REUSE: Duration = Duration::from_secs(10);
 /// How long a still-valid token keeps being served after a transient refresh failure before trying again.
 const STALE_RETRY_AFTER: Duration = Duration::from_secs(5);
+/// After a failed attempt, callers get its error without a new attempt for this long, doubling with each
+/// further failure up to [`MAX_FAILURE_BACKOFF`]; a success resets it. Without it, every sequential caller
+/// ran a full attempt (with its retries) against a server that is failing.
+pub const MIN_FAILURE_BACKOFF: Duration = Duration::from_secs(1);
+/// The longest time one failure is handed out again instead of attempting a new exchange.
+pub const MAX_FAILURE_BACKOFF: Duration = Duration::from_secs(60);
 
 const AUTO_UNDECIDED: u8 = 0;
 const AUTO_EXCHANGE: u8 = 1;
@@ -55,6 +61,25 @@ impl Cached {
     }
 }
 
+/// The outcome of the last attempt when it failed, and how long it stands in for new attempts.
+struct LastFailure {
+    /// Which attempt (`completed_attempts` after it finished).
+    attempt: u64,
+    error: TokenError,
+    /// When it finished, by the exchanger's clock.
+    at: SystemTime,
+    /// How long after `at` callers get `error` instead of a new attempt.
+    backoff: Duration,
+}
+
+impl LastFailure {
+    fn backs_off(&self, now: SystemTime) -> bool {
+        self.at
+            .checked_add(self.backoff)
+            .is_none_or(|until| now < until)
+    }
+}
+
 pub(crate) struct Inner {
     exchanger: TokenExchanger,
     provider: Arc<dyn GitHubTokenProvider>,
@@ -66,7 +91,7 @@ pub(crate) struct Inner {
     refresh: tokio::sync::Mutex<()>,
     generations: AtomicU64,
     completed_attempts: AtomicU64,
-    last_failure: Mutex<Option<(u64, TokenError)>>,
+    last_failure: Mutex<Option<LastFailure>>,
     auto_decision: AtomicU8,
     /// A GitHub token the Copilot API rejected in direct mode: the next fetch asks the provider to refresh it.
     suspect_github_token: Mutex<Option<GitHubToken>>,
@@ -369,11 +394,24 @@ impl TokenManager {
             }
         }
         // An attempt finished while we queued: share its outcome instead of hammering the server.
-        if inner.completed_attempts.load(Ordering::Acquire) != attempts_seen
-            && let Some((attempt, error)) = lock(&inner.last_failure).as_ref()
-            && *attempt == inner.completed_attempts.load(Ordering::Acquire)
-        {
-            return Err(error.clone());
+        if let Some(failure) = lock(&inner.last_failure).as_ref() {
+            if inner.completed_attempts.load(Ordering::Acquire) != attempts_seen
+                && failure.attempt == inner.completed_attempts.load(Ordering::Acquire)
+            {
+                return Err(failure.error.clone());
+            }
+            // Sequential callers: a recent failure answers for the server until its backoff ends. A token that
+            // is still valid keeps being served meanwhile, unless the caller is replacing it because the API
+            // rejected it.
+            if failure.backs_off(now) {
+                tracing::debug!(error = %failure.error, "a Copilot token attempt failed recently; not retrying yet");
+                if let Some(stale) = current.filter(|c| {
+                    forced.is_none() && is_transient(&failure.error) && still_usable(c, now)
+                }) {
+                    return Ok(stale);
+                }
+                return Err(failure.error.clone());
+            }
         }
 
         if let (Some(shared), Some(_), Some(current)) = (&inner.shared, forced, &current) {
@@ -389,7 +427,19 @@ impl TokenManager {
                 Ok(cached)
             }
             Err(error) => {
-                *lock(&inner.last_failure) = Some((attempt, error.clone()));
+                let backoff = {
+                    let mut last = lock(&inner.last_failure);
+                    let backoff = last.as_ref().map_or(MIN_FAILURE_BACKOFF, |previous| {
+                        previous.backoff.saturating_mul(2).min(MAX_FAILURE_BACKOFF)
+                    });
+                    *last = Some(LastFailure {
+                        attempt,
+                        error: error.clone(),
+                        at: inner.exchanger.clock().now(),
+                        backoff,
+                    });
+                    backoff
+                };
                 if let Some(stale) =
                     current.filter(|c| is_transient(&error) && still_usable(c, now))
                 {
@@ -399,7 +449,7 @@ impl TokenManager {
                         generation: stale.generation,
                         mode: stale.mode,
                         copilot_token: stale.copilot_token.clone(),
-                        refresh_at: now + STALE_RETRY_AFTER,
+                        refresh_at: now + STALE_RETRY_AFTER.max(backoff),
                     });
                     *inner.cache.write().unwrap_or_else(PoisonError::into_inner) =
                         Some(extended.clone());

@@ -508,3 +508,111 @@ async fn a_rejected_github_token_reaches_copilot_auth_callers_typed() {
     );
     assert!(error.requires_sign_in());
 }
+
+/// A manager on a clock the test moves, against a server whose first `failures` exchange requests answer 500
+/// and whose later ones mint `tid=1`, `tid=2`, …
+async fn failing_setup(failures: u64) -> (MockServer, ManualClock, TokenManager) {
+    let server = MockServer::start().await;
+    Mock::given(matchers::path(EXCHANGE_PATH))
+        .respond_with(ResponseTemplate::new(500).set_body_string("boom"))
+        .up_to_n_times(failures)
+        .mount(&server)
+        .await;
+    let clock = ManualClock::new(t0());
+    let mut responder = SequencedExchange::new(T0);
+    responder.clock = Some(clock.clone());
+    mount_exchange(&server, responder).await;
+    mount_catch_all(&server).await;
+    let manager = exchange_manager(exchanger(
+        reqwest_transport(),
+        host_for(&server),
+        Arc::new(clock.clone()),
+        Arc::new(RecordingSleep::new()),
+    ));
+    (server, clock, manager)
+}
+
+fn is_500(result: Result<copilot_token::CopilotCredentials, TokenError>) -> bool {
+    matches!(result, Err(TokenError::Http { status: 500, .. }))
+}
+
+#[tokio::test]
+async fn sequential_callers_after_a_failed_exchange_back_off() {
+    // Three attempts of three tries each fail, then the server recovers.
+    let (server, clock, manager) = failing_setup(9).await;
+    for _ in 0..10 {
+        assert!(is_500(manager.credentials().await));
+    }
+    // Ten sequential callers, one attempt: not ten.
+    assert_eq!(count(&server, EXCHANGE_PATH).await, 3);
+
+    clock.advance(Duration::from_millis(999));
+    assert!(is_500(manager.credentials().await));
+    assert_eq!(
+        count(&server, EXCHANGE_PATH).await,
+        3,
+        "inside the 1 s window"
+    );
+    clock.advance(Duration::from_millis(1));
+    assert!(is_500(manager.credentials().await));
+    assert_eq!(count(&server, EXCHANGE_PATH).await, 6, "the window ended");
+
+    // The second failure doubles the window to 2 s.
+    clock.advance(Duration::from_millis(1999));
+    assert!(is_500(manager.credentials().await));
+    assert_eq!(count(&server, EXCHANGE_PATH).await, 6);
+    clock.advance(Duration::from_millis(1));
+    assert!(is_500(manager.credentials().await));
+    assert_eq!(count(&server, EXCHANGE_PATH).await, 9);
+
+    // After 4 s the server answers; the success is cached as usual.
+    clock.advance(Duration::from_secs(4));
+    assert_eq!(tid(&manager).await, "1");
+    assert_eq!(tid(&manager).await, "1");
+    assert_eq!(count(&server, EXCHANGE_PATH).await, 10);
+}
+
+#[tokio::test]
+async fn the_failure_backoff_doubles_up_to_a_minute_and_a_success_resets_it() {
+    // Eight failed attempts (three tries each), then the server recovers.
+    let (server, clock, manager) = failing_setup(24).await;
+    assert!(is_500(manager.credentials().await));
+    // Each window ends to the millisecond: one attempt (three requests) right at its end, none before.
+    let mut requests = 3;
+    for window in [1, 2, 4, 8, 16, 32, 60] {
+        for (step, sent) in [
+            (Duration::from_millis(window * 1000 - 1), 0),
+            (Duration::from_millis(1), 3),
+        ] {
+            clock.advance(step);
+            assert!(is_500(manager.credentials().await));
+            requests += sent;
+            assert_eq!(
+                count(&server, EXCHANGE_PATH).await,
+                requests,
+                "{window} s window"
+            );
+        }
+    }
+    // Capped: the eighth failure waits 60 s too, not 128.
+    clock.advance(Duration::from_secs(59));
+    assert!(is_500(manager.credentials().await));
+    assert_eq!(count(&server, EXCHANGE_PATH).await, 24);
+    clock.advance(Duration::from_secs(1));
+    assert_eq!(tid(&manager).await, "1");
+    assert_eq!(count(&server, EXCHANGE_PATH).await, 25);
+
+    // The success reset the backoff: after the token expired, a new failure waits 1 s again.
+    Mock::given(matchers::path(EXCHANGE_PATH))
+        .respond_with(ResponseTemplate::new(500).set_body_string("boom"))
+        .up_to_n_times(3)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    clock.advance(Duration::from_secs(3600));
+    assert!(is_500(manager.credentials().await));
+    assert_eq!(count(&server, EXCHANGE_PATH).await, 28);
+    clock.advance(Duration::from_secs(1));
+    assert_eq!(tid(&manager).await, "2");
+    assert_eq!(count(&server, EXCHANGE_PATH).await, 29);
+}
