@@ -83,6 +83,23 @@ pub enum ApiError {
     /// does not accept PATs (only `copilot-developer-cli` does).
     #[error("this token type is not accepted here: {0}")]
     UnsupportedTokenSource(Box<ErrorInfo>),
+    /// 400 `no_available_model_endpoints`: the model exists, but no endpoint serves it under the account's
+    /// plan and policies right now (seen for Claude models during capacity or policy changes). Another model,
+    /// or the same one later, may work; retrying at once does not help.
+    #[error(
+        "no endpoint serves this model under your plan and policies (pick another model, or check the \
+         model's policy in your GitHub Copilot settings): {0}"
+    )]
+    NoAvailableModelEndpoints(Box<ErrorInfo>),
+    /// 400 `invalid_reasoning_effort` (or "… does not support reasoning effort"): the model does not accept
+    /// the requested reasoning effort, e.g. a Claude model on chat completions, or `output_config.effort`
+    /// `xhigh` where only `medium` is allowed. Pick a value from the model's
+    /// `capabilities.supports.reasoning_effort`, or send none.
+    #[error(
+        "the model does not accept this reasoning effort (use one of the model's \
+         `capabilities.supports.reasoning_effort` values, or leave it unset): {0}"
+    )]
+    InvalidReasoningEffort(Box<ErrorInfo>),
     /// Any other 400; `info.code` carries the code (`previous_response_not_found`, `off_topic`, …).
     #[error("bad request: {0}")]
     BadRequest(Box<ErrorInfo>),
@@ -133,8 +150,14 @@ pub enum ApiError {
         /// The server's details.
         info: Box<ErrorInfo>,
     },
-    /// 466: this client version is no longer supported (bump the identity's editor/plugin versions).
-    #[error("client version not supported: {0}")]
+    /// 466: Copilot no longer supports the client version the identity headers announce ("client not
+    /// supported" / "API version no longer supported"). Update copilot-rs, or override the identity
+    /// ([`ClientIdentity`](copilot_http::ClientIdentity)'s editor version, plugin version, user agent and
+    /// integration id) to answer the drift without waiting for a release.
+    #[error(
+        "Copilot no longer supports this client version: update copilot-rs, or override the client \
+         identity (editor version, editor plugin version, user agent, integration id): {0}"
+    )]
     ClientNotSupported(Box<ErrorInfo>),
     /// 499: the server cancelled the request; retrying is fine.
     #[error("cancelled by the server: {0}")]
@@ -236,6 +259,8 @@ impl ApiError {
             | UnsupportedApiForModel(i)
             | PolicyDenied(i)
             | UnsupportedTokenSource(i)
+            | NoAvailableModelEndpoints(i)
+            | InvalidReasoningEffort(i)
             | BadRequest(i)
             | TokenExpired(i)
             | Unauthorized(i)
@@ -444,7 +469,13 @@ fn classify(status: Option<u16>, wire: WireError, context: &ResponseContext) -> 
         request_id: context.request_id.clone(),
         github_request_id: context.github_request_id.clone(),
     });
-    let code = info.code.as_deref().unwrap_or("");
+    // A code may carry a `:detail` suffix (`billing_not_configured:…`); the part before it decides.
+    let code = info
+        .code
+        .as_deref()
+        .and_then(|code| code.split(':').next())
+        .unwrap_or("")
+        .trim();
     let message = info.message.to_ascii_lowercase();
     let rate_limited = |info| ApiError::RateLimited {
         retry_after: context.retry_after,
@@ -462,6 +493,8 @@ fn classify(status: Option<u16>, wire: WireError, context: &ResponseContext) -> 
         c if RATE_LIMIT_CODES.contains(&c) => return rate_limited(info),
         "model_not_supported" => return ApiError::ModelNotSupported(info),
         "unsupported_api_for_model" => return ApiError::UnsupportedApiForModel(info),
+        "no_available_model_endpoints" => return ApiError::NoAvailableModelEndpoints(info),
+        "invalid_reasoning_effort" => return ApiError::InvalidReasoningEffort(info),
         "content_filter" | "content_filtered" => return ApiError::ContentFiltered(info),
         "request_too_large" | "context_length_exceeded" => return ApiError::RequestTooLarge(info),
         "not_found" => return ApiError::NotFound(info),
@@ -491,6 +524,9 @@ fn classify(status: Option<u16>, wire: WireError, context: &ResponseContext) -> 
             || message.contains("not supported via responses api") =>
         {
             ApiError::UnsupportedApiForModel(info)
+        }
+        400 if message.contains("does not support reasoning effort") => {
+            ApiError::InvalidReasoningEffort(info)
         }
         400 => ApiError::BadRequest(info),
         401 if message.contains("token expired") => ApiError::TokenExpired(info),

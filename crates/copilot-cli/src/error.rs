@@ -201,6 +201,8 @@ fn describe_api(error: &ApiError) -> (&'static str, String) {
             "model not supported"
         }
         ApiError::PolicyDenied(_) => "model disabled by policy",
+        ApiError::NoAvailableModelEndpoints(_) => "model unavailable",
+        ApiError::InvalidReasoningEffort(_) => "reasoning effort not supported",
         ApiError::UnsupportedTokenSource(_) => "unsupported token",
         ApiError::BadRequest(_) => "bad request",
         ApiError::TokenExpired(_) | ApiError::Unauthorized(_) => "unauthorized",

@@ -182,6 +182,77 @@ impl Fault {
             r#"{"error":{"message":"You have no quota","code":"quota_exceeded"}}"#,
         )
     }
+    /// 402 `billing_not_configured`: usage-based billing needs a billing entity the account has not chosen.
+    pub fn billing_not_configured() -> Self {
+        Self::error_json(
+            402,
+            "billing_not_configured",
+            "a default billing entity has not been selected",
+        )
+    }
+    /// 402 `session_quota_exceeded`: the allowance of this agent session is used up (like every quota
+    /// answer, not worth retrying).
+    pub fn session_quota_exceeded() -> Self {
+        Self::error_json(
+            402,
+            "session_quota_exceeded",
+            "You have exceeded the quota for this session.",
+        )
+    }
+    /// 429 `user_weekly_rate_limited` with `retry-after: <seconds>` and the same `x-ratelimit-exceeded`
+    /// bucket.
+    pub fn weekly_rate_limited(retry_after_secs: u64) -> Self {
+        Self::error_json(
+            429,
+            "user_weekly_rate_limited",
+            "Sorry, you have exceeded your weekly rate limit.",
+        )
+        .with_header("retry-after", retry_after_secs.to_string())
+        .with_header("x-ratelimit-exceeded", "user_weekly_rate_limited")
+    }
+    /// 400 `no_available_model_endpoints`, as Copilot answered for Claude models when no endpoint served
+    /// them under the account's plan and policies (the body is the captured one).
+    pub fn no_available_model_endpoints() -> Self {
+        Self::error_json(
+            400,
+            "no_available_model_endpoints",
+            "no endpoints available for this model under your current plan and policies",
+        )
+    }
+    /// 400 `invalid_reasoning_effort` for a reasoning effort `model` does not accept, worded as Copilot
+    /// words it on `/v1/messages` (`output_config.effort "xhigh" is not supported by model …; supported
+    /// values: [medium]`).
+    pub fn invalid_reasoning_effort(
+        model: &str,
+        effort: &str,
+        supported: impl IntoIterator<Item = impl AsRef<str>>,
+    ) -> Self {
+        let supported: Vec<String> = supported
+            .into_iter()
+            .map(|value| value.as_ref().to_owned())
+            .collect();
+        Self::error_json(
+            400,
+            "invalid_reasoning_effort",
+            &format!(
+                "output_config.effort \"{effort}\" is not supported by model {model}; supported values: [{}]",
+                supported.join(", ")
+            ),
+        )
+    }
+    /// 466 with a `text/plain` body: Copilot no longer supports the client version the identity headers
+    /// announce.
+    pub fn client_not_supported() -> Self {
+        Self::status_text(
+            466,
+            "client not supported: this client version is no longer supported, please update",
+        )
+    }
+    /// A status fault with a `{"error":{"message","code"}}` body, serialised (and escaped) by serde_json.
+    fn error_json(status: u16, code: &str, message: &str) -> Self {
+        let body = serde_json::json!({"error": {"message": message, "code": code}});
+        Self::status(status, body.to_string())
+    }
     /// A 5xx (or any) server error with a plain-text body.
     pub fn server_error(status: u16) -> Self {
         Self::status_text(status, "upstream error")

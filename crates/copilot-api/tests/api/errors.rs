@@ -208,3 +208,92 @@ async fn a_credential_failure_keeps_the_providers_typed_error() {
         ApiError::Auth(copilot_api::CredentialError::SignInRequired { .. })
     ));
 }
+
+/// The codes of issue 15 §6, each with the body Copilot sent (captured where a capture exists) and the typed
+/// error it maps to; a code's `:detail` suffix does not hide it.
+#[tokio::test]
+async fn every_2026_error_code_maps_to_its_typed_error() {
+    let cases: Vec<(u16, &str, &str)> = vec![
+        (
+            400,
+            r#"{"error":{"message":"no endpoints available for this model under your current plan and policies","code":"no_available_model_endpoints"}}"#,
+            "NoAvailableModelEndpoints",
+        ),
+        (
+            400,
+            r#"{"error":{"message":"output_config.effort \"xhigh\" is not supported by model claude-opus-4.7; supported values: [medium]","code":"invalid_reasoning_effort"}}"#,
+            "InvalidReasoningEffort",
+        ),
+        // Chat completions words it without a code for Claude models.
+        (
+            400,
+            r#"{"error":{"message":"reasoning_effort \"high\" was provided, but model claude-sonnet-4.5 does not support reasoning effort"}}"#,
+            "InvalidReasoningEffort",
+        ),
+        (
+            429,
+            r#"{"error":{"message":"Sorry, you have exceeded your weekly rate limit.","code":"user_weekly_rate_limited"}}"#,
+            "RateLimited",
+        ),
+        (
+            402,
+            r#"{"error":{"message":"a default billing entity has not been selected","code":"billing_not_configured"}}"#,
+            "QuotaExceeded",
+        ),
+        (
+            402,
+            r#"{"error":{"message":"a default billing entity has not been selected","code":"billing_not_configured:enterprise"}}"#,
+            "QuotaExceeded",
+        ),
+        (
+            429,
+            r#"{"error":{"message":"You have exceeded the quota for this session.","code":"session_quota_exceeded"}}"#,
+            "QuotaExceeded",
+        ),
+        (466, "client not supported", "ClientNotSupported"),
+        (
+            466,
+            r#"{"error":{"message":"API version no longer supported"}}"#,
+            "ClientNotSupported",
+        ),
+    ];
+    for (status, body, expected) in cases {
+        let error = chat_error(ResponseTemplate::new(status).set_body_string(body)).await;
+        assert_eq!(variant(&error), expected, "{status} {body}");
+        assert_eq!(error.status(), Some(status));
+        assert!(!error.info().unwrap().message.is_empty(), "{error:?}");
+    }
+}
+
+/// The Display of the new errors says what to do, not only what happened.
+#[tokio::test]
+async fn new_errors_tell_the_user_what_to_do() {
+    let unavailable = chat_error(ResponseTemplate::new(400).set_body_string(
+        r#"{"error":{"message":"no endpoints available for this model under your current plan and policies","code":"no_available_model_endpoints"}}"#,
+    ))
+    .await;
+    let text = unavailable.to_string();
+    assert!(text.contains("pick another model"), "{text}");
+    assert!(
+        text.contains("no endpoints available for this model"),
+        "{text}"
+    );
+
+    let effort = chat_error(ResponseTemplate::new(400).set_body_string(
+        r#"{"error":{"message":"output_config.effort \"xhigh\" is not supported by model claude-opus-4.7; supported values: [medium]","code":"invalid_reasoning_effort"}}"#,
+    ))
+    .await;
+    let text = effort.to_string();
+    assert!(
+        text.contains("capabilities.supports.reasoning_effort"),
+        "{text}"
+    );
+    assert!(text.contains("supported values: [medium]"), "{text}");
+
+    let old_client =
+        chat_error(ResponseTemplate::new(466).set_body_string("client not supported")).await;
+    let text = old_client.to_string();
+    assert!(text.contains("update copilot-rs"), "{text}");
+    assert!(text.contains("override the client identity"), "{text}");
+    assert!(text.contains("HTTP 466"), "{text}");
+}

@@ -187,6 +187,9 @@ fn stream_error_codes_map_like_http_errors() {
         ("bad_request", "BadRequest"),
         ("user_model_rate_limited", "RateLimited"),
         ("model_not_supported", "ModelNotSupported"),
+        ("user_weekly_rate_limited", "RateLimited"),
+        ("no_available_model_endpoints", "NoAvailableModelEndpoints"),
+        ("invalid_reasoning_effort", "InvalidReasoningEffort"),
         ("something_new", "StreamError"),
     ];
     for (code, variant) in cases {

@@ -849,3 +849,34 @@ async fn the_credentials_integration_id_wins_over_the_identity() {
         vec![vec!["copilot-developer-cli".to_owned()]]
     );
 }
+
+/// A reasoning effort this version does not know (`ultra`) is kept as `ReasoningEffort::Other` and sent
+/// verbatim, so a new server value needs no release; known ones (`xhigh`) keep their variant.
+#[tokio::test]
+async fn unknown_reasoning_effort_passes_through_to_the_wire() {
+    let parsed: ReasoningEffort = serde_json::from_value(json!("ultra")).unwrap();
+    assert_eq!(parsed, ReasoningEffort::Other("ultra".into()));
+    assert_eq!(serde_json::to_value(&parsed).unwrap(), json!("ultra"));
+    let xhigh: ReasoningEffort = serde_json::from_value(json!("xhigh")).unwrap();
+    assert_eq!(xhigh, ReasoningEffort::Xhigh);
+
+    let server = chat_server().await;
+    let (client, _, _) = client_for(&server);
+    for (effort, wire) in [
+        (ReasoningEffort::from("ultra"), "ultra"),
+        (ReasoningEffort::Xhigh, "xhigh"),
+    ] {
+        let request =
+            ChatRequest::new("gpt-5.4", vec![Message::user("hi")]).reasoning_effort(effort);
+        client
+            .chat_stream(request)
+            .await
+            .unwrap()
+            .collect()
+            .await
+            .unwrap();
+        let sent = last_request(&server).await;
+        let body: serde_json::Value = serde_json::from_slice(&sent.body).unwrap();
+        assert_eq!(body["reasoning_effort"], wire, "{body}");
+    }
+}

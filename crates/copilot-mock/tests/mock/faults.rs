@@ -262,3 +262,78 @@ async fn stream_faults_cut_plain_bodies_in_half() {
     assert!(serde_json::from_slice::<Value>(&whole).is_ok());
     assert!(body.len() < whole.len());
 }
+
+/// The fault helpers for the 2026 error codes write the wire bodies Copilot sends (status, `error.code`,
+/// message, rate-limit headers), on any route including `/v1/messages`.
+#[tokio::test]
+async fn the_2026_error_code_helpers_write_copilots_bodies() {
+    let (server, _) = start(MockConfig::new()).await;
+    let token = copilot_token(&server).await;
+    let cases = [
+        (
+            Fault::no_available_model_endpoints(),
+            400,
+            "no_available_model_endpoints",
+            "no endpoints available for this model under your current plan and policies",
+        ),
+        (
+            Fault::invalid_reasoning_effort("claude-opus-4.7", "xhigh", ["medium"]),
+            400,
+            "invalid_reasoning_effort",
+            "output_config.effort \"xhigh\" is not supported by model claude-opus-4.7; supported values: [medium]",
+        ),
+        (
+            Fault::billing_not_configured(),
+            402,
+            "billing_not_configured",
+            "a default billing entity has not been selected",
+        ),
+        (
+            Fault::session_quota_exceeded(),
+            402,
+            "session_quota_exceeded",
+            "You have exceeded the quota for this session.",
+        ),
+        (
+            Fault::weekly_rate_limited(86_400),
+            429,
+            "user_weekly_rate_limited",
+            "Sorry, you have exceeded your weekly rate limit.",
+        ),
+    ];
+    let claude = json!({"model": "claude-opus-4.7", "max_tokens": 64, "messages": [{"role": "user", "content": "hi"}]});
+    for (fault, status, code, message) in cases {
+        server.set_fault(FaultRule::new(Endpoint::Messages, fault).times(1));
+        let response = api_post(&server, "/v1/messages", &token, &claude).await;
+        assert_eq!(response.status(), status, "{code}");
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/json",
+            "{code}"
+        );
+        if code == "user_weekly_rate_limited" {
+            assert_eq!(response.headers()["retry-after"], "86400");
+            assert_eq!(
+                response.headers()["x-ratelimit-exceeded"],
+                "user_weekly_rate_limited"
+            );
+        }
+        let body = json(response).await;
+        assert_eq!(body["error"]["code"], code);
+        assert_eq!(body["error"]["message"], message);
+    }
+    assert_eq!(server.requests_to(Endpoint::Messages).len(), 5);
+
+    server.set_fault(
+        FaultRule::new(Endpoint::ChatCompletions, Fault::client_not_supported()).times(1),
+    );
+    let old = api_post(&server, "/chat/completions", &token, &ask()).await;
+    assert_eq!(old.status(), 466);
+    assert!(
+        old.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    assert!(old.text().await.unwrap().contains("client not supported"));
+}

@@ -318,6 +318,44 @@ fault_test! {
     }
 }
 
+fault_test! {
+    /// Every error code of issue 15 §6, produced by the mock's fault helpers, reaches a session turn as its
+    /// typed error, with the status and code the mock wrote; none of them is re-sent.
+    every_2026_error_code_reaches_the_turn_typed(Time::Instant)
+    |Fixture { target, session, sleep, .. }| {
+        type Check = fn(&ApiError) -> bool;
+        let cases: [(Fault, u16, Option<&str>, Check); 6] = [
+            (Fault::no_available_model_endpoints(), 400, Some("no_available_model_endpoints"),
+                |e| matches!(e, ApiError::NoAvailableModelEndpoints(_))),
+            (Fault::invalid_reasoning_effort("gpt-4.1", "xhigh", ["medium"]), 400,
+                Some("invalid_reasoning_effort"), |e| matches!(e, ApiError::InvalidReasoningEffort(_))),
+            (Fault::client_not_supported(), 466, None, |e| matches!(e, ApiError::ClientNotSupported(_))),
+            (Fault::billing_not_configured(), 402, Some("billing_not_configured"),
+                |e| matches!(e, ApiError::QuotaExceeded { .. })),
+            (Fault::session_quota_exceeded(), 402, Some("session_quota_exceeded"),
+                |e| matches!(e, ApiError::QuotaExceeded { .. })),
+            // A weekly wait is far beyond the retry budget: the client gives up at once.
+            (Fault::weekly_rate_limited(86_400), 429, Some("user_weekly_rate_limited"),
+                |e| matches!(e, ApiError::RateLimited { bucket: Some(b), .. } if b == "user_weekly_rate_limited")),
+        ];
+        for (fault, status, code, is_expected) in cases {
+            let label = format!("{fault:?}");
+            mock(target).set_fault(FaultRule::new(Endpoint::ChatCompletions, fault).times(1));
+            let before = statuses(target, Endpoint::ChatCompletions).len();
+            let error = stream_turn(session, PROMPT)
+                .await
+                .outcome
+                .expect_err("the fault fails the turn");
+            let api = api_error(&error);
+            assert!(is_expected(api), "{label}: {api:?}");
+            assert_eq!(api.status(), Some(status), "{label}");
+            assert_eq!(api.code(), code, "{label}");
+            assert_eq!(statuses(target, Endpoint::ChatCompletions)[before..], [status], "{label}");
+        }
+        assert!(sleep.recorded().is_empty(), "{:?}", sleep.recorded());
+    }
+}
+
 // ----- connection resets -----
 
 fault_test! {
