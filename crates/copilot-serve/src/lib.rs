@@ -46,7 +46,9 @@
 //! - **Billing**: `X-Initiator: user` only when the last message is a human prompt (copilot-api derives
 //!   it from the conversation; an Anthropic user turn carrying `tool_result` blocks is `agent`); a
 //!   caller's own `X-Initiator: agent` header marks automatic requests (compaction, sub-agents). Copilot's reported AI-credit cost
-//!   comes back in `x-copilot-cost-nano-aiu` on non-streamed answers.
+//!   comes back in `x-copilot-cost-nano-aiu` on non-streamed answers, and as `copilot_cost_nano_aiu`
+//!   ([`COST_USAGE_FIELD`]) in the final usage object of streamed ones (chat's usage chunk with
+//!   `include_usage`, `response.completed`, `message_delta`).
 //! - **Errors** are written in the caller's dialect with Copilot's status: 429 with `Retry-After`, 402 for
 //!   exhausted quota, 401 with a `copilot-rs auth login` hint.
 //! - **Observability**: one `tracing` event per request (target `copilot_serve::request`: method, route,
@@ -71,7 +73,7 @@ pub use config::{
     ApiKeys, DEFAULT_DRAIN_TIMEOUT, DEFAULT_MAX_BODY, DEFAULT_PORT, MIN_KEY_LEN, ServeConfig,
     generate_key,
 };
-pub use encode::COST_HEADER;
+pub use encode::{COST_HEADER, COST_USAGE_FIELD};
 pub use error::{Dialect, Failure, SIGN_IN_HINT, ServeError};
 pub use openai::MODEL_HEADER;
 pub use server::{Gateway, RunningGateway};

@@ -1,7 +1,9 @@
 //! Native `/v1/messages` for the models whose `supported_endpoints` list it (Claude): the caller's request
 //! goes to Copilot's Messages endpoint with only what Copilot rejects left out, and the answer (or every
 //! stream event) comes back as Copilot sent it. Nothing is translated, so thinking blocks, their
-//! signatures, `redacted_thinking`, citations, stop sequences and unknown fields all survive.
+//! signatures, `redacted_thinking`, citations, stop sequences and unknown fields all survive. Two things
+//! are the gateway's: `model` names the model the caller asked for, and a stream's `message_delta.usage`
+//! carries the cost ([`COST_USAGE_FIELD`](crate::encode::COST_USAGE_FIELD)).
 
 use axum::response::Response;
 use copilot_api::{ChatEvent, CopilotApiClient, MessagesUsage, RequestOptions};
@@ -167,10 +169,14 @@ struct MeteredMessage {
 }
 
 /// Re-emits Copilot's Messages events as they came (the event name is the `type`, the data unchanged),
-/// noting usage and cost for the log line.
+/// noting usage and cost for the log line. `message_delta` is held until the next event, because Copilot
+/// reports the cost on `message_stop`, after it: the held delta's `usage` gets the cost
+/// ([`COST_USAGE_FIELD`](crate::encode::COST_USAGE_FIELD)) when it is known by then.
 pub(crate) struct NativeEvents {
     /// The caller's model name, when it differs from the one Copilot names in `message_start`.
     rename: Option<String>,
+    /// The `message_delta` data not sent yet.
+    held_delta: Option<Box<RawValue>>,
     /// `message_start`'s usage overlaid with each `message_delta`'s.
     usage: Map<String, Value>,
     stopped: bool,
@@ -181,6 +187,7 @@ impl NativeEvents {
     pub(crate) fn new(rename: Option<String>) -> Self {
         NativeEvents {
             rename,
+            held_delta: None,
             usage: Map::new(),
             stopped: false,
             meter: Meter::default(),
@@ -216,6 +223,24 @@ impl NativeEvents {
         serde_json::to_string(&event).ok()
     }
 
+    /// Sends the held `message_delta`, its usage carrying the cost when known.
+    fn flush_delta(&mut self, out: &mut String) {
+        let Some(delta) = self.held_delta.take() else {
+            return;
+        };
+        let with_cost = self.meter.cost_nano_aiu.and_then(|cost| {
+            let mut event: Value = serde_json::from_str(delta.get()).ok()?;
+            let usage = event.get_mut("usage")?.as_object_mut()?;
+            usage.insert(crate::encode::COST_USAGE_FIELD.to_owned(), cost.into());
+            serde_json::to_string(&event).ok()
+        });
+        Self::emit(
+            out,
+            "message_delta",
+            with_cost.as_deref().unwrap_or(delta.get()),
+        );
+    }
+
     fn emit(out: &mut String, name: &str, data: &str) {
         out.push_str("event: ");
         out.push_str(name);
@@ -230,6 +255,11 @@ impl Encoder for NativeEvents {
         match event {
             ChatEvent::Extra { name, value, .. } => {
                 self.observe(&name, &value);
+                self.flush_delta(out);
+                if name == "message_delta" {
+                    self.held_delta = Some(value);
+                    return;
+                }
                 if name == "message_stop" {
                     self.stopped = true;
                 }
@@ -241,6 +271,7 @@ impl Encoder for NativeEvents {
                 Self::emit(out, &name, renamed.as_deref().unwrap_or(value.get()));
             }
             ChatEvent::Done { .. } if !self.stopped => {
+                self.flush_delta(out);
                 // Copilot's stream ended without `message_stop`: the answer is cut short.
                 let failure = Failure::new(
                     http::StatusCode::BAD_GATEWAY,
@@ -257,6 +288,7 @@ impl Encoder for NativeEvents {
     }
 
     fn fail(&mut self, failure: &Failure, out: &mut String) {
+        self.flush_delta(out);
         out.push_str(&failure.sse_event());
     }
 

@@ -7,7 +7,7 @@
 use copilot_api::{ChatEvent, CollectedChat, FinishReason, ReasoningKind, Usage};
 use serde_json::{Value, json};
 
-use super::{Encoder, Meter, ToolNumbering, new_id, push_json};
+use super::{Encoder, Meter, ToolNumbering, new_id, push_json, with_cost};
 use crate::error::Failure;
 
 /// The block being streamed.
@@ -198,7 +198,7 @@ impl Encoder for MessagesEvents {
                     "message_delta",
                     &json!({"type": "message_delta",
                             "delta": {"stop_reason": reason, "stop_sequence": null},
-                            "usage": usage_json(self.meter.usage.as_ref())}),
+                            "usage": with_cost(usage_json(self.meter.usage.as_ref()), self.meter.cost_nano_aiu)}),
                 );
                 Self::emit(out, "message_stop", &json!({"type": "message_stop"}));
             }

@@ -201,7 +201,10 @@ impl Encoder for ChatChunks {
             } if !model.is_empty() => self.model = model,
             ChatEvent::Done { .. } => {
                 if self.include_usage {
-                    let usage = self.meter.usage.clone().unwrap_or_default();
+                    let mut usage = self.meter.usage.clone().unwrap_or_default();
+                    if let Some(cost) = self.meter.cost_nano_aiu {
+                        usage.extra.insert(super::COST_USAGE_FIELD, cost);
+                    }
                     self.write(&[], Some(&usage), out);
                 }
                 out.push_str("data: [DONE]\n\n");

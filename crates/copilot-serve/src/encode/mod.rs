@@ -84,6 +84,19 @@ pub(crate) fn cost_of(value: &RawValue) -> Option<u64> {
 /// The response header carrying the upstream AI-credit cost (nano AI units), when Copilot reported one.
 pub const COST_HEADER: &str = "x-copilot-cost-nano-aiu";
 
+/// The field a streamed answer's final `usage` object gets with the same cost (nano AI units): the last
+/// chat usage chunk, `response.usage` of `response.completed`, and Anthropic's `message_delta.usage`.
+/// Streams cannot carry a header sent after the body started; clients ignore fields they do not know.
+pub const COST_USAGE_FIELD: &str = "copilot_cost_nano_aiu";
+
+/// Adds [`COST_USAGE_FIELD`] to a `usage` object, when the cost is known.
+pub(crate) fn with_cost(mut usage: serde_json::Value, cost: Option<u64>) -> serde_json::Value {
+    if let (Some(cost), Some(object)) = (cost, usage.as_object_mut()) {
+        object.insert(COST_USAGE_FIELD.to_owned(), cost.into());
+    }
+    usage
+}
+
 /// An outgoing stream format.
 pub(crate) trait Encoder: Send + 'static {
     /// Writes whatever `event` means in this format into `out` (possibly nothing).

@@ -8,7 +8,7 @@
 use copilot_api::{ChatEvent, CollectedChat, FinishReason, ReasoningKind, Usage};
 use serde_json::{Value, json};
 
-use super::{Encoder, Meter, ToolNumbering, new_id, now_secs, push_json};
+use super::{Encoder, Meter, ToolNumbering, new_id, now_secs, push_json, with_cost};
 use crate::error::Failure;
 
 /// One output item being built.
@@ -449,7 +449,10 @@ impl Encoder for ResponsesEvents {
                     &self.model,
                     status,
                     output,
-                    Some(usage_json(self.meter.usage.as_ref())),
+                    Some(with_cost(
+                        usage_json(self.meter.usage.as_ref()),
+                        self.meter.cost_nano_aiu,
+                    )),
                     self.finish.as_ref(),
                 );
                 let kind = if status == "incomplete" {

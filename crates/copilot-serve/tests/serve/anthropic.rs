@@ -277,8 +277,18 @@ async fn claude_streams_are_copilots_events_unchanged() {
             .collect()
     };
     assert_eq!(names(&through_gateway), names(&mock));
+    let cost = mock.last().unwrap().json()["copilot_usage"]["total_nano_aiu"].clone();
+    assert!(cost.is_u64());
     for (ours, theirs) in through_gateway.iter().zip(&mock) {
         let (mut ours, mut theirs) = (ours.json(), theirs.json());
+        // The one addition: the cost in `message_delta.usage`, as on every streamed answer.
+        if ours["type"] == "message_delta" {
+            let usage = ours["usage"].as_object_mut().unwrap();
+            assert_eq!(
+                usage.remove(copilot_serve::COST_USAGE_FIELD),
+                Some(cost.clone())
+            );
+        }
         // Ids differ between the two answers; nothing else may.
         for event in [&mut ours, &mut theirs] {
             if let Some(id) = event.pointer_mut("/message/id") {

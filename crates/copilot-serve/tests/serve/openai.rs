@@ -507,3 +507,74 @@ async fn dated_and_dashed_model_names_map_to_listed_models_and_say_so() {
         .await;
     assert!(headers.get(copilot_serve::MODEL_HEADER).is_none());
 }
+
+/// Streams cannot send a header once the body started, so each streamed answer carries Copilot's cost in
+/// its final usage object; it is the cost the non-streamed answer names in the cost header.
+#[tokio::test]
+async fn streamed_answers_carry_the_cost_in_their_final_usage() {
+    let h = Harness::start().await;
+    let field = copilot_serve::COST_USAGE_FIELD;
+    let header_cost = |headers: &reqwest::header::HeaderMap| -> u64 {
+        headers[copilot_serve::COST_HEADER]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    // Chat, straight and through /responses.
+    for model in ["gpt-4.1", "gpt-5.3-codex"] {
+        let request = json!({"model": model, "messages": [{"role": "user", "content": "What does it cost?"}]});
+        let (status, headers, _) = h.post_json("/v1/chat/completions", &request).await;
+        assert_eq!(status, 200);
+        let expected = header_cost(&headers);
+        let mut streamed = request.clone();
+        streamed["stream"] = json!(true);
+        streamed["stream_options"] = json!({"include_usage": true});
+        let (_, _, events) = h.post_sse("/v1/chat/completions", &streamed).await;
+        let chunks = data_chunks(&events);
+        let usage = &chunks.last().unwrap()["usage"];
+        assert_eq!(usage[field], expected, "{model}: {usage}");
+        // Only the final usage chunk has it.
+        assert_eq!(
+            chunks
+                .iter()
+                .filter(|c| c.to_string().contains(field))
+                .count(),
+            1
+        );
+    }
+    // Responses, straight and through chat.
+    for model in ["gpt-5.3-codex", "gpt-4.1"] {
+        let request = json!({"model": model, "input": "What does it cost?"});
+        let (status, headers, _) = h.post_json("/v1/responses", &request).await;
+        assert_eq!(status, 200);
+        let expected = header_cost(&headers);
+        let mut streamed = request.clone();
+        streamed["stream"] = json!(true);
+        let (_, _, events) = h.post_sse("/v1/responses", &streamed).await;
+        let last = events.last().unwrap().json();
+        assert_eq!(last["type"], "response.completed");
+        assert_eq!(
+            last["response"]["usage"][field], expected,
+            "{model}: {last}"
+        );
+    }
+    // Anthropic Messages, native (Claude) and through chat.
+    for model in ["claude-sonnet-4.5", "gpt-4.1"] {
+        let request = json!({"model": model, "max_tokens": 64,
+            "messages": [{"role": "user", "content": "What does it cost?"}]});
+        let (status, headers, _) = h.post_json("/v1/messages", &request).await;
+        assert_eq!(status, 200);
+        let expected = header_cost(&headers);
+        let mut streamed = request.clone();
+        streamed["stream"] = json!(true);
+        let (_, _, events) = h.post_sse("/v1/messages", &streamed).await;
+        let delta = events
+            .iter()
+            .find(|e| e.event.as_deref() == Some("message_delta"))
+            .unwrap()
+            .json();
+        assert_eq!(delta["usage"][field], expected, "{model}: {delta}");
+        assert!(delta["usage"]["output_tokens"].as_u64().unwrap() > 0);
+    }
+}
