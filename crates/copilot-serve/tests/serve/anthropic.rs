@@ -652,3 +652,60 @@ async fn errors_use_the_anthropic_envelope() {
             .all(|e| e.event.as_deref() != Some("message_stop"))
     );
 }
+
+/// A mapped name (Claude Code's dated id) is the one the native stream's `message_start` names, as on the
+/// translated path; of the caller's `anthropic-beta` values only those Copilot accepts go on.
+#[tokio::test]
+async fn native_streams_name_the_callers_model_and_forward_only_known_betas() {
+    let h = Harness::start().await;
+    let response = h
+        .http
+        .post(h.url("/v1/messages"))
+        .header("x-api-key", KEY)
+        .header("anthropic-version", "2023-06-01")
+        .header(
+            "anthropic-beta",
+            "claude-code-20250219, interleaved-thinking-2025-05-14,context-management-2025-06-27",
+        )
+        .header("content-type", "application/json")
+        .body(
+            json!({"model": "claude-sonnet-4-5-20250929", "max_tokens": 64, "stream": true,
+                "messages": [{"role": "user", "content": "Hi"}]})
+            .to_string(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()[copilot_serve::MODEL_HEADER],
+        "claude-sonnet-4.5"
+    );
+    let events = crate::common::parse_sse(&response.text().await.unwrap());
+    assert_eq!(
+        events[0].json()["message"]["model"],
+        "claude-sonnet-4-5-20250929"
+    );
+    assert_eq!(
+        events.last().unwrap().event.as_deref(),
+        Some("message_stop")
+    );
+    let upstream = &h.upstream(Endpoint::Messages)[0];
+    assert_eq!(upstream.body_json().unwrap()["model"], "claude-sonnet-4.5");
+    assert_eq!(
+        upstream.header("anthropic-beta"),
+        Some("interleaved-thinking-2025-05-14")
+    );
+    // Without a known beta no header goes on.
+    let (status, _, _) = post_json(
+        &h,
+        &json!({"model": "claude-sonnet-4.5", "max_tokens": 64,
+            "messages": [{"role": "user", "content": "Hi"}]}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        h.upstream(Endpoint::Messages)[1].header("anthropic-beta"),
+        None
+    );
+}
