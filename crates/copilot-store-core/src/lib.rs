@@ -10,8 +10,13 @@
 //! [`StoreError::Undecryptable`]; one that opens but does not decode is [`StoreError::Corrupt`]. Neither
 //! touches any other record.
 //!
+//! Session records are sealed the same way (the `sessions` module, feature `sessions`).
+//!
 //! Keys rotate: [`Sealer::with_previous_key`] keeps opening values sealed under an old key while every write
 //! seals under the current one.
+
+#[cfg(feature = "sessions")]
+pub mod sessions;
 
 use std::fmt;
 use std::time::{Duration, SystemTime};

@@ -15,6 +15,32 @@
 //! The schema ships with the crate (`migrations/`); [`PostgresStore::migrate`] applies it (sqlx's migrator,
 //! idempotent, safe to run from every instance at start-up).
 //!
+//! # Sessions (feature `sessions`)
+//!
+//! `PostgresSessionStore` (from `PostgresStore::sessions` or `PostgresSessionStore::connect`) is
+//! copilot-sdk's `SessionStore` in the same database: one sealed row per session in `copilot_sessions`
+//! (record and, for listing, metadata, written by one upsert), and a session open in one instance is
+//! `SdkError::SessionInUse` in the others (a row lease `session:<id>` in `copilot_leases`, renewed while the
+//! session is open, run out after its TTL when the instance dies). The `copilot_sessions` table is part of
+//! the shipped migrations whether or not the feature is on. It passes copilot-sdk's
+//! `test_support::SessionStoreContract` against a real server.
+//!
+//! ```no_run
+//! # #[cfg(feature = "sessions")]
+//! # async fn demo(key: copilot_store_postgres::EncryptionKey, token: String) -> Result<(), Box<dyn std::error::Error>> {
+//! // Cargo.toml: copilot-store-postgres = { version = "0.1", features = ["sessions"] }
+//! use std::sync::Arc;
+//! use copilot_store_postgres::PostgresStore;
+//!
+//! let store = PostgresStore::connect("postgres://app@db.internal/app", &key).await?;
+//! store.migrate().await?;
+//! let client = copilot_sdk::CopilotClient::builder()
+//!     .github_token(token)
+//!     .session_store(Arc::new(store.sessions()))
+//!     .build()?;
+//! # let _ = client; Ok(()) }
+//! ```
+//!
 //! ```no_run
 //! use copilot_store_postgres::{EncryptionKey, PostgresStore};
 //!
@@ -25,6 +51,9 @@
 //! let cache = store.copilot_cache("github.com/octocat");
 //! # let _ = cache; Ok(()) }
 //! ```
+
+#[cfg(feature = "sessions")]
+mod sessions;
 
 use std::fmt;
 use std::str::FromStr;
@@ -40,6 +69,8 @@ use copilot_store_core::{
     seal_copilot_token, seal_credential,
 };
 use copilot_token::{LeaseId, SharedCopilotToken, SharedTokenCache, TokenError};
+#[cfg(feature = "sessions")]
+pub use sessions::PostgresSessionStore;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
 const BACKEND: &str = "postgres";

@@ -3,6 +3,8 @@
 
 #[path = "../../copilot-store-redis/tests/support/fleet.rs"]
 mod fleet;
+#[path = "support/schema.rs"]
+mod schema;
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -13,28 +15,11 @@ use copilot_store_core::store_error_of;
 use copilot_store_postgres::{EncryptionKey, PostgresStore, StoreError};
 use copilot_token::{SharedCopilotToken, SharedTokenCache};
 use fleet::{Backend, OpenFuture};
+use schema::connect;
 use secrecy::{ExposeSecret, SecretString};
 use sqlx::postgres::PgConnectOptions;
 
 const URL_VAR: &str = "COPILOT_RS_TEST_POSTGRES_URL";
-
-/// A store in schema `schema` (created if missing), migrated.
-async fn connect(url: &str, schema: &str, key: &EncryptionKey) -> PostgresStore {
-    let admin = PostgresStore::connect(url, key)
-        .await
-        .expect("connect to postgres");
-    sqlx::query(&format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\""))
-        .execute(admin.pool())
-        .await
-        .unwrap();
-    admin.pool().close().await;
-    let options = PgConnectOptions::from_str(url)
-        .unwrap()
-        .options([("search_path", schema)]);
-    let store = PostgresStore::connect_with(options, key).await.unwrap();
-    store.migrate().await.unwrap();
-    store
-}
 
 fn open(url: String, namespace: String, key: EncryptionKey) -> OpenFuture {
     Box::pin(async move {

@@ -26,11 +26,38 @@
 //! # let _ = manager; Ok(()) }
 //! ```
 //!
+//! # Sessions (feature `sessions`)
+//!
+//! `RedisSessionStore` (from `RedisStore::sessions` or `RedisSessionStore::connect`) is copilot-sdk's
+//! `SessionStore` on the same server: every instance of a service sees every saved session, and a session
+//! open in one instance is `SdkError::SessionInUse` in the others (a lease renewed while the session is
+//! open, run out after its TTL when the instance dies). Records are sealed like credentials. It passes
+//! copilot-sdk's `test_support::SessionStoreContract` against a real server.
+//!
+//! ```no_run
+//! # #[cfg(feature = "sessions")]
+//! # async fn demo(key: copilot_store_redis::EncryptionKey, token: String) -> Result<(), Box<dyn std::error::Error>> {
+//! // Cargo.toml: copilot-store-redis = { version = "0.1", features = ["sessions"] }
+//! use std::sync::Arc;
+//! use copilot_store_redis::RedisStore;
+//!
+//! let store = RedisStore::connect("redis://127.0.0.1/", &key).await?;
+//! let client = copilot_sdk::CopilotClient::builder()
+//!     .github_token(token)
+//!     .session_store(Arc::new(store.sessions()))
+//!     .build()?;
+//! # let _ = client; Ok(()) }
+//! ```
+//!
 //! # Layout
 //!
 //! Under a namespace (default `copilot-rs`): `{ns}:cred:{host}/{account}` (hash: `v` version, `d` sealed
 //! credential), `{ns}:lease:refresh:{host}/{account}`, `{ns}:copilot:{identity}` (sealed token, expiring with
-//! it) and `{ns}:lease:copilot:{identity}`.
+//! it) and `{ns}:lease:copilot:{identity}`; with sessions, `{ns}:session:{id}` (sealed record),
+//! `{ns}:sessions` (hash of id → sealed metadata, for listing) and `{ns}:lease:session:{id}`.
+
+#[cfg(feature = "sessions")]
+mod sessions;
 
 use std::fmt;
 use std::time::{Duration, SystemTime};
@@ -47,6 +74,8 @@ use copilot_store_core::{
 use copilot_token::{LeaseId, SharedCopilotToken, SharedTokenCache, TokenError};
 use redis::aio::ConnectionManager;
 use redis::{AsyncCommands, Script};
+#[cfg(feature = "sessions")]
+pub use sessions::RedisSessionStore;
 
 const BACKEND: &str = "redis";
 /// How often a process waiting for a refresh lease asks again.

@@ -1,0 +1,187 @@
+//! [`PostgresSessionStore`]: persistent sessions of `copilot-sdk` on PostgreSQL (feature `sessions`).
+
+use std::fmt;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use copilot_sdk::{SdkError, SessionLock, SessionMetadata, SessionRecord, SessionStore};
+use copilot_store_core::sessions::{
+    LeaseBackend, SessionLocks, check_session_id, open_listed, open_session, seal_session,
+    session_error,
+};
+use copilot_store_core::{EncryptionKey, StoreError};
+use copilot_token::LeaseId;
+use sqlx::postgres::PgPool;
+
+use crate::{PostgresStore, backend, millis};
+
+/// Sessions of `copilot-sdk` on PostgreSQL, sealed with AES-256-GCM like the credentials of
+/// [`PostgresStore`], for a fleet of instances sharing users' conversations.
+///
+/// - One row per session in `copilot_sessions` (created by [`PostgresStore::migrate`] with the crate's other
+///   tables): the sealed record and, for [`list`](SessionStore::list), the sealed metadata, written by one
+///   upsert, so a reader sees the old or the new session, never a mix. Separate applications use separate
+///   schemas (`search_path`) or databases.
+/// - [`lock`](SessionStore::lock) is a row lease in `copilot_leases` named `session:<id>` (taken only when
+///   free or run out by the database's clock), renewed every third of its TTL
+///   ([`lock_ttl`](Self::lock_ttl), default 30 s) while the [`SessionLock`] lives and deleted when it is
+///   dropped; a process that dies keeps a session for at most the TTL.
+/// - Ids: any text of 1 to 512 bytes without control characters; others are refused with
+///   [`SdkError::Config`]. Records larger than 256 MiB encoded are refused.
+/// - A record that does not decrypt or decode is a [`SdkError::SessionStore`] holding a
+///   [`StoreError`] (`Undecryptable` or `Corrupt`); it is left as it is, and [`list`](SessionStore::list)
+///   skips it with a warning.
+#[derive(Clone)]
+pub struct PostgresSessionStore {
+    store: PostgresStore,
+    locks: SessionLocks<PostgresLeases>,
+}
+
+impl fmt::Debug for PostgresSessionStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PostgresSessionStore")
+            .field("pool_size", &self.store.pool.size())
+            .field("lock_ttl", &self.locks.lease_ttl())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The row leases of [`PostgresStore`], renewable.
+#[derive(Clone)]
+struct PostgresLeases(PostgresStore);
+
+impl fmt::Debug for PostgresLeases {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PostgresLeases")
+    }
+}
+
+#[async_trait]
+impl LeaseBackend for PostgresLeases {
+    async fn take(&self, name: &str, ttl: Duration) -> Result<Option<LeaseId>, StoreError> {
+        self.0.try_lease(name, ttl).await
+    }
+
+    async fn renew(&self, name: &str, holder: &LeaseId, ttl: Duration) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE copilot_leases SET expires_at = now() + $3 * interval '1 millisecond' \
+             WHERE name = $1 AND holder = $2",
+        )
+        .bind(name)
+        .bind(holder.as_str())
+        .bind(millis(ttl))
+        .execute(&self.0.pool)
+        .await
+        .map_err(backend)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn release(&self, name: &str, holder: &LeaseId) -> Result<(), StoreError> {
+        self.0.release(name, holder).await
+    }
+}
+
+impl PostgresStore {
+    /// The session store in the same database (and schema), sealing with the same keys.
+    pub fn sessions(&self) -> PostgresSessionStore {
+        PostgresSessionStore {
+            locks: SessionLocks::new(PostgresLeases(self.clone())),
+            store: self.clone(),
+        }
+    }
+}
+
+impl PostgresSessionStore {
+    /// Connects a pool to `url` and seals sessions under `key` (see [`PostgresStore::connect`]). Run
+    /// [`migrate`](Self::migrate) once before use.
+    pub async fn connect(url: &str, key: &EncryptionKey) -> Result<Self, StoreError> {
+        Ok(PostgresStore::connect(url, key).await?.sessions())
+    }
+
+    /// A session store over an existing pool.
+    pub fn new(pool: PgPool, key: &EncryptionKey) -> Self {
+        PostgresStore::new(pool, key).sessions()
+    }
+
+    /// Creates or updates the crate's tables, `copilot_sessions` included (the same migrations as
+    /// [`PostgresStore::migrate`]).
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        self.store.migrate().await
+    }
+
+    /// How long a session lock lives without renewal (default 30 s): how long a crashed process keeps its
+    /// sessions locked. Renewed every third of it.
+    pub fn lock_ttl(mut self, ttl: impl Into<Duration>) -> Self {
+        self.locks = self.locks.ttl(ttl);
+        self
+    }
+
+    /// The pool.
+    pub fn pool(&self) -> &PgPool {
+        self.store.pool()
+    }
+}
+
+fn lease_name(id: &str) -> String {
+    format!("session:{id}")
+}
+
+fn sql_error(doing: &str, id: &str, error: sqlx::Error) -> SdkError {
+    session_error(doing, id, backend(error))
+}
+
+#[async_trait]
+impl SessionStore for PostgresSessionStore {
+    async fn load(&self, id: &str) -> Result<Option<SessionRecord>, SdkError> {
+        check_session_id(id)?;
+        let row: Option<(Vec<u8>,)> =
+            sqlx::query_as("SELECT record FROM copilot_sessions WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.store.pool)
+                .await
+                .map_err(|e| sql_error("load", id, e))?;
+        row.map(|(sealed,)| open_session(&self.store.sealer, id, &sealed))
+            .transpose()
+    }
+
+    async fn save(&self, record: &SessionRecord) -> Result<(), SdkError> {
+        let id = record.metadata.id.as_str();
+        let sealed = seal_session(&self.store.sealer, record)?;
+        sqlx::query(
+            "INSERT INTO copilot_sessions (id, metadata, record) VALUES ($1, $2, $3) \
+             ON CONFLICT (id) DO UPDATE \
+             SET metadata = EXCLUDED.metadata, record = EXCLUDED.record, updated_at = now()",
+        )
+        .bind(id)
+        .bind(sealed.metadata)
+        .bind(sealed.record)
+        .execute(&self.store.pool)
+        .await
+        .map_err(|e| sql_error("save", id, e))?;
+        Ok(())
+    }
+
+    async fn delete(&self, id: &str) -> Result<bool, SdkError> {
+        check_session_id(id)?;
+        let done = sqlx::query("DELETE FROM copilot_sessions WHERE id = $1")
+            .bind(id)
+            .execute(&self.store.pool)
+            .await
+            .map_err(|e| sql_error("delete", id, e))?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn list(&self) -> Result<Vec<SessionMetadata>, SdkError> {
+        let rows: Vec<(String, Vec<u8>)> =
+            sqlx::query_as("SELECT id, metadata FROM copilot_sessions")
+                .fetch_all(&self.store.pool)
+                .await
+                .map_err(|e| SdkError::session_store("list sessions", backend(e)))?;
+        Ok(open_listed(&self.store.sealer, rows))
+    }
+
+    async fn lock(&self, id: &str) -> Result<SessionLock, SdkError> {
+        check_session_id(id)?;
+        self.locks.lock(id, lease_name(id)).await
+    }
+}

@@ -1,0 +1,154 @@
+//! The session-store tests both store crates share (the PostgreSQL tests include this file by path): a
+//! sample record, and the lock of a holder that keeps renewing or dies.
+
+#![allow(dead_code)]
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use copilot_sdk::{HistoryEntry, Message, SdkError, SessionMetadata, SessionRecord, SessionStore};
+use copilot_store_core::EncryptionKey;
+
+/// Opens a session store (url, namespace or schema, key, lock TTL), as a new process would.
+pub type OpenSessions = fn(
+    String,
+    String,
+    EncryptionKey,
+    Duration,
+) -> Pin<Box<dyn Future<Output = Arc<dyn SessionStore>> + Send>>;
+
+/// A session whose title and first prompt are `words`.
+pub fn record(id: &str, words: &str) -> SessionRecord {
+    let mut record = SessionRecord::new(SessionMetadata::new(id, "gpt-4.1", SystemTime::now()));
+    record.metadata.summary = Some(words.to_owned());
+    record.history = vec![
+        HistoryEntry::new(Message::user(words)),
+        HistoryEntry::new(Message::assistant("noted")),
+    ];
+    record
+}
+
+/// A held lock outlives its TTL (renewals); one whose holder dies is free once its TTL has run out, not
+/// before.
+pub async fn locks_are_renewed_and_dead_holders_replaced(
+    open: OpenSessions,
+    url: &str,
+    namespace: &str,
+) -> Result<(), SdkError> {
+    let ttl = Duration::from_millis(400);
+    let key = super::fleet::test_key();
+    let store = open(url.to_owned(), namespace.to_owned(), key.clone(), ttl).await;
+
+    let held = store.lock("kept").await?;
+    tokio::time::sleep(ttl * 3).await;
+    assert!(
+        matches!(store.lock("kept").await, Err(SdkError::SessionInUse { .. })),
+        "a held lock is renewed past its TTL"
+    );
+    drop(held);
+
+    // A "process" takes the lock and dies without releasing it: its runtime, renewals included, ends.
+    let (url, namespace) = (url.to_owned(), namespace.to_owned());
+    let taken_at = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let taken_at = runtime.block_on(async {
+            let started = Instant::now();
+            let store = open(url, namespace, key, ttl).await;
+            std::mem::forget(store.lock("crashed").await.expect("lock"));
+            started
+        });
+        drop(runtime);
+        taken_at
+    })
+    .join()
+    .expect("the crashing process");
+
+    assert!(matches!(
+        store.lock("crashed").await,
+        Err(SdkError::SessionInUse { .. })
+    ));
+    let lock = loop {
+        match store.lock("crashed").await {
+            Ok(lock) => break lock,
+            Err(SdkError::SessionInUse { .. }) => {
+                assert!(
+                    taken_at.elapsed() < ttl * 10,
+                    "the dead holder's lock never ran out"
+                );
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            Err(other) => return Err(other),
+        }
+    };
+    assert!(
+        taken_at.elapsed() >= ttl,
+        "the lock was free before its TTL ran out"
+    );
+    drop(lock);
+    Ok(())
+}
+
+/// Saves `alice-1` and `bob-1`, each with private words.
+pub async fn save_alice_and_bob(store: &dyn SessionStore) -> Result<(), SdkError> {
+    store.save(&record("alice-1", "my private plans")).await?;
+    store.save(&record("bob-1", "bob's private plans")).await
+}
+
+/// Nothing private readable in a value at rest.
+pub fn assert_sealed(value: &[u8], what: &str) {
+    assert!(
+        !value.windows(7).any(|w| w == b"private"),
+        "nothing readable at rest in {what}"
+    );
+}
+
+/// After Bob's sealed record was copied onto `alice-1`: loading Alice is a typed error naming her (and
+/// none of her words), Bob still loads.
+pub async fn a_moved_record_is_refused(store: &dyn SessionStore) -> Result<(), SdkError> {
+    let error = store.load("alice-1").await.unwrap_err();
+    assert!(matches!(error, SdkError::SessionStore { .. }), "{error:?}");
+    assert!(
+        matches!(
+            copilot_store_core::store_error_of(&error),
+            Some(copilot_store_core::StoreError::Undecryptable { record }) if record.contains("alice-1")
+        ),
+        "{error:?}"
+    );
+    assert!(!error.to_string().contains("private"));
+    assert_eq!(
+        store.load("bob-1").await?.map(|r| r.metadata.summary),
+        Some(Some("bob's private plans".to_owned()))
+    );
+    Ok(())
+}
+
+/// Garbage that is not a sealed value, for overwriting one.
+pub const GARBAGE: &[u8] = b"\x01garbage-garbage-garbage-garbage";
+
+/// After Alice's listed metadata was overwritten with [`GARBAGE`]: listing skips her and lists Bob.
+pub async fn broken_metadata_is_skipped(store: &dyn SessionStore) -> Result<(), SdkError> {
+    let ids: Vec<String> = store.list().await?.into_iter().map(|m| m.id).collect();
+    assert_eq!(ids, ["bob-1"]);
+    Ok(())
+}
+
+/// A store sealing with another key opens nothing of `store`'s; saving Alice again repairs her.
+pub async fn a_stranger_opens_nothing_and_a_save_repairs(
+    store: &dyn SessionStore,
+    stranger: &dyn SessionStore,
+) -> Result<(), SdkError> {
+    let error = stranger.load("bob-1").await.unwrap_err();
+    assert!(matches!(
+        copilot_store_core::store_error_of(&error),
+        Some(copilot_store_core::StoreError::Undecryptable { .. })
+    ));
+    assert!(stranger.list().await?.is_empty());
+    store.save(&record("alice-1", "fresh start")).await?;
+    assert_eq!(store.list().await?.len(), 2);
+    Ok(())
+}
