@@ -153,10 +153,16 @@ pub enum ApiError {
     /// 466: Copilot no longer supports the client version the identity headers announce ("client not
     /// supported" / "API version no longer supported"). Update copilot-rs, or override the identity
     /// ([`ClientIdentity`](copilot_http::ClientIdentity)'s editor version, plugin version, user agent and
-    /// integration id) to answer the drift without waiting for a release.
+    /// integration id) to answer the drift without waiting for a release: in code a `ClientIdentity` given
+    /// to the client builder (`CopilotClient::builder().client_identity(…)` in copilot-sdk) or
+    /// `ClientIdentity::from_env()`, which reads `COPILOT_RS_EDITOR_VERSION`,
+    /// `COPILOT_RS_EDITOR_PLUGIN_VERSION`, `COPILOT_RS_USER_AGENT` and `COPILOT_RS_INTEGRATION_ID` (the
+    /// variables the `copilot-rs` CLI reads too, beside its `--editor-version`, … flags).
     #[error(
         "Copilot no longer supports this client version: update copilot-rs, or override the client \
-         identity (editor version, editor plugin version, user agent, integration id): {0}"
+         identity (COPILOT_RS_EDITOR_VERSION, COPILOT_RS_EDITOR_PLUGIN_VERSION, COPILOT_RS_USER_AGENT, \
+         COPILOT_RS_INTEGRATION_ID via ClientIdentity::from_env() or the copilot-rs CLI, or a ClientIdentity \
+         given to the client builder): {0}"
     )]
     ClientNotSupported(Box<ErrorInfo>),
     /// 499: the server cancelled the request; retrying is fine.

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use copilot_http::{ClientIdentity, identity};
 
 /// `copilot-rs`: sign in to GitHub, reach GitHub Copilot and call its models.
 #[derive(Debug, Parser)]
@@ -48,10 +49,45 @@ pub struct GlobalOptions {
     #[arg(long, global = true, env = "COPILOT_RS_CLIENT_ID", value_name = "ID")]
     pub client_id: Option<String>,
 
+    /// Overrides the `Editor-Version` header (e.g. `vscode/1.104.3`), to answer a 466 "client not supported"
+    /// without waiting for a release.
+    #[arg(long, global = true, env = identity::env::EDITOR_VERSION, value_name = "NAME/VERSION")]
+    pub editor_version: Option<String>,
+
+    /// Overrides the `Editor-Plugin-Version` header (e.g. `copilot-chat/0.26.7`).
+    #[arg(long, global = true, env = identity::env::EDITOR_PLUGIN_VERSION, value_name = "NAME/VERSION")]
+    pub editor_plugin_version: Option<String>,
+
+    /// Overrides the `User-Agent` header.
+    #[arg(long, global = true, env = identity::env::USER_AGENT, value_name = "TEXT")]
+    pub user_agent: Option<String>,
+
+    /// Overrides the `Copilot-Integration-Id` header (default `copilot-developer-cli`).
+    #[arg(long, global = true, env = identity::env::INTEGRATION_ID, value_name = "ID")]
+    pub integration_id: Option<String>,
+
     /// Start the embedded mock GitHub + Copilot server in-process, auto-approving, and point everything at
     /// it (nothing is read from or written to the config directory).
     #[arg(long, global = true)]
     pub mock: bool,
+}
+
+impl GlobalOptions {
+    /// The identity headers: the defaults with the `--editor-version`, `--editor-plugin-version`,
+    /// `--user-agent` and `--integration-id` overrides (or their `COPILOT_RS_*` variables) applied; blank
+    /// values keep the default.
+    pub fn identity(&self) -> ClientIdentity {
+        ClientIdentity::default().overrides(|name| {
+            match name {
+                identity::env::EDITOR_VERSION => &self.editor_version,
+                identity::env::EDITOR_PLUGIN_VERSION => &self.editor_plugin_version,
+                identity::env::USER_AGENT => &self.user_agent,
+                identity::env::INTEGRATION_ID => &self.integration_id,
+                _ => &None,
+            }
+            .clone()
+        })
+    }
 }
 
 /// The subcommands.

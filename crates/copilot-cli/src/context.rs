@@ -9,7 +9,7 @@ use copilot_auth::{
     CredentialKey, FileStore, GitHubToken, MemoryStore, StoredCredential, TokenRefresher,
     TokenStore,
 };
-use copilot_http::{GitHubHost, SharedTransport};
+use copilot_http::{ClientIdentity, GitHubHost, SharedTransport};
 use copilot_sdk::{
     CopilotClient, DEFAULT_STORE_ACCOUNT, FileSessionStore, MemorySessionStore, SdkError,
     SessionStore,
@@ -38,6 +38,8 @@ pub struct Context {
     pub sessions: Arc<dyn SessionStore>,
     /// One transport (and connection pool) for every request.
     pub transport: SharedTransport,
+    /// The identity headers of every request (defaults plus the `--editor-version`, … overrides).
+    pub identity: ClientIdentity,
     /// The embedded mock, with `--mock`.
     pub mock: Option<EmbeddedMock>,
 }
@@ -51,6 +53,7 @@ impl Context {
             .client_id
             .clone()
             .unwrap_or_else(|| COPILOT_EDITOR_CLIENT_ID.to_owned());
+        let identity = options.identity();
         if options.mock {
             let mock = EmbeddedMock::start().await?;
             let host = mock.host()?;
@@ -69,6 +72,7 @@ impl Context {
                 store_location: "memory (embedded mock)".to_owned(),
                 sessions: Arc::new(MemorySessionStore::new()),
                 transport,
+                identity,
                 mock: Some(mock),
             });
         }
@@ -83,6 +87,7 @@ impl Context {
             )),
             store: Arc::new(FileStore::new(path)),
             transport,
+            identity,
             mock: None,
         })
     }
@@ -101,18 +106,26 @@ impl Context {
     /// `GH_TOKEN`, `GITHUB_TOKEN`) first, then the store (refreshing expiring tokens). With `--mock` the
     /// environment is ignored: its tokens belong to the real GitHub.
     pub fn copilot_client(&self) -> Result<CopilotClient, CliError> {
-        let refresher = TokenRefresher::new(self.host.clone(), self.client_id.clone())
-            .with_transport(self.transport.clone());
         let client = CopilotClient::builder()
             .host(self.host.clone())
             .transport(self.transport.clone())
+            .client_identity(self.identity.clone())
             .token_store(self.store.clone())
             .store_account(DEFAULT_STORE_ACCOUNT)
-            .refresher(Arc::new(refresher))
+            .refresher(Arc::new(self.refresher()))
             .session_store(self.sessions.clone())
             .read_environment(self.mock.is_none())
             .build()?;
         Ok(client)
+    }
+}
+
+impl Context {
+    /// A GitHub App token refresher for this host, client id, transport and identity.
+    pub fn refresher(&self) -> TokenRefresher {
+        TokenRefresher::new(self.host.clone(), self.client_id.clone())
+            .with_transport(self.transport.clone())
+            .with_identity(self.identity.clone())
     }
 }
 

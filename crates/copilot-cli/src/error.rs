@@ -240,9 +240,28 @@ fn describe_api(error: &ApiError) -> (&'static str, String) {
             if let Some(id) = info.github_request_id.as_deref() {
                 message.push_str(&format!(" [x-github-request-id {id}]"));
             }
+            if let Some(hint) = hint(error) {
+                message.push_str("; ");
+                message.push_str(hint);
+            }
             message
         }
         None => error.to_string(),
     };
     (kind, message)
+}
+
+/// What the user can do about an API error, when the server's message does not say it.
+fn hint(error: &ApiError) -> Option<&'static str> {
+    match error {
+        ApiError::ClientNotSupported(_) => Some(
+            "update copilot-rs, or override the identity headers with --editor-version, \
+             --editor-plugin-version, --user-agent, --integration-id (or COPILOT_RS_EDITOR_VERSION, \
+             COPILOT_RS_EDITOR_PLUGIN_VERSION, COPILOT_RS_USER_AGENT, COPILOT_RS_INTEGRATION_ID)",
+        ),
+        ApiError::NoAvailableModelEndpoints(_) => {
+            Some("pick another model (`copilot-rs models` lists them) or try again later")
+        }
+        _ => None,
+    }
 }

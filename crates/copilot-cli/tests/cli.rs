@@ -10,6 +10,8 @@ mod auth;
 mod chat;
 #[path = "cli/demo.rs"]
 mod demo;
+#[path = "cli/identity.rs"]
+mod identity;
 #[path = "cli/models.rs"]
 mod models;
 #[path = "cli/secrets.rs"]

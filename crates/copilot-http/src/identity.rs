@@ -9,6 +9,19 @@ use http::header::{HeaderMap, HeaderName, HeaderValue, USER_AGENT};
 /// The version of copilot-rs, used in the default identity.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
+/// The environment variables that override the identity, read only by [`ClientIdentity::from_env`] (an
+/// explicit opt-in; no other library code reads them) and by the `copilot-rs` CLI (`docs/protocol.md` §11).
+pub mod env {
+    /// Overrides `Editor-Version`.
+    pub const EDITOR_VERSION: &str = "COPILOT_RS_EDITOR_VERSION";
+    /// Overrides `Editor-Plugin-Version`.
+    pub const EDITOR_PLUGIN_VERSION: &str = "COPILOT_RS_EDITOR_PLUGIN_VERSION";
+    /// Overrides `User-Agent`.
+    pub const USER_AGENT: &str = "COPILOT_RS_USER_AGENT";
+    /// Overrides `Copilot-Integration-Id`.
+    pub const INTEGRATION_ID: &str = "COPILOT_RS_INTEGRATION_ID";
+}
+
 /// The identity headers of a Copilot client.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientIdentity {
@@ -40,6 +53,33 @@ impl ClientIdentity {
     /// The default identity.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// The default identity with the overrides set in the environment ([`env`]: `COPILOT_RS_EDITOR_VERSION`,
+    /// `COPILOT_RS_EDITOR_PLUGIN_VERSION`, `COPILOT_RS_USER_AGENT`, `COPILOT_RS_INTEGRATION_ID`), so a user can
+    /// answer header drift (e.g. a 466 "client not supported") without waiting for a release. Unset or blank
+    /// variables keep the default. Nothing reads these variables unless a caller asks for this constructor.
+    pub fn from_env() -> Self {
+        Self::default().overrides(|name| std::env::var(name).ok())
+    }
+
+    /// Applies the overrides `lookup` returns for the [`env`] variable names (blank values are ignored); what
+    /// [`from_env`](Self::from_env) does with the process environment, for any other source of settings.
+    pub fn overrides(mut self, lookup: impl Fn(&str) -> Option<String>) -> Self {
+        let value = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
+        if let Some(value) = value(env::EDITOR_VERSION) {
+            self.editor_version = value;
+        }
+        if let Some(value) = value(env::EDITOR_PLUGIN_VERSION) {
+            self.editor_plugin_version = value;
+        }
+        if let Some(value) = value(env::USER_AGENT) {
+            self.user_agent = value;
+        }
+        if let Some(value) = value(env::INTEGRATION_ID) {
+            self.integration_id = value;
+        }
+        self
     }
 
     /// Sets `User-Agent` (GitHub REST refuses requests without one).
@@ -156,5 +196,79 @@ fn insert(headers: &mut HeaderMap, name: HeaderName, value: &str) {
         Err(_) => {
             tracing::warn!(header = %name, "skipping an identity header with an invalid value")
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overrides_replace_only_the_values_set_and_not_blank() {
+        let vars = [
+            (env::EDITOR_VERSION, "vscode/1.200.0"),
+            (env::EDITOR_PLUGIN_VERSION, "copilot-chat/0.50.0"),
+            (env::USER_AGENT, "  "),
+        ];
+        let lookup = |name: &str| {
+            vars.iter()
+                .find(|(key, _)| *key == name)
+                .map(|(_, value)| (*value).to_owned())
+        };
+        let identity = ClientIdentity::new().overrides(lookup);
+        let default = ClientIdentity::default();
+        assert_eq!(identity.editor_version(), "vscode/1.200.0");
+        assert_eq!(identity.editor_plugin_version(), "copilot-chat/0.50.0");
+        assert_eq!(
+            identity.user_agent(),
+            default.user_agent(),
+            "blank is ignored"
+        );
+        assert_eq!(identity.integration_id(), default.integration_id(), "unset");
+
+        let mut headers = HeaderMap::new();
+        identity.apply_copilot(&mut headers);
+        assert_eq!(headers[EDITOR_VERSION], "vscode/1.200.0");
+        assert_eq!(headers[EDITOR_PLUGIN_VERSION], "copilot-chat/0.50.0");
+        assert_eq!(headers[COPILOT_INTEGRATION_ID], "copilot-developer-cli");
+    }
+
+    /// Runs [`from_env_child`] in a child process with the variables set (tests may not change their own
+    /// environment: it is shared by every thread and `set_var` is `unsafe`).
+    #[test]
+    fn from_env_reads_the_process_environment() {
+        let output = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "identity::tests::from_env_child", "--ignored"])
+            .env(env::EDITOR_VERSION, "JetBrains-IC/2026.2")
+            .env(env::EDITOR_PLUGIN_VERSION, "copilot-intellij/1.9.0")
+            .env(env::USER_AGENT, "GithubCopilot/1.9.0")
+            .env(env::INTEGRATION_ID, "jetbrains-chat")
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success(),
+            "{stdout}{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(stdout.contains("1 passed"), "the child test ran: {stdout}");
+    }
+
+    #[test]
+    #[ignore = "run by from_env_reads_the_process_environment with the variables set"]
+    fn from_env_child() {
+        let identity = ClientIdentity::from_env();
+        assert_eq!(identity.editor_version(), "JetBrains-IC/2026.2");
+        assert_eq!(identity.editor_plugin_version(), "copilot-intellij/1.9.0");
+        assert_eq!(identity.user_agent(), "GithubCopilot/1.9.0");
+        assert_eq!(identity.integration_id(), "jetbrains-chat");
+    }
+
+    #[test]
+    fn no_override_is_the_default() {
+        assert_eq!(
+            ClientIdentity::new().overrides(|_| None),
+            ClientIdentity::default()
+        );
     }
 }

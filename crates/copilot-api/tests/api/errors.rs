@@ -295,5 +295,14 @@ async fn new_errors_tell_the_user_what_to_do() {
     let text = old_client.to_string();
     assert!(text.contains("update copilot-rs"), "{text}");
     assert!(text.contains("override the client identity"), "{text}");
+    for variable in [
+        "COPILOT_RS_EDITOR_VERSION",
+        "COPILOT_RS_EDITOR_PLUGIN_VERSION",
+        "COPILOT_RS_USER_AGENT",
+        "COPILOT_RS_INTEGRATION_ID",
+    ] {
+        assert!(text.contains(variable), "{variable}: {text}");
+    }
+    assert!(text.contains("ClientIdentity::from_env()"), "{text}");
     assert!(text.contains("HTTP 466"), "{text}");
 }

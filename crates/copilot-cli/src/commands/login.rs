@@ -62,6 +62,7 @@ pub fn device_flow(context: &Context) -> DeviceFlow {
     DeviceFlow::new(context.host.clone(), context.client_id.clone())
         .with_scopes(SCOPES)
         .with_transport(context.transport.clone())
+        .with_identity(context.identity.clone())
 }
 
 /// Polls until the user approves (or denies, or the code expires), reporting to `progress`; Ctrl-C
@@ -112,9 +113,16 @@ async fn store_token_response(
     Ok(login)
 }
 
+/// The GitHub REST client for the context's host, transport and identity.
+fn github_api(context: &Context) -> GitHubApi {
+    GitHubApi::new(context.host.clone())
+        .transport(context.transport.clone())
+        .identity(context.identity.clone())
+}
+
 /// The login of the token's user; `None` if GitHub cannot be asked (the token is stored anyway).
 async fn lookup_login(context: &Context, token: &GitHubToken) -> Option<String> {
-    let api = GitHubApi::new(context.host.clone()).transport(context.transport.clone());
+    let api = github_api(context);
     match api.get_user(token).await {
         Ok(user) => Some(user.login),
         Err(error) => {
@@ -136,7 +144,7 @@ async fn with_token(context: &Context) -> Result<(), CliError> {
         .map_err(|e| CliError::io("read the token from stdin", e))?;
     let token = GitHubToken::parse(&text).map_err(AuthError::from)?;
     token.check_usable_for_copilot().map_err(AuthError::from)?;
-    let api = GitHubApi::new(context.host.clone()).transport(context.transport.clone());
+    let api = github_api(context);
     let user = api.get_user(&token).await?;
     let credential =
         StoredCredential::new(context.host.key(), token).with_login(user.login.clone());

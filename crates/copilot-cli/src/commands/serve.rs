@@ -4,7 +4,6 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use copilot_auth::TokenRefresher;
 use copilot_sdk::ClientPool;
 use copilot_serve::{ApiKeys, Gateway, ServeConfig, ServeError, Upstream, generate_key};
 use secrecy::ExposeSecret;
@@ -39,13 +38,12 @@ pub async fn run(context: &Context, args: &ServeArgs) -> Result<(), CliError> {
         generated = Some(key);
     }
     let upstream = if keys.has_users() {
-        let refresher = TokenRefresher::new(context.host.clone(), context.client_id.clone())
-            .with_transport(context.transport.clone());
         let pool = ClientPool::builder()
             .host(context.host.clone())
             .transport(context.transport.clone())
+            .client_identity(context.identity.clone())
             .token_store(context.store.clone())
-            .refresher(Arc::new(refresher))
+            .refresher(Arc::new(context.refresher()))
             .build()?;
         Upstream::Pool(pool)
     } else {

@@ -8,7 +8,7 @@ use copilot_mock::{DeviceOutcome, DeviceScenario, MockConfig, MockServer};
 use tempfile::TempDir;
 
 /// Environment variables that would leak the developer's identity or settings into a test.
-const SCRUBBED_ENV: [&str; 12] = [
+const SCRUBBED_ENV: [&str; 16] = [
     "COPILOT_GITHUB_TOKEN",
     "GH_TOKEN",
     "GITHUB_TOKEN",
@@ -18,6 +18,10 @@ const SCRUBBED_ENV: [&str; 12] = [
     "COPILOT_RS_GITHUB_API_URL",
     "COPILOT_RS_CONFIG_DIR",
     "COPILOT_RS_CLIENT_ID",
+    "COPILOT_RS_EDITOR_VERSION",
+    "COPILOT_RS_EDITOR_PLUGIN_VERSION",
+    "COPILOT_RS_USER_AGENT",
+    "COPILOT_RS_INTEGRATION_ID",
     "RUST_LOG",
     "BROWSER",
     "HTTPS_PROXY",

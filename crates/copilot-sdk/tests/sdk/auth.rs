@@ -283,3 +283,81 @@ async fn a_pre_exchanged_copilot_token_from_the_environment_is_used_as_is() -> R
     assert!(matches!(client.quota().await, Err(SdkError::Config { .. })));
     Ok(())
 }
+
+/// The identity given to the builder (here from `ClientIdentity::overrides`, what `from_env` applies to the
+/// process environment) is what the token exchange and every API call send.
+#[tokio::test]
+async fn the_builders_client_identity_reaches_the_wire() -> Result<(), SdkError> {
+    let target = target().await;
+    let overrides = [
+        (
+            copilot_sdk::http::identity::env::EDITOR_VERSION,
+            "vscode/1.200.0",
+        ),
+        (
+            copilot_sdk::http::identity::env::EDITOR_PLUGIN_VERSION,
+            "copilot-chat/0.50.0",
+        ),
+        (
+            copilot_sdk::http::identity::env::USER_AGENT,
+            "GitHubCopilotChat/0.50.0",
+        ),
+        (
+            copilot_sdk::http::identity::env::INTEGRATION_ID,
+            "vscode-chat",
+        ),
+    ];
+    let identity = copilot_sdk::ClientIdentity::new().overrides(|name| {
+        overrides
+            .iter()
+            .find(|(key, _)| *key == name)
+            .map(|(_, value)| (*value).to_owned())
+    });
+    let client = target
+        .client_builder()
+        .github_token(target.user_token("octocat").expect("token"))
+        .use_logged_in_user(false)
+        .client_identity(identity)
+        .build()?;
+    let session = client
+        .create_session(SessionConfig::new().model("gpt-4.1"))
+        .await?;
+    session.send_and_wait("hi").await?;
+
+    let exchange = requests(&target, Endpoint::CopilotToken);
+    let exchange = exchange.last().expect("an exchange");
+    assert_eq!(exchange.header("editor-version"), Some("vscode/1.200.0"));
+    assert_eq!(
+        exchange.header("editor-plugin-version"),
+        Some("copilot-chat/0.50.0")
+    );
+    assert_eq!(
+        exchange.header("user-agent"),
+        Some("GitHubCopilotChat/0.50.0")
+    );
+    for endpoint in [Endpoint::Models, Endpoint::ChatCompletions] {
+        let sent = requests(&target, endpoint);
+        let sent = sent.last().expect("a request");
+        assert_eq!(
+            sent.header("editor-version"),
+            Some("vscode/1.200.0"),
+            "{endpoint:?}"
+        );
+        assert_eq!(
+            sent.header("editor-plugin-version"),
+            Some("copilot-chat/0.50.0"),
+            "{endpoint:?}"
+        );
+        assert_eq!(
+            sent.header("user-agent"),
+            Some("GitHubCopilotChat/0.50.0"),
+            "{endpoint:?}"
+        );
+        assert_eq!(
+            sent.header("copilot-integration-id"),
+            Some("vscode-chat"),
+            "{endpoint:?}"
+        );
+    }
+    Ok(())
+}
