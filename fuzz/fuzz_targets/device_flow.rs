@@ -62,9 +62,9 @@ fuzz_target!(|input: &[u8]| {
     }));
     let clock = ManualClock::new(SystemTime::UNIX_EPOCH);
     let flow = DeviceFlow::new(GitHubHost::github_com(), "Iv1.fuzz")
-        .with_transport(transport)
-        .with_clock(Arc::new(clock.clone()))
-        .with_sleep(Arc::new(RecordingSleep::advancing(clock)));
+        .transport(transport)
+        .clock(Arc::new(clock.clone()))
+        .sleep(Arc::new(RecordingSleep::advancing(clock)));
     runtime().block_on(async {
         if let Ok(code) = flow.start().await {
             let _ = format!("{code:?}");

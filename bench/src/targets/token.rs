@@ -177,8 +177,9 @@ async fn stampede(mock: &MockProcess) -> Result<(usize, usize, Duration), BenchE
         exchanges: exchanges.clone(),
     });
     let clock = ManualClock::new(SystemTime::now());
-    let exchanger =
-        TokenExchanger::new(transport, mock_host(mock)?).with_clock(Arc::new(clock.clone()));
+    let exchanger = TokenExchanger::builder(transport, mock_host(mock)?)
+        .clock(clock.clone())
+        .build();
     let manager = TokenManager::builder(
         exchanger,
         Arc::new(StaticGitHubToken::new(mock.github_token.clone())),

@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 use bytes::Bytes;
 use copilot_http::identity::COPILOT_INTEGRATION_ID;
 use copilot_http::retry::{Attempt, Idempotency, Retrier, RetryPolicy};
-use copilot_http::time::{Clock, SharedClock, SharedSleep, Sleep, SystemClock, TokioSleep};
+use copilot_http::time::{Clock, SharedClock, SharedSleep, Sleep};
 use copilot_http::{
     ClientIdentity, HttpResponse, HttpTransport, ResponseBody, SharedTransport, TransportError,
 };
@@ -139,13 +139,13 @@ impl CopilotApiClientBuilder {
 
     /// The wall clock (cache ages, retry budgets, `Retry-After` dates).
     pub fn clock(mut self, clock: impl Clock + 'static) -> Self {
-        self.clock = Arc::new(clock);
+        self.clock = SharedClock::new(clock);
         self
     }
 
     /// The sleeper (backoff and stream timeouts).
     pub fn sleep(mut self, sleep: impl Sleep + 'static) -> Self {
-        self.sleep = Arc::new(sleep);
+        self.sleep = SharedSleep::new(sleep);
         self
     }
 
@@ -250,8 +250,8 @@ impl CopilotApiClient {
             transport: None,
             identity: ClientIdentity::default(),
             retry: RetryPolicy::default(),
-            clock: Arc::new(SystemClock),
-            sleep: Arc::new(TokioSleep),
+            clock: SharedClock::system(),
+            sleep: SharedSleep::tokio(),
             first_event_timeout: Some(Duration::from_secs(90)),
             idle_timeout: Some(Duration::from_secs(120)),
             max_stream_duration: None,
@@ -719,7 +719,7 @@ impl CopilotApiClient {
             credentials: None,
             request_id: uuid::Uuid::nil(),
         };
-        let response = Retrier::new(&inner.retry, inner.clock.as_ref(), inner.sleep.as_ref())
+        let response = Retrier::new(&inner.retry, &inner.clock, &inner.sleep)
             .run(call.idempotency, &mut attempt)
             .await?;
         let status = response.status();

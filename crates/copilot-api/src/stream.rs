@@ -3,13 +3,12 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
 use copilot_http::ResponseBody;
-use copilot_http::time::{SharedSleep, TokioSleep};
+use copilot_http::time::{SharedSleep, Sleep};
 use futures_core::Stream;
 use futures_util::StreamExt;
 use http::HeaderMap;
@@ -71,7 +70,7 @@ impl ChatStream {
             queue: EventQueue::new(),
             headers: HeaderMap::new(),
             requested_choices: None,
-            sleep: Arc::new(TokioSleep),
+            sleep: SharedSleep::tokio(),
             timer: None,
             first_event_timeout: None,
             idle_timeout: None,
@@ -135,8 +134,8 @@ impl ChatStream {
     }
 
     /// The sleep used for the timeouts (tokio's by default).
-    pub fn sleep(mut self, sleep: SharedSleep) -> Self {
-        self.sleep = sleep;
+    pub fn sleep(mut self, sleep: impl Sleep + 'static) -> Self {
+        self.sleep = SharedSleep::new(sleep);
         self
     }
 

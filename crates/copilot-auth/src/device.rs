@@ -5,7 +5,7 @@ use std::future::Future;
 use std::pin::pin;
 use std::time::{Duration, SystemTime};
 
-use copilot_http::time::{SharedClock, SharedSleep};
+use copilot_http::time::{Clock, SharedClock, SharedSleep, Sleep};
 use copilot_http::{ClientIdentity, GitHubHost, SharedTransport};
 use secrecy::{ExposeSecret, SecretString};
 
@@ -141,31 +141,31 @@ impl DeviceFlow {
     }
 
     /// Scopes to request (OAuth Apps; GitHub Apps ignore them). The Copilot editor app asks for `read:user`.
-    pub fn with_scopes<S: Into<String>>(mut self, scopes: impl IntoIterator<Item = S>) -> Self {
+    pub fn scopes<S: Into<String>>(mut self, scopes: impl IntoIterator<Item = S>) -> Self {
         self.scopes = scopes.into_iter().map(Into::into).collect();
         self
     }
 
     /// The HTTP transport (default: copilot-http's reqwest transport).
-    pub fn with_transport(mut self, transport: SharedTransport) -> Self {
+    pub fn transport(mut self, transport: SharedTransport) -> Self {
         self.http.set_transport(transport);
         self
     }
 
     /// The clock that sets [`DeviceCode::expires_at`] and the deadline checks (default: system clock).
-    pub fn with_clock(mut self, clock: SharedClock) -> Self {
-        self.http.clock = clock;
+    pub fn clock(mut self, clock: impl Clock + 'static) -> Self {
+        self.http.clock = SharedClock::new(clock);
         self
     }
 
     /// The sleeper that waits between polls (default: tokio's sleep).
-    pub fn with_sleep(mut self, sleep: SharedSleep) -> Self {
-        self.http.sleep = sleep;
+    pub fn sleep(mut self, sleep: impl Sleep + 'static) -> Self {
+        self.http.sleep = SharedSleep::new(sleep);
         self
     }
 
     /// The client identity; its `User-Agent` is sent with every request.
-    pub fn with_identity(mut self, identity: ClientIdentity) -> Self {
+    pub fn identity(mut self, identity: ClientIdentity) -> Self {
         self.http.identity = identity;
         self
     }

@@ -4,7 +4,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
-use copilot_http::time::{SharedClock, SharedSleep, SystemClock, TokioSleep};
+use copilot_http::time::{SharedClock, SharedSleep};
 use copilot_http::{CarriesCredential, ClientIdentity, HttpTransport, SharedTransport};
 use http::header::{ACCEPT, CONTENT_TYPE, HeaderValue};
 use serde::Deserialize;
@@ -41,8 +41,8 @@ impl Default for HttpContext {
         HttpContext {
             transport: None,
             default_transport: Arc::default(),
-            clock: Arc::new(SystemClock),
-            sleep: Arc::new(TokioSleep),
+            clock: SharedClock::system(),
+            sleep: SharedSleep::tokio(),
             identity: ClientIdentity::default(),
         }
     }

@@ -24,7 +24,7 @@
 //!
 //! # async fn sign_in() -> Result<(), copilot_auth::AuthError> {
 //! let flow = DeviceFlow::new(GitHubHost::github_com(), "Iv1.your-own-app")
-//!     .with_scopes(["read:user"]);
+//!     .scopes(["read:user"]);
 //! let code = flow.start().await?;
 //! // Show this to the user in whatever way suits the application.
 //! eprintln!("Open {} and enter {}", code.verification_uri, code.user_code);

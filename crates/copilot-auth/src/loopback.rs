@@ -1,9 +1,8 @@
 //! A one-shot HTTP server on 127.0.0.1 that receives the web flow's redirect, for desktop and CLI apps.
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use copilot_http::time::{SharedSleep, TokioSleep};
+use copilot_http::time::{SharedSleep, Sleep};
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -66,13 +65,13 @@ impl LoopbackCallback {
             listener,
             redirect_uri,
             path,
-            sleep: Arc::new(TokioSleep),
+            sleep: SharedSleep::tokio(),
         })
     }
 
     /// The sleeper that measures the timeout (default: tokio's sleep).
-    pub fn sleep(mut self, sleep: SharedSleep) -> Self {
-        self.sleep = sleep;
+    pub fn sleep(mut self, sleep: impl Sleep + 'static) -> Self {
+        self.sleep = SharedSleep::new(sleep);
         self
     }
 

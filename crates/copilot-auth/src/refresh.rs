@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use copilot_http::time::{SharedClock, SystemClock};
+use copilot_http::time::{Clock, SharedClock};
 use copilot_http::{ClientIdentity, GitHubHost, SharedTransport};
 use secrecy::{ExposeSecret, SecretString};
 
@@ -44,7 +44,7 @@ impl fmt::Debug for TokenRefresher {
 
 impl TokenRefresher {
     /// A refresher for tokens minted by `client_id` on `host`. Tokens from the device flow refresh without
-    /// a client secret; tokens from the web flow need [`TokenRefresher::with_client_secret`].
+    /// a client secret; tokens from the web flow need [`TokenRefresher::client_secret`].
     pub fn new(host: GitHubHost, client_id: impl Into<String>) -> Self {
         TokenRefresher {
             host,
@@ -55,25 +55,25 @@ impl TokenRefresher {
     }
 
     /// Sends `client_secret` with every refresh (web-flow tokens).
-    pub fn with_client_secret(mut self, client_secret: SecretString) -> Self {
+    pub fn client_secret(mut self, client_secret: SecretString) -> Self {
         self.client_secret = Some(client_secret);
         self
     }
 
     /// The HTTP transport (default: copilot-http's reqwest transport).
-    pub fn with_transport(mut self, transport: SharedTransport) -> Self {
+    pub fn transport(mut self, transport: SharedTransport) -> Self {
         self.http.set_transport(transport);
         self
     }
 
     /// The clock that stamps token responses (default: system clock).
-    pub fn with_clock(mut self, clock: SharedClock) -> Self {
-        self.http.clock = clock;
+    pub fn clock(mut self, clock: impl Clock + 'static) -> Self {
+        self.http.clock = SharedClock::new(clock);
         self
     }
 
     /// The client identity; its `User-Agent` is sent with every request.
-    pub fn with_identity(mut self, identity: ClientIdentity) -> Self {
+    pub fn identity(mut self, identity: ClientIdentity) -> Self {
         self.http.identity = identity;
         self
     }
@@ -158,7 +158,7 @@ impl CredentialRefresher for TokenRefresher {
 /// Settings of [`get_or_refresh_with`], and the memory it keeps between calls.
 ///
 /// Clones share that memory: a refreshed token pair whose save failed (see
-/// [`with_save_failure_handler`](Self::with_save_failure_handler)). Refresh tokens are single use, so once
+/// [`save_failure_handler`](Self::save_failure_handler)). Refresh tokens are single use, so once
 /// GitHub rotated the pair, the one in the store is dead; the new pair lives here until a later call saves it.
 /// Reuse one `RefreshOptions` (or clones of it) for a store, rather than a new one per call.
 #[derive(Clone)]
@@ -171,7 +171,7 @@ pub struct RefreshOptions {
 }
 
 /// Called with the key and the store's error when a refreshed pair could not be saved (see
-/// [`RefreshOptions::with_save_failure_handler`]).
+/// [`RefreshOptions::save_failure_handler`]).
 type SaveFailureHandler = Arc<dyn Fn(&CredentialKey, &AuthError) + Send + Sync>;
 
 /// A refreshed credential the store refused, and the version it replaces (for the compare-and-set retry).
@@ -200,7 +200,7 @@ impl Default for RefreshOptions {
     fn default() -> Self {
         RefreshOptions {
             skew: Duration::from_secs(300),
-            clock: Arc::new(SystemClock),
+            clock: SharedClock::system(),
             lease_ttl: DEFAULT_REFRESH_LEASE_TTL,
             unsaved: Arc::default(),
             on_save_failure: None,
@@ -215,20 +215,20 @@ impl RefreshOptions {
     }
 
     /// Refresh when the token expires within `skew` (default 5 minutes).
-    pub fn with_skew(mut self, skew: Duration) -> Self {
+    pub fn skew(mut self, skew: Duration) -> Self {
         self.skew = skew;
         self
     }
 
     /// The clock (default: system clock).
-    pub fn with_clock(mut self, clock: SharedClock) -> Self {
-        self.clock = clock;
+    pub fn clock(mut self, clock: impl Clock + 'static) -> Self {
+        self.clock = SharedClock::new(clock);
         self
     }
 
     /// How long the cross-process refresh lease of a shared store lasts (default
     /// [`DEFAULT_REFRESH_LEASE_TTL`]); a process that dies while refreshing blocks the others this long.
-    pub fn with_lease_ttl(mut self, ttl: Duration) -> Self {
+    pub fn lease_ttl(mut self, ttl: Duration) -> Self {
         self.lease_ttl = ttl;
         self
     }
@@ -236,7 +236,7 @@ impl RefreshOptions {
     /// Called (besides a `warn!` log) whenever a refreshed pair could not be saved: the refresh itself
     /// worked, the caller got the new token, and the pair is kept in memory and saved again on the next call
     /// for that key. The error is the store's; it carries no secret.
-    pub fn with_save_failure_handler(
+    pub fn save_failure_handler(
         mut self,
         handler: impl Fn(&CredentialKey, &AuthError) + Send + Sync + 'static,
     ) -> Self {
@@ -327,7 +327,7 @@ pub async fn get_or_refresh(
 /// - A store that fails to save the new pair does not fail the call: GitHub already rotated the pair, so the
 ///   new token is returned, the pair is kept in `options` (shared by its clones) and saved again on the next
 ///   call for `key`, and the failure is reported through `warn!` and
-///   [`RefreshOptions::with_save_failure_handler`]. Until then the store holds a dead refresh token, so other
+///   [`RefreshOptions::save_failure_handler`]. Until then the store holds a dead refresh token, so other
 ///   processes sharing the store will have to sign in again if they refresh first.
 pub async fn get_or_refresh_with(
     store: &dyn TokenStore,

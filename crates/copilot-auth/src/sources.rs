@@ -27,7 +27,7 @@ pub const GITHUB_TOKEN_VARS: [&str; 3] = ["COPILOT_GITHUB_TOKEN", "GH_TOKEN", "G
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum CredentialSource {
-    /// The token given to [`CredentialSources::with_token`].
+    /// The token given to [`CredentialSources::token`].
     Explicit,
     /// `GITHUB_COPILOT_API_TOKEN` + `COPILOT_API_URL` (a Copilot token, not a GitHub token).
     PreExchangedEnv,
@@ -90,11 +90,11 @@ pub struct ResolvedCredential {
 
 /// Finds the credential to use, in this order (the first source that has one wins):
 ///
-/// 1. the explicit token ([`with_token`](Self::with_token));
+/// 1. the explicit token ([`token`](Self::token));
 /// 2. `GITHUB_COPILOT_API_TOKEN` + `COPILOT_API_URL` (both must be set);
 /// 3. `COPILOT_GITHUB_TOKEN`, then `GH_TOKEN`, then `GITHUB_TOKEN`;
-/// 4. the token store ([`with_store`](Self::with_store)), refreshed if a refresher is configured;
-/// 5. opt-in: editors' `apps.json` then `hosts.json` ([`with_editor_import`](Self::with_editor_import)).
+/// 4. the token store ([`store`](Self::store)), refreshed if a refresher is configured;
+/// 5. opt-in: editors' `apps.json` then `hosts.json` ([`editor_import`](Self::editor_import)).
 ///
 /// A source that is present but unusable (a classic PAT in `GH_TOKEN`, an expired stored login without a
 /// refresh token, a corrupt file) is an error: resolution never falls through to a different identity.
@@ -152,16 +152,13 @@ impl CredentialSources {
     }
 
     /// An explicit token: always wins.
-    pub fn with_token(mut self, token: GitHubToken) -> Self {
+    pub fn token(mut self, token: GitHubToken) -> Self {
         self.explicit = Some(token);
         self
     }
 
     /// Reads environment variables through `lookup` instead of the process environment.
-    pub fn with_env(
-        mut self,
-        lookup: impl Fn(&str) -> Option<String> + Send + Sync + 'static,
-    ) -> Self {
+    pub fn env(mut self, lookup: impl Fn(&str) -> Option<String> + Send + Sync + 'static) -> Self {
         self.env = Some(Arc::new(lookup));
         self
     }
@@ -173,37 +170,37 @@ impl CredentialSources {
     }
 
     /// The token store and the key of this user's credential.
-    pub fn with_store(mut self, store: Arc<dyn TokenStore>, key: CredentialKey) -> Self {
+    pub fn store(mut self, store: Arc<dyn TokenStore>, key: CredentialKey) -> Self {
         self.store = Some((store, key));
         self
     }
 
     /// Refreshes an expiring stored credential with `refresher` (see [`get_or_refresh_with`]).
-    pub fn with_refresher(mut self, refresher: Arc<dyn CredentialRefresher>) -> Self {
+    pub fn refresher(mut self, refresher: Arc<dyn CredentialRefresher>) -> Self {
         self.refresher = Some(refresher);
         self
     }
 
     /// Skew and clock for refreshing the stored credential.
-    pub fn with_refresh_options(mut self, options: RefreshOptions) -> Self {
+    pub fn refresh_options(mut self, options: RefreshOptions) -> Self {
         self.refresh_options = options;
         self
     }
 
     /// Opts in to importing editors' token files (off by default).
-    pub fn with_editor_import(mut self, enabled: bool) -> Self {
+    pub fn editor_import(mut self, enabled: bool) -> Self {
         self.editor_import = enabled;
         self
     }
 
     /// Reads editor files from `dir` instead of the default editor configuration directory.
-    pub fn with_editor_config_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+    pub fn editor_config_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.editor_dir = Some(dir.into());
         self
     }
 
     /// The client id whose `apps.json` entry to prefer.
-    pub fn with_client_id(mut self, client_id: impl Into<String>) -> Self {
+    pub fn client_id(mut self, client_id: impl Into<String>) -> Self {
         self.client_id = Some(client_id.into());
         self
     }
@@ -215,7 +212,7 @@ impl CredentialSources {
         self
     }
 
-    fn env(&self, var: &str) -> Option<String> {
+    fn env_var(&self, var: &str) -> Option<String> {
         let lookup = self.env.as_ref()?;
         lookup(var).filter(|v| !v.trim().is_empty())
     }
@@ -238,7 +235,7 @@ impl CredentialSources {
         }
 
         for var in GITHUB_TOKEN_VARS {
-            if let Some(value) = self.env(var) {
+            if let Some(value) = self.env_var(var) {
                 let invalid = |e: CredentialError| AuthError::InvalidEnvironment {
                     var,
                     reason: e.to_string(),
@@ -297,8 +294,8 @@ impl CredentialSources {
     }
 
     fn pre_exchanged(&self) -> Result<Option<Credential>, AuthError> {
-        let token = self.env(GITHUB_COPILOT_API_TOKEN);
-        let api_url = self.env(COPILOT_API_URL);
+        let token = self.env_var(GITHUB_COPILOT_API_TOKEN);
+        let api_url = self.env_var(COPILOT_API_URL);
         match (token, api_url) {
             (None, None) => Ok(None),
             (Some(_), None) => Err(AuthError::InvalidEnvironment {

@@ -4,7 +4,7 @@ use std::fmt;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use copilot_http::time::SharedClock;
+use copilot_http::time::{Clock, SharedClock};
 use copilot_http::{ClientIdentity, GitHubHost, SharedTransport};
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
@@ -198,19 +198,19 @@ impl WebFlow {
     }
 
     /// The HTTP transport (default: copilot-http's reqwest transport).
-    pub fn with_transport(mut self, transport: SharedTransport) -> Self {
+    pub fn transport(mut self, transport: SharedTransport) -> Self {
         self.http.set_transport(transport);
         self
     }
 
     /// The clock that stamps token responses (default: system clock).
-    pub fn with_clock(mut self, clock: SharedClock) -> Self {
-        self.http.clock = clock;
+    pub fn clock(mut self, clock: impl Clock + 'static) -> Self {
+        self.http.clock = SharedClock::new(clock);
         self
     }
 
     /// The client identity; its `User-Agent` is sent with every request.
-    pub fn with_identity(mut self, identity: ClientIdentity) -> Self {
+    pub fn identity(mut self, identity: ClientIdentity) -> Self {
         self.http.identity = identity;
         self
     }
@@ -314,7 +314,7 @@ impl WebFlow {
     /// A refresher for this app's expiring GitHub App user tokens (sends the client secret).
     pub fn refresher(&self) -> TokenRefresher {
         TokenRefresher::new(self.host.clone(), self.client_id.clone())
-            .with_client_secret(self.client_secret.clone())
+            .client_secret(self.client_secret.clone())
             .with_http(self.http.clone())
     }
 }

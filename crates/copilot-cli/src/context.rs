@@ -124,8 +124,8 @@ impl Context {
     /// A GitHub App token refresher for this host, client id, transport and identity.
     pub fn refresher(&self) -> TokenRefresher {
         TokenRefresher::new(self.host.clone(), self.client_id.clone())
-            .with_transport(self.transport.clone())
-            .with_identity(self.identity.clone())
+            .transport(self.transport.clone())
+            .identity(self.identity.clone())
     }
 }
 

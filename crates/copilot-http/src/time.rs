@@ -23,10 +23,87 @@ pub trait Sleep: Send + Sync + fmt::Debug {
     fn sleep(&self, duration: Duration) -> Pin<Box<dyn Future<Output = ()> + Send>>;
 }
 
-/// A shared [`Clock`].
-pub type SharedClock = Arc<dyn Clock>;
-/// A shared [`Sleep`].
-pub type SharedSleep = Arc<dyn Sleep>;
+/// A shared [`Clock`]: cheap to clone, and a [`Clock`] itself, so it can be passed wherever a clock is taken.
+///
+/// Setters across the workspace take `impl Clock + 'static`; this is what they keep.
+#[derive(Clone)]
+pub struct SharedClock(Arc<dyn Clock>);
+
+impl SharedClock {
+    /// Shares `clock`.
+    pub fn new(clock: impl Clock + 'static) -> Self {
+        SharedClock(Arc::new(clock))
+    }
+
+    /// The operating system's wall clock.
+    pub fn system() -> Self {
+        SharedClock::new(SystemClock)
+    }
+
+    /// The current time (as [`Clock::now`], without importing the trait).
+    pub fn now(&self) -> SystemTime {
+        self.0.now()
+    }
+}
+
+impl Default for SharedClock {
+    /// [`SharedClock::system`].
+    fn default() -> Self {
+        SharedClock::system()
+    }
+}
+
+impl fmt::Debug for SharedClock {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("SharedClock").field(&self.0).finish()
+    }
+}
+
+impl Clock for SharedClock {
+    fn now(&self) -> SystemTime {
+        self.0.now()
+    }
+}
+
+/// A shared [`Sleep`]: cheap to clone, and a [`Sleep`] itself.
+#[derive(Clone)]
+pub struct SharedSleep(Arc<dyn Sleep>);
+
+impl SharedSleep {
+    /// Shares `sleep`.
+    pub fn new(sleep: impl Sleep + 'static) -> Self {
+        SharedSleep(Arc::new(sleep))
+    }
+
+    /// `tokio::time::sleep`.
+    pub fn tokio() -> Self {
+        SharedSleep::new(TokioSleep)
+    }
+
+    /// A future that completes after `duration` (as [`Sleep::sleep`], without importing the trait).
+    pub fn sleep(&self, duration: Duration) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+        self.0.sleep(duration)
+    }
+}
+
+impl Default for SharedSleep {
+    /// [`SharedSleep::tokio`].
+    fn default() -> Self {
+        SharedSleep::tokio()
+    }
+}
+
+impl fmt::Debug for SharedSleep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("SharedSleep").field(&self.0).finish()
+    }
+}
+
+impl Sleep for SharedSleep {
+    fn sleep(&self, duration: Duration) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+        self.0.sleep(duration)
+    }
+}
 
 /// The operating system's wall clock.
 #[derive(Debug, Clone, Copy, Default)]

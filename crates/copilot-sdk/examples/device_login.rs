@@ -20,9 +20,9 @@ use support::{BoxError, Target};
 /// Signs in with the device flow, keeps the token in `store` and streams one answer. Returns the answer.
 pub async fn run(target: &Target, store: Arc<dyn TokenStore>) -> Result<String, BoxError> {
     let flow = DeviceFlow::new(target.host.clone(), COPILOT_EDITOR_CLIENT_ID)
-        .with_scopes(["read:user"])
-        .with_transport(target.transport.clone())
-        .with_sleep(target.sleep.clone());
+        .scopes(["read:user"])
+        .transport(target.transport.clone())
+        .sleep(target.sleep.clone());
     let code = flow.start().await?;
     eprintln!(
         "Open {} and enter {}",

@@ -43,7 +43,7 @@ impl WebApp {
         org: &str,
     ) -> Result<Arc<WebApp>, BoxError> {
         let flow = WebFlow::new(target.host.clone(), client_id, client_secret, redirect_uri)
-            .with_transport(target.transport.clone());
+            .transport(target.transport.clone());
         let pool = ClientPool::builder()
             .host(target.host.clone())
             .transport(target.transport.clone())

@@ -12,7 +12,7 @@ use copilot_auth::{
     GitHubToken, RefreshOptions, TokenKind, TokenStore,
 };
 use copilot_http::retry::RetryPolicy;
-use copilot_http::time::{Clock, SharedClock, SharedSleep, Sleep, SystemClock, TokioSleep};
+use copilot_http::time::{Clock, SharedClock, SharedSleep, Sleep};
 use copilot_http::{ClientIdentity, GitHubHost, SharedTransport};
 use copilot_token::{
     AuthMode, CopilotPlan, CopilotUserInfo, QuotaSnapshots, RefresherHandle, StaticGitHubToken,
@@ -101,8 +101,8 @@ impl Default for CopilotClientBuilder {
             transport: None,
             auth_mode: AuthMode::Auto,
             identity: ClientIdentity::default(),
-            clock: Arc::new(SystemClock),
-            sleep: Arc::new(TokioSleep),
+            clock: SharedClock::system(),
+            sleep: SharedSleep::tokio(),
             turn_timeout: DEFAULT_TURN_TIMEOUT,
             first_event_timeout: Some(Duration::from_secs(90)),
             idle_timeout: Some(Duration::from_secs(120)),
@@ -276,14 +276,14 @@ impl CopilotClientBuilder {
     }
 
     /// The wall clock (token expiry, pool idle times).
-    pub fn clock(mut self, clock: SharedClock) -> Self {
-        self.clock = clock;
+    pub fn clock(mut self, clock: impl Clock + 'static) -> Self {
+        self.clock = SharedClock::new(clock);
         self
     }
 
     /// The sleeper (timeouts, backoff).
-    pub fn sleep(mut self, sleep: SharedSleep) -> Self {
-        self.sleep = sleep;
+    pub fn sleep(mut self, sleep: impl Sleep + 'static) -> Self {
+        self.sleep = SharedSleep::new(sleep);
         self
     }
 
@@ -762,24 +762,24 @@ impl CopilotClient {
         let config = &self.inner.config;
         let mut sources = CredentialSources::new(config.host.clone())
             .use_logged_in_user(config.use_logged_in_user)
-            .with_editor_import(config.editor_import)
-            .with_refresh_options(RefreshOptions::new().with_clock(config.clock.clone()));
+            .editor_import(config.editor_import)
+            .refresh_options(RefreshOptions::new().clock(config.clock.clone()));
         sources = match &config.environment {
             Environment::Process => sources,
             Environment::Lookup(lookup) => {
                 let lookup = lookup.clone();
-                sources.with_env(move |var| lookup(var))
+                sources.env(move |var| lookup(var))
             }
             Environment::Disabled => sources.without_env(),
         };
         if let Some(token) = &config.github_token {
-            sources = sources.with_token(token.clone());
+            sources = sources.token(token.clone());
         }
         if let Some(store) = &config.store {
             let key = CredentialKey::new(config.host.key(), config.store_account.clone());
-            sources = sources.with_store(store.clone(), key);
+            sources = sources.store(store.clone(), key);
             if let Some(refresher) = &config.refresher {
-                sources = sources.with_refresher(refresher.clone());
+                sources = sources.refresher(refresher.clone());
             }
         }
         let resolved = sources.resolve().await?;
@@ -805,10 +805,11 @@ impl CopilotClient {
                     _ => Arc::new(StaticGitHubToken::new(token.clone())),
                 };
                 let exchanger =
-                    TokenExchanger::new(self.inner.transport.clone(), config.host.clone())
-                        .with_identity(config.identity.clone())
-                        .with_clock(config.clock.clone())
-                        .with_sleep(config.sleep.clone());
+                    TokenExchanger::builder(self.inner.transport.clone(), config.host.clone())
+                        .identity(config.identity.clone())
+                        .clock(config.clock.clone())
+                        .sleep(config.sleep.clone())
+                        .build();
                 let mut builder = TokenManager::builder(exchanger, provider).mode(config.auth_mode);
                 if let Some(url) = &config.copilot_api_url {
                     builder = builder.copilot_api_override(url.clone());

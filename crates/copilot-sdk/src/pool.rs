@@ -9,7 +9,7 @@ use copilot_auth::{
     CredentialKey, CredentialRefresher, GitHubApi, GitHubToken, GitHubTokenResponse,
     RefreshOptions, StoredCredential, TokenStore, get_or_refresh_with,
 };
-use copilot_http::time::{SharedClock, SharedSleep, SystemClock};
+use copilot_http::time::{Clock, SharedClock, Sleep};
 use copilot_http::{ClientIdentity, GitHubHost, SharedTransport};
 use copilot_token::AuthMode;
 
@@ -80,13 +80,13 @@ impl ClientPoolBuilder {
     }
 
     /// The clock for idle eviction and token expiry (default: system clock).
-    pub fn clock(mut self, clock: SharedClock) -> Self {
-        self.clock = clock;
+    pub fn clock(mut self, clock: impl Clock + 'static) -> Self {
+        self.clock = SharedClock::new(clock);
         self
     }
 
     /// The sleeper of every client.
-    pub fn sleep(mut self, sleep: SharedSleep) -> Self {
+    pub fn sleep(mut self, sleep: impl Sleep + 'static) -> Self {
         self.clients = self.clients.sleep(sleep);
         self
     }
@@ -138,7 +138,7 @@ impl ClientPoolBuilder {
                 template,
                 host: self.host,
                 transport,
-                refresh_options: RefreshOptions::new().with_clock(self.clock.clone()),
+                refresh_options: RefreshOptions::new().clock(self.clock.clone()),
                 clock: self.clock,
                 store: self.store,
                 refresher: self.refresher,
@@ -213,7 +213,7 @@ impl ClientPool {
             host: GitHubHost::github_com(),
             identity: ClientIdentity::default(),
             transport: None,
-            clock: Arc::new(SystemClock),
+            clock: SharedClock::system(),
             store: None,
             refresher: None,
             required_org: None,

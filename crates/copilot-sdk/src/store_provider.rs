@@ -34,7 +34,7 @@ impl StoreTokenProvider {
             store,
             key,
             refresher,
-            options: RefreshOptions::new().with_clock(clock.clone()),
+            options: RefreshOptions::new().clock(clock.clone()),
             clock,
         }
     }

@@ -1,12 +1,11 @@
 //! `GET {rest}/copilot_internal/v2/token` and `GET {rest}/copilot_internal/user`, and how their errors map.
 
-use std::sync::Arc;
 use std::time::SystemTime;
 
 use bytes::Bytes;
 use copilot_core::GitHubToken;
 use copilot_http::retry::{RetryPolicy, send_with_retry};
-use copilot_http::time::{SharedClock, SharedSleep, SystemClock, TokioSleep, from_unix_seconds};
+use copilot_http::time::{Clock, SharedClock, SharedSleep, Sleep, from_unix_seconds};
 use copilot_http::{ClientIdentity, GitHubHost, HttpRequest, SharedTransport};
 use http::header::{ACCEPT, AUTHORIZATION, HeaderMap, HeaderValue};
 use http::{Method, StatusCode};
@@ -42,6 +41,43 @@ impl Endpoint {
     }
 }
 
+/// Options of a [`TokenExchanger`]; from [`TokenExchanger::builder`].
+#[derive(Debug, Clone)]
+pub struct TokenExchangerBuilder {
+    exchanger: TokenExchanger,
+}
+
+impl TokenExchangerBuilder {
+    /// The identity headers (`User-Agent`, `Editor-Version`, …, and the integration id used in direct mode).
+    pub fn identity(mut self, identity: impl Into<ClientIdentity>) -> Self {
+        self.exchanger.identity = identity.into();
+        self
+    }
+
+    /// The retry policy for 5xx and transport errors.
+    pub fn retry_policy(mut self, retry: impl Into<RetryPolicy>) -> Self {
+        self.exchanger.retry = retry.into();
+        self
+    }
+
+    /// The clock (`fetched_at`, `Retry-After` dates; default: the system clock).
+    pub fn clock(mut self, clock: impl Clock + 'static) -> Self {
+        self.exchanger.clock = SharedClock::new(clock);
+        self
+    }
+
+    /// How backoff waits (default: tokio's sleep).
+    pub fn sleep(mut self, sleep: impl Sleep + 'static) -> Self {
+        self.exchanger.sleep = SharedSleep::new(sleep);
+        self
+    }
+
+    /// The exchanger.
+    pub fn build(self) -> TokenExchanger {
+        self.exchanger
+    }
+}
+
 /// Exchanges GitHub tokens for Copilot tokens and reads `copilot_internal/user`.
 ///
 /// Both calls are idempotent `GET`s, so 5xx answers and transport failures are retried with the configured
@@ -59,40 +95,23 @@ pub struct TokenExchanger {
 
 impl TokenExchanger {
     /// An exchanger for `host` over `transport`, with the default identity, retry policy, system clock and
-    /// tokio sleep.
+    /// tokio sleep. [`builder`](Self::builder) sets the others.
     pub fn new(transport: SharedTransport, host: GitHubHost) -> Self {
-        TokenExchanger {
-            transport,
-            host,
-            identity: ClientIdentity::default(),
-            retry: RetryPolicy::default(),
-            clock: Arc::new(SystemClock),
-            sleep: Arc::new(TokioSleep),
+        Self::builder(transport, host).build()
+    }
+
+    /// A builder for an exchanger for `host` over `transport`.
+    pub fn builder(transport: SharedTransport, host: GitHubHost) -> TokenExchangerBuilder {
+        TokenExchangerBuilder {
+            exchanger: TokenExchanger {
+                transport,
+                host,
+                identity: ClientIdentity::default(),
+                retry: RetryPolicy::default(),
+                clock: SharedClock::system(),
+                sleep: SharedSleep::tokio(),
+            },
         }
-    }
-
-    /// Sets the identity headers (`User-Agent`, `Editor-Version`, …, and the integration id used in direct mode).
-    pub fn with_identity(mut self, identity: impl Into<ClientIdentity>) -> Self {
-        self.identity = identity.into();
-        self
-    }
-
-    /// Sets the retry policy for 5xx and transport errors.
-    pub fn with_retry_policy(mut self, retry: impl Into<RetryPolicy>) -> Self {
-        self.retry = retry.into();
-        self
-    }
-
-    /// Sets the clock (`fetched_at`, `Retry-After` dates).
-    pub fn with_clock(mut self, clock: SharedClock) -> Self {
-        self.clock = clock;
-        self
-    }
-
-    /// Sets how backoff waits.
-    pub fn with_sleep(mut self, sleep: SharedSleep) -> Self {
-        self.sleep = sleep;
-        self
     }
 
     /// The GitHub deployment.
@@ -187,8 +206,8 @@ impl TokenExchanger {
             &self.transport,
             request,
             &self.retry,
-            self.clock.as_ref(),
-            self.sleep.as_ref(),
+            &self.clock,
+            &self.sleep,
         )
         .await?;
         let (parts, body) = response.into_parts();

@@ -88,7 +88,7 @@ pub use copilot_core::{
 };
 pub use credentials::AuthMode;
 pub use error::TokenError;
-pub use exchange::TokenExchanger;
+pub use exchange::{TokenExchanger, TokenExchangerBuilder};
 pub use manager::{
     DEFAULT_DIRECT_RECHECK, DEFAULT_REFRESH_SKEW, MAX_FAILURE_BACKOFF, MIN_FAILURE_BACKOFF,
     TokenManager, TokenManagerBuilder,

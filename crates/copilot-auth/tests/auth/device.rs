@@ -66,11 +66,11 @@ fn flow(
     clock: &copilot_http::time::ManualClock,
 ) -> DeviceFlow {
     DeviceFlow::new(common::host(server), CLIENT_ID)
-        .with_scopes(["read:user"])
-        .with_transport(common::transport())
-        .with_identity(common::identity())
-        .with_clock(common::shared(clock))
-        .with_sleep(Arc::new(sleep.clone()))
+        .scopes(["read:user"])
+        .transport(common::transport())
+        .identity(common::identity())
+        .clock(common::shared(clock))
+        .sleep(Arc::new(sleep.clone()))
 }
 
 async fn poll_requests(server: &MockServer) -> Vec<wiremock::Request> {
@@ -468,9 +468,9 @@ fn counting_transport(polls: Arc<Mutex<u32>>) -> SharedTransport {
 async fn cancellation_during_the_first_wait_sends_no_poll() {
     let polls = Arc::new(Mutex::new(0));
     let flow = DeviceFlow::new(copilot_http::GitHubHost::github_com(), CLIENT_ID)
-        .with_transport(counting_transport(polls.clone()))
-        .with_clock(Arc::new(TokioClock::starting_at(common::t0())))
-        .with_sleep(Arc::new(TokioSleep));
+        .transport(counting_transport(polls.clone()))
+        .clock(Arc::new(TokioClock::starting_at(common::t0())))
+        .sleep(Arc::new(TokioSleep));
     let code: DeviceCode = flow.start().await.unwrap();
     let started = tokio::time::Instant::now();
     let error = flow
@@ -486,9 +486,9 @@ async fn cancellation_during_the_first_wait_sends_no_poll() {
 async fn paused_time_schedule_runs_to_the_deadline() {
     let polls = Arc::new(Mutex::new(0));
     let flow = DeviceFlow::new(copilot_http::GitHubHost::github_com(), CLIENT_ID)
-        .with_transport(counting_transport(polls.clone()))
-        .with_clock(Arc::new(TokioClock::starting_at(common::t0())))
-        .with_sleep(Arc::new(TokioSleep));
+        .transport(counting_transport(polls.clone()))
+        .clock(Arc::new(TokioClock::starting_at(common::t0())))
+        .sleep(Arc::new(TokioSleep));
     let code = flow.start().await.unwrap();
     let started = tokio::time::Instant::now();
     let error = flow.wait(&code).await.unwrap_err();
@@ -506,7 +506,7 @@ async fn device_requests_refuse_plain_http_to_remote_hosts() {
         url::Url::parse("http://copilot.example").unwrap(),
     );
     let polls = Arc::new(Mutex::new(0));
-    let flow = DeviceFlow::new(host, CLIENT_ID).with_transport(counting_transport(polls));
+    let flow = DeviceFlow::new(host, CLIENT_ID).transport(counting_transport(polls));
     let error = flow.start().await.unwrap_err();
     assert!(
         matches!(

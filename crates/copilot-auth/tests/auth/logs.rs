@@ -113,9 +113,9 @@ async fn trace_logs_of_every_flow_hold_no_secret() {
 
     // Device flow.
     let device = DeviceFlow::new(common::host(&server), "Iv1.logtest")
-        .with_transport(common::transport())
-        .with_clock(common::shared(&clock))
-        .with_sleep(Arc::new(sleep));
+        .transport(common::transport())
+        .clock(common::shared(&clock))
+        .sleep(Arc::new(sleep));
     let code = device.start().await.unwrap();
     debug_strings.push(format!("{code:?}"));
     let device_token = device.wait(&code).await.unwrap();
@@ -129,7 +129,7 @@ async fn trace_logs_of_every_flow_hold_no_secret() {
         SecretString::from("client-secret-value"),
         url::Url::parse("http://127.0.0.1:1/callback").unwrap(),
     )
-    .with_transport(common::transport());
+    .transport(common::transport());
     debug_strings.push(format!("{web:?}"));
     let (_, pending) = web.authorize_url(&["read:user"]).unwrap();
     debug_strings.push(format!("{pending:?}"));
@@ -151,11 +151,11 @@ async fn trace_logs_of_every_flow_hold_no_secret() {
     );
     debug_strings.push(format!("{credential:?}"));
     store.save(&key, &credential).await.unwrap();
-    let refresher = TokenRefresher::new(common::host(&server), "Iv1.logtest")
-        .with_transport(common::transport());
+    let refresher =
+        TokenRefresher::new(common::host(&server), "Iv1.logtest").transport(common::transport());
     debug_strings.push(format!("{refresher:?}"));
     clock.advance(std::time::Duration::from_secs(28800));
-    let options = RefreshOptions::new().with_clock(common::shared(&clock));
+    let options = RefreshOptions::new().clock(common::shared(&clock));
     let refreshed = get_or_refresh_with(&store, &key, &refresher, &options)
         .await
         .unwrap();

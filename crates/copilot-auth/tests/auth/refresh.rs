@@ -39,9 +39,9 @@ async fn server(responses: Vec<wiremock::ResponseTemplate>, expected: u64) -> Mo
 
 fn refresher(server: &MockServer, clock: &ManualClock) -> TokenRefresher {
     TokenRefresher::new(common::host(server), CLIENT_ID)
-        .with_transport(common::transport())
-        .with_identity(common::identity())
-        .with_clock(common::shared(clock))
+        .transport(common::transport())
+        .identity(common::identity())
+        .clock(common::shared(clock))
 }
 
 fn key() -> CredentialKey {
@@ -60,7 +60,7 @@ fn stored(expires_in_secs: u64) -> StoredCredential {
 }
 
 fn options(clock: &ManualClock) -> RefreshOptions {
-    RefreshOptions::new().with_clock(common::shared(clock))
+    RefreshOptions::new().clock(common::shared(clock))
 }
 
 #[tokio::test]
@@ -68,7 +68,7 @@ async fn refresh_sends_the_grant_and_returns_the_rotated_pair() {
     let server = server(vec![reply(200, refreshed(1))], 1).await;
     let clock = ManualClock::new(common::t0());
     let response = refresher(&server, &clock)
-        .with_client_secret(SecretString::from("the-client-secret"))
+        .client_secret(SecretString::from("the-client-secret"))
         .refresh(&SecretString::from("ghr_old"))
         .await
         .unwrap();
@@ -447,7 +447,7 @@ async fn a_failed_save_after_refresh_keeps_the_rotated_pair_and_saves_it_later()
     let store = FailingSaves::failing(1);
     store.inner.save(&key(), &stored(60)).await.unwrap();
     let reported = Arc::new(std::sync::Mutex::new(Vec::new()));
-    let options = options(&clock).with_save_failure_handler({
+    let options = options(&clock).save_failure_handler({
         let reported = reported.clone();
         move |key: &CredentialKey, error: &AuthError| {
             reported.lock().unwrap().push(format!("{key}: {error}"));
@@ -495,7 +495,7 @@ async fn while_saves_keep_failing_the_next_refresh_spends_the_kept_refresh_token
     let store = FailingSaves::failing(usize::MAX);
     store.inner.save(&key(), &stored(60)).await.unwrap();
     let failures = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let options = options(&clock).with_save_failure_handler({
+    let options = options(&clock).save_failure_handler({
         let failures = failures.clone();
         move |_: &CredentialKey, _: &AuthError| {
             failures.fetch_add(1, std::sync::atomic::Ordering::SeqCst);

@@ -71,14 +71,14 @@ async fn precedence_follows_the_official_sdk() {
     let store = store_with("gho_fromstore").await;
     let sources = |env_pairs: &[(&str, &str)]| {
         CredentialSources::new(GitHubHost::github_com())
-            .with_env(env(env_pairs))
-            .with_store(store.clone(), key())
-            .with_editor_import(true)
-            .with_editor_config_dir(editor.path())
+            .env(env(env_pairs))
+            .store(store.clone(), key())
+            .editor_import(true)
+            .editor_config_dir(editor.path())
     };
 
     let resolved = sources(ALL_ENV)
-        .with_token(GitHubToken::new("gho_explicit"))
+        .token(GitHubToken::new("gho_explicit"))
         .resolve()
         .await
         .unwrap();
@@ -117,7 +117,7 @@ async fn precedence_follows_the_official_sdk() {
     );
     assert_eq!(github_token(&resolved), "gho_fromeditor");
 
-    let resolved = sources(&[]).with_editor_import(false).resolve().await;
+    let resolved = sources(&[]).editor_import(false).resolve().await;
     assert!(matches!(resolved, Err(AuthError::SignInRequired { .. })));
 }
 
@@ -140,8 +140,8 @@ async fn an_invalid_env_token_fails_instead_of_falling_through() {
         ),
     ] {
         let error = CredentialSources::new(GitHubHost::github_com())
-            .with_env(env(&pairs))
-            .with_store(store.clone(), key())
+            .env(env(&pairs))
+            .store(store.clone(), key())
             .resolve()
             .await
             .unwrap_err();
@@ -176,8 +176,8 @@ async fn an_invalid_env_token_fails_instead_of_falling_through() {
         ),
     ] {
         let error = CredentialSources::new(GitHubHost::github_com())
-            .with_env(env(&pairs))
-            .with_store(store.clone(), key())
+            .env(env(&pairs))
+            .store(store.clone(), key())
             .resolve()
             .await
             .unwrap_err();
@@ -196,7 +196,7 @@ async fn an_invalid_env_token_fails_instead_of_falling_through() {
 #[tokio::test]
 async fn empty_env_values_count_as_unset() {
     let resolved = CredentialSources::new(GitHubHost::github_com())
-        .with_env(env(&[
+        .env(env(&[
             ("COPILOT_GITHUB_TOKEN", ""),
             ("GH_TOKEN", "  "),
             ("GITHUB_TOKEN", "gho_x"),
@@ -215,8 +215,8 @@ async fn empty_env_values_count_as_unset() {
 #[tokio::test]
 async fn an_explicit_classic_pat_is_refused() {
     let error = CredentialSources::new(GitHubHost::github_com())
-        .with_env(env(&[("GITHUB_TOKEN", "gho_fallback")]))
-        .with_token(GitHubToken::new("ghp_classic"))
+        .env(env(&[("GITHUB_TOKEN", "gho_fallback")]))
+        .token(GitHubToken::new("ghp_classic"))
         .resolve()
         .await
         .unwrap_err();
@@ -234,10 +234,10 @@ async fn use_logged_in_user_false_turns_off_ambient_sources() {
     );
     let store = store_with("gho_fromstore").await;
     let sources = CredentialSources::new(GitHubHost::github_com())
-        .with_env(env(&[]))
-        .with_store(store, key())
-        .with_editor_import(true)
-        .with_editor_config_dir(editor.path())
+        .env(env(&[]))
+        .store(store, key())
+        .editor_import(true)
+        .editor_config_dir(editor.path())
         .use_logged_in_user(false);
     let error = sources.clone().resolve().await.unwrap_err();
     assert!(
@@ -247,7 +247,7 @@ async fn use_logged_in_user_false_turns_off_ambient_sources() {
 
     // The explicit token of the request still works.
     let resolved = sources
-        .with_token(GitHubToken::new("gho_user42"))
+        .token(GitHubToken::new("gho_user42"))
         .resolve()
         .await
         .unwrap();
@@ -257,7 +257,7 @@ async fn use_logged_in_user_false_turns_off_ambient_sources() {
 #[tokio::test]
 async fn without_env_ignores_the_environment() {
     let error = CredentialSources::new(GitHubHost::github_com())
-        .with_env(env(&[("GITHUB_TOKEN", "gho_x")]))
+        .env(env(&[("GITHUB_TOKEN", "gho_x")]))
         .without_env()
         .resolve()
         .await
@@ -276,10 +276,10 @@ async fn an_expired_stored_login_is_an_error_not_a_fallthrough() {
         Some(r#"{"github.com": {"oauth_token": "gho_fromeditor"}}"#),
     );
     let error = CredentialSources::new(GitHubHost::github_com())
-        .with_env(env(&[]))
-        .with_store(store, key())
-        .with_editor_import(true)
-        .with_editor_config_dir(editor.path())
+        .env(env(&[]))
+        .store(store, key())
+        .editor_import(true)
+        .editor_config_dir(editor.path())
         .resolve()
         .await
         .unwrap_err();
@@ -377,9 +377,9 @@ async fn editor_import_uses_xdg_config_home_from_the_injected_env() {
     )
     .unwrap();
     let resolved = CredentialSources::new(GitHubHost::github_com())
-        .with_env(env(&[("XDG_CONFIG_HOME", xdg.path().to_str().unwrap())]))
-        .with_editor_import(true)
-        .with_client_id("Iv23ctfURkiMfJ4xr5mv")
+        .env(env(&[("XDG_CONFIG_HOME", xdg.path().to_str().unwrap())]))
+        .editor_import(true)
+        .client_id("Iv23ctfURkiMfJ4xr5mv")
         .resolve()
         .await
         .unwrap();

@@ -23,9 +23,9 @@ fn flow(server: &MockServer, redirect_uri: &str) -> WebFlow {
         SecretString::from(CLIENT_SECRET),
         Url::parse(redirect_uri).unwrap(),
     )
-    .with_transport(common::transport())
-    .with_identity(common::identity())
-    .with_clock(common::shared(&copilot_http::time::ManualClock::new(
+    .transport(common::transport())
+    .identity(common::identity())
+    .clock(common::shared(&copilot_http::time::ManualClock::new(
         common::t0(),
     )))
 }

@@ -60,9 +60,9 @@ pub async fn run(context: &Context, args: &LoginArgs) -> Result<(), CliError> {
 /// A device flow for the context's host and client id.
 pub fn device_flow(context: &Context) -> DeviceFlow {
     DeviceFlow::new(context.host.clone(), context.client_id.clone())
-        .with_scopes(SCOPES)
-        .with_transport(context.transport.clone())
-        .with_identity(context.identity.clone())
+        .scopes(SCOPES)
+        .transport(context.transport.clone())
+        .identity(context.identity.clone())
 }
 
 /// Polls until the user approves (or denies, or the code expires), reporting to `progress`; Ctrl-C

@@ -35,10 +35,11 @@ fn shared_handles_are_clocks_and_sleepers_too() {
         clock.now()
     }
     let manual = ManualClock::new(from_unix_seconds(42));
-    let shared: copilot_http::time::SharedClock = std::sync::Arc::new(manual);
+    let shared: copilot_http::time::SharedClock = copilot_http::time::SharedClock::new(manual);
     assert_eq!(unix_seconds(takes_clock(shared.clone())), 42);
     let recording = RecordingSleep::new();
-    let sleeper: copilot_http::time::SharedSleep = std::sync::Arc::new(recording.clone());
+    let sleeper: copilot_http::time::SharedSleep =
+        copilot_http::time::SharedSleep::new(recording.clone());
     drop(sleeper.sleep(Duration::from_secs(3)));
     assert_eq!(recording.recorded(), vec![Duration::from_secs(3)]);
 }

@@ -2,10 +2,8 @@
 //! `COPILOT_RS_LIVE=1` is set (the token then comes from `COPILOT_GITHUB_TOKEN`).
 #![allow(dead_code)]
 
-use std::sync::Arc;
-
 use copilot_mock::{DeviceScenario, MockConfig, MockServer};
-use copilot_sdk::http::time::{SharedSleep, Sleep, TokioSleep};
+use copilot_sdk::http::time::{SharedSleep, Sleep};
 use copilot_sdk::{CopilotClient, CopilotClientBuilder, GitHubHost, SharedTransport};
 
 /// Errors of the examples.
@@ -43,7 +41,7 @@ impl Target {
             Ok(Target {
                 host: GitHubHost::github_com(),
                 transport: SharedTransport::default_reqwest()?,
-                sleep: Arc::new(TokioSleep),
+                sleep: SharedSleep::tokio(),
                 mock: None,
             })
         } else {
@@ -66,7 +64,7 @@ impl Target {
                 url(mock.copilot_api_url()),
             ),
             transport: SharedTransport::default_reqwest().expect("reqwest transport"),
-            sleep: Arc::new(NoWait),
+            sleep: SharedSleep::new(NoWait),
             mock: Some(mock),
         }
     }
@@ -76,7 +74,7 @@ impl Target {
         Ok(Target {
             host,
             transport: SharedTransport::default_reqwest()?,
-            sleep: Arc::new(NoWait),
+            sleep: SharedSleep::new(NoWait),
             mock: None,
         })
     }

@@ -118,7 +118,7 @@ pub async fn start_mock() -> MockServer {
 /// first need is a refresh (single-use `ghr_`) and then an exchange.
 pub async fn sign_in_expired(server: &MockServer, store: &dyn TokenStore) -> StoredCredential {
     let flow = DeviceFlow::new(mock_host(server), CLIENT_ID)
-        .with_transport(SharedTransport::default_reqwest().unwrap());
+        .transport(SharedTransport::default_reqwest().unwrap());
     let code = flow.start().await.unwrap();
     let response = flow.wait(&code).await.unwrap();
     assert!(
@@ -324,8 +324,8 @@ pub async fn worker(backend: &Backend) {
     ));
     let provider = StoreProvider {
         store,
-        refresher: TokenRefresher::new(host.clone(), CLIENT_ID).with_transport(transport.clone()),
-        options: RefreshOptions::new().with_lease_ttl(lease_ttl),
+        refresher: TokenRefresher::new(host.clone(), CLIENT_ID).transport(transport.clone()),
+        options: RefreshOptions::new().lease_ttl(lease_ttl),
     };
     let manager = TokenManager::builder(TokenExchanger::new(transport, host), Arc::new(provider))
         .mode(AuthMode::Exchange)

@@ -206,13 +206,14 @@ async fn direct_mode_sends_the_github_token_to_the_advertised_api() {
 async fn direct_mode_uses_the_configured_integration_id() {
     let server = server_with_user(ResponseTemplate::new(200).set_body_json(user_body())).await;
     mount_catch_all(&server).await;
-    let exchanger = exchanger(
+    let exchanger = exchanger_builder(
         reqwest_transport(),
         host_for(&server),
-        Arc::new(ManualClock::new(t0())),
-        Arc::new(TokioSleep),
+        ManualClock::new(t0()),
+        TokioSleep,
     )
-    .with_identity(identity().with_integration_id("vscode-chat"));
+    .identity(identity().with_integration_id("vscode-chat"))
+    .build();
     let manager = TokenManager::builder(exchanger, Arc::new(StaticGitHubToken::new(GH_TOKEN)))
         .mode(AuthMode::Direct)
         .build();

@@ -6,12 +6,14 @@ use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use copilot_http::retry::RetryPolicy;
-use copilot_http::time::{SharedClock, SharedSleep, unix_seconds};
+use copilot_http::time::{Clock, Sleep, unix_seconds};
 use copilot_http::{
     ClientIdentity, GitHubHost, HttpRequest, HttpResponse, HttpTransport, ReqwestTransport,
     ResponseBody, SharedTransport, TransportError,
 };
-use copilot_token::{GitHubToken, GitHubTokenProvider, TokenError, TokenExchanger};
+use copilot_token::{
+    GitHubToken, GitHubTokenProvider, TokenError, TokenExchanger, TokenExchangerBuilder,
+};
 use serde_json::{Value, json};
 use url::Url;
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate, matchers};
@@ -203,19 +205,29 @@ pub fn paused_time_transport() -> SharedTransport {
 pub fn exchanger(
     transport: SharedTransport,
     host: GitHubHost,
-    clock: SharedClock,
-    sleep: SharedSleep,
+    clock: impl Clock + 'static,
+    sleep: impl Sleep + 'static,
 ) -> TokenExchanger {
-    TokenExchanger::new(transport, host)
-        .with_identity(identity())
-        .with_retry_policy(
+    exchanger_builder(transport, host, clock, sleep).build()
+}
+
+/// [`exchanger`]'s settings, for a test that changes one.
+pub fn exchanger_builder(
+    transport: SharedTransport,
+    host: GitHubHost,
+    clock: impl Clock + 'static,
+    sleep: impl Sleep + 'static,
+) -> TokenExchangerBuilder {
+    TokenExchanger::builder(transport, host)
+        .identity(identity())
+        .retry_policy(
             RetryPolicy::new()
                 .max_attempts(3)
                 .initial_backoff(Duration::from_millis(100))
                 .jitter(false),
         )
-        .with_clock(clock)
-        .with_sleep(sleep)
+        .clock(clock)
+        .sleep(sleep)
 }
 
 /// A provider whose token can be rotated and that hands out a configured replacement on refresh.
