@@ -223,8 +223,15 @@ fn check_test_reference(root: &Path, reference: &str) -> std::result::Result<(),
 }
 
 /// Whether `source` has a `#[test]`/`#[tokio::test]`-style attribute followed by `fn name`.
+/// Also a test made by a test-defining macro (`fault_test! { name(…) … }`): the first identifier in it.
 fn defines_test(source: &str, name: &str) -> bool {
+    let ident = |text: &str| -> String {
+        text.chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect()
+    };
     let mut after_test_attribute = false;
+    let mut in_test_macro = false;
     for line in source.lines().map(str::trim) {
         if line.starts_with("#[") {
             after_test_attribute |= line.contains("test");
@@ -233,19 +240,26 @@ fn defines_test(source: &str, name: &str) -> bool {
         if line.is_empty() || line.starts_with("//") {
             continue;
         }
+        if let Some(invocation) = line.strip_suffix("! {")
+            && invocation.ends_with("test")
+            && invocation.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        {
+            in_test_macro = true;
+            continue;
+        }
+        if in_test_macro && ident(line) == name && line[name.len()..].starts_with('(') {
+            return true;
+        }
         if after_test_attribute {
             let signature = line.trim_start_matches("pub ").trim_start_matches("async ");
-            if let Some(rest) = signature.strip_prefix("fn ") {
-                let ident: String = rest
-                    .chars()
-                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-                    .collect();
-                if ident == name {
-                    return true;
-                }
+            if let Some(rest) = signature.strip_prefix("fn ")
+                && ident(rest) == name
+            {
+                return true;
             }
         }
         after_test_attribute = false;
+        in_test_macro = false;
     }
     false
 }
@@ -346,9 +360,10 @@ mod tests {
     #[test]
     fn test_references_must_name_an_existing_test() {
         let source = "#[test]\nfn real_one() {}\n\n#[tokio::test(start_paused = true)]\nasync fn \
-                      paused() {}\n\nfn helper() {}\n";
+                      paused() {}\n\nfn helper() {}\n\nfault_test! {\n    /// Doc.\n    by_macro(Time::Instant)\n}\n";
         assert!(defines_test(source, "real_one"));
         assert!(defines_test(source, "paused"));
+        assert!(defines_test(source, "by_macro"));
         assert!(!defines_test(source, "helper"));
         assert!(!defines_test(source, "missing"));
         let refs =
