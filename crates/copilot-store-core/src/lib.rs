@@ -1,5 +1,6 @@
 //! What copilot-rs's shared-database stores (`copilot-store-redis`, `copilot-store-postgres`) have in common:
-//! sealing records at rest, the record formats, the store error, and lease ids.
+//! sealing records at rest, the record formats, the store error, and leases ([`lease`]: the trait each
+//! database implements once, and the refresh-lease wait both stores use).
 //!
 //! # Records at rest
 //!
@@ -15,6 +16,7 @@
 //! Keys rotate: [`Sealer::with_previous_key`] keeps opening values sealed under an old key while every write
 //! seals under the current one.
 
+pub mod lease;
 #[cfg(feature = "sessions")]
 pub mod sessions;
 
@@ -275,6 +277,22 @@ pub fn open_copilot_token(
         envelope: SecretString::from(shared.envelope),
         fetched_at: SystemTime::UNIX_EPOCH + Duration::from_millis(shared.fetched_at_ms),
     })
+}
+
+/// A shared Copilot token as read from a cache (`None`: nothing cached): one that does not open or decode
+/// is reported with a warning and treated as missing, since the next publish replaces it.
+pub fn read_cached_copilot_token(
+    sealer: &Sealer,
+    identity: &str,
+    sealed: Option<Vec<u8>>,
+) -> Option<SharedCopilotToken> {
+    match open_copilot_token(sealer, identity, &sealed?) {
+        Ok(token) => Some(token),
+        Err(error) => {
+            tracing::warn!(%error, "ignoring an unreadable shared Copilot token");
+            None
+        }
+    }
 }
 
 /// How long a shared Copilot token is worth keeping: until its `expires_at` (at least a minute, at most a day).

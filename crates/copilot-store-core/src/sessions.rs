@@ -23,13 +23,13 @@ use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use async_trait::async_trait;
 use copilot_sdk::{SESSION_FORMAT_VERSION, SdkError, SessionLock, SessionMetadata, SessionRecord};
 use copilot_token::LeaseId;
 use secrecy::{ExposeSecret, SecretBox};
 use serde::{Deserialize, Serialize};
 use tokio::task::JoinHandle;
 
+use crate::lease::LeaseBackend;
 use crate::{Sealer, StoreError};
 
 /// The longest session id (in bytes) a shared store keeps.
@@ -243,17 +243,6 @@ pub fn open_listed(
             },
         )
         .collect()
-}
-
-/// A database's leases, as [`SessionLocks`] uses them. Every call is one atomic operation on the database.
-#[async_trait]
-pub trait LeaseBackend: Clone + fmt::Debug + Send + Sync + 'static {
-    /// Takes lease `name` for `ttl` if nobody holds it (or its holder's lease ran out); `None` if taken.
-    async fn take(&self, name: &str, ttl: Duration) -> Result<Option<LeaseId>, StoreError>;
-    /// Extends `holder`'s lease `name` to `ttl` from now; `false` if `holder` no longer has it.
-    async fn renew(&self, name: &str, holder: &LeaseId, ttl: Duration) -> Result<bool, StoreError>;
-    /// Ends `holder`'s lease `name` (nothing if someone else holds it now).
-    async fn release(&self, name: &str, holder: &LeaseId) -> Result<(), StoreError>;
 }
 
 /// Session locks as leases on a [`LeaseBackend`] (see the [module docs](self)). Clones share the

@@ -63,9 +63,10 @@ use async_trait::async_trait;
 use copilot_auth::{
     AuthError, CredentialKey, StoreLease, StoredCredential, TokenStore, VersionedCredential,
 };
+use copilot_store_core::lease::{LeaseBackend, lock_refresh};
 pub use copilot_store_core::{EncryptionKey, Sealer, StoreError};
 use copilot_store_core::{
-    copilot_token_ttl, credential_record, new_lease_id, open_copilot_token, open_credential,
+    copilot_token_ttl, credential_record, new_lease_id, open_credential, read_cached_copilot_token,
     seal_copilot_token, seal_credential,
 };
 use copilot_token::{LeaseId, SharedCopilotToken, SharedTokenCache, TokenError};
@@ -74,8 +75,6 @@ pub use sessions::PostgresSessionStore;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
 const BACKEND: &str = "postgres";
-/// How often a process waiting for a refresh lease asks again.
-const LEASE_POLL: Duration = Duration::from_millis(25);
 
 /// The schema of this crate's tables.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -199,8 +198,26 @@ impl PostgresStore {
         }))
     }
 
-    /// Takes the lease `name` for `ttl` if it is free or has run out (by the database's clock).
-    async fn try_lease(&self, name: &str, ttl: Duration) -> Result<Option<LeaseId>, StoreError> {
+    /// The row leases in this database.
+    fn leases(&self) -> PostgresLeases {
+        PostgresLeases(self.clone())
+    }
+}
+
+/// The row leases of a [`PostgresStore`] in `copilot_leases`: taken by an upsert that succeeds only when the
+/// lease is free or has run out by the database's clock; renewed and released only by their holder.
+#[derive(Clone)]
+pub(crate) struct PostgresLeases(PostgresStore);
+
+impl fmt::Debug for PostgresLeases {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PostgresLeases")
+    }
+}
+
+#[async_trait]
+impl LeaseBackend for PostgresLeases {
+    async fn take(&self, name: &str, ttl: Duration) -> Result<Option<LeaseId>, StoreError> {
         let id = new_lease_id()?;
         let taken: Option<(String,)> = sqlx::query_as(
             "INSERT INTO copilot_leases (name, holder, expires_at) \
@@ -212,17 +229,31 @@ impl PostgresStore {
         .bind(name)
         .bind(id.as_str())
         .bind(millis(ttl))
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.0.pool)
         .await
         .map_err(backend)?;
         Ok(taken.map(|_| id))
     }
 
-    async fn release(&self, name: &str, id: &LeaseId) -> Result<(), StoreError> {
+    async fn renew(&self, name: &str, holder: &LeaseId, ttl: Duration) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE copilot_leases SET expires_at = now() + $3 * interval '1 millisecond' \
+             WHERE name = $1 AND holder = $2",
+        )
+        .bind(name)
+        .bind(holder.as_str())
+        .bind(millis(ttl))
+        .execute(&self.0.pool)
+        .await
+        .map_err(backend)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn release(&self, name: &str, holder: &LeaseId) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM copilot_leases WHERE name = $1 AND holder = $2")
             .bind(name)
-            .bind(id.as_str())
-            .execute(&self.pool)
+            .bind(holder.as_str())
+            .execute(&self.0.pool)
             .await
             .map_err(backend)?;
         Ok(())
@@ -311,48 +342,7 @@ impl TokenStore for PostgresStore {
         key: &CredentialKey,
         ttl: Duration,
     ) -> Result<Option<Box<dyn StoreLease>>, AuthError> {
-        let name = lease_name(key);
-        let wait = self.lease_wait.unwrap_or(ttl.saturating_mul(2));
-        let started = tokio::time::Instant::now();
-        loop {
-            if let Some(id) = self.try_lease(&name, ttl).await? {
-                return Ok(Some(Box::new(PostgresLease {
-                    store: self.clone(),
-                    name,
-                    id,
-                })));
-            }
-            if started.elapsed() >= wait {
-                return Err(StoreError::LeaseTimeout {
-                    record: credential_record(key).0,
-                    waited: wait,
-                }
-                .into());
-            }
-            tokio::time::sleep(LEASE_POLL).await;
-        }
-    }
-}
-
-/// A held refresh lease on PostgreSQL.
-struct PostgresLease {
-    store: PostgresStore,
-    name: String,
-    id: LeaseId,
-}
-
-impl fmt::Debug for PostgresLease {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PostgresLease")
-            .field("name", &self.name)
-            .finish()
-    }
-}
-
-#[async_trait]
-impl StoreLease for PostgresLease {
-    async fn release(self: Box<Self>) -> Result<(), AuthError> {
-        Ok(self.store.release(&self.name, &self.id).await?)
+        lock_refresh(&self.leases(), lease_name(key), key, ttl, self.lease_wait).await
     }
 }
 
@@ -382,21 +372,15 @@ impl SharedTokenCache for PostgresTokenCache {
         .fetch_optional(&self.store.pool)
         .await
         .map_err(backend)?;
-        let Some((sealed,)) = row else {
-            return Ok(None);
-        };
-        match open_copilot_token(&self.store.sealer, &self.identity, &sealed) {
-            Ok(token) => Ok(Some(token)),
-            // A cache: the next publish replaces it.
-            Err(error) => {
-                tracing::warn!(%error, "ignoring an unreadable shared Copilot token");
-                Ok(None)
-            }
-        }
+        Ok(read_cached_copilot_token(
+            &self.store.sealer,
+            &self.identity,
+            row.map(|(sealed,)| sealed),
+        ))
     }
 
     async fn try_lease(&self, ttl: Duration) -> Result<Option<LeaseId>, TokenError> {
-        Ok(self.store.try_lease(&self.lease, ttl).await?)
+        Ok(self.store.leases().take(&self.lease, ttl).await?)
     }
 
     async fn publish(&self, token: &SharedCopilotToken, lease: &LeaseId) -> Result<(), TokenError> {
@@ -425,6 +409,6 @@ impl SharedTokenCache for PostgresTokenCache {
     }
 
     async fn release(&self, lease: &LeaseId) -> Result<(), TokenError> {
-        Ok(self.store.release(&self.lease, lease).await?)
+        Ok(self.store.leases().release(&self.lease, lease).await?)
     }
 }

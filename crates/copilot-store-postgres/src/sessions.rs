@@ -6,14 +6,12 @@ use std::time::Duration;
 use async_trait::async_trait;
 use copilot_sdk::{SdkError, SessionLock, SessionMetadata, SessionRecord, SessionStore};
 use copilot_store_core::sessions::{
-    LeaseBackend, SessionLocks, check_session_id, open_listed, open_session, seal_session,
-    session_error,
+    SessionLocks, check_session_id, open_listed, open_session, seal_session, session_error,
 };
 use copilot_store_core::{EncryptionKey, StoreError};
-use copilot_token::LeaseId;
 use sqlx::postgres::PgPool;
 
-use crate::{PostgresStore, backend, millis};
+use crate::{PostgresLeases, PostgresStore, backend};
 
 /// Sessions of `copilot-sdk` on PostgreSQL, sealed with AES-256-GCM like the credentials of
 /// [`PostgresStore`], for a fleet of instances sharing users' conversations.
@@ -46,46 +44,11 @@ impl fmt::Debug for PostgresSessionStore {
     }
 }
 
-/// The row leases of [`PostgresStore`], renewable.
-#[derive(Clone)]
-struct PostgresLeases(PostgresStore);
-
-impl fmt::Debug for PostgresLeases {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("PostgresLeases")
-    }
-}
-
-#[async_trait]
-impl LeaseBackend for PostgresLeases {
-    async fn take(&self, name: &str, ttl: Duration) -> Result<Option<LeaseId>, StoreError> {
-        self.0.try_lease(name, ttl).await
-    }
-
-    async fn renew(&self, name: &str, holder: &LeaseId, ttl: Duration) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "UPDATE copilot_leases SET expires_at = now() + $3 * interval '1 millisecond' \
-             WHERE name = $1 AND holder = $2",
-        )
-        .bind(name)
-        .bind(holder.as_str())
-        .bind(millis(ttl))
-        .execute(&self.0.pool)
-        .await
-        .map_err(backend)?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    async fn release(&self, name: &str, holder: &LeaseId) -> Result<(), StoreError> {
-        self.0.release(name, holder).await
-    }
-}
-
 impl PostgresStore {
     /// The session store in the same database (and schema), sealing with the same keys.
     pub fn sessions(&self) -> PostgresSessionStore {
         PostgresSessionStore {
-            locks: SessionLocks::new(PostgresLeases(self.clone())),
+            locks: SessionLocks::new(self.leases()),
             store: self.clone(),
         }
     }

@@ -66,9 +66,10 @@ use async_trait::async_trait;
 use copilot_auth::{
     AuthError, CredentialKey, StoreLease, StoredCredential, TokenStore, VersionedCredential,
 };
+use copilot_store_core::lease::{LeaseBackend, lock_refresh};
 pub use copilot_store_core::{EncryptionKey, Sealer, StoreError};
 use copilot_store_core::{
-    copilot_token_ttl, credential_record, new_lease_id, open_copilot_token, open_credential,
+    copilot_token_ttl, credential_record, new_lease_id, open_credential, read_cached_copilot_token,
     seal_copilot_token, seal_credential,
 };
 use copilot_token::{LeaseId, SharedCopilotToken, SharedTokenCache, TokenError};
@@ -78,8 +79,6 @@ use redis::{AsyncCommands, Script};
 pub use sessions::RedisSessionStore;
 
 const BACKEND: &str = "redis";
-/// How often a process waiting for a refresh lease asks again.
-const LEASE_POLL: Duration = Duration::from_millis(25);
 
 fn backend(error: redis::RedisError) -> StoreError {
     StoreError::backend(BACKEND, error)
@@ -105,6 +104,14 @@ return -1
 const RELEASE: &str = r"
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('DEL', KEYS[1])
+end
+return 0
+";
+
+/// Extends the lease only if the caller still holds it.
+const RENEW: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
 end
 return 0
 ";
@@ -229,26 +236,55 @@ impl RedisStore {
         }))
     }
 
-    /// Takes `lease` for `ttl` if it is free.
-    async fn try_lease(&self, lease: &str, ttl: Duration) -> Result<Option<LeaseId>, StoreError> {
+    /// The leases on this server.
+    fn leases(&self) -> RedisLeases {
+        RedisLeases(self.clone())
+    }
+}
+
+/// The leases of a [`RedisStore`]: `SET NX PX` with a random holder id; renewed and released by scripts that
+/// check the id.
+#[derive(Clone)]
+pub(crate) struct RedisLeases(RedisStore);
+
+impl fmt::Debug for RedisLeases {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("RedisLeases")
+    }
+}
+
+#[async_trait]
+impl LeaseBackend for RedisLeases {
+    async fn take(&self, name: &str, ttl: Duration) -> Result<Option<LeaseId>, StoreError> {
         let id = new_lease_id()?;
         let taken: Option<String> = redis::cmd("SET")
-            .arg(lease)
+            .arg(name)
             .arg(id.as_str())
             .arg("NX")
             .arg("PX")
             .arg(millis(ttl))
-            .query_async(&mut self.connection())
+            .query_async(&mut self.0.connection())
             .await
             .map_err(backend)?;
         Ok(taken.map(|_| id))
     }
 
-    async fn release(&self, lease: &str, id: &LeaseId) -> Result<(), StoreError> {
+    async fn renew(&self, name: &str, holder: &LeaseId, ttl: Duration) -> Result<bool, StoreError> {
+        let renewed: i64 = Script::new(RENEW)
+            .key(name)
+            .arg(holder.as_str())
+            .arg(millis(ttl))
+            .invoke_async(&mut self.0.connection())
+            .await
+            .map_err(backend)?;
+        Ok(renewed == 1)
+    }
+
+    async fn release(&self, name: &str, holder: &LeaseId) -> Result<(), StoreError> {
         let _: i64 = Script::new(RELEASE)
-            .key(lease)
-            .arg(id.as_str())
-            .invoke_async(&mut self.connection())
+            .key(name)
+            .arg(holder.as_str())
+            .invoke_async(&mut self.0.connection())
             .await
             .map_err(backend)?;
         Ok(())
@@ -320,48 +356,14 @@ impl TokenStore for RedisStore {
         key: &CredentialKey,
         ttl: Duration,
     ) -> Result<Option<Box<dyn StoreLease>>, AuthError> {
-        let lease = self.lease_key(key);
-        let wait = self.lease_wait.unwrap_or(ttl.saturating_mul(2));
-        let started = tokio::time::Instant::now();
-        loop {
-            if let Some(id) = self.try_lease(&lease, ttl).await? {
-                return Ok(Some(Box::new(RedisLease {
-                    store: self.clone(),
-                    key: lease,
-                    id,
-                })));
-            }
-            if started.elapsed() >= wait {
-                return Err(StoreError::LeaseTimeout {
-                    record: credential_record(key).0,
-                    waited: wait,
-                }
-                .into());
-            }
-            tokio::time::sleep(LEASE_POLL).await;
-        }
-    }
-}
-
-/// A held refresh lease on Redis.
-struct RedisLease {
-    store: RedisStore,
-    key: String,
-    id: LeaseId,
-}
-
-impl fmt::Debug for RedisLease {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RedisLease")
-            .field("key", &self.key)
-            .finish()
-    }
-}
-
-#[async_trait]
-impl StoreLease for RedisLease {
-    async fn release(self: Box<Self>) -> Result<(), AuthError> {
-        Ok(self.store.release(&self.key, &self.id).await?)
+        lock_refresh(
+            &self.leases(),
+            self.lease_key(key),
+            key,
+            ttl,
+            self.lease_wait,
+        )
+        .await
     }
 }
 
@@ -391,21 +393,15 @@ impl SharedTokenCache for RedisTokenCache {
             .get(&self.entry)
             .await
             .map_err(backend)?;
-        let Some(sealed) = sealed else {
-            return Ok(None);
-        };
-        match open_copilot_token(&self.store.sealer, &self.identity, &sealed) {
-            Ok(token) => Ok(Some(token)),
-            // A cache: the next publish replaces it.
-            Err(error) => {
-                tracing::warn!(%error, "ignoring an unreadable shared Copilot token");
-                Ok(None)
-            }
-        }
+        Ok(read_cached_copilot_token(
+            &self.store.sealer,
+            &self.identity,
+            sealed,
+        ))
     }
 
     async fn try_lease(&self, ttl: Duration) -> Result<Option<LeaseId>, TokenError> {
-        Ok(self.store.try_lease(&self.lease, ttl).await?)
+        Ok(self.store.leases().take(&self.lease, ttl).await?)
     }
 
     async fn publish(&self, token: &SharedCopilotToken, lease: &LeaseId) -> Result<(), TokenError> {
@@ -424,6 +420,6 @@ impl SharedTokenCache for RedisTokenCache {
     }
 
     async fn release(&self, lease: &LeaseId) -> Result<(), TokenError> {
-        Ok(self.store.release(&self.lease, lease).await?)
+        Ok(self.store.leases().release(&self.lease, lease).await?)
     }
 }

@@ -6,15 +6,13 @@ use std::time::Duration;
 use async_trait::async_trait;
 use copilot_sdk::{SdkError, SessionLock, SessionMetadata, SessionRecord, SessionStore};
 use copilot_store_core::sessions::{
-    LeaseBackend, SessionLocks, check_session_id, open_listed, open_session, seal_session,
-    session_error,
+    SessionLocks, check_session_id, open_listed, open_session, seal_session, session_error,
 };
 use copilot_store_core::{EncryptionKey, StoreError};
-use copilot_token::LeaseId;
 use redis::Script;
 use redis::aio::ConnectionManager;
 
-use crate::{RedisStore, backend, millis};
+use crate::{RedisLeases, RedisStore, backend};
 
 /// Writes the record and its listed metadata in one step: a reader never sees one without the other.
 const SAVE: &str = r"
@@ -28,14 +26,6 @@ const DELETE: &str = r"
 local removed = redis.call('DEL', KEYS[1])
 redis.call('HDEL', KEYS[2], ARGV[1])
 return removed
-";
-
-/// Extends the lease only if the caller still holds it.
-const RENEW: &str = r"
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
-end
-return 0
 ";
 
 /// Sessions of `copilot-sdk` on Redis, sealed with AES-256-GCM like the credentials of [`RedisStore`], for a
@@ -68,43 +58,11 @@ impl fmt::Debug for RedisSessionStore {
     }
 }
 
-/// The leases of [`RedisStore`], renewable.
-#[derive(Clone)]
-struct RedisLeases(RedisStore);
-
-impl fmt::Debug for RedisLeases {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("RedisLeases")
-    }
-}
-
-#[async_trait]
-impl LeaseBackend for RedisLeases {
-    async fn take(&self, name: &str, ttl: Duration) -> Result<Option<LeaseId>, StoreError> {
-        self.0.try_lease(name, ttl).await
-    }
-
-    async fn renew(&self, name: &str, holder: &LeaseId, ttl: Duration) -> Result<bool, StoreError> {
-        let renewed: i64 = Script::new(RENEW)
-            .key(name)
-            .arg(holder.as_str())
-            .arg(millis(ttl))
-            .invoke_async(&mut self.0.connection())
-            .await
-            .map_err(backend)?;
-        Ok(renewed == 1)
-    }
-
-    async fn release(&self, name: &str, holder: &LeaseId) -> Result<(), StoreError> {
-        self.0.release(name, holder).await
-    }
-}
-
 impl RedisStore {
     /// The session store on the same server, namespace and keys.
     pub fn sessions(&self) -> RedisSessionStore {
         RedisSessionStore {
-            locks: SessionLocks::new(RedisLeases(self.clone())),
+            locks: SessionLocks::new(self.leases()),
             store: self.clone(),
         }
     }
