@@ -242,7 +242,9 @@ fn defines_test(source: &str, name: &str) -> bool {
         }
         if let Some(invocation) = line.strip_suffix("! {")
             && invocation.ends_with("test")
-            && invocation.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            && invocation
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_')
         {
             in_test_macro = true;
             continue;

@@ -111,3 +111,13 @@ async fn a_held_lock_is_renewed_and_a_crashed_holder_is_replaced_after_the_ttl()
     };
     shared::locks_are_renewed_and_dead_holders_replaced(open_sessions, &url, &schema).await
 }
+
+#[tokio::test]
+async fn two_service_instances_continue_one_conversation_through_postgres() -> Result<(), SdkError>
+{
+    let Some((first, url, schema)) = sessions("sessions_fleet").await else {
+        return Ok(());
+    };
+    let second = open(&url, &schema, &fleet::test_key()).await;
+    shared::two_instances_continue_one_conversation(Arc::new(first), Arc::new(second)).await
+}

@@ -120,3 +120,12 @@ async fn a_held_lock_is_renewed_and_a_crashed_holder_is_replaced_after_the_ttl()
     };
     shared::locks_are_renewed_and_dead_holders_replaced(open_sessions, &url, &namespace).await
 }
+
+#[tokio::test]
+async fn two_service_instances_continue_one_conversation_through_redis() -> Result<(), SdkError> {
+    let Some((first, url, namespace)) = sessions("sessions_fleet").await else {
+        return Ok(());
+    };
+    let second = open(&url, &namespace, &fleet::test_key()).await;
+    shared::two_instances_continue_one_conversation(Arc::new(first), Arc::new(second)).await
+}

@@ -152,3 +152,113 @@ pub async fn a_stranger_opens_nothing_and_a_save_repairs(
     assert_eq!(store.list().await?.len(), 2);
     Ok(())
 }
+
+/// Resumes `id` through `client`, waiting (at most 5 s) while another instance's lock is still being
+/// released in the background.
+async fn resume_when_free(
+    client: &copilot_sdk::CopilotClient,
+    id: &str,
+) -> Result<copilot_sdk::Session, SdkError> {
+    let started = Instant::now();
+    loop {
+        match client
+            .resume_session(id, copilot_sdk::SessionConfig::new())
+            .await
+        {
+            Err(SdkError::SessionInUse { .. }) if started.elapsed() < Duration::from_secs(5) => {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Two instances of a service, each with its own handle on the shared store, against one copilot-mock:
+/// a conversation started in one is listed, refused while open, then resumed and continued in the other
+/// with its whole history, and the first sees the second's turn.
+pub async fn two_instances_continue_one_conversation(
+    first_store: Arc<dyn SessionStore>,
+    second_store: Arc<dyn SessionStore>,
+) -> Result<(), SdkError> {
+    use copilot_mock::{Endpoint, MockConfig, MockServer};
+    use copilot_sdk::{CopilotClient, SessionConfig, SessionFilter};
+
+    let mock = MockServer::start(MockConfig::new().direct_mode(true)).await;
+    let token = mock.mint_github_token("octocat");
+    let client = |store: Arc<dyn SessionStore>| {
+        CopilotClient::builder()
+            .host(super::fleet::mock_host(&mock))
+            .transport(copilot_http::SharedTransport::default_reqwest().expect("transport"))
+            .read_environment(false)
+            .github_token(token.clone())
+            .use_logged_in_user(false)
+            .session_store(store)
+            .build()
+    };
+    let first = client(first_store)?;
+    let second = client(second_store)?;
+
+    let session = first
+        .create_session(
+            SessionConfig::new()
+                .session_id("fleet-chat")
+                .model("gpt-4.1"),
+        )
+        .await?;
+    session.send_and_wait("Plan a trip to Porto").await?;
+    let history = session.history_entries();
+
+    let listed = second.list_sessions(SessionFilter::new()).await?;
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0].turn_count, 1);
+    assert_eq!(listed[0].summary.as_deref(), Some("Plan a trip to Porto"));
+    let busy = second
+        .resume_session("fleet-chat", SessionConfig::new())
+        .await;
+    assert!(
+        matches!(&busy, Err(SdkError::SessionInUse { id }) if id == "fleet-chat"),
+        "open in one instance, refused in the other: {busy:?}"
+    );
+    drop(session);
+
+    let resumed = resume_when_free(&second, "fleet-chat").await?;
+    assert_eq!(resumed.history_entries(), history);
+    resumed.send_and_wait("And the hotel?").await?;
+    let chats = mock.requests_to(Endpoint::ChatCompletions);
+    let body = chats
+        .last()
+        .and_then(|r| r.body_json())
+        .expect("a chat body");
+    assert_eq!(
+        body["messages"].as_array().map(Vec::len),
+        Some(3),
+        "the second instance sent the first one's history"
+    );
+    assert_eq!(
+        first
+            .get_session_metadata("fleet-chat")
+            .await?
+            .map(|m| m.turn_count),
+        Some(2),
+        "the first instance sees the second one's turn"
+    );
+    drop(resumed);
+
+    let reopened = resume_when_free(&first, "fleet-chat").await?;
+    assert_eq!(reopened.history_entries().len(), 4);
+    drop(reopened);
+    let started = Instant::now();
+    loop {
+        match second.delete_session("fleet-chat").await {
+            Err(SdkError::SessionInUse { .. }) if started.elapsed() < Duration::from_secs(5) => {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            other => {
+                assert!(other?, "deleted");
+                break;
+            }
+        }
+    }
+    assert!(first.list_sessions(SessionFilter::new()).await?.is_empty());
+    Ok(())
+}
