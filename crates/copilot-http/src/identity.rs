@@ -55,16 +55,18 @@ impl ClientIdentity {
         Self::default()
     }
 
-    /// The default identity with the overrides set in the environment ([`env`]: `COPILOT_RS_EDITOR_VERSION`,
-    /// `COPILOT_RS_EDITOR_PLUGIN_VERSION`, `COPILOT_RS_USER_AGENT`, `COPILOT_RS_INTEGRATION_ID`), so a user can
-    /// answer header drift (e.g. a 466 "client not supported") without waiting for a release. Unset or blank
-    /// variables keep the default. Nothing reads these variables unless a caller asks for this constructor.
+    /// The default identity with the overrides set in the environment ([`env`](mod@env):
+    /// `COPILOT_RS_EDITOR_VERSION`, `COPILOT_RS_EDITOR_PLUGIN_VERSION`, `COPILOT_RS_USER_AGENT`,
+    /// `COPILOT_RS_INTEGRATION_ID`), so a user can answer header drift (e.g. a 466 "client not supported")
+    /// without waiting for a release. Unset or blank variables keep the default. Nothing reads these
+    /// variables unless a caller asks for this constructor.
     pub fn from_env() -> Self {
         Self::default().overrides(|name| std::env::var(name).ok())
     }
 
-    /// Applies the overrides `lookup` returns for the [`env`] variable names (blank values are ignored); what
-    /// [`from_env`](Self::from_env) does with the process environment, for any other source of settings.
+    /// Applies the overrides `lookup` returns for the [`env`](mod@env) variable names (blank values are
+    /// ignored): what [`from_env`](Self::from_env) does with the process environment, for any other source of
+    /// settings.
     pub fn overrides(mut self, lookup: impl Fn(&str) -> Option<String>) -> Self {
         let value = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
         if let Some(value) = value(env::EDITOR_VERSION) {
