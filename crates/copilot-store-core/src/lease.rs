@@ -78,42 +78,61 @@ impl<B: LeaseBackend> StoreLease for RefreshLease<B> {
     }
 }
 
+/// A lease backend in memory for this crate's tests: one holder per name; `release` takes `release_delay`.
 #[cfg(test)]
-mod tests {
+pub(crate) mod memory {
+    use std::collections::HashMap;
     use std::sync::{Arc, Mutex};
 
     use super::*;
 
-    /// One lease in memory; `take` fails while someone holds it.
     #[derive(Clone, Debug, Default)]
-    struct OneLease(Arc<Mutex<Option<String>>>);
+    pub(crate) struct MemoryLeases {
+        pub(crate) holders: Arc<Mutex<HashMap<String, String>>>,
+        pub(crate) release_delay: Duration,
+        pub(crate) renewals: Arc<std::sync::atomic::AtomicUsize>,
+    }
 
     #[async_trait]
-    impl LeaseBackend for OneLease {
-        async fn take(&self, _: &str, _: Duration) -> Result<Option<LeaseId>, StoreError> {
-            let mut holder = self.0.lock().unwrap();
-            if holder.is_some() {
+    impl LeaseBackend for MemoryLeases {
+        async fn take(&self, name: &str, _: Duration) -> Result<Option<LeaseId>, StoreError> {
+            let mut holders = self.holders.lock().unwrap();
+            if holders.contains_key(name) {
                 return Ok(None);
             }
             let id = crate::new_lease_id()?;
-            *holder = Some(id.as_str().to_owned());
+            holders.insert(name.to_owned(), id.as_str().to_owned());
             Ok(Some(id))
         }
-        async fn renew(&self, _: &str, holder: &LeaseId, _: Duration) -> Result<bool, StoreError> {
-            Ok(self.0.lock().unwrap().as_deref() == Some(holder.as_str()))
+        async fn renew(
+            &self,
+            name: &str,
+            holder: &LeaseId,
+            _: Duration,
+        ) -> Result<bool, StoreError> {
+            self.renewals
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Ok(self.holders.lock().unwrap().get(name).map(String::as_str) == Some(holder.as_str()))
         }
-        async fn release(&self, _: &str, holder: &LeaseId) -> Result<(), StoreError> {
-            let mut current = self.0.lock().unwrap();
-            if current.as_deref() == Some(holder.as_str()) {
-                *current = None;
+        async fn release(&self, name: &str, holder: &LeaseId) -> Result<(), StoreError> {
+            tokio::time::sleep(self.release_delay).await;
+            let mut holders = self.holders.lock().unwrap();
+            if holders.get(name).map(String::as_str) == Some(holder.as_str()) {
+                holders.remove(name);
             }
             Ok(())
         }
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::memory::MemoryLeases;
+    use super::*;
 
     #[tokio::test(start_paused = true)]
     async fn a_refresh_lease_is_waited_for_then_times_out_and_release_frees_it() {
-        let backend = OneLease::default();
+        let backend = MemoryLeases::default();
         let key = CredentialKey::new("github.com", "alice");
         let ttl = Duration::from_secs(1);
         let held = lock_refresh(&backend, "r".into(), &key, ttl, None)

@@ -382,8 +382,53 @@ impl<B: LeaseBackend> Drop for HeldLease<B> {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::Ordering;
+
     use super::*;
     use crate::EncryptionKey;
+    use crate::lease::memory::MemoryLeases;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_dropped_lock_is_free_at_once_in_this_process_though_its_release_is_slow() {
+        let backend = MemoryLeases {
+            release_delay: Duration::from_secs(2),
+            ..MemoryLeases::default()
+        };
+        let locks = SessionLocks::new(backend.clone()).ttl(Duration::from_secs(3));
+        let held = locks.lock("s", "session:s".into()).await.unwrap();
+        assert!(matches!(
+            locks.clone().lock("s", "session:s".into()).await,
+            Err(SdkError::SessionInUse { id }) if id == "s"
+        ));
+        // Renewed every third of the TTL while held.
+        tokio::time::sleep(Duration::from_millis(3_500)).await;
+        assert_eq!(backend.renewals.load(Ordering::SeqCst), 3);
+
+        drop(held);
+        // The release is still sleeping in the background; a clone waits for it instead of failing.
+        let again = locks.clone().lock("s", "session:s".into()).await;
+        assert!(again.is_ok(), "{again:?}");
+        assert!(matches!(
+            locks.lock("", "session:".into()).await,
+            Err(SdkError::Config { .. })
+        ));
+    }
+
+    #[test]
+    fn a_lock_dropped_without_a_runtime_is_left_to_run_out() {
+        let backend = MemoryLeases::default();
+        let locks = SessionLocks::new(backend.clone());
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let held = runtime
+            .block_on(locks.lock("s", "session:s".into()))
+            .unwrap();
+        drop(runtime);
+        drop(held); // no runtime: no panic, nothing released
+        assert!(backend.holders.lock().unwrap().contains_key("session:s"));
+    }
 
     fn record(id: &str) -> SessionRecord {
         let mut record = SessionRecord::new(SessionMetadata::new(

@@ -46,6 +46,10 @@ impl fmt::Debug for PostgresSessionStore {
 
 impl PostgresStore {
     /// The session store in the same database (and schema), sealing with the same keys.
+    ///
+    /// Call it once per process and clone the result: clones know of each other's locks being released in
+    /// the background, so a session closed through one clone can be opened through another at once; two
+    /// separate `sessions()` behave like two processes (the second may see the lock for a moment longer).
     pub fn sessions(&self) -> PostgresSessionStore {
         PostgresSessionStore {
             locks: SessionLocks::new(self.leases()),

@@ -60,6 +60,10 @@ impl fmt::Debug for RedisSessionStore {
 
 impl RedisStore {
     /// The session store on the same server, namespace and keys.
+    ///
+    /// Call it once per process and clone the result: clones know of each other's locks being released in
+    /// the background, so a session closed through one clone can be opened through another at once; two
+    /// separate `sessions()` behave like two processes (the second may see the lock for a moment longer).
     pub fn sessions(&self) -> RedisSessionStore {
         RedisSessionStore {
             locks: SessionLocks::new(self.leases()),
