@@ -26,35 +26,30 @@ use crate::embeddings::{EmbeddingsRequest, EmbeddingsResponse, EmbeddingsUsage};
 use crate::error::{self, ApiError, PartialInfo, ResponseContext};
 use crate::messages::{MessagesRequest, MessagesResponse};
 use crate::models::{ModelInfo, ModelList};
-use crate::options::{Initiator, RequestOptions};
+use crate::options::{
+    CallKind, Classification, DEFAULT_INTENT, Initiator, RequestOptions, classify,
+};
 use crate::responses::{ResponsesRequest, ResponsesResponse};
 use crate::stream::{ChatStream, Timer};
 use crate::wire::sse::SseLimits;
 use copilot_core::{CopilotAuth, CopilotCredentials};
 
-/// `OpenAI-Intent` for chat and responses unless overridden.
-pub const DEFAULT_INTENT: &str = "conversation-panel";
-/// `OpenAI-Intent` for `/models`.
-pub const MODELS_INTENT: &str = "model-access";
-/// `OpenAI-Intent` for `/embeddings`.
-pub const EMBEDDINGS_INTENT: &str = "copilot-panel";
-/// `OpenAI-Intent` (and `X-Interaction-Type`) for `/v1/messages`, as the real clients send it.
-pub const MESSAGES_INTENT: &str = "messages-proxy";
 /// `anthropic-version` sent on `/v1/messages` unless the caller's options set one.
 pub const ANTHROPIC_VERSION: &str = "2023-06-01";
 /// `X-GitHub-Api-Version` on `/v1/messages` (the newest clients' value for this endpoint).
 pub const MESSAGES_API_VERSION: &str = "2026-06-01";
 
-/// What `/v1/messages` adds to the identity profile (`docs/protocol.md` §8).
+/// What `/v1/messages` adds to the identity profile (`docs/protocol.md` §8); its `X-Interaction-Type`
+/// comes from [`classify`] like every call's.
 const MESSAGES_HEADERS: &[(&str, &str)] = &[
     ("anthropic-version", ANTHROPIC_VERSION),
-    ("x-interaction-type", MESSAGES_INTENT),
     ("x-github-api-version", MESSAGES_API_VERSION),
 ];
 
 const OPENAI_INTENT: HeaderName = HeaderName::from_static("openai-intent");
 const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 const X_INITIATOR: HeaderName = HeaderName::from_static("x-initiator");
+const X_INTERACTION_TYPE: HeaderName = HeaderName::from_static("x-interaction-type");
 const VISION: HeaderName = HeaderName::from_static("copilot-vision-request");
 
 /// The largest non-streamed body read (a models list is ~100 KB; embeddings of 512 inputs several MB).
@@ -223,8 +218,8 @@ struct Call<'a> {
     idempotency: Idempotency,
     path: &'a [&'a str],
     body: Option<Bytes>,
-    intent: &'a str,
-    initiator: Option<Initiator>,
+    /// `OpenAI-Intent`, `X-Interaction-Type` and `X-Initiator`, from [`classify`].
+    classification: Classification<'a>,
     vision: bool,
     options: Option<&'a RequestOptions>,
     /// Headers this endpoint needs: they replace the identity profile's and yield to the caller's options.
@@ -318,6 +313,7 @@ impl CopilotApiClient {
         options: &'a RequestOptions,
     ) -> Result<Call<'a>, ApiError> {
         Ok(self.conversation_call(
+            CallKind::ChatCompletions,
             &["chat", "completions"],
             to_body(request)?,
             options,
@@ -326,14 +322,15 @@ impl CopilotApiClient {
         ))
     }
 
-    /// A POST of a conversation turn (chat or responses): the caller's intent and initiator overrides win,
-    /// else the client's default intent and the initiator derived from the conversation.
+    /// A POST of a conversation turn (chat, responses or messages), classified by [`classify`] from the
+    /// caller's options and the initiator derived from the conversation.
     fn conversation_call<'a>(
         &'a self,
+        kind: CallKind,
         path: &'a [&'a str],
         body: Bytes,
         options: &'a RequestOptions,
-        derived_initiator: impl FnOnce() -> Initiator,
+        from_messages: impl FnOnce() -> Initiator,
         vision: bool,
     ) -> Call<'a> {
         Call {
@@ -341,11 +338,12 @@ impl CopilotApiClient {
             idempotency: Idempotency::NonIdempotent,
             path,
             body: Some(body),
-            intent: options
-                .intent
-                .as_deref()
-                .unwrap_or(&self.inner.default_intent),
-            initiator: Some(options.initiator.unwrap_or_else(derived_initiator)),
+            classification: classify(
+                kind,
+                Some(options),
+                &self.inner.default_intent,
+                from_messages,
+            ),
             vision,
             options: Some(options),
             endpoint_headers: &[],
@@ -398,6 +396,7 @@ impl CopilotApiClient {
         options: &'a RequestOptions,
     ) -> Result<Call<'a>, ApiError> {
         Ok(self.conversation_call(
+            CallKind::Responses,
             &["responses"],
             to_body(request)?,
             options,
@@ -481,15 +480,15 @@ impl CopilotApiClient {
         options: &'a RequestOptions,
     ) -> Result<Call<'a>, ApiError> {
         Ok(Call {
-            method: Method::POST,
-            idempotency: Idempotency::NonIdempotent,
-            path: &["v1", "messages"],
-            body: Some(to_body(request)?),
-            intent: options.intent.as_deref().unwrap_or(MESSAGES_INTENT),
-            initiator: Some(options.initiator.unwrap_or_else(|| request.initiator())),
-            vision: request.has_image(),
-            options: Some(options),
             endpoint_headers: MESSAGES_HEADERS,
+            ..self.conversation_call(
+                CallKind::Messages,
+                &["v1", "messages"],
+                to_body(request)?,
+                options,
+                || request.initiator(),
+                request.has_image(),
+            )
         })
     }
 
@@ -535,8 +534,12 @@ impl CopilotApiClient {
                     idempotency: Idempotency::Idempotent,
                     path: &["embeddings"],
                     body: Some(to_body(&part)?),
-                    intent: options.intent.as_deref().unwrap_or(EMBEDDINGS_INTENT),
-                    initiator: options.initiator,
+                    classification: classify(
+                        CallKind::Embeddings,
+                        Some(&options),
+                        &self.inner.default_intent,
+                        || Initiator::Agent,
+                    ),
                     vision: false,
                     options: Some(&options),
                     endpoint_headers: &[],
@@ -609,8 +612,12 @@ impl CopilotApiClient {
                 idempotency: Idempotency::Idempotent,
                 path: &["models"],
                 body: None,
-                intent: MODELS_INTENT,
-                initiator: None,
+                classification: classify(
+                    CallKind::Models,
+                    None,
+                    &self.inner.default_intent,
+                    || Initiator::Agent,
+                ),
                 vision: false,
                 options: None,
                 endpoint_headers: &[],
@@ -639,8 +646,12 @@ impl CopilotApiClient {
                 idempotency: Idempotency::Idempotent,
                 path: &["models", model_id, "policy"],
                 body: Some(body),
-                intent: MODELS_INTENT,
-                initiator: None,
+                classification: classify(
+                    CallKind::ModelPolicy,
+                    None,
+                    &self.inner.default_intent,
+                    || Initiator::Agent,
+                ),
                 vision: false,
                 options: None,
                 endpoint_headers: &[],
@@ -778,9 +789,14 @@ impl CopilotApiClient {
         if call.body.is_some() {
             headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         }
-        headers.insert(OPENAI_INTENT, header_value(call.intent)?);
+        let classification = &call.classification;
+        headers.insert(OPENAI_INTENT, header_value(classification.intent)?);
+        headers.insert(
+            X_INTERACTION_TYPE,
+            header_value(classification.interaction_type)?,
+        );
         headers.insert(X_REQUEST_ID, header_value(request_id)?);
-        if let Some(initiator) = call.initiator {
+        if let Some(initiator) = classification.initiator {
             headers.insert(X_INITIATOR, HeaderValue::from_static(initiator.as_str()));
         }
         if call.vision {

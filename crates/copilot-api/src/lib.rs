@@ -80,8 +80,9 @@
 //!   stream; HTTP errors (JSON or `text/plain` bodies) map per status and code, carrying `x-request-id` and
 //!   `x-github-request-id`.
 //! - **Requests**: fresh `X-Request-Id` per request; `X-Initiator: user` only when the last message is a
-//!   genuine human prompt (billing-critical); `Copilot-Vision-Request` only when an image is present; one
-//!   credential refresh on 401/403/421 (the rejected [`CopilotCredentials`] go back to
+//!   genuine human prompt (billing-critical), decided with `OpenAI-Intent` and `X-Interaction-Type` in one
+//!   place ([`classify`], from the call kind and [`RequestPurpose`]); `Copilot-Vision-Request` only when an
+//!   image is present; one credential refresh on 401/403/421 (the rejected [`CopilotCredentials`] go back to
 //!   [`CopilotAuth::invalidate`] with their [`CredentialTag`]), as one step of copilot-http's one retrier;
 //!   a conversation turn (chat, responses, messages) is re-sent only when the failure proves the server did
 //!   not process it (connect error, 429, 503 with `Retry-After`), and a 200 head is final.
@@ -124,8 +125,7 @@ pub use chat::{
     ReasoningKind, ResponseFormat, Role, StreamOptions, Tool, ToolCall, ToolCallDelta, ToolChoice,
 };
 pub use client::{
-    ANTHROPIC_VERSION, CopilotApiClient, CopilotApiClientBuilder, DEFAULT_INTENT,
-    EMBEDDINGS_INTENT, MESSAGES_API_VERSION, MESSAGES_INTENT, MODELS_INTENT,
+    ANTHROPIC_VERSION, CopilotApiClient, CopilotApiClientBuilder, MESSAGES_API_VERSION,
 };
 pub use copilot_core::{
     CopilotAuth, CopilotCredentials, CredentialError, CredentialTag, StaticAuth,
@@ -144,7 +144,11 @@ pub use models::{
     ModelLimits, ModelList, ModelMessage, ModelPolicy, ModelSupports, ModelType, PickerCategory,
     PolicyState, Promo, Vendor, VisionLimits,
 };
-pub use options::{Initiator, RequestOptions};
+pub use options::{
+    BACKGROUND_INTERACTION, CallKind, Classification, DEFAULT_INTENT, EMBEDDINGS_INTENT, Initiator,
+    MESSAGES_INTENT, MODELS_INTENT, POLICY_INTENT, RequestOptions, RequestPurpose,
+    SUBAGENT_INTERACTION, classify,
+};
 pub use responses::{
     ReasoningConfig, ReasoningSummary, ResponseContent, ResponseItem, ResponsesRequest,
     ResponsesResponse, ResponsesTool, ResponsesUsage,

@@ -880,3 +880,110 @@ async fn unknown_reasoning_effort_passes_through_to_the_wire() {
         assert_eq!(body["reasoning_effort"], wire, "{body}");
     }
 }
+
+/// `OpenAI-Intent`, `X-Interaction-Type` and `X-Initiator` as every call kind sends them, decided in one
+/// place (`copilot_api::classify`): a user turn, a tool follow-up, a sub-agent, compaction and background
+/// turns, the caller's override, and the calls that are not turns.
+#[tokio::test]
+async fn classification_headers_on_the_wire_per_call_kind() {
+    use copilot_api::{
+        AnthropicMessage, MessagesRequest, RequestPurpose, ResponseItem, ResponsesRequest,
+    };
+    let server = MockServer::start().await;
+    // Every call fails at once (a 400 is final): only what was sent matters here.
+    Mock::given(wiremock::matchers::any())
+        .respond_with(ResponseTemplate::new(400).set_body_string("recorded"))
+        .mount(&server)
+        .await;
+    let (client, _, _) = client_for(&server);
+    let user = || vec![Message::user("hi")];
+    let follow_up = || {
+        vec![
+            Message::user("read a.rs"),
+            Message::assistant_tool_calls(vec![ToolCall::function("call_1", "read", "{}")]),
+            Message::tool("call_1", "fn main() {}"),
+        ]
+    };
+    let purpose = |p| RequestOptions::new().purpose(p);
+
+    let _ = client.chat(ChatRequest::new("gpt-4.1", user())).await;
+    let _ = client.chat(ChatRequest::new("gpt-4.1", follow_up())).await;
+    let _ = client
+        .chat_with(
+            ChatRequest::new("gpt-4.1", user()),
+            purpose(RequestPurpose::Subagent),
+        )
+        .await;
+    let _ = client
+        .chat_stream_with(
+            ChatRequest::new("gpt-4.1", user()),
+            purpose(RequestPurpose::Compaction),
+        )
+        .await;
+    let _ = client
+        .responses_with(
+            ResponsesRequest::new("gpt-5.4", vec![ResponseItem::user_text("hi")]),
+            purpose(RequestPurpose::Background),
+        )
+        .await;
+    let _ = client
+        .messages(MessagesRequest::new(
+            "claude-sonnet-4.5",
+            64,
+            vec![AnthropicMessage::user("hi")],
+        ))
+        .await;
+    let _ = client
+        .messages_with(
+            MessagesRequest::new("claude-sonnet-4.5", 64, vec![AnthropicMessage::user("hi")]),
+            purpose(RequestPurpose::Subagent),
+        )
+        .await;
+    let _ = client
+        .chat_with(
+            ChatRequest::new("gpt-4.1", follow_up()),
+            RequestOptions::new()
+                .intent("conversation-agent")
+                .interaction_type("conversation-inline")
+                .initiator(Initiator::User),
+        )
+        .await;
+    let _ = client
+        .embeddings(EmbeddingsRequest::new("text-embedding-3-small", ["a"]).batch_size(1))
+        .await;
+    let _ = client.models().await;
+    let _ = client.accept_policy("claude-sonnet-4.5").await;
+
+    let sent: Vec<String> = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| {
+            format!(
+                "{} {} intent={} interaction={} initiator={}",
+                r.method,
+                r.url.path(),
+                header(r, "openai-intent").unwrap_or("-"),
+                header(r, "x-interaction-type").unwrap_or("-"),
+                header(r, "x-initiator").unwrap_or("-"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        sent,
+        [
+            "POST /chat/completions intent=conversation-panel interaction=conversation-panel initiator=user",
+            "POST /chat/completions intent=conversation-panel interaction=conversation-panel initiator=agent",
+            "POST /chat/completions intent=conversation-panel interaction=conversation-subagent initiator=agent",
+            "POST /chat/completions intent=conversation-panel interaction=conversation-background initiator=agent",
+            "POST /responses intent=conversation-panel interaction=conversation-background initiator=agent",
+            "POST /v1/messages intent=messages-proxy interaction=messages-proxy initiator=user",
+            "POST /v1/messages intent=messages-proxy interaction=conversation-subagent initiator=agent",
+            "POST /chat/completions intent=conversation-agent interaction=conversation-inline initiator=user",
+            "POST /embeddings intent=copilot-panel interaction=copilot-panel initiator=-",
+            "GET /models intent=model-access interaction=model-access initiator=-",
+            "POST /models/claude-sonnet-4.5/policy intent=chat-policy interaction=chat-policy initiator=-",
+        ]
+    );
+}
