@@ -13,7 +13,7 @@
 //!
 //! Session records are sealed the same way (the `sessions` module, feature `sessions`).
 //!
-//! Keys rotate: [`Sealer::with_previous_key`] keeps opening values sealed under an old key while every write
+//! Keys rotate: [`Sealer::previous_key`] keeps opening values sealed under an old key while every write
 //! seals under the current one.
 
 pub mod lease;
@@ -114,7 +114,7 @@ impl Sealer {
     }
 
     /// Also opens values sealed under `key` (a key being rotated out).
-    pub fn with_previous_key(mut self, key: &EncryptionKey) -> Self {
+    pub fn previous_key(mut self, key: &EncryptionKey) -> Self {
         self.previous.push(key.cipher());
         self
     }
@@ -464,7 +464,7 @@ mod tests {
         let new = EncryptionKey::from_bytes([2; 32]);
         let key = CredentialKey::new("github.com", "alice");
         let sealed_old = seal_credential(&Sealer::new(&old), &key, &credential()).unwrap();
-        let rotating = Sealer::new(&new).with_previous_key(&old);
+        let rotating = Sealer::new(&new).previous_key(&old);
         assert!(open_credential(&rotating, &key, &sealed_old).is_ok());
         let sealed_new = seal_credential(&rotating, &key, &credential()).unwrap();
         assert!(open_credential(&Sealer::new(&new), &key, &sealed_new).is_ok());

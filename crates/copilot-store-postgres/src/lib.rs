@@ -152,14 +152,14 @@ impl PostgresStore {
     }
 
     /// Also opens records sealed under `key` (rotating keys: writes always use the current key).
-    pub fn with_previous_key(mut self, key: &EncryptionKey) -> Self {
-        self.sealer = self.sealer.with_previous_key(key);
+    pub fn previous_key(mut self, key: &EncryptionKey) -> Self {
+        self.sealer = self.sealer.previous_key(key);
         self
     }
 
     /// How long [`TokenStore::lock_refresh`] waits for another holder before failing (default: twice the
     /// lease's TTL, so a crashed holder's lease runs out first).
-    pub fn with_lease_wait(mut self, wait: impl Into<Duration>) -> Self {
+    pub fn lease_wait(mut self, wait: impl Into<Duration>) -> Self {
         self.lease_wait = Some(wait.into());
         self
     }

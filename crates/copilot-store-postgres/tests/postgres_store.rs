@@ -204,7 +204,7 @@ async fn a_corrupt_or_undecryptable_row_is_a_typed_error_and_touches_no_other_ro
     ));
     assert!(
         wrong
-            .with_previous_key(&fleet::test_key())
+            .previous_key(&fleet::test_key())
             .load(&bob)
             .await
             .unwrap()
@@ -235,7 +235,7 @@ async fn the_refresh_lease_is_exclusive_and_runs_out() {
         return;
     };
     let key = CredentialKey::new("github.com", "alice");
-    let store = store.with_lease_wait(Duration::from_millis(300));
+    let store = store.lease_wait(Duration::from_millis(300));
     let held = store
         .lock_refresh(&key, Duration::from_secs(30))
         .await
@@ -256,7 +256,7 @@ async fn the_refresh_lease_is_exclusive_and_runs_out() {
         .await
         .unwrap()
         .unwrap();
-    let patient = store.clone().with_lease_wait(Duration::from_secs(5));
+    let patient = store.clone().lease_wait(Duration::from_secs(5));
     let taken_over = patient
         .lock_refresh(&key, Duration::from_secs(30))
         .await

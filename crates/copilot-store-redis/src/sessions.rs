@@ -91,11 +91,6 @@ impl RedisSessionStore {
         self
     }
 
-    /// The namespace of every key.
-    pub fn namespace(&self) -> &str {
-        self.store.namespace()
-    }
-
     fn record_key(&self, id: &str) -> String {
         format!("{}:session:{id}", self.store.namespace)
     }

@@ -23,7 +23,7 @@ async fn open(url: &str, namespace: &str, key: &EncryptionKey) -> RedisSessionSt
     RedisStore::connect(url, key)
         .await
         .expect("connect to redis")
-        .with_namespace(namespace)
+        .namespace(namespace)
         .sessions()
 }
 

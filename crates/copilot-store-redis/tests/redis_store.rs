@@ -20,7 +20,7 @@ fn open(url: String, namespace: String, key: EncryptionKey) -> OpenFuture {
         let store = RedisStore::connect(&url, &key)
             .await
             .expect("connect to redis")
-            .with_namespace(namespace);
+            .namespace(namespace);
         let cache = store.copilot_cache(fleet::IDENTITY);
         (
             Arc::new(store) as Arc<dyn TokenStore>,
@@ -35,14 +35,15 @@ const BACKEND: Backend = Backend {
     open,
 };
 
-async fn store(test: &str) -> Option<(RedisStore, String)> {
+/// A store in a namespace of its own: the store, the server URL and the namespace.
+async fn store(test: &str) -> Option<(RedisStore, String, String)> {
     let url = fleet::service_url(URL_VAR, test)?;
     let namespace = fleet::fresh_namespace(test);
     let store = RedisStore::connect(&url, &fleet::test_key())
         .await
         .unwrap()
-        .with_namespace(namespace.clone());
-    Some((store, url))
+        .namespace(namespace.clone());
+    Some((store, url, namespace))
 }
 
 fn credential(token: &str) -> StoredCredential {
@@ -70,7 +71,7 @@ async fn raw_keys(url: &str, pattern: &str) -> Vec<String> {
 
 #[tokio::test]
 async fn credentials_round_trip_encrypted_with_versions() {
-    let Some((store, url)) = store("round_trip").await else {
+    let Some((store, url, ns)) = store("round_trip").await else {
         return;
     };
     let alice = CredentialKey::new("github.com", "alice");
@@ -85,7 +86,7 @@ async fn credentials_round_trip_encrypted_with_versions() {
     assert_eq!(loaded.version, 1);
 
     // Nothing readable at rest: not the token, not the refresh token.
-    let keys = raw_keys(&url, &format!("{}:*", store_namespace(&store))).await;
+    let keys = raw_keys(&url, &format!("{ns}:*")).await;
     assert_eq!(keys.len(), 1, "{keys:?}");
     let raw: Vec<u8> = redis::cmd("HGET")
         .arg(&keys[0])
@@ -131,13 +132,9 @@ async fn credentials_round_trip_encrypted_with_versions() {
     assert!(store.load(&bob).await.unwrap().is_some());
 }
 
-fn store_namespace(store: &RedisStore) -> String {
-    store.namespace().to_owned()
-}
-
 #[tokio::test]
 async fn concurrent_compare_and_set_writers_never_lose_an_update() {
-    let Some((store, _url)) = store("cas_counter").await else {
+    let Some((store, _url, _ns)) = store("cas_counter").await else {
         return;
     };
     let key = CredentialKey::new("github.com", "counter");
@@ -180,14 +177,13 @@ async fn concurrent_compare_and_set_writers_never_lose_an_update() {
 
 #[tokio::test]
 async fn a_corrupt_or_undecryptable_row_is_a_typed_error_and_touches_no_other_row() {
-    let Some((store, url)) = store("corrupt").await else {
+    let Some((store, url, ns)) = store("corrupt").await else {
         return;
     };
     let alice = CredentialKey::new("github.com", "alice");
     let bob = CredentialKey::new("github.com", "bob");
     store.save(&alice, &credential("ghu_alice")).await.unwrap();
     store.save(&bob, &credential("ghu_bob")).await.unwrap();
-    let ns = store_namespace(&store);
     let mut raw = raw_connection(&url).await;
     let bob_before: Vec<u8> = redis::cmd("HGET")
         .arg(format!("{ns}:cred:github.com/bob"))
@@ -230,13 +226,13 @@ async fn a_corrupt_or_undecryptable_row_is_a_typed_error_and_touches_no_other_ro
     let wrong = RedisStore::connect(&url, &EncryptionKey::from_bytes([9; 32]))
         .await
         .unwrap()
-        .with_namespace(ns.clone());
+        .namespace(ns.clone());
     assert!(matches!(
         store_error_of(&wrong.load(&bob).await.unwrap_err()),
         Some(StoreError::Undecryptable { .. })
     ));
     // ...unless it keeps the old one as a previous key (rotation).
-    let rotating = wrong.with_previous_key(&fleet::test_key());
+    let rotating = wrong.previous_key(&fleet::test_key());
     assert!(rotating.load(&bob).await.unwrap().is_some());
 
     // 4. A row without a version is corrupt.
@@ -286,11 +282,11 @@ async fn a_corrupt_or_undecryptable_row_is_a_typed_error_and_touches_no_other_ro
 
 #[tokio::test]
 async fn the_refresh_lease_is_exclusive_and_runs_out() {
-    let Some((store, _url)) = store("refresh_lease").await else {
+    let Some((store, _url, _ns)) = store("refresh_lease").await else {
         return;
     };
     let key = CredentialKey::new("github.com", "alice");
-    let store = store.with_lease_wait(Duration::from_millis(300));
+    let store = store.lease_wait(Duration::from_millis(300));
     let held = store
         .lock_refresh(&key, Duration::from_secs(30))
         .await
@@ -313,7 +309,7 @@ async fn the_refresh_lease_is_exclusive_and_runs_out() {
         .unwrap()
         .unwrap();
     // Never released (a crashed holder): the next one gets it once the 200 ms run out.
-    let patient = store.clone().with_lease_wait(Duration::from_secs(5));
+    let patient = store.clone().lease_wait(Duration::from_secs(5));
     let taken_over = patient
         .lock_refresh(&key, Duration::from_secs(30))
         .await
@@ -333,7 +329,7 @@ async fn the_refresh_lease_is_exclusive_and_runs_out() {
 
 #[tokio::test]
 async fn the_shared_copilot_cache_publishes_and_leases() {
-    let Some((store, url)) = store("copilot_cache").await else {
+    let Some((store, url, ns)) = store("copilot_cache").await else {
         return;
     };
     let cache = store.copilot_cache("github.com/alice");
@@ -378,7 +374,6 @@ async fn the_shared_copilot_cache_publishes_and_leases() {
     );
 
     // The entry expires with the token, and is sealed.
-    let ns = store_namespace(&store);
     let mut raw = raw_connection(&url).await;
     let ttl: i64 = redis::cmd("PTTL")
         .arg(format!("{ns}:copilot:github.com/alice"))
