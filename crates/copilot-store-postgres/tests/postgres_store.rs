@@ -5,18 +5,20 @@
 mod fleet;
 #[path = "support/schema.rs"]
 mod schema;
+#[path = "../../copilot-store-redis/tests/support/token_store.rs"]
+mod shared;
 
 use std::str::FromStr;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
-use copilot_auth::{AuthError, CredentialKey, GitHubToken, StoredCredential, TokenStore};
+use copilot_auth::{AuthError, CredentialKey, TokenStore};
 use copilot_store_core::store_error_of;
 use copilot_store_postgres::{EncryptionKey, PostgresStore, StoreError};
-use copilot_token::{SharedCopilotToken, SharedTokenCache};
+use copilot_token::SharedTokenCache;
 use fleet::{Backend, OpenFuture};
 use schema::connect;
-use secrecy::{ExposeSecret, SecretString};
+use shared::credential;
 use sqlx::postgres::PgConnectOptions;
 
 const URL_VAR: &str = "COPILOT_RS_TEST_POSTGRES_URL";
@@ -43,13 +45,6 @@ async fn store(test: &str) -> Option<(PostgresStore, String, String)> {
     let schema = fleet::fresh_namespace(test);
     let store = connect(&url, &schema, &fleet::test_key()).await;
     Some((store, url, schema))
-}
-
-fn credential(token: &str) -> StoredCredential {
-    let mut credential = StoredCredential::new("github.com", GitHubToken::new(token));
-    credential.refresh_token = Some(SecretString::from(format!("ghr_{token}")));
-    credential.expires_at = Some(SystemTime::now() + Duration::from_secs(3600));
-    credential
 }
 
 async fn raw_sealed(store: &PostgresStore, account: &str) -> Vec<u8> {
@@ -125,41 +120,7 @@ async fn concurrent_compare_and_set_writers_never_lose_an_update() {
     let Some((store, _url, _schema)) = store("cas_counter").await else {
         return;
     };
-    let key = CredentialKey::new("github.com", "counter");
-    store.save(&key, &credential("ghu_0")).await.unwrap();
-    let writers: Vec<_> = (0..8)
-        .map(|_| {
-            let store = store.clone();
-            let key = key.clone();
-            tokio::spawn(async move {
-                for _ in 0..25 {
-                    loop {
-                        let current = store.load_versioned(&key).await.unwrap().unwrap();
-                        let n: u32 = current
-                            .credential
-                            .login
-                            .as_deref()
-                            .unwrap_or("0")
-                            .parse()
-                            .unwrap();
-                        let next = current.credential.clone().with_login((n + 1).to_string());
-                        if store
-                            .save_if_version(&key, &next, Some(current.version))
-                            .await
-                            .unwrap()
-                        {
-                            break;
-                        }
-                    }
-                }
-            })
-        })
-        .collect();
-    for writer in writers {
-        writer.await.unwrap();
-    }
-    let last = store.load(&key).await.unwrap().unwrap();
-    assert_eq!(last.login.as_deref(), Some("200"));
+    shared::concurrent_compare_and_set_writers_never_lose_an_update(Arc::new(store)).await;
 }
 
 #[tokio::test]
@@ -234,43 +195,11 @@ async fn the_refresh_lease_is_exclusive_and_runs_out() {
     let Some((store, _url, _schema)) = store("refresh_lease").await else {
         return;
     };
-    let key = CredentialKey::new("github.com", "alice");
-    let store = store.lease_wait(Duration::from_millis(300));
-    let held = store
-        .lock_refresh(&key, Duration::from_secs(30))
-        .await
-        .unwrap()
-        .expect("a shared store has leases");
-    let error = store
-        .lock_refresh(&key, Duration::from_secs(30))
-        .await
-        .unwrap_err();
-    assert!(matches!(
-        store_error_of(&error),
-        Some(StoreError::LeaseTimeout { .. })
-    ));
-    held.release().await.unwrap();
-    let leased_at = std::time::Instant::now();
-    let again = store
-        .lock_refresh(&key, Duration::from_millis(200))
-        .await
-        .unwrap()
-        .unwrap();
-    let patient = store.clone().lease_wait(Duration::from_secs(5));
-    let taken_over = patient
-        .lock_refresh(&key, Duration::from_secs(30))
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(leased_at.elapsed() >= Duration::from_millis(200));
-    again.release().await.unwrap();
-    assert!(
-        store
-            .lock_refresh(&key, Duration::from_secs(30))
-            .await
-            .is_err()
-    );
-    taken_over.release().await.unwrap();
+    shared::the_refresh_lease_is_exclusive_and_runs_out(
+        &store.clone().lease_wait(Duration::from_millis(300)),
+        &store.lease_wait(Duration::from_secs(5)),
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -279,43 +208,11 @@ async fn the_shared_copilot_cache_publishes_and_leases() {
         return;
     };
     let cache = store.copilot_cache("github.com/alice");
-    assert!(cache.load().await.unwrap().is_none());
-    let lease = cache
-        .try_lease(Duration::from_secs(30))
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(
-        cache
-            .try_lease(Duration::from_secs(30))
-            .await
-            .unwrap()
-            .is_none()
-    );
-    let expires_at = copilot_http::time::unix_seconds(SystemTime::now()) + 1800;
-    let token = SharedCopilotToken {
-        envelope: SecretString::from(format!(
-            r#"{{"token":"tid=1;exp={expires_at}:mac","expires_at":{expires_at},"refresh_in":1500}}"#
-        )),
-        fetched_at: SystemTime::now(),
-    };
-    cache.publish(&token, &lease).await.unwrap();
-    let next = cache.try_lease(Duration::from_secs(30)).await.unwrap();
-    assert!(next.is_some(), "publishing ended the lease");
-    cache.release(&next.unwrap()).await.unwrap();
-    let loaded = cache.load().await.unwrap().unwrap();
-    assert_eq!(
-        loaded.envelope.expose_secret(),
-        token.envelope.expose_secret()
-    );
-    assert!(
-        store
-            .copilot_cache("github.com/bob")
-            .load()
-            .await
-            .unwrap()
-            .is_none()
-    );
+    shared::the_shared_copilot_cache_publishes_and_leases(
+        &cache,
+        &store.copilot_cache("github.com/bob"),
+    )
+    .await;
 
     let (sealed,): (Vec<u8>,) = sqlx::query_as("SELECT sealed FROM copilot_tokens")
         .fetch_one(store.pool())

@@ -2,16 +2,19 @@
 
 #[path = "support/fleet.rs"]
 mod fleet;
+#[path = "support/token_store.rs"]
+mod shared;
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
-use copilot_auth::{AuthError, CredentialKey, GitHubToken, StoredCredential, TokenStore};
+use copilot_auth::{AuthError, CredentialKey, TokenStore};
 use copilot_store_core::store_error_of;
 use copilot_store_redis::{EncryptionKey, RedisStore, StoreError};
-use copilot_token::{SharedCopilotToken, SharedTokenCache};
+use copilot_token::SharedTokenCache;
 use fleet::{Backend, OpenFuture};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::ExposeSecret;
+use shared::credential;
 
 const URL_VAR: &str = "COPILOT_RS_TEST_REDIS_URL";
 
@@ -44,13 +47,6 @@ async fn store(test: &str) -> Option<(RedisStore, String, String)> {
         .unwrap()
         .namespace(namespace.clone());
     Some((store, url, namespace))
-}
-
-fn credential(token: &str) -> StoredCredential {
-    let mut credential = StoredCredential::new("github.com", GitHubToken::new(token));
-    credential.refresh_token = Some(SecretString::from(format!("ghr_{token}")));
-    credential.expires_at = Some(SystemTime::now() + Duration::from_secs(3600));
-    credential
 }
 
 async fn raw_connection(url: &str) -> redis::aio::MultiplexedConnection {
@@ -137,42 +133,7 @@ async fn concurrent_compare_and_set_writers_never_lose_an_update() {
     let Some((store, _url, _ns)) = store("cas_counter").await else {
         return;
     };
-    let key = CredentialKey::new("github.com", "counter");
-    store.save(&key, &credential("ghu_0")).await.unwrap();
-    // 8 writers × 25 increments of a counter kept in the login field, each a read-modify-CAS loop.
-    let writers: Vec<_> = (0..8)
-        .map(|_| {
-            let store = store.clone();
-            let key = key.clone();
-            tokio::spawn(async move {
-                for _ in 0..25 {
-                    loop {
-                        let current = store.load_versioned(&key).await.unwrap().unwrap();
-                        let n: u32 = current
-                            .credential
-                            .login
-                            .as_deref()
-                            .unwrap_or("0")
-                            .parse()
-                            .unwrap();
-                        let next = current.credential.clone().with_login((n + 1).to_string());
-                        if store
-                            .save_if_version(&key, &next, Some(current.version))
-                            .await
-                            .unwrap()
-                        {
-                            break;
-                        }
-                    }
-                }
-            })
-        })
-        .collect();
-    for writer in writers {
-        writer.await.unwrap();
-    }
-    let last = store.load(&key).await.unwrap().unwrap();
-    assert_eq!(last.login.as_deref(), Some("200"));
+    shared::concurrent_compare_and_set_writers_never_lose_an_update(Arc::new(store)).await;
 }
 
 #[tokio::test]
@@ -285,46 +246,11 @@ async fn the_refresh_lease_is_exclusive_and_runs_out() {
     let Some((store, _url, _ns)) = store("refresh_lease").await else {
         return;
     };
-    let key = CredentialKey::new("github.com", "alice");
-    let store = store.lease_wait(Duration::from_millis(300));
-    let held = store
-        .lock_refresh(&key, Duration::from_secs(30))
-        .await
-        .unwrap()
-        .expect("a shared store has leases");
-    // Someone else waits 300 ms and gives up with a typed error.
-    let error = store
-        .lock_refresh(&key, Duration::from_secs(30))
-        .await
-        .unwrap_err();
-    assert!(matches!(
-        store_error_of(&error),
-        Some(StoreError::LeaseTimeout { .. })
-    ));
-    held.release().await.unwrap();
-    let leased_at = std::time::Instant::now();
-    let again = store
-        .lock_refresh(&key, Duration::from_millis(200))
-        .await
-        .unwrap()
-        .unwrap();
-    // Never released (a crashed holder): the next one gets it once the 200 ms run out.
-    let patient = store.clone().lease_wait(Duration::from_secs(5));
-    let taken_over = patient
-        .lock_refresh(&key, Duration::from_secs(30))
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(leased_at.elapsed() >= Duration::from_millis(200));
-    // The crashed holder's late release does not free the new holder's lease.
-    again.release().await.unwrap();
-    assert!(
-        store
-            .lock_refresh(&key, Duration::from_secs(30))
-            .await
-            .is_err()
-    );
-    taken_over.release().await.unwrap();
+    shared::the_refresh_lease_is_exclusive_and_runs_out(
+        &store.clone().lease_wait(Duration::from_millis(300)),
+        &store.lease_wait(Duration::from_secs(5)),
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -333,45 +259,11 @@ async fn the_shared_copilot_cache_publishes_and_leases() {
         return;
     };
     let cache = store.copilot_cache("github.com/alice");
-    assert!(cache.load().await.unwrap().is_none());
-    let lease = cache
-        .try_lease(Duration::from_secs(30))
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(
-        cache
-            .try_lease(Duration::from_secs(30))
-            .await
-            .unwrap()
-            .is_none()
-    );
-    let expires_at = copilot_http::time::unix_seconds(SystemTime::now()) + 1800;
-    let token = SharedCopilotToken {
-        envelope: SecretString::from(format!(
-            r#"{{"token":"tid=1;exp={expires_at}:mac","expires_at":{expires_at},"refresh_in":1500}}"#
-        )),
-        fetched_at: SystemTime::now(),
-    };
-    cache.publish(&token, &lease).await.unwrap();
-    // Publishing ended the lease.
-    let next = cache.try_lease(Duration::from_secs(30)).await.unwrap();
-    assert!(next.is_some());
-    cache.release(&next.unwrap()).await.unwrap();
-    let loaded = cache.load().await.unwrap().unwrap();
-    assert_eq!(
-        loaded.envelope.expose_secret(),
-        token.envelope.expose_secret()
-    );
-    // Another user's cache is separate.
-    assert!(
-        store
-            .copilot_cache("github.com/bob")
-            .load()
-            .await
-            .unwrap()
-            .is_none()
-    );
+    shared::the_shared_copilot_cache_publishes_and_leases(
+        &cache,
+        &store.copilot_cache("github.com/bob"),
+    )
+    .await;
 
     // The entry expires with the token, and is sealed.
     let mut raw = raw_connection(&url).await;
