@@ -72,47 +72,9 @@ async fn migrations_are_idempotent_and_credentials_round_trip_encrypted_with_ver
         return;
     };
     store.migrate().await.unwrap();
-    let alice = CredentialKey::new("github.com", "alice");
-    assert!(store.load(&alice).await.unwrap().is_none());
-    store.save(&alice, &credential("ghu_alice1")).await.unwrap();
-    let loaded = store.load_versioned(&alice).await.unwrap().unwrap();
-    assert_eq!(loaded.credential.access_token.expose_secret(), "ghu_alice1");
-    assert_eq!(loaded.version, 1);
-    let raw = raw_sealed(&store, "alice").await;
-    assert!(!raw.windows(9).any(|w| w == b"ghu_alice"));
-    assert!(!raw.windows(4).any(|w| w == b"ghr_"));
-
-    assert!(
-        store
-            .save_if_version(&alice, &credential("ghu_alice2"), Some(1))
-            .await
-            .unwrap()
-    );
-    assert!(
-        !store
-            .save_if_version(&alice, &credential("ghu_stale"), Some(1))
-            .await
-            .unwrap()
-    );
-    assert!(
-        !store
-            .save_if_version(&alice, &credential("ghu_stale"), None)
-            .await
-            .unwrap()
-    );
-    let now = store.load_versioned(&alice).await.unwrap().unwrap();
-    assert_eq!(now.credential.access_token.expose_secret(), "ghu_alice2");
-    assert_eq!(now.version, 2);
-    let bob = CredentialKey::new("github.com", "bob");
-    assert!(
-        store
-            .save_if_version(&bob, &credential("ghu_bob"), None)
-            .await
-            .unwrap()
-    );
-    assert!(store.delete(&alice).await.unwrap());
-    assert!(!store.delete(&alice).await.unwrap());
-    assert!(store.load(&bob).await.unwrap().is_some());
+    shared::a_saved_credential_loads_at_version_one(&store).await;
+    shared::assert_sealed_credential(&raw_sealed(&store, "alice").await);
+    shared::compare_and_set_lets_only_the_current_writer_win(&store).await;
 }
 
 #[tokio::test]

@@ -13,7 +13,6 @@ use copilot_store_core::store_error_of;
 use copilot_store_redis::{EncryptionKey, RedisStore, StoreError};
 use copilot_token::SharedTokenCache;
 use fleet::{Backend, OpenFuture};
-use secrecy::ExposeSecret;
 use shared::credential;
 
 const URL_VAR: &str = "COPILOT_RS_TEST_REDIS_URL";
@@ -70,16 +69,7 @@ async fn credentials_round_trip_encrypted_with_versions() {
     let Some((store, url, ns)) = store("round_trip").await else {
         return;
     };
-    let alice = CredentialKey::new("github.com", "alice");
-    assert!(store.load(&alice).await.unwrap().is_none());
-    store.save(&alice, &credential("ghu_alice1")).await.unwrap();
-    let loaded = store.load_versioned(&alice).await.unwrap().unwrap();
-    assert_eq!(loaded.credential.access_token.expose_secret(), "ghu_alice1");
-    assert_eq!(
-        loaded.credential.refresh_token.unwrap().expose_secret(),
-        "ghr_ghu_alice1"
-    );
-    assert_eq!(loaded.version, 1);
+    shared::a_saved_credential_loads_at_version_one(&store).await;
 
     // Nothing readable at rest: not the token, not the refresh token.
     let keys = raw_keys(&url, &format!("{ns}:*")).await;
@@ -90,42 +80,9 @@ async fn credentials_round_trip_encrypted_with_versions() {
         .query_async(&mut raw_connection(&url).await)
         .await
         .unwrap();
-    assert!(!raw.windows(9).any(|w| w == b"ghu_alice"));
-    assert!(!raw.windows(4).any(|w| w == b"ghr_"));
+    shared::assert_sealed_credential(&raw);
 
-    // Compare-and-set: the stale writer loses, the current one wins.
-    assert!(
-        store
-            .save_if_version(&alice, &credential("ghu_alice2"), Some(1))
-            .await
-            .unwrap()
-    );
-    assert!(
-        !store
-            .save_if_version(&alice, &credential("ghu_stale"), Some(1))
-            .await
-            .unwrap()
-    );
-    assert!(
-        !store
-            .save_if_version(&alice, &credential("ghu_stale"), None)
-            .await
-            .unwrap()
-    );
-    let now = store.load_versioned(&alice).await.unwrap().unwrap();
-    assert_eq!(now.credential.access_token.expose_secret(), "ghu_alice2");
-    assert_eq!(now.version, 2);
-    let bob = CredentialKey::new("github.com", "bob");
-    assert!(
-        store
-            .save_if_version(&bob, &credential("ghu_bob"), None)
-            .await
-            .unwrap()
-    );
-
-    assert!(store.delete(&alice).await.unwrap());
-    assert!(!store.delete(&alice).await.unwrap());
-    assert!(store.load(&bob).await.unwrap().is_some());
+    shared::compare_and_set_lets_only_the_current_writer_win(&store).await;
 }
 
 #[tokio::test]

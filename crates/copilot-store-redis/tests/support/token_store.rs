@@ -146,3 +146,57 @@ pub async fn the_shared_copilot_cache_publishes_and_leases(
     );
     token
 }
+
+/// Alice is saved (nothing before) and loads at version 1, refresh token included.
+pub async fn a_saved_credential_loads_at_version_one(store: &dyn TokenStore) {
+    let alice = CredentialKey::new("github.com", "alice");
+    assert!(store.load(&alice).await.unwrap().is_none());
+    store.save(&alice, &credential("ghu_alice1")).await.unwrap();
+    let loaded = store.load_versioned(&alice).await.unwrap().unwrap();
+    assert_eq!(loaded.credential.access_token.expose_secret(), "ghu_alice1");
+    assert_eq!(
+        loaded.credential.refresh_token.unwrap().expose_secret(),
+        "ghr_ghu_alice1"
+    );
+    assert_eq!(loaded.version, 1);
+}
+
+/// Nothing readable in Alice's sealed value at rest: not the token, not the refresh token.
+pub fn assert_sealed_credential(raw: &[u8]) {
+    assert!(!raw.windows(9).any(|w| w == b"ghu_alice"));
+    assert!(!raw.windows(4).any(|w| w == b"ghr_"));
+}
+
+/// After [`a_saved_credential_loads_at_version_one`]: compare-and-set lets the current writer win and the
+/// stale ones lose, creates Bob only when he is missing, and deletion reports what it did.
+pub async fn compare_and_set_lets_only_the_current_writer_win(store: &dyn TokenStore) {
+    let alice = CredentialKey::new("github.com", "alice");
+    assert!(
+        store
+            .save_if_version(&alice, &credential("ghu_alice2"), Some(1))
+            .await
+            .unwrap()
+    );
+    for stale in [Some(1), None] {
+        assert!(
+            !store
+                .save_if_version(&alice, &credential("ghu_stale"), stale)
+                .await
+                .unwrap(),
+            "a writer expecting {stale:?} loses"
+        );
+    }
+    let now = store.load_versioned(&alice).await.unwrap().unwrap();
+    assert_eq!(now.credential.access_token.expose_secret(), "ghu_alice2");
+    assert_eq!(now.version, 2);
+    let bob = CredentialKey::new("github.com", "bob");
+    assert!(
+        store
+            .save_if_version(&bob, &credential("ghu_bob"), None)
+            .await
+            .unwrap()
+    );
+    assert!(store.delete(&alice).await.unwrap());
+    assert!(!store.delete(&alice).await.unwrap());
+    assert!(store.load(&bob).await.unwrap().is_some());
+}
