@@ -2,7 +2,8 @@
 //!
 //! A [`SessionStore`] keeps one [`SessionRecord`] per session id. [`FileSessionStore`] writes one private
 //! JSON file per session under the configuration directory; [`MemorySessionStore`] keeps them in memory,
-//! for tests. Other crates implement the trait for shared databases; the `test-support` feature's
+//! for tests. `copilot-store-redis` and `copilot-store-postgres` implement it on shared databases (their
+//! feature `sessions`: `RedisSessionStore`, `PostgresSessionStore`), for fleets; the `test-support` feature's
 //! [`SessionStoreContract`](crate::test_support::SessionStoreContract) checks an implementation against the
 //! contract below.
 //!
