@@ -6,7 +6,7 @@ use std::task::Poll;
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
-use copilot_http::identity::COPILOT_INTEGRATION_ID;
+use copilot_http::identity::{COPILOT_INTEGRATION_ID, X_GITHUB_API_VERSION};
 use copilot_http::retry::{Attempt, Idempotency, Retrier, RetryPolicy};
 use copilot_http::time::{Clock, SharedClock, SharedSleep, Sleep};
 use copilot_http::{
@@ -36,15 +36,13 @@ use copilot_core::{CopilotAuth, CopilotCredentials};
 
 /// `anthropic-version` sent on `/v1/messages` unless the caller's options set one.
 pub const ANTHROPIC_VERSION: &str = "2023-06-01";
-/// `X-GitHub-Api-Version` on `/v1/messages` (the newest clients' value for this endpoint).
-pub const MESSAGES_API_VERSION: &str = "2026-06-01";
+/// `X-GitHub-Api-Version` on `/v1/messages` unless the identity sets another (the newest clients' value
+/// for this endpoint).
+pub const MESSAGES_API_VERSION: &str = copilot_http::identity::DEFAULT_MESSAGES_API_VERSION;
 
 /// What `/v1/messages` adds to the identity profile (`docs/protocol.md` §8); its `X-Interaction-Type`
-/// comes from [`classify`] like every call's.
-const MESSAGES_HEADERS: &[(&str, &str)] = &[
-    ("anthropic-version", ANTHROPIC_VERSION),
-    ("x-github-api-version", MESSAGES_API_VERSION),
-];
+/// comes from [`classify`] like every call's, its `X-GitHub-Api-Version` from the identity.
+const MESSAGES_HEADERS: &[(&str, &str)] = &[("anthropic-version", ANTHROPIC_VERSION)];
 
 const OPENAI_INTENT: HeaderName = HeaderName::from_static("openai-intent");
 const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -76,6 +74,9 @@ struct Inner {
     transport: SharedTransport,
     /// The identity's Copilot header profile, validated once here instead of on every request.
     identity_headers: HeaderMap,
+    /// The same profile for `/v1/messages`: the identity's messages API version in place of the Copilot
+    /// API's.
+    messages_identity_headers: HeaderMap,
     retry: RetryPolicy,
     clock: SharedClock,
     sleep: SharedSleep,
@@ -191,11 +192,28 @@ impl CopilotApiClientBuilder {
         };
         let mut identity_headers = HeaderMap::new();
         self.identity.apply_copilot(&mut identity_headers);
+        let mut messages_identity_headers = identity_headers.clone();
+        messages_identity_headers.remove(X_GITHUB_API_VERSION);
+        // Like every identity header, a value that is not header text is skipped with a warning.
+        match self
+            .identity
+            .messages_api_version()
+            .map(HeaderValue::from_str)
+        {
+            Some(Ok(version)) => {
+                messages_identity_headers.insert(X_GITHUB_API_VERSION, version);
+            }
+            Some(Err(_)) => {
+                tracing::warn!("skipping an invalid messages X-GitHub-Api-Version");
+            }
+            None => {}
+        }
         Ok(CopilotApiClient {
             inner: Arc::new(Inner {
                 auth: self.auth,
                 transport,
                 identity_headers,
+                messages_identity_headers,
                 retry: self.retry,
                 clock: self.clock,
                 sleep: self.sleep,
@@ -218,6 +236,8 @@ struct Call<'a> {
     idempotency: Idempotency,
     path: &'a [&'a str],
     body: Option<Bytes>,
+    /// Which call: picks the identity profile (`/v1/messages` has its own API version).
+    kind: CallKind,
     /// `OpenAI-Intent`, `X-Interaction-Type` and `X-Initiator`, from [`classify`].
     classification: Classification<'a>,
     vision: bool,
@@ -338,6 +358,7 @@ impl CopilotApiClient {
             idempotency: Idempotency::NonIdempotent,
             path,
             body: Some(body),
+            kind,
             classification: classify(
                 kind,
                 Some(options),
@@ -534,6 +555,7 @@ impl CopilotApiClient {
                     idempotency: Idempotency::Idempotent,
                     path: &["embeddings"],
                     body: Some(to_body(&part)?),
+                    kind: CallKind::Embeddings,
                     classification: classify(
                         CallKind::Embeddings,
                         Some(&options),
@@ -612,6 +634,7 @@ impl CopilotApiClient {
                 idempotency: Idempotency::Idempotent,
                 path: &["models"],
                 body: None,
+                kind: CallKind::Models,
                 classification: classify(
                     CallKind::Models,
                     None,
@@ -646,6 +669,7 @@ impl CopilotApiClient {
                 idempotency: Idempotency::Idempotent,
                 path: &["models", model_id, "policy"],
                 body: Some(body),
+                kind: CallKind::ModelPolicy,
                 classification: classify(
                     CallKind::ModelPolicy,
                     None,
@@ -761,7 +785,10 @@ impl CopilotApiClient {
     ) -> Result<http::Request<Bytes>, ApiError> {
         let url = endpoint_url(&credentials.base_url, call.path)?;
         // Copying the prebuilt profile is a memcpy plus reference counts.
-        let mut headers = self.inner.identity_headers.clone();
+        let mut headers = match call.kind {
+            CallKind::Messages => self.inner.messages_identity_headers.clone(),
+            _ => self.inner.identity_headers.clone(),
+        };
         // This endpoint's headers replace the profile's; the caller's (applied last) replace both.
         for &(name, value) in call.endpoint_headers {
             headers.insert(

@@ -161,8 +161,8 @@ pub enum ApiError {
     #[error(
         "Copilot no longer supports this client version: update copilot-rs, or override the client \
          identity (COPILOT_RS_EDITOR_VERSION, COPILOT_RS_EDITOR_PLUGIN_VERSION, COPILOT_RS_USER_AGENT, \
-         COPILOT_RS_INTEGRATION_ID via ClientIdentity::from_env() or the copilot-rs CLI, or a ClientIdentity \
-         given to the client builder): {0}"
+         COPILOT_RS_INTEGRATION_ID, COPILOT_RS_COPILOT_API_VERSION via ClientIdentity::from_env() or the \
+         copilot-rs CLI, or a ClientIdentity given to the client builder): {0}"
     )]
     ClientNotSupported(Box<ErrorInfo>),
     /// 499: the server cancelled the request; retrying is fine.

@@ -66,6 +66,18 @@ pub struct GlobalOptions {
     #[arg(long, global = true, env = identity::env::INTEGRATION_ID, value_name = "ID")]
     pub integration_id: Option<String>,
 
+    /// Overrides `X-GitHub-Api-Version` on Copilot API calls (default 2025-05-01).
+    #[arg(long, global = true, env = identity::env::COPILOT_API_VERSION, value_name = "DATE")]
+    pub copilot_api_version: Option<String>,
+
+    /// Overrides `X-GitHub-Api-Version` on Anthropic Messages calls (default 2026-06-01).
+    #[arg(long, global = true, env = identity::env::MESSAGES_API_VERSION, value_name = "DATE")]
+    pub messages_api_version: Option<String>,
+
+    /// Overrides `X-GitHub-Api-Version` on the Copilot token exchange (default 2025-04-01).
+    #[arg(long, global = true, env = identity::env::EXCHANGE_API_VERSION, value_name = "DATE")]
+    pub exchange_api_version: Option<String>,
+
     /// Start the embedded mock GitHub + Copilot server in-process, auto-approving, and point everything at
     /// it (nothing is read from or written to the config directory).
     #[arg(long, global = true)]
@@ -74,8 +86,8 @@ pub struct GlobalOptions {
 
 impl GlobalOptions {
     /// The identity headers: the defaults with the `--editor-version`, `--editor-plugin-version`,
-    /// `--user-agent` and `--integration-id` overrides (or their `COPILOT_RS_*` variables) applied; blank
-    /// values keep the default.
+    /// `--user-agent`, `--integration-id` and `--*-api-version` overrides (or their `COPILOT_RS_*`
+    /// variables) applied; blank values keep the default.
     pub fn identity(&self) -> ClientIdentity {
         ClientIdentity::default().overrides(|name| {
             match name {
@@ -83,6 +95,9 @@ impl GlobalOptions {
                 identity::env::EDITOR_PLUGIN_VERSION => &self.editor_plugin_version,
                 identity::env::USER_AGENT => &self.user_agent,
                 identity::env::INTEGRATION_ID => &self.integration_id,
+                identity::env::COPILOT_API_VERSION => &self.copilot_api_version,
+                identity::env::MESSAGES_API_VERSION => &self.messages_api_version,
+                identity::env::EXCHANGE_API_VERSION => &self.exchange_api_version,
                 _ => &None,
             }
             .clone()

@@ -256,8 +256,9 @@ fn hint(error: &ApiError) -> Option<&'static str> {
     match error {
         ApiError::ClientNotSupported(_) => Some(
             "update copilot-rs, or override the identity headers with --editor-version, \
-             --editor-plugin-version, --user-agent, --integration-id (or COPILOT_RS_EDITOR_VERSION, \
-             COPILOT_RS_EDITOR_PLUGIN_VERSION, COPILOT_RS_USER_AGENT, COPILOT_RS_INTEGRATION_ID)",
+             --editor-plugin-version, --user-agent, --integration-id, --copilot-api-version (or \
+             COPILOT_RS_EDITOR_VERSION, COPILOT_RS_EDITOR_PLUGIN_VERSION, COPILOT_RS_USER_AGENT, \
+             COPILOT_RS_INTEGRATION_ID, COPILOT_RS_COPILOT_API_VERSION)",
         ),
         ApiError::NoAvailableModelEndpoints(_) => {
             Some("pick another model (`copilot-rs models` lists them) or try again later")

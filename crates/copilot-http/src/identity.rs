@@ -20,7 +20,16 @@ pub mod env {
     pub const USER_AGENT: &str = "COPILOT_RS_USER_AGENT";
     /// Overrides `Copilot-Integration-Id`.
     pub const INTEGRATION_ID: &str = "COPILOT_RS_INTEGRATION_ID";
+    /// Overrides `X-GitHub-Api-Version` on Copilot API calls (chat, responses, embeddings, models).
+    pub const COPILOT_API_VERSION: &str = "COPILOT_RS_COPILOT_API_VERSION";
+    /// Overrides `X-GitHub-Api-Version` on `/v1/messages`.
+    pub const MESSAGES_API_VERSION: &str = "COPILOT_RS_MESSAGES_API_VERSION";
+    /// Overrides `X-GitHub-Api-Version` on the token exchange (`copilot_internal/*`).
+    pub const EXCHANGE_API_VERSION: &str = "COPILOT_RS_EXCHANGE_API_VERSION";
 }
+
+/// `X-GitHub-Api-Version` on `/v1/messages` by default (the newest real clients' value for that endpoint).
+pub const DEFAULT_MESSAGES_API_VERSION: &str = "2026-06-01";
 
 /// The identity headers of a Copilot client.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,12 +40,13 @@ pub struct ClientIdentity {
     integration_id: String,
     exchange_api_version: Option<String>,
     copilot_api_version: Option<String>,
+    messages_api_version: Option<String>,
 }
 
 impl Default for ClientIdentity {
     /// `copilot-rs/<version>` everywhere, integration id `copilot-developer-cli` (the official SDK's, the only
-    /// one that accepts fine-grained PATs), `X-GitHub-Api-Version` 2025-04-01 for the token exchange and
-    /// 2025-05-01 for the Copilot API.
+    /// one that accepts fine-grained PATs), `X-GitHub-Api-Version` 2025-04-01 for the token exchange,
+    /// 2025-05-01 for the Copilot API and 2026-06-01 for `/v1/messages`.
     fn default() -> Self {
         ClientIdentity {
             user_agent: format!("copilot-rs/{VERSION}"),
@@ -45,6 +55,7 @@ impl Default for ClientIdentity {
             integration_id: "copilot-developer-cli".to_owned(),
             exchange_api_version: Some("2025-04-01".to_owned()),
             copilot_api_version: Some("2025-05-01".to_owned()),
+            messages_api_version: Some(DEFAULT_MESSAGES_API_VERSION.to_owned()),
         }
     }
 }
@@ -57,7 +68,8 @@ impl ClientIdentity {
 
     /// The default identity with the overrides set in the environment ([`env`](mod@env):
     /// `COPILOT_RS_EDITOR_VERSION`, `COPILOT_RS_EDITOR_PLUGIN_VERSION`, `COPILOT_RS_USER_AGENT`,
-    /// `COPILOT_RS_INTEGRATION_ID`), so a user can answer header drift (e.g. a 466 "client not supported")
+    /// `COPILOT_RS_INTEGRATION_ID`, and the `X-GitHub-Api-Version` of each endpoint,
+    /// `COPILOT_RS_COPILOT_API_VERSION`, `COPILOT_RS_MESSAGES_API_VERSION`, `COPILOT_RS_EXCHANGE_API_VERSION`), so a user can answer header drift (e.g. a 466 "client not supported")
     /// without waiting for a release. Unset or blank variables keep the default. Nothing reads these
     /// variables unless a caller asks for this constructor.
     pub fn from_env() -> Self {
@@ -80,6 +92,15 @@ impl ClientIdentity {
         }
         if let Some(value) = value(env::INTEGRATION_ID) {
             self.integration_id = value;
+        }
+        if let Some(value) = value(env::COPILOT_API_VERSION) {
+            self.copilot_api_version = Some(value);
+        }
+        if let Some(value) = value(env::MESSAGES_API_VERSION) {
+            self.messages_api_version = Some(value);
+        }
+        if let Some(value) = value(env::EXCHANGE_API_VERSION) {
+            self.exchange_api_version = Some(value);
         }
         self
     }
@@ -120,6 +141,13 @@ impl ClientIdentity {
         self
     }
 
+    /// Sets (or with `None` omits) `X-GitHub-Api-Version` on `/v1/messages`, which replaces the Copilot API
+    /// version there.
+    pub fn with_messages_api_version(mut self, value: Option<impl Into<String>>) -> Self {
+        self.messages_api_version = value.map(Into::into);
+        self
+    }
+
     /// The `User-Agent` value.
     pub fn user_agent(&self) -> &str {
         &self.user_agent
@@ -148,6 +176,11 @@ impl ClientIdentity {
     /// The `X-GitHub-Api-Version` sent to the Copilot API, if any.
     pub fn copilot_api_version(&self) -> Option<&str> {
         self.copilot_api_version.as_deref()
+    }
+
+    /// The `X-GitHub-Api-Version` sent to `/v1/messages`, if any.
+    pub fn messages_api_version(&self) -> Option<&str> {
+        self.messages_api_version.as_deref()
     }
 
     /// Headers for GitHub web/REST calls (OAuth, `/user`): `User-Agent` only.
@@ -211,6 +244,9 @@ mod tests {
             (env::EDITOR_VERSION, "vscode/1.200.0"),
             (env::EDITOR_PLUGIN_VERSION, "copilot-chat/0.50.0"),
             (env::USER_AGENT, "  "),
+            (env::COPILOT_API_VERSION, "2025-10-01"),
+            (env::MESSAGES_API_VERSION, "2026-09-01"),
+            (env::EXCHANGE_API_VERSION, "2026-01-01"),
         ];
         let lookup = |name: &str| {
             vars.iter()
@@ -227,12 +263,19 @@ mod tests {
             "blank is ignored"
         );
         assert_eq!(identity.integration_id(), default.integration_id(), "unset");
+        assert_eq!(identity.copilot_api_version(), Some("2025-10-01"));
+        assert_eq!(identity.messages_api_version(), Some("2026-09-01"));
+        assert_eq!(identity.exchange_api_version(), Some("2026-01-01"));
 
         let mut headers = HeaderMap::new();
         identity.apply_copilot(&mut headers);
         assert_eq!(headers[EDITOR_VERSION], "vscode/1.200.0");
         assert_eq!(headers[EDITOR_PLUGIN_VERSION], "copilot-chat/0.50.0");
         assert_eq!(headers[COPILOT_INTEGRATION_ID], "copilot-developer-cli");
+        assert_eq!(headers[X_GITHUB_API_VERSION], "2025-10-01");
+        let mut exchange = HeaderMap::new();
+        identity.apply_exchange(&mut exchange);
+        assert_eq!(exchange[X_GITHUB_API_VERSION], "2026-01-01");
     }
 
     /// Runs [`from_env_child`] in a child process with the variables set (tests may not change their own

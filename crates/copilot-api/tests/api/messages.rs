@@ -293,14 +293,19 @@ fn messages_server_body() -> Value {
     })
 }
 
-#[tokio::test]
-async fn messages_request_headers_and_body() {
-    let server = MockServer::start().await;
+/// Answers every `POST /v1/messages` with [`messages_server_body`].
+async fn mount_messages_answer(server: &MockServer) {
     Mock::given(method("POST"))
         .and(path("/v1/messages"))
         .respond_with(ResponseTemplate::new(200).set_body_json(messages_server_body()))
-        .mount(&server)
+        .mount(server)
         .await;
+}
+
+#[tokio::test]
+async fn messages_request_headers_and_body() {
+    let server = MockServer::start().await;
+    mount_messages_answer(&server).await;
     catch_all(&server).await;
     let (client, _, _) = client_for(&server);
     let request = MessagesRequest::new(
@@ -350,11 +355,7 @@ async fn messages_request_headers_and_body() {
 #[tokio::test]
 async fn a_tool_result_turn_is_agent_initiated_and_replays_the_thinking() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/v1/messages"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(messages_server_body()))
-        .mount(&server)
-        .await;
+    mount_messages_answer(&server).await;
     catch_all(&server).await;
     let (client, _, _) = client_for(&server);
     let first: MessagesResponse = serde_json::from_value(messages_server_body()).unwrap();
@@ -441,4 +442,61 @@ fn a_response_keeps_unknown_fields_and_blocks_through_a_round_trip() {
         panic!("blocks")
     };
     assert_eq!(blocks.len(), 4);
+}
+
+/// `X-GitHub-Api-Version` is the identity's per endpoint: its messages version on `/v1/messages` (or none
+/// when the identity omits it), its Copilot API version everywhere else.
+#[tokio::test]
+async fn the_messages_api_version_comes_from_the_identity() {
+    let server = MockServer::start().await;
+    mount_messages_answer(&server).await;
+    Mock::given(method("POST"))
+        .and(path("/chat/completions"))
+        .respond_with(ResponseTemplate::new(400).set_body_string("recorded"))
+        .mount(&server)
+        .await;
+    catch_all(&server).await;
+    let client_with = |identity: copilot_http::ClientIdentity| {
+        copilot_api::CopilotApiClient::builder(copilot_api::StaticAuth::new(
+            "test-token",
+            server.uri().parse().unwrap(),
+        ))
+        .identity(identity)
+        .build()
+        .unwrap()
+    };
+    let ask = || MessagesRequest::new("claude-sonnet-4.5", 64, vec![AnthropicMessage::user("hi")]);
+
+    let newer = client_with(
+        copilot_http::ClientIdentity::new()
+            .with_messages_api_version(Some("2026-09-01"))
+            .with_copilot_api_version(Some("2025-10-01")),
+    );
+    newer.messages(ask()).await.unwrap();
+    let _ = newer
+        .chat(copilot_api::ChatRequest::new(
+            "gpt-4.1",
+            vec![copilot_api::Message::user("hi")],
+        ))
+        .await;
+    let omitted =
+        client_with(copilot_http::ClientIdentity::new().with_messages_api_version(None::<String>));
+    omitted.messages(ask()).await.unwrap();
+    let default = client_with(copilot_http::ClientIdentity::new());
+    default.messages(ask()).await.unwrap();
+
+    let sent = server.received_requests().await.unwrap();
+    let versions: Vec<(&str, Option<&str>)> = sent
+        .iter()
+        .map(|r| (r.url.path(), header(r, "x-github-api-version")))
+        .collect();
+    assert_eq!(
+        versions,
+        [
+            ("/v1/messages", Some("2026-09-01")),
+            ("/chat/completions", Some("2025-10-01")),
+            ("/v1/messages", None),
+            ("/v1/messages", Some(copilot_api::MESSAGES_API_VERSION)),
+        ]
+    );
 }

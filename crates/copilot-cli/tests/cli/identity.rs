@@ -16,6 +16,8 @@ fn identity_flags_and_variables_reach_every_request() {
         // The flag wins over its variable.
         .env("COPILOT_RS_USER_AGENT", "from-the-environment/1")
         .args(["--user-agent", "GitHubCopilotChat/0.50.0"])
+        .env("COPILOT_RS_EXCHANGE_API_VERSION", "2026-01-01")
+        .args(["--copilot-api-version", "2025-10-01"])
         .args(["--integration-id", "vscode-chat", "chat", "Hello"])
         .output()
         .unwrap();
@@ -29,6 +31,7 @@ fn identity_flags_and_variables_reach_every_request() {
     );
     assert_eq!(chat.header("user-agent"), Some("GitHubCopilotChat/0.50.0"));
     assert_eq!(chat.header("copilot-integration-id"), Some("vscode-chat"));
+    assert_eq!(chat.header("x-github-api-version"), Some("2025-10-01"));
 
     let exchange = mock.server().requests_to(Endpoint::CopilotToken);
     let exchange = exchange.last().expect("a token exchange");
@@ -37,6 +40,7 @@ fn identity_flags_and_variables_reach_every_request() {
         exchange.header("user-agent"),
         Some("GitHubCopilotChat/0.50.0")
     );
+    assert_eq!(exchange.header("x-github-api-version"), Some("2026-01-01"));
 }
 
 #[test]
@@ -53,6 +57,7 @@ fn without_overrides_the_identity_is_copilot_rs() {
         chat.header("copilot-integration-id"),
         Some("copilot-developer-cli")
     );
+    assert_eq!(chat.header("x-github-api-version"), Some("2025-05-01"));
 }
 
 #[test]
@@ -72,6 +77,7 @@ fn client_not_supported_names_the_overrides() {
         "--integration-id",
         "COPILOT_RS_EDITOR_VERSION",
         "COPILOT_RS_USER_AGENT",
+        "--copilot-api-version",
     ] {
         assert!(stderr.contains(hint), "{hint}: {stderr}");
     }

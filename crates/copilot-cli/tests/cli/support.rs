@@ -8,7 +8,7 @@ use copilot_mock::{DeviceOutcome, DeviceScenario, MockConfig, MockServer};
 use tempfile::TempDir;
 
 /// Environment variables that would leak the developer's identity or settings into a test.
-const SCRUBBED_ENV: [&str; 16] = [
+const SCRUBBED_ENV: [&str; 19] = [
     "COPILOT_GITHUB_TOKEN",
     "GH_TOKEN",
     "GITHUB_TOKEN",
@@ -22,6 +22,9 @@ const SCRUBBED_ENV: [&str; 16] = [
     "COPILOT_RS_EDITOR_PLUGIN_VERSION",
     "COPILOT_RS_USER_AGENT",
     "COPILOT_RS_INTEGRATION_ID",
+    "COPILOT_RS_COPILOT_API_VERSION",
+    "COPILOT_RS_MESSAGES_API_VERSION",
+    "COPILOT_RS_EXCHANGE_API_VERSION",
     "RUST_LOG",
     "BROWSER",
     "HTTPS_PROXY",
