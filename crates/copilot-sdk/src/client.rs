@@ -15,8 +15,8 @@ use copilot_http::retry::RetryPolicy;
 use copilot_http::time::{Clock, SharedClock, SharedSleep, Sleep};
 use copilot_http::{ClientIdentity, GitHubHost, SharedTransport};
 use copilot_token::{
-    AuthMode, CopilotPlan, CopilotUserInfo, QuotaSnapshots, RefresherHandle, StaticGitHubToken,
-    TokenExchanger, TokenManager,
+    AuthMode, CopilotPlan, CopilotUserInfo, QuotaSnapshot, QuotaSnapshots, RefresherHandle,
+    StaticGitHubToken, TokenExchanger, TokenManager,
 };
 use url::Url;
 
@@ -437,6 +437,11 @@ pub struct AuthStatus {
     /// The Copilot sku from the Copilot token (`copilot_individual`, `free_limited_copilot`, …; exchange
     /// mode only).
     pub sku: Option<String>,
+    /// The AI-credit counter (`quota_snapshots.premium_interactions`, which counts AI credits since
+    /// 2026-06): entitlement, remaining (negative in overage), [`used`](QuotaSnapshot::used).
+    pub ai_credits: Option<QuotaSnapshot>,
+    /// When quotas reset (`YYYY-MM-DD`).
+    pub quota_reset_date: Option<String>,
 }
 
 /// Premium-request and chat quota ([`CopilotClient::quota`]).
@@ -672,6 +677,8 @@ impl CopilotClient {
                     .ok_or_else(|| SdkError::config("no API endpoint"))?,
                 copilot_token_expires_at: None,
                 sku: None,
+                ai_credits: None,
+                quota_reset_date: None,
             });
         };
         let credentials = manager.credentials().await?;
@@ -689,6 +696,10 @@ impl CopilotClient {
             token_kind: started.token_kind,
             source: started.source.clone(),
             auth_mode: manager.current_mode(),
+            ai_credits: info
+                .as_ref()
+                .and_then(|i| i.quota_snapshots.as_ref()?.premium_interactions.clone()),
+            quota_reset_date: info.as_ref().and_then(|i| i.quota_reset_date.clone()),
             plan: info.and_then(|i| i.copilot_plan),
             api_endpoint: credentials.base_url.clone(),
             copilot_token_expires_at: credentials.expires_at,

@@ -97,7 +97,7 @@ pub use permission::{PermissionDecision, PermissionHandler, PermissionRequest};
 pub use pool::{ClientPool, ClientPoolBuilder, DEFAULT_IDLE_TIMEOUT};
 pub use session::{
     AssistantMessage, EventEnvelope, EventStream, EventSubscription, HistoryEntry, Session,
-    SessionConfig, SessionEvent, ToolCallResult, Unsubscribe,
+    SessionConfig, SessionEvent, SessionUsage, ToolCallResult, Unsubscribe,
 };
 pub use store::{
     FileSessionStore, MemorySessionStore, SESSION_FORMAT_VERSION, SessionFilter, SessionLock,

@@ -103,4 +103,6 @@ pub use token::{
     CopilotToken, Endpoints, LimitedUserQuotas, TokenFields, UserNotification,
     resolve_copilot_base_url,
 };
-pub use user::{CopilotPlan, CopilotUserInfo, Organization, QuotaSnapshot, QuotaSnapshots};
+pub use user::{
+    CopilotPlan, CopilotUserInfo, Organization, QuotaSnapshot, QuotaSnapshots, TokenBasedBilling,
+};

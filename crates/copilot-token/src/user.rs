@@ -136,6 +136,36 @@ pub struct QuotaSnapshot {
     /// When the snapshot was taken (as sent).
     #[serde(default, deserialize_with = "lenient")]
     pub timestamp_utc: Option<String>,
+    /// AI credits used this period, when the server reports it (usage-based billing).
+    #[serde(default, deserialize_with = "lenient")]
+    pub credits_used: Option<f64>,
+    /// How much usage past the allowance is allowed, when reported.
+    #[serde(default, deserialize_with = "lenient")]
+    pub overage_entitlement: Option<f64>,
+    /// Fields this crate does not know yet.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl QuotaSnapshot {
+    /// What was used this period: `credits_used` when the server sends it, else `entitlement - remaining`
+    /// (more than the entitlement in overage). `None` for an unlimited counter or when neither is known.
+    pub fn used(&self) -> Option<f64> {
+        if self.unlimited == Some(true) {
+            return None;
+        }
+        self.credits_used
+            .or_else(|| Some(self.entitlement? - self.remaining?))
+            .filter(|used| used.is_finite())
+    }
+}
+
+/// `token_based_billing`: whether the account is billed by tokens (AI credits) rather than by requests.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct TokenBasedBilling {
+    /// Whether token-based billing is on.
+    #[serde(default, deserialize_with = "lenient")]
+    pub enabled: Option<bool>,
     /// Fields this crate does not know yet.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -201,7 +231,10 @@ pub struct CopilotUserInfo {
     /// Quota counters.
     #[serde(default, deserialize_with = "lenient")]
     pub quota_snapshots: Option<QuotaSnapshots>,
-    /// Every other field (e.g. `token_based_billing`), as sent.
+    /// Whether usage is billed by tokens (AI credits).
+    #[serde(default, deserialize_with = "lenient")]
+    pub token_based_billing: Option<TokenBasedBilling>,
+    /// Every other field, as sent.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }

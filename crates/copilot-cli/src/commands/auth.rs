@@ -30,6 +30,10 @@ pub async fn status(context: &Context, args: &StatusArgs) -> Result<(), CliError
                     sku: None,
                     api_endpoint: None,
                     copilot_token_expires_at: None,
+                    ai_credits_used: None,
+                    ai_credits_entitlement: None,
+                    ai_credits_remaining: None,
+                    quota_reset_date: None,
                 })?;
             }
             return Err(CliError::NotSignedIn {
@@ -56,6 +60,18 @@ pub async fn status(context: &Context, args: &StatusArgs) -> Result<(), CliError
         sku: status.sku.clone(),
         api_endpoint: Some(status.api_endpoint.to_string()),
         copilot_token_expires_at: status.copilot_token_expires_at.map(rfc3339),
+        ai_credits_used: status.ai_credits.as_ref().and_then(|q| q.used()),
+        ai_credits_entitlement: status
+            .ai_credits
+            .as_ref()
+            .filter(|q| q.unlimited != Some(true))
+            .and_then(|q| q.entitlement),
+        ai_credits_remaining: status
+            .ai_credits
+            .as_ref()
+            .filter(|q| q.unlimited != Some(true))
+            .and_then(|q| q.remaining),
+        quota_reset_date: status.quota_reset_date.clone(),
     };
     if args.json {
         out_json(&report)
@@ -92,6 +108,9 @@ fn human_status(context: &Context, report: &StatusJson, status: &AuthStatus) -> 
         "  API endpoint:   {}\n",
         report.api_endpoint.clone().unwrap_or_else(unknown)
     ));
+    if let Some(line) = credits_line(report, status) {
+        text.push_str(&line);
+    }
     if let Some(expires_at) = status.copilot_token_expires_at {
         text.push_str(&format!(
             "  Copilot token:  expires {} ({})\n",
@@ -100,6 +119,40 @@ fn human_status(context: &Context, report: &StatusJson, status: &AuthStatus) -> 
         ));
     }
     text
+}
+
+/// `  AI credits:     51.25 used of 300.00 (248.75 left, resets 2026-12-31)`, or `unlimited`.
+fn credits_line(report: &StatusJson, status: &AuthStatus) -> Option<String> {
+    use super::chat::credits;
+    let snapshot = status.ai_credits.as_ref()?;
+    let resets = report
+        .quota_reset_date
+        .as_ref()
+        .map(|d| format!("resets {}", d.escape_debug()));
+    if snapshot.unlimited == Some(true) {
+        let resets = resets.map(|r| format!(" ({r})")).unwrap_or_default();
+        return Some(format!("  AI credits:     unlimited{resets}\n"));
+    }
+    let mut line = format!(
+        "  AI credits:     {} used",
+        credits(report.ai_credits_used?)
+    );
+    if let Some(entitlement) = report.ai_credits_entitlement {
+        line.push_str(&format!(" of {}", credits(entitlement)));
+    }
+    let left = report.ai_credits_remaining.map(|left| {
+        if left < 0.0 {
+            format!("{} over", credits(-left))
+        } else {
+            format!("{} left", credits(left))
+        }
+    });
+    let notes: Vec<String> = [left, resets].into_iter().flatten().collect();
+    if !notes.is_empty() {
+        line.push_str(&format!(" ({})", notes.join(", ")));
+    }
+    line.push('\n');
+    Some(line)
 }
 
 /// Runs `auth logout`.

@@ -96,6 +96,16 @@ async fn ask(session: &Session, args: &ChatArgs, prompt: &str) -> Result<ChatJso
     if !args.json && !message.tool_calls.is_empty() {
         out(&describe_tool_calls(&message.tool_calls))?;
     }
+    if !args.json
+        && let Some(cost) = &message.cost
+    {
+        // On stderr, so piping the answer keeps only the answer.
+        note(&format!(
+            "[{} AI credits; session {}]",
+            credits(cost.credits()),
+            credits(session.usage().credits())
+        ));
+    }
     let tool_calls = message
         .tool_calls
         .iter()
@@ -112,7 +122,18 @@ async fn ask(session: &Session, args: &ChatArgs, prompt: &str) -> Result<ChatJso
         tool_calls,
         finish_reason: message.finish_reason.map(|r| r.as_str().to_owned()),
         usage: message.usage.as_ref().map(UsageJson::from),
+        cost_nano_aiu: message.cost.as_ref().map(|c| c.total_nano_aiu),
+        ai_credits: message.cost.as_ref().map(|c| c.credits()),
     })
+}
+
+/// AI credits for people: enough digits to see a small turn's cost.
+pub(crate) fn credits(amount: f64) -> String {
+    if amount != 0.0 && amount.abs() < 0.01 {
+        format!("{amount:.6}")
+    } else {
+        format!("{amount:.2}")
+    }
 }
 
 /// The tool calls the model asked for, one per line: name and arguments (compact JSON when they parse).

@@ -18,6 +18,10 @@ pub struct ChatJson {
     pub finish_reason: Option<String>,
     /// Token usage, when reported.
     pub usage: Option<UsageJson>,
+    /// Copilot's cost of the turn in nano-AIU (1e9 = 1 AI credit), when reported.
+    pub cost_nano_aiu: Option<u64>,
+    /// The same cost in AI credits.
+    pub ai_credits: Option<f64>,
 }
 
 /// One tool call in [`ChatJson`].
@@ -53,7 +57,7 @@ impl From<&copilot_api::Usage> for UsageJson {
 }
 
 /// `auth status --json`.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct StatusJson {
     /// The GitHub host key, e.g. `github.com`.
     pub host: String,
@@ -76,4 +80,12 @@ pub struct StatusJson {
     pub api_endpoint: Option<String>,
     /// When the Copilot token expires, RFC 3339 UTC.
     pub copilot_token_expires_at: Option<String>,
+    /// AI credits used this period (`quota_snapshots.premium_interactions`), when known.
+    pub ai_credits_used: Option<f64>,
+    /// The period's AI-credit allowance, when known (`null` when unlimited).
+    pub ai_credits_entitlement: Option<f64>,
+    /// AI credits left (negative in overage), when known.
+    pub ai_credits_remaining: Option<f64>,
+    /// When quotas reset (`YYYY-MM-DD`), when known.
+    pub quota_reset_date: Option<String>,
 }

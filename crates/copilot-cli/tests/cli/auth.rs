@@ -81,10 +81,18 @@ fn status_after_device_login_reports_login_kind_plan_endpoint_and_expiry() {
     assert_eq!(status["api_endpoint"], mock.server().copilot_api_url());
     let expires = status["copilot_token_expires_at"].as_str().unwrap();
     assert!(expires.ends_with('Z') && expires.len() == 20, "{expires}");
+    // The mock's Pro seat: 300 AI credits, none used.
+    assert_eq!(status["ai_credits_used"], 0.0);
+    assert_eq!(status["ai_credits_entitlement"], 300.0);
+    assert_eq!(status["ai_credits_remaining"], 300.0);
+    assert!(status["quota_reset_date"].is_string(), "{status}");
     let keys: Vec<&String> = status.as_object().unwrap().keys().collect();
     assert_eq!(
         keys,
         [
+            "ai_credits_entitlement",
+            "ai_credits_remaining",
+            "ai_credits_used",
             "api_endpoint",
             "auth_mode",
             "copilot_token_expires_at",
@@ -92,6 +100,7 @@ fn status_after_device_login_reports_login_kind_plan_endpoint_and_expiry() {
             "logged_in",
             "login",
             "plan",
+            "quota_reset_date",
             "sku",
             "source",
             "token_kind"
@@ -109,6 +118,10 @@ fn status_after_device_login_reports_login_kind_plan_endpoint_and_expiry() {
     );
     assert!(stdout.contains(mock.server().copilot_api_url()), "{stdout}");
     assert!(stdout.contains("Copilot token:  expires "), "{stdout}");
+    assert!(
+        stdout.contains("AI credits:     0.00 used of 300.00 (300.00 left, resets "),
+        "{stdout}"
+    );
 }
 
 #[test]

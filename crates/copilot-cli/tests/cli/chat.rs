@@ -19,6 +19,12 @@ fn chat_streams_the_answer_to_stdout() {
         text(&output.stdout),
         format!("{}\n", mock_answer("Hello mock"))
     );
+    // The cost goes to stderr, so the answer can be piped alone.
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains(" AI credits; session ") && stderr.starts_with('['),
+        "{stderr}"
+    );
     let request = &mock.server().requests_to(Endpoint::ChatCompletions)[0];
     let body = request.body_json().unwrap();
     assert_eq!(body["stream"], true);
@@ -67,8 +73,15 @@ fn chat_json_prints_exactly_one_object() {
             "tool_calls": [],
             "finish_reason": "stop",
             "usage": usage.clone(),
+            "cost_nano_aiu": answer["cost_nano_aiu"].clone(),
+            "ai_credits": answer["ai_credits"].clone(),
         })
     );
+    // The mock prices gpt-4o at 1,000 nano-AIU per input and 4,000 per output token.
+    let nano = usage["prompt_tokens"].as_u64().unwrap() * 1_000
+        + usage["completion_tokens"].as_u64().unwrap() * 4_000;
+    assert_eq!(answer["cost_nano_aiu"].as_u64(), Some(nano));
+    assert_eq!(answer["ai_credits"].as_f64(), Some(nano as f64 / 1e9));
     let body = mock.server().requests_to(Endpoint::ChatCompletions)[0]
         .body_json()
         .unwrap();

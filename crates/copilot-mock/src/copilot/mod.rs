@@ -144,7 +144,8 @@ pub(crate) fn unix_now() -> u64 {
 }
 
 /// The mock's token prices in nano-AIU per token (1e9 nano-AIU = 1 AI credit): (input, cached input,
-/// output). Claude costs more than the others; the same figures are in `/models` `billing.token_prices`.
+/// output). Claude costs more than the others. They are not published in `/models` (`billing.token_prices`
+/// has no captured shape yet); tests that check a client's sums use the same table.
 pub(crate) fn token_prices(model: &models::ModelInfo) -> (u64, u64, u64) {
     match model.family {
         models::Family::Claude => (3_000, 300, 15_000),

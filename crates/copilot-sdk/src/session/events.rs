@@ -5,7 +5,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use copilot_api::{FinishReason, ReasoningKind, Usage};
+use copilot_api::{CopilotUsage, FinishReason, ReasoningKind, Usage};
 use futures_core::Stream;
 use futures_util::future::BoxFuture;
 use serde_json::{Value, json};
@@ -29,6 +29,9 @@ pub struct AssistantMessage {
     pub model: String,
     /// Usage of the last model round, when reported.
     pub usage: Option<Usage>,
+    /// Copilot's AI-credit cost of the whole turn (every model round of its tool loop), when reported.
+    /// [`Session::usage`](crate::Session::usage) keeps the running total.
+    pub cost: Option<CopilotUsage>,
     /// How many tool rounds ran before the answer.
     pub tool_rounds: u32,
     /// Why the model stopped (`tool_calls` when [`tool_calls`](Self::tool_calls) is not empty).

@@ -7,6 +7,7 @@ mod history;
 mod hub;
 mod persist;
 mod turn;
+mod usage;
 
 use std::collections::HashSet;
 use std::fmt;
@@ -22,6 +23,7 @@ pub use envelope::EventEnvelope;
 pub use events::{AssistantMessage, EventStream, SessionEvent, ToolCallResult};
 pub use history::HistoryEntry;
 pub use hub::{EventSubscription, Unsubscribe};
+pub use usage::SessionUsage;
 
 use crate::SdkError;
 use crate::client::CopilotClient;
@@ -164,8 +166,8 @@ pub(crate) struct SessionState {
     pub(crate) turn_count: u64,
     /// A title: the start of the first prompt.
     pub(crate) summary: Option<String>,
-    /// AI credits spent, as reported.
-    pub(crate) total_cost: f64,
+    /// Tokens and AI credits spent, as reported.
+    pub(crate) usage: SessionUsage,
 }
 
 pub(crate) struct SessionInner {
@@ -266,7 +268,7 @@ impl Session {
                     pending_calls: Vec::new(),
                     turn_count: 0,
                     summary: None,
-                    total_cost: 0.0,
+                    usage: SessionUsage::default(),
                 },
             ),
             Origin::Resumed(record) => persist::restore(*record, &config, model),
@@ -310,6 +312,12 @@ impl Session {
     /// Sets the reasoning effort for the following turns.
     pub fn set_reasoning_effort(&self, effort: Option<ReasoningEffort>) {
         self.inner.state().reasoning_effort = effort;
+    }
+
+    /// What the session has spent so far: requests, tokens (incl. cached and reasoning tokens) and
+    /// Copilot's AI-credit cost, summed over every model round of every turn. See [`SessionUsage`].
+    pub fn usage(&self) -> SessionUsage {
+        self.inner.state().usage.clone()
     }
 
     /// The conversation so far (without the system message): user prompts, assistant answers and tool

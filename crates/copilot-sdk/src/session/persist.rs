@@ -61,7 +61,7 @@ pub(crate) fn restore(
             .collect(),
         turn_count: metadata.turn_count,
         summary: metadata.summary,
-        total_cost: metadata.total_cost,
+        usage: super::SessionUsage::from_saved_credits(metadata.total_cost),
     };
     (metadata.id, metadata.created_at, events, state)
 }
@@ -76,7 +76,7 @@ impl SessionInner {
         metadata.modified_at = self.client.clock().now();
         metadata.summary = state.summary.clone();
         metadata.turn_count = state.turn_count;
-        metadata.total_cost = state.total_cost;
+        metadata.total_cost = state.usage.credits();
         let mut record = SessionRecord::new(metadata);
         record.version = SESSION_FORMAT_VERSION;
         record.system_message = state.system_message.clone();

@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use copilot_api::{
     ApiError, ChatCollector, ChatEvent, ChatRoute, ChatStream, CollectedMessage,
-    CollectedReasoning, FinishReason, Message, ReasoningKind, ToolCall,
+    CollectedReasoning, CopilotUsage, FinishReason, Message, ReasoningKind, ToolCall,
 };
 use futures_util::{FutureExt, StreamExt};
 use serde_json::Value;
@@ -100,9 +100,20 @@ pub(crate) async fn run(
     };
 
     let mut rounds = 0u32;
+    let mut turn_cost: Option<CopilotUsage> = None;
     loop {
-        let (model, collected, usage) =
-            model_round(session, started, output_schema.as_ref(), sink, progress).await?;
+        let Round {
+            model,
+            message: collected,
+            usage,
+            cost,
+        } = model_round(session, started, output_schema.as_ref(), sink, progress).await?;
+        session.state().usage.record(usage.as_ref(), cost.as_ref());
+        if let Some(cost) = &cost {
+            turn_cost
+                .get_or_insert_with(CopilotUsage::default)
+                .add(cost);
+        }
         let returned: Vec<&ToolCall> = match session.unknown_tool_policy {
             UnknownToolPolicy::ReturnToCaller => collected
                 .tool_calls
@@ -153,6 +164,7 @@ pub(crate) async fn run(
                 reasoning: readable_reasoning(&collected.reasoning),
                 model,
                 usage,
+                cost: turn_cost,
                 tool_rounds: rounds,
                 finish_reason,
                 tool_calls: returned,
@@ -186,6 +198,14 @@ pub(crate) async fn run(
     }
 }
 
+/// What one model round answered.
+struct Round {
+    model: String,
+    message: CollectedMessage,
+    usage: Option<copilot_api::Usage>,
+    cost: Option<CopilotUsage>,
+}
+
 /// One request to the model, streamed: forwards deltas, returns the assembled message.
 async fn model_round(
     session: &SessionInner,
@@ -193,7 +213,7 @@ async fn model_round(
     output_schema: Option<&OutputSchema>,
     sink: &EventSink,
     progress: &Arc<Mutex<Progress>>,
-) -> Result<(String, CollectedMessage, Option<copilot_api::Usage>), SdkError> {
+) -> Result<Round, SdkError> {
     let (model, system_message, reasoning_effort, history) = {
         let state = session.state();
         (
@@ -223,10 +243,16 @@ async fn model_round(
                 .api
                 .chat(convert::chat_request(&parts, &history))
                 .await?;
+            let cost = response.copilot_usage();
             let (message, usage) = convert::collected_from_response(response);
             lock(progress).content = message.content.clone();
             report_at_once(&message, usage.as_ref(), sink).await;
-            return Ok((model, message, usage));
+            return Ok(Round {
+                model,
+                message,
+                usage,
+                cost,
+            });
         }
         _ => {
             started
@@ -286,7 +312,12 @@ async fn model_round(
         sink.emit(SessionEvent::Usage(usage.clone())).await;
     }
     let message = collected.message().cloned().unwrap_or_default();
-    Ok((model, message, collected.usage))
+    Ok(Round {
+        model,
+        message,
+        usage: collected.usage,
+        cost: collected.copilot_usage,
+    })
 }
 
 /// The readable reasoning of an answer: the thinking text (`reasoning_text` and generic keys) and the

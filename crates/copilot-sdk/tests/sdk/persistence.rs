@@ -54,6 +54,12 @@ async fn a_saved_session_is_listed_and_resumed_by_another_client() -> Result<(),
     assert_eq!(listed[0].model, "gpt-4.1");
     assert_eq!(listed[0].turn_count, 1);
     assert_eq!(listed[0].summary.as_deref(), Some("Plan a trip to Porto"));
+    let spent = session.usage().credits();
+    assert!(spent > 0.0, "the mock reports a cost");
+    assert_eq!(
+        listed[0].total_cost, spent,
+        "the saved cost is the session's"
+    );
     assert!(listed[0].modified_at >= listed[0].created_at);
     assert_eq!(
         first.get_session_metadata("trip").await?,
@@ -82,6 +88,12 @@ async fn a_saved_session_is_listed_and_resumed_by_another_client() -> Result<(),
 
     let resumed = second.resume_session("trip", SessionConfig::new()).await?;
     assert_eq!(resumed.history_entries(), history);
+    assert_eq!(
+        resumed.usage().credits(),
+        spent,
+        "a resumed session keeps its cost"
+    );
+    assert_eq!(resumed.usage().requests, 0, "token counts are not saved");
     assert_eq!(resumed.model(), "gpt-4.1");
     resumed.send_and_wait("And the hotel?").await?;
     let chats = requests(&target, Endpoint::ChatCompletions);
@@ -100,6 +112,11 @@ async fn a_saved_session_is_listed_and_resumed_by_another_client() -> Result<(),
     );
     let metadata = second.get_session_metadata("trip").await?.expect("saved");
     assert_eq!(metadata.turn_count, 2);
+    assert!(
+        metadata.total_cost > spent,
+        "the second turn's cost is added"
+    );
+    assert_eq!(metadata.total_cost, resumed.usage().credits());
     assert_eq!(
         store.load("trip").await?.expect("saved").history.len(),
         4,

@@ -514,3 +514,89 @@ async fn return_to_caller_still_runs_known_tools_under_the_round_cap() -> Result
     assert!(session.pending_tool_calls().is_empty());
     Ok(())
 }
+
+/// The mock's prices in nano-AIU per uncached input, cached input and output token (copilot-mock's
+/// `token_prices`): the oracle for the cost the client adds up.
+fn prices(model: &str) -> (u64, u64, u64) {
+    if model.starts_with("claude") {
+        (3_000, 300, 15_000)
+    } else {
+        (1_000, 250, 4_000)
+    }
+}
+
+#[tokio::test]
+async fn session_usage_sums_tokens_and_cost_over_every_round_and_turn() -> Result<(), SdkError> {
+    for (model, streaming) in [
+        ("claude-sonnet-4.5", true),
+        ("gpt-4.1", true),
+        ("gpt-4.1", false),
+    ] {
+        let target = target().await;
+        let runs = Arc::new(AtomicUsize::new(0));
+        let session = session(
+            &target,
+            SessionConfig::new()
+                .model(model)
+                .streaming(streaming)
+                .tool(barrier_tool(
+                    "get_weather",
+                    Arc::new(tokio::sync::Barrier::new(1)),
+                    runs.clone(),
+                ))
+                .on_permission_request(PermissionHandler::approve_all()),
+        )
+        .await?;
+        let (input, cached_input, output) = prices(model);
+        let mut expected_requests = 0;
+        let mut expected_nano = 0u64;
+        let mut expected_prompt = 0u64;
+        for prompt in ["Use get_weather for Lisbon", "Thanks, and in one word?"] {
+            let events: Vec<SessionEvent> = session.send(prompt).collect().await;
+            // The oracle: each round's reported tokens at the published prices.
+            let mut turn_nano = 0u64;
+            for usage in events.iter().filter_map(|e| match e {
+                SessionEvent::Usage(usage) => Some(usage),
+                _ => None,
+            }) {
+                let cached = usage.cached_tokens().unwrap_or(0);
+                turn_nano += (usage.prompt_tokens - cached) * input
+                    + cached * cached_input
+                    + usage.completion_tokens * output;
+                expected_prompt += usage.prompt_tokens;
+                expected_requests += 1;
+            }
+            let answer = events
+                .iter()
+                .find_map(|e| match e {
+                    SessionEvent::AssistantMessage(message) => Some(message.clone()),
+                    _ => None,
+                })
+                .unwrap_or_else(|| panic!("{model}: an answer in {events:?}"));
+            assert!(turn_nano > 0, "{model}: the mock reports usage");
+            assert_eq!(
+                answer.cost.as_ref().map(|c| c.total_nano_aiu),
+                Some(turn_nano),
+                "{model} (streaming {streaming}): the turn's cost is every round's"
+            );
+            expected_nano += turn_nano;
+        }
+        assert_eq!(runs.load(Ordering::SeqCst), 1, "{model}: one tool round");
+        assert_eq!(
+            expected_requests, 3,
+            "{model}: tool round + answer, then one more turn"
+        );
+        let usage = session.usage();
+        assert_eq!(usage.requests, 3, "{model}");
+        assert_eq!(usage.prompt_tokens, expected_prompt, "{model}");
+        assert_eq!(usage.cost.total_nano_aiu, expected_nano, "{model}");
+        assert_eq!(usage.credits(), expected_nano as f64 / 1e9, "{model}");
+        assert_eq!(
+            requests(&target, Endpoint::ChatCompletions).len()
+                + requests(&target, Endpoint::Messages).len(),
+            3,
+            "{model}: one request per round, as counted"
+        );
+    }
+    Ok(())
+}

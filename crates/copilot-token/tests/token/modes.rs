@@ -94,7 +94,13 @@ fn user_info_decodes_and_tolerates_change() {
     assert_eq!(premium.extra["brand_new"], json!(1));
     assert_eq!(quotas.chat.as_ref().unwrap().unlimited, Some(true));
     assert_eq!(quotas.extra["future_counter"], json!({"entitlement": 1}));
-    assert_eq!(info.extra["token_based_billing"], json!({"enabled": true}));
+    assert_eq!(
+        info.token_based_billing.as_ref().and_then(|b| b.enabled),
+        Some(true)
+    );
+    // Used: the entitlement plus the overage (remaining is negative).
+    assert_eq!(premium.used(), Some(312.5));
+    assert_eq!(quotas.chat.as_ref().unwrap().used(), None, "unlimited");
     assert_eq!(info.extra["some_future_field"], json!([1, 2]));
 
     // An unknown plan is kept; a field whose type changed becomes None instead of failing.
@@ -393,4 +399,26 @@ async fn an_explicit_base_url_override_wins() {
         manager.credentials().await.unwrap().base_url.as_str(),
         "http://127.0.0.1:4141/"
     );
+}
+
+#[test]
+fn usage_based_billing_fields_are_typed() {
+    let body = json!({
+        "quota_snapshots": {"premium_interactions": {
+            "entitlement": 300, "remaining": 250, "credits_used": 51.25, "overage_entitlement": 100,
+            "unlimited": false}},
+        "token_based_billing": {"enabled": false, "since": "2026-06-01"}
+    });
+    let info = CopilotUserInfo::from_json(&serde_json::to_vec(&body).unwrap()).unwrap();
+    let premium = info
+        .quota_snapshots
+        .as_ref()
+        .and_then(|q| q.premium_interactions.as_ref())
+        .unwrap();
+    assert_eq!(premium.credits_used, Some(51.25));
+    assert_eq!(premium.overage_entitlement, Some(100.0));
+    assert_eq!(premium.used(), Some(51.25), "credits_used wins when sent");
+    let billing = info.token_based_billing.unwrap();
+    assert_eq!(billing.enabled, Some(false));
+    assert_eq!(billing.extra["since"], json!("2026-06-01"));
 }
