@@ -14,7 +14,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime};
 
-use copilot_api::{Message, ReasoningEffort};
+use copilot_api::{Message, ReasoningEffort, RequestPurpose};
 use futures_util::future::BoxFuture;
 use serde::de::DeserializeOwned;
 use tokio_util::sync::CancellationToken;
@@ -49,6 +49,7 @@ pub struct SessionConfig {
     pub(crate) turn_timeout: Option<Duration>,
     pub(crate) streaming: Option<bool>,
     pub(crate) unknown_tool_policy: UnknownToolPolicy,
+    pub(crate) purpose: RequestPurpose,
 }
 
 impl SessionConfig {
@@ -143,6 +144,15 @@ impl SessionConfig {
         self.streaming = Some(enabled);
         self
     }
+
+    /// What the session's requests are for (default [`RequestPurpose::Conversation`]: a user's
+    /// conversation, billed `X-Initiator: user` for each prompt). A sub-agent's session, or one that compacts
+    /// or summarises in the background, is labelled as such (`X-Interaction-Type`) and every request of it is
+    /// sent with `X-Initiator: agent` (`docs/protocol.md` §11).
+    pub fn purpose(mut self, purpose: RequestPurpose) -> Self {
+        self.purpose = purpose;
+        self
+    }
 }
 
 pub(crate) type TurnFuture = BoxFuture<'static, Result<AssistantMessage, SdkError>>;
@@ -178,6 +188,8 @@ pub(crate) struct SessionInner {
     pub(crate) max_tool_rounds: u32,
     pub(crate) streaming: bool,
     pub(crate) unknown_tool_policy: UnknownToolPolicy,
+    /// The options of every model request: the session's [`RequestPurpose`].
+    pub(crate) request_options: copilot_api::RequestOptions,
     turn_timeout: Duration,
     state: Mutex<SessionState>,
     /// One turn at a time: a second `send` waits for the first to finish.
@@ -283,6 +295,7 @@ impl Session {
                 turn_timeout: config.turn_timeout.unwrap_or(client.turn_timeout()),
                 streaming: config.streaming.unwrap_or(true),
                 unknown_tool_policy: config.unknown_tool_policy,
+                request_options: copilot_api::RequestOptions::new().purpose(config.purpose),
                 client,
                 tools: config.tools,
                 permission: config.permission_handler,

@@ -235,13 +235,19 @@ async fn model_round(
         ChatRoute::Responses => {
             started
                 .api
-                .responses_stream(convert::responses_request(&parts, &history))
+                .responses_stream_with(
+                    convert::responses_request(&parts, &history),
+                    session.request_options.clone(),
+                )
                 .await?
         }
         _ if !session.streaming => {
             let response = started
                 .api
-                .chat(convert::chat_request(&parts, &history))
+                .chat_with(
+                    convert::chat_request(&parts, &history),
+                    session.request_options.clone(),
+                )
                 .await?;
             let cost = response.copilot_usage();
             let (message, usage) = convert::collected_from_response(response);
@@ -257,7 +263,10 @@ async fn model_round(
         _ => {
             started
                 .api
-                .chat_stream(convert::chat_request(&parts, &history))
+                .chat_stream_with(
+                    convert::chat_request(&parts, &history),
+                    session.request_options.clone(),
+                )
                 .await?
         }
     };

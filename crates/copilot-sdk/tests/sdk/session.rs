@@ -447,3 +447,48 @@ async fn a_non_streamed_o_series_answer_keeps_its_summary() -> Result<(), SdkErr
     assert!(answer.reasoning.is_some(), "{answer:?}");
     Ok(())
 }
+
+/// A session's purpose labels every request it sends: a user's conversation is `user` with the intent as
+/// its interaction type; a sub-agent's and a compaction session's prompts are `agent`, labelled
+/// `conversation-subagent` / `conversation-background` (on chat completions and on `/responses`).
+#[tokio::test]
+async fn a_sessions_purpose_labels_its_requests() -> Result<(), SdkError> {
+    use copilot_sdk::api::RequestPurpose;
+    let target = target().await;
+    let cases = [
+        (
+            RequestPurpose::Conversation,
+            "gpt-4.1",
+            Endpoint::ChatCompletions,
+            "conversation-panel",
+            "user",
+        ),
+        (
+            RequestPurpose::Subagent,
+            "gpt-4.1",
+            Endpoint::ChatCompletions,
+            "conversation-subagent",
+            "agent",
+        ),
+        (
+            RequestPurpose::Compaction,
+            "gpt-5.3-codex",
+            Endpoint::Responses,
+            "conversation-background",
+            "agent",
+        ),
+    ];
+    for (purpose, model, endpoint, interaction, initiator) in cases {
+        let session = session(&target, SessionConfig::new().model(model).purpose(purpose)).await?;
+        session.send_and_wait("Hello").await?;
+        let sent = requests(&target, endpoint);
+        let sent = sent.last().expect("a request");
+        assert_eq!(
+            sent.header("x-interaction-type"),
+            Some(interaction),
+            "{purpose:?}"
+        );
+        assert_eq!(sent.header("x-initiator"), Some(initiator), "{purpose:?}");
+    }
+    Ok(())
+}
