@@ -252,6 +252,8 @@ pub struct SessionLocks<B> {
     backend: B,
     ttl: Duration,
     releasing: Arc<Mutex<HashMap<String, JoinHandle<()>>>>,
+    /// The leases held through this family of clones: name → holder id.
+    held: Arc<Mutex<HashMap<String, LeaseId>>>,
 }
 
 impl<B: fmt::Debug> fmt::Debug for SessionLocks<B> {
@@ -270,6 +272,7 @@ impl<B: LeaseBackend> SessionLocks<B> {
             backend,
             ttl: DEFAULT_SESSION_LOCK_TTL,
             releasing: Arc::default(),
+            held: Arc::default(),
         }
     }
 
@@ -303,6 +306,7 @@ impl<B: LeaseBackend> SessionLocks<B> {
             .await
             .map_err(|e| session_error("lock", id, e))?
             .ok_or_else(|| SdkError::SessionInUse { id: id.to_owned() })?;
+        self.held_map().insert(name.clone(), holder.clone());
         let renewer = tokio::spawn(renew(
             self.backend.clone(),
             name.clone(),
@@ -315,6 +319,17 @@ impl<B: LeaseBackend> SessionLocks<B> {
             holder,
             renewer,
         }))
+    }
+
+    /// The holder id of lease `name` if a [`SessionLock`] of this store (or a clone) holds it: a store
+    /// writes a session under its lock only while that lease is still this holder's (fencing), so a process
+    /// that stalled past its TTL and lost the lock cannot overwrite the new holder's conversation.
+    pub fn holder(&self, name: &str) -> Option<LeaseId> {
+        self.held_map().get(name).cloned()
+    }
+
+    fn held_map(&self) -> std::sync::MutexGuard<'_, HashMap<String, LeaseId>> {
+        self.held.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     fn releasing_map(&self) -> std::sync::MutexGuard<'_, HashMap<String, JoinHandle<()>>> {
@@ -357,6 +372,7 @@ struct HeldLease<B: LeaseBackend> {
 impl<B: LeaseBackend> Drop for HeldLease<B> {
     fn drop(&mut self) {
         self.renewer.abort();
+        self.locks.held_map().remove(&self.name);
         // Without a runtime (it is shutting down) the lease runs out after its TTL instead.
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return;
@@ -404,7 +420,16 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(3_500)).await;
         assert_eq!(backend.renewals.load(Ordering::SeqCst), 3);
 
+        assert!(
+            locks.clone().holder("session:s").is_some(),
+            "clones know the holder"
+        );
         drop(held);
+        assert_eq!(
+            locks.holder("session:s"),
+            None,
+            "dropped: saves are no longer fenced"
+        );
         // The release is still sleeping in the background; a clone waits for it instead of failing.
         let again = locks.clone().lock("s", "session:s".into()).await;
         assert!(again.is_ok(), "{again:?}");

@@ -23,7 +23,9 @@ use crate::{PostgresLeases, PostgresStore, backend};
 /// - [`lock`](SessionStore::lock) is a row lease in `copilot_leases` named `session:<id>` (taken only when
 ///   free or run out by the database's clock), renewed every third of its TTL
 ///   ([`lock_ttl`](Self::lock_ttl), default 30 s) while the [`SessionLock`] lives and deleted when it is
-///   dropped; a process that dies keeps a session for at most the TTL.
+///   dropped; a process that dies keeps a session for at most the TTL. A save of a session locked through
+///   this store is fenced: the upsert writes only while the lease row is still ours (locked `FOR SHARE`
+///   against a takeover until it commits), otherwise it fails with [`SdkError::SessionInUse`].
 /// - Ids: any text of 1 to 512 bytes without control characters; others are refused with
 ///   [`SdkError::Config`]. Records larger than 256 MiB encoded are refused.
 /// - A record that does not decrypt or decode is a [`SdkError::SessionStore`] holding a
@@ -114,17 +116,43 @@ impl SessionStore for PostgresSessionStore {
     async fn save(&self, record: &SessionRecord) -> Result<(), SdkError> {
         let id = record.metadata.id.as_str();
         let sealed = seal_session(&self.store.sealer, record)?;
-        sqlx::query(
-            "INSERT INTO copilot_sessions (id, metadata, record) VALUES ($1, $2, $3) \
+        let lease = lease_name(id);
+        let Some(holder) = self.locks.holder(&lease) else {
+            sqlx::query(
+                "INSERT INTO copilot_sessions (id, metadata, record) VALUES ($1, $2, $3) \
+                 ON CONFLICT (id) DO UPDATE \
+                 SET metadata = EXCLUDED.metadata, record = EXCLUDED.record, updated_at = now()",
+            )
+            .bind(id)
+            .bind(sealed.metadata)
+            .bind(sealed.record)
+            .execute(&self.store.pool)
+            .await
+            .map_err(|e| sql_error("save", id, e))?;
+            return Ok(());
+        };
+        // Fenced: written only while our lease row is still ours (and locked against a takeover until the
+        // write commits).
+        let done = sqlx::query(
+            "INSERT INTO copilot_sessions (id, metadata, record) \
+             SELECT $1, $2, $3 WHERE EXISTS ( \
+                 SELECT 1 FROM copilot_leases \
+                 WHERE name = $4 AND holder = $5 AND expires_at > now() FOR SHARE) \
              ON CONFLICT (id) DO UPDATE \
              SET metadata = EXCLUDED.metadata, record = EXCLUDED.record, updated_at = now()",
         )
         .bind(id)
         .bind(sealed.metadata)
         .bind(sealed.record)
+        .bind(&lease)
+        .bind(holder.as_str())
         .execute(&self.store.pool)
         .await
         .map_err(|e| sql_error("save", id, e))?;
+        if done.rows_affected() == 0 {
+            // Our lock ran out and another process holds the session now: never fork its conversation.
+            return Err(SdkError::SessionInUse { id: id.to_owned() });
+        }
         Ok(())
     }
 

@@ -121,3 +121,18 @@ async fn two_service_instances_continue_one_conversation_through_postgres() -> R
     let second = open(&url, &schema, &fleet::test_key()).await;
     shared::two_instances_continue_one_conversation(Arc::new(first), Arc::new(second)).await
 }
+
+#[tokio::test]
+async fn a_holder_that_lost_its_lock_cannot_overwrite_the_new_holder() -> Result<(), SdkError> {
+    let Some((store, url, schema)) = sessions("sessions_fenced").await else {
+        return Ok(());
+    };
+    let peer = open(&url, &schema, &fleet::test_key()).await;
+    let steal = async {
+        sqlx::query("DELETE FROM copilot_leases WHERE name = 'session:fenced'")
+            .execute(store.pool())
+            .await
+            .unwrap();
+    };
+    shared::a_holder_that_lost_its_lock_cannot_overwrite_the_new_holder(&store, &peer, steal).await
+}

@@ -21,6 +21,16 @@ redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
 return 1
 ";
 
+/// [`SAVE`] only while the caller's session lease (KEYS[3]) is still held by ARGV[4]; 0 otherwise.
+const SAVE_FENCED: &str = r"
+if redis.call('GET', KEYS[3]) ~= ARGV[4] then
+  return 0
+end
+redis.call('SET', KEYS[1], ARGV[1])
+redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
+return 1
+";
+
 /// Deletes the record and its listed metadata in one step; returns whether there was a record.
 const DELETE: &str = r"
 local removed = redis.call('DEL', KEYS[1])
@@ -37,7 +47,10 @@ return removed
 ///   script, so a reader sees the old or the new session, never a mix.
 /// - [`lock`](SessionStore::lock) is a lease (`SET NX PX` with a random holder id) renewed every third of
 ///   its TTL ([`lock_ttl`](Self::lock_ttl), default 30 s) while the [`SessionLock`] lives and deleted when
-///   it is dropped; a process that dies keeps a session for at most the TTL.
+///   it is dropped; a process that dies keeps a session for at most the TTL. A save of a session locked
+///   through this store is fenced: it is written only while the lease is still ours (checked in the same
+///   script), otherwise it fails with [`SdkError::SessionInUse`] (the process stalled past the TTL and
+///   another one took the session over).
 /// - Ids: any text of 1 to 512 bytes without control characters; others are refused with
 ///   [`SdkError::Config`]. Records larger than 256 MiB encoded are refused.
 /// - A record that does not decrypt or decode is a [`SdkError::SessionStore`] holding a
@@ -125,15 +138,28 @@ impl SessionStore for RedisSessionStore {
     async fn save(&self, record: &SessionRecord) -> Result<(), SdkError> {
         let id = record.metadata.id.as_str();
         let sealed = seal_session(&self.store.sealer, record)?;
-        let _: i64 = Script::new(SAVE)
+        let lease = self.lease_key(id);
+        let holder = self.locks.holder(&lease);
+        let script = Script::new(if holder.is_some() { SAVE_FENCED } else { SAVE });
+        let mut invocation = script.prepare_invoke();
+        invocation
             .key(self.record_key(id))
             .key(self.index_key())
+            .key(lease)
             .arg(sealed.record)
             .arg(id)
-            .arg(sealed.metadata)
+            .arg(sealed.metadata);
+        if let Some(holder) = &holder {
+            invocation.arg(holder.as_str());
+        }
+        let saved: i64 = invocation
             .invoke_async(&mut self.store.connection())
             .await
             .map_err(|e| redis_error("save", id, e))?;
+        if saved == 0 {
+            // Our lock ran out and another process holds the session now: never fork its conversation.
+            return Err(SdkError::SessionInUse { id: id.to_owned() });
+        }
         Ok(())
     }
 

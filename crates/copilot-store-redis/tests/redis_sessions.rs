@@ -129,3 +129,19 @@ async fn two_service_instances_continue_one_conversation_through_redis() -> Resu
     let second = open(&url, &namespace, &fleet::test_key()).await;
     shared::two_instances_continue_one_conversation(Arc::new(first), Arc::new(second)).await
 }
+
+#[tokio::test]
+async fn a_holder_that_lost_its_lock_cannot_overwrite_the_new_holder() -> Result<(), SdkError> {
+    let Some((store, url, namespace)) = sessions("sessions_fenced").await else {
+        return Ok(());
+    };
+    let peer = open(&url, &namespace, &fleet::test_key()).await;
+    let steal = async {
+        let _: i64 = raw(&url)
+            .await
+            .del(format!("{namespace}:lease:session:fenced"))
+            .await
+            .unwrap();
+    };
+    shared::a_holder_that_lost_its_lock_cannot_overwrite_the_new_holder(&store, &peer, steal).await
+}

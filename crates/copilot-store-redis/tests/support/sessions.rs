@@ -263,3 +263,34 @@ pub async fn two_instances_continue_one_conversation(
     assert!(first.list_sessions(SessionFilter::new()).await?.is_empty());
     Ok(())
 }
+
+/// Fencing: a holder whose lease was taken over (`steal` removes its lease behind its back, as a stall past
+/// the TTL would) cannot save any more; the new holder's conversation is the one kept.
+pub async fn a_holder_that_lost_its_lock_cannot_overwrite_the_new_holder(
+    store: &dyn SessionStore,
+    peer: &dyn SessionStore,
+    steal: impl Future<Output = ()>,
+) -> Result<(), SdkError> {
+    let mine = store.lock("fenced").await?;
+    store.save(&record("fenced", "mine")).await?;
+    steal.await;
+    let theirs = peer.lock("fenced").await?;
+    peer.save(&record("fenced", "theirs")).await?;
+
+    let stale = store.save(&record("fenced", "stale")).await;
+    assert!(
+        matches!(&stale, Err(SdkError::SessionInUse { id }) if id == "fenced"),
+        "a save under a lost lock is refused: {stale:?}"
+    );
+    let kept = store.load("fenced").await?.and_then(|r| r.metadata.summary);
+    assert_eq!(kept.as_deref(), Some("theirs"));
+
+    // The old holder's release does not free the new holder's lock.
+    drop(mine);
+    assert!(matches!(
+        store.lock("fenced").await,
+        Err(SdkError::SessionInUse { .. })
+    ));
+    drop(theirs);
+    Ok(())
+}
