@@ -6,6 +6,7 @@
 //! (`copilot-mock`) runs in its own process on loopback ([`mock::MockProcess`]), so its CPU time is not charged
 //! to the client being measured, except that both share the machine's cores.
 
+pub mod gateway;
 pub mod load;
 pub mod mock;
 pub mod probe;

@@ -6,14 +6,22 @@
 //! A session is one `CopilotApiClient` user turn after another: `requests_per_session` streamed chat
 //! completions read to the end. All sessions share one transport and one `TokenManager` (the real exchange
 //! against the mock), like a server handling many conversations for one identity.
+//!
+//! With [`Route::Gateway`] the same sessions go through `copilot-serve` instead: a [`Gateway`] started in
+//! this process for the round (upstream: a `CopilotClient` doing the real exchange against the mock), the
+//! sessions' `CopilotApiClient` pointed at its `/v1` with the gateway's key. The gateway's connection tasks and
+//! sockets (both sides: callers and upstream) live in this process, so the leak checks cover them; it is shut
+//! down (draining) at the end of the round, before the counts are taken.
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use copilot_api::{ApiError, ChatEvent, ChatRequest, CopilotApiClient, Message};
+use copilot_api::{ApiError, ChatEvent, ChatRequest, CopilotApiClient, Message, StaticAuth};
 use copilot_http::{GitHubHost, ReqwestTransport, SharedTransport};
+use copilot_sdk::CopilotClient;
+use copilot_serve::{ApiKeys, Gateway, RunningGateway, ServeConfig, Upstream};
 use copilot_token::{AuthMode, StaticGitHubToken, TokenExchanger, TokenManager};
 use futures_util::StreamExt;
 use tokio::task::JoinSet;
@@ -34,7 +42,22 @@ pub struct LoadConfig {
     pub deadline: Duration,
     /// How long to wait, after everything is dropped, for sockets and tasks to close.
     pub settle: Duration,
+    /// Straight to the mock, or through an in-process gateway.
+    pub route: Route,
 }
+
+/// Which way the sessions' requests go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Route {
+    /// `CopilotApiClient` → the mock.
+    #[default]
+    Direct,
+    /// `CopilotApiClient` → `copilot-serve` (in this process) → the mock.
+    Gateway,
+}
+
+/// The key the in-process gateway accepts.
+const GATEWAY_KEY: &str = "sk-load-gateway-0123456789abcdef";
 
 impl LoadConfig {
     /// `sessions` sessions of `requests_per_session` requests, 20-chunk answers, 5-minute deadline, 10 s settle.
@@ -45,6 +68,7 @@ impl LoadConfig {
             chunks: 20,
             deadline: Duration::from_secs(300),
             settle: Duration::from_secs(10),
+            route: Route::Direct,
         }
     }
 }
@@ -184,6 +208,27 @@ async fn session(
     results
 }
 
+/// `copilot-serve` on a free loopback port, its upstream a `CopilotClient` of the mock's user on a transport
+/// of its own.
+async fn start_gateway(target: &LoadTarget) -> Result<RunningGateway, BenchError> {
+    let fail = |e: &dyn fmt::Display| BenchError::contender("gateway", e);
+    let upstream_transport = SharedTransport::new(ReqwestTransport::new().map_err(|e| fail(&e))?);
+    let upstream = CopilotClient::builder()
+        .host(target.host.clone())
+        .github_token(target.github_token.clone())
+        .use_logged_in_user(false)
+        .transport(upstream_transport)
+        .build()
+        .map_err(|e| fail(&e))?;
+    let keys = ApiKeys::single(GATEWAY_KEY).map_err(|e| fail(&e))?;
+    let config = ServeConfig::new(keys).bind(std::net::SocketAddr::from(([127, 0, 0, 1], 0)));
+    Gateway::new(config, Upstream::Client(upstream))
+        .map_err(|e| fail(&e))?
+        .start()
+        .await
+        .map_err(|e| fail(&e))
+}
+
 /// Runs the sessions, then waits (at most `config.settle`) for sockets and tasks to return to the baseline.
 /// Call inside a tokio runtime.
 pub async fn run_load(config: &LoadConfig, target: &LoadTarget) -> Result<LoadOutcome, BenchError> {
@@ -195,17 +240,29 @@ pub async fn run_load(config: &LoadConfig, target: &LoadTarget) -> Result<LoadOu
         let transport = SharedTransport::new(
             ReqwestTransport::new().map_err(|e| BenchError::contender("load", e))?,
         );
-        let exchanger = TokenExchanger::new(transport.clone(), target.host.clone());
-        let manager = TokenManager::builder(
-            exchanger,
-            Arc::new(StaticGitHubToken::new(target.github_token.clone())),
-        )
-        .mode(AuthMode::Exchange)
-        .build();
-        let client = CopilotApiClient::builder(manager)
-            .transport(transport)
-            .build()
-            .map_err(|e| BenchError::contender("load", e))?;
+        let mut gateway = None;
+        let client = match config.route {
+            Route::Direct => {
+                let exchanger = TokenExchanger::new(transport.clone(), target.host.clone());
+                let manager = TokenManager::builder(
+                    exchanger,
+                    Arc::new(StaticGitHubToken::new(target.github_token.clone())),
+                )
+                .mode(AuthMode::Exchange)
+                .build();
+                CopilotApiClient::builder(manager).transport(transport)
+            }
+            Route::Gateway => {
+                let running = start_gateway(target).await?;
+                let base = format!("{}/v1", running.base_url())
+                    .parse()
+                    .map_err(|e| BenchError::contender("gateway", e))?;
+                gateway = Some(running);
+                CopilotApiClient::builder(StaticAuth::new(GATEWAY_KEY, base)).transport(transport)
+            }
+        }
+        .build()
+        .map_err(|e| BenchError::contender("load", e))?;
         let prompt: Arc<str> = format!("long answer {}", config.chunks).into();
         let started = Instant::now();
         let mut sessions = JoinSet::new();
@@ -250,6 +307,12 @@ pub async fn run_load(config: &LoadConfig, target: &LoadTarget) -> Result<LoadOu
         outcome.elapsed = started.elapsed();
         let rss_peak = probe::rss_bytes();
         drop(client);
+        if let Some(gateway) = gateway {
+            gateway
+                .shutdown()
+                .await
+                .map_err(|e| BenchError::contender("gateway", e))?;
+        }
         if let (Some(before), Some(peak)) = (rss_before, rss_peak) {
             outcome.rss_before_peak_after = Some((before, peak, peak));
         }

@@ -1,8 +1,8 @@
 //! `copilot-bench`: the benchmark table, or the load run.
 //!
 //! ```text
-//! copilot-bench [--quick] [--only NAME]...     benchmarks; NAME: streaming latency decode token stampede memory
-//! copilot-bench load [--sessions N] [--requests N] [--chunks N] [--deadline SECS] [--rounds N]
+//! copilot-bench [--quick] [--only NAME]...     benchmarks; NAME: streaming latency decode token stampede memory serve
+//! copilot-bench load [--sessions N] [--requests N] [--chunks N] [--deadline SECS] [--rounds N] [--via direct|serve]
 //! copilot-bench replay-server FILE             (internal: started by the streaming target)
 //! copilot-bench latency-profile ours|raw N     N sequential non-streamed requests of one side, for perf
 //! copilot-bench stream-profile ours|raw N      N replayed streamed answers read by one side, for callgrind
@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use copilot_bench::load::{LoadConfig, LoadTarget, run_load};
+use copilot_bench::load::{LoadConfig, LoadTarget, Route, run_load};
 use copilot_bench::mock::MockProcess;
 use copilot_bench::replay::ReplayProcess;
 use copilot_bench::report::{Report, machine_description};
@@ -23,21 +23,23 @@ use copilot_bench::targets::streaming::Source;
 use copilot_bench::targets::{self, Settings};
 use copilot_bench::{BenchError, probe};
 
-const TARGETS: [&str; 6] = [
+const TARGETS: [&str; 7] = [
     "streaming",
     "latency",
     "decode",
     "token",
     "stampede",
     "memory",
+    "serve",
 ];
 
 const USAGE: &str = "\
 usage: copilot-bench [--quick] [--only NAME]...
        copilot-bench load [--sessions N] [--requests N] [--chunks N] [--deadline SECS] [--rounds N]
+                          [--via direct|serve]
        copilot-bench latency-profile ours|raw [N]
        copilot-bench stream-profile ours|raw [N]
-NAME: streaming latency decode token stampede memory";
+NAME: streaming latency decode token stampede memory serve";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -161,6 +163,15 @@ fn bench(args: &[String]) -> Result<(), String> {
         let result = runtime.block_on(targets::memory::run(&mut report, settings, &plain));
         step("memory", result, &mut report);
     }
+    if selected("serve") {
+        let result = runtime.block_on(targets::serve::run(
+            &mut report,
+            settings,
+            &plain,
+            &credentials,
+        ));
+        step("serve", result, &mut report);
+    }
     drop(plain);
 
     let heading = format!(
@@ -196,6 +207,13 @@ fn load(args: &[String]) -> Result<(), String> {
             "--chunks" => config.chunks = number("--chunks")? as usize,
             "--deadline" => config.deadline = Duration::from_secs(number("--deadline")?),
             "--rounds" => rounds = number("--rounds")?.max(1),
+            "--via" => {
+                config.route = match args.next().map(String::as_str) {
+                    Some("direct") => Route::Direct,
+                    Some("serve") => Route::Gateway,
+                    _ => return Err(format!("--via needs `direct` or `serve`\n{USAGE}")),
+                }
+            }
             other => return Err(format!("unknown argument `{other}`\n{USAGE}")),
         }
     }
@@ -204,9 +222,15 @@ fn load(args: &[String]) -> Result<(), String> {
         host: targets::mock_host(&mock).map_err(|e| e.to_string())?,
         github_token: mock.github_token.clone(),
     };
+    let via = match config.route {
+        Route::Direct => "",
+        Route::Gateway => {
+            " through copilot-serve (in this process, started and shut down each round)"
+        }
+    };
     println!(
-        "load: {rounds} rounds of {} concurrent sessions × {} streamed requests of {} chunks against copilot-mock \
-         (pid {}) on loopback",
+        "load: {rounds} rounds of {} concurrent sessions × {} streamed requests of {} chunks{via} against \
+         copilot-mock (pid {}) on loopback",
         config.sessions,
         config.requests_per_session,
         config.chunks,

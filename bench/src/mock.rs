@@ -27,12 +27,28 @@ pub struct MockProcess {
 
 /// Where the `copilot-mock` binary is, if anywhere.
 pub fn locate_binary() -> Option<PathBuf> {
-    if let Some(path) = std::env::var_os("COPILOT_MOCK_BIN") {
+    locate_sibling("copilot-mock", "COPILOT_MOCK_BIN")
+}
+
+/// [`locate_sibling`], or an error saying how to build binary `name` of `package`.
+pub fn require_sibling(name: &str, package: &str, env_var: &str) -> Result<PathBuf, BenchError> {
+    locate_sibling(name, env_var).ok_or_else(|| {
+        BenchError::Mock(format!(
+            "{name} binary not found next to copilot-bench; build it with \
+             `cargo build --release -p {package}` or set {env_var}"
+        ))
+    })
+}
+
+/// A binary of this workspace: at `$env_var` if set, else `name` next to the running executable or one
+/// directory up (for test binaries in `target/*/deps/`).
+pub fn locate_sibling(name: &str, env_var: &str) -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os(env_var) {
         return Some(PathBuf::from(path));
     }
     let exe = std::env::current_exe().ok()?;
     let dir = exe.parent()?;
-    let name = format!("copilot-mock{}", std::env::consts::EXE_SUFFIX);
+    let name = format!("{name}{}", std::env::consts::EXE_SUFFIX);
     [dir.join(&name), dir.parent()?.join(&name)]
         .into_iter()
         .find(|candidate| candidate.is_file())
@@ -41,13 +57,7 @@ pub fn locate_binary() -> Option<PathBuf> {
 impl MockProcess {
     /// Starts the mock; `model_fields` adds `model`/`object` to every chat chunk (for async-openai).
     pub fn start(model_fields: bool) -> Result<Self, BenchError> {
-        let binary = locate_binary().ok_or_else(|| {
-            BenchError::Mock(
-                "copilot-mock binary not found next to copilot-bench; build it with \
-                 `cargo build --release -p copilot-mock` or set COPILOT_MOCK_BIN"
-                    .into(),
-            )
-        })?;
+        let binary = require_sibling("copilot-mock", "copilot-mock", "COPILOT_MOCK_BIN")?;
         let mut command = Command::new(&binary);
         command.args(["--port", "0"]);
         if model_fields {

@@ -1,9 +1,10 @@
-//! A reduced load run inside the test suite: 200 concurrent streaming sessions against an in-process mock;
-//! every request completes, and no task or socket is left behind once the client and the mock are gone.
+//! A reduced load run inside the test suite: 200 concurrent streaming sessions against an in-process mock,
+//! straight and through copilot-serve; every request completes, and no task or socket is left behind once the
+//! client (and the gateway) and the mock are gone.
 
 use std::time::Duration;
 
-use copilot_bench::load::{LoadConfig, LoadTarget, run_load};
+use copilot_bench::load::{LoadConfig, LoadTarget, Route, run_load};
 use copilot_http::GitHubHost;
 use copilot_mock::{MockConfig, MockServer};
 
@@ -36,6 +37,15 @@ impl MockThread {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_hundred_streaming_sessions_complete_without_leaks() {
+    sessions_complete_without_leaks(Route::Direct).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_hundred_streaming_sessions_through_the_gateway_complete_without_leaks() {
+    sessions_complete_without_leaks(Route::Gateway).await;
+}
+
+async fn sessions_complete_without_leaks(route: Route) {
     // The outer timeout only guarantees the test cannot hang; no assertion depends on speed.
     tokio::time::timeout(Duration::from_secs(120), async {
         let baseline_sockets = copilot_bench::probe::open_sockets();
@@ -53,6 +63,7 @@ async fn two_hundred_streaming_sessions_complete_without_leaks() {
         };
         let mut config = LoadConfig::new(200, 2);
         config.chunks = 10;
+        config.route = route;
         let outcome = run_load(&config, &target).await.expect("load run");
 
         assert_eq!(outcome.completed, 400, "{outcome}");
@@ -62,7 +73,7 @@ async fn two_hundred_streaming_sessions_complete_without_leaks() {
         assert!(outcome.content_bytes > 0, "{outcome}");
         assert_eq!(outcome.leaked_tasks(), Some(0), "{outcome}");
         assert_eq!(outcome.leaked_sockets(), Some(0), "{outcome}");
-        // One token exchange served every session.
+        // One token exchange served every session (the gateway's upstream client's, on that route).
         assert_eq!(server.copilot_tokens_issued(), 1);
 
         tokio::task::spawn_blocking(move || mock.stop())

@@ -9,8 +9,8 @@
 //! | `features` | the feature job alone: `--no-default-features`, then `cargo hack check --each-feature` |
 //! | `demo` | the whole story against the embedded mock: `copilot-rs --mock demo` |
 //! | `mock` | starts the mock GitHub + Copilot server and prints its URLs |
-//! | `bench` | the benchmarks (`--quick` for a reduced run): `copilot-bench` against the mock in its own process |
-//! | `load` | the load/soak run: 1,000 concurrent streaming sessions against the mock, leak checks |
+//! | `bench` | the benchmarks (`--quick` for a reduced run): `copilot-bench` against the mock in its own process; the serve rows add `copilot-rs serve` and the LiteLLM proxy (`litellm[proxy]` from PyPI in a venv) |
+//! | `load` | the load/soak run: 1,000 concurrent streaming sessions against the mock (`--via serve`: through copilot-serve), leak checks |
 //! | `services` | `CMD [ARGS]`: runs CMD with the test servers (Redis, PostgreSQL) up and their URLs in its environment |
 //! | `fuzz` | `--time N`: each cargo-fuzz target in `fuzz/` for N seconds (nightly; not in `ci`) |
 //!
@@ -73,8 +73,8 @@ fn print_help() {
          features      --no-default-features build and a check of each feature (cargo-hack)\n\
          demo          run the end-to-end demo against the embedded mock\n\
          mock [ARGS]   start the mock server (ARGS go to copilot-mock, e.g. --port 8080)\n\
-         bench [--quick]  run the benchmarks (copilot-bench; table in target/bench-report.md)\n\
-         load [ARGS]   1,000 concurrent streaming sessions against the mock; checks for leaks\n\
+         bench [--quick] [--only NAME]  run the benchmarks (copilot-bench; table in target/bench-report.md)\n\
+         load [ARGS]   1,000 concurrent streaming sessions against the mock (--via serve: through the gateway); checks for leaks\n\
          fuzz [--time N]  run each cargo-fuzz target in fuzz/ for N seconds (needs nightly)\n\
          services CMD  run CMD with Redis and PostgreSQL started on loopback (URLs in its environment)"
     );
@@ -213,12 +213,43 @@ fn mock(extra: &[String]) -> Result {
 }
 
 fn bench(extra: &[String]) -> Result {
-    // The harness starts the mock as its own process and finds it next to itself in target/release/.
+    // The harness starts the mock, and for the serve rows `copilot-rs serve`, as their own processes and finds
+    // them next to itself in target/release/.
     build_release_mock()?;
     let mut command = cargo();
     command.args(["run", "--release", "-p", "copilot-bench", "--"]);
     command.args(extra);
+    if runs_serve_target(extra) {
+        let mut build = cargo();
+        build.args(["build", "--release", "-p", "copilot-cli"]);
+        run(build)?;
+        // The LiteLLM peer from PyPI; when it cannot be installed the harness is told why and says so in the
+        // report (never a silent skip).
+        match python::prepare_litellm() {
+            Ok(python) => {
+                command.env("COPILOT_BENCH_LITELLM_PYTHON", python);
+            }
+            Err(problem) => {
+                let bar = "!".repeat(78);
+                eprintln!(
+                    "\n{bar}\n!! The LiteLLM peer of the serve rows cannot be measured\n!! because: \
+                     {problem}\n{bar}\n"
+                );
+                command.env("COPILOT_BENCH_LITELLM_UNAVAILABLE", problem);
+            }
+        }
+    }
     run(command)
+}
+
+/// Whether `copilot-bench ARGS` runs the serve target (all targets, or `--only serve` among the `--only`s).
+fn runs_serve_target(args: &[String]) -> bool {
+    let only: Vec<&String> = args
+        .windows(2)
+        .filter(|pair| pair[0] == "--only")
+        .map(|pair| &pair[1])
+        .collect();
+    only.is_empty() || only.iter().any(|name| *name == "serve")
 }
 
 fn build_release_mock() -> Result {

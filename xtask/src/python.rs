@@ -73,10 +73,22 @@ fn loud_skip(problem: &str) {
 
 /// The venv's Python with the pinned packages installed.
 fn prepare_venv() -> std::result::Result<PathBuf, String> {
-    let requirements_path = root().join(TESTS).join("requirements.txt");
+    venv_with("requirements.txt", "python-venv")
+}
+
+/// The benchmarks' LiteLLM peer: `litellm[proxy]` (pinned in `requirements-litellm.txt` beside the test
+/// requirements) in `target/litellm-venv`; the venv's Python.
+pub fn prepare_litellm() -> std::result::Result<PathBuf, String> {
+    venv_with("requirements-litellm.txt", "litellm-venv")
+}
+
+/// `target/<venv_dir>` with the packages of `<TESTS>/<requirements>` installed from PyPI, re-created when the
+/// requirements file changed since the last install.
+fn venv_with(requirements: &str, venv_dir: &str) -> std::result::Result<PathBuf, String> {
+    let requirements_path = root().join(TESTS).join(requirements);
     let requirements = fs::read_to_string(&requirements_path)
         .map_err(|e| format!("cannot read {}: {e}", requirements_path.display()))?;
-    let venv = root().join("target/python-venv");
+    let venv = root().join("target").join(venv_dir);
     let python = venv_python(&venv);
     let stamp = venv.join("copilot-rs-requirements.txt");
     if python.is_file() && fs::read_to_string(&stamp).is_ok_and(|s| s == requirements) {

@@ -4,6 +4,7 @@
 pub mod decode;
 pub mod latency;
 pub mod memory;
+pub mod serve;
 pub mod streaming;
 pub mod token;
 
