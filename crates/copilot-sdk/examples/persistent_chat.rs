@@ -17,9 +17,7 @@ use std::sync::Arc;
 
 use copilot_sdk::{
     FileSessionStore, GitHubHost, PermissionHandler, Role, SdkError, SessionConfig, SessionFilter,
-    Tool,
 };
-use serde_json::{Value, json};
 use support::{BoxError, Target};
 
 /// The id the conversation is saved under.
@@ -27,19 +25,10 @@ pub const SESSION_ID: &str = "persistent-chat-demo";
 /// Exit code of a child that found the session in use.
 pub const IN_USE_EXIT: i32 = 3;
 
-fn weather_tool() -> Tool {
-    Tool::new(
-        "get_weather",
-        "Current weather for a city",
-        json!({"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}),
-        |args: Value| async move { Ok(json!({"city": args["city"], "condition": "sunny"})) },
-    )
-}
-
 /// Tools and handlers are never saved: every process supplies them again.
 fn config() -> SessionConfig {
     SessionConfig::new()
-        .tool(weather_tool())
+        .tool(support::weather_tool())
         .on_permission_request(PermissionHandler::approve_all())
 }
 

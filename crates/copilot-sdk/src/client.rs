@@ -21,6 +21,7 @@ use copilot_token::{
 use url::Url;
 
 use crate::SdkError;
+use crate::hooks::SessionStartSource;
 use crate::session::{Origin, Session, SessionConfig};
 use crate::store::{FileSessionStore, SessionFilter, SessionMetadata, SessionStore};
 use crate::store_provider::StoreTokenProvider;
@@ -537,7 +538,7 @@ impl CopilotClient {
             None => None,
         };
         let session = Session::open(self.clone(), config, model, Origin::New, store);
-        session.record_start("session.start");
+        session.record_start(SessionStartSource::New).await;
         session.save().await?;
         Ok(session)
     }
@@ -568,7 +569,7 @@ impl CopilotClient {
             Origin::Resumed(Box::new(record)),
             Some((store.clone(), lock)),
         );
-        session.record_start("session.resume");
+        session.record_start(SessionStartSource::Resumed).await;
         session.save().await?;
         Ok(session)
     }

@@ -114,6 +114,12 @@ pub enum SdkError {
         /// The session id.
         id: String,
     },
+    /// The session was closed ([`Session::close`](crate::Session::close)): it runs no more turns.
+    #[error("session `{id}` is closed")]
+    SessionClosed {
+        /// The session id.
+        id: String,
+    },
     /// No saved session has this id.
     #[error("no saved session `{id}`")]
     SessionNotFound {

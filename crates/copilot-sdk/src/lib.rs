@@ -38,6 +38,12 @@
 //!   go back with `X-Initiator: agent`; handler errors become failed results the model reads; the number of
 //!   rounds is capped. A call of a tool the session does not have is answered as failed, or handed back to
 //!   the caller without another request ([`UnknownToolPolicy`]).
+//! - [`SessionHooks`] ([`SessionConfig::hooks`], module [`hooks`]): rewrite a prompt before it is sent,
+//!   allow / deny / change / annotate a tool call before it runs, replace or annotate its result, decide
+//!   whether a failed model request is retried, skipped or ends the turn, and observe the session's start
+//!   and [`close`](Session::close). A rewritten prompt is still one `X-Initiator: user` request, a denied
+//!   call is a [`ToolCallResult::Denied`] the model reads, and nothing is re-sent unless the hook returns
+//!   [`ErrorDecision::Retry`]. The example `hooks` runs against the mock in the tests.
 //! - [`ClientPool`]: many users, one transport, organisation gating and idle eviction.
 //! - Persistent sessions ([`SessionStore`], [`FileSessionStore`], [`MemorySessionStore`]): a session is
 //!   saved after every turn and continued later, in this process or another, with
@@ -77,6 +83,7 @@
 
 mod client;
 mod error;
+pub mod hooks;
 mod message;
 mod permission;
 mod pool;
@@ -92,6 +99,11 @@ pub use client::{
     DEFAULT_MAX_TOOL_ROUNDS, DEFAULT_STORE_ACCOUNT, DEFAULT_TURN_TIMEOUT, EnvLookup, Quota,
 };
 pub use error::SdkError;
+pub use hooks::{
+    ErrorDecision, ErrorOccurred, ErrorStage, MAX_HOOK_RETRIES, PostToolUse, PostToolUseDecision,
+    PreToolUse, PreToolUseDecision, SessionEnd, SessionEndReason, SessionHooks, SessionStart,
+    SessionStartSource, UserPromptDecision, UserPromptSubmitted,
+};
 pub use message::{Attachment, MessageOptions, OutputSchema};
 pub use permission::{PermissionDecision, PermissionHandler, PermissionRequest};
 pub use pool::{ClientPool, ClientPoolBuilder, DEFAULT_IDLE_TIMEOUT};
@@ -104,6 +116,10 @@ pub use store::{
     SessionMetadata, SessionRecord, SessionStore, StoredToolCall,
 };
 pub use tools::{RequestedToolCall, Tool, ToolError, ToolOutput, UnknownToolPolicy};
+
+/// The attribute for implementing [`SessionHooks`] (`#[copilot_sdk::async_trait]`), re-exported so callers
+/// need no dependency of their own.
+pub use async_trait::async_trait;
 
 /// Copilot API types and client (the `copilot-api` crate).
 pub use copilot_api as api;

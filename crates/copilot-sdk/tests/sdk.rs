@@ -15,6 +15,8 @@ mod examples;
 mod faults;
 #[path = "sdk/hardening.rs"]
 mod hardening;
+#[path = "sdk/hooks.rs"]
+mod hooks;
 #[path = "sdk/persistence.rs"]
 mod persistence;
 #[path = "sdk/pool.rs"]

@@ -4,7 +4,7 @@
 
 use copilot_mock::{DeviceScenario, MockConfig, MockServer};
 use copilot_sdk::http::time::{SharedSleep, Sleep};
-use copilot_sdk::{CopilotClient, CopilotClientBuilder, GitHubHost, SharedTransport};
+use copilot_sdk::{CopilotClient, CopilotClientBuilder, GitHubHost, SharedTransport, Tool};
 
 /// Errors of the examples.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -97,4 +97,16 @@ impl Target {
             .read_environment(false)
             .persist_sessions(false)
     }
+}
+
+/// A weather lookup (a stand-in for a real API call): always sunny.
+pub fn weather_tool() -> Tool {
+    Tool::new(
+        "get_weather",
+        "Current weather for a city",
+        serde_json::json!({"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}),
+        |args: serde_json::Value| async move {
+            Ok(serde_json::json!({"city": args["city"], "condition": "sunny"}))
+        },
+    )
 }

@@ -53,6 +53,9 @@ pub enum ToolCallResult {
     Failure(String),
     /// The permission handler rejected the call; the model was told.
     Rejected(String),
+    /// A hook ([`SessionHooks::on_pre_tool_use`](crate::SessionHooks::on_pre_tool_use)) denied the call
+    /// before it ran; the model was told the reason.
+    Denied(String),
 }
 
 impl ToolCallResult {
@@ -64,6 +67,29 @@ impl ToolCallResult {
             ToolCallResult::Rejected(reason) => {
                 format!("Error: permission to run this tool was denied: {reason}")
             }
+            ToolCallResult::Denied(reason) => {
+                format!("Error: this tool call was denied: {reason}")
+            }
+        }
+    }
+
+    /// The text inside: the content on success, the message or reason otherwise.
+    pub fn text(&self) -> &str {
+        match self {
+            ToolCallResult::Success(text)
+            | ToolCallResult::Failure(text)
+            | ToolCallResult::Rejected(text)
+            | ToolCallResult::Denied(text) => text,
+        }
+    }
+
+    /// The same result with `text` as its content, message or reason.
+    pub(crate) fn with_text(&self, text: String) -> Self {
+        match self {
+            ToolCallResult::Success(_) => ToolCallResult::Success(text),
+            ToolCallResult::Failure(_) => ToolCallResult::Failure(text),
+            ToolCallResult::Rejected(_) => ToolCallResult::Rejected(text),
+            ToolCallResult::Denied(_) => ToolCallResult::Denied(text),
         }
     }
 }
@@ -157,6 +183,7 @@ impl ToolCallResult {
             ToolCallResult::Success(_) => "success",
             ToolCallResult::Failure(_) => "failure",
             ToolCallResult::Rejected(_) => "rejected",
+            ToolCallResult::Denied(_) => "denied",
         }
     }
 }
@@ -180,12 +207,8 @@ impl SessionEvent {
                 tool_name,
                 result,
             } => {
-                let (success, text) = match result {
-                    ToolCallResult::Success(content) => (true, content),
-                    ToolCallResult::Failure(message) | ToolCallResult::Rejected(message) => {
-                        (false, message)
-                    }
-                };
+                let success = matches!(result, ToolCallResult::Success(_));
+                let text = result.text();
                 let outcome = if success {
                     json!({"result": {"content": text}})
                 } else {

@@ -11,6 +11,7 @@ mod usage;
 
 use std::collections::HashSet;
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime};
 
@@ -27,6 +28,9 @@ pub use usage::SessionUsage;
 
 use crate::SdkError;
 use crate::client::CopilotClient;
+use crate::hooks::{
+    SessionEnd, SessionEndReason, SessionHooks, SessionStart, SessionStartSource, SharedHooks,
+};
 use crate::message::{MessageOptions, OutputSchema};
 use crate::permission::PermissionHandler;
 use crate::store::{SessionLock, SessionRecord, SessionStore};
@@ -50,6 +54,7 @@ pub struct SessionConfig {
     pub(crate) streaming: Option<bool>,
     pub(crate) unknown_tool_policy: UnknownToolPolicy,
     pub(crate) purpose: RequestPurpose,
+    pub(crate) hooks: Option<SharedHooks>,
 }
 
 impl SessionConfig {
@@ -135,6 +140,15 @@ impl SessionConfig {
         self
     }
 
+    /// Code run at fixed points of the session: before a prompt is sent, around tool calls, on a failed
+    /// model request, at start and at [`Session::close`] (see [`SessionHooks`] and its module docs for
+    /// what each decision does to billing). Like the tools and the permission handler, hooks are never
+    /// saved: pass them again to [`CopilotClient::resume_session`].
+    pub fn hooks(mut self, hooks: impl SessionHooks + 'static) -> Self {
+        self.hooks = Some(SharedHooks(Arc::new(hooks)));
+        self
+    }
+
     /// Whether model rounds are streamed (default `true`). With `false`, models served by
     /// `/chat/completions` are asked for the whole answer at once (`CopilotApiClient::chat`); the turn then
     /// reports the answer as one [`SessionEvent::MessageDelta`] (and one
@@ -190,6 +204,9 @@ pub(crate) struct SessionInner {
     pub(crate) unknown_tool_policy: UnknownToolPolicy,
     /// The options of every model request: the session's [`RequestPurpose`].
     pub(crate) request_options: copilot_api::RequestOptions,
+    pub(crate) hooks: Option<Arc<dyn SessionHooks>>,
+    /// Set by [`Session::close`]: no more turns.
+    closed: AtomicBool,
     turn_timeout: Duration,
     state: Mutex<SessionState>,
     /// One turn at a time: a second `send` waits for the first to finish.
@@ -296,6 +313,8 @@ impl Session {
                 streaming: config.streaming.unwrap_or(true),
                 unknown_tool_policy: config.unknown_tool_policy,
                 request_options: copilot_api::RequestOptions::new().purpose(config.purpose),
+                hooks: config.hooks.map(|hooks| hooks.0),
+                closed: AtomicBool::new(false),
                 client,
                 tools: config.tools,
                 permission: config.permission_handler,
@@ -384,14 +403,63 @@ impl Session {
             .add_handler(Some(kind.into()), Arc::new(handler))
     }
 
-    /// Records `session.start` or `session.resume`.
-    pub(crate) fn record_start(&self, kind: &str) {
+    /// Records `session.start` or `session.resume`, and runs the start hook.
+    pub(crate) async fn record_start(&self, source: SessionStartSource) {
+        let kind = match source {
+            SessionStartSource::Resumed => "session.resume",
+            _ => "session.start",
+        };
         let data = serde_json::json!({
             "sessionId": self.inner.id,
             "selectedModel": self.model(),
             "eventCount": self.inner.hub.log().len(),
         });
         self.inner.hub.record(kind, data);
+        if let Some(hooks) = &self.inner.hooks {
+            let start = SessionStart {
+                session_id: self.inner.id.clone(),
+                source,
+                model: self.model(),
+                history_len: self.inner.state().history.len(),
+            };
+            hooks.on_session_start(&start).await;
+        }
+    }
+
+    /// Ends the session: aborts a running turn, abandons a parked one, saves the session, records
+    /// `session.shutdown` and runs [`SessionHooks::on_session_end`] (once; closing again does nothing).
+    /// Later turns fail with [`SdkError::SessionClosed`]. The store's lock is released when the last clone
+    /// of the session is dropped.
+    pub async fn close(&self) -> Result<(), SdkError> {
+        if self.inner.closed.swap(true, Ordering::SeqCst) {
+            return Ok(());
+        }
+        // A running turn ends with `SdkError::Aborted` the next time it is polled (and saves itself then).
+        self.abort();
+        let (turn_count, total_cost) = {
+            let state = self.inner.state();
+            (state.turn_count, state.usage.credits())
+        };
+        self.inner.hub.record(
+            "session.shutdown",
+            serde_json::json!({"reason": "closed", "turnCount": turn_count, "totalAiCredits": total_cost}),
+        );
+        let saved = self.save().await;
+        if let Some(hooks) = &self.inner.hooks {
+            let end = SessionEnd {
+                session_id: self.inner.id.clone(),
+                reason: SessionEndReason::Closed,
+                turn_count,
+                total_ai_credits: total_cost,
+            };
+            hooks.on_session_end(&end).await;
+        }
+        saved
+    }
+
+    /// Whether [`close`](Self::close) was called.
+    pub fn is_closed(&self) -> bool {
+        self.inner.closed.load(Ordering::SeqCst)
     }
 
     /// Saves the session to its store, if it has one.
@@ -589,6 +657,11 @@ impl Session {
     ) -> Result<AssistantMessage, SdkError> {
         let counts_as_turn = matches!(input, TurnInput::Prompt(_));
         let _one_turn_at_a_time = self.inner.turn_lock.clone().lock_owned().await;
+        if self.is_closed() {
+            return Err(SdkError::SessionClosed {
+                id: self.inner.id.clone(),
+            });
+        }
         let cancel = CancellationToken::new();
         *self
             .inner

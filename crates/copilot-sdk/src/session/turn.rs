@@ -16,6 +16,10 @@ use super::events::{AssistantMessage, EventSink, SessionEvent, ToolCallResult};
 use super::history::HistoryEntry;
 use crate::SdkError;
 use crate::client::Started;
+use crate::hooks::{
+    self, ErrorDecision, ErrorOccurred, ErrorStage, MAX_HOOK_RETRIES, PostToolUse,
+    PostToolUseDecision, PreToolUse, PreToolUseDecision, UserPromptDecision, UserPromptSubmitted,
+};
 use crate::message::{MessageOptions, OutputSchema};
 use crate::permission::{PermissionDecision, PermissionRequest};
 use crate::tools::{RequestedToolCall, Tool, UnknownToolPolicy};
@@ -48,7 +52,18 @@ pub(crate) async fn run(
 ) -> Result<AssistantMessage, SdkError> {
     let started = session.client.started().await?;
     let output_schema = match input {
-        TurnInput::Prompt(message) => {
+        TurnInput::Prompt(mut message) => {
+            if let Some(hooks) = &session.hooks {
+                let submitted = UserPromptSubmitted {
+                    session_id: session.id.clone(),
+                    prompt: message.prompt.clone(),
+                };
+                if let UserPromptDecision::Modify { prompt } =
+                    hooks.on_user_prompt_submitted(&submitted).await
+                {
+                    message.prompt = prompt;
+                }
+            }
             let user_message = message.to_message().await?;
             sink.record(
                 "user.message",
@@ -102,12 +117,58 @@ pub(crate) async fn run(
     let mut rounds = 0u32;
     let mut turn_cost: Option<CopilotUsage> = None;
     loop {
+        let mut attempt = 0u32;
         let Round {
             model,
             message: collected,
             usage,
             cost,
-        } = model_round(session, started, output_schema.as_ref(), sink, progress).await?;
+        } = loop {
+            let error =
+                match model_round(session, started, output_schema.as_ref(), sink, progress).await {
+                    Ok(round) => break round,
+                    Err(error) => error,
+                };
+            let Some(hooks) = &session.hooks else {
+                return Err(error);
+            };
+            attempt = attempt.saturating_add(1);
+            let occurred = ErrorOccurred {
+                session_id: &session.id,
+                error: &error,
+                stage: ErrorStage::ModelCall,
+                attempt,
+                tool_rounds: rounds,
+                request_may_have_been_processed: hooks::may_have_been_processed(&error),
+            };
+            let decision = hooks.on_error(&occurred).await;
+            let retry = decision == ErrorDecision::Retry && attempt <= MAX_HOOK_RETRIES;
+            if !retry && decision != ErrorDecision::Skip {
+                return Err(error);
+            }
+            sink.record(
+                "session.error",
+                serde_json::json!({
+                    "message": error.to_string(),
+                    "errorContext": ErrorStage::ModelCall.as_str(),
+                    "errorHandling": decision.as_str(),
+                    "attempt": attempt,
+                }),
+            );
+            if !retry {
+                // Skip: the turn ends without an answer; the history keeps what it reached.
+                return Ok(AssistantMessage {
+                    content: String::new(),
+                    reasoning: None,
+                    model: session.state().model.clone(),
+                    usage: None,
+                    cost: turn_cost,
+                    tool_rounds: rounds,
+                    finish_reason: None,
+                    tool_calls: Vec::new(),
+                });
+            }
+        };
         session.state().usage.record(usage.as_ref(), cost.as_ref());
         if let Some(cost) = &cost {
             turn_cost
@@ -420,18 +481,19 @@ async fn tool_round(
         plans.push(plan(session, call, arguments).await?);
     }
 
-    let runs = plans.into_iter().map(|plan| async move {
-        match plan {
-            Plan::Done(result) => result,
-            Plan::Run(tool, arguments) => {
-                match AssertUnwindSafe(tool.call(arguments)).catch_unwind().await {
-                    Ok(Ok(output)) => ToolCallResult::Success(output.to_content()),
-                    Ok(Err(error)) => ToolCallResult::Failure(error.message().to_owned()),
-                    Err(_) => ToolCallResult::Failure("the tool handler panicked".to_owned()),
-                }
+    let runs = calls
+        .iter()
+        .zip(plans)
+        .map(|(call, (plan, context))| async move {
+            let result = match plan {
+                Plan::Done(result) => result,
+                Plan::Run(tool, arguments) => run_tool(session, call, &tool, arguments).await,
+            };
+            match context {
+                Some(context) => append_context(&result, &context),
+                None => result,
             }
-        }
-    });
+        });
     let results = futures_util::future::join_all(runs).await;
 
     for (call, result) in calls.iter().zip(&results) {
@@ -445,6 +507,47 @@ async fn tool_round(
     Ok(results)
 }
 
+/// Runs one approved call, then the post-tool hook.
+async fn run_tool(
+    session: &SessionInner,
+    call: &ToolCall,
+    tool: &Tool,
+    arguments: Value,
+) -> ToolCallResult {
+    let result = match AssertUnwindSafe(tool.call(arguments.clone()))
+        .catch_unwind()
+        .await
+    {
+        Ok(Ok(output)) => ToolCallResult::Success(output.to_content()),
+        Ok(Err(error)) => ToolCallResult::Failure(error.message().to_owned()),
+        Err(_) => ToolCallResult::Failure("the tool handler panicked".to_owned()),
+    };
+    let Some(hooks) = &session.hooks else {
+        return result;
+    };
+    let ran = PostToolUse {
+        session_id: session.id.clone(),
+        tool_call_id: call.id.clone(),
+        tool_name: call.function.name.clone(),
+        arguments,
+        output: result.text().to_owned(),
+    };
+    let decision = match result {
+        ToolCallResult::Success(_) => hooks.on_post_tool_use(&ran).await,
+        _ => hooks.on_post_tool_use_failure(&ran).await,
+    };
+    match decision {
+        PostToolUseDecision::Replace { content } => result.with_text(content),
+        PostToolUseDecision::AddContext { context } => append_context(&result, &context),
+        _ => result,
+    }
+}
+
+/// `result` with `context` appended to its text (what the model reads).
+fn append_context(result: &ToolCallResult, context: &str) -> ToolCallResult {
+    result.with_text(format!("{}\n\n{context}", result.text()))
+}
+
 fn parse_arguments(arguments: &str) -> Result<Value, String> {
     if arguments.trim().is_empty() {
         return Ok(Value::Object(serde_json::Map::new()));
@@ -452,21 +555,55 @@ fn parse_arguments(arguments: &str) -> Result<Value, String> {
     serde_json::from_str(arguments).map_err(|e| format!("the arguments are not valid JSON: {e}"))
 }
 
+/// Settles one call: the pre-tool hook, then the permission handler. The second value is context a hook
+/// wants appended to the call's result.
 async fn plan(
     session: &SessionInner,
     call: &ToolCall,
     arguments: Result<Value, String>,
-) -> Result<Plan, SdkError> {
+) -> Result<(Plan, Option<String>), SdkError> {
     let name = &call.function.name;
     let Some(tool) = session.tool(name) else {
-        return Ok(Plan::Done(ToolCallResult::Failure(format!(
-            "there is no tool named `{name}`"
-        ))));
+        return Ok((
+            Plan::Done(ToolCallResult::Failure(format!(
+                "there is no tool named `{name}`"
+            ))),
+            None,
+        ));
     };
-    let arguments = match arguments {
+    let mut arguments = match arguments {
         Ok(arguments) => arguments,
-        Err(message) => return Ok(Plan::Done(ToolCallResult::Failure(message))),
+        Err(message) => return Ok((Plan::Done(ToolCallResult::Failure(message)), None)),
     };
+    let mut context = None;
+    if let Some(hooks) = &session.hooks {
+        let pre = PreToolUse {
+            session_id: session.id.clone(),
+            tool_call_id: call.id.clone(),
+            tool_name: name.clone(),
+            arguments: arguments.clone(),
+        };
+        match hooks.on_pre_tool_use(&pre).await {
+            PreToolUseDecision::Deny { reason } => {
+                return Ok((Plan::Done(ToolCallResult::Denied(reason)), None));
+            }
+            PreToolUseDecision::ModifyArguments { arguments: changed } => arguments = changed,
+            PreToolUseDecision::AddContext { context: added } => context = Some(added),
+            _ => {}
+        }
+    }
+    let plan = permit(session, call, tool, arguments).await?;
+    Ok((plan, context))
+}
+
+/// The permission handler's part of [`plan`].
+async fn permit(
+    session: &SessionInner,
+    call: &ToolCall,
+    tool: &Tool,
+    arguments: Value,
+) -> Result<Plan, SdkError> {
+    let name = &call.function.name;
     if session.state().approved_tools.contains(name) {
         return Ok(Plan::Run(tool.clone(), arguments));
     }

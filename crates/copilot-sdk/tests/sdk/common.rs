@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use copilot_mock::{Endpoint, MockConfig, MockServer, RequestLogEntry};
 use copilot_sdk::http::time::Sleep;
+use copilot_sdk::{AssistantMessage, SessionEvent, ToolCallResult};
 
 pub use support::Target;
 
@@ -65,4 +66,23 @@ impl Sleep for NeverSleep {
 /// Shorthand for `Arc::new`.
 pub fn shared<T>(value: T) -> Arc<T> {
     Arc::new(value)
+}
+
+/// The final answer among a turn's events.
+pub fn final_answer(events: &[SessionEvent]) -> Option<AssistantMessage> {
+    events.iter().find_map(|event| match event {
+        SessionEvent::AssistantMessage(answer) => Some(answer.clone()),
+        _ => None,
+    })
+}
+
+/// The tool results among a turn's events, in order.
+pub fn tool_results(events: &[SessionEvent]) -> Vec<ToolCallResult> {
+    events
+        .iter()
+        .filter_map(|event| match event {
+            SessionEvent::ToolResult { result, .. } => Some(result.clone()),
+            _ => None,
+        })
+        .collect()
 }

@@ -11,6 +11,9 @@ mod chat_stream;
 #[path = "../../examples/device_login.rs"]
 mod device_login;
 #[allow(dead_code)]
+#[path = "../../examples/hooks.rs"]
+mod hooks;
+#[allow(dead_code)]
 #[path = "../../examples/multi_user.rs"]
 mod multi_user;
 #[allow(dead_code)]
@@ -53,6 +56,48 @@ async fn tools_example() -> TestResult {
     assert_eq!(answer.tool_rounds, 1);
     assert!(answer.content.contains("sunny"), "{}", answer.content);
     assert!(answer.content.contains("12:00"), "{}", answer.content);
+    Ok(())
+}
+
+#[tokio::test]
+async fn hooks_example() -> TestResult {
+    let target = hooks::support::Target::mock(copilot_mock::MockConfig::new()).await;
+    let (answer, audit) = hooks::run(&target).await?;
+    // The model read the weather for the corrected city and the denial of the shell command.
+    assert!(answer.content.contains("Lisbon"), "{}", answer.content);
+    assert!(
+        answer.content.contains("shell commands are not allowed"),
+        "{}",
+        answer.content
+    );
+    assert_eq!(
+        audit[0],
+        "prompt: Use get_weather and run_command to see if Porto is sunny"
+    );
+    assert!(
+        audit
+            .iter()
+            .any(|l| l.starts_with("ran get_weather {\"city\":\"Lisbon\"}")),
+        "{audit:?}"
+    );
+    assert!(
+        !audit.iter().any(|l| l.starts_with("ran run_command")),
+        "{audit:?}"
+    );
+    assert_eq!(
+        audit.last().map(String::as_str),
+        Some("ended after 1 turns")
+    );
+    let mock = target.mock.as_ref().expect("the mock");
+    let chats = mock.requests_to(copilot_mock::Endpoint::ChatCompletions);
+    assert_eq!(chats.len(), 2);
+    let first = chats[0].body_json().expect("JSON body");
+    assert_eq!(
+        first["messages"][0]["content"],
+        "Use get_weather and run_command to see if Porto is sunny Keep it short."
+    );
+    assert_eq!(chats[0].header("x-initiator"), Some("user"));
+    assert_eq!(chats[1].header("x-initiator"), Some("agent"));
     Ok(())
 }
 
