@@ -227,17 +227,10 @@ impl Fault {
         effort: &str,
         supported: impl IntoIterator<Item = impl AsRef<str>>,
     ) -> Self {
-        let supported: Vec<String> = supported
-            .into_iter()
-            .map(|value| value.as_ref().to_owned())
-            .collect();
         Self::error_json(
             400,
             "invalid_reasoning_effort",
-            &format!(
-                "output_config.effort \"{effort}\" is not supported by model {model}; supported values: [{}]",
-                supported.join(", ")
-            ),
+            &invalid_reasoning_effort_message(model, effort, supported),
         )
     }
     /// 466 with a `text/plain` body: Copilot no longer supports the client version the identity headers
@@ -264,6 +257,23 @@ impl Fault {
         }
         self
     }
+}
+
+/// Copilot's wording of a rejected `output_config.effort`, shared by [`Fault::invalid_reasoning_effort`] and
+/// the mock's own `/v1/messages` check.
+pub(crate) fn invalid_reasoning_effort_message(
+    model: &str,
+    effort: &str,
+    supported: impl IntoIterator<Item = impl AsRef<str>>,
+) -> String {
+    let supported: Vec<String> = supported
+        .into_iter()
+        .map(|value| value.as_ref().to_owned())
+        .collect();
+    format!(
+        "output_config.effort \"{effort}\" is not supported by model {model}; supported values: [{}]",
+        supported.join(", ")
+    )
 }
 
 /// A fault bound to a route, active for every request or for the next N only.

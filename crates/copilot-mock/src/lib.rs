@@ -65,7 +65,9 @@
 //!   `cot_id` in a chunk *after* the finish chunk. Claude models stream `reasoning_text` pieces and a
 //!   `reasoning_opaque` signature when the request has `reasoning_effort` (not `none`) or
 //!   `thinking_budget`, or the prompt contains "think". `/responses` adds a reasoning item when the
-//!   request has `reasoning` (or the model is o-series).
+//!   request has `reasoning` (or the model is o-series). On `/v1/messages` an `output_config.effort` the
+//!   model does not list in `capabilities.supports.reasoning_effort` is refused with 400
+//!   `invalid_reasoning_effort`, naming the supported values, as Copilot does.
 //! * **Structured output**: `response_format: json_schema` answers with an instance of the schema
 //!   (every property present); `json_object` answers `{"answer": <reply>}`.
 //! * **Long answers** (throughput benchmarks): a prompt containing `long answer N` (default 100), or

@@ -113,6 +113,23 @@ pub(crate) async fn messages(State(shared): State<Arc<Shared>>, call: CopilotJso
     if let Err(response) = requested.policy_allows() {
         return response;
     }
+    // Copilot refuses an effort the model does not list, naming the ones it does.
+    if let Some(effort) = request
+        .pointer("/output_config/effort")
+        .and_then(Value::as_str)
+        && !model.reasoning_efforts.iter().any(|e| e == effort)
+    {
+        let message = crate::fault::invalid_reasoning_effort_message(
+            &requested.id,
+            effort,
+            &model.reasoning_efforts,
+        );
+        return (
+            http::StatusCode::BAD_REQUEST,
+            axum::Json(json!({"error": {"message": message, "code": "invalid_reasoning_effort"}})),
+        )
+            .into_response();
+    }
     let messages = request
         .get("messages")
         .and_then(Value::as_array)

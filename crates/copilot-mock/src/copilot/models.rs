@@ -34,6 +34,8 @@ pub(crate) struct ModelInfo {
     pub default_dimensions: usize,
     /// Answers every request with tool calls (see [`Spec::always_calls_tools`]).
     pub always_calls_tools: bool,
+    /// `capabilities.supports.reasoning_effort`: the efforts `/v1/messages` accepts.
+    pub reasoning_efforts: Vec<String>,
 }
 
 impl ModelInfo {
@@ -305,6 +307,18 @@ pub(crate) fn lookup(shared: &Shared, id: &str) -> Option<(ModelInfo, Option<Str
             .map(|n| n as usize),
         default_dimensions: 1536,
         always_calls_tools: spec.always_calls_tools,
+        reasoning_efforts: spec
+            .supports
+            .get("reasoning_effort")
+            .and_then(Value::as_array)
+            .map(|efforts| {
+                efforts
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default(),
     };
     let policy = shared.state().model_policies.get(id).cloned();
     Some((info, policy))

@@ -239,3 +239,25 @@ async fn every_conversation_endpoint_reports_nano_aiu() {
         "beside `response`"
     );
 }
+
+/// An `output_config.effort` the model does not list is refused as Copilot refuses it (400
+/// `invalid_reasoning_effort`, naming the supported values); a listed one is answered.
+#[tokio::test]
+async fn an_unlisted_output_config_effort_is_refused_like_copilot() {
+    let (server, _) = start(MockConfig::new()).await;
+    let token = copilot_token(&server).await;
+    let ask = |effort: &str| {
+        json!({"model": "claude-sonnet-4.5", "max_tokens": 64, "output_config": {"effort": effort},
+            "messages": [{"role": "user", "content": "hi"}]})
+    };
+    let refused = api_post(&server, "/v1/messages", &token, &ask("xhigh")).await;
+    assert_eq!(refused.status(), 400);
+    assert_eq!(
+        json(refused).await,
+        json!({"error": {"code": "invalid_reasoning_effort",
+            "message": "output_config.effort \"xhigh\" is not supported by model claude-sonnet-4.5; supported values: [low, medium, high]"}})
+    );
+    let answered = api_post(&server, "/v1/messages", &token, &ask("high")).await;
+    assert_eq!(answered.status(), 200);
+    assert_eq!(json(answered).await["type"], "message");
+}
