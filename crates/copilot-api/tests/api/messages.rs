@@ -302,6 +302,15 @@ async fn mount_messages_answer(server: &MockServer) {
         .await;
 }
 
+/// Answers every `POST {route}` with a final 400, for tests that only look at what was sent.
+async fn mount_refusal(server: &MockServer, route: &str) {
+    Mock::given(method("POST"))
+        .and(path(route))
+        .respond_with(ResponseTemplate::new(400).set_body_string("recorded"))
+        .mount(server)
+        .await;
+}
+
 #[tokio::test]
 async fn messages_request_headers_and_body() {
     let server = MockServer::start().await;
@@ -450,11 +459,7 @@ fn a_response_keeps_unknown_fields_and_blocks_through_a_round_trip() {
 async fn the_messages_api_version_comes_from_the_identity() {
     let server = MockServer::start().await;
     mount_messages_answer(&server).await;
-    Mock::given(method("POST"))
-        .and(path("/chat/completions"))
-        .respond_with(ResponseTemplate::new(400).set_body_string("recorded"))
-        .mount(&server)
-        .await;
+    mount_refusal(&server, "/chat/completions").await;
     catch_all(&server).await;
     let client_with = |identity: copilot_http::ClientIdentity| {
         copilot_api::CopilotApiClient::builder(copilot_api::StaticAuth::new(
@@ -499,4 +504,35 @@ async fn the_messages_api_version_comes_from_the_identity() {
             ("/v1/messages", Some(copilot_api::MESSAGES_API_VERSION)),
         ]
     );
+}
+
+/// Unknown effort values pass through on every endpoint that takes one (`output_config.effort` here, and
+/// `reasoning.effort` on `/responses`), and adaptive thinking is sent as `{"type":"adaptive"}`.
+#[tokio::test]
+async fn unknown_efforts_and_adaptive_thinking_reach_the_wire() {
+    use copilot_api::{
+        OutputConfig, ReasoningConfig, ReasoningEffort, ResponseItem, ResponsesRequest,
+    };
+    let server = MockServer::start().await;
+    mount_messages_answer(&server).await;
+    mount_refusal(&server, "/responses").await;
+    catch_all(&server).await;
+    let (client, _, _) = client_for(&server);
+    let request = MessagesRequest::new("claude-opus-4.6", 64, vec![AnthropicMessage::user("hi")])
+        .thinking(ThinkingConfig::adaptive())
+        .output_config(OutputConfig::effort(ReasoningEffort::from("ultra")));
+    client.messages(request).await.unwrap();
+    let _ = client
+        .responses(
+            ResponsesRequest::new("gpt-5.4", vec![ResponseItem::user_text("hi")]).reasoning(
+                ReasoningConfig::new(Some(ReasoningEffort::from("ultra")), None),
+            ),
+        )
+        .await;
+    let sent = server.received_requests().await.unwrap();
+    let messages: Value = serde_json::from_slice(&sent[0].body).unwrap();
+    assert_eq!(messages["thinking"], json!({"type": "adaptive"}));
+    assert_eq!(messages["output_config"], json!({"effort": "ultra"}));
+    let responses: Value = serde_json::from_slice(&sent[1].body).unwrap();
+    assert_eq!(responses["reasoning"]["effort"], "ultra");
 }
