@@ -120,6 +120,17 @@ pub enum SdkError {
         /// The session id.
         id: String,
     },
+    /// The session's AI-credit budget ([`SessionConfig::max_ai_credits`](crate::SessionConfig::max_ai_credits))
+    /// is spent: the turn was refused before anything was sent.
+    #[error(
+        "the session's AI-credit budget is spent ({spent_ai_credits} of {max_ai_credits} credits)"
+    )]
+    BudgetExceeded {
+        /// What the session has spent, in AI credits.
+        spent_ai_credits: f64,
+        /// The budget, in AI credits.
+        max_ai_credits: f64,
+    },
     /// No saved session has this id.
     #[error("no saved session `{id}`")]
     SessionNotFound {

@@ -44,6 +44,9 @@
 //!   and [`close`](Session::close). A rewritten prompt is still one `X-Initiator: user` request, a denied
 //!   call is a [`ToolCallResult::Denied`] the model reads, and nothing is re-sent unless the hook returns
 //!   [`ErrorDecision::Retry`]. The example `hooks` runs against the mock in the tests.
+//! - Limits: [`SessionConfig::max_ai_credits`] is a soft AI-credit budget over [`Session::usage`]: the
+//!   turn that crosses it completes, the next is refused before anything is sent
+//!   ([`SdkError::BudgetExceeded`], [`SessionEvent::BudgetExceeded`]).
 //! - [`ClientPool`]: many users, one transport, organisation gating and idle eviction.
 //! - Persistent sessions ([`SessionStore`], [`FileSessionStore`], [`MemorySessionStore`]): a session is
 //!   saved after every turn and continued later, in this process or another, with

@@ -17,6 +17,8 @@ mod faults;
 mod hardening;
 #[path = "sdk/hooks.rs"]
 mod hooks;
+#[path = "sdk/limits.rs"]
+mod limits;
 #[path = "sdk/persistence.rs"]
 mod persistence;
 #[path = "sdk/pool.rs"]

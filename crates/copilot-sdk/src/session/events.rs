@@ -136,6 +136,14 @@ pub enum SessionEvent {
     Usage(Usage),
     /// The final answer.
     AssistantMessage(AssistantMessage),
+    /// The session's AI-credit budget is spent, so this turn was refused before anything was sent (an
+    /// [`Error`](Self::Error) with [`SdkError::BudgetExceeded`] follows).
+    BudgetExceeded {
+        /// What the session has spent, in AI credits.
+        spent_ai_credits: f64,
+        /// The budget ([`SessionConfig::max_ai_credits`](crate::SessionConfig::max_ai_credits)).
+        max_ai_credits: f64,
+    },
     /// The turn failed.
     Error(SdkError),
     /// The turn is over; the session is ready for the next prompt.
@@ -154,6 +162,7 @@ impl SessionEvent {
     /// | [`ToolResult`](Self::ToolResult) | `tool.execution_complete` |
     /// | [`Usage`](Self::Usage) | `assistant.usage` |
     /// | [`AssistantMessage`](Self::AssistantMessage) | `assistant.message` |
+    /// | [`BudgetExceeded`](Self::BudgetExceeded) | `session.budget_exceeded` (copilot-rs's own) |
     /// | [`Error`](Self::Error) | `session.error` |
     /// | [`Idle`](Self::Idle) | `session.idle` |
     ///
@@ -170,6 +179,7 @@ impl SessionEvent {
             SessionEvent::ToolResult { .. } => "tool.execution_complete",
             SessionEvent::Usage(_) => "assistant.usage",
             SessionEvent::AssistantMessage(_) => "assistant.message",
+            SessionEvent::BudgetExceeded { .. } => "session.budget_exceeded",
             SessionEvent::Error(_) => "session.error",
             SessionEvent::Idle => "session.idle",
         }
@@ -239,6 +249,10 @@ impl SessionEvent {
                     "toolCallId": call.id, "name": call.name, "arguments": call.arguments,
                 })).collect::<Vec<_>>(),
             }),
+            SessionEvent::BudgetExceeded {
+                spent_ai_credits,
+                max_ai_credits,
+            } => json!({"spentAiCredits": spent_ai_credits, "maxAiCredits": max_ai_credits}),
             SessionEvent::Error(error) => json!({"message": error.to_string()}),
             SessionEvent::Idle => json!({}),
         }

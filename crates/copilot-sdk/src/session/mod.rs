@@ -55,6 +55,7 @@ pub struct SessionConfig {
     pub(crate) unknown_tool_policy: UnknownToolPolicy,
     pub(crate) purpose: RequestPurpose,
     pub(crate) hooks: Option<SharedHooks>,
+    pub(crate) max_ai_credits: Option<f64>,
 }
 
 impl SessionConfig {
@@ -140,6 +141,24 @@ impl SessionConfig {
         self
     }
 
+    /// A soft budget in AI credits (default: none), checked against [`Session::usage`] (the cost Copilot
+    /// reports for every request) before each turn: the turn that crosses it runs to its end, tool rounds
+    /// included, and the next one is refused before anything is sent, with
+    /// [`SdkError::BudgetExceeded`] and a [`SessionEvent::BudgetExceeded`] event. A resumed session counts
+    /// what it had spent before; like the tools, the budget is not saved, so pass it again when resuming.
+    /// `None` removes the limit; a negative or NaN budget is 0 (every turn is refused).
+    ///
+    /// ```
+    /// use copilot_sdk::SessionConfig;
+    ///
+    /// let config = SessionConfig::new().model("gpt-4.1").max_ai_credits(2.5);
+    /// # let _ = config;
+    /// ```
+    pub fn max_ai_credits(mut self, credits: impl Into<Option<f64>>) -> Self {
+        self.max_ai_credits = credits.into();
+        self
+    }
+
     /// Code run at fixed points of the session: before a prompt is sent, around tool calls, on a failed
     /// model request, at start and at [`Session::close`] (see [`SessionHooks`] and its module docs for
     /// what each decision does to billing). Like the tools and the permission handler, hooks are never
@@ -205,6 +224,8 @@ pub(crate) struct SessionInner {
     /// The options of every model request: the session's [`RequestPurpose`].
     pub(crate) request_options: copilot_api::RequestOptions,
     pub(crate) hooks: Option<Arc<dyn SessionHooks>>,
+    /// [`SessionConfig::max_ai_credits`] in nano-AIU.
+    pub(crate) max_nano_aiu: Option<u64>,
     /// Set by [`Session::close`]: no more turns.
     closed: AtomicBool,
     turn_timeout: Duration,
@@ -314,6 +335,10 @@ impl Session {
                 unknown_tool_policy: config.unknown_tool_policy,
                 request_options: copilot_api::RequestOptions::new().purpose(config.purpose),
                 hooks: config.hooks.map(|hooks| hooks.0),
+                // `as` saturates: NaN and negatives are 0, huge values u64::MAX.
+                max_nano_aiu: config
+                    .max_ai_credits
+                    .map(|credits| (credits * 1e9).round() as u64),
                 closed: AtomicBool::new(false),
                 client,
                 tools: config.tools,

@@ -50,6 +50,7 @@ pub(crate) async fn run(
     sink: &EventSink,
     progress: &Arc<Mutex<Progress>>,
 ) -> Result<AssistantMessage, SdkError> {
+    refuse_over_budget(session, sink).await?;
     let started = session.client.started().await?;
     let output_schema = match input {
         TurnInput::Prompt(mut message) => {
@@ -265,6 +266,28 @@ struct Round {
     message: CollectedMessage,
     usage: Option<copilot_api::Usage>,
     cost: Option<CopilotUsage>,
+}
+
+/// Refuses the turn, before anything is sent or recorded in the history, once the session has spent its
+/// AI-credit budget.
+async fn refuse_over_budget(session: &SessionInner, sink: &EventSink) -> Result<(), SdkError> {
+    let Some(limit) = session.max_nano_aiu else {
+        return Ok(());
+    };
+    let spent = session.state().usage.cost.total_nano_aiu;
+    if spent < limit {
+        return Ok(());
+    }
+    let credits = |nano: u64| nano as f64 / 1e9;
+    sink.emit(SessionEvent::BudgetExceeded {
+        spent_ai_credits: credits(spent),
+        max_ai_credits: credits(limit),
+    })
+    .await;
+    Err(SdkError::BudgetExceeded {
+        spent_ai_credits: credits(spent),
+        max_ai_credits: credits(limit),
+    })
 }
 
 /// One request to the model, streamed: forwards deltas, returns the assembled message.

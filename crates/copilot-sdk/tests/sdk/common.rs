@@ -12,7 +12,9 @@ use std::time::Duration;
 
 use copilot_mock::{Endpoint, MockConfig, MockServer, RequestLogEntry};
 use copilot_sdk::http::time::Sleep;
-use copilot_sdk::{AssistantMessage, SessionEvent, ToolCallResult};
+use copilot_sdk::{
+    AssistantMessage, CopilotClient, SdkError, SessionEvent, SessionStore, ToolCallResult,
+};
 
 pub use support::Target;
 
@@ -85,4 +87,20 @@ pub fn tool_results(events: &[SessionEvent]) -> Vec<ToolCallResult> {
             _ => None,
         })
         .collect()
+}
+
+/// A client of `octocat` on `target`, saving sessions in `store` when one is given.
+pub fn octocat_client(
+    target: &Target,
+    store: Option<Arc<dyn SessionStore>>,
+) -> Result<CopilotClient, SdkError> {
+    let builder = target
+        .client_builder()
+        .github_token(target.user_token("octocat").expect("the mock mints tokens"))
+        .use_logged_in_user(false);
+    match store {
+        Some(store) => builder.session_store(store),
+        None => builder,
+    }
+    .build()
 }

@@ -14,7 +14,7 @@ use copilot_sdk::{
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 
-use crate::common::{Target, final_answer, mock, requests, target, tool_results};
+use crate::common::{Target, final_answer, mock, octocat_client, requests, target, tool_results};
 
 type Decide<I, O> = Box<dyn Fn(&I) -> O + Send + Sync>;
 type DecideError = Box<dyn Fn(&ErrorOccurred<'_>) -> ErrorDecision + Send + Sync>;
@@ -505,13 +505,7 @@ async fn on_error_skip_ends_the_turn_without_an_answer() -> Result<(), SdkError>
 #[tokio::test]
 async fn start_and_end_hooks_run_on_create_resume_and_close() -> Result<(), SdkError> {
     let target = target().await;
-    let store = MemorySessionStore::new();
-    let client = target
-        .client_builder()
-        .github_token(target.user_token("octocat").expect("token"))
-        .use_logged_in_user(false)
-        .session_store(Arc::new(store.clone()))
-        .build()?;
+    let client = octocat_client(&target, Some(Arc::new(MemorySessionStore::new())))?;
     let hooks = Scripted::default();
     let log = log_of(&hooks);
     let session = client
