@@ -37,7 +37,10 @@
 //! - [`Tool`] and [`PermissionHandler`]: the tool loop. Approved calls of one round run concurrently; results
 //!   go back with `X-Initiator: agent`; handler errors become failed results the model reads; the number of
 //!   rounds is capped. A call of a tool the session does not have is answered as failed, or handed back to
-//!   the caller without another request ([`UnknownToolPolicy`]).
+//!   the caller without another request ([`UnknownToolPolicy`]). A call may be limited in time
+//!   ([`SessionConfig::tool_timeout`]). Every call ends as a typed [`ToolCallResult`], as the official SDK
+//!   types it in `tool.execution_complete`: `Success`, `Failure`, `Rejected` (permission handler), `Denied`
+//!   (hook) or `Timeout`.
 //! - [`SessionHooks`] ([`SessionConfig::hooks`], module [`hooks`]): rewrite a prompt before it is sent,
 //!   allow / deny / change / annotate a tool call before it runs, replace or annotate its result, decide
 //!   whether a failed model request is retried, skipped or ends the turn, and observe the session's start

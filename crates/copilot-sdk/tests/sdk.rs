@@ -23,6 +23,8 @@ mod limits;
 mod persistence;
 #[path = "sdk/pool.rs"]
 mod pool;
+#[path = "sdk/results.rs"]
+mod results;
 #[path = "sdk/seeds.rs"]
 mod seeds;
 #[path = "sdk/session.rs"]

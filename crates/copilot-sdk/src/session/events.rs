@@ -56,6 +56,9 @@ pub enum ToolCallResult {
     /// A hook ([`SessionHooks::on_pre_tool_use`](crate::SessionHooks::on_pre_tool_use)) denied the call
     /// before it ran; the model was told the reason.
     Denied(String),
+    /// The call ran longer than [`SessionConfig::tool_timeout`](crate::SessionConfig::tool_timeout) and was
+    /// cancelled; the model was told.
+    Timeout(String),
 }
 
 impl ToolCallResult {
@@ -70,6 +73,7 @@ impl ToolCallResult {
             ToolCallResult::Denied(reason) => {
                 format!("Error: this tool call was denied: {reason}")
             }
+            ToolCallResult::Timeout(message) => format!("Error: the tool timed out: {message}"),
         }
     }
 
@@ -79,7 +83,8 @@ impl ToolCallResult {
             ToolCallResult::Success(text)
             | ToolCallResult::Failure(text)
             | ToolCallResult::Rejected(text)
-            | ToolCallResult::Denied(text) => text,
+            | ToolCallResult::Denied(text)
+            | ToolCallResult::Timeout(text) => text,
         }
     }
 
@@ -90,6 +95,7 @@ impl ToolCallResult {
             ToolCallResult::Failure(_) => ToolCallResult::Failure(text),
             ToolCallResult::Rejected(_) => ToolCallResult::Rejected(text),
             ToolCallResult::Denied(_) => ToolCallResult::Denied(text),
+            ToolCallResult::Timeout(_) => ToolCallResult::Timeout(text),
         }
     }
 }
@@ -194,6 +200,7 @@ impl ToolCallResult {
             ToolCallResult::Failure(_) => "failure",
             ToolCallResult::Rejected(_) => "rejected",
             ToolCallResult::Denied(_) => "denied",
+            ToolCallResult::Timeout(_) => "timeout",
         }
     }
 }

@@ -50,6 +50,7 @@ pub struct SessionConfig {
     pub(crate) permission_handler: Option<PermissionHandler>,
     pub(crate) history: Vec<HistoryEntry>,
     pub(crate) max_tool_rounds: Option<u32>,
+    pub(crate) tool_timeout: Option<Duration>,
     pub(crate) turn_timeout: Option<Duration>,
     pub(crate) streaming: Option<bool>,
     pub(crate) unknown_tool_policy: UnknownToolPolicy,
@@ -124,6 +125,14 @@ impl SessionConfig {
     /// The cap on tool rounds per turn (default: the client's, 16).
     pub fn max_tool_rounds(mut self, rounds: u32) -> Self {
         self.max_tool_rounds = Some(rounds.max(1));
+        self
+    }
+
+    /// How long one tool call may run (default: no limit). A call still running then is dropped (its future
+    /// is cancelled) and answered with [`ToolCallResult::Timeout`], which the model reads like any failed
+    /// result; the turn goes on. Time is the client's [`sleep`](crate::CopilotClientBuilder::sleep).
+    pub fn tool_timeout(mut self, limit: impl Into<Option<Duration>>) -> Self {
+        self.tool_timeout = limit.into();
         self
     }
 
@@ -219,6 +228,7 @@ pub(crate) struct SessionInner {
     pub(crate) tools: Vec<Tool>,
     pub(crate) permission: Option<PermissionHandler>,
     pub(crate) max_tool_rounds: u32,
+    pub(crate) tool_timeout: Option<Duration>,
     pub(crate) streaming: bool,
     pub(crate) unknown_tool_policy: UnknownToolPolicy,
     /// The options of every model request: the session's [`RequestPurpose`].
@@ -330,6 +340,7 @@ impl Session {
                 created_at,
                 store,
                 max_tool_rounds: config.max_tool_rounds.unwrap_or(client.max_tool_rounds()),
+                tool_timeout: config.tool_timeout,
                 turn_timeout: config.turn_timeout.unwrap_or(client.turn_timeout()),
                 streaming: config.streaming.unwrap_or(true),
                 unknown_tool_policy: config.unknown_tool_policy,

@@ -537,13 +537,22 @@ async fn run_tool(
     tool: &Tool,
     arguments: Value,
 ) -> ToolCallResult {
-    let result = match AssertUnwindSafe(tool.call(arguments.clone()))
-        .catch_unwind()
-        .await
-    {
-        Ok(Ok(output)) => ToolCallResult::Success(output.to_content()),
-        Ok(Err(error)) => ToolCallResult::Failure(error.message().to_owned()),
-        Err(_) => ToolCallResult::Failure("the tool handler panicked".to_owned()),
+    let run = AssertUnwindSafe(tool.call(arguments.clone())).catch_unwind();
+    let outcome = match session.tool_timeout {
+        Some(limit) => {
+            let timer = session.client.sleeper().sleep(limit);
+            tokio::select! {
+                outcome = run => Ok(outcome),
+                () = timer => Err(limit),
+            }
+        }
+        None => Ok(run.await),
+    };
+    let result = match outcome {
+        Ok(Ok(Ok(output))) => ToolCallResult::Success(output.to_content()),
+        Ok(Ok(Err(error))) => ToolCallResult::Failure(error.message().to_owned()),
+        Ok(Err(_)) => ToolCallResult::Failure("the tool handler panicked".to_owned()),
+        Err(limit) => ToolCallResult::Timeout(format!("the tool did not finish within {limit:?}")),
     };
     let Some(hooks) = &session.hooks else {
         return result;
