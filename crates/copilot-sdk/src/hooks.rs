@@ -202,8 +202,9 @@ pub enum PreToolUseDecision {
         /// Sent to the model.
         reason: String,
     },
-    /// Run the call with `arguments` instead of the model's (the permission handler sees these). The
-    /// history keeps the model's original call.
+    /// Run the call with `arguments` instead of the model's (the permission handler, the tool and
+    /// [`SessionHooks::on_post_tool_use`] see these). The history and the `tool.execution_start` event
+    /// ([`SessionEvent::ToolRequested`](crate::SessionEvent::ToolRequested)) keep the model's original call.
     ModifyArguments {
         /// The arguments the tool gets.
         arguments: Value,

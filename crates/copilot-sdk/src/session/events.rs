@@ -126,7 +126,8 @@ pub enum SessionEvent {
         call_id: String,
         /// The tool.
         tool_name: String,
-        /// The arguments (`Value::Null` if they were not valid JSON).
+        /// The arguments as the model sent them (`Value::Null` if they were not valid JSON), before any
+        /// [`PreToolUseDecision::ModifyArguments`](crate::PreToolUseDecision::ModifyArguments).
         arguments: Value,
     },
     /// A tool call finished (or was refused).
