@@ -20,6 +20,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use url::Url;
 
+use crate::auto_model::AutoModelSession;
 use crate::chat::{ChatRequest, ChatResponse, StreamOptions};
 use crate::decode::Dialect;
 use crate::embeddings::{EmbeddingsRequest, EmbeddingsResponse, EmbeddingsUsage};
@@ -253,6 +254,28 @@ struct Sent {
 }
 
 impl CopilotApiClient {
+    /// A call that is no conversation turn (models, policy, the Auto-model session): idempotent, no
+    /// initiator, no caller options, the call kind's intent.
+    fn plain_call<'a>(
+        &'a self,
+        method: Method,
+        path: &'a [&'a str],
+        body: Option<Bytes>,
+        kind: CallKind,
+    ) -> Call<'a> {
+        Call {
+            method,
+            idempotency: Idempotency::Idempotent,
+            path,
+            body,
+            kind,
+            classification: classify(kind, None, &self.inner.default_intent, || Initiator::Agent),
+            vision: false,
+            options: None,
+            endpoint_headers: &[],
+        }
+    }
+
     /// A client with default settings (reqwest transport, default identity and retry policy).
     pub fn new(auth: impl CopilotAuth + 'static) -> Result<Self, ApiError> {
         Self::builder(auth).build()
@@ -629,22 +652,7 @@ impl CopilotApiClient {
 
     async fn fetch_models(&self) -> Result<ModelList, ApiError> {
         let sent = self
-            .send(&Call {
-                method: Method::GET,
-                idempotency: Idempotency::Idempotent,
-                path: &["models"],
-                body: None,
-                kind: CallKind::Models,
-                classification: classify(
-                    CallKind::Models,
-                    None,
-                    &self.inner.default_intent,
-                    || Initiator::Agent,
-                ),
-                vision: false,
-                options: None,
-                endpoint_headers: &[],
-            })
+            .send(&self.plain_call(Method::GET, &["models"], None, CallKind::Models))
             .await?;
         let body = sent
             .response
@@ -658,28 +666,45 @@ impl CopilotApiClient {
         })
     }
 
+    /// Starts an Auto-model session (`POST /models/session` with `{"auto_mode":{"model_hints":["auto"]}}`):
+    /// the models it may use, the one Copilot selected, and the token its turns carry
+    /// ([`RequestOptions::auto_session`]). Copilot answers 404 ([`ApiError::NotFound`]) to clients that are
+    /// not GitHub's own; choose a model yourself then. Retried like an idempotent call: it bills nothing.
+    pub async fn auto_model_session(&self) -> Result<AutoModelSession, ApiError> {
+        self.auto_model_session_with([crate::auto_model::AUTO_MODEL])
+            .await
+    }
+
+    /// [`auto_model_session`](Self::auto_model_session) with other `model_hints`.
+    pub async fn auto_model_session_with(
+        &self,
+        hints: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Result<AutoModelSession, ApiError> {
+        let hints: Vec<String> = hints.into_iter().map(Into::into).collect();
+        let body = to_body(&serde_json::json!({"auto_mode": {"model_hints": hints}}))?;
+        let sent = self
+            .send(&self.plain_call(
+                Method::POST,
+                &["models", "session"],
+                Some(body),
+                CallKind::ModelSession,
+            ))
+            .await?;
+        self.read_json("Auto-model session", sent).await
+    }
+
     /// Accepts a model's terms (`POST /models/{id}/policy` with `{"state":"enabled"}`), then forgets the
     /// cached list. Models disabled by an admin cannot be enabled this way (the server refuses).
     pub async fn accept_policy(&self, model_id: &str) -> Result<(), ApiError> {
         let body = to_body(&serde_json::json!({"state": "enabled"}))?;
         let sent = self
-            .send(&Call {
-                method: Method::POST,
-                // Setting `enabled` twice leaves it enabled.
-                idempotency: Idempotency::Idempotent,
-                path: &["models", model_id, "policy"],
-                body: Some(body),
-                kind: CallKind::ModelPolicy,
-                classification: classify(
-                    CallKind::ModelPolicy,
-                    None,
-                    &self.inner.default_intent,
-                    || Initiator::Agent,
-                ),
-                vision: false,
-                options: None,
-                endpoint_headers: &[],
-            })
+            // Setting `enabled` twice leaves it enabled: idempotent.
+            .send(&self.plain_call(
+                Method::POST,
+                &["models", model_id, "policy"],
+                Some(body),
+                CallKind::ModelPolicy,
+            ))
             .await?;
         drop(sent);
         self.invalidate_models().await;
@@ -831,6 +856,17 @@ impl CopilotApiClient {
         }
         if let Some(options) = call.options {
             apply_caller_headers(&mut headers, &options.headers);
+            if let Some(token) = &options.auto_session {
+                // Not `header_value`: its error would quote the token.
+                let mut value = HeaderValue::from_str(token.expose_secret()).map_err(|_| {
+                    ApiError::InvalidRequest {
+                        message: "the Auto-model session token is not a valid header value"
+                            .to_owned(),
+                    }
+                })?;
+                value.set_sensitive(true);
+                headers.insert(crate::auto_model::COPILOT_SESSION_TOKEN, value);
+            }
         }
         let mut request = http::Request::new(call.body.clone().unwrap_or_default());
         *request.method_mut() = call.method.clone();

@@ -105,6 +105,7 @@
 //!
 //! [protocol]: https://github.com/copilot-rs/copilot-rs/blob/main/docs/protocol.md
 
+mod auto_model;
 mod chat;
 mod client;
 mod decode;
@@ -118,6 +119,7 @@ mod stream;
 mod usage;
 mod wire;
 
+pub use auto_model::{AUTO_MODEL, AutoModelSession, AutoSessionToken, COPILOT_SESSION_TOKEN};
 pub use chat::{
     ChatCollector, ChatEvent, ChatRequest, ChatResponse, Choice, CollectedChat, CollectedExtra,
     CollectedMessage, CollectedReasoning, CollectedThinking, Content, ContentPart, FinishReason,

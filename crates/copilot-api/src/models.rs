@@ -372,6 +372,22 @@ impl ModelInfo {
         }
     }
 
+    /// Whether a turn can be sent to this model as it is: a chat endpoint, the policy allows it, and it is
+    /// no pseudo-model (`auto` names a choice, not a model).
+    pub fn is_callable_chat(&self) -> bool {
+        self.id != crate::auto_model::AUTO_MODEL
+            && self.is_enabled()
+            && self
+                .capabilities
+                .kind
+                .as_ref()
+                .is_none_or(|k| *k == ModelType::Chat)
+            && matches!(
+                self.endpoint_for_chat(),
+                ChatRoute::ChatCompletions | ChatRoute::Responses
+            )
+    }
+
     /// Whether the policy allows use: absent or `enabled`.
     pub fn is_enabled(&self) -> bool {
         self.policy
@@ -447,6 +463,29 @@ impl ModelList {
     /// The default chat model, if one is flagged.
     pub fn chat_default(&self) -> Option<&ModelInfo> {
         self.data.iter().find(|m| m.is_chat_default)
+    }
+
+    /// The model to use for an Auto-model session: of `preferred` (Copilot's `selected_model` first, then
+    /// its `available_models`), the first this list has as a [callable chat model](ModelInfo::is_callable_chat).
+    pub fn auto_choice<'a>(
+        &self,
+        preferred: impl IntoIterator<Item = &'a str>,
+    ) -> Option<&ModelInfo> {
+        preferred
+            .into_iter()
+            .find_map(|id| self.get(id).filter(|m| m.is_callable_chat()))
+    }
+
+    /// The local stand-in for the Auto model when Copilot offers no session (`/models/session` answers 404
+    /// to clients that are not GitHub's own): the chat default, else the first picker model, if callable.
+    pub fn local_auto_choice(&self) -> Option<&ModelInfo> {
+        self.chat_default()
+            .filter(|m| m.is_callable_chat())
+            .or_else(|| {
+                self.data
+                    .iter()
+                    .find(|m| m.model_picker_enabled && m.is_callable_chat())
+            })
     }
 }
 

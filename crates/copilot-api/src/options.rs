@@ -4,6 +4,8 @@
 
 use http::{HeaderMap, HeaderName, HeaderValue};
 
+use crate::auto_model::AutoSessionToken;
+
 /// `OpenAI-Intent` for chat and responses unless overridden.
 pub const DEFAULT_INTENT: &str = "conversation-panel";
 /// `OpenAI-Intent` for `/models`.
@@ -71,6 +73,8 @@ pub enum CallKind {
     Models,
     /// `POST /models/{id}/policy`.
     ModelPolicy,
+    /// `POST /models/session` (the Auto model).
+    ModelSession,
 }
 
 impl CallKind {
@@ -99,7 +103,7 @@ pub struct Classification<'a> {
 ///
 /// - **Intent**: the caller's [`RequestOptions::intent`], else per call: `default_intent` (the client's,
 ///   [`DEFAULT_INTENT`] unless configured) for chat and responses, [`MESSAGES_INTENT`], [`EMBEDDINGS_INTENT`],
-///   [`MODELS_INTENT`], [`POLICY_INTENT`].
+///   [`MODELS_INTENT`] (also for the Auto model's `/models/session`), [`POLICY_INTENT`].
 /// - **Interaction type**: the caller's [`RequestOptions::interaction_type`], else by purpose:
 ///   [`SUBAGENT_INTERACTION`] for a sub-agent, [`BACKGROUND_INTERACTION`] for compaction and background
 ///   requests, the intent for a conversation turn (as the real clients send it).
@@ -119,7 +123,7 @@ pub fn classify<'a>(
             CallKind::ChatCompletions | CallKind::Responses => default_intent,
             CallKind::Messages => MESSAGES_INTENT,
             CallKind::Embeddings => EMBEDDINGS_INTENT,
-            CallKind::Models => MODELS_INTENT,
+            CallKind::Models | CallKind::ModelSession => MODELS_INTENT,
             CallKind::ModelPolicy => POLICY_INTENT,
         });
     let interaction_type = options
@@ -160,6 +164,8 @@ pub struct RequestOptions {
     /// `Authorization`, `Proxy-Authorization`, `Cookie`, `Host`, `Content-Type`, `Content-Length` and
     /// `Transfer-Encoding` given here are ignored (with a warning).
     pub headers: HeaderMap,
+    /// The Auto-model session this turn belongs to: sent as `Copilot-Session-Token` (a sensitive header).
+    pub auto_session: Option<AutoSessionToken>,
 }
 
 impl RequestOptions {
@@ -193,6 +199,14 @@ impl RequestOptions {
         self
     }
 
+    /// Sends the turn in an Auto-model session ([`CopilotApiClient::auto_model_session`]).
+    ///
+    /// [`CopilotApiClient::auto_model_session`]: crate::CopilotApiClient::auto_model_session
+    pub fn auto_session(mut self, token: AutoSessionToken) -> Self {
+        self.auto_session = Some(token);
+        self
+    }
+
     /// Adds a header.
     pub fn header(mut self, name: HeaderName, value: HeaderValue) -> Self {
         self.headers.append(name, value);
@@ -204,13 +218,14 @@ impl RequestOptions {
 mod tests {
     use super::*;
 
-    const KINDS: [CallKind; 6] = [
+    const KINDS: [CallKind; 7] = [
         CallKind::ChatCompletions,
         CallKind::Responses,
         CallKind::Messages,
         CallKind::Embeddings,
         CallKind::Models,
         CallKind::ModelPolicy,
+        CallKind::ModelSession,
     ];
 
     /// `(intent, interaction type, initiator)` as headers would carry them.
@@ -301,6 +316,14 @@ mod tests {
             "ModelPolicy Compaction last=agent -> intent=chat-policy interaction=conversation-background initiator=-",
             "ModelPolicy Background last=user -> intent=chat-policy interaction=conversation-background initiator=-",
             "ModelPolicy Background last=agent -> intent=chat-policy interaction=conversation-background initiator=-",
+            "ModelSession Conversation last=user -> intent=model-access interaction=model-access initiator=-",
+            "ModelSession Conversation last=agent -> intent=model-access interaction=model-access initiator=-",
+            "ModelSession Subagent last=user -> intent=model-access interaction=conversation-subagent initiator=-",
+            "ModelSession Subagent last=agent -> intent=model-access interaction=conversation-subagent initiator=-",
+            "ModelSession Compaction last=user -> intent=model-access interaction=conversation-background initiator=-",
+            "ModelSession Compaction last=agent -> intent=model-access interaction=conversation-background initiator=-",
+            "ModelSession Background last=user -> intent=model-access interaction=conversation-background initiator=-",
+            "ModelSession Background last=agent -> intent=model-access interaction=conversation-background initiator=-",
         ];
         assert_eq!(table, expected);
     }

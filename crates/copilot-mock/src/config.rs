@@ -476,6 +476,7 @@ pub struct MockConfig {
     pub(crate) copilot_refresh_in: u64,
     pub(crate) github_token_lifetime: Duration,
     pub(crate) direct_mode: bool,
+    pub(crate) auto_model: bool,
     pub(crate) chunk_model_fields: bool,
     pub(crate) long_answer_chunks: Option<usize>,
     pub(crate) replay: Option<ReplayTranscript>,
@@ -508,6 +509,7 @@ impl Default for MockConfig {
             copilot_refresh_in: 1500,
             github_token_lifetime: Duration::from_secs(28800),
             direct_mode: false,
+            auto_model: true,
             chunk_model_fields: false,
             long_answer_chunks: None,
             replay: None,
@@ -582,6 +584,12 @@ impl MockConfig {
     /// Accept GitHub tokens as `Bearer` on the Copilot API (Direct world).
     pub fn direct_mode(mut self, enabled: bool) -> Self {
         self.direct_mode = enabled;
+        self
+    }
+    /// Serve `POST {api}/models/session` (the Auto model; default on). Off, it answers 404, as Copilot does
+    /// for clients that are not GitHub's own.
+    pub fn auto_model(mut self, enabled: bool) -> Self {
+        self.auto_model = enabled;
         self
     }
     /// Add `model` and `object` to every chat chunk (real Copilot omits them; async-openai needs them).

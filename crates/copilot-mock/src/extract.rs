@@ -109,6 +109,7 @@ impl FromRequest<Arc<Shared>> for CopilotJson {
         let (mut parts, body) = request.into_parts();
         // Authentication first: an unauthenticated request is 401 whatever its body.
         let caller = CopilotCaller::from_request_parts(&mut parts, shared).await?;
+        crate::copilot::models::check_auto_session(shared, &caller)?;
         let bytes = Bytes::from_request(Request::from_parts(parts, body), shared)
             .await
             .map_err(IntoResponse::into_response)?;

@@ -32,6 +32,8 @@ pub enum Endpoint {
     Model,
     /// `POST {api}/models/{id}/policy`
     ModelPolicy,
+    /// `POST {api}/models/session` (the Auto model)
+    ModelSession,
     /// `POST {api}/chat/completions`
     ChatCompletions,
     /// `POST {api}/responses`
@@ -57,6 +59,7 @@ impl Endpoint {
                 "/embeddings" => Endpoint::Embeddings,
                 "/v1/messages" => Endpoint::Messages,
                 "/_ping" => Endpoint::Ping,
+                "/models/session" => Endpoint::ModelSession,
                 p if p.starts_with("/models/") && p.ends_with("/policy") => Endpoint::ModelPolicy,
                 p if p.starts_with("/models/") => Endpoint::Model,
                 _ => Endpoint::Other,

@@ -35,6 +35,7 @@ pub(crate) struct Settings {
     pub copilot_token_lifetime: Duration,
     pub copilot_refresh_in: u64,
     pub direct_mode: bool,
+    pub auto_model: bool,
     pub chunk_model_fields: bool,
     pub long_answer_chunks: Option<usize>,
 }
@@ -113,6 +114,7 @@ impl MockServer {
                 copilot_token_lifetime: config.copilot_token_lifetime,
                 copilot_refresh_in: config.copilot_refresh_in,
                 direct_mode: config.direct_mode,
+                auto_model: config.auto_model,
                 chunk_model_fields: config.chunk_model_fields,
                 long_answer_chunks: config.long_answer_chunks,
             },
@@ -367,6 +369,7 @@ fn router(shared: Arc<Shared>) -> Router {
         );
     let api = Router::new()
         .route("/models", get(copilot::models::list))
+        .route("/models/session", post(copilot::models::auto_session))
         .route("/models/{id}", get(copilot::models::get_one))
         .route("/models/{id}/policy", post(copilot::models::set_policy))
         .route("/chat/completions", post(copilot::chat::completions))

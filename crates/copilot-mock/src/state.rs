@@ -104,6 +104,8 @@ pub(crate) struct State {
     pub web_flow: WebFlowDecision,
     pub replay: Option<ReplayTranscript>,
     pub model_policies: HashMap<String, String>,
+    /// Auto-model session tokens handed out: token → (login, expiry in unix seconds).
+    pub auto_sessions: HashMap<String, (String, u64)>,
     pub slow_downs: u64,
     pub github_token_lifetime: Duration,
 }
@@ -132,6 +134,7 @@ impl State {
             web_flow: config.web_flow.clone(),
             replay: config.replay.clone(),
             model_policies: crate::copilot::models::initial_policies(),
+            auto_sessions: HashMap::new(),
             slow_downs: 0,
             github_token_lifetime: config.github_token_lifetime,
         };

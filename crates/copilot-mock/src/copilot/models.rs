@@ -353,6 +353,89 @@ pub(crate) async fn get_one(
     }
 }
 
+/// How long an Auto-model session token lasts.
+const AUTO_SESSION_LIFETIME: u64 = 3600;
+
+/// `POST /models/session` with `{"auto_mode":{"model_hints":[…]}}`: an Auto-model session, the models it may
+/// use (chat models in the picker whose policy is not off, test-only models excluded), the one it selected
+/// and a `session_token` that turns then carry in `Copilot-Session-Token`. The selection is deliberately
+/// *not* the chat default, so a test can tell Copilot's choice from a client's local fallback. 404 when
+/// [`MockConfig::auto_model`](crate::MockConfig::auto_model) is off.
+pub(crate) async fn auto_session(
+    State(shared): State<Arc<Shared>>,
+    CopilotJson { caller, body }: CopilotJson,
+) -> Response {
+    if !shared.settings.auto_model {
+        return api_error(404, "not_found", "Not Found", "");
+    }
+    if !body.get("auto_mode").is_some_and(Value::is_object) {
+        return api_error(
+            400,
+            "invalid_request_body",
+            "auto_mode is required",
+            "auto_mode",
+        );
+    }
+    let mut state = shared.state();
+    let available: Vec<&'static str> = specs()
+        .iter()
+        .filter(|s| s.kind == "chat" && s.picker && !s.always_calls_tools)
+        .filter(|s| {
+            state
+                .model_policies
+                .get(s.id)
+                .is_none_or(|p| p == "enabled")
+        })
+        .map(|s| s.id)
+        .collect();
+    let default = specs().iter().find(|s| s.default).map(|s| s.id);
+    let selected = available.iter().copied().find(|id| Some(*id) != default);
+    let token = crate::ids::token("acs_", 40);
+    let expires_at = super::unix_now().saturating_add(AUTO_SESSION_LIFETIME);
+    state
+        .auto_sessions
+        .insert(token.clone(), (caller.user.login.clone(), expires_at));
+    let discounts: serde_json::Map<String, Value> = available
+        .iter()
+        .map(|id| ((*id).to_owned(), json!(0.1)))
+        .collect();
+    axum::Json(json!({
+        "available_models": available,
+        "selected_model": selected,
+        "session_token": token,
+        "expires_at": expires_at,
+        "discounted_costs": discounts,
+    }))
+    .into_response()
+}
+
+/// A request carrying `Copilot-Session-Token` must carry one this mock issued to the same user, unexpired
+/// (else 400 `invalid_session_token`).
+#[allow(clippy::result_large_err)]
+pub(crate) fn check_auto_session(shared: &Shared, caller: &CopilotCaller) -> Result<(), Response> {
+    let Some(token) = caller.headers.get("copilot-session-token") else {
+        return Ok(());
+    };
+    let state = shared.state();
+    let valid = token
+        .to_str()
+        .ok()
+        .and_then(|t| state.auto_sessions.get(t))
+        .is_some_and(|(login, expires_at)| {
+            *login == caller.user.login && super::unix_now() < *expires_at
+        });
+    if valid {
+        Ok(())
+    } else {
+        Err(api_error(
+            400,
+            "invalid_session_token",
+            "The Copilot-Session-Token is invalid or expired",
+            "",
+        ))
+    }
+}
+
 /// `POST /models/{id}/policy` with `{"state":"enabled"}`. Admin-disabled models stay disabled.
 pub(crate) async fn set_policy(
     State(shared): State<Arc<Shared>>,

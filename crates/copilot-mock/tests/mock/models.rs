@@ -205,3 +205,60 @@ async fn unknown_and_wrong_endpoint_models_are_rejected_like_copilot() {
         "legacy = chat"
     );
 }
+
+#[tokio::test]
+async fn auto_model_sessions_are_issued_checked_and_can_be_turned_off() {
+    let (server, _client) = start(MockConfig::new()).await;
+    let token = copilot_token(&server).await;
+    let response = api_post(
+        &server,
+        "/models/session",
+        &token,
+        &json!({"auto_mode": {"model_hints": ["auto"]}}),
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+    let auto = json(response).await;
+    let available: Vec<&str> = auto["available_models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(available.contains(&"gpt-4.1"), "{auto}");
+    assert!(!available.contains(&"text-embedding-3-small"), "{auto}");
+    assert_ne!(auto["selected_model"], "gpt-4.1", "not the chat default");
+    assert!(auto["expires_at"].as_u64().unwrap() > 0);
+    let session_token = auto["session_token"].as_str().unwrap().to_owned();
+
+    let chat = |session: &str| {
+        http()
+            .post(format!("{}/chat/completions", server.copilot_api_url()))
+            .header("authorization", format!("Bearer {token}"))
+            .header("copilot-session-token", session)
+            .header("content-type", "application/json")
+            .body(
+                json!({"model": "gpt-4.1", "messages": [{"role": "user", "content": "hi"}]})
+                    .to_string(),
+            )
+            .send()
+    };
+    assert_eq!(chat(&session_token).await.unwrap().status(), 200);
+    let forged = chat("acs_forged").await.unwrap();
+    assert_eq!(forged.status(), 400);
+    assert_eq!(json(forged).await["error"]["code"], "invalid_session_token");
+
+    let missing = api_post(&server, "/models/session", &token, &json!({})).await;
+    assert_eq!(missing.status(), 400);
+
+    let (off, _client) = start(MockConfig::new().auto_model(false)).await;
+    let token = copilot_token(&off).await;
+    let refused = api_post(
+        &off,
+        "/models/session",
+        &token,
+        &json!({"auto_mode": {"model_hints": ["auto"]}}),
+    )
+    .await;
+    assert_eq!(refused.status(), 404);
+}

@@ -1,5 +1,6 @@
 //! Sessions: a conversation with history, tools and a permission handler.
 
+mod auto;
 mod convert;
 mod envelope;
 mod events;
@@ -72,7 +73,10 @@ impl SessionConfig {
         self
     }
 
-    /// The model id from the models list, e.g. `gpt-4.1`.
+    /// The model id from the models list, e.g. `gpt-4.1`, or `auto` for Copilot's Auto model: each turn
+    /// then goes to the model Copilot's Auto-model session selects, with its session token (where Copilot
+    /// offers none, to the models list's chat default). `AssistantMessage::model` names the model that
+    /// answered. See `docs/protocol.md` §9.
     pub fn model(mut self, model: impl Into<String>) -> Self {
         self.model = Some(model.into());
         self
@@ -220,6 +224,8 @@ pub(crate) struct SessionState {
     pub(crate) summary: Option<String>,
     /// Tokens and AI credits spent, as reported.
     pub(crate) usage: SessionUsage,
+    /// The Auto model's session, when the model is `auto` (never saved: its token is a credential).
+    pub(crate) auto_model: auto::AutoModelState,
 }
 
 pub(crate) struct SessionInner {
@@ -329,6 +335,7 @@ impl Session {
                     turn_count: 0,
                     summary: None,
                     usage: SessionUsage::default(),
+                    auto_model: auto::AutoModelState::default(),
                 },
             ),
             Origin::Resumed(record) => persist::restore(*record, &config, model),

@@ -62,6 +62,7 @@ pub(crate) fn restore(
         turn_count: metadata.turn_count,
         summary: metadata.summary,
         usage: super::SessionUsage::from_saved_credits(metadata.total_cost),
+        auto_model: Default::default(),
     };
     (metadata.id, metadata.created_at, events, state)
 }

@@ -308,6 +308,11 @@ async fn model_round(
         )
     };
     started.preflight().await?;
+    let (model, auto_session) = super::auto::resolve(session, started, &model).await?;
+    let options = match auto_session {
+        Some(token) => session.request_options.clone().auto_session(token),
+        None => session.request_options.clone(),
+    };
     let parts = RequestParts {
         model: &model,
         system_message: system_message.as_deref(),
@@ -319,19 +324,13 @@ async fn model_round(
         ChatRoute::Responses => {
             started
                 .api
-                .responses_stream_with(
-                    convert::responses_request(&parts, &history),
-                    session.request_options.clone(),
-                )
+                .responses_stream_with(convert::responses_request(&parts, &history), options)
                 .await?
         }
         _ if !session.streaming => {
             let response = started
                 .api
-                .chat_with(
-                    convert::chat_request(&parts, &history),
-                    session.request_options.clone(),
-                )
+                .chat_with(convert::chat_request(&parts, &history), options)
                 .await?;
             let cost = response.copilot_usage();
             let (message, usage) = convert::collected_from_response(response);
@@ -347,10 +346,7 @@ async fn model_round(
         _ => {
             started
                 .api
-                .chat_stream_with(
-                    convert::chat_request(&parts, &history),
-                    session.request_options.clone(),
-                )
+                .chat_stream_with(convert::chat_request(&parts, &history), options)
                 .await?
         }
     };

@@ -2,14 +2,14 @@
 
 use std::sync::Arc;
 
-use copilot_mock::Endpoint;
+use copilot_mock::{Endpoint, MockConfig};
 use copilot_sdk::{
     Attachment, CopilotClient, HistoryEntry, Message, MessageOptions, ReasoningEffort, Role,
     SdkError, Session, SessionConfig, SessionEvent,
 };
 use futures_util::StreamExt;
 
-use crate::common::{FirstSleepOnly, Target, mock, requests, target};
+use crate::common::{FirstSleepOnly, Target, mock, requests, target, target_with};
 
 async fn session(target: &Target, config: SessionConfig) -> Result<Session, SdkError> {
     client(target)?.create_session(config).await
@@ -490,5 +490,96 @@ async fn a_sessions_purpose_labels_its_requests() -> Result<(), SdkError> {
         );
         assert_eq!(sent.header("x-initiator"), Some(initiator), "{purpose:?}");
     }
+    Ok(())
+}
+
+/// The chat requests' models and `Copilot-Session-Token` headers, in order.
+fn chat_models_and_tokens(target: &Target) -> Vec<(String, Option<String>)> {
+    requests(target, Endpoint::ChatCompletions)
+        .iter()
+        .map(|r| {
+            let body = r.body_json().expect("JSON body");
+            (
+                body["model"].as_str().unwrap_or_default().to_owned(),
+                r.header("copilot-session-token").map(str::to_owned),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_auto_model_sends_turns_to_copilots_choice_with_its_session_token()
+-> Result<(), SdkError> {
+    let target = target().await;
+    let session = session(&target, SessionConfig::new().model("auto")).await?;
+    let first = session.send_and_wait("Hello").await?;
+    let second = session.send_and_wait("Again").await?;
+
+    // One Auto-model session for both turns, asked for as the real clients ask.
+    let sessions = requests(&target, Endpoint::ModelSession);
+    assert_eq!(sessions.len(), 1);
+    assert_eq!(
+        sessions[0].body_json().expect("JSON body"),
+        serde_json::json!({"auto_mode": {"model_hints": ["auto"]}})
+    );
+    let sent = chat_models_and_tokens(&target);
+    assert_eq!(sent.len(), 2);
+    let (model, token) = &sent[0];
+    // The mock selects a model other than the list's chat default, so this is Copilot's choice.
+    assert_ne!(model, "gpt-4.1");
+    assert_ne!(model, "auto", "the pseudo-model is never sent");
+    assert!(
+        token.as_deref().is_some_and(|t| t.starts_with("acs_")),
+        "{token:?}"
+    );
+    assert_eq!(sent[1], sent[0], "same model, same session token");
+    assert_eq!(&first.model, model);
+    assert_eq!(second.model, first.model);
+    assert_eq!(session.model(), "auto", "the session still asks for Auto");
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_auto_model_session_is_renewed_before_it_expires() -> Result<(), SdkError> {
+    let target = target().await;
+    let clock = copilot_sdk::http::time::ManualClock::new(std::time::SystemTime::now());
+    let session = target
+        .client_builder()
+        .github_token(target.user_token("octocat").expect("token"))
+        .use_logged_in_user(false)
+        .clock(clock.clone())
+        .build()?
+        .create_session(SessionConfig::new().model("auto"))
+        .await?;
+    session.send_and_wait("Hello").await?;
+    // The mock's sessions last an hour: with 4 minutes left, the next turn starts a new one.
+    clock.advance(std::time::Duration::from_secs(3360));
+    session.send_and_wait("Later").await?;
+    assert_eq!(requests(&target, Endpoint::ModelSession).len(), 2);
+    let sent = chat_models_and_tokens(&target);
+    assert!(sent.iter().all(|(_, token)| token.is_some()));
+    assert_ne!(
+        sent[0].1, sent[1].1,
+        "the second turn carries the new token"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn without_copilots_auto_model_the_chat_default_is_chosen_locally() -> Result<(), SdkError> {
+    let target = target_with(MockConfig::new().auto_model(false)).await;
+    let session = session(&target, SessionConfig::new().model("auto")).await?;
+    let answer = session.send_and_wait("Hello").await?;
+    session.send_and_wait("Again").await?;
+    assert_eq!(answer.model, "gpt-4.1", "the models list's chat default");
+    assert_eq!(
+        chat_models_and_tokens(&target),
+        [("gpt-4.1".to_owned(), None), ("gpt-4.1".to_owned(), None)]
+    );
+    assert_eq!(
+        requests(&target, Endpoint::ModelSession).len(),
+        1,
+        "a 404 is remembered for the session"
+    );
     Ok(())
 }
