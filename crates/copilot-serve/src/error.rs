@@ -204,6 +204,9 @@ fn default_code(error: &ApiError) -> Option<String> {
             "sign_in_required"
         }
         ApiError::ModelNotSupported(_) => "model_not_supported",
+        ApiError::NoAvailableModelEndpoints(_) => "no_available_model_endpoints",
+        ApiError::InvalidReasoningEffort(_) => "invalid_reasoning_effort",
+        ApiError::ClientNotSupported(_) => "client_not_supported",
         ApiError::ContentFiltered(_) => "content_filter",
         ApiError::FirstEventTimeout { .. } | ApiError::IdleTimeout { .. } => "upstream_timeout",
         _ => return None,
@@ -229,6 +232,22 @@ fn api_status(error: &ApiError) -> StatusCode {
 }
 
 fn api_message(error: &ApiError, status: StatusCode) -> String {
+    match error {
+        // Upstream's words alone do not say what to do; these errors' own messages do.
+        ApiError::NoAvailableModelEndpoints(_) | ApiError::InvalidReasoningEffort(_) => {
+            return error.to_string();
+        }
+        ApiError::ClientNotSupported(info) => {
+            return format!(
+                "GitHub Copilot no longer supports the client version the gateway announces ({}): update \
+                 copilot-rs, or restart `copilot-rs serve` with --editor-version / \
+                 --editor-plugin-version / --user-agent / --integration-id (or the COPILOT_RS_* \
+                 variables of the same names)",
+                info.message
+            );
+        }
+        _ => {}
+    }
     let message = match error.info() {
         Some(info) if !info.message.is_empty() => info.message.clone(),
         _ => error.to_string(),

@@ -59,7 +59,17 @@ pub(crate) fn request_options(headers: &HeaderMap) -> RequestOptions {
         Some(v) if v.eq_ignore_ascii_case("user") => options.initiator = Some(Initiator::User),
         _ => {}
     }
-    for name in ["x-interaction-id", "x-agent-task-id", "x-interaction-type"] {
+    // The caller's label goes through copilot-api's one classification, like the SDK's, instead of
+    // overwriting its header afterwards.
+    if let Some(value) = headers
+        .get("x-interaction-type")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+    {
+        options.interaction_type = Some(value.to_owned());
+    }
+    for name in ["x-interaction-id", "x-agent-task-id"] {
         if let Some(value) = headers.get(name) {
             options
                 .headers

@@ -103,3 +103,39 @@ async fn malformed_bodies_are_400() {
     let body: Value = serde_json::from_str(&response.text().await.unwrap()).unwrap();
     assert_eq!(body["error"]["type"], "invalid_request_error");
 }
+
+/// Errors whose upstream words do not say what to do come back with advice and a code, in both dialects.
+#[tokio::test]
+async fn actionable_upstream_errors_keep_their_code_and_say_what_to_do() {
+    let h = Harness::start().await;
+    let cases = [
+        (
+            Fault::client_not_supported(),
+            466,
+            "client_not_supported",
+            "--editor-version",
+        ),
+        (
+            Fault::no_available_model_endpoints(),
+            400,
+            "no_available_model_endpoints",
+            "pick another model",
+        ),
+        (
+            Fault::invalid_reasoning_effort("gpt-4.1", "xhigh", ["medium"]),
+            400,
+            "invalid_reasoning_effort",
+            "reasoning_effort",
+        ),
+    ];
+    for (fault, status, code, advice) in cases {
+        h.mock.clear_faults();
+        h.mock
+            .set_fault(FaultRule::new(Endpoint::ChatCompletions, fault));
+        let (got, _, body) = h.post_json("/v1/chat/completions", &chat()).await;
+        assert_eq!(got, status, "{code}: {body}");
+        assert_eq!(body["error"]["code"], code, "{body}");
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(message.contains(advice), "{code}: {message}");
+    }
+}

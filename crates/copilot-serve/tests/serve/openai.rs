@@ -194,14 +194,23 @@ async fn a_tool_result_turn_is_billed_as_agent() {
         .post(h.url("/v1/chat/completions"))
         .bearer_auth(crate::common::KEY)
         .header("x-initiator", "agent")
+        .header("x-interaction-type", "conversation-background")
         .body(json!({"model": "gpt-4.1", "messages": [{"role": "user", "content": "Summarise the conversation"}]}).to_string())
         .send()
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
+    let summary = &h.upstream(Endpoint::ChatCompletions)[1];
+    assert_eq!(summary.header("x-initiator"), Some("agent"));
+    // Its label too, once (classified by copilot-api, not appended beside the client's own).
     assert_eq!(
-        h.upstream(Endpoint::ChatCompletions)[1].header("x-initiator"),
-        Some("agent")
+        summary.header("x-interaction-type"),
+        Some("conversation-background")
+    );
+    assert_eq!(
+        upstream[0].header("x-interaction-type"),
+        Some("conversation-panel"),
+        "a caller without a label gets the intent"
     );
 }
 
