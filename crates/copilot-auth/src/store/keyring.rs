@@ -9,6 +9,12 @@ use crate::AuthError;
 ///
 /// The keyring API blocks, so every call runs on tokio's blocking pool. On Linux the keyutils keyring
 /// does not survive a reboot; use [`FileStore`](crate::FileStore) where that matters.
+///
+/// On Linux the process needs a session keyring of its own, as a login session has (pam_keyinit). A process
+/// started without one (a container, a service, a CI runner) falls back to the uid's shared user-session
+/// keyring, where a save can succeed and the next load find nothing; run such processes under
+/// `keyctl session -`. Account names need no escaping, but `account@host` must fit keyutils' 4,095-byte
+/// description (a longer one is an [`AuthError::Keyring`], never a truncated alias).
 #[derive(Debug, Clone)]
 pub struct KeyringStore {
     service: String,

@@ -1,7 +1,6 @@
 //! No secret reaches a log line or a Debug string.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use copilot_auth::{
     CallbackParams, CredentialKey, DeviceFlow, FileStore, GitHubApi, GitHubToken, MemoryStore,
@@ -9,10 +8,10 @@ use copilot_auth::{
 };
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
-use tracing_subscriber::fmt::MakeWriter;
 use wiremock::matchers::{body_string_contains, method, path};
 use wiremock::{Mock, MockServer};
 
+use crate::capture::Buffer;
 use crate::common::{self, Sequence, json as reply};
 
 const SECRETS: &[&str] = &[
@@ -25,26 +24,6 @@ const SECRETS: &[&str] = &[
     "ghu_refreshed_secret",
     "ghr_refreshed_secret",
 ];
-
-#[derive(Clone, Default)]
-struct Buffer(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Buffer {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> MakeWriter<'a> for Buffer {
-    type Writer = Buffer;
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
 
 async fn server() -> MockServer {
     let server = MockServer::start().await;
@@ -173,7 +152,7 @@ async fn trace_logs_of_every_flow_hold_no_secret() {
         .unwrap();
 
     drop(_guard);
-    let logs = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+    let logs = buffer.text();
     assert!(
         logs.contains("device flow completed"),
         "the capture works: {logs}"
