@@ -1,6 +1,6 @@
 //! A session's history: each message as the model sees it, with what the SDK keeps beside it.
 
-use copilot_api::Message;
+use copilot_api::{Message, Role};
 use serde::{Deserialize, Serialize};
 
 /// One entry of a session's history ([`Session::history_entries`](crate::Session::history_entries)).
@@ -40,5 +40,90 @@ impl HistoryEntry {
 impl From<Message> for HistoryEntry {
     fn from(message: Message) -> Self {
         HistoryEntry::new(message)
+    }
+}
+
+/// Where each turn starts: the positions of the user's prompts. A turn runs from its prompt to the next one,
+/// so cutting there never separates an assistant's tool calls from their results.
+fn turn_starts(history: &[HistoryEntry]) -> Vec<usize> {
+    history
+        .iter()
+        .enumerate()
+        .filter(|(_, entry)| entry.message.role == Role::User)
+        .map(|(at, _)| at)
+        .collect()
+}
+
+/// Drops the last `turns` turns; returns how many went.
+pub(crate) fn rewind(history: &mut Vec<HistoryEntry>, turns: usize) -> usize {
+    let starts = turn_starts(history);
+    let removed = turns.min(starts.len());
+    if removed > 0 {
+        history.truncate(starts[starts.len() - removed]);
+    }
+    removed
+}
+
+/// Keeps only the last `keep` turns (and nothing before them); returns how many turns went.
+pub(crate) fn keep_last(history: &mut Vec<HistoryEntry>, keep: usize) -> usize {
+    let starts = turn_starts(history);
+    if starts.len() <= keep {
+        return 0;
+    }
+    let cut = if keep == 0 {
+        history.len()
+    } else {
+        starts[starts.len() - keep]
+    };
+    history.drain(..cut);
+    starts.len() - keep
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use copilot_api::ToolCall;
+
+    fn turn(n: usize, with_tool: bool) -> Vec<HistoryEntry> {
+        let mut entries = vec![HistoryEntry::new(Message::user(format!("q{n}")))];
+        if with_tool {
+            entries.push(HistoryEntry::new(Message::assistant("").with_tool_calls(
+                vec![ToolCall::function(format!("call_{n}"), "lookup", "{}")],
+            )));
+            entries.push(HistoryEntry::new(Message::tool(format!("call_{n}"), "42")));
+        }
+        entries.push(HistoryEntry::new(Message::assistant(format!("a{n}"))));
+        entries
+    }
+
+    fn history() -> Vec<HistoryEntry> {
+        (0..3).flat_map(|n| turn(n, n == 1)).collect()
+    }
+
+    fn prompts(history: &[HistoryEntry]) -> Vec<String> {
+        history
+            .iter()
+            .filter(|e| e.message.role == Role::User)
+            .map(|e| e.message.text())
+            .collect()
+    }
+
+    #[test]
+    fn rewind_and_keep_last_cut_at_prompts_only() {
+        let mut h = history();
+        assert_eq!(rewind(&mut h, 1), 1);
+        assert_eq!(prompts(&h), ["q0", "q1"]);
+        assert_eq!(h.len(), 2 + 4, "the tool round of q1 stays whole");
+        assert_eq!(rewind(&mut h, 10), 2);
+        assert!(h.is_empty());
+
+        let mut h = history();
+        assert_eq!(keep_last(&mut h, 2), 1);
+        assert_eq!(prompts(&h), ["q1", "q2"]);
+        assert_eq!(h.len(), 4 + 2);
+        assert_eq!(keep_last(&mut h, 5), 0);
+        assert_eq!(keep_last(&mut h, 0), 2);
+        assert!(h.is_empty());
+        assert_eq!(rewind(&mut h, 0), 0);
     }
 }

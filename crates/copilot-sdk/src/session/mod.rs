@@ -412,6 +412,48 @@ impl Session {
         self.inner.state().history.clone()
     }
 
+    /// Undoes the last `turns` turns: each from the user's prompt through its tool rounds and answer (a
+    /// cut never separates tool calls from their results). Waits for a running turn to end, then saves the
+    /// session. Returns how many turns were removed; the turn count drops by as many, the cost spent stays.
+    pub async fn rewind(&self, turns: usize) -> Result<usize, SdkError> {
+        self.edit_history(|state| {
+            let removed = history::rewind(&mut state.history, turns);
+            if removed > 0 {
+                // The calls a removed turn handed back are gone with it.
+                state.pending_calls.clear();
+                state.turn_count = state.turn_count.saturating_sub(removed as u64);
+            }
+            removed
+        })
+        .await
+    }
+
+    /// Keeps only the last `turns` turns of the history (older turns, and anything before them, are
+    /// dropped whole), so a long session fits a smaller context. Waits for a running turn to end, then
+    /// saves. Returns how many turns were dropped; the turn count and the cost spent stay.
+    pub async fn truncate(&self, turns: usize) -> Result<usize, SdkError> {
+        self.edit_history(|state| {
+            let removed = history::keep_last(&mut state.history, turns);
+            if state.history.is_empty() {
+                state.pending_calls.clear();
+            }
+            removed
+        })
+        .await
+    }
+
+    async fn edit_history(
+        &self,
+        edit: impl FnOnce(&mut SessionState) -> usize,
+    ) -> Result<usize, SdkError> {
+        let _no_turn_meanwhile = self.inner.turn_lock.clone().lock_owned().await;
+        let removed = edit(&mut self.inner.state());
+        if removed > 0 {
+            self.inner.save().await?;
+        }
+        Ok(removed)
+    }
+
     /// The persisted event log, oldest first, in the official SDK's envelope: `session.start` (or
     /// `session.resume`), `user.message`, `tool.execution_start`, `tool.execution_complete`,
     /// `assistant.message`, `session.error`, … A resumed session's log continues the saved one. Deltas,

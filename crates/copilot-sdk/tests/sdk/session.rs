@@ -583,3 +583,37 @@ async fn without_copilots_auto_model_the_chat_default_is_chosen_locally() -> Res
     );
     Ok(())
 }
+
+/// The user prompts of the last chat request the mock received.
+fn last_prompts(target: &Target) -> Vec<String> {
+    let sent = requests(target, Endpoint::ChatCompletions);
+    let body = sent.last().expect("a request").body_json().expect("JSON");
+    body["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .filter(|m| m["role"] == "user")
+        .map(|m| m["content"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn rewind_and_truncate_shape_what_the_next_turn_sends() -> Result<(), SdkError> {
+    let target = target().await;
+    let session = session(&target, SessionConfig::new().model("gpt-4.1")).await?;
+    for prompt in ["one", "two", "three"] {
+        session.send_and_wait(prompt).await?;
+    }
+    assert_eq!(session.rewind(1).await?, 1);
+    assert_eq!(session.history().len(), 4);
+    session.send_and_wait("three again").await?;
+    assert_eq!(last_prompts(&target), ["one", "two", "three again"]);
+
+    assert_eq!(session.truncate(1).await?, 2);
+    session.send_and_wait("four").await?;
+    assert_eq!(last_prompts(&target), ["three again", "four"]);
+    assert_eq!(session.rewind(0).await?, 0);
+    assert_eq!(session.rewind(9).await?, 2);
+    assert!(session.history().is_empty());
+    Ok(())
+}
