@@ -288,6 +288,9 @@ pub(crate) async fn completions(State(shared): State<Arc<Shared>>, call: Copilot
         return SsePlan::from_transcript(&transcript.bytes, transcript.piece_size).into_response();
     }
     let (request, headers) = (&call.body, call.headers());
+    if let Some(refused) = super::reserved_system_keyword(request) {
+        return refused;
+    }
     let requested = match call.model(&shared) {
         Ok(requested) => requested,
         Err(response) => return response,

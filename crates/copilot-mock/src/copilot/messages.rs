@@ -99,6 +99,9 @@ pub(crate) async fn messages(State(shared): State<Arc<Shared>>, call: CopilotJso
         Err(response) => return response,
     };
     let (request, model) = (&call.body, &requested.info);
+    if let Some(refused) = super::reserved_system_keyword(request) {
+        return refused;
+    }
     if !model.supports("/v1/messages") {
         return api_error(
             400,

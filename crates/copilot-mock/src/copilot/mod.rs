@@ -35,6 +35,36 @@ pub(crate) fn text(status: u16, body: &str) -> Response {
 }
 
 /// `{"error":{"message","code","param","type"}}` with `status`.
+/// The system-prompt line Claude Code adds (`x-anthropic-billing-header: cc_version=…;`), which Copilot's
+/// Anthropic backends refuse as a reserved keyword.
+const RESERVED_SYSTEM_KEYWORD: &str = "x-anthropic-billing-header";
+
+/// Copilot's 400 for a system prompt carrying [`RESERVED_SYSTEM_KEYWORD`], on `/v1/messages` (`system`) and
+/// chat completions (a `system` message), as reported against the real service.
+pub(crate) fn reserved_system_keyword(body: &Value) -> Option<Response> {
+    let in_system = |value: &Value| value.to_string().contains(RESERVED_SYSTEM_KEYWORD);
+    let messages_system = body.get("system").is_some_and(in_system);
+    let chat_system = body
+        .get("messages")
+        .and_then(Value::as_array)
+        .is_some_and(|messages| {
+            messages
+                .iter()
+                .filter(|m| m.get("role").and_then(Value::as_str) == Some("system"))
+                .any(|m| m.get("content").is_some_and(in_system))
+        });
+    (messages_system || chat_system).then(|| {
+        api_error(
+            400,
+            "invalid_request_body",
+            &format!(
+                "{RESERVED_SYSTEM_KEYWORD} is a reserved keyword and may not be used in the system prompt"
+            ),
+            "system",
+        )
+    })
+}
+
 pub(crate) fn api_error(status: u16, code: &str, message: &str, param: &str) -> Response {
     (
         http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::BAD_REQUEST),

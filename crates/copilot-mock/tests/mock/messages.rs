@@ -261,3 +261,36 @@ async fn an_unlisted_output_config_effort_is_refused_like_copilot() {
     assert_eq!(answered.status(), 200);
     assert_eq!(json(answered).await["type"], "message");
 }
+
+#[tokio::test]
+async fn a_reserved_keyword_in_the_system_prompt_is_refused_like_copilot_does() {
+    let (server, _client) = crate::support::start(copilot_mock::MockConfig::new()).await;
+    let token = crate::support::copilot_token(&server).await;
+    let line = "x-anthropic-billing-header: cc_version=2.1.37.abc; cc_entrypoint=cli; cch=00000;";
+    for (path, body) in [
+        (
+            "/v1/messages",
+            serde_json::json!({"model": "claude-sonnet-4.5", "max_tokens": 16,
+                "system": [{"type": "text", "text": line}],
+                "messages": [{"role": "user", "content": "hi"}]}),
+        ),
+        (
+            "/chat/completions",
+            serde_json::json!({"model": "gpt-4.1", "messages": [
+                {"role": "system", "content": format!("{line}\n\nBe brief.")},
+                {"role": "user", "content": "hi"}]}),
+        ),
+    ] {
+        let response = crate::support::api_post(&server, path, &token, &body).await;
+        assert_eq!(response.status(), 400, "{path}");
+        let error = crate::support::json(response).await;
+        assert_eq!(error["error"]["code"], "invalid_request_body");
+        assert!(
+            error["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("reserved keyword"),
+            "{error}"
+        );
+    }
+}

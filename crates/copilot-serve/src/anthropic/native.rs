@@ -43,6 +43,9 @@ pub(crate) fn adapt(body: &mut Map<String, Value>) {
             body.remove("tool_choice");
         }
     }
+    if let Some(system) = body.get_mut("system") {
+        super::request::strip_billing_header(system);
+    }
     for field in ["system", "tools", "messages"] {
         if let Some(value) = body.get_mut(field) {
             strip_cache_scope(value, 0);

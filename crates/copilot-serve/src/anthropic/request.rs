@@ -183,11 +183,19 @@ pub(crate) fn to_chat(
 ) -> Result<ChatRequest, Failure> {
     let mut messages = Vec::new();
     match &request.system {
-        Some(System::Text(text)) if !text.is_empty() => {
-            messages.push(Message::system(text.clone()))
+        Some(System::Text(text)) => {
+            let text = without_billing_header(text).unwrap_or_else(|| text.clone());
+            if !text.trim().is_empty() {
+                messages.push(Message::system(text));
+            }
         }
         Some(System::Blocks(blocks)) => {
-            let text: Vec<&str> = blocks.iter().filter_map(text_of).collect();
+            let text: Vec<String> = blocks
+                .iter()
+                .filter_map(text_of)
+                .map(|text| without_billing_header(text).unwrap_or_else(|| text.to_owned()))
+                .filter(|text| !text.trim().is_empty())
+                .collect();
             if !text.is_empty() {
                 messages.push(Message::system(text.join("\n\n")));
             }
@@ -381,4 +389,90 @@ fn assistant_message(blocks: &[Value]) -> Message {
     message.reasoning_text = Some(thinking).filter(|t| !t.is_empty());
     message.reasoning_opaque = signature;
     message
+}
+
+/// The line Claude Code puts at the top of its system prompt (`x-anthropic-billing-header: cc_version=…;
+/// cc_entrypoint=cli; cch=…;`, alone in `system[0]` or before the prompt in one block). Copilot refuses a
+/// request carrying it ("a reserved keyword and may not be used in the system prompt"), so the gateway
+/// leaves it out; it is Anthropic's own attribution and means nothing to Copilot.
+const BILLING_HEADER_LINE: &str = "x-anthropic-billing-header:";
+
+/// `text` without Claude Code's billing-header lines (and the blank lines right after them); `None` when it
+/// has none.
+pub(crate) fn without_billing_header(text: &str) -> Option<String> {
+    if !text.contains(BILLING_HEADER_LINE) {
+        return None;
+    }
+    let mut kept = Vec::new();
+    let mut after_header = false;
+    for line in text.split('\n') {
+        if line.trim_start().starts_with(BILLING_HEADER_LINE) {
+            after_header = true;
+            continue;
+        }
+        if after_header && line.trim().is_empty() {
+            continue;
+        }
+        after_header = false;
+        kept.push(line);
+    }
+    Some(kept.join("\n"))
+}
+
+/// Removes Claude Code's billing-header lines from a Messages body's `system` (a string, or text blocks; a
+/// block left empty is dropped).
+pub(crate) fn strip_billing_header(system: &mut Value) {
+    match system {
+        Value::String(text) => {
+            if let Some(clean) = without_billing_header(text) {
+                *text = clean;
+            }
+        }
+        Value::Array(blocks) => {
+            blocks.retain_mut(|block| {
+                let Some(Value::String(text)) = block.get_mut("text") else {
+                    return true;
+                };
+                match without_billing_header(text) {
+                    Some(clean) if clean.trim().is_empty() => false,
+                    Some(clean) => {
+                        *text = clean;
+                        true
+                    }
+                    None => true,
+                }
+            });
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod billing_header_tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn claude_codes_billing_header_is_removed_in_every_shape() {
+        let line =
+            "x-anthropic-billing-header: cc_version=2.1.177.3bf; cc_entrypoint=cli; cch=00000;";
+        let mut blocks = json!([
+            {"type": "text", "text": line},
+            {"type": "text", "text": "You are Claude Code, Anthropic's official CLI for Claude."},
+        ]);
+        strip_billing_header(&mut blocks);
+        assert_eq!(
+            blocks,
+            json!([{"type": "text", "text": "You are Claude Code, Anthropic's official CLI for Claude."}])
+        );
+        let mut text = json!(format!("{line}\n\nBe brief."));
+        strip_billing_header(&mut text);
+        assert_eq!(text, json!("Be brief."));
+        let mut other = json!("Mentions x-anthropic-billing-header: only mid-line.");
+        strip_billing_header(&mut other);
+        assert_eq!(
+            other,
+            json!("Mentions x-anthropic-billing-header: only mid-line.")
+        );
+    }
 }

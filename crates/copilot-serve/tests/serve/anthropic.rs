@@ -709,3 +709,37 @@ async fn native_streams_name_the_callers_model_and_forward_only_known_betas() {
         None
     );
 }
+
+/// Claude Code (2.1.x) opens its system prompt with an attribution line that Copilot refuses as a reserved
+/// keyword; the gateway leaves it out on both paths, in both of the shapes Claude Code has sent.
+#[tokio::test]
+async fn claude_codes_billing_header_line_never_reaches_copilot() {
+    let h = Harness::start().await;
+    let line = "x-anthropic-billing-header: cc_version=2.1.177.3bf; cc_entrypoint=cli; cch=00000;";
+    let systems = [
+        json!([
+            {"type": "text", "text": line},
+            {"type": "text", "text": "You are Claude Code, Anthropic's official CLI for Claude."},
+        ]),
+        json!(format!(
+            "{line}\n\nYou are Claude Code, Anthropic's official CLI for Claude."
+        )),
+    ];
+    for (model, endpoint) in [
+        ("claude-sonnet-4.5", Endpoint::Messages),
+        ("gpt-4.1", Endpoint::ChatCompletions),
+    ] {
+        for system in &systems {
+            let request = json!({"model": model, "max_tokens": 32, "system": system,
+                "messages": [{"role": "user", "content": "Say OK"}]});
+            let (status, _, body) = post_json(&h, &request).await;
+            assert_eq!(status, 200, "{model}: {body}");
+            let sent = h.upstream(endpoint).last().unwrap().body_text();
+            assert!(!sent.contains("x-anthropic-billing-header"), "{sent}");
+            assert!(
+                sent.contains("You are Claude Code"),
+                "the prompt itself stays: {sent}"
+            );
+        }
+    }
+}
