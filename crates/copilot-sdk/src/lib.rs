@@ -27,7 +27,10 @@
 //! - [`Session`]: a conversation. [`send`](Session::send) streams [`SessionEvent`]s,
 //!   [`send_and_wait`](Session::send_and_wait) returns the final [`AssistantMessage`] (a timeout parks the
 //!   turn instead of losing it), [`send_and_wait_json`](Session::send_and_wait_json) decodes structured
-//!   output. Responses-only models are routed to `/responses` from the models list. A stream that ends
+//!   output. Models whose models-list entry lists `/v1/messages` (Claude) are routed to Copilot's native
+//!   Messages API, so their thinking blocks and signatures are replayed on later turns (kept beside each
+//!   message in [`HistoryEntry::thinking_blocks`], saved with the session); responses-only models go to
+//!   `/responses`. A stream that ends
 //!   without a finish reason fails the turn ([`api::ApiError::StreamInterrupted`]) instead of passing a
 //!   truncated answer off as complete; [`SessionConfig::streaming`]`(false)` asks chat models for whole
 //!   answers instead of streams.

@@ -22,7 +22,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
-use copilot_api::{Message, ReasoningEffort, ToolCall};
+use copilot_api::{ContentBlock, Message, ReasoningEffort, ToolCall};
 use futures_util::future::join_all;
 
 use crate::SdkError;
@@ -519,6 +519,15 @@ fn rich_record(id: &str, model: &str) -> SessionRecord {
         HistoryEntry::new(Message::assistant(
             "Clear skies. \u{2600}\u{fe0f} \"quoted\" \\ \n",
         )),
+        // A `/v1/messages` answer keeps its thinking blocks (signatures and unknown fields included).
+        HistoryEntry::new(Message::assistant("Sunny.")).thinking_blocks([
+            ContentBlock::thinking("Paris \u{2600}\u{fe0f} in June", "sig==\n/+"),
+            ContentBlock::redacted_thinking("ENCRYPTED=="),
+            serde_json::from_value::<ContentBlock>(serde_json::json!({
+                "type": "thinking", "thinking": "more", "signature": "s2", "newer_field": [1]
+            }))
+            .expect("a thinking block"),
+        ]),
     ];
     record.pending_tool_calls = vec![StoredToolCall {
         id: "call_2".to_owned(),

@@ -19,6 +19,8 @@ mod hardening;
 mod hooks;
 #[path = "sdk/limits.rs"]
 mod limits;
+#[path = "sdk/messages.rs"]
+mod messages;
 #[path = "sdk/persistence.rs"]
 mod persistence;
 #[path = "sdk/pool.rs"]

@@ -1,6 +1,6 @@
 //! A session's history: each message as the model sees it, with what the SDK keeps beside it.
 
-use copilot_api::{Message, Role};
+use copilot_api::{ContentBlock, Message, Role};
 use serde::{Deserialize, Serialize};
 
 /// One entry of a session's history ([`Session::history_entries`](crate::Session::history_entries)).
@@ -19,6 +19,12 @@ pub struct HistoryEntry {
     /// encrypted reasoning so the model continues its chain of thought (o-series `cot_id` on chat too).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reasoning_id: Option<String>,
+    /// For an assistant answer from `/v1/messages` (Claude): its `thinking` and `redacted_thinking`
+    /// blocks, signatures included, unchanged and in the order they came. They are replayed at the start
+    /// of the assistant message on the next `/v1/messages` request, where Copilot verifies each signature
+    /// (`docs/protocol.md` §8, "Sessions").
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub thinking_blocks: Vec<ContentBlock>,
 }
 
 impl HistoryEntry {
@@ -27,12 +33,20 @@ impl HistoryEntry {
         HistoryEntry {
             message,
             reasoning_id: None,
+            thinking_blocks: Vec::new(),
         }
     }
 
     /// Sets the reasoning item id kept beside an assistant message.
     pub fn reasoning_id(mut self, id: impl Into<String>) -> Self {
         self.reasoning_id = Some(id.into());
+        self
+    }
+
+    /// Sets the thinking blocks (`thinking` / `redacted_thinking`) kept beside an assistant message;
+    /// other block types are not thinking and are left out.
+    pub fn thinking_blocks(mut self, blocks: impl IntoIterator<Item = ContentBlock>) -> Self {
+        self.thinking_blocks = blocks.into_iter().filter(is_thinking).collect();
         self
     }
 }
@@ -77,6 +91,14 @@ pub(crate) fn keep_last(history: &mut Vec<HistoryEntry>, keep: usize) -> usize {
     };
     history.drain(..cut);
     starts.len() - keep
+}
+
+/// Whether `block` is thinking (what [`HistoryEntry::thinking_blocks`] keeps).
+pub(crate) fn is_thinking(block: &ContentBlock) -> bool {
+    matches!(
+        block,
+        ContentBlock::Thinking(_) | ContentBlock::RedactedThinking(_)
+    )
 }
 
 #[cfg(test)]

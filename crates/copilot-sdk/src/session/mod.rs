@@ -184,8 +184,8 @@ impl SessionConfig {
     /// Whether model rounds are streamed (default `true`). With `false`, models served by
     /// `/chat/completions` are asked for the whole answer at once (`CopilotApiClient::chat`); the turn then
     /// reports the answer as one [`SessionEvent::MessageDelta`] (and one
-    /// [`SessionEvent::ReasoningDelta`] per kind of reasoning) when it is complete. Models served only by
-    /// `/responses` are always streamed.
+    /// [`SessionEvent::ReasoningDelta`] per kind of reasoning) when it is complete. Models served by
+    /// `/responses` or by `/v1/messages` (Claude) are always streamed.
     pub fn streaming(mut self, enabled: bool) -> Self {
         self.streaming = Some(enabled);
         self

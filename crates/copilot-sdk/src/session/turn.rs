@@ -4,8 +4,9 @@ use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use copilot_api::{
-    ApiError, ChatCollector, ChatEvent, ChatRoute, ChatStream, CollectedMessage,
-    CollectedReasoning, CopilotUsage, FinishReason, Message, ReasoningKind, ToolCall,
+    ApiEndpoint, ApiError, ChatCollector, ChatEvent, ChatRoute, ChatStream, CollectedMessage,
+    CollectedReasoning, ContentBlock, CopilotUsage, FinishReason, Message, ModelInfo,
+    ReasoningKind, ToolCall,
 };
 use futures_util::{FutureExt, StreamExt};
 use serde_json::Value;
@@ -13,7 +14,7 @@ use serde_json::Value;
 use super::SessionInner;
 use super::convert::{self, RequestParts};
 use super::events::{AssistantMessage, EventSink, SessionEvent, ToolCallResult};
-use super::history::HistoryEntry;
+use super::history::{self, HistoryEntry};
 use crate::SdkError;
 use crate::client::Started;
 use crate::hooks::{
@@ -124,6 +125,7 @@ pub(crate) async fn run(
             message: collected,
             usage,
             cost,
+            thinking_blocks,
         } = loop {
             let error =
                 match model_round(session, started, output_schema.as_ref(), sink, progress).await {
@@ -202,10 +204,7 @@ pub(crate) async fn run(
             } else {
                 tool_round(session, &run, sink).await?
             };
-            let assistant = HistoryEntry {
-                message: collected.to_message(),
-                reasoning_id: collected.reasoning.id.clone(),
-            };
+            let assistant = assistant_entry(&collected, thinking_blocks);
             let mut state = session.state();
             state.history.push(assistant);
             for (call, result) in run.iter().zip(&results) {
@@ -245,10 +244,9 @@ pub(crate) async fn run(
         // The assistant's calls and their results enter the history together, so an abandoned turn never
         // leaves calls without results behind.
         let mut state = session.state();
-        state.history.push(HistoryEntry {
-            message: collected.to_message(),
-            reasoning_id: collected.reasoning.id.clone(),
-        });
+        state
+            .history
+            .push(assistant_entry(&collected, thinking_blocks));
         for (call, result) in collected.tool_calls.iter().zip(&results) {
             state.history.push(HistoryEntry::new(Message::tool(
                 call.id.clone(),
@@ -266,6 +264,20 @@ struct Round {
     message: CollectedMessage,
     usage: Option<copilot_api::Usage>,
     cost: Option<CopilotUsage>,
+    /// The answer's thinking blocks, signatures included, when it came from `/v1/messages` (a signature
+    /// from another endpoint would not verify there).
+    thinking_blocks: Vec<ContentBlock>,
+}
+
+/// The history entry of an assistant answer: the message, and beside it what a replay on the same
+/// endpoint needs (the reasoning id; the Messages thinking blocks).
+fn assistant_entry(
+    collected: &CollectedMessage,
+    thinking_blocks: Vec<ContentBlock>,
+) -> HistoryEntry {
+    let mut entry = HistoryEntry::new(collected.to_message()).thinking_blocks(thinking_blocks);
+    entry.reasoning_id = collected.reasoning.id.clone();
+    entry
 }
 
 /// Refuses the turn, before anything is sent or recorded in the history, once the session has spent its
@@ -320,7 +332,14 @@ async fn model_round(
         tools: &session.tools,
         output_schema,
     };
-    let mut stream: ChatStream = match route(started, &model).await? {
+    let (route, info) = route(started, &model, output_schema.is_some()).await?;
+    let messages_route = route == ChatRoute::Messages;
+    let mut stream: ChatStream = match route {
+        ChatRoute::Messages => {
+            let request = convert::messages_request(&parts, info.as_ref(), &history);
+            let options = convert::messages_options(options, &history, &request);
+            started.api.messages_stream_with(request, options).await?
+        }
         ChatRoute::Responses => {
             started
                 .api
@@ -341,6 +360,7 @@ async fn model_round(
                 message,
                 usage,
                 cost,
+                thinking_blocks: Vec::new(),
             });
         }
         _ => {
@@ -401,11 +421,24 @@ async fn model_round(
         sink.emit(SessionEvent::Usage(usage.clone())).await;
     }
     let message = collected.message().cloned().unwrap_or_default();
+    let thinking_blocks = if messages_route {
+        message
+            .to_anthropic_message()
+            .content
+            .blocks()
+            .iter()
+            .filter(|block| history::is_thinking(block))
+            .cloned()
+            .collect()
+    } else {
+        Vec::new()
+    };
     Ok(Round {
         model,
         message,
         usage: collected.usage,
         cost: collected.copilot_usage,
+        thinking_blocks,
     })
 }
 
@@ -448,27 +481,38 @@ async fn report_at_once(
     }
 }
 
-/// Which endpoint the model needs, from the models list. A model missing from the list (or a list that
-/// cannot be fetched) goes to `/chat/completions`: the server then says what is wrong, and no other model is
-/// substituted.
-async fn route(started: &Started, model: &str) -> Result<ChatRoute, SdkError> {
+/// Which endpoint the model needs, from the models list, and its entry. A model that lists `/v1/messages`
+/// (Claude) goes there, natively, so its thinking blocks and their signatures survive into the next
+/// turn; a turn with an output schema goes to `/chat/completions` instead when the model lists it too
+/// (`response_format` is chat's). Otherwise `/chat/completions` when listed, else `/responses`. A model
+/// missing from the list (or a list that cannot be fetched) goes to `/chat/completions`: the server then
+/// says what is wrong, and no other model is substituted.
+async fn route(
+    started: &Started,
+    model: &str,
+    has_output_schema: bool,
+) -> Result<(ChatRoute, Option<ModelInfo>), SdkError> {
     let info = match started.api.model(model).await {
         Ok(info) => info,
         Err(error) => {
             tracing::warn!(%error, "models list unavailable; using /chat/completions");
-            return Ok(ChatRoute::ChatCompletions);
+            return Ok((ChatRoute::ChatCompletions, None));
         }
     };
     let Some(info) = info else {
-        return Ok(ChatRoute::ChatCompletions);
+        return Ok((ChatRoute::ChatCompletions, None));
     };
-    match info.endpoint_for_chat() {
-        route @ (ChatRoute::ChatCompletions | ChatRoute::Responses) => Ok(route),
-        ChatRoute::Messages => Err(SdkError::ModelUnsupported {
-            model: model.to_owned(),
-            reason: "it is only available through /v1/messages, which this SDK does not speak yet"
-                .to_owned(),
-        }),
+    let chat_route = info.endpoint_for_chat();
+    let messages = !info.is_embeddings()
+        && info.supports_endpoint(&ApiEndpoint::Messages)
+        && !(has_output_schema && chat_route == ChatRoute::ChatCompletions);
+    if messages {
+        return Ok((ChatRoute::Messages, Some(info)));
+    }
+    match chat_route {
+        route @ (ChatRoute::ChatCompletions | ChatRoute::Responses | ChatRoute::Messages) => {
+            Ok((route, Some(info)))
+        }
         _ => Err(SdkError::ModelUnsupported {
             model: model.to_owned(),
             reason: "it lists no chat endpoint".to_owned(),

@@ -89,15 +89,23 @@ async fn hooks_example() -> TestResult {
         Some("ended after 1 turns")
     );
     let mock = target.mock.as_ref().expect("the mock");
-    let chats = mock.requests_to(copilot_mock::Endpoint::ChatCompletions);
-    assert_eq!(chats.len(), 2);
-    let first = chats[0].body_json().expect("JSON body");
+    // Claude goes to its native `/v1/messages`.
+    assert!(
+        mock.requests_to(copilot_mock::Endpoint::ChatCompletions)
+            .is_empty()
+    );
+    let sent = mock.requests_to(copilot_mock::Endpoint::Messages);
+    assert_eq!(sent.len(), 2);
+    let first = sent[0].body_json().expect("JSON body");
     assert_eq!(
         first["messages"][0]["content"],
-        "Use get_weather and run_command to see if Porto is sunny Keep it short."
+        serde_json::json!([{
+            "type": "text",
+            "text": "Use get_weather and run_command to see if Porto is sunny Keep it short."
+        }])
     );
-    assert_eq!(chats[0].header("x-initiator"), Some("user"));
-    assert_eq!(chats[1].header("x-initiator"), Some("agent"));
+    assert_eq!(sent[0].header("x-initiator"), Some("user"));
+    assert_eq!(sent[1].header("x-initiator"), Some("agent"));
     Ok(())
 }
 

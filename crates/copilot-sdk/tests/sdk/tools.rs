@@ -121,20 +121,27 @@ async fn two_parallel_tool_calls_from_claude_round_trip() -> Result<(), SdkError
     );
     assert!(answer.content.contains("get_time"), "{}", answer.content);
 
-    // Two requests: the user's (X-Initiator: user), then the tool results (agent), with distinct call ids.
-    let chats = requests(&target, Endpoint::ChatCompletions);
-    assert_eq!(chats.len(), 2);
-    assert_eq!(chats[0].header("x-initiator"), Some("user"));
-    assert_eq!(chats[1].header("x-initiator"), Some("agent"));
-    let body = chats[1].body_json().expect("JSON body");
+    // Two requests to Claude's native `/v1/messages`: the user's (X-Initiator: user), then the tool results
+    // (agent), with distinct call ids; both results in one user message, in the calls' order.
+    assert!(requests(&target, Endpoint::ChatCompletions).is_empty());
+    let sent = requests(&target, Endpoint::Messages);
+    assert_eq!(sent.len(), 2);
+    assert_eq!(sent[0].header("x-initiator"), Some("user"));
+    assert_eq!(sent[1].header("x-initiator"), Some("agent"));
+    let body = sent[1].body_json().expect("JSON body");
     let messages = body["messages"].as_array().expect("messages");
-    let calls = messages[1]["tool_calls"]
+    assert_eq!(messages.len(), 3, "user, assistant, tool results");
+    let calls: Vec<&Value> = messages[1]["content"]
         .as_array()
-        .expect("assistant tool calls");
+        .expect("assistant blocks")
+        .iter()
+        .filter(|b| b["type"] == "tool_use")
+        .collect();
     assert_eq!(calls.len(), 2);
     assert_ne!(calls[0]["id"], calls[1]["id"]);
-    assert_eq!(messages[2]["tool_call_id"], calls[0]["id"]);
-    assert_eq!(messages[3]["tool_call_id"], calls[1]["id"]);
+    assert_eq!(messages[2]["role"], "user");
+    assert_eq!(messages[2]["content"][0]["tool_use_id"], calls[0]["id"]);
+    assert_eq!(messages[2]["content"][1]["tool_use_id"], calls[1]["id"]);
 
     let history = session.history();
     let roles: Vec<Role> = history.iter().map(|m| m.role.clone()).collect();

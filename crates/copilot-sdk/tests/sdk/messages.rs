@@ -1,0 +1,252 @@
+//! Claude sessions over Copilot's native Messages API (`/v1/messages`): routing, the tool loop, thinking
+//! blocks and their signatures replayed on later turns, also after a resume. The mock verifies every
+//! replayed signature (a forged one is answered 400), so a turn that succeeds proves the replay.
+
+use std::sync::Arc;
+
+use copilot_mock::{Endpoint, RequestLogEntry};
+use copilot_sdk::api::{ApiError, ContentBlock};
+use copilot_sdk::{
+    CopilotClient, HistoryEntry, MemorySessionStore, Message, PermissionHandler, SdkError, Session,
+    SessionConfig, Tool,
+};
+use serde_json::{Value, json};
+
+use crate::common::{Target, requests, target};
+
+fn client(target: &Target, store: Option<&MemorySessionStore>) -> Result<CopilotClient, SdkError> {
+    let builder = target
+        .client_builder()
+        .github_token(target.user_token("octocat").expect("token"))
+        .use_logged_in_user(false);
+    match store {
+        Some(store) => builder.session_store(Arc::new(store.clone())).build(),
+        None => builder.build(),
+    }
+}
+
+async fn session(target: &Target, config: SessionConfig) -> Result<Session, SdkError> {
+    client(target, None)?.create_session(config).await
+}
+
+fn weather_tool() -> Tool {
+    Tool::new(
+        "get_weather",
+        "The weather in a city",
+        json!({"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}),
+        |args: Value| async move { Ok(json!({"city": args["city"], "sky": "clear"})) },
+    )
+}
+
+fn body(entry: &RequestLogEntry) -> Value {
+    entry.body_json().expect("a JSON body")
+}
+
+/// The `thinking` blocks of the assistant messages of a request body, in order.
+fn replayed_thinking(body: &Value) -> Vec<Value> {
+    body["messages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|m| m["role"] == "assistant")
+        .flat_map(|m| m["content"].as_array().cloned().unwrap_or_default())
+        .filter(|b| b["type"] == "thinking")
+        .collect()
+}
+
+#[tokio::test]
+async fn a_claude_session_turn_goes_to_native_messages() -> Result<(), SdkError> {
+    let target = target().await;
+    let session = session(
+        &target,
+        SessionConfig::new()
+            .model("claude-sonnet-4.5")
+            .system_message("Be brief."),
+    )
+    .await?;
+    let answer = session.send_and_wait("Hello").await?;
+
+    assert!(requests(&target, Endpoint::ChatCompletions).is_empty());
+    let sent = requests(&target, Endpoint::Messages);
+    assert_eq!(sent.len(), 1, "one request per model round");
+    assert_eq!(sent[0].header("x-initiator"), Some("user"));
+    assert_eq!(sent[0].header("anthropic-version"), Some("2023-06-01"));
+    let body = body(&sent[0]);
+    assert_eq!(body["model"], "claude-sonnet-4.5");
+    assert_eq!(body["system"], "Be brief.");
+    assert_eq!(body["stream"], true);
+    assert_eq!(body["max_tokens"], 16000, "the model's output limit");
+    assert_eq!(
+        body["messages"],
+        json!([{"role": "user", "content": [{"type": "text", "text": "Hello"}]}])
+    );
+    assert!(body.get("thinking").is_none(), "no effort, no thinking");
+    assert!(!answer.content.is_empty());
+    assert_eq!(answer.model, "claude-sonnet-4.5");
+    assert!(answer.cost.is_some_and(|c| c.total_nano_aiu > 0));
+    // The history is clean chat messages; nothing to replay beside a turn without thinking.
+    let entries = session.history_entries();
+    assert_eq!(entries.len(), 2);
+    assert!(entries.iter().all(|e| e.thinking_blocks.is_empty()));
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_claude_tool_loop_replays_thinking_and_tool_use_across_three_turns()
+-> Result<(), SdkError> {
+    let target = target().await;
+    let session = session(
+        &target,
+        SessionConfig::new()
+            .model("claude-sonnet-4.5")
+            .reasoning_effort("high")
+            .tool(weather_tool())
+            .on_permission_request(PermissionHandler::approve_all()),
+    )
+    .await?;
+    let first = session.send_and_wait("Use get_weather for Lisbon").await?;
+    assert_eq!(first.tool_rounds, 1);
+    session.send_and_wait("And what should I wear?").await?;
+    session.send_and_wait("Thanks, in one word?").await?;
+
+    assert!(requests(&target, Endpoint::ChatCompletions).is_empty());
+    let sent = requests(&target, Endpoint::Messages);
+    // Turn 1: the prompt and the tool follow-up; turns 2 and 3: one request each.
+    assert_eq!(sent.len(), 4, "one request per model round");
+    let initiators: Vec<Option<&str>> = sent.iter().map(|r| r.header("x-initiator")).collect();
+    assert_eq!(
+        initiators,
+        [Some("user"), Some("agent"), Some("user"), Some("user")]
+    );
+
+    let bodies: Vec<Value> = sent.iter().map(body).collect();
+    for body in &bodies {
+        assert_eq!(body["thinking"]["type"], "enabled");
+        assert_eq!(
+            body["thinking"]["budget_tokens"], 15999,
+            "high (16384), kept below max_tokens (16000)"
+        );
+        assert_eq!(body["tools"][0]["name"], "get_weather");
+        assert_eq!(
+            body["tools"][0]["input_schema"]["required"],
+            json!(["city"])
+        );
+    }
+    // The follow-up: the assistant's thinking (with its signature) first, then its text and tool_use; then
+    // the result as a tool_result block of a user message.
+    let follow_up = &bodies[1]["messages"];
+    let assistant = follow_up[1]["content"].as_array().expect("blocks");
+    let kinds: Vec<&str> = assistant
+        .iter()
+        .filter_map(|b| b["type"].as_str())
+        .collect();
+    assert_eq!(kinds, ["thinking", "text", "tool_use"]);
+    assert!(
+        assistant[0]["signature"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("mocksig")),
+        "{assistant:?}"
+    );
+    assert_eq!(assistant[2]["name"], "get_weather");
+    let city = assistant[2]["input"]["city"]
+        .as_str()
+        .expect("the call's city");
+    let result = &follow_up[2];
+    assert_eq!(result["role"], "user");
+    assert_eq!(result["content"][0]["type"], "tool_result");
+    assert_eq!(result["content"][0]["tool_use_id"], assistant[2]["id"]);
+    // The tool ran with the replayed input and its result went back.
+    let output: Value = serde_json::from_str(
+        result["content"][0]["content"]
+            .as_str()
+            .expect("text result"),
+    )
+    .expect("the tool's JSON");
+    assert_eq!(output, json!({"city": city, "sky": "clear"}));
+
+    // Each later request replays every earlier answer's thinking unchanged: 1, 2, then 3 blocks.
+    let counts: Vec<usize> = bodies.iter().map(|b| replayed_thinking(b).len()).collect();
+    assert_eq!(counts, [0, 1, 2, 3]);
+    assert_eq!(
+        replayed_thinking(&bodies[3])[..2],
+        replayed_thinking(&bodies[2])[..]
+    );
+    // What the turn showed as reasoning (its last round's) is what was replayed.
+    let thought = replayed_thinking(&bodies[2])[1]["thinking"].clone();
+    assert_eq!(first.reasoning.as_deref(), thought.as_str());
+    // Beside the messages, never inside them.
+    let entries = session.history_entries();
+    assert_eq!(
+        entries
+            .iter()
+            .filter(|e| !e.thinking_blocks.is_empty())
+            .count(),
+        4,
+        "every answer of the three turns (two in the tool loop)"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_forged_thinking_signature_is_sent_as_kept_and_refused() -> Result<(), SdkError> {
+    let target = target().await;
+    let forged = HistoryEntry::new(Message::assistant("Hi."))
+        .thinking_blocks([ContentBlock::thinking("I made this up.", "mocksigforged")]);
+    let session = session(
+        &target,
+        SessionConfig::new()
+            .model("claude-sonnet-4.5")
+            .history_entries([HistoryEntry::new(Message::user("Hello")), forged]),
+    )
+    .await?;
+    let error = session
+        .send_and_wait("Again")
+        .await
+        .expect_err("a forged signature is refused");
+    assert!(
+        matches!(&error, SdkError::Api(ApiError::BadRequest(_))),
+        "{error:?}"
+    );
+    let sent = requests(&target, Endpoint::Messages);
+    assert_eq!(sent.len(), 1);
+    assert_eq!(
+        replayed_thinking(&body(&sent[0])),
+        [json!({"type": "thinking", "thinking": "I made this up.", "signature": "mocksigforged"})]
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_resumed_claude_session_replays_its_thinking_blocks() -> Result<(), SdkError> {
+    let target = target().await;
+    let store = MemorySessionStore::new();
+    let config = || SessionConfig::new().model("claude-sonnet-4.5");
+    let session = client(&target, Some(&store))?
+        .create_session(config().session_id("thinker"))
+        .await?;
+    // "think" makes the mock's Claude think even without a thinking setting.
+    let first = session.send_and_wait("Think about Porto").await?;
+    assert!(first.reasoning.is_some());
+    let kept = session.history_entries()[1].thinking_blocks.clone();
+    assert_eq!(kept.len(), 1);
+    assert!(
+        session.history()[1].reasoning_opaque.is_some(),
+        "the chat replay fields stay on the message"
+    );
+    drop(session);
+
+    let resumed = client(&target, Some(&store))?
+        .resume_session("thinker", config())
+        .await?;
+    assert_eq!(resumed.history_entries()[1].thinking_blocks, kept);
+    resumed.send_and_wait("And Lisbon?").await?;
+    let sent = requests(&target, Endpoint::Messages);
+    assert_eq!(sent.len(), 2);
+    let replayed = replayed_thinking(&body(&sent[1]));
+    assert_eq!(replayed.len(), 1);
+    assert_eq!(
+        serde_json::to_value(&kept[0]).expect("serialisable"),
+        replayed[0]
+    );
+    Ok(())
+}
