@@ -250,3 +250,43 @@ async fn a_resumed_claude_session_replays_its_thinking_blocks() -> Result<(), Sd
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn an_auto_model_session_that_picks_claude_goes_to_messages_with_its_token()
+-> Result<(), SdkError> {
+    let target = target().await;
+    // The mock's Auto model selects the first enabled picker model after the chat default: with the
+    // three before it turned off, that is Claude.
+    for model in ["gpt-5.4", "gpt-5.3-codex", "o4-mini"] {
+        crate::common::mock(&target).set_model_policy(model, "disabled");
+    }
+    let session = session(&target, SessionConfig::new().model("auto")).await?;
+    let first = session.send_and_wait("Think about Porto").await?;
+    let second = session.send_and_wait("And Lisbon?").await?;
+
+    assert_eq!(first.model, "claude-sonnet-4.5");
+    assert_eq!(second.model, first.model);
+    assert!(requests(&target, Endpoint::ChatCompletions).is_empty());
+    let sent = requests(&target, Endpoint::Messages);
+    assert_eq!(sent.len(), 2);
+    let tokens: Vec<Option<&str>> = sent
+        .iter()
+        .map(|r| r.header("copilot-session-token"))
+        .collect();
+    assert!(
+        tokens[0].is_some_and(|t| t.starts_with("acs_")),
+        "{tokens:?}"
+    );
+    assert_eq!(
+        tokens[1], tokens[0],
+        "one Auto-model session for both turns"
+    );
+    for request in &sent {
+        assert_eq!(body(request)["model"], "claude-sonnet-4.5", "never `auto`");
+        assert_eq!(request.header("x-initiator"), Some("user"));
+    }
+    // The first answer's thinking is replayed to the model Auto chose.
+    assert_eq!(replayed_thinking(&body(&sent[1])).len(), 1);
+    assert_eq!(session.model(), "auto");
+    Ok(())
+}
