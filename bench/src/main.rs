@@ -23,7 +23,7 @@ use copilot_bench::targets::streaming::Source;
 use copilot_bench::targets::{self, Settings};
 use copilot_bench::{BenchError, probe};
 
-const TARGETS: [&str; 7] = [
+const TARGETS: [&str; 8] = [
     "streaming",
     "latency",
     "decode",
@@ -31,6 +31,7 @@ const TARGETS: [&str; 7] = [
     "stampede",
     "memory",
     "serve",
+    "stores",
 ];
 
 const USAGE: &str = "\
@@ -39,7 +40,7 @@ usage: copilot-bench [--quick] [--only NAME]...
                           [--via direct|serve]
        copilot-bench latency-profile ours|raw [N]
        copilot-bench stream-profile ours|raw [N]
-NAME: streaming latency decode token stampede memory serve";
+NAME: streaming latency decode token stampede memory serve stores";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -171,6 +172,10 @@ fn bench(args: &[String]) -> Result<(), String> {
             &credentials,
         ));
         step("serve", result, &mut report);
+    }
+    if selected("stores") {
+        let result = runtime.block_on(targets::stores::run(&mut report, settings));
+        step("stores", result, &mut report);
     }
     drop(plain);
 

@@ -9,7 +9,7 @@
 //! | `features` | the feature job alone: `--no-default-features`, then `cargo hack check --each-feature` |
 //! | `demo` | the whole story against the embedded mock: `copilot-rs --mock demo` |
 //! | `mock` | starts the mock GitHub + Copilot server and prints its URLs |
-//! | `bench` | the benchmarks (`--quick` for a reduced run): `copilot-bench` against the mock in its own process; the serve rows add `copilot-rs serve` and the LiteLLM proxy (`litellm[proxy]` from PyPI in a venv) |
+//! | `bench` | the benchmarks (`--quick` for a reduced run): `copilot-bench` against the mock in its own process; the serve rows add `copilot-rs serve` and the LiteLLM proxy (`litellm[proxy]` from PyPI in a venv); the stores rows Redis and PostgreSQL on loopback (`services.rs`) |
 //! | `load` | the load/soak run: 1,000 concurrent streaming sessions against the mock (`--via serve`: through copilot-serve), leak checks |
 //! | `services` | `CMD [ARGS]`: runs CMD with the test servers (Redis, PostgreSQL) up and their URLs in its environment |
 //! | `fuzz` | `--time N`: each cargo-fuzz target in `fuzz/` for N seconds (nightly; not in `ci`) |
@@ -216,10 +216,19 @@ fn bench(extra: &[String]) -> Result {
     // The harness starts the mock, and for the serve rows `copilot-rs serve`, as their own processes and finds
     // them next to itself in target/release/.
     build_release_mock()?;
+    // Redis and PostgreSQL for the stores rows, started as for the tests; stopped when `services` drops.
+    let services = if runs_target(extra, "stores") {
+        Some(services::start()?)
+    } else {
+        None
+    };
     let mut command = cargo();
     command.args(["run", "--release", "-p", "copilot-bench", "--"]);
     command.args(extra);
-    if runs_serve_target(extra) {
+    if let Some(services) = &services {
+        command.envs(services.env());
+    }
+    if runs_target(extra, "serve") {
         let mut build = cargo();
         build.args(["build", "--release", "-p", "copilot-cli"]);
         run(build)?;
@@ -242,14 +251,14 @@ fn bench(extra: &[String]) -> Result {
     run(command)
 }
 
-/// Whether `copilot-bench ARGS` runs the serve target (all targets, or `--only serve` among the `--only`s).
-fn runs_serve_target(args: &[String]) -> bool {
+/// Whether `copilot-bench ARGS` runs `target` (all targets, or `--only target` among the `--only`s).
+fn runs_target(args: &[String], target: &str) -> bool {
     let only: Vec<&String> = args
         .windows(2)
         .filter(|pair| pair[0] == "--only")
         .map(|pair| &pair[1])
         .collect();
-    only.is_empty() || only.iter().any(|name| *name == "serve")
+    only.is_empty() || only.iter().any(|name| *name == target)
 }
 
 fn build_release_mock() -> Result {

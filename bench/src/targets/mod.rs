@@ -5,6 +5,7 @@ pub mod decode;
 pub mod latency;
 pub mod memory;
 pub mod serve;
+pub mod stores;
 pub mod streaming;
 pub mod token;
 
