@@ -382,6 +382,9 @@ fn router(shared: Arc<Shared>) -> Router {
         .nest(shared.layout.rest_prefix(), rest)
         .nest(COPILOT_PREFIX, api)
         .fallback(github::rest::not_found)
+        // Body extractors share the logging cap: prompts with several 3 MiB images (4 MiB each in base64) are
+        // over axum's 2 MiB default.
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .layer(axum::middleware::from_fn_with_state(
             shared.clone(),
             observe,

@@ -107,6 +107,15 @@ pub enum SdkError {
         #[source]
         source: std::io::Error,
     },
+    /// An attachment was refused before anything was sent: too large, not text, an image for a model
+    /// without vision, and the like ([`AttachmentRefusal`](crate::AttachmentRefusal) says which).
+    #[error("attachment {name} refused: {reason}")]
+    AttachmentRefused {
+        /// The file, directory or blob (its display name).
+        name: String,
+        /// Why.
+        reason: crate::AttachmentRefusal,
+    },
     /// The session is open elsewhere (another process, or another [`Session`](crate::Session) of this
     /// one): resuming it here would fork the conversation. Close it there, or wait and try again.
     #[error("session `{id}` is in use by another process or session")]

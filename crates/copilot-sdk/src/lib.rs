@@ -99,6 +99,7 @@ mod pool;
 mod session;
 mod store;
 mod store_provider;
+mod system;
 #[cfg(feature = "test-support")]
 pub mod test_support;
 mod tools;
@@ -113,7 +114,10 @@ pub use hooks::{
     PreToolUse, PreToolUseDecision, SessionEnd, SessionEndReason, SessionHooks, SessionStart,
     SessionStartSource, UserPromptDecision, UserPromptSubmitted,
 };
-pub use message::{Attachment, MessageOptions, OutputSchema};
+pub use message::{
+    Attachment, AttachmentRefusal, MAX_DIRECTORY_ENTRIES, MAX_FILE_ATTACHMENT_BYTES,
+    MAX_IMAGE_INPUT_BYTES, MessageOptions, OutputSchema,
+};
 pub use permission::{PermissionDecision, PermissionHandler, PermissionRequest};
 pub use pool::{ClientPool, ClientPoolBuilder, DEFAULT_IDLE_TIMEOUT};
 pub use session::{
@@ -124,6 +128,7 @@ pub use store::{
     FileSessionStore, MemorySessionStore, SESSION_FORMAT_VERSION, SessionFilter, SessionLock,
     SessionMetadata, SessionRecord, SessionStore, StoredToolCall,
 };
+pub use system::{SystemMessage, SystemMessageMode};
 pub use tools::{RequestedToolCall, Tool, ToolError, ToolOutput, UnknownToolPolicy};
 
 /// The attribute for implementing [`SessionHooks`] (`#[copilot_sdk::async_trait]`), re-exported so callers

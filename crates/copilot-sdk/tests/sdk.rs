@@ -25,6 +25,8 @@ mod messages;
 mod persistence;
 #[path = "sdk/pool.rs"]
 mod pool;
+#[path = "sdk/prompt.rs"]
+mod prompt;
 #[path = "sdk/results.rs"]
 mod results;
 #[path = "sdk/seeds.rs"]

@@ -35,6 +35,7 @@ use crate::hooks::{
 use crate::message::{MessageOptions, OutputSchema};
 use crate::permission::PermissionHandler;
 use crate::store::{SessionLock, SessionRecord, SessionStore};
+use crate::system::SystemMessage;
 use crate::tools::{RequestedToolCall, Tool, UnknownToolPolicy};
 use events::EventSink;
 use hub::EventHub;
@@ -45,7 +46,7 @@ use turn::{Progress, TurnInput};
 pub struct SessionConfig {
     pub(crate) session_id: Option<String>,
     pub(crate) model: Option<String>,
-    pub(crate) system_message: Option<String>,
+    pub(crate) system_message: Option<SystemMessage>,
     pub(crate) reasoning_effort: Option<ReasoningEffort>,
     pub(crate) tools: Vec<Tool>,
     pub(crate) permission_handler: Option<PermissionHandler>,
@@ -82,8 +83,10 @@ impl SessionConfig {
         self
     }
 
-    /// A system message sent (unchanged) at the start of every request.
-    pub fn system_message(mut self, message: impl Into<String>) -> Self {
+    /// The system message sent at the start of every request: a `&str` or `String` (appended to the base
+    /// system message the seeded history starts with, if any), or a [`SystemMessage`] with its mode
+    /// ([`SystemMessage::append`] / [`SystemMessage::replace`]). See `docs/protocol.md` §11.
+    pub fn system_message(mut self, message: impl Into<SystemMessage>) -> Self {
         self.system_message = Some(message.into());
         self
     }
@@ -212,7 +215,7 @@ struct ParkedTurn {
 /// What changes over a session's life.
 pub(crate) struct SessionState {
     pub(crate) model: String,
-    pub(crate) system_message: Option<String>,
+    pub(crate) system_message: Option<SystemMessage>,
     pub(crate) reasoning_effort: Option<ReasoningEffort>,
     pub(crate) history: Vec<HistoryEntry>,
     pub(crate) approved_tools: HashSet<String>,

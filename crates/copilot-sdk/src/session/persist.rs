@@ -7,6 +7,7 @@ use super::envelope::EventEnvelope;
 use super::{SessionConfig, SessionInner, SessionState};
 use crate::SdkError;
 use crate::store::{SESSION_FORMAT_VERSION, SessionMetadata, SessionRecord, StoredToolCall};
+use crate::system::SystemMessage;
 use crate::tools::RequestedToolCall;
 
 /// The longest title taken from a first prompt, in characters.
@@ -35,6 +36,7 @@ pub(crate) fn restore(
     let SessionRecord {
         metadata,
         system_message,
+        system_message_mode,
         reasoning_effort,
         history,
         pending_tool_calls,
@@ -50,7 +52,12 @@ pub(crate) fn restore(
     restored.extend(config.history.iter().cloned());
     let state = SessionState {
         model,
-        system_message: config.system_message.clone().or(system_message),
+        system_message: config.system_message.clone().or_else(|| {
+            system_message.map(|content| SystemMessage {
+                mode: system_message_mode.unwrap_or_default(),
+                content,
+            })
+        }),
         reasoning_effort: config.reasoning_effort.clone().or(reasoning_effort),
         history: restored,
         // Approvals "for the session" were decisions of a permission handler that is not saved.
@@ -80,7 +87,10 @@ impl SessionInner {
         metadata.total_cost = state.usage.credits();
         let mut record = SessionRecord::new(metadata);
         record.version = SESSION_FORMAT_VERSION;
-        record.system_message = state.system_message.clone();
+        if let Some(system) = &state.system_message {
+            record.system_message = Some(system.content.clone());
+            record.system_message_mode = Some(system.mode);
+        }
         record.reasoning_effort = state.reasoning_effort.clone();
         record.history = state.history.clone();
         record.pending_tool_calls = state

@@ -66,7 +66,9 @@ pub(crate) async fn run(
                     message.prompt = prompt;
                 }
             }
-            let user_message = message.to_message().await?;
+            let model = session.state().model.clone();
+            let info = started.api.model(&model).await.ok().flatten();
+            let user_message = message.to_message(info.as_ref()).await?;
             sink.record(
                 "user.message",
                 serde_json::json!({"content": message.prompt, "attachments": message.attachments.len()}),
@@ -312,11 +314,14 @@ async fn model_round(
 ) -> Result<Round, SdkError> {
     let (model, system_message, reasoning_effort, history) = {
         let state = session.state();
+        // The system text to send, with the history's base system messages folded into it.
+        let (system, history) =
+            crate::system::effective(state.system_message.as_ref(), &state.history);
         (
             state.model.clone(),
-            state.system_message.clone(),
+            system,
             state.reasoning_effort.clone(),
-            state.history.clone(),
+            history.to_vec(),
         )
     };
     started.preflight().await?;

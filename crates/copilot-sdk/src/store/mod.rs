@@ -27,6 +27,7 @@ pub use memory::MemorySessionStore;
 
 use crate::SdkError;
 use crate::session::{EventEnvelope, HistoryEntry};
+use crate::system::SystemMessageMode;
 use crate::tools::RequestedToolCall;
 
 /// The version of [`SessionRecord`]'s format written by this crate.
@@ -130,6 +131,9 @@ pub struct SessionRecord {
     /// The system message the session was created with.
     #[serde(default)]
     pub system_message: Option<String>,
+    /// How `system_message` combines with the history's base system message (absent: append).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system_message_mode: Option<SystemMessageMode>,
     /// The reasoning effort of the last turn.
     #[serde(default)]
     pub reasoning_effort: Option<ReasoningEffort>,
@@ -154,6 +158,7 @@ impl SessionRecord {
             version: SESSION_FORMAT_VERSION,
             metadata,
             system_message: None,
+            system_message_mode: None,
             reasoning_effort: None,
             history: Vec::new(),
             pending_tool_calls: Vec::new(),

@@ -191,7 +191,8 @@ async fn seeded_history_is_sent_before_the_prompt() -> Result<(), SdkError> {
 #[tokio::test]
 async fn image_attachments_from_base64_and_file() -> Result<(), SdkError> {
     let target = target().await;
-    let session = session(&target, SessionConfig::new().model("gpt-4.1")).await?;
+    // gemini-3.5-flash takes up to 10 images a prompt (gpt-4.1 only one).
+    let session = session(&target, SessionConfig::new().model("gemini-3.5-flash")).await?;
     let png = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pixel.png");
     session
         .send_and_wait(
