@@ -13,7 +13,8 @@ use std::time::Duration;
 use copilot_mock::{Endpoint, MockConfig, MockServer, RequestLogEntry};
 use copilot_sdk::http::time::Sleep;
 use copilot_sdk::{
-    AssistantMessage, CopilotClient, SdkError, SessionEvent, SessionStore, ToolCallResult,
+    AssistantMessage, CopilotClient, SdkError, SessionConfig, SessionEvent, SessionStore,
+    ToolCallResult,
 };
 
 pub use support::Target;
@@ -26,6 +27,14 @@ pub async fn target() -> Target {
 /// A target over a mock with `config`.
 pub async fn target_with(config: MockConfig) -> Target {
     Target::mock(config).await
+}
+
+/// A session of [`octocat_client`] with `config`.
+pub async fn octocat_session(
+    target: &Target,
+    config: SessionConfig,
+) -> Result<copilot_sdk::Session, SdkError> {
+    octocat_client(target, None)?.create_session(config).await
 }
 
 /// The mock behind a target.

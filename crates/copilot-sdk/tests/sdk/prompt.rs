@@ -3,24 +3,12 @@
 
 use copilot_mock::Endpoint;
 use copilot_sdk::{
-    Attachment, AttachmentRefusal, CopilotClient, MAX_FILE_ATTACHMENT_BYTES, Message,
-    MessageOptions, SdkError, Session, SessionConfig, SystemMessage,
+    Attachment, AttachmentRefusal, MAX_FILE_ATTACHMENT_BYTES, Message, MessageOptions, SdkError,
+    SessionConfig, SystemMessage,
 };
 use serde_json::{Value, json};
 
-use crate::common::{Target, requests, target};
-
-async fn session(target: &Target, config: SessionConfig) -> Result<Session, SdkError> {
-    client(target)?.create_session(config).await
-}
-
-fn client(target: &Target) -> Result<CopilotClient, SdkError> {
-    target
-        .client_builder()
-        .github_token(target.user_token("octocat").expect("token"))
-        .use_logged_in_user(false)
-        .build()
-}
+use crate::common::{Target, octocat_client, octocat_session as session, requests, target};
 
 fn seeded(model: &str, system: impl Into<SystemMessage>) -> SessionConfig {
     SessionConfig::new()
@@ -366,14 +354,7 @@ async fn images_over_the_models_count_or_media_types_are_refused() -> Result<(),
 async fn a_replace_system_message_is_saved_and_resumed_with_its_mode() -> Result<(), SdkError> {
     let target = target().await;
     let store = copilot_sdk::MemorySessionStore::new();
-    let client = || {
-        target
-            .client_builder()
-            .github_token(target.user_token("octocat").expect("token"))
-            .use_logged_in_user(false)
-            .session_store(std::sync::Arc::new(store.clone()))
-            .build()
-    };
+    let client = || octocat_client(&target, Some(std::sync::Arc::new(store.clone())));
     let first = client()?;
     let session = first
         .create_session(seeded("gpt-4.1", SystemMessage::replace("Mine.")).session_id("kept"))

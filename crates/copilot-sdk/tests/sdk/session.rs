@@ -4,24 +4,14 @@ use std::sync::Arc;
 
 use copilot_mock::{Endpoint, MockConfig};
 use copilot_sdk::{
-    Attachment, CopilotClient, HistoryEntry, Message, MessageOptions, ReasoningEffort, Role,
-    SdkError, Session, SessionConfig, SessionEvent,
+    Attachment, HistoryEntry, Message, MessageOptions, ReasoningEffort, Role, SdkError,
+    SessionConfig, SessionEvent,
 };
 use futures_util::StreamExt;
 
-use crate::common::{FirstSleepOnly, Target, mock, requests, target, target_with};
-
-async fn session(target: &Target, config: SessionConfig) -> Result<Session, SdkError> {
-    client(target)?.create_session(config).await
-}
-
-fn client(target: &Target) -> Result<CopilotClient, SdkError> {
-    target
-        .client_builder()
-        .github_token(target.user_token("octocat").expect("token"))
-        .use_logged_in_user(false)
-        .build()
-}
+use crate::common::{
+    FirstSleepOnly, Target, mock, octocat_session as session, requests, target, target_with,
+};
 
 #[tokio::test]
 async fn send_streams_deltas_usage_final_message_then_idle() -> Result<(), SdkError> {
