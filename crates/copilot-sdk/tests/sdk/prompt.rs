@@ -385,3 +385,22 @@ async fn a_replace_system_message_is_saved_and_resumed_with_its_mode() -> Result
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn system_message_modes_set_the_messages_system() -> Result<(), SdkError> {
+    let target = target().await;
+    let append = session(&target, seeded("claude-sonnet-4.5", "Mine.")).await?;
+    append.send_and_wait("now").await?;
+    let body = last_body(&target, Endpoint::Messages);
+    assert_eq!(body["system"], "Base.\n\nMine.");
+    assert_eq!(body["messages"].as_array().map(Vec::len), Some(3), "{body}");
+
+    let replace = session(
+        &target,
+        seeded("claude-sonnet-4.5", SystemMessage::replace("Mine.")),
+    )
+    .await?;
+    replace.send_and_wait("now").await?;
+    assert_eq!(last_body(&target, Endpoint::Messages)["system"], "Mine.");
+    Ok(())
+}
