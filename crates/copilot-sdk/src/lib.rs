@@ -53,6 +53,25 @@
 //! - Limits: [`SessionConfig::max_ai_credits`] is a soft AI-credit budget over [`Session::usage`]: the
 //!   turn that crosses it completes, the next is refused before anything is sent
 //!   ([`SdkError::BudgetExceeded`], [`SessionEvent::BudgetExceeded`]).
+//! - Prompts: [`SessionConfig::system_message`] takes a [`SystemMessage`], appended to the seeded history's
+//!   base system message (the default, as for a plain string) or replacing it. [`MessageOptions`] carries
+//!   [`Attachment`]s: text files, `text/*` or `image/*` blobs, directory listings (names only, bounded) and
+//!   images, checked against the model's vision support and limits before anything is sent
+//!   ([`SdkError::AttachmentRefused`]) and downscaled to its `max_prompt_image_size`:
+//!
+//!   ```
+//!   use copilot_sdk::{Attachment, MessageOptions, SessionConfig, SystemMessage};
+//!
+//!   let config = SessionConfig::new()
+//!       .model("gpt-4.1")
+//!       .system_message(SystemMessage::replace("You review Rust code."));
+//!   let prompt = MessageOptions::new("Is this module sound?")
+//!       .attachment(Attachment::file("src/lib.rs"))
+//!       .attachment(Attachment::directory("src"))
+//!       .attachment(Attachment::blob("image/png", "iVBORw0KGgo="));
+//!   assert_eq!(prompt.attachments.len(), 3);
+//!   # let _ = config;
+//!   ```
 //! - [`ClientPool`]: many users, one transport, organisation gating and idle eviction.
 //! - Persistent sessions ([`SessionStore`], [`FileSessionStore`], [`MemorySessionStore`]): a session is
 //!   saved after every turn and continued later, in this process or another, with
