@@ -303,6 +303,17 @@ impl CopilotClientBuilder {
         self
     }
 
+    /// The configured session store seen as `user_id`'s own part of it: a pool's users share one store but
+    /// never one another's sessions.
+    pub(crate) fn sessions_of(mut self, user_id: &str) -> Self {
+        if let Some(store) = self.session_store.take() {
+            self.session_store = Some(Arc::new(crate::store::NamespacedSessionStore::new(
+                store, user_id,
+            )));
+        }
+        self
+    }
+
     /// Checks the configuration and builds the client. Nothing is sent until [`CopilotClient::start`] (or
     /// the first call that needs credentials).
     ///

@@ -243,6 +243,7 @@ impl ClientPool {
             .template
             .clone()
             .without_credentials()
+            .sessions_of(user_id)
             .github_token(token.expose_secret())
             .use_logged_in_user(false)
             .build()?;
@@ -264,6 +265,7 @@ impl ClientPool {
             .template
             .clone()
             .without_credentials()
+            .sessions_of(user_id)
             .token_store(store.clone())
             .store_account(user_id)
             .use_logged_in_user(true);

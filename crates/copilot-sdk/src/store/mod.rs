@@ -12,6 +12,7 @@
 
 mod file;
 mod memory;
+mod namespaced;
 
 use std::any::Any;
 use std::fmt;
@@ -24,6 +25,7 @@ use serde::{Deserialize, Serialize};
 
 pub use file::FileSessionStore;
 pub use memory::MemorySessionStore;
+pub(crate) use namespaced::NamespacedSessionStore;
 
 use crate::SdkError;
 use crate::session::{EventEnvelope, HistoryEntry};

@@ -112,3 +112,59 @@ async fn pool_users_never_run_under_the_template_credentials() -> Result<(), cop
     );
     Ok(())
 }
+
+/// A pool's users share the template's session store, never one another's sessions: each sees, resumes and
+/// deletes only their own, even under the same session id.
+#[tokio::test]
+async fn pool_users_share_a_session_store_but_not_their_sessions()
+-> Result<(), copilot_sdk::SdkError> {
+    use copilot_mock::MockUser;
+    use copilot_sdk::{ClientPool, MemorySessionStore, SessionConfig, SessionFilter, SessionStore};
+    use std::sync::Arc;
+
+    let target = crate::common::target().await;
+    crate::common::mock(&target).add_user(MockUser::new("alice"));
+    crate::common::mock(&target).add_user(MockUser::new("bob"));
+    let sessions = Arc::new(MemorySessionStore::new());
+    let pool = ClientPool::builder()
+        .host(target.host.clone())
+        .transport(target.transport.clone())
+        .client_defaults(CopilotClient::builder().session_store(sessions.clone()))
+        .build()?;
+    let alice = pool
+        .client_for("alice", target.user_token("alice").expect("token"))
+        .await?;
+    let bob = pool
+        .client_for("bob", target.user_token("bob").expect("token"))
+        .await?;
+
+    let trip = alice
+        .create_session(SessionConfig::new().session_id("trip").model("gpt-4.1"))
+        .await?;
+    trip.send_and_wait("Alice's private plans").await?;
+    drop(trip);
+
+    assert!(bob.list_sessions(SessionFilter::new()).await?.is_empty());
+    assert!(bob.get_session_metadata("trip").await?.is_none());
+    assert!(
+        bob.resume_session("trip", SessionConfig::new())
+            .await
+            .is_err(),
+        "bob cannot resume alice's session"
+    );
+    assert!(!bob.delete_session("trip").await?);
+    // Bob's own "trip" is another session.
+    let bobs = bob
+        .create_session(SessionConfig::new().session_id("trip").model("gpt-4.1"))
+        .await?;
+    bobs.send_and_wait("Bob's plans").await?;
+    drop(bobs);
+
+    let listed = alice.list_sessions(SessionFilter::new()).await?;
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].id, "trip");
+    let resumed = alice.resume_session("trip", SessionConfig::new()).await?;
+    assert!(resumed.history()[0].text().contains("Alice"));
+    assert_eq!(sessions.list().await?.len(), 2, "both are in the one store");
+    Ok(())
+}
