@@ -372,8 +372,9 @@ impl ModelInfo {
         }
     }
 
-    /// Whether a turn can be sent to this model as it is: a chat endpoint, the policy allows it, and it is
-    /// no pseudo-model (`auto` names a choice, not a model).
+    /// Whether a turn can be sent to this model as it is: a chat endpoint (`/chat/completions`,
+    /// `/responses`, or `/v1/messages`, which copilot-sdk sessions speak natively), the policy allows it,
+    /// and it is no pseudo-model (`auto` names a choice, not a model).
     pub fn is_callable_chat(&self) -> bool {
         self.id != crate::auto_model::AUTO_MODEL
             && self.is_enabled()
@@ -384,7 +385,7 @@ impl ModelInfo {
                 .is_none_or(|k| *k == ModelType::Chat)
             && matches!(
                 self.endpoint_for_chat(),
-                ChatRoute::ChatCompletions | ChatRoute::Responses
+                ChatRoute::ChatCompletions | ChatRoute::Responses | ChatRoute::Messages
             )
     }
 

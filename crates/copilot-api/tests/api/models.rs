@@ -199,3 +199,30 @@ async fn accept_policy_posts_enabled_and_forgets_the_cache() {
         crate::support::request_json(&requests[1])
     );
 }
+
+#[test]
+fn a_messages_only_model_is_callable_and_can_be_the_auto_choice() {
+    let list = ModelList::from_json(
+        json!({"data": [
+            {"id": "auto", "supported_endpoints": ["/chat/completions"], "model_picker_enabled": true},
+            {"id": "embed", "supported_endpoints": ["/embeddings"], "capabilities": {"type": "embeddings"}},
+            {"id": "claude-native", "supported_endpoints": ["/v1/messages"], "model_picker_enabled": true,
+             "capabilities": {"type": "chat"}},
+            {"id": "claude-off", "supported_endpoints": ["/v1/messages"], "policy": {"state": "disabled"}},
+        ]})
+        .to_string()
+        .as_bytes(),
+    )
+    .unwrap();
+    let callable = |id: &str| list.get(id).unwrap().is_callable_chat();
+    assert!(callable("claude-native"), "sessions speak /v1/messages");
+    assert!(!callable("claude-off"), "the policy still decides");
+    assert!(!callable("auto"), "never the pseudo-model");
+    assert!(!callable("embed"));
+    let chosen = list.auto_choice(["auto", "claude-off", "claude-native"]);
+    assert_eq!(chosen.map(|m| m.id.as_str()), Some("claude-native"));
+    assert_eq!(
+        list.local_auto_choice().map(|m| m.id.as_str()),
+        Some("claude-native")
+    );
+}
