@@ -4,6 +4,7 @@
 //! |---|---|
 //! | `test` | the test suite: cargo-nextest over the workspace, the doctests (nextest skips them), then the gateway's real-client tests (`openai`/`anthropic` Python packages in a venv); Redis and PostgreSQL started on loopback for the store tests (`services.rs`) |
 //! | `python` | the gateway's real-client tests alone |
+//! | `docs-check` | the first step of `ci` alone: every test cited in `docs/protocol.md` and `docs/security.md` exists |
 //! | `ci` | everything CI checks: doc citations of `docs/protocol.md`, fmt, clippy (MSRV-aware), the MSRV job, test, docs, the feature job, cargo-deny |
 //! | `msrv` | the MSRV job alone: no dependency needs a newer Rust; a compile with the MSRV toolchain if installed |
 //! | `features` | the feature job alone: `--no-default-features`, then `cargo hack check --each-feature` |
@@ -47,6 +48,7 @@ fn main() -> ExitCode {
         "load" => load(rest),
         "fuzz" => fuzz(rest),
         "python" => python::test(),
+        "docs-check" => docs_check::check(&root()),
         "services" => services::run_with(rest),
         "help" | "--help" | "-h" => {
             print_help();
@@ -68,6 +70,7 @@ fn print_help() {
         "cargo xtask <command>\n\n\
          test [ARGS]   run the test suite (nextest + doctests + python); ARGS go to nextest\n\
          python        only the gateway's real-client tests (openai/anthropic Python packages)\n\
+         docs-check    only check that every test cited in docs/protocol.md and docs/security.md exists\n\
          ci            docs check, fmt, clippy, MSRV, test, docs, features and cargo-deny, as CI runs them\n\
          msrv          the MSRV job: dependency rust-versions, a compile with the MSRV toolchain if installed\n\
          features      --no-default-features build and a check of each feature (cargo-hack)\n\
