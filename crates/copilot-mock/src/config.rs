@@ -481,6 +481,22 @@ pub struct MockConfig {
     pub(crate) long_answer_chunks: Option<usize>,
     pub(crate) replay: Option<ReplayTranscript>,
     pub(crate) faults: Vec<FaultRule>,
+    pub(crate) ws_upgrade: WsUpgrade,
+}
+
+/// How the mock answers a WebSocket upgrade of `GET {api}/responses`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum WsUpgrade {
+    /// Upgrade (after the same authentication as the HTTP call) and answer `response.create` messages.
+    #[default]
+    Accept,
+    /// Refuse the upgrade with this status and a `text/plain` body (e.g. 501 or 426), as a server or proxy
+    /// without WebSocket support does.
+    Reject {
+        /// The HTTP status of the refusal.
+        status: u16,
+    },
 }
 
 impl Default for MockConfig {
@@ -514,6 +530,7 @@ impl Default for MockConfig {
             long_answer_chunks: None,
             replay: None,
             faults: Vec::new(),
+            ws_upgrade: WsUpgrade::Accept,
         }
     }
 }
@@ -605,6 +622,12 @@ impl MockConfig {
     /// Serve this transcript on `/chat/completions` instead of generated answers.
     pub fn replay(mut self, transcript: ReplayTranscript) -> Self {
         self.replay = Some(transcript);
+        self
+    }
+    /// How WebSocket upgrades of `GET {api}/responses` are answered (default [`WsUpgrade::Accept`]);
+    /// [`MockServer::set_websocket_upgrade`](crate::MockServer::set_websocket_upgrade) changes it later.
+    pub fn websocket_upgrade(mut self, upgrade: WsUpgrade) -> Self {
+        self.ws_upgrade = upgrade;
         self
     }
     /// Installs a fault from the start.

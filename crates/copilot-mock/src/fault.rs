@@ -38,6 +38,10 @@ pub enum Endpoint {
     ChatCompletions,
     /// `POST {api}/responses`
     Responses,
+    /// `GET {api}/responses` upgraded to a WebSocket: the upgrade and each `response.create` turn on the
+    /// socket (logged with method `WS`). Its faults apply per turn, not to the upgrade (see
+    /// [`WsUpgrade`](crate::WsUpgrade) for refusing that).
+    ResponsesWebSocket,
     /// `POST {api}/embeddings`
     Embeddings,
     /// `POST {api}/v1/messages`
@@ -141,6 +145,17 @@ pub enum Fault {
 }
 
 impl Fault {
+    /// For a stream fault: after how many of `total` events it strikes.
+    pub(crate) fn cut(&self, total: usize) -> Option<usize> {
+        match self {
+            Fault::StallMidStream { after_events, .. }
+            | Fault::ResetMidStream { after_events }
+            | Fault::TruncateStream { after_events }
+            | Fault::MalformedChunk { after_events }
+            | Fault::MidStreamError { after_events, .. } => Some((*after_events).min(total)),
+            _ => None,
+        }
+    }
     /// A status fault with a JSON body.
     pub fn status(status: u16, body: impl Into<String>) -> Self {
         Fault::Status {

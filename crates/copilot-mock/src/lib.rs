@@ -33,7 +33,7 @@
 //! |---|---|---|---|
 //! | GitHub web (`{gh_web}`) | [`MockServer::github_web_url`] | `http://127.0.0.1:PORT` | `/login/device/code`, `/login/oauth/access_token`, `/login/oauth/authorize`, `/login/device` |
 //! | GitHub REST (`{gh_api}`) | [`MockServer::github_api_url`] | `…/api` (or `…/api/v3` with [`HostLayout::Ghes`]) | `/user`, `/user/orgs`, `/user/memberships/orgs/{org}`, `/copilot_internal/v2/token`, `/copilot_internal/user` |
-//! | Copilot API (`{api}`) | [`MockServer::copilot_api_url`] | `…/copilot` | `/models`, `/models/{id}`, `/models/{id}/policy`, `/chat/completions`, `/responses`, `/embeddings`, `/_ping` |
+//! | Copilot API (`{api}`) | [`MockServer::copilot_api_url`] | `…/copilot` | `/models`, `/models/{id}`, `/models/{id}/policy`, `/chat/completions`, `/responses` (also a WebSocket), `/v1/messages`, `/embeddings`, `/_ping` |
 //!
 //! The exchange envelope's `endpoints.api` is the Copilot API base above. Requests for a path
 //! under the wrong base get GitHub's REST 404, so mixed-up hosts show up in tests.
@@ -77,6 +77,13 @@
 //!   content filter fields on OpenAI-family chunks; OpenAI-family models send a usage-only trailing
 //!   chunk when `stream_options.include_usage` is true, Claude puts usage on the finish chunk; then
 //!   `data: [DONE]`. Every event ends with `\n\n`.
+//! * **Responses over WebSocket** (`ws:/responses`): `GET {api}/responses` upgrades to a WebSocket after the
+//!   same authentication as the HTTP call; each `{"type":"response.create", …}` text message is answered
+//!   with the HTTP stream's events, one JSON text message each, and errors are
+//!   `{"type":"error","status":…,"error":{…}}` events after which the socket stays open. Refuse upgrades
+//!   with [`MockConfig::websocket_upgrade`] ([`WsUpgrade::Reject`]); count them with
+//!   [`MockServer::websocket_upgrade_count`] and [`MockServer::websocket_count`]; faults on
+//!   [`Endpoint::ResponsesWebSocket`] apply per turn.
 //!
 //! # Faults
 //!
@@ -100,7 +107,7 @@ pub use config::{
     COPILOT_CLIENT_ID, ClientKind, CopilotAccess, CopilotSeat, DEFAULT_LOGIN, DeviceOutcome,
     DeviceScenario, HostLayout, MockClient, MockConfig, MockOrg, MockUser, RegisteredToken,
     ReplayTranscript, VSCODE_CLIENT_ID, WEB_APP_CLIENT_ID, WEB_APP_CLIENT_SECRET,
-    WEB_APP_REDIRECT_URI, WebFlowDecision,
+    WEB_APP_REDIRECT_URI, WebFlowDecision, WsUpgrade,
 };
 pub use error::MockError;
 pub use fault::{Endpoint, Fault, FaultRule};

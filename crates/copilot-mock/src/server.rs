@@ -59,6 +59,10 @@ impl Shared {
     pub fn state(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
+    /// Adds an entry to the request log (for what the middleware does not see: WebSocket turns).
+    pub fn log_entry(&self, entry: RequestLogEntry) {
+        self.log().push(entry);
+    }
     fn log(&self) -> MutexGuard<'_, Vec<RequestLogEntry>> {
         self.log.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -200,6 +204,21 @@ impl MockServer {
     pub fn clear_requests(&self) {
         self.shared.log().clear();
     }
+    /// How many WebSocket upgrades of `{api}/responses` were attempted (refused ones included).
+    pub fn websocket_upgrade_count(&self) -> u64 {
+        self.shared.state().ws_upgrades
+    }
+
+    /// How many WebSockets were opened on `{api}/responses` (upgrades that succeeded).
+    pub fn websocket_count(&self) -> u64 {
+        self.shared.state().ws_sockets
+    }
+
+    /// How WebSocket upgrades of `{api}/responses` are answered from now on.
+    pub fn set_websocket_upgrade(&self, upgrade: crate::config::WsUpgrade) {
+        self.shared.state().ws_upgrade = upgrade;
+    }
+
     /// How many device polls were answered `slow_down` (forced or for polling too fast).
     pub fn slow_down_count(&self) -> u64 {
         self.shared.state().slow_downs
@@ -380,7 +399,10 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/models/{id}", get(copilot::models::get_one))
         .route("/models/{id}/policy", post(copilot::models::set_policy))
         .route("/chat/completions", post(copilot::chat::completions))
-        .route("/responses", post(copilot::responses::responses))
+        .route(
+            "/responses",
+            post(copilot::responses::responses).get(copilot::responses_ws::upgrade),
+        )
         .route("/v1/messages", post(copilot::messages::messages))
         .route("/embeddings", post(copilot::embeddings::embeddings))
         .route("/_ping", get(|| async { "pong" }));
@@ -409,7 +431,10 @@ async fn observe(
     let body = axum::body::to_bytes(body, MAX_BODY)
         .await
         .unwrap_or_default();
-    let endpoint = Endpoint::classify(parts.uri.path(), shared.layout);
+    let endpoint = match Endpoint::classify(parts.uri.path(), shared.layout) {
+        Endpoint::Responses if parts.method == http::Method::GET => Endpoint::ResponsesWebSocket,
+        endpoint => endpoint,
+    };
     let mut entry = RequestLogEntry {
         endpoint,
         method: parts.method.to_string(),
@@ -420,7 +445,11 @@ async fn observe(
         status: 0,
         note: None,
     };
-    let fault = shared.state().take_fault(endpoint);
+    // A WebSocket's faults apply to its turns, which the socket's handler takes one by one.
+    let fault = match endpoint {
+        Endpoint::ResponsesWebSocket => None,
+        _ => shared.state().take_fault(endpoint),
+    };
     if let Some(Fault::Latency(duration)) = &fault {
         shared.sleep(*duration).await;
     }

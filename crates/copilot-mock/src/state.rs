@@ -108,6 +108,12 @@ pub(crate) struct State {
     pub auto_sessions: HashMap<String, (String, u64)>,
     pub slow_downs: u64,
     pub github_token_lifetime: Duration,
+    /// How WebSocket upgrades of `/responses` are answered.
+    pub ws_upgrade: crate::config::WsUpgrade,
+    /// WebSocket upgrades of `/responses` attempted (authenticated or not, refused or not).
+    pub ws_upgrades: u64,
+    /// WebSocket sockets opened on `/responses`.
+    pub ws_sockets: u64,
 }
 
 impl State {
@@ -137,6 +143,9 @@ impl State {
             auto_sessions: HashMap::new(),
             slow_downs: 0,
             github_token_lifetime: config.github_token_lifetime,
+            ws_upgrade: config.ws_upgrade,
+            ws_upgrades: 0,
+            ws_sockets: 0,
         };
         for t in &config.tokens {
             state.register_token(&t.token, &t.login, t.allow_listed);

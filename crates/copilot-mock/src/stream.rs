@@ -37,6 +37,21 @@ impl SsePlan {
         }
     }
 
+    /// `event: <type>\ndata: <json>\n\n` events, each named after its JSON `type` (Responses, Messages).
+    pub fn from_named_events(events: impl IntoIterator<Item = serde_json::Value>) -> Self {
+        let events = events
+            .into_iter()
+            .map(|event| {
+                let name = event["type"].as_str().unwrap_or("message").to_string();
+                Bytes::from(format!("event: {name}\ndata: {event}\n\n"))
+            })
+            .collect();
+        Self {
+            events,
+            piece_size: None,
+        }
+    }
+
     /// Turns the plan into a `text/event-stream` response (the body is attached by the middleware).
     pub fn into_response(self) -> Response {
         let mut response = (
@@ -105,16 +120,7 @@ pub(crate) fn plan_steps(
     if let Some(Fault::MissingDone) = fault {
         events.retain(|e| !is_done(e));
     }
-    let cut = match fault {
-        Some(
-            Fault::StallMidStream { after_events, .. }
-            | Fault::ResetMidStream { after_events }
-            | Fault::TruncateStream { after_events }
-            | Fault::MalformedChunk { after_events }
-            | Fault::MidStreamError { after_events, .. },
-        ) => Some((*after_events).min(events.len())),
-        _ => None,
-    };
+    let cut = fault.and_then(|fault| fault.cut(events.len()));
     let total = events.len();
     let mut events = events.into_iter();
     for i in 0..=total {

@@ -29,6 +29,8 @@ mod refresh;
 mod replay;
 #[path = "mock/responses.rs"]
 mod responses;
+#[path = "mock/responses_ws.rs"]
+mod responses_ws;
 #[path = "mock/rest.rs"]
 mod rest;
 #[path = "mock/web.rs"]

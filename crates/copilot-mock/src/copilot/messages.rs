@@ -9,7 +9,6 @@ use std::sync::Arc;
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use bytes::Bytes;
 use serde_json::{Value, json};
 
 use super::script::{self, PlannedCall, ToolDef};
@@ -288,17 +287,7 @@ fn stream_events(message: &Value) -> SsePlan {
     }));
     // Copilot's cost rides on the last event, as on chat.
     events.push(json!({"type": "message_stop", "copilot_usage": message["copilot_usage"]}));
-    let events = events
-        .into_iter()
-        .map(|event| {
-            let name = event["type"].as_str().unwrap_or("message").to_string();
-            Bytes::from(format!("event: {name}\ndata: {event}\n\n"))
-        })
-        .collect();
-    SsePlan {
-        events,
-        piece_size: None,
-    }
+    SsePlan::from_named_events(events)
 }
 
 #[cfg(test)]

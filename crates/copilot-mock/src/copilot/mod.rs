@@ -6,6 +6,7 @@ pub(crate) mod exchange;
 pub(crate) mod messages;
 pub(crate) mod models;
 pub(crate) mod responses;
+pub(crate) mod responses_ws;
 pub(crate) mod schema;
 pub(crate) mod script;
 

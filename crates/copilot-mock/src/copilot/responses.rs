@@ -4,7 +4,6 @@ use std::sync::Arc;
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use bytes::Bytes;
 use serde_json::{Value, json};
 
 use super::models::Family;
@@ -58,20 +57,32 @@ fn read_input(input: Option<&Value>) -> (String, Vec<String>, bool) {
 
 /// `POST /responses`
 pub(crate) async fn responses(State(shared): State<Arc<Shared>>, call: CopilotJson) -> Response {
-    let requested = match call.model(&shared) {
-        Ok(requested) => requested,
+    let (response, cost) = match answer(&shared, &call) {
+        Ok(answer) => answer,
         Err(response) => return response,
     };
+    if call.body.get("stream").and_then(Value::as_bool) == Some(true) {
+        SsePlan::from_named_events(stream_events(&response, &cost)).into_response()
+    } else {
+        let mut response = response;
+        response["copilot_usage"] = cost;
+        axum::Json(response).into_response()
+    }
+}
+
+/// The finished answer to a `/responses` request (HTTP or a WebSocket `response.create`) and its
+/// `copilot_usage`, or the API's error answer.
+#[allow(clippy::result_large_err)] // The error is the HTTP answer itself.
+pub(crate) fn answer(shared: &Shared, call: &CopilotJson) -> Result<(Value, Value), Response> {
+    let requested = call.model(shared)?;
     let (request, model) = (&call.body, &requested.info);
     if !model.supports("/responses") {
-        return text(
+        return Err(text(
             400,
             &format!("model {} is not supported via Responses API.", requested.id),
-        );
+        ));
     }
-    if let Err(response) = requested.policy_allows() {
-        return response;
-    }
+    requested.policy_allows()?;
     let (prompt, outputs, last_is_user) = read_input(request.get("input"));
     let tools: Vec<ToolDef> = request
         .get("tools")
@@ -146,19 +157,13 @@ pub(crate) async fn responses(State(shared): State<Arc<Shared>>, call: CopilotJs
         },
     });
     let cost = super::copilot_usage(model, input_tokens, 0, output_tokens + reasoning_tokens);
-    let mut response = response;
-    if request.get("stream").and_then(Value::as_bool) != Some(true) {
-        response["copilot_usage"] = cost.clone();
-    }
-    if request.get("stream").and_then(Value::as_bool) == Some(true) {
-        stream_events(&response, &cost).into_response()
-    } else {
-        axum::Json(response).into_response()
-    }
+    Ok((response, cost))
 }
 
-/// Renders the finished `response` as the event sequence the real API streams.
-fn stream_events(response: &Value, cost: &Value) -> SsePlan {
+/// Renders the finished `response` as the event sequence the real API streams (each event's JSON, with
+/// its `sequence_number`): the SSE stream names each after its `type`, the WebSocket sends each as a
+/// text message.
+pub(crate) fn stream_events(response: &Value, cost: &Value) -> Vec<Value> {
     let mut events: Vec<Value> = Vec::new();
     let mut in_progress = response.clone();
     in_progress["status"] = json!("in_progress");
@@ -226,17 +231,12 @@ fn stream_events(response: &Value, cost: &Value) -> SsePlan {
     }
     // Copilot puts the cost beside `response` on the last event.
     events.push(json!({"type": "response.completed", "response": response, "copilot_usage": cost}));
-    let events = events
+    events
         .into_iter()
         .enumerate()
         .map(|(seq, mut event)| {
             event["sequence_number"] = json!(seq);
-            let name = event["type"].as_str().unwrap_or("message").to_string();
-            Bytes::from(format!("event: {name}\ndata: {event}\n\n"))
+            event
         })
-        .collect();
-    SsePlan {
-        events,
-        piece_size: None,
-    }
+        .collect()
 }
