@@ -1,8 +1,6 @@
 //! [`CopilotClient`]: one identity's credentials, token manager and API client.
 
 use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
@@ -16,7 +14,7 @@ use copilot_http::time::{Clock, SharedClock, SharedSleep, Sleep};
 use copilot_http::{ClientIdentity, GitHubHost, SharedTransport};
 use copilot_token::{
     AuthMode, CopilotPlan, CopilotUserInfo, QuotaSnapshot, QuotaSnapshots, RefresherHandle,
-    StaticGitHubToken, TokenExchanger, TokenManager,
+    SharedCacheOptions, SharedTokenCache, StaticGitHubToken, TokenExchanger, TokenManager,
 };
 use url::Url;
 
@@ -73,6 +71,8 @@ pub struct CopilotClientBuilder {
     retry: RetryPolicy,
     session_store: Option<Arc<dyn SessionStore>>,
     persist_sessions: bool,
+    shared_cache: Option<Arc<dyn SharedTokenCache>>,
+    shared_cache_options: SharedCacheOptions,
 }
 
 impl fmt::Debug for CopilotClientBuilder {
@@ -114,6 +114,8 @@ impl Default for CopilotClientBuilder {
             retry: RetryPolicy::default(),
             session_store: None,
             persist_sessions: true,
+            shared_cache: None,
+            shared_cache_options: SharedCacheOptions::default(),
         }
     }
 }
@@ -234,6 +236,23 @@ impl CopilotClientBuilder {
         self
     }
 
+    /// Shares the exchanged Copilot token with every process that gives this user's clients the same
+    /// `cache`, so that a fleet exchanges once per user at expiry instead of once per process (the Redis and
+    /// PostgreSQL store crates implement [`SharedTokenCache`]; see `copilot_token::shared`). Used only when
+    /// the credential is a GitHub token (a pre-exchanged Copilot token has nothing to exchange). The cache
+    /// must belong to this client's user: a token it holds is used as this user's.
+    pub fn shared_token_cache(mut self, cache: Arc<dyn SharedTokenCache>) -> Self {
+        self.shared_cache = Some(cache);
+        self
+    }
+
+    /// Timing of the shared-cache protocol (lease length, poll interval, longest wait); default
+    /// [`SharedCacheOptions::default`].
+    pub fn shared_cache_options(mut self, options: SharedCacheOptions) -> Self {
+        self.shared_cache_options = options;
+        self
+    }
+
     /// Refreshes the Copilot token in a background task started by [`CopilotClient::start`] (default off:
     /// tokens are refreshed lazily on use, which is always correct). [`CopilotClient::stop`] ends it.
     pub fn background_refresh(mut self, enabled: bool) -> Self {
@@ -300,6 +319,7 @@ impl CopilotClientBuilder {
         self.refresher = None;
         self.copilot_api_url = None;
         self.use_logged_in_user = false;
+        self.shared_cache = None;
         self
     }
 
@@ -407,24 +427,6 @@ impl fmt::Debug for CopilotClient {
             .field("started", &started.is_some())
             .field("source", &started.map(|s| &s.source))
             .finish_non_exhaustive()
-    }
-}
-
-/// Adapts the shared clock to the API client's `impl Clock` setter.
-#[derive(Debug)]
-struct ClockRef(SharedClock);
-impl Clock for ClockRef {
-    fn now(&self) -> SystemTime {
-        self.0.now()
-    }
-}
-
-/// Adapts the shared sleeper to the API client's `impl Sleep` setter.
-#[derive(Debug)]
-struct SleepRef(SharedSleep);
-impl Sleep for SleepRef {
-    fn sleep(&self, duration: Duration) -> Pin<Box<dyn Future<Output = ()> + Send>> {
-        self.0.sleep(duration)
     }
 }
 
@@ -837,6 +839,10 @@ impl CopilotClient {
                 if let Some(url) = &config.copilot_api_url {
                     builder = builder.copilot_api_override(url.clone());
                 }
+                if let Some(cache) = &config.shared_cache {
+                    builder =
+                        builder.shared_cache(cache.clone(), config.shared_cache_options.clone());
+                }
                 let manager = builder.build();
                 (
                     Arc::new(manager.clone()),
@@ -862,8 +868,8 @@ impl CopilotClient {
         let api = CopilotApiClient::builder(auth)
             .transport(self.inner.transport.clone())
             .identity(config.identity.clone())
-            .clock(ClockRef(config.clock.clone()))
-            .sleep(SleepRef(config.sleep.clone()))
+            .clock(config.clock.clone())
+            .sleep(config.sleep.clone())
             .first_event_timeout(config.first_event_timeout)
             .idle_timeout(config.idle_timeout)
             .max_stream_duration(config.max_stream_duration)

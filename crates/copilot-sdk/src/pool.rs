@@ -11,7 +11,7 @@ use copilot_auth::{
 };
 use copilot_http::time::{Clock, SharedClock, Sleep};
 use copilot_http::{ClientIdentity, GitHubHost, SharedTransport};
-use copilot_token::AuthMode;
+use copilot_token::{AuthMode, SharedCacheOptions, SharedTokenCaches};
 
 use crate::SdkError;
 use crate::client::{CopilotClient, CopilotClientBuilder};
@@ -31,6 +31,8 @@ pub struct ClientPoolBuilder {
     refresher: Option<Arc<dyn CredentialRefresher>>,
     required_org: Option<String>,
     idle_timeout: Duration,
+    shared_caches: Option<Arc<dyn SharedTokenCaches>>,
+    shared_cache_options: SharedCacheOptions,
 }
 
 impl fmt::Debug for ClientPoolBuilder {
@@ -41,6 +43,7 @@ impl fmt::Debug for ClientPoolBuilder {
             .field("refresher", &self.refresher.is_some())
             .field("required_org", &self.required_org)
             .field("idle_timeout", &self.idle_timeout)
+            .field("shared_caches", &self.shared_caches)
             .finish_non_exhaustive()
     }
 }
@@ -110,6 +113,24 @@ impl ClientPoolBuilder {
         self
     }
 
+    /// Shares each user's exchanged Copilot token with every pool (process, machine) built with the same
+    /// `caches`, so that a fleet exchanges once per user at expiry (`RedisStore` and `PostgresStore` from the
+    /// store crates implement [`SharedTokenCaches`]). A stored user's cache is named after the host and user
+    /// id ([`client_for_stored`](ClientPool::client_for_stored): every instance reads the same stored
+    /// credential); a user given with a token gets a cache named after the host, user id and a digest of that
+    /// token ([`client_for`](ClientPool::client_for)), so a Copilot token is only ever shared between clients
+    /// holding the GitHub token that obtained it.
+    pub fn shared_token_caches(mut self, caches: Arc<dyn SharedTokenCaches>) -> Self {
+        self.shared_caches = Some(caches);
+        self
+    }
+
+    /// Timing of the shared-cache protocol for every user (default [`SharedCacheOptions::default`]).
+    pub fn shared_cache_options(mut self, options: SharedCacheOptions) -> Self {
+        self.shared_cache_options = options;
+        self
+    }
+
     /// How long an unused client is kept (default 30 minutes).
     pub fn idle_timeout(mut self, timeout: impl Into<Duration>) -> Self {
         self.idle_timeout = timeout.into();
@@ -144,6 +165,8 @@ impl ClientPoolBuilder {
                 refresher: self.refresher,
                 required_org: self.required_org,
                 idle_timeout: self.idle_timeout,
+                shared_caches: self.shared_caches,
+                shared_cache_options: self.shared_cache_options,
                 github,
                 clients: Mutex::new(HashMap::new()),
             }),
@@ -179,6 +202,8 @@ struct PoolInner {
     refresh_options: RefreshOptions,
     required_org: Option<String>,
     idle_timeout: Duration,
+    shared_caches: Option<Arc<dyn SharedTokenCaches>>,
+    shared_cache_options: SharedCacheOptions,
     github: GitHubApi,
     clients: Mutex<HashMap<String, PoolEntry>>,
 }
@@ -201,6 +226,14 @@ impl fmt::Debug for ClientPool {
     }
 }
 
+/// The first 16 bytes of the token's SHA-256, in hex: names the token in a shared-cache identity without
+/// revealing it.
+fn token_digest(token: &GitHubToken) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(token.expose_secret().as_bytes());
+    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+}
+
 fn same_token(a: &GitHubToken, b: &GitHubToken) -> bool {
     copilot_http::sensitive::constant_time_eq(a.expose_secret(), b.expose_secret())
 }
@@ -218,6 +251,8 @@ impl ClientPool {
             refresher: None,
             required_org: None,
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            shared_caches: None,
+            shared_cache_options: SharedCacheOptions::default(),
         }
     }
 
@@ -238,11 +273,13 @@ impl ClientPool {
             return Ok(client);
         }
         self.gate(&token).await?;
+        let identity = format!(
+            "{}/{user_id}#{}",
+            self.inner.host.key(),
+            token_digest(&token)
+        );
         let client = self
-            .inner
-            .template
-            .clone()
-            .without_credentials()
+            .with_shared_cache(self.inner.template.clone().without_credentials(), &identity)
             .sessions_of(user_id)
             .github_token(token.expose_secret())
             .use_logged_in_user(false)
@@ -260,11 +297,9 @@ impl ClientPool {
         let store = self.store()?;
         let token = self.get_or_refresh_token(user_id).await?;
         self.gate(&token).await?;
+        let identity = format!("{}/{user_id}", self.inner.host.key());
         let mut builder = self
-            .inner
-            .template
-            .clone()
-            .without_credentials()
+            .with_shared_cache(self.inner.template.clone().without_credentials(), &identity)
             .sessions_of(user_id)
             .token_store(store.clone())
             .store_account(user_id)
@@ -274,6 +309,19 @@ impl ClientPool {
         }
         let client = builder.build()?;
         Ok(self.insert(user_id, client, None))
+    }
+
+    fn with_shared_cache(
+        &self,
+        builder: CopilotClientBuilder,
+        identity: &str,
+    ) -> CopilotClientBuilder {
+        match &self.inner.shared_caches {
+            Some(caches) => builder
+                .shared_token_cache(caches.cache_for(identity))
+                .shared_cache_options(self.inner.shared_cache_options.clone()),
+            None => builder,
+        }
     }
 
     /// The official SDK guide's `getOrRefreshToken`: the stored token of `user_id` if it is still valid, else a

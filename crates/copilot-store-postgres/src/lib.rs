@@ -57,6 +57,7 @@ mod sessions;
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
@@ -69,7 +70,7 @@ use copilot_store_core::{
     copilot_token_ttl, credential_record, new_lease_id, open_credential, read_cached_copilot_token,
     seal_copilot_token, seal_credential,
 };
-use copilot_token::{LeaseId, SharedCopilotToken, SharedTokenCache, TokenError};
+use copilot_token::{LeaseId, SharedCopilotToken, SharedTokenCache, SharedTokenCaches, TokenError};
 #[cfg(feature = "sessions")]
 pub use sessions::PostgresSessionStore;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
@@ -359,6 +360,14 @@ impl fmt::Debug for PostgresTokenCache {
         f.debug_struct("PostgresTokenCache")
             .field("identity", &self.identity)
             .finish_non_exhaustive()
+    }
+}
+
+/// Every identity's cache in this database ([`PostgresStore::copilot_cache`]), for a multi-user pool
+/// (`copilot_sdk::ClientPoolBuilder::shared_token_caches`).
+impl SharedTokenCaches for PostgresStore {
+    fn cache_for(&self, identity: &str) -> Arc<dyn SharedTokenCache> {
+        Arc::new(self.copilot_cache(identity))
     }
 }
 

@@ -60,6 +60,7 @@
 mod sessions;
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
@@ -72,7 +73,7 @@ use copilot_store_core::{
     copilot_token_ttl, credential_record, new_lease_id, open_credential, read_cached_copilot_token,
     seal_copilot_token, seal_credential,
 };
-use copilot_token::{LeaseId, SharedCopilotToken, SharedTokenCache, TokenError};
+use copilot_token::{LeaseId, SharedCopilotToken, SharedTokenCache, SharedTokenCaches, TokenError};
 use redis::aio::ConnectionManager;
 use redis::{AsyncCommands, Script};
 #[cfg(feature = "sessions")]
@@ -376,6 +377,14 @@ impl fmt::Debug for RedisTokenCache {
         f.debug_struct("RedisTokenCache")
             .field("entry", &self.entry)
             .finish_non_exhaustive()
+    }
+}
+
+/// Every identity's cache in this database ([`RedisStore::copilot_cache`]), for a multi-user pool
+/// (`copilot_sdk::ClientPoolBuilder::shared_token_caches`).
+impl SharedTokenCaches for RedisStore {
+    fn cache_for(&self, identity: &str) -> Arc<dyn SharedTokenCache> {
+        Arc::new(self.copilot_cache(identity))
     }
 }
 

@@ -96,8 +96,8 @@ pub use manager::{
 pub use provider::{GitHubTokenProvider, StaticGitHubToken};
 pub use refresher::RefresherHandle;
 pub use shared::{
-    DEFAULT_LEASE_TTL, InProcessTokenCache, LeaseId, SharedCacheOptions, SharedCopilotToken,
-    SharedTokenCache,
+    DEFAULT_LEASE_TTL, InProcessTokenCache, InProcessTokenCaches, LeaseId, SharedCacheOptions,
+    SharedCopilotToken, SharedTokenCache, SharedTokenCaches,
 };
 pub use token::{
     CopilotToken, Endpoints, LimitedUserQuotas, TokenFields, UserNotification,

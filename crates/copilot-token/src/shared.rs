@@ -285,6 +285,39 @@ impl SharedSlot {
     }
 }
 
+/// The [`SharedTokenCache`] of every identity in one place: what a multi-user pool
+/// (`copilot_sdk::ClientPool`) needs to give each user's manager that user's cache. The Redis and PostgreSQL
+/// stores implement it over their databases; [`InProcessTokenCaches`] within one process.
+///
+/// An identity names one user on one host, optionally narrowed to one GitHub token (e.g.
+/// `github.com/octocat`); equal identities must map to the same shared entry in every process, different ones
+/// to different entries.
+pub trait SharedTokenCaches: Send + Sync + fmt::Debug {
+    /// The cache of `identity`.
+    fn cache_for(&self, identity: &str) -> Arc<dyn SharedTokenCache>;
+}
+
+/// [`SharedTokenCaches`] within one process: one [`InProcessTokenCache`] per identity, made on first use and
+/// kept for the value's lifetime (one slot per identity, so bounded by the number of users served).
+#[derive(Debug, Default, Clone)]
+pub struct InProcessTokenCaches {
+    caches: Arc<Mutex<std::collections::HashMap<String, InProcessTokenCache>>>,
+}
+
+impl InProcessTokenCaches {
+    /// No caches yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+impl SharedTokenCaches for InProcessTokenCaches {
+    fn cache_for(&self, identity: &str) -> Arc<dyn SharedTokenCache> {
+        let mut caches = self.caches.lock().unwrap_or_else(PoisonError::into_inner);
+        Arc::new(caches.entry(identity.to_owned()).or_default().clone())
+    }
+}
+
 /// [`SharedTokenCache`] within one process: one token slot and one lease, shared by the managers it is given
 /// to (clone it, or wrap it in an `Arc`).
 #[derive(Debug, Default, Clone)]

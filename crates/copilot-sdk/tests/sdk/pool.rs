@@ -201,3 +201,78 @@ impl NowForTest for ManualClock {
         copilot_sdk::http::time::Clock::now(self)
     }
 }
+
+/// Three pools (a fleet's instances) on one token store: with one set of shared Copilot-token caches they
+/// exchange once per user between them, however many callers each has; without it, once per pool.
+#[tokio::test]
+async fn pools_sharing_token_caches_exchange_once_per_user() -> Result<(), SdkError> {
+    use copilot_sdk::token::InProcessTokenCaches;
+
+    async fn fleet_of_three(target: &Target, shared: bool) -> Result<usize, SdkError> {
+        let before = mock(target).copilot_tokens_issued();
+        let store = Arc::new(MemoryStore::new());
+        let token = target.user_token("octocat").expect("token");
+        store
+            .save(
+                &CredentialKey::new(target.host.key(), "alice"),
+                &StoredCredential::new(target.host.key(), GitHubToken::new(token)),
+            )
+            .await?;
+        let caches = Arc::new(InProcessTokenCaches::new());
+        let pools = (0..3)
+            .map(|_| {
+                let builder = pool(target).token_store(store.clone());
+                if shared {
+                    builder.shared_token_caches(caches.clone()).build()
+                } else {
+                    builder.build()
+                }
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let callers = pools.iter().flat_map(|pool| {
+            (0..50).map(move |_| async move {
+                let client = pool.client_for_stored("alice").await?;
+                client.start().await
+            })
+        });
+        for outcome in futures_util::future::join_all(callers).await {
+            outcome?;
+        }
+        Ok(mock(target).copilot_tokens_issued() - before)
+    }
+
+    let target = target().await;
+    assert_eq!(
+        fleet_of_three(&target, false).await?,
+        3,
+        "one exchange per pool"
+    );
+    assert_eq!(
+        fleet_of_three(&target, true).await?,
+        1,
+        "one exchange per user"
+    );
+
+    // Users given with a token share the Copilot token only between clients holding that same GitHub token.
+    let caches = Arc::new(InProcessTokenCaches::new());
+    let pools = (0..3)
+        .map(|_| pool(&target).shared_token_caches(caches.clone()).build())
+        .collect::<Result<Vec<_>, _>>()?;
+    let first = mock(&target).mint_github_token("octocat");
+    let second = mock(&target).mint_github_token("octocat");
+    let before = mock(&target).copilot_tokens_issued();
+    for pool in &pools {
+        pool.client_for("carol", first.clone())
+            .await?
+            .start()
+            .await?;
+    }
+    assert_eq!(mock(&target).copilot_tokens_issued() - before, 1);
+    pools[0].client_for("carol", second).await?.start().await?;
+    assert_eq!(
+        mock(&target).copilot_tokens_issued() - before,
+        2,
+        "another GitHub token of the same user id gets its own exchange"
+    );
+    Ok(())
+}
