@@ -88,6 +88,10 @@ struct Inner {
     models_ttl: Duration,
     default_intent: String,
     models: tokio::sync::Mutex<Option<CachedModels>>,
+    #[cfg(feature = "websocket")]
+    websocket: crate::ws::WsSettings,
+    #[cfg(feature = "websocket")]
+    sockets: Arc<crate::ws::WsPool>,
 }
 
 #[derive(Debug)]
@@ -111,6 +115,8 @@ pub struct CopilotApiClientBuilder {
     sse_limits: SseLimits,
     models_ttl: Duration,
     default_intent: String,
+    #[cfg(feature = "websocket")]
+    websocket: crate::ws::WsSettings,
 }
 
 impl CopilotApiClientBuilder {
@@ -185,6 +191,30 @@ impl CopilotApiClientBuilder {
         self
     }
 
+    /// The deadline on opening a Responses WebSocket (TCP, TLS and the upgrade; default 10 s; `None`
+    /// disables). Past it the turn goes over HTTP `/responses` instead, as after any failed upgrade.
+    #[cfg(feature = "websocket")]
+    pub fn websocket_connect_timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
+        self.websocket.connect_timeout = timeout.into();
+        self
+    }
+
+    /// The largest WebSocket message (and frame) read (default 16 MiB, as an SSE event). A larger one ends
+    /// the turn with [`ApiError::WebSocketMessageTooLarge`] and closes its socket.
+    #[cfg(feature = "websocket")]
+    pub fn websocket_max_message(mut self, bytes: usize) -> Self {
+        self.websocket.max_message = bytes.max(1);
+        self
+    }
+
+    /// How long a failed Responses WebSocket upgrade sends that credential's turns straight to HTTP
+    /// without trying the upgrade again (default 10 minutes).
+    #[cfg(feature = "websocket")]
+    pub fn websocket_fallback_ttl(mut self, ttl: impl Into<Duration>) -> Self {
+        self.websocket.fallback_ttl = ttl.into();
+        self
+    }
+
     /// Builds the client.
     pub fn build(self) -> Result<CopilotApiClient, ApiError> {
         let transport = match self.transport {
@@ -225,6 +255,10 @@ impl CopilotApiClientBuilder {
                 models_ttl: self.models_ttl,
                 default_intent: self.default_intent,
                 models: tokio::sync::Mutex::new(None),
+                #[cfg(feature = "websocket")]
+                websocket: self.websocket,
+                #[cfg(feature = "websocket")]
+                sockets: Arc::default(),
             }),
         })
     }
@@ -296,6 +330,8 @@ impl CopilotApiClient {
             sse_limits: SseLimits::new(),
             models_ttl: Duration::from_secs(600),
             default_intent: DEFAULT_INTENT.to_owned(),
+            #[cfg(feature = "websocket")]
+            websocket: crate::ws::WsSettings::default(),
         }
     }
 
@@ -432,6 +468,156 @@ impl CopilotApiClient {
         request.stream = Some(true);
         let call = self.responses_call(&request, &options)?;
         self.open_stream(&call, Dialect::Responses, None).await
+    }
+
+    /// A streamed Responses turn over the Responses WebSocket (`ws:/responses`, for models whose
+    /// `supported_endpoints` list it), decoded into the same [`ChatEvent`](crate::ChatEvent)s as
+    /// [`responses_stream`](Self::responses_stream).
+    ///
+    /// The socket is opened at `wss://` on the same host and path as the HTTP call, with the same headers
+    /// and bearer (so the same URL safety: `wss`, or `ws` to a literal loopback address); the turn is one
+    /// `{"type":"response.create", …}` text message. A socket whose turn ended cleanly
+    /// ([`ChatEvent::Done`](crate::ChatEvent::Done)) is kept for the next turn with the same credentials
+    /// and headers; an error or a dropped stream closes it, so it fails that turn only. The upgrade's
+    /// headers classify every turn on the socket, so a turn reuses only a socket opened with the headers it
+    /// would send itself (`X-Initiator`, `X-Interaction-Type`, …; the request id aside).
+    ///
+    /// When the upgrade fails (refused with a status such as 501 or 426, a connect or TLS error, the
+    /// connect deadline), the turn goes to HTTP `/responses` instead and a warning says so; unless the
+    /// refusal was about the credential (401/403/421) or a rate limit (429), that credential's turns go
+    /// straight to HTTP for [`websocket_fallback_ttl`](CopilotApiClientBuilder::websocket_fallback_ttl).
+    /// Once the `response.create` may have reached the server, nothing is re-sent, over either transport
+    /// (the turn is billed): a socket that breaks mid-turn ends the stream with
+    /// [`ApiError::StreamInterrupted`]. [`ChatStream::over_websocket`] says which way a turn went.
+    ///
+    /// The socket does not go through an HTTP proxy: where only a proxy reaches the server, the connect
+    /// fails and the turn falls back to HTTP, which uses the proxy.
+    #[cfg(feature = "websocket")]
+    pub async fn responses_ws_stream(
+        &self,
+        request: ResponsesRequest,
+    ) -> Result<ChatStream, ApiError> {
+        self.responses_ws_stream_with(request, RequestOptions::new())
+            .await
+    }
+
+    /// [`responses_ws_stream`](Self::responses_ws_stream) with per-request headers and overrides (sent on
+    /// the upgrade).
+    #[cfg(feature = "websocket")]
+    pub async fn responses_ws_stream_with(
+        &self,
+        mut request: ResponsesRequest,
+        options: RequestOptions,
+    ) -> Result<ChatStream, ApiError> {
+        use crate::ws;
+        let inner = &*self.inner;
+        // A socket always streams: the message has no `stream` field; the HTTP fallback asks for a stream.
+        request.stream = None;
+        let message = ws::create_message(&to_body(&request)?)
+            .map_err(|message| ApiError::InvalidRequest { message })?;
+        request.stream = Some(true);
+        let call = self.responses_call(&request, &options)?;
+        let credentials = inner.auth.credentials().await?;
+        if inner.sockets.falls_back(&credentials, inner.clock.now()) {
+            return self.open_stream(&call, Dialect::Responses, None).await;
+        }
+        let request_id = uuid::Uuid::new_v4();
+        let mut request_id_text = [0u8; uuid::fmt::Hyphenated::LENGTH];
+        let request_id_text: &str = request_id.hyphenated().encode_lower(&mut request_id_text);
+        let upgrade = self.build_request(&call, &credentials, request_id_text)?;
+        // Exactly the HTTP call's rule: a bearer goes over https, or http to a literal loopback address.
+        copilot_http::safety::check_credential_uri(upgrade.uri())?;
+        let (parts, _body) = upgrade.into_parts();
+        let url =
+            ws::websocket_url(&parts.uri.to_string()).ok_or_else(|| ApiError::InvalidRequest {
+                message: "the Copilot API URL is neither https nor http".to_owned(),
+            })?;
+        let mut headers = parts.headers;
+        headers.remove(CONTENT_TYPE);
+        let mut key_headers = headers.clone();
+        key_headers.remove(X_REQUEST_ID);
+        let key = ws::SocketKey {
+            url,
+            headers: key_headers,
+        };
+        let mut retried = false;
+        let opened = loop {
+            let mut opened = match ws::open(
+                &inner.sockets,
+                &key,
+                headers.clone(),
+                &inner.websocket,
+                &inner.clock,
+                &inner.sleep,
+            )
+            .await
+            {
+                Ok(opened) => opened,
+                Err(failure) => {
+                    return self
+                        .fall_back(&call, &credentials, &parts.uri, failure)
+                        .await;
+                }
+            };
+            match ws::send(&mut opened.socket, message.clone()).await {
+                Ok(()) => break opened,
+                // A send that failed left no whole message with the server: nothing was processed. A
+                // pooled socket the server had closed meanwhile is the usual cause, so one more socket is
+                // tried.
+                Err(_) if opened.reused && !retried => retried = true,
+                Err(message) => {
+                    return Err(ApiError::StreamInterrupted {
+                        message,
+                        partial: PartialInfo::default(),
+                    });
+                }
+            }
+        };
+        let context = ResponseContext::from_headers(
+            &opened.upgrade_headers,
+            Some(request_id_text),
+            inner.clock.now(),
+        );
+        let upgrade_headers = opened.upgrade_headers.clone();
+        let turn = ws::SocketTurn::new(
+            opened,
+            inner.sockets.clone(),
+            key,
+            inner.clock.clone(),
+            inner.websocket.max_message,
+        );
+        Ok(ChatStream::from_socket(turn)
+            .with_response(upgrade_headers, context)
+            .first_event_timeout(inner.first_event_timeout)
+            .idle_timeout(inner.idle_timeout)
+            .max_duration(inner.max_stream_duration)
+            .sleep(inner.sleep.clone()))
+    }
+
+    /// The turn over HTTP after a failed upgrade (nothing reached the server over the socket).
+    #[cfg(feature = "websocket")]
+    async fn fall_back(
+        &self,
+        call: &Call<'_>,
+        credentials: &CopilotCredentials,
+        uri: &http::Uri,
+        failure: crate::ws::UpgradeFailure,
+    ) -> Result<ChatStream, ApiError> {
+        let inner = &*self.inner;
+        let remembered = failure.remember();
+        tracing::warn!(
+            url = %copilot_http::RedactedUrl::uri(uri),
+            reason = %failure,
+            remembered_for = ?remembered.then_some(inner.websocket.fallback_ttl),
+            "the Responses WebSocket upgrade failed; this turn goes over HTTP /responses"
+        );
+        if remembered {
+            inner.sockets.remember_fallback(
+                credentials,
+                inner.clock.now() + inner.websocket.fallback_ttl,
+            );
+        }
+        self.open_stream(call, Dialect::Responses, None).await
     }
 
     fn responses_call<'a>(

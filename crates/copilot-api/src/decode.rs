@@ -95,7 +95,17 @@ impl DecodeState {
     }
 
     pub fn stream_error(&mut self, wire: WireError, out: &mut EventQueue) {
-        let error = crate::error::from_stream_error(wire, &self.context);
+        self.stream_error_with_status(None, wire, out);
+    }
+
+    /// A stream error event that says which HTTP status it stands for (WebSocket error events do).
+    pub fn stream_error_with_status(
+        &mut self,
+        status: Option<u16>,
+        wire: WireError,
+        out: &mut EventQueue,
+    ) {
+        let error = crate::error::from_stream_error(status, wire, &self.context);
         self.fail(error, out);
     }
 }
@@ -152,6 +162,26 @@ impl ChatEventDecoder {
             && !state.finished
         {
             state.fail(ApiError::SseLimit { limit }, out);
+        }
+    }
+
+    /// Decodes one whole event's data, as a WebSocket text message carries it (no SSE framing). A message
+    /// that finishes the response (`response.completed`, `response.incomplete`) ends the stream with
+    /// [`ChatEvent::Done`] at once: a socket turn has no end of body.
+    pub fn feed_message(&mut self, data: &[u8], out: &mut EventQueue) {
+        if self.state.finished {
+            return;
+        }
+        let ChatEventDecoder { mapper, state, .. } = self;
+        let event = SseEvent {
+            event: None,
+            data,
+            id: None,
+            stray: false,
+        };
+        mapper.on_event(event, state, out);
+        if state.saw_finish && !state.finished {
+            state.done(false, out);
         }
     }
 

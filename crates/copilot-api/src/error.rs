@@ -192,6 +192,14 @@ pub enum ApiError {
         /// Which cap.
         limit: crate::sse::SseLimitExceeded,
     },
+    /// A WebSocket message (or frame) was larger than the cap
+    /// ([`CopilotApiClientBuilder::websocket_max_message`](crate::CopilotApiClientBuilder::websocket_max_message),
+    /// 16 MiB by default). Nothing of it was kept; the socket is closed.
+    #[error("a WebSocket message exceeded the {limit}-byte cap")]
+    WebSocketMessageTooLarge {
+        /// The cap, in bytes.
+        limit: usize,
+    },
     /// The stream ran longer than its maximum duration (keep-alives do not extend it).
     #[error("stream still open after its maximum duration of {after:?}")]
     StreamDeadline {
@@ -440,8 +448,12 @@ pub(crate) fn from_response(
 }
 
 /// Maps a mid-stream error object (no status) the same way as a response.
-pub(crate) fn from_stream_error(wire: WireError, context: &ResponseContext) -> ApiError {
-    classify(None, wire, context)
+pub(crate) fn from_stream_error(
+    status: Option<u16>,
+    wire: WireError,
+    context: &ResponseContext,
+) -> ApiError {
+    classify(status, wire, context)
 }
 
 const QUOTA_CODES: &[&str] = &[

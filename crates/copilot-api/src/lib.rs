@@ -34,6 +34,15 @@
 //! [`CopilotApiClient::messages_stream`] (thinking blocks and their signatures survive for replay:
 //! [`CollectedMessage::to_anthropic_message`]).
 //!
+//! # Responses over WebSocket
+//!
+//! A model that lists `ws:/responses` ([`ApiEndpoint::WsResponses`]) can take its Responses turns over one
+//! socket: [`CopilotApiClient::responses_ws_stream`] (feature `websocket`, on by default) sends
+//! `{"type":"response.create", …}` and decodes the server's events into the same [`ChatStream`]. Sockets
+//! are pooled per credential and header set and reused for the next turn; a failed upgrade falls back to
+//! HTTP `/responses` (with a warning, remembered for a while), and nothing is re-sent once a turn may have
+//! reached the server. See [`docs/protocol.md`][protocol] §7.1.
+//!
 //! # Unknown fields
 //!
 //! Unknown JSON fields never fail decoding and are kept. Where they are kept depends on which way the type
@@ -118,6 +127,8 @@ mod responses;
 mod stream;
 mod usage;
 mod wire;
+#[cfg(feature = "websocket")]
+mod ws;
 
 pub use auto_model::{AUTO_MODEL, AutoModelSession, AutoSessionToken, COPILOT_SESSION_TOKEN};
 pub use chat::{

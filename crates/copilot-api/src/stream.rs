@@ -21,6 +21,25 @@ use crate::wire::sse::SseLimits;
 
 pub(crate) type Timer = Pin<Box<dyn Future<Output = ()> + Send>>;
 
+/// Where a stream's events come from.
+#[derive(Debug)]
+enum Source {
+    /// An HTTP body of SSE bytes.
+    Body(ResponseBody),
+    /// A WebSocket turn: one event per text message.
+    #[cfg(feature = "websocket")]
+    Socket(Box<crate::ws::SocketTurn>),
+}
+
+/// What one poll of the source gave.
+enum Read {
+    Bytes(Bytes),
+    #[cfg(feature = "websocket")]
+    Message(tokio_tungstenite::tungstenite::Utf8Bytes),
+    Failed(ApiError),
+    End,
+}
+
 /// A streamed answer: `Stream<Item = Result<ChatEvent, ApiError>>`.
 ///
 /// It decodes the response body as it is polled; no task is spawned. The last item is either
@@ -28,8 +47,12 @@ pub(crate) type Timer = Pin<Box<dyn Future<Output = ()> + Send>>;
 /// whole body, so its connection goes back to the pool for the next request; dropping the stream earlier
 /// drops the body, which closes the connection. A stream is never retried or reconnected (that would
 /// re-send the prompt).
+///
+/// A Responses turn over a WebSocket ([`CopilotApiClient::responses_ws_stream`](crate::CopilotApiClient::responses_ws_stream))
+/// is the same stream: its socket goes back to the client's pool when the stream has yielded
+/// [`ChatEvent::Done`], and is closed when the stream ends with an error or is dropped before.
 pub struct ChatStream {
-    body: Option<ResponseBody>,
+    source: Option<Source>,
     decoder: ChatEventDecoder,
     queue: EventQueue,
     headers: HeaderMap,
@@ -48,6 +71,8 @@ pub struct ChatStream {
     /// Waiting for the end of the body after `[DONE]`: the grace timer and the bytes read meanwhile.
     end_timer: Option<Timer>,
     after_done: usize,
+    /// Whether the events come over a WebSocket.
+    websocket: bool,
 }
 
 impl std::fmt::Debug for ChatStream {
@@ -65,7 +90,7 @@ impl ChatStream {
     /// timeouts; this constructor serves custom transports, tests and replays.
     pub fn from_body(body: ResponseBody, dialect: Dialect) -> Self {
         ChatStream {
-            body: Some(body),
+            source: Some(Source::Body(body)),
             decoder: ChatEventDecoder::new(dialect),
             queue: EventQueue::new(),
             headers: HeaderMap::new(),
@@ -82,7 +107,23 @@ impl ChatStream {
             events: 0,
             end_timer: None,
             after_done: 0,
+            websocket: false,
         }
+    }
+
+    /// A stream over one WebSocket turn (the `response.create` is sent), in the Responses dialect.
+    #[cfg(feature = "websocket")]
+    pub(crate) fn from_socket(turn: crate::ws::SocketTurn) -> Self {
+        let mut stream = Self::from_body(ResponseBody::empty(), Dialect::Responses);
+        stream.source = Some(Source::Socket(Box::new(turn)));
+        stream.websocket = true;
+        stream
+    }
+
+    /// Whether the events come over the Responses WebSocket (`ws:/responses`) rather than an HTTP body
+    /// (an HTTP fallback after a failed upgrade is `false`).
+    pub fn over_websocket(&self) -> bool {
+        self.websocket
     }
 
     pub(crate) fn with_response(mut self, headers: HeaderMap, context: ResponseContext) -> Self {
@@ -214,7 +255,15 @@ impl ChatStream {
     /// With `Done` next in the queue and the body still open: reads to the end of the body, or until the
     /// grace period or byte limit runs out, then drops the body. Bytes after `[DONE]` are ignored.
     fn poll_end_of_body(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        if let Some(body) = self.body.as_mut() {
+        #[cfg(feature = "websocket")]
+        if let Some(Source::Socket(_)) = &self.source
+            && let Some(Source::Socket(turn)) = self.source.take()
+        {
+            // The turn ended with its terminal event: the socket is ready for the next turn.
+            turn.release();
+            return Poll::Ready(());
+        }
+        if let Some(Source::Body(body)) = self.source.as_mut() {
             loop {
                 match body.poll_next_unpin(cx) {
                     Poll::Ready(Some(Ok(bytes))) => {
@@ -239,7 +288,7 @@ impl ChatStream {
                 }
             }
         }
-        self.body = None;
+        self.source = None;
         self.end_timer = None;
         Poll::Ready(())
     }
@@ -267,7 +316,7 @@ impl ChatStream {
     fn end_with(&mut self, error: ApiError) {
         self.queue.clear();
         self.queue.push_back(Err(error));
-        self.body = None;
+        self.source = None;
         self.timer = None;
         self.deadline = None;
     }
@@ -302,7 +351,7 @@ impl Stream for ChatStream {
         }
         loop {
             if matches!(this.queue.front(), Some(Ok(ChatEvent::Done { .. })))
-                && this.body.is_some()
+                && this.source.is_some()
                 && this.poll_end_of_body(cx).is_pending()
             {
                 return Poll::Pending;
@@ -312,7 +361,7 @@ impl Stream for ChatStream {
                 if last {
                     this.ended = true;
                     this.queue.clear();
-                    this.body = None;
+                    this.source = None;
                     this.timer = None;
                     this.deadline = None;
                 }
@@ -324,13 +373,36 @@ impl Stream for ChatStream {
             if this.ended {
                 return Poll::Ready(None);
             }
-            let Some(body) = this.body.as_mut() else {
+            let Some(source) = this.source.as_mut() else {
                 // The decoder always ends with Done or an error; this only guards against a logic slip.
                 this.ended = true;
                 continue;
             };
-            match body.poll_next_unpin(cx) {
-                Poll::Ready(Some(Ok(bytes))) => {
+            let read = match source {
+                Source::Body(body) => body.poll_next_unpin(cx).map(|item| match item {
+                    Some(Ok(bytes)) => Read::Bytes(bytes),
+                    Some(Err(error)) => Read::Failed(ApiError::StreamInterrupted {
+                        message: error.to_string(),
+                        partial: PartialInfo::default(),
+                    }),
+                    None => Read::End,
+                }),
+                #[cfg(feature = "websocket")]
+                Source::Socket(turn) => turn.poll_message(cx).map(|item| match item {
+                    Ok(text) => Read::Message(text),
+                    Err(crate::ws::ReadFailure::TooLarge { limit }) => {
+                        Read::Failed(ApiError::WebSocketMessageTooLarge { limit })
+                    }
+                    Err(crate::ws::ReadFailure::Interrupted(message)) => {
+                        Read::Failed(ApiError::StreamInterrupted {
+                            message,
+                            partial: PartialInfo::default(),
+                        })
+                    }
+                }),
+            };
+            match read {
+                Poll::Ready(Read::Bytes(bytes)) => {
                     this.bytes += bytes.len() as u64;
                     this.decoder.feed(&bytes, &mut this.queue);
                     if !this.queue.is_empty() {
@@ -341,16 +413,23 @@ impl Stream for ChatStream {
                         this.timer = None;
                     }
                 }
-                Poll::Ready(Some(Err(error))) => {
-                    let partial = this.partial();
-                    this.end_with(ApiError::StreamInterrupted {
-                        message: error.to_string(),
-                        partial,
-                    });
+                #[cfg(feature = "websocket")]
+                Poll::Ready(Read::Message(text)) => {
+                    this.bytes += text.len() as u64;
+                    this.decoder.feed_message(text.as_bytes(), &mut this.queue);
+                    // Every message is an event: the idle clock restarts.
+                    this.got_event = true;
+                    this.timer = None;
                 }
-                Poll::Ready(None) => {
+                Poll::Ready(Read::Failed(mut error)) => {
+                    if let ApiError::StreamInterrupted { partial, .. } = &mut error {
+                        *partial = this.partial();
+                    }
+                    this.end_with(error);
+                }
+                Poll::Ready(Read::End) => {
                     this.decoder.finish(&mut this.queue);
-                    this.body = None;
+                    this.source = None;
                 }
                 Poll::Pending => {
                     let timeout = if this.got_event {

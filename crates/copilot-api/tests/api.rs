@@ -27,3 +27,6 @@ mod responses;
 mod retries;
 #[path = "api/timeouts.rs"]
 mod timeouts;
+#[cfg(feature = "websocket")]
+#[path = "api/websocket.rs"]
+mod websocket;

@@ -25,13 +25,12 @@ struct WireEvent<'a> {
     #[serde(borrow, default)]
     response: Option<&'a RawValue>,
     #[serde(borrow, default)]
-    code: Str<'a>,
-    #[serde(borrow, default)]
-    message: Str<'a>,
-    #[serde(borrow, default)]
     param: Str<'a>,
     #[serde(borrow, default)]
     copilot_usage: Option<&'a RawValue>,
+    /// On a WebSocket `error` event: the HTTP status it stands for (read leniently).
+    #[serde(borrow, default)]
+    status: Option<&'a RawValue>,
 }
 
 #[derive(Deserialize)]
@@ -184,13 +183,14 @@ impl ResponsesMapper {
                 state.stream_error(wire_error, out);
             }
             "error" => {
-                let wire_error = WireError {
-                    message: wire.message.into_string(),
-                    code: wire.code.into_string(),
-                    param: wire.param.into_string(),
-                    ..WireError::default()
-                };
-                state.stream_error(wire_error, out);
+                // SSE puts `code`/`message`/`param` at the top; a WebSocket error event nests them in
+                // `error` beside the HTTP `status` it stands for.
+                let mut wire_error = crate::error::parse_error_body(data);
+                wire_error.param = wire_error.param.or(wire.param.into_string());
+                let status = wire
+                    .status
+                    .and_then(|raw| serde_json::from_str::<u16>(raw.get()).ok());
+                state.stream_error_with_status(status, wire_error, out);
             }
             quiet if QUIET.contains(&quiet) => {}
             other => {

@@ -1,8 +1,7 @@
 //! Hostile-server hardening (issue 14): bounded SSE buffers, an overall stream deadline, a bounded and quiet
 //! models list. Each test failed before its fix.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -149,31 +148,14 @@ fn a_configured_line_cap_applies() {
     assert!(queue.is_empty());
 }
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 fn warnings_while(f: impl FnOnce()) -> usize {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::WARN)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
+    let (captured, subscriber) = crate::support::warnings();
     tracing::subscriber::with_default(subscriber, f);
-    let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
-    text.lines().filter(|l| l.contains("WARN")).count()
+    captured
+        .text()
+        .lines()
+        .filter(|l| l.contains("WARN"))
+        .count()
 }
 
 #[test]
