@@ -11,11 +11,13 @@
 //! [`StoreError::Undecryptable`]; one that opens but does not decode is [`StoreError::Corrupt`]. Neither
 //! touches any other record.
 //!
-//! Session records are sealed the same way (the `sessions` module, feature `sessions`).
+//! Session records are sealed the same way (the `sessions` module, feature `sessions`), and so are the
+//! gateway's API-key records ([`api_keys`]: stored under the key's SHA-256, never the key).
 //!
 //! Keys rotate: [`Sealer::previous_key`] keeps opening values sealed under an old key while every write
 //! seals under the current one.
 
+pub mod api_keys;
 pub mod lease;
 #[cfg(feature = "sessions")]
 pub mod sessions;
@@ -215,16 +217,29 @@ pub fn open_credential(
 ) -> Result<StoredCredential, StoreError> {
     let (record, aad) = credential_record(key);
     let json = sealer.open(&record, &aad, sealed)?;
-    serde_json::from_slice(json.expose_secret()).map_err(|e| StoreError::Corrupt {
+    decode_record(record, json.expose_secret())
+}
+
+/// Decodes an opened record; a failure is [`StoreError::Corrupt`] naming `record`.
+pub(crate) fn decode_record<T: serde::de::DeserializeOwned>(
+    record: String,
+    json: &[u8],
+) -> Result<T, StoreError> {
+    serde_json::from_slice(json).map_err(|e| corrupt_record(record, &e))
+}
+
+/// [`StoreError::Corrupt`] for `record`, with serde's category and position only: its message may quote the
+/// (secret) input.
+pub(crate) fn corrupt_record(record: String, error: &serde_json::Error) -> StoreError {
+    StoreError::Corrupt {
         record,
-        // The category and position only: serde's message may quote the (secret) input.
         message: format!(
             "{:?} error at line {} column {}",
-            e.classify(),
-            e.line(),
-            e.column()
+            error.classify(),
+            error.line(),
+            error.column()
         ),
-    })
+    }
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -263,16 +278,7 @@ pub fn open_copilot_token(
 ) -> Result<SharedCopilotToken, StoreError> {
     let (record, aad) = copilot_token_record(identity);
     let json = sealer.open(&record, &aad, sealed)?;
-    let shared: SharedRecord =
-        serde_json::from_slice(json.expose_secret()).map_err(|e| StoreError::Corrupt {
-            record,
-            message: format!(
-                "{:?} error at line {} column {}",
-                e.classify(),
-                e.line(),
-                e.column()
-            ),
-        })?;
+    let shared: SharedRecord = decode_record(record, json.expose_secret())?;
     Ok(SharedCopilotToken {
         envelope: SecretString::from(shared.envelope),
         fetched_at: SystemTime::UNIX_EPOCH + Duration::from_millis(shared.fetched_at_ms),

@@ -115,19 +115,6 @@ fn encode_error(id: &str, error: serde_json::Error) -> SdkError {
     )
 }
 
-fn corrupt(record: String, error: &serde_json::Error) -> StoreError {
-    StoreError::Corrupt {
-        record,
-        // The category and position only: serde's message may quote the (private) input.
-        message: format!(
-            "{:?} error at line {} column {}",
-            error.classify(),
-            error.line(),
-            error.column()
-        ),
-    }
-}
-
 fn check_version(record: String, version: u32) -> Result<(), StoreError> {
     if version > SESSION_FORMAT_VERSION {
         return Err(StoreError::Corrupt {
@@ -191,8 +178,8 @@ fn open_part<T: serde::de::DeserializeOwned>(
         });
     }
     let json = sealer.open(&name, &aad, sealed)?;
-    let value: T =
-        serde_json::from_slice(json.expose_secret()).map_err(|e| corrupt(name.clone(), &e))?;
+    let value: T = serde_json::from_slice(json.expose_secret())
+        .map_err(|e| crate::corrupt_record(name.clone(), &e))?;
     let (version, stored_id) = version_and_id(&value);
     check_version(name.clone(), version)?;
     if stored_id != id {

@@ -12,6 +12,10 @@
 //! instance exchanges and the rest use its token; an instance that dies holding the lease is replaced once
 //! its lease runs out.
 //!
+//! `PostgresStore` is also the gateway's shared API-key map
+//! (`copilot_store_core::api_keys::ApiKeyDirectory`): table `copilot_api_keys`, one sealed row per key's
+//! SHA-256 (the key itself is never stored).
+//!
 //! The schema ships with the crate (`migrations/`); [`PostgresStore::migrate`] applies it (sqlx's migrator,
 //! idempotent, safe to run from every instance at start-up).
 //!
@@ -52,6 +56,7 @@
 //! # let _ = cache; Ok(()) }
 //! ```
 
+mod api_keys;
 #[cfg(feature = "sessions")]
 mod sessions;
 

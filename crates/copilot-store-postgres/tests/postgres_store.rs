@@ -213,3 +213,26 @@ async fn a_lease_holder_killed_mid_exchange_is_replaced() {
     };
     fleet::a_killed_lease_holder_is_replaced(&BACKEND, &url, "fleet_worker").await;
 }
+
+#[tokio::test]
+async fn api_key_directory_meets_the_contract() {
+    use copilot_store_core::Sealer;
+    use copilot_store_core::api_keys::{ApiKeyDigest, api_key_directory_contract};
+
+    let Some((store, _, _)) = store("api_key_directory_meets_the_contract").await else {
+        return;
+    };
+    let pool = store.pool().clone();
+    let plant = move |digest: ApiKeyDigest, sealed: Vec<u8>| {
+        let pool = pool.clone();
+        Box::pin(async move {
+            sqlx::query("INSERT INTO copilot_api_keys (digest, record) VALUES ($1, $2)")
+                .bind(digest.as_bytes().as_slice())
+                .bind(sealed)
+                .execute(&pool)
+                .await
+                .unwrap();
+        }) as std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>
+    };
+    api_key_directory_contract(&store, Some(&plant), &Sealer::new(&fleet::test_key())).await;
+}

@@ -54,8 +54,11 @@
 //! Under a namespace (default `copilot-rs`): `{ns}:cred:{host}/{account}` (hash: `v` version, `d` sealed
 //! credential), `{ns}:lease:refresh:{host}/{account}`, `{ns}:copilot:{identity}` (sealed token, expiring with
 //! it) and `{ns}:lease:copilot:{identity}`; with sessions, `{ns}:session:{id}` (sealed record),
-//! `{ns}:sessions` (hash of id → sealed metadata, for listing) and `{ns}:lease:session:{id}`.
+//! `{ns}:sessions` (hash of id → sealed metadata, for listing) and `{ns}:lease:session:{id}`; the gateway's
+//! API keys (`copilot_store_core::api_keys::ApiKeyDirectory`) in `{ns}:apikeys` (hash of the key's SHA-256 in
+//! hex → sealed record).
 
+mod api_keys;
 #[cfg(feature = "sessions")]
 mod sessions;
 

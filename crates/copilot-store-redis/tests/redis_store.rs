@@ -268,3 +268,27 @@ async fn a_lease_holder_killed_mid_exchange_is_replaced() {
     };
     fleet::a_killed_lease_holder_is_replaced(&BACKEND, &url, "fleet_worker").await;
 }
+
+#[tokio::test]
+async fn api_key_directory_meets_the_contract() {
+    use copilot_store_core::Sealer;
+    use copilot_store_core::api_keys::{ApiKeyDigest, api_key_directory_contract};
+
+    let Some((store, url, namespace)) = store("api_key_directory_meets_the_contract").await else {
+        return;
+    };
+    let field = format!("{namespace}:apikeys");
+    let plant = move |digest: ApiKeyDigest, sealed: Vec<u8>| {
+        let (url, field) = (url.clone(), field.clone());
+        Box::pin(async move {
+            let _: () = redis::cmd("HSET")
+                .arg(&field)
+                .arg(digest.to_hex())
+                .arg(sealed)
+                .query_async(&mut raw_connection(&url).await)
+                .await
+                .unwrap();
+        }) as std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>
+    };
+    api_key_directory_contract(&store, Some(&plant), &Sealer::new(&fleet::test_key())).await;
+}
