@@ -550,7 +550,11 @@ impl CopilotClient {
             }
             None => None,
         };
+        #[cfg(feature = "mcp")]
+        let mcp = Session::connect_mcp(self, &mut config).await?;
         let session = Session::open(self.clone(), config, model, Origin::New, store);
+        #[cfg(feature = "mcp")]
+        session.attach_mcp(mcp);
         session.record_start(SessionStartSource::New).await;
         session.save().await?;
         Ok(session)
@@ -566,7 +570,7 @@ impl CopilotClient {
     pub async fn resume_session(
         &self,
         id: &str,
-        config: SessionConfig,
+        #[cfg_attr(not(feature = "mcp"), allow(unused_mut))] mut config: SessionConfig,
     ) -> Result<Session, SdkError> {
         let store = self.require_store()?;
         let lock = store.lock(id).await?;
@@ -575,6 +579,8 @@ impl CopilotClient {
             .await?
             .ok_or_else(|| SdkError::SessionNotFound { id: id.to_owned() })?;
         let model = record.metadata.model.clone();
+        #[cfg(feature = "mcp")]
+        let mcp = Session::connect_mcp(self, &mut config).await?;
         let session = Session::open(
             self.clone(),
             config,
@@ -582,6 +588,8 @@ impl CopilotClient {
             Origin::Resumed(Box::new(record)),
             Some((store.clone(), lock)),
         );
+        #[cfg(feature = "mcp")]
+        session.attach_mcp(mcp);
         session.record_start(SessionStartSource::Resumed).await;
         session.save().await?;
         Ok(session)

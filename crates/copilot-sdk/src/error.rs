@@ -21,6 +21,15 @@ use copilot_token::TokenError;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SdkError {
+    /// An MCP server of the session could not be started or reached, or did not list its tools
+    /// ([`SessionConfig::mcp_server`](crate::SessionConfig)); nothing of the session was kept.
+    #[error("MCP server `{server}`: {message}")]
+    Mcp {
+        /// The server's name.
+        server: String,
+        /// What went wrong.
+        message: String,
+    },
     /// No usable credential for a reason other than the ones with their own variant: a token of a kind
     /// Copilot never accepts (classic PAT `ghp_`, refresh token `ghr_`; nothing was sent), an implausible
     /// token, or a credential source that failed ([`CredentialError::Unavailable`]).

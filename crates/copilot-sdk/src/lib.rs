@@ -50,6 +50,32 @@
 //!   and [`close`](Session::close). A rewritten prompt is still one `X-Initiator: user` request, a denied
 //!   call is a [`ToolCallResult::Denied`] the model reads, and nothing is re-sent unless the hook returns
 //!   [`ErrorDecision::Retry`]. The example `hooks` runs against the mock in the tests.
+//! - MCP servers (feature `mcp`, module `mcp`): `SessionConfig::mcp_server` connects a session to an
+//!   MCP server, a child process over stdio or a streamable-HTTP endpoint (https, or http to loopback), with
+//!   the official Rust MCP SDK. Its tools join the tool loop as `<server>-<tool>` and go through the
+//!   permission handler ([`PermissionKind::Mcp`]) and the hooks; a server that hangs or dies gives
+//!   `Timeout` / `Failure` results, never a hung turn, and [`Session::close`] kills its process. The
+//!   example `mcp_tools` runs against the mock in the tests.
+//!
+//!   ```no_run
+//!   # #[cfg(feature = "mcp")]
+//!   # async fn demo(client: copilot_sdk::CopilotClient) -> Result<(), copilot_sdk::SdkError> {
+//!   use std::time::Duration;
+//!   use copilot_sdk::{McpServer, PermissionHandler, PermissionKind, PermissionDecision, SessionConfig};
+//!
+//!   let session = client.create_session(SessionConfig::new()
+//!       .model("gpt-4.1")
+//!       .mcp_server("files", McpServer::stdio("mcp-server-filesystem", ["/srv/docs"], [("LOG_LEVEL", "warn")])
+//!           .timeout(Duration::from_secs(20)))
+//!       .on_permission_request(PermissionHandler::from_fn(|request| match &request.kind {
+//!           PermissionKind::Mcp { tool_name, .. } if tool_name.starts_with("read") => PermissionDecision::ApproveOnce,
+//!           _ => PermissionDecision::reject("only reads are allowed"),
+//!       }))).await?;
+//!   let answer = session.send_and_wait("Summarise /srv/docs/README.md (use files-read_text_file)").await?;
+//!   println!("{}", answer.content);
+//!   session.close().await?;                                  // ends the server process
+//!   # Ok(()) }
+//!   ```
 //! - Limits: [`SessionConfig::max_ai_credits`] is a soft AI-credit budget over [`Session::usage`]: the
 //!   turn that crosses it completes, the next is refused before anything is sent
 //!   ([`SdkError::BudgetExceeded`], [`SessionEvent::BudgetExceeded`]).
@@ -112,6 +138,8 @@
 mod client;
 mod error;
 pub mod hooks;
+#[cfg(feature = "mcp")]
+pub mod mcp;
 mod message;
 mod permission;
 mod pool;
@@ -133,11 +161,13 @@ pub use hooks::{
     PreToolUse, PreToolUseDecision, SessionEnd, SessionEndReason, SessionHooks, SessionStart,
     SessionStartSource, UserPromptDecision, UserPromptSubmitted,
 };
+#[cfg(feature = "mcp")]
+pub use mcp::McpServer;
 pub use message::{
     Attachment, AttachmentRefusal, MAX_DIRECTORY_ENTRIES, MAX_FILE_ATTACHMENT_BYTES,
     MAX_IMAGE_INPUT_BYTES, MessageOptions, OutputSchema,
 };
-pub use permission::{PermissionDecision, PermissionHandler, PermissionRequest};
+pub use permission::{PermissionDecision, PermissionHandler, PermissionKind, PermissionRequest};
 pub use pool::{ClientPool, ClientPoolBuilder, DEFAULT_IDLE_TIMEOUT};
 pub use session::{
     AssistantMessage, EventEnvelope, EventStream, EventSubscription, HistoryEntry, Session,

@@ -510,16 +510,7 @@ impl OutputSchema {
     /// The schema of `T`, derived with `schemars`, named after the type.
     #[cfg(feature = "schemars")]
     pub fn of<T: schemars::JsonSchema>() -> Self {
-        let name: String = T::schema_name()
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
+        let name = crate::tools::sanitise_name(&T::schema_name());
         let schema = serde_json::to_value(schemars::schema_for!(T)).unwrap_or(Value::Null);
         OutputSchema::new(name, schema)
     }

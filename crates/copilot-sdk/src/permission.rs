@@ -19,6 +19,34 @@ pub struct PermissionRequest {
     pub tool_call_id: String,
     /// The arguments, parsed (`Value::Null` if they were not valid JSON).
     pub arguments: Value,
+    /// What kind of tool it is: one of the session's own, or an MCP server's (with the server's name and
+    /// the tool's name there).
+    pub kind: PermissionKind,
+}
+
+/// What kind of tool a [`PermissionRequest`] is for (the official SDK's permission request `kind`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PermissionKind {
+    /// A [`Tool`](crate::Tool) of the session's own (`custom-tool`).
+    CustomTool,
+    /// A tool of an MCP server (`mcp`); the model calls it as `<server>-<tool>`.
+    Mcp {
+        /// The server's name in [`SessionConfig::mcp_server`](crate::SessionConfig).
+        server_name: String,
+        /// The tool's name on that server.
+        tool_name: String,
+    },
+}
+
+impl PermissionKind {
+    /// The official SDK's name of the kind: `custom-tool` or `mcp`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            PermissionKind::CustomTool => "custom-tool",
+            PermissionKind::Mcp { .. } => "mcp",
+        }
+    }
 }
 
 /// What the [`PermissionHandler`] decided.

@@ -7,6 +7,8 @@ use std::sync::Arc;
 use futures_util::future::BoxFuture;
 use serde_json::Value;
 
+use crate::permission::PermissionKind;
+
 /// What a tool handler returns on success: text, or JSON (sent to the model serialised).
 #[derive(Debug, Clone, PartialEq)]
 pub enum ToolOutput {
@@ -49,6 +51,8 @@ impl From<Value> for ToolOutput {
 #[error("{message}")]
 pub struct ToolError {
     message: String,
+    /// The tool gave up waiting (an MCP server that did not answer in time): a `Timeout` result.
+    timed_out: bool,
 }
 
 impl ToolError {
@@ -56,7 +60,22 @@ impl ToolError {
     pub fn new(message: impl Into<String>) -> Self {
         ToolError {
             message: message.into(),
+            timed_out: false,
         }
+    }
+
+    /// A failure because something the tool waited for did not answer in time: the call's result is
+    /// [`ToolCallResult::Timeout`](crate::ToolCallResult::Timeout).
+    pub fn timed_out(message: impl Into<String>) -> Self {
+        ToolError {
+            message: message.into(),
+            timed_out: true,
+        }
+    }
+
+    /// Whether this is a [`timed_out`](Self::timed_out) failure.
+    pub fn is_timeout(&self) -> bool {
+        self.timed_out
     }
 
     /// A failure from any error type (its `Display` text).
@@ -111,6 +130,7 @@ pub struct Tool {
     description: String,
     parameters: Value,
     handler: Handler,
+    kind: PermissionKind,
 }
 
 impl Tool {
@@ -136,6 +156,7 @@ impl Tool {
             description: description.into(),
             parameters: normalise_parameters(parameters),
             handler,
+            kind: PermissionKind::CustomTool,
         }
     }
 
@@ -180,6 +201,19 @@ impl Tool {
         &self.parameters
     }
 
+    /// What kind of tool this is, as the [`PermissionHandler`](crate::PermissionHandler) is told:
+    /// [`PermissionKind::CustomTool`] for tools made with [`Tool::new`], [`PermissionKind::Mcp`] for the
+    /// tools of an MCP server.
+    pub fn permission_kind(&self) -> &PermissionKind {
+        &self.kind
+    }
+
+    #[cfg_attr(not(feature = "mcp"), allow(dead_code))]
+    pub(crate) fn with_permission_kind(mut self, kind: PermissionKind) -> Self {
+        self.kind = kind;
+        self
+    }
+
     /// Runs the handler.
     pub async fn call(&self, arguments: Value) -> Result<ToolOutput, ToolError> {
         (self.handler)(arguments).await
@@ -200,6 +234,21 @@ impl Tool {
             Some(self.parameters.clone()),
         )
     }
+}
+
+/// `text` with every character outside `[A-Za-z0-9_-]` (what the API accepts in tool and schema names)
+/// replaced by `_`.
+#[cfg_attr(not(any(feature = "mcp", feature = "schemars")), allow(dead_code))]
+pub(crate) fn sanitise_name(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }
 
 /// Claude needs a non-empty object schema (protocol §6); `null` or `{}` become an empty object schema.

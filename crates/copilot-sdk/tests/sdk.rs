@@ -19,6 +19,9 @@ mod hardening;
 mod hooks;
 #[path = "sdk/limits.rs"]
 mod limits;
+#[cfg(feature = "mcp")]
+#[path = "sdk/mcp.rs"]
+mod mcp;
 #[path = "sdk/messages.rs"]
 mod messages;
 #[path = "sdk/persistence.rs"]

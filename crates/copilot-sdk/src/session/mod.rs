@@ -59,6 +59,8 @@ pub struct SessionConfig {
     pub(crate) purpose: RequestPurpose,
     pub(crate) hooks: Option<SharedHooks>,
     pub(crate) max_ai_credits: Option<f64>,
+    #[cfg(feature = "mcp")]
+    pub(crate) mcp_servers: Vec<(String, crate::mcp::McpServer)>,
 }
 
 impl SessionConfig {
@@ -106,6 +108,28 @@ impl SessionConfig {
     /// Adds tools.
     pub fn tools(mut self, tools: impl IntoIterator<Item = Tool>) -> Self {
         self.tools.extend(tools);
+        self
+    }
+
+    /// Adds the tools of an MCP server (feature `mcp`), named `<name>-<tool>` (sanitised to
+    /// `[A-Za-z0-9_-]`, at most 64 characters, see [`mcp_tool_name`](crate::mcp::mcp_tool_name)) with the
+    /// server's JSON Schemas. The session connects when it is created or resumed (failing with
+    /// [`SdkError::Mcp`] if the server cannot be started or reached) and disconnects, killing a stdio
+    /// server's process, at [`Session::close`] or when dropped. Calls go through the permission handler
+    /// (kind [`PermissionKind::Mcp`](crate::PermissionKind::Mcp)) and the hooks like any tool's; see the
+    /// [`mcp`](crate::mcp) module for failures and limits.
+    ///
+    /// ```
+    /// use copilot_sdk::{McpServer, SessionConfig};
+    ///
+    /// let config = SessionConfig::new()
+    ///     .mcp_server("files", McpServer::stdio("mcp-server-filesystem", ["/srv/data"], [("LOG", "warn")]))
+    ///     .mcp_server("search", McpServer::http("https://mcp.example.com/mcp", [("Authorization", "Bearer …")]));
+    /// # let _ = config;
+    /// ```
+    #[cfg(feature = "mcp")]
+    pub fn mcp_server(mut self, name: impl Into<String>, server: crate::mcp::McpServer) -> Self {
+        self.mcp_servers.push((name.into(), server));
         self
     }
 
@@ -258,6 +282,9 @@ pub(crate) struct SessionInner {
     /// Where the session is saved after every turn, and the lock that makes it this session's alone (released
     /// when the last clone of the session is dropped).
     pub(crate) store: Option<(Arc<dyn SessionStore>, SessionLock)>,
+    /// The connected MCP servers (their processes die with the session).
+    #[cfg(feature = "mcp")]
+    pub(crate) mcp: crate::mcp::McpConnections,
 }
 
 impl SessionInner {
@@ -313,6 +340,28 @@ pub(crate) fn new_session_id() -> String {
 }
 
 impl Session {
+    /// Connects the MCP servers of `config` and adds their tools to it; the connections are handed to the
+    /// session with [`attach_mcp`](Self::attach_mcp).
+    #[cfg(feature = "mcp")]
+    pub(crate) async fn connect_mcp(
+        client: &CopilotClient,
+        config: &mut SessionConfig,
+    ) -> Result<crate::mcp::McpConnections, SdkError> {
+        let (connections, tools) = crate::mcp::McpConnections::connect(
+            &config.mcp_servers,
+            &config.tools,
+            client.sleeper(),
+        )
+        .await?;
+        config.tools.extend(tools);
+        Ok(connections)
+    }
+
+    #[cfg(feature = "mcp")]
+    pub(crate) fn attach_mcp(&self, connections: crate::mcp::McpConnections) {
+        self.inner.mcp.attach(connections);
+    }
+
     /// A session with `config` on `client`; `model` is the model of its first turn. Saved records restore
     /// their state (settings in `config` win over saved ones); `store` is where it is saved.
     pub(crate) fn open(
@@ -368,6 +417,8 @@ impl Session {
                 turn_lock: Arc::new(tokio::sync::Mutex::new(())),
                 cancel: Mutex::new(CancellationToken::new()),
                 parked: Mutex::new(None),
+                #[cfg(feature = "mcp")]
+                mcp: crate::mcp::McpConnections::default(),
             }),
         }
     }
@@ -515,7 +566,8 @@ impl Session {
     }
 
     /// Ends the session: aborts a running turn, abandons a parked one, saves the session, records
-    /// `session.shutdown` and runs [`SessionHooks::on_session_end`] (once; closing again does nothing).
+    /// `session.shutdown`, runs [`SessionHooks::on_session_end`] and disconnects its MCP servers, killing
+    /// and reaping their processes (once; closing again does nothing).
     /// Later turns fail with [`SdkError::SessionClosed`]. The store's lock is released when the last clone
     /// of the session is dropped.
     pub async fn close(&self) -> Result<(), SdkError> {
@@ -542,6 +594,8 @@ impl Session {
             };
             hooks.on_session_end(&end).await;
         }
+        #[cfg(feature = "mcp")]
+        self.inner.mcp.close(self.inner.client.sleeper()).await;
         saved
     }
 

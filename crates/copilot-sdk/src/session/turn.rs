@@ -595,6 +595,9 @@ async fn run_tool(
     };
     let result = match outcome {
         Ok(Ok(Ok(output))) => ToolCallResult::Success(output.to_content()),
+        Ok(Ok(Err(error))) if error.is_timeout() => {
+            ToolCallResult::Timeout(error.message().to_owned())
+        }
         Ok(Ok(Err(error))) => ToolCallResult::Failure(error.message().to_owned()),
         Ok(Err(_)) => ToolCallResult::Failure("the tool handler panicked".to_owned()),
         Err(limit) => ToolCallResult::Timeout(format!("the tool did not finish within {limit:?}")),
@@ -695,6 +698,7 @@ async fn permit(
             tool_name: name.clone(),
             tool_call_id: call.id.clone(),
             arguments: arguments.clone(),
+            kind: tool.permission_kind().clone(),
         })
         .await;
     match decision {

@@ -13,6 +13,10 @@ mod device_login;
 #[allow(dead_code)]
 #[path = "../../examples/hooks.rs"]
 mod hooks;
+#[cfg(feature = "mcp")]
+#[allow(dead_code)]
+#[path = "../../examples/mcp_tools.rs"]
+mod mcp_tools;
 #[allow(dead_code)]
 #[path = "../../examples/multi_user.rs"]
 mod multi_user;
@@ -56,6 +60,32 @@ async fn tools_example() -> TestResult {
     assert_eq!(answer.tool_rounds, 1);
     assert!(answer.content.contains("sunny"), "{}", answer.content);
     assert!(answer.content.contains("12:00"), "{}", answer.content);
+    Ok(())
+}
+
+#[cfg(feature = "mcp")]
+#[tokio::test]
+async fn mcp_tools_example() -> TestResult {
+    let target = mcp_tools::support::Target::mock(copilot_mock::MockConfig::new()).await;
+    let outcome = mcp_tools::run(&target, crate::mcp::demo_server()).await?;
+    assert_eq!(
+        outcome.first.content,
+        "The tool results were: 84; MOCK-TEXT."
+    );
+    assert!(
+        outcome.second.content.contains("the tool timed out"),
+        "{}",
+        outcome.second.content
+    );
+    assert!(
+        outcome.third.content.contains("`demo` is not running"),
+        "{}",
+        outcome.third.content
+    );
+    assert_eq!(
+        outcome.permissions,
+        ["demo/add", "demo/text.upper", "demo/sleep", "demo/crash"]
+    );
     Ok(())
 }
 

@@ -1,0 +1,446 @@
+//! MCP servers as tool sources, against a real MCP server process: the `mcp_tools` example run as
+//! `mcp_tools serve` (rmcp's server side on stdio), and copilot-mock as the model.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use copilot_mock::Endpoint;
+use copilot_sdk::mcp::MAX_MCP_RESULT_BYTES;
+use copilot_sdk::{
+    McpServer, PermissionDecision, PermissionHandler, PermissionKind, PostToolUse,
+    PostToolUseDecision, PreToolUse, PreToolUseDecision, SdkError, Session, SessionConfig,
+    SessionEvent, SessionHooks, ToolCallResult,
+};
+use futures_util::StreamExt;
+use serde_json::{Value, json};
+
+use crate::common::{Target, octocat_session, requests, target, tool_results};
+
+/// The demo MCP server: the `mcp_tools` example binary, which cargo builds with the tests.
+pub fn demo_server_binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    // target/<profile>/deps/sdk-<hash> → target/<profile>/examples/mcp_tools
+    let profile_dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("the test binary lives in target/<profile>/deps");
+    let binary = profile_dir
+        .join("examples")
+        .join(format!("mcp_tools{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        binary.exists(),
+        "{} is missing: build it with `cargo build -p copilot-sdk --features mcp --example mcp_tools` \
+         (cargo test and cargo nextest build examples unless a target filter leaves them out)",
+        binary.display()
+    );
+    binary
+}
+
+/// The demo server as an MCP server config.
+pub fn demo_server() -> McpServer {
+    McpServer::stdio(
+        demo_server_binary().to_string_lossy(),
+        ["serve"],
+        [("DEMO_GREETING", "hello from the environment")],
+    )
+}
+
+/// A session of octocat with the demo server as `demo`, approving every call.
+async fn demo_session(target: &Target) -> Result<Session, SdkError> {
+    octocat_session(target, approving().mcp_server("demo", demo_server())).await
+}
+
+fn approving() -> SessionConfig {
+    SessionConfig::new()
+        .model("gpt-4.1")
+        .on_permission_request(PermissionHandler::approve_all())
+}
+
+/// Runs one turn (bounded, so that a hung turn fails the test instead of hanging it) and returns its events.
+async fn turn(session: &Session, prompt: &str) -> Vec<SessionEvent> {
+    tokio::time::timeout(Duration::from_secs(60), session.send(prompt).collect())
+        .await
+        .expect("the turn must end")
+}
+
+fn only_result(events: &[SessionEvent]) -> ToolCallResult {
+    let results = tool_results(events);
+    assert_eq!(results.len(), 1, "{results:?}");
+    results[0].clone()
+}
+
+/// The body of the last chat request.
+fn last_chat_body(target: &Target) -> Value {
+    let sent = requests(target, Endpoint::ChatCompletions);
+    serde_json::from_slice(&sent.last().expect("a chat request").body).expect("JSON request body")
+}
+
+/// The `tools` of the last chat request.
+fn offered_tools(target: &Target) -> Vec<Value> {
+    last_chat_body(target)["tools"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// The contents of the tool messages of the last chat request.
+fn tool_message_contents(target: &Target) -> Vec<String> {
+    last_chat_body(target)["messages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|m| m["role"] == "tool")
+        .map(|m| m["content"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn mcp_tools_are_offered_as_server_dash_tool_with_the_servers_schema() -> Result<(), SdkError>
+{
+    let target = target().await;
+    let session = demo_session(&target).await?;
+    turn(&session, "Hello").await;
+
+    let tools = offered_tools(&target);
+    let names: Vec<&str> = tools
+        .iter()
+        .filter_map(|t| t["function"]["name"].as_str())
+        .collect();
+    for name in [
+        "demo-add",
+        "demo-text_upper",
+        "demo-env",
+        "demo-pid",
+        "demo-fail",
+        "demo-big",
+        "demo-sleep",
+        "demo-crash",
+    ] {
+        assert!(names.contains(&name), "{name} missing from {names:?}");
+    }
+    let add = tools
+        .iter()
+        .find(|t| t["function"]["name"] == "demo-add")
+        .expect("demo-add");
+    assert_eq!(add["type"], "function");
+    assert_eq!(add["function"]["description"], "Adds two integers");
+    assert_eq!(
+        add["function"]["parameters"],
+        json!({
+            "type": "object",
+            "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}},
+            "required": ["a", "b"],
+        })
+    );
+    session.close().await
+}
+
+#[tokio::test]
+async fn an_mcp_call_runs_on_the_server_and_its_result_goes_back_to_the_model()
+-> Result<(), SdkError> {
+    let target = target().await;
+    let session = demo_session(&target).await?;
+
+    // The mock fills integers with 42: the server adds them.
+    let events = turn(&session, "Use demo-add").await;
+    assert_eq!(only_result(&events), ToolCallResult::Success("84".into()));
+    assert_eq!(tool_message_contents(&target), ["84"]);
+    let answer = crate::common::final_answer(&events).expect("an answer");
+    assert!(answer.content.contains("84"), "{}", answer.content);
+    assert_eq!(answer.tool_rounds, 1);
+
+    // The server got the environment it was configured with.
+    let events = turn(&session, "Use demo-env").await;
+    assert_eq!(
+        only_result(&events),
+        ToolCallResult::Success("hello from the environment".into())
+    );
+    session.close().await
+}
+
+#[tokio::test]
+async fn mcp_calls_ask_the_permission_handler_with_kind_mcp_and_a_rejection_is_not_run()
+-> Result<(), SdkError> {
+    let target = target().await;
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    let handler = PermissionHandler::from_fn(move |request| {
+        log.lock()
+            .unwrap()
+            .push((request.tool_name.clone(), request.kind.clone()));
+        PermissionDecision::reject("no MCP today")
+    });
+    let session = octocat_session(
+        &target,
+        SessionConfig::new()
+            .model("gpt-4.1")
+            .mcp_server("demo", demo_server())
+            .on_permission_request(handler),
+    )
+    .await?;
+
+    let events = turn(&session, "Use demo-crash").await;
+    assert_eq!(
+        only_result(&events),
+        ToolCallResult::Rejected("no MCP today".into())
+    );
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(
+        seen,
+        [(
+            "demo-crash".to_owned(),
+            PermissionKind::Mcp {
+                server_name: "demo".into(),
+                tool_name: "crash".into()
+            }
+        )]
+    );
+    assert_eq!(seen[0].1.as_str(), "mcp");
+    // The rejected call never reached the server: it is still alive and answers.
+    let events = turn(&session, "Use demo-add").await;
+    assert!(
+        matches!(only_result(&events), ToolCallResult::Rejected(_)),
+        "{events:?}"
+    );
+    let approving = demo_session(&target).await?;
+    let events = turn(&approving, "Use demo-add").await;
+    assert_eq!(only_result(&events), ToolCallResult::Success("84".into()));
+    session.close().await?;
+    approving.close().await
+}
+
+/// Changes `demo-add`'s arguments, denies `demo-pid`, and notes what the post-tool hooks saw.
+#[derive(Default)]
+struct McpHooks {
+    after: Arc<Mutex<Vec<String>>>,
+}
+
+#[copilot_sdk::async_trait]
+impl SessionHooks for McpHooks {
+    async fn on_pre_tool_use(&self, call: &PreToolUse) -> PreToolUseDecision {
+        match call.tool_name.as_str() {
+            "demo-add" => PreToolUseDecision::ModifyArguments {
+                arguments: json!({"a": 1, "b": 2}),
+            },
+            "demo-pid" => PreToolUseDecision::deny("no process ids"),
+            _ => PreToolUseDecision::Allow,
+        }
+    }
+
+    async fn on_post_tool_use(&self, ran: &PostToolUse) -> PostToolUseDecision {
+        self.after
+            .lock()
+            .unwrap()
+            .push(format!("ok {} {}", ran.tool_name, ran.output));
+        PostToolUseDecision::Keep
+    }
+
+    async fn on_post_tool_use_failure(&self, ran: &PostToolUse) -> PostToolUseDecision {
+        self.after
+            .lock()
+            .unwrap()
+            .push(format!("failed {} {}", ran.tool_name, ran.output));
+        PostToolUseDecision::Keep
+    }
+}
+
+#[tokio::test]
+async fn pre_tool_use_hooks_modify_and_deny_mcp_calls_and_post_hooks_see_them()
+-> Result<(), SdkError> {
+    let target = target().await;
+    let hooks = McpHooks::default();
+    let after = hooks.after.clone();
+    let session = octocat_session(
+        &target,
+        approving().mcp_server("demo", demo_server()).hooks(hooks),
+    )
+    .await?;
+
+    let events = turn(&session, "Use demo-add and demo-pid").await;
+    let results = tool_results(&events);
+    assert_eq!(results.len(), 2, "{results:?}");
+    assert!(
+        results.contains(&ToolCallResult::Success("3".into())),
+        "{results:?}"
+    );
+    assert!(
+        results.contains(&ToolCallResult::Denied("no process ids".into())),
+        "{results:?}"
+    );
+    let events = turn(&session, "Use demo-fail").await;
+    assert_eq!(
+        only_result(&events),
+        ToolCallResult::Failure("this tool always fails".into())
+    );
+    let mut after = after.lock().unwrap().clone();
+    after.sort();
+    assert_eq!(
+        after,
+        ["failed demo-fail this tool always fails", "ok demo-add 3"]
+    );
+    session.close().await
+}
+
+#[tokio::test]
+async fn a_server_that_dies_during_a_call_gives_failed_results_and_the_turn_ends()
+-> Result<(), SdkError> {
+    let target = target().await;
+    let session = demo_session(&target).await?;
+
+    let events = turn(&session, "Use demo-crash").await;
+    let ToolCallResult::Failure(message) = only_result(&events) else {
+        panic!("a failed result: {events:?}");
+    };
+    assert!(message.contains("`demo` is not running"), "{message}");
+    assert!(crate::common::final_answer(&events).is_some(), "{events:?}");
+
+    // Later calls of the dead server fail at once, and the session goes on.
+    let events = turn(&session, "Use demo-add").await;
+    assert!(
+        matches!(only_result(&events), ToolCallResult::Failure(ref m) if m.contains("not running")),
+        "{events:?}"
+    );
+    session.close().await
+}
+
+#[tokio::test]
+async fn a_call_past_the_servers_deadline_is_a_timeout_result_and_the_server_stays_usable()
+-> Result<(), SdkError> {
+    let target = target().await;
+    let server = demo_server().timeout(Duration::from_millis(300));
+    let session = octocat_session(&target, approving().mcp_server("demo", server)).await?;
+
+    // `sleep` is asked for 30 s (the mock takes the schema's minimum).
+    let events = turn(&session, "Use demo-sleep").await;
+    let ToolCallResult::Timeout(message) = only_result(&events) else {
+        panic!("a timeout result: {events:?}");
+    };
+    assert!(message.contains("did not answer within 300ms"), "{message}");
+    assert!(
+        tool_message_contents(&target)[0].starts_with("Error: the tool timed out"),
+        "{:?}",
+        tool_message_contents(&target)
+    );
+    let events = turn(&session, "Use demo-add").await;
+    assert_eq!(only_result(&events), ToolCallResult::Success("84".into()));
+    session.close().await
+}
+
+#[tokio::test]
+async fn the_session_tool_timeout_applies_to_mcp_calls_too() -> Result<(), SdkError> {
+    let target = target().await;
+    let session = octocat_session(
+        &target,
+        approving()
+            .mcp_server("demo", demo_server())
+            .tool_timeout(Duration::from_millis(300)),
+    )
+    .await?;
+    let events = turn(&session, "Use demo-sleep").await;
+    assert!(
+        matches!(only_result(&events), ToolCallResult::Timeout(_)),
+        "{events:?}"
+    );
+    session.close().await
+}
+
+#[tokio::test]
+async fn a_huge_mcp_result_is_cut_before_it_reaches_the_model() -> Result<(), SdkError> {
+    let target = target().await;
+    let session = demo_session(&target).await?;
+    let events = turn(&session, "Use demo-big").await;
+    let ToolCallResult::Success(text) = only_result(&events) else {
+        panic!("a result: {events:?}");
+    };
+    assert!(text.len() < MAX_MCP_RESULT_BYTES + 200, "{}", text.len());
+    assert!(
+        text.ends_with("only the first 262144 are shown]"),
+        "{}",
+        &text[text.len() - 80..]
+    );
+    session.close().await
+}
+
+/// The server's process id, asked of the server itself.
+async fn server_pid(session: &Session) -> u32 {
+    let events = turn(session, "Use demo-pid").await;
+    match only_result(&events) {
+        ToolCallResult::Success(pid) => pid.parse().expect("a process id"),
+        other => panic!("a pid: {other:?}"),
+    }
+}
+
+/// Whether process `pid` exists (a zombie counts: it has not been reaped).
+fn process_exists(pid: u32) -> bool {
+    std::path::Path::new(&format!("/proc/{pid}")).exists()
+}
+
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn closing_the_session_kills_and_reaps_the_server_process() -> Result<(), SdkError> {
+    let target = target().await;
+    let session = demo_session(&target).await?;
+    let pid = server_pid(&session).await;
+    assert!(process_exists(pid));
+    session.close().await?;
+    assert!(
+        !process_exists(pid),
+        "process {pid} outlived Session::close"
+    );
+    Ok(())
+}
+
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn dropping_the_session_kills_the_server_process() -> Result<(), SdkError> {
+    let target = target().await;
+    let session = demo_session(&target).await?;
+    let pid = server_pid(&session).await;
+    drop(session);
+    // The runtime reaps the killed child in the background: wait for it, a bounded number of times.
+    for _ in 0..200 {
+        if !process_exists(pid) {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("process {pid} outlived its session");
+}
+
+#[tokio::test]
+async fn a_server_that_cannot_start_fails_session_creation() {
+    let target = target().await;
+    let missing = McpServer::stdio(
+        "/nonexistent/mcp-server",
+        Vec::<String>::new(),
+        [("K", "V")],
+    );
+    let error = octocat_session(&target, approving().mcp_server("gone", missing))
+        .await
+        .expect_err("no such program");
+    assert!(
+        matches!(&error, SdkError::Mcp { server, message } if server == "gone" && message.contains("cannot start")),
+        "{error:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_http_mcp_server_must_be_https_or_loopback_and_its_secrets_stay_out_of_errors() {
+    let target = target().await;
+    for (url, why) in [
+        ("http://mcp.example.com/mcp", "loopback"),
+        ("https://user:pw@mcp.example.com/mcp", "userinfo"),
+        ("ftp://mcp.example.com/mcp", "https"),
+    ] {
+        let server = McpServer::http(url, [("Authorization", "Bearer sekrit-token")]);
+        let error = octocat_session(&target, approving().mcp_server("remote", server))
+            .await
+            .expect_err("refused");
+        let shown = format!("{error} {error:?}");
+        assert!(matches!(error, SdkError::Mcp { .. }), "{shown}");
+        assert!(shown.contains(why), "{url}: {shown}");
+        assert!(!shown.contains("sekrit"), "{shown}");
+        assert!(!shown.contains(":pw@"), "{shown}");
+    }
+}
