@@ -4,10 +4,13 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::Path;
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use copilot_sdk::http::sensitive::constant_time_eq;
+use copilot_sdk::http::time::{Clock, SharedClock};
+use copilot_store_core::api_keys::{ApiKeyDigest, ApiKeyDirectory};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 
 use crate::error::ServeError;
 
@@ -23,11 +26,18 @@ pub const DEFAULT_MAX_BODY: usize = 32 * 1024 * 1024;
 /// The shortest API key accepted: anything shorter is guessable.
 pub const MIN_KEY_LEN: usize = 16;
 
+/// How long a lookup in a shared key directory is trusted: a key removed from the directory stops working on
+/// every instance within this time.
+pub const DEFAULT_KEY_CACHE_TTL: Duration = Duration::from_secs(30);
+
 /// How the gateway runs.
 #[derive(Debug, Clone)]
 pub struct ServeConfig {
     pub(crate) bind: SocketAddr,
     pub(crate) keys: ApiKeys,
+    pub(crate) directory: Option<Arc<dyn ApiKeyDirectory>>,
+    pub(crate) key_cache_ttl: Duration,
+    pub(crate) clock: SharedClock,
     pub(crate) drain_timeout: Duration,
     pub(crate) max_body: usize,
 }
@@ -38,9 +48,35 @@ impl ServeConfig {
         ServeConfig {
             bind: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), DEFAULT_PORT),
             keys,
+            directory: None,
+            key_cache_ttl: DEFAULT_KEY_CACHE_TTL,
+            clock: SharedClock::system(),
             drain_timeout: DEFAULT_DRAIN_TIMEOUT,
             max_body: DEFAULT_MAX_BODY,
         }
+    }
+
+    /// Also accepts the keys of a shared directory (`RedisStore`, `PostgresStore`: see
+    /// `copilot_store_core::api_keys`), so that every gateway of a fleet accepts the same keys, each bound to
+    /// a user (multi-user mode). A key is looked up by its SHA-256 after the configured keys, and the answer
+    /// is cached for [`key_cache_ttl`](Self::key_cache_ttl). When the directory cannot be read, requests with
+    /// a key it would have to answer for get 503: the gateway never fails open.
+    pub fn key_directory(mut self, directory: Arc<dyn ApiKeyDirectory>) -> Self {
+        self.directory = Some(directory);
+        self
+    }
+
+    /// How long a key-directory lookup (found or not) is trusted (default [`DEFAULT_KEY_CACHE_TTL`]; zero
+    /// reads the directory on every request).
+    pub fn key_cache_ttl(mut self, ttl: impl Into<Duration>) -> Self {
+        self.key_cache_ttl = ttl.into();
+        self
+    }
+
+    /// The clock of the key cache (default the system clock).
+    pub fn clock(mut self, clock: impl Clock + 'static) -> Self {
+        self.clock = SharedClock::new(clock);
+        self
     }
 
     /// The address to listen on (default `127.0.0.1:4141`; port 0 picks a free port).
@@ -66,11 +102,11 @@ impl ServeConfig {
         self.bind
     }
 
-    /// Checks the configuration: at least one key, and keys long enough.
+    /// Checks the configuration: at least one key (or a key directory), and keys long enough.
     pub fn validate(&self) -> Result<(), ServeError> {
-        if self.keys.entries.is_empty() {
+        if self.keys.entries.is_empty() && self.directory.is_none() {
             return Err(ServeError::Config(
-                "no API key: pass --api-key or --keys-file (clients send it as `Authorization: Bearer` or `x-api-key`)"
+                "no API key: pass --api-key, --keys-file or --store-url (clients send it as `Authorization: Bearer` or `x-api-key`)"
                     .to_owned(),
             ));
         }
@@ -82,7 +118,7 @@ impl ServeConfig {
 #[derive(Clone)]
 pub(crate) struct KeyEntry {
     /// SHA-256 of the key: the key itself is not kept, and digests compare in constant time.
-    digest: [u8; 32],
+    digest: ApiKeyDigest,
     /// The stored GitHub credential (token store account) this key uses; `None` = the gateway's own client.
     pub(crate) user: Option<String>,
     /// How many requests this key may have in flight at once.
@@ -164,7 +200,7 @@ impl ApiKeys {
             .clone()
             .unwrap_or_else(|| format!("key#{}", self.entries.len()));
         self.entries.push(KeyEntry {
-            digest: digest(key.expose_secret()),
+            digest: ApiKeyDigest::of(key.expose_secret()),
             user,
             max_concurrent,
             label,
@@ -181,9 +217,9 @@ impl ApiKeys {
             let digest = match (entry.key, entry.sha256) {
                 (Some(key), None) => {
                     check_key(key.expose_secret())?;
-                    digest(key.expose_secret())
+                    ApiKeyDigest::of(key.expose_secret())
                 }
-                (None, Some(hex)) => parse_hex_digest(&hex).ok_or_else(|| {
+                (None, Some(hex)) => ApiKeyDigest::from_hex(&hex).ok_or_else(|| {
                     ServeError::Config(format!(
                         "keys file entry {position}: `sha256` must be 64 hex digits"
                     ))
@@ -245,10 +281,10 @@ impl ApiKeys {
     /// The position of the entry matching `presented`. Every entry is compared, in constant time, so the
     /// answer's timing says nothing about which keys exist or how much of one matched.
     pub(crate) fn find(&self, presented: &str) -> Option<usize> {
-        let presented = digest(presented);
+        let presented = ApiKeyDigest::of(presented);
         let mut found = None;
         for (position, entry) in self.entries.iter().enumerate() {
-            if constant_time_eq(entry.digest, presented) && found.is_none() {
+            if constant_time_eq(entry.digest.as_bytes(), presented.as_bytes()) && found.is_none() {
                 found = Some(position);
             }
         }
@@ -282,32 +318,13 @@ fn check_key(key: &str) -> Result<(), ServeError> {
     Ok(())
 }
 
-fn digest(key: &str) -> [u8; 32] {
-    Sha256::digest(key.as_bytes()).into()
-}
-
-fn parse_hex_digest(hex: &str) -> Option<[u8; 32]> {
-    let hex = hex.trim();
-    if hex.len() != 64 || !hex.is_ascii() {
-        return None;
-    }
-    let mut out = [0u8; 32];
-    for (i, byte) in out.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok()?;
-    }
-    Some(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn keys_match_by_digest_and_file_entries_bind_users() {
-        let bob_hex: String = digest("bob-key-0123456789")
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let bob_hex = ApiKeyDigest::of("bob-key-0123456789").to_hex();
         let keys = ApiKeys::from_json(&format!(
             r#"{{"keys":[{{"key":"alice-key-0123456789","user":"alice","max_concurrent":2}},{{"sha256":"{bob_hex}","user":"bob"}}]}}"#
         ))

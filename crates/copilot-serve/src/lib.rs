@@ -38,6 +38,11 @@
 //!   ([`ApiKeys::from_json`]) run in multi-user mode over a [`ClientPool`](copilot_sdk::ClientPool): each
 //!   key uses its own stored GitHub credential and subscription. A key's `max_concurrent` caps its
 //!   requests in flight (429 beyond it).
+//! - **Fleets**: gateways given one shared key directory ([`ServeConfig::key_directory`]: `RedisStore` or
+//!   `PostgresStore`, see `copilot_store_core::api_keys`) accept the same user-bound keys; with one token
+//!   store and `ClientPoolBuilder::shared_token_caches` on the same database they also share users' logins
+//!   and exchange once per user between them. A directory lookup is cached for
+//!   [`ServeConfig::key_cache_ttl`]; an unreachable directory gives 503, never access.
 //! - **Adaptations**: what agents send and Copilot rejects is left out instead of failing the request:
 //!   `cache_control` (with `ttl`/`scope`), `context_management`, `metadata`, Anthropic server tools and
 //!   OpenAI built-in tools (`web_search…`, `bash…`, …).
@@ -61,6 +66,7 @@
 
 mod anthropic;
 mod config;
+mod directory;
 mod encode;
 mod error;
 mod openai;
@@ -70,8 +76,8 @@ mod translate;
 mod upstream;
 
 pub use config::{
-    ApiKeys, DEFAULT_DRAIN_TIMEOUT, DEFAULT_MAX_BODY, DEFAULT_PORT, MIN_KEY_LEN, ServeConfig,
-    generate_key,
+    ApiKeys, DEFAULT_DRAIN_TIMEOUT, DEFAULT_KEY_CACHE_TTL, DEFAULT_MAX_BODY, DEFAULT_PORT,
+    MIN_KEY_LEN, ServeConfig, generate_key,
 };
 pub use encode::{COST_HEADER, COST_USAGE_FIELD};
 pub use error::{Dialect, Failure, SIGN_IN_HINT, ServeError};

@@ -18,6 +18,7 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::ServeConfig;
+use crate::directory::DirectoryKeys;
 use crate::error::{Dialect, Failure, ServeError};
 use crate::upstream::Upstream;
 
@@ -32,6 +33,7 @@ pub(crate) struct Inner {
     pub(crate) config: ServeConfig,
     pub(crate) upstream: Upstream,
     limits: Vec<Option<Arc<Semaphore>>>,
+    directory: Option<DirectoryKeys>,
 }
 
 /// Who is calling: set by the access check for the handlers.
@@ -148,6 +150,12 @@ impl Gateway {
     pub fn new(config: ServeConfig, upstream: Upstream) -> Result<Self, ServeError> {
         config.validate()?;
         let pooled = matches!(upstream, Upstream::Pool(_));
+        if config.directory.is_some() && !pooled {
+            return Err(ServeError::Config(
+                "a key directory binds every key to a user: it needs multi-user mode (a ClientPool upstream)"
+                    .to_owned(),
+            ));
+        }
         for entry in &config.keys.entries {
             if pooled != entry.user.is_some() {
                 return Err(ServeError::Config(if pooled {
@@ -170,11 +178,15 @@ impl Gateway {
             .iter()
             .map(|e| e.max_concurrent.map(|n| Arc::new(Semaphore::new(n))))
             .collect();
+        let directory = config.directory.clone().map(|directory| {
+            DirectoryKeys::new(directory, config.key_cache_ttl, config.clock.clone())
+        });
         Ok(Gateway {
             inner: Arc::new(Inner {
                 config,
                 upstream,
                 limits,
+                directory,
             }),
         })
     }
@@ -276,6 +288,44 @@ impl Gateway {
     }
 }
 
+/// An accepted key, from the configured keys or the directory.
+struct Accepted {
+    user: Option<String>,
+    label: String,
+    max_concurrent: Option<usize>,
+    limit: Option<Arc<Semaphore>>,
+}
+
+impl Gateway {
+    /// The key `presented` stands for: the configured keys first (compared in constant time), then the
+    /// directory. `Err` only when the directory had to be asked and could not answer.
+    async fn resolve(
+        &self,
+        presented: &str,
+    ) -> Result<Option<Accepted>, copilot_store_core::StoreError> {
+        if let Some(position) = self.inner.config.keys.find(presented) {
+            let entry = &self.inner.config.keys.entries[position];
+            return Ok(Some(Accepted {
+                user: entry.user.clone(),
+                label: entry.label.clone(),
+                max_concurrent: entry.max_concurrent,
+                limit: self.inner.limits[position].clone(),
+            }));
+        }
+        let Some(directory) = &self.inner.directory else {
+            return Ok(None);
+        };
+        Ok(directory.find(presented).await?.map(|key| Accepted {
+            user: Some(key.user.clone()),
+            label: key.label.clone(),
+            max_concurrent: key
+                .max_concurrent
+                .map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
+            limit: key.limit.clone(),
+        }))
+    }
+}
+
 async fn healthz() -> impl IntoResponse {
     axum::Json(serde_json::json!({"status": "ok"}))
 }
@@ -307,9 +357,24 @@ async fn access(State(gateway): State<Gateway>, mut request: Request, next: Next
     let path = request.uri().path().to_owned();
     let dialect = Dialect::of_path(&path);
     let method = request.method().clone();
-    let found =
-        presented_key(request.headers()).and_then(|key| gateway.inner.config.keys.find(key));
-    let Some(position) = found else {
+    let found = match presented_key(request.headers()) {
+        Some(presented) => match gateway.resolve(presented).await {
+            Ok(found) => found,
+            Err(error) => {
+                tracing::warn!(target: "copilot_serve::request", %method, route = %path, status = 503, %error, "request refused: the key directory cannot be read");
+                let mut failure = Failure::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "the gateway cannot check API keys right now (its key directory is unreachable); try again shortly",
+                )
+                .code("key_directory_unavailable")
+                .in_dialect(dialect);
+                failure.retry_after = Some(Duration::from_secs(1));
+                return failure.into_response();
+            }
+        },
+        None => None,
+    };
+    let Some(entry) = found else {
         tracing::info!(target: "copilot_serve::request", %method, route = %path, status = 401, "request refused: missing or unknown API key");
         return Failure::new(
             StatusCode::UNAUTHORIZED,
@@ -319,8 +384,7 @@ async fn access(State(gateway): State<Gateway>, mut request: Request, next: Next
         .in_dialect(dialect)
         .into_response();
     };
-    let entry = &gateway.inner.config.keys.entries[position];
-    let permit = match &gateway.inner.limits[position] {
+    let permit = match &entry.limit {
         Some(limit) => match limit.clone().try_acquire_owned() {
             Ok(permit) => Some(permit),
             Err(_) => {
@@ -341,16 +405,14 @@ async fn access(State(gateway): State<Gateway>, mut request: Request, next: Next
         None => None,
     };
     let log = RequestLog::default();
-    request.extensions_mut().insert(Caller {
-        user: entry.user.clone(),
-    });
+    request.extensions_mut().insert(Caller { user: entry.user });
     request.extensions_mut().insert(log.clone());
     let response = next.run(request).await;
     let guard = LogOnDrop {
         log,
         method,
         route: path,
-        key: entry.label.clone(),
+        key: entry.label,
         status: response.status().as_u16(),
         started,
     };

@@ -9,5 +9,7 @@ mod access;
 mod anthropic;
 #[path = "serve/errors.rs"]
 mod errors;
+#[path = "serve/fleet.rs"]
+mod fleet;
 #[path = "serve/openai.rs"]
 mod openai;
