@@ -483,7 +483,21 @@ fn http_transport(
         .custom_headers(map);
     config.max_sse_event_size = MAX_MCP_MESSAGE_BYTES;
     config.max_json_response_size = MAX_MCP_MESSAGE_BYTES;
-    Ok(StreamableHttpClientTransport::from_config(config))
+    // No redirects (the headers would follow them), and loopback never through a proxy (as copilot-http's
+    // transport): a header sent over plain http then never leaves the machine.
+    let mut client = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .redirect(reqwest::redirect::Policy::none());
+    if parsed
+        .host_str()
+        .is_some_and(copilot_http::safety::is_loopback_host)
+    {
+        client = client.no_proxy();
+    }
+    let client = client
+        .build()
+        .map_err(|e| mcp_error(name, format_args!("cannot build the HTTP client: {e}")))?;
+    Ok(StreamableHttpClientTransport::with_client(client, config))
 }
 
 /// Every page of `tools/list`, up to [`MAX_MCP_TOOLS`] tools and [`MAX_LIST_PAGES`] pages.

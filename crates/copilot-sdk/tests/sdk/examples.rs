@@ -16,7 +16,7 @@ mod hooks;
 #[cfg(feature = "mcp")]
 #[allow(dead_code)]
 #[path = "../../examples/mcp_tools.rs"]
-mod mcp_tools;
+pub(crate) mod mcp_tools;
 #[allow(dead_code)]
 #[path = "../../examples/multi_user.rs"]
 mod multi_user;

@@ -425,6 +425,105 @@ async fn a_server_that_cannot_start_fails_session_creation() {
     );
 }
 
+/// The demo server over streamable HTTP on loopback, noting the `Authorization` header of every request.
+async fn http_demo_server()
+-> std::io::Result<(String, Arc<Mutex<Vec<String>>>, tokio::task::JoinHandle<()>)> {
+    use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+    use rmcp::transport::streamable_http_server::{
+        StreamableHttpServerConfig, StreamableHttpService,
+    };
+
+    let service = StreamableHttpService::new(
+        || Ok(crate::examples::mcp_tools::server::Demo),
+        Arc::new(LocalSessionManager::default()),
+        StreamableHttpServerConfig::default(),
+    );
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    let app = axum::Router::new()
+        .nest_service("/mcp", service)
+        .layer(axum::middleware::from_fn(
+            move |request: axum::extract::Request, next: axum::middleware::Next| {
+                let log = log.clone();
+                async move {
+                    let auth = request
+                        .headers()
+                        .get("authorization")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("(none)")
+                        .to_owned();
+                    log.lock().unwrap().push(auth);
+                    next.run(request).await
+                }
+            },
+        ));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}/mcp", listener.local_addr()?);
+    let server = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    Ok((url, seen, server))
+}
+
+#[tokio::test]
+async fn an_http_mcp_server_on_loopback_is_called_with_its_headers() -> Result<(), SdkError> {
+    let target = target().await;
+    let (url, seen, server) = http_demo_server().await.expect("a loopback listener");
+    let remote = McpServer::http(url, [("Authorization", "Bearer mcp-secret")]);
+    let session = octocat_session(&target, approving().mcp_server("remote", remote)).await?;
+
+    let events = turn(&session, "Use remote-add").await;
+    assert_eq!(only_result(&events), ToolCallResult::Success("84".into()));
+    let names: Vec<String> = offered_tools(&target)
+        .iter()
+        .filter_map(|t| t["function"]["name"].as_str().map(str::to_owned))
+        .collect();
+    assert!(names.contains(&"remote-text_upper".to_owned()), "{names:?}");
+    let seen = seen.lock().unwrap().clone();
+    assert!(!seen.is_empty());
+    assert!(
+        seen.iter().all(|auth| auth == "Bearer mcp-secret"),
+        "{seen:?}"
+    );
+    session.close().await?;
+    server.abort();
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_http_mcp_server_redirect_is_not_followed_so_its_headers_go_nowhere_else() {
+    let target = target().await;
+    let (elsewhere, seen, server) = http_demo_server().await.expect("a loopback listener");
+    let redirect = axum::Router::new().fallback(move || {
+        let to = elsewhere.clone();
+        async move {
+            (
+                axum::http::StatusCode::TEMPORARY_REDIRECT,
+                [("location", to)],
+            )
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a loopback listener");
+    let url = format!("http://{}/mcp", listener.local_addr().expect("address"));
+    let redirector = tokio::spawn(async move {
+        let _ = axum::serve(listener, redirect).await;
+    });
+
+    let remote = McpServer::http(url, [("Authorization", "Bearer mcp-secret")]);
+    let error = octocat_session(&target, approving().mcp_server("remote", remote))
+        .await
+        .expect_err("a redirect is not an MCP server");
+    assert!(matches!(error, SdkError::Mcp { .. }), "{error:?}");
+    assert!(
+        seen.lock().unwrap().is_empty(),
+        "the headers followed the redirect"
+    );
+    redirector.abort();
+    server.abort();
+}
+
 #[tokio::test]
 async fn an_http_mcp_server_must_be_https_or_loopback_and_its_secrets_stay_out_of_errors() {
     let target = target().await;
