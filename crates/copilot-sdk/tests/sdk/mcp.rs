@@ -362,6 +362,32 @@ async fn a_huge_mcp_result_is_cut_before_it_reaches_the_model() -> Result<(), Sd
     session.close().await
 }
 
+#[tokio::test]
+async fn a_resumed_session_connects_its_mcp_servers_again_and_the_old_results_stay_in_the_history()
+-> Result<(), SdkError> {
+    let target = target().await;
+    let store = Arc::new(copilot_sdk::MemorySessionStore::new());
+    let client = crate::common::octocat_client(&target, Some(store.clone()))?;
+    let config = || {
+        approving()
+            .session_id("mcp-trip")
+            .mcp_server("demo", demo_server())
+    };
+    let session = client.create_session(config()).await?;
+    let first_pid = server_pid(&session).await;
+    session.close().await?;
+    drop(session);
+    assert!(!process_exists(first_pid));
+
+    let resumed = client.resume_session("mcp-trip", config()).await?;
+    let events = turn(&resumed, "Use demo-add").await;
+    assert_eq!(only_result(&events), ToolCallResult::Success("84".into()));
+    // The request carries the first session's tool round too, answered by the first server process.
+    let contents = tool_message_contents(&target);
+    assert_eq!(contents, [first_pid.to_string(), "84".to_owned()]);
+    resumed.close().await
+}
+
 /// The server's process id, asked of the server itself.
 async fn server_pid(session: &Session) -> u32 {
     let events = turn(session, "Use demo-pid").await;
@@ -542,4 +568,82 @@ async fn an_http_mcp_server_must_be_https_or_loopback_and_its_secrets_stay_out_o
         assert!(!shown.contains("sekrit"), "{shown}");
         assert!(!shown.contains(":pw@"), "{shown}");
     }
+}
+
+/// The reference MCP server `@modelcontextprotocol/server-everything` from npm, pinned.
+const EVERYTHING: &str = "@modelcontextprotocol/server-everything@2026.8.31";
+
+/// Skips a test that cannot run here (loudly), or fails it under `CI=true`.
+fn skip_or_fail(why: &str) {
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "under CI this test must run: {why}"
+    );
+    eprintln!("SKIPPED: {why}");
+}
+
+/// `node` and the entry point of the reference server, installed with npm into the target directory (once;
+/// later runs reuse it), or why it cannot be.
+async fn everything_server() -> Result<McpServer, String> {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("mcp-server-everything");
+    let entry = dir.join("node_modules/@modelcontextprotocol/server-everything/dist/index.js");
+    if !entry.exists() {
+        let install = tokio::process::Command::new("npm")
+            .args([
+                "install",
+                "--no-audit",
+                "--no-fund",
+                "--ignore-scripts",
+                "--prefix",
+            ])
+            .arg(&dir)
+            .arg(EVERYTHING)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .output();
+        let output = tokio::time::timeout(Duration::from_secs(300), install)
+            .await
+            .map_err(|_| format!("`npm install {EVERYTHING}` did not finish in 5 minutes"))?
+            .map_err(|e| format!("npm is not available: {e}"))?;
+        if !output.status.success() {
+            return Err(format!(
+                "`npm install {EVERYTHING}` failed: {}",
+                String::from_utf8_lossy(&output.stderr)
+            ));
+        }
+    }
+    Ok(McpServer::stdio(
+        "node",
+        [entry.to_string_lossy().into_owned(), "stdio".to_owned()],
+        Vec::<(String, String)>::new(),
+    ))
+}
+
+#[tokio::test]
+async fn the_reference_everything_server_from_npm_works_through_the_tool_loop()
+-> Result<(), SdkError> {
+    let server = match everything_server().await {
+        Ok(server) => server,
+        Err(why) => {
+            skip_or_fail(&why);
+            return Ok(());
+        }
+    };
+    let target = target().await;
+    let session = octocat_session(&target, approving().mcp_server("everything", server)).await?;
+
+    let events = turn(&session, "Use everything-echo").await;
+    assert_eq!(
+        only_result(&events),
+        ToolCallResult::Success("Echo: mock-message".into())
+    );
+    // A result of resource links (not text) is described for the model.
+    let events = turn(&session, "Use everything-get-resource-links").await;
+    let ToolCallResult::Success(text) = only_result(&events) else {
+        panic!("a result: {events:?}");
+    };
+    assert!(text.contains("[resource link: "), "{text}");
+    session.close().await
 }
