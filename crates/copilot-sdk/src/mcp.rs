@@ -90,6 +90,8 @@ pub struct McpServer {
     transport: Transport,
     timeout: Duration,
     startup_timeout: Duration,
+    /// Only these tools (names on the server); `None`: all.
+    only: Option<Vec<String>>,
 }
 
 impl McpServer {
@@ -131,6 +133,7 @@ impl McpServer {
             transport,
             timeout: DEFAULT_MCP_TIMEOUT,
             startup_timeout: DEFAULT_MCP_STARTUP_TIMEOUT,
+            only: None,
         }
     }
 
@@ -148,6 +151,13 @@ impl McpServer {
     /// (default [`DEFAULT_MCP_STARTUP_TIMEOUT`]).
     pub fn startup_timeout(mut self, limit: Duration) -> Self {
         self.startup_timeout = limit;
+        self
+    }
+
+    /// Offers only the server's tools named in `names` (their names on the server, e.g. `read_file`), as the
+    /// official SDK's `tools` list does (default: every tool the server lists).
+    pub fn tools(mut self, names: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.only = Some(names.into_iter().map(Into::into).collect());
         self
     }
 
@@ -300,6 +310,11 @@ impl McpConnections {
                 continue;
             };
             for listed_tool in server_tools {
+                if let Some(only) = &server.only
+                    && !only.contains(&listed_tool.name)
+                {
+                    continue;
+                }
                 let mut name = mcp_tool_name(server_name, &listed_tool.name);
                 if names.contains(&name) {
                     let suffix = short_hash(&format!("{server_name}\0{}", listed_tool.name));

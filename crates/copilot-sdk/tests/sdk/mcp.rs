@@ -137,6 +137,21 @@ async fn mcp_tools_are_offered_as_server_dash_tool_with_the_servers_schema() -> 
 }
 
 #[tokio::test]
+async fn a_tool_list_limits_what_the_model_is_offered() -> Result<(), SdkError> {
+    let target = target().await;
+    let server = demo_server().tools(["add", "text.upper", "no-such-tool"]);
+    let session = octocat_session(&target, approving().mcp_server("demo", server)).await?;
+    turn(&session, "Hello").await;
+    let mut names: Vec<String> = offered_tools(&target)
+        .iter()
+        .filter_map(|t| t["function"]["name"].as_str().map(str::to_owned))
+        .collect();
+    names.sort();
+    assert_eq!(names, ["demo-add", "demo-text_upper"]);
+    session.close().await
+}
+
+#[tokio::test]
 async fn an_mcp_call_runs_on_the_server_and_its_result_goes_back_to_the_model()
 -> Result<(), SdkError> {
     let target = target().await;
