@@ -30,7 +30,9 @@
 //!   output. Models whose models-list entry lists `/v1/messages` (Claude) are routed to Copilot's native
 //!   Messages API, so their thinking blocks and signatures are replayed on later turns (kept beside each
 //!   message in [`HistoryEntry::thinking_blocks`], saved with the session); responses-only models go to
-//!   `/responses`. A stream that ends
+//!   `/responses`, over the Responses WebSocket when the model lists `ws:/responses` (one socket for the
+//!   session's turns, HTTP when the upgrade fails; [`SessionConfig::websocket`]`(false)` turns it off). A
+//!   stream that ends
 //!   without a finish reason fails the turn ([`api::ApiError::StreamInterrupted`]) instead of passing a
 //!   truncated answer off as complete; [`SessionConfig::streaming`]`(false)` asks chat models for whole
 //!   answers instead of streams.

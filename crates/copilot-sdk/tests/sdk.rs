@@ -40,3 +40,6 @@ mod session;
 mod stores;
 #[path = "sdk/tools.rs"]
 mod tools;
+#[cfg(feature = "websocket")]
+#[path = "sdk/websocket.rs"]
+mod websocket;

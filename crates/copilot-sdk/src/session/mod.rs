@@ -55,6 +55,7 @@ pub struct SessionConfig {
     pub(crate) tool_timeout: Option<Duration>,
     pub(crate) turn_timeout: Option<Duration>,
     pub(crate) streaming: Option<bool>,
+    pub(crate) websocket: Option<bool>,
     pub(crate) unknown_tool_policy: UnknownToolPolicy,
     pub(crate) purpose: RequestPurpose,
     pub(crate) hooks: Option<SharedHooks>,
@@ -218,6 +219,16 @@ impl SessionConfig {
         self
     }
 
+    /// Whether Responses turns go over the Responses WebSocket when the model lists `ws:/responses`
+    /// (default `true`; the official SDK's `enableWebSocketResponses`). The session then keeps one socket
+    /// for its turns instead of a request each, and falls back to HTTP `/responses` by itself when the
+    /// upgrade fails (behind a proxy, say); `false` always uses HTTP. Models served by `/chat/completions`
+    /// or `/v1/messages` are not affected. See `CopilotApiClient::responses_ws_stream`.
+    pub fn websocket(mut self, enabled: bool) -> Self {
+        self.websocket = Some(enabled);
+        self
+    }
+
     /// What the session's requests are for (default [`RequestPurpose::Conversation`]: a user's
     /// conversation, billed `X-Initiator: user` for each prompt). A sub-agent's session, or one that compacts
     /// or summarises in the background, is labelled as such (`X-Interaction-Type`) and every request of it is
@@ -263,6 +274,8 @@ pub(crate) struct SessionInner {
     pub(crate) max_tool_rounds: u32,
     pub(crate) tool_timeout: Option<Duration>,
     pub(crate) streaming: bool,
+    /// [`SessionConfig::websocket`].
+    pub(crate) websocket: bool,
     pub(crate) unknown_tool_policy: UnknownToolPolicy,
     /// The options of every model request: the session's [`RequestPurpose`].
     pub(crate) request_options: copilot_api::RequestOptions,
@@ -402,6 +415,7 @@ impl Session {
                 tool_timeout: config.tool_timeout,
                 turn_timeout: config.turn_timeout.unwrap_or(client.turn_timeout()),
                 streaming: config.streaming.unwrap_or(true),
+                websocket: config.websocket.unwrap_or(true),
                 unknown_tool_policy: config.unknown_tool_policy,
                 request_options: copilot_api::RequestOptions::new().purpose(config.purpose),
                 hooks: config.hooks.map(|hooks| hooks.0),

@@ -346,10 +346,8 @@ async fn model_round(
             started.api.messages_stream_with(request, options).await?
         }
         ChatRoute::Responses => {
-            started
-                .api
-                .responses_stream_with(convert::responses_request(&parts, &history), options)
-                .await?
+            let request = convert::responses_request(&parts, &history);
+            responses_stream(session, started, info.as_ref(), request, options).await?
         }
         _ if !session.streaming => {
             let response = started
@@ -523,6 +521,28 @@ async fn route(
             reason: "it lists no chat endpoint".to_owned(),
         }),
     }
+}
+
+/// A Responses round: over the Responses WebSocket when the model lists `ws:/responses` and the session
+/// allows it ([`SessionConfig::websocket`](crate::SessionConfig::websocket); copilot-api falls back to HTTP
+/// when the upgrade fails), else over HTTP `/responses`. Either way one round is one request, classified
+/// (`X-Initiator`, `X-Interaction-Type`) from its own messages.
+async fn responses_stream(
+    session: &SessionInner,
+    started: &Started,
+    info: Option<&ModelInfo>,
+    request: copilot_api::ResponsesRequest,
+    options: copilot_api::RequestOptions,
+) -> Result<ChatStream, ApiError> {
+    #[cfg(feature = "websocket")]
+    if session.websocket
+        && info.is_some_and(|info| info.supports_endpoint(&ApiEndpoint::WsResponses))
+    {
+        return started.api.responses_ws_stream_with(request, options).await;
+    }
+    #[cfg(not(feature = "websocket"))]
+    let _ = (session.websocket, info);
+    started.api.responses_stream_with(request, options).await
 }
 
 /// What to do with one call once permission is settled.

@@ -42,9 +42,21 @@ pub fn mock(target: &Target) -> &MockServer {
     target.mock.as_ref().expect("tests run against the mock")
 }
 
-/// Requests the mock received on `endpoint`.
+/// Requests the mock received on `endpoint`, in order. For [`Endpoint::Responses`] these are the Responses
+/// turns over either transport: HTTP `POST /responses` and `response.create` messages on the WebSocket
+/// (logged with their socket's upgrade headers, which are the turn's own; the body is the message).
 pub fn requests(target: &Target, endpoint: Endpoint) -> Vec<RequestLogEntry> {
-    mock(target).requests_to(endpoint)
+    if endpoint != Endpoint::Responses {
+        return mock(target).requests_to(endpoint);
+    }
+    mock(target)
+        .requests()
+        .into_iter()
+        .filter(|r| {
+            r.endpoint == Endpoint::Responses
+                || (r.endpoint == Endpoint::ResponsesWebSocket && r.method == "WS")
+        })
+        .collect()
 }
 
 /// A sleeper whose first sleep returns at once and every later one never: makes exactly one timeout fire,
