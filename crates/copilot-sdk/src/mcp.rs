@@ -274,6 +274,14 @@ impl McpConnections {
         taken: &[Tool],
         sleeper: &SharedSleep,
     ) -> Result<(McpConnections, Vec<Tool>), SdkError> {
+        for (at, (name, _)) in servers.iter().enumerate() {
+            if servers[..at].iter().any(|(earlier, _)| earlier == name) {
+                return Err(mcp_error(
+                    name,
+                    "two MCP servers of the session have this name",
+                ));
+            }
+        }
         let attempts = servers
             .iter()
             .map(|(name, server)| connect_one(name, server, sleeper));
@@ -300,13 +308,11 @@ impl McpConnections {
         }
         let mut names: Vec<String> = taken.iter().map(|t| t.name().to_owned()).collect();
         let mut tools = Vec::new();
-        for ((server_name, server), server_tools) in servers.iter().zip(listed) {
-            let Some(peer) = connections
-                .iter()
-                .find(|c| &c.name == server_name)
-                .and_then(|c| c.service.as_ref())
-                .map(|s| s.peer().clone())
-            else {
+        // `connections` and `listed` are in the order of `servers`.
+        for (((server_name, server), connection), server_tools) in
+            servers.iter().zip(&connections).zip(listed)
+        {
+            let Some(peer) = connection.service.as_ref().map(|s| s.peer().clone()) else {
                 continue;
             };
             for listed_tool in server_tools {

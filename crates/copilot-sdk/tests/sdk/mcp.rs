@@ -389,7 +389,7 @@ async fn a_resumed_session_connects_its_mcp_servers_again_and_the_old_results_st
             .mcp_server("demo", demo_server())
     };
     let session = client.create_session(config()).await?;
-    let first_pid = server_pid(&session).await;
+    let first_pid = server_pid(&session, "demo").await;
     session.close().await?;
     drop(session);
     assert!(!process_exists(first_pid));
@@ -404,8 +404,8 @@ async fn a_resumed_session_connects_its_mcp_servers_again_and_the_old_results_st
 }
 
 /// The server's process id, asked of the server itself.
-async fn server_pid(session: &Session) -> u32 {
-    let events = turn(session, "Use demo-pid").await;
+async fn server_pid(session: &Session, server: &str) -> u32 {
+    let events = turn(session, &format!("Use {server}-pid")).await;
     match only_result(&events) {
         ToolCallResult::Success(pid) => pid.parse().expect("a process id"),
         other => panic!("a pid: {other:?}"),
@@ -422,7 +422,7 @@ fn process_exists(pid: u32) -> bool {
 async fn closing_the_session_kills_and_reaps_the_server_process() -> Result<(), SdkError> {
     let target = target().await;
     let session = demo_session(&target).await?;
-    let pid = server_pid(&session).await;
+    let pid = server_pid(&session, "demo").await;
     assert!(process_exists(pid));
     session.close().await?;
     assert!(
@@ -437,7 +437,7 @@ async fn closing_the_session_kills_and_reaps_the_server_process() -> Result<(), 
 async fn dropping_the_session_kills_the_server_process() -> Result<(), SdkError> {
     let target = target().await;
     let session = demo_session(&target).await?;
-    let pid = server_pid(&session).await;
+    let pid = server_pid(&session, "demo").await;
     drop(session);
     // The runtime reaps the killed child in the background: wait for it, a bounded number of times.
     for _ in 0..200 {
@@ -447,6 +447,37 @@ async fn dropping_the_session_kills_the_server_process() -> Result<(), SdkError>
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("process {pid} outlived its session");
+}
+
+#[tokio::test]
+async fn two_servers_get_their_own_tools_and_a_name_used_twice_is_refused() -> Result<(), SdkError>
+{
+    let target = target().await;
+    let session = octocat_session(
+        &target,
+        approving()
+            .mcp_server("one", demo_server())
+            .mcp_server("two", demo_server()),
+    )
+    .await?;
+    let first = server_pid(&session, "one").await;
+    let second = server_pid(&session, "two").await;
+    assert_ne!(first, second, "each server answers its own tools");
+    session.close().await?;
+
+    let error = octocat_session(
+        &target,
+        approving()
+            .mcp_server("twin", demo_server())
+            .mcp_server("twin", demo_server()),
+    )
+    .await
+    .expect_err("one name, two servers");
+    assert!(
+        matches!(&error, SdkError::Mcp { server, .. } if server == "twin"),
+        "{error:?}"
+    );
+    Ok(())
 }
 
 #[tokio::test]
