@@ -78,6 +78,44 @@ pub struct GlobalOptions {
     #[arg(long, global = true, env = identity::env::EXCHANGE_API_VERSION, value_name = "DATE")]
     pub exchange_api_version: Option<String>,
 
+    /// A shared store for credentials, sessions, Copilot tokens and the gateway's API keys, instead of the
+    /// config directory: `redis://…` / `rediss://…` or `postgres://…` (`?sslmode=require` for TLS). Every
+    /// record is sealed with the key in `COPILOT_RS_STORE_KEY` (base64 of 32 bytes) or --store-key-file.
+    /// The credential then comes from the store only (`GH_TOKEN` and the like are not read).
+    #[arg(
+        long,
+        global = true,
+        env = "COPILOT_RS_STORE_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub store_url: Option<String>,
+
+    /// With a Redis --store-url: the prefix of every key (default `copilot-rs`), to keep environments apart on
+    /// one server. (On PostgreSQL choose a schema in the URL instead: `?options=-csearch_path%3Dname`.)
+    #[arg(
+        long,
+        global = true,
+        env = "COPILOT_RS_STORE_NAMESPACE",
+        value_name = "PREFIX"
+    )]
+    pub store_namespace: Option<String>,
+
+    /// A file holding the store's encryption key (base64 of 32 bytes); default: `COPILOT_RS_STORE_KEY`.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub store_key_file: Option<PathBuf>,
+
+    /// The account (user id) whose credential the commands use and `auth login` stores (default
+    /// `default`); a gateway key bound to a user serves that account's login.
+    #[arg(
+        long,
+        global = true,
+        env = "COPILOT_RS_ACCOUNT",
+        value_name = "NAME",
+        default_value = copilot_sdk::DEFAULT_STORE_ACCOUNT
+    )]
+    pub account: String,
+
     /// Start the embedded mock GitHub + Copilot server in-process, auto-approving, and point everything at
     /// it (nothing is read from or written to the config directory).
     #[arg(long, global = true)]
@@ -119,6 +157,50 @@ pub enum Command {
     Demo,
     /// Run an OpenAI- and Anthropic-compatible gateway to Copilot for other tools (until Ctrl-C).
     Serve(ServeArgs),
+    /// Manage the gateway's API keys in the shared store (--store-url): every gateway on it accepts them.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+/// `keys` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Create a key bound to a user (`--account`'s login serves it) and print it once on stdout.
+    Add(KeysAddArgs),
+    /// List the keys (digest prefix, user, label, limit, creation time); never the keys themselves.
+    List(KeysListArgs),
+    /// Remove a key, given the key itself or its SHA-256 (64 hex digits).
+    Remove(KeysRemoveArgs),
+}
+
+/// `keys add` options.
+#[derive(Debug, Args)]
+pub struct KeysAddArgs {
+    /// The user (token-store account) whose stored login serves the key.
+    #[arg(long, value_name = "NAME")]
+    pub user: String,
+    /// A name for logs and listings (default: the user).
+    #[arg(long, value_name = "TEXT")]
+    pub label: Option<String>,
+    /// How many requests the key may have in flight on each gateway.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_concurrent: Option<u32>,
+}
+
+/// `keys list` options.
+#[derive(Debug, Args)]
+pub struct KeysListArgs {
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `keys remove` options.
+#[derive(Debug, Args)]
+pub struct KeysRemoveArgs {
+    /// The key, or its SHA-256 in hex (as `keys list --json` shows it).
+    #[arg(value_name = "KEY_OR_SHA256")]
+    pub key: String,
 }
 
 /// `serve` options.
@@ -145,6 +227,10 @@ pub struct ServeArgs {
     /// Seconds to let open streams finish after Ctrl-C.
     #[arg(long, default_value_t = 30, value_name = "SECS")]
     pub drain_timeout: u64,
+    /// With --store-url: seconds a key lookup in the shared store is trusted (a removed key stops within
+    /// this time; 0 asks the store on every request).
+    #[arg(long, default_value_t = 30, value_name = "SECS")]
+    pub key_cache_secs: u64,
 }
 
 /// `auth` subcommands.

@@ -10,15 +10,13 @@ use copilot_auth::{
     TokenStore,
 };
 use copilot_http::{ClientIdentity, GitHubHost, SharedTransport};
-use copilot_sdk::{
-    CopilotClient, DEFAULT_STORE_ACCOUNT, FileSessionStore, MemorySessionStore, SdkError,
-    SessionStore,
-};
+use copilot_sdk::{CopilotClient, FileSessionStore, MemorySessionStore, SdkError, SessionStore};
 use url::Url;
 
 use crate::cli::GlobalOptions;
 use crate::error::CliError;
 use crate::mock::EmbeddedMock;
+use crate::shared_store::SharedStore;
 
 /// The credentials file inside the config directory.
 const CREDENTIALS_FILE: &str = "credentials.json";
@@ -42,6 +40,10 @@ pub struct Context {
     pub identity: ClientIdentity,
     /// The embedded mock, with `--mock`.
     pub mock: Option<EmbeddedMock>,
+    /// The account (user id) whose credential the commands use (`--account`).
+    pub account: String,
+    /// The shared database behind the stores, with `--store-url`.
+    pub shared: Option<SharedStore>,
 }
 
 impl Context {
@@ -54,6 +56,18 @@ impl Context {
             .clone()
             .unwrap_or_else(|| COPILOT_EDITOR_CLIENT_ID.to_owned());
         let identity = options.identity();
+        let account = options.account.trim().to_owned();
+        if account.is_empty() || account.chars().any(char::is_control) {
+            return Err(CliError::Usage(
+                "--account: give a non-empty name without control characters".to_owned(),
+            ));
+        }
+        if options.mock && options.store_url.is_some() {
+            return Err(CliError::Usage(
+                "--mock keeps everything in memory; it cannot be combined with --store-url"
+                    .to_owned(),
+            ));
+        }
         if options.mock {
             let mock = EmbeddedMock::start().await?;
             let host = mock.host()?;
@@ -62,7 +76,7 @@ impl Context {
             let credential =
                 StoredCredential::new(host.key(), GitHubToken::new(token)).with_login(login);
             store
-                .save(&credential_key(&host), &credential)
+                .save(&credential_key(&host, &account), &credential)
                 .await
                 .map_err(CliError::Auth)?;
             return Ok(Context {
@@ -74,9 +88,31 @@ impl Context {
                 transport,
                 identity,
                 mock: Some(mock),
+                account,
+                shared: None,
             });
         }
         let host = resolve_host(&options.github_url, options.github_api_url.as_deref())?;
+        if let Some(url) = &options.store_url {
+            let shared = SharedStore::open(
+                url,
+                options.store_namespace.as_deref(),
+                options.store_key_file.as_deref(),
+            )
+            .await?;
+            return Ok(Context {
+                host,
+                client_id,
+                store: shared.tokens.clone(),
+                store_location: shared.location.clone(),
+                sessions: shared.sessions.clone(),
+                transport,
+                identity,
+                mock: None,
+                account,
+                shared: Some(shared),
+            });
+        }
         let path = credentials_path(options.config_dir.clone())?;
         Ok(Context {
             host,
@@ -89,12 +125,14 @@ impl Context {
             transport,
             identity,
             mock: None,
+            account,
+            shared: None,
         })
     }
 
     /// The key of this host's credential in the store.
     pub fn credential_key(&self) -> CredentialKey {
-        credential_key(&self.host)
+        credential_key(&self.host, &self.account)
     }
 
     /// The stored credential for this host, if any.
@@ -106,17 +144,21 @@ impl Context {
     /// `GH_TOKEN`, `GITHUB_TOKEN`) first, then the store (refreshing expiring tokens). With `--mock` the
     /// environment is ignored: its tokens belong to the real GitHub.
     pub fn copilot_client(&self) -> Result<CopilotClient, CliError> {
-        let client = CopilotClient::builder()
+        let mut builder = CopilotClient::builder()
             .host(self.host.clone())
             .transport(self.transport.clone())
             .client_identity(self.identity.clone())
             .token_store(self.store.clone())
-            .store_account(DEFAULT_STORE_ACCOUNT)
+            .store_account(self.account.clone())
             .refresher(Arc::new(self.refresher()))
             .session_store(self.sessions.clone())
-            .read_environment(self.mock.is_none())
-            .build()?;
-        Ok(client)
+            .read_environment(self.mock.is_none() && self.shared.is_none());
+        if let Some(shared) = &self.shared {
+            // The same name a pool gives a stored user, so `chat` and the gateways share one exchange.
+            let identity = format!("{}/{}", self.host.key(), self.account);
+            builder = builder.shared_token_cache(shared.caches.cache_for(&identity));
+        }
+        Ok(builder.build()?)
     }
 }
 
@@ -129,8 +171,8 @@ impl Context {
     }
 }
 
-fn credential_key(host: &GitHubHost) -> CredentialKey {
-    CredentialKey::new(host.key(), DEFAULT_STORE_ACCOUNT)
+fn credential_key(host: &GitHubHost, account: &str) -> CredentialKey {
+    CredentialKey::new(host.key(), account)
 }
 
 /// `--github-url` (github.com, a GHE.com tenant, or a GitHub Enterprise Server) and an optional explicit

@@ -13,6 +13,7 @@ mod error;
 mod mock;
 mod output;
 mod progress;
+mod shared_store;
 
 use std::process::ExitCode;
 
@@ -69,6 +70,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Chat(args) => commands::chat::run(&context, args).await,
         Command::Demo => commands::demo::run(&context).await,
         Command::Serve(args) => commands::serve::run(&context, args).await,
+        Command::Keys(command) => commands::keys::run(&context, command).await,
     }
 }
 

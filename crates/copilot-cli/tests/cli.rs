@@ -10,6 +10,8 @@ mod auth;
 mod chat;
 #[path = "cli/demo.rs"]
 mod demo;
+#[path = "cli/fleet.rs"]
+mod fleet;
 #[path = "cli/identity.rs"]
 mod identity;
 #[path = "cli/models.rs"]

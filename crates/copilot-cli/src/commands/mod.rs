@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod chat;
 pub mod demo;
+pub mod keys;
 pub mod login;
 pub mod models;
 pub mod serve;

@@ -25,8 +25,9 @@ pub async fn run(context: &Context, args: &ServeArgs) -> Result<(), CliError> {
     if let Some(path) = &args.keys_file {
         keys = keys.extend(ApiKeys::load(path).map_err(usage)?);
     }
+    let directory = context.shared.as_ref().map(|shared| shared.keys.clone());
     let mut generated = None;
-    if keys.is_empty() {
+    if keys.is_empty() && directory.is_none() {
         if !ip.is_loopback() {
             return Err(CliError::Usage(format!(
                 "refusing to listen on {ip} without an API key: anyone who can reach it could use your \
@@ -37,24 +38,32 @@ pub async fn run(context: &Context, args: &ServeArgs) -> Result<(), CliError> {
         keys = ApiKeys::single(key.expose_secret().to_owned()).map_err(usage)?;
         generated = Some(key);
     }
-    let upstream = if keys.has_users() {
-        let pool = ClientPool::builder()
+    let upstream = if keys.has_users() || directory.is_some() {
+        let mut pool = ClientPool::builder()
             .host(context.host.clone())
             .transport(context.transport.clone())
             .client_identity(context.identity.clone())
             .token_store(context.store.clone())
-            .refresher(Arc::new(context.refresher()))
-            .build()?;
-        Upstream::Pool(pool)
+            .refresher(Arc::new(context.refresher()));
+        if let Some(shared) = &context.shared {
+            // Every gateway on the store exchanges once per user between them.
+            pool = pool.shared_token_caches(shared.caches.clone());
+        }
+        Upstream::Pool(pool.build()?)
     } else {
         let client = context.copilot_client()?;
         // Fail now, not on the first request, when nobody is signed in.
         client.start().await?;
         Upstream::Client(client)
     };
-    let config = ServeConfig::new(keys)
+    let mut config = ServeConfig::new(keys)
         .bind(SocketAddr::new(ip, args.port))
         .drain_timeout(Duration::from_secs(args.drain_timeout));
+    if let Some(directory) = directory {
+        config = config
+            .key_directory(directory)
+            .key_cache_ttl(Duration::from_secs(args.key_cache_secs));
+    }
     let gateway = Gateway::new(config, upstream).map_err(usage)?;
     let running = gateway.start().await.map_err(|e| match e {
         ServeError::Listen { addr, source } => {
@@ -69,6 +78,12 @@ pub async fn run(context: &Context, args: &ServeArgs) -> Result<(), CliError> {
     note(&format!("copilot-rs gateway listening on {base}"));
     if generated.is_some() {
         note("no --api-key given: generated one for this run (pass --api-key to keep it stable)");
+    }
+    if let Some(shared) = &context.shared {
+        note(&format!(
+            "  keys, logins and Copilot tokens shared through {} (add a key: copilot-rs keys add --user NAME)",
+            shared.location
+        ));
     }
     note(&format!(
         "  OpenAI clients:    OPENAI_BASE_URL={base}/v1 OPENAI_API_KEY={key}"

@@ -8,7 +8,7 @@ use copilot_mock::{DeviceOutcome, DeviceScenario, MockConfig, MockServer};
 use tempfile::TempDir;
 
 /// Environment variables that would leak the developer's identity or settings into a test.
-const SCRUBBED_ENV: [&str; 19] = [
+const SCRUBBED_ENV: [&str; 23] = [
     "COPILOT_GITHUB_TOKEN",
     "GH_TOKEN",
     "GITHUB_TOKEN",
@@ -25,6 +25,10 @@ const SCRUBBED_ENV: [&str; 19] = [
     "COPILOT_RS_COPILOT_API_VERSION",
     "COPILOT_RS_MESSAGES_API_VERSION",
     "COPILOT_RS_EXCHANGE_API_VERSION",
+    "COPILOT_RS_STORE_URL",
+    "COPILOT_RS_STORE_KEY",
+    "COPILOT_RS_STORE_NAMESPACE",
+    "COPILOT_RS_ACCOUNT",
     "RUST_LOG",
     "BROWSER",
     "HTTPS_PROXY",
@@ -65,6 +69,11 @@ impl TestMock {
         }
     }
 
+    /// Runs `future` on the mock's runtime (for HTTP calls from a synchronous test).
+    pub fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
+        self.runtime.block_on(future)
+    }
+
     /// The mock.
     pub fn server(&self) -> &MockServer {
         self.server.as_ref().expect("server running")
@@ -89,7 +98,12 @@ impl TestMock {
 
     /// `copilot-rs` with a clean environment, without any host options.
     pub fn bare_cmd(&self) -> Command {
-        let mut cmd = Command::cargo_bin("copilot-rs").expect("binary built");
+        Command::from_std(self.bare_std_cmd())
+    }
+
+    /// [`bare_cmd`](Self::bare_cmd) as a plain `std::process::Command` (for long-running processes).
+    pub fn bare_std_cmd(&self) -> std::process::Command {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("copilot-rs"));
         for var in SCRUBBED_ENV {
             cmd.env_remove(var);
         }
@@ -101,7 +115,12 @@ impl TestMock {
 
     /// `copilot-rs` pointed at the mock (web and REST URLs) with the private config directory.
     pub fn cmd(&self) -> Command {
-        let mut cmd = self.bare_cmd();
+        Command::from_std(self.std_cmd())
+    }
+
+    /// [`cmd`](Self::cmd) as a plain `std::process::Command`.
+    pub fn std_cmd(&self) -> std::process::Command {
+        let mut cmd = self.bare_std_cmd();
         cmd.arg("--github-url")
             .arg(self.server().github_web_url())
             .arg("--github-api-url")
