@@ -10,12 +10,12 @@ use copilot_http::identity::{COPILOT_INTEGRATION_ID, X_GITHUB_API_VERSION};
 use copilot_http::retry::{Attempt, Idempotency, Retrier, RetryPolicy};
 use copilot_http::time::{Clock, SharedClock, SharedSleep, Sleep};
 use copilot_http::{
-    ClientIdentity, HttpResponse, HttpTransport, ResponseBody, SharedTransport, TransportError,
+    CarriesCredential, ClientIdentity, HttpResponse, HttpTransport, ResponseBody, SharedTransport,
+    TransportError,
 };
 use futures_util::StreamExt;
-use http::header::{AUTHORIZATION, CONTENT_TYPE};
+use http::header::{AUTHORIZATION, CONTENT_TYPE, USER_AGENT};
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
-use secrecy::ExposeSecret;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use url::Url;
@@ -33,7 +33,7 @@ use crate::options::{
 use crate::responses::{ResponsesRequest, ResponsesResponse};
 use crate::stream::{ChatStream, Timer};
 use crate::wire::sse::SseLimits;
-use copilot_core::{CopilotAuth, CopilotCredentials};
+use copilot_core::{ApiService, CopilotAuth, CopilotCredentials, ProviderKind};
 
 /// `anthropic-version` sent on `/v1/messages` unless the caller's options set one.
 pub const ANTHROPIC_VERSION: &str = "2023-06-01";
@@ -279,6 +279,8 @@ struct Call<'a> {
     options: Option<&'a RequestOptions>,
     /// Headers this endpoint needs: they replace the identity profile's and yield to the caller's options.
     endpoint_headers: &'a [(&'static str, &'static str)],
+    /// The model the body names (empty for calls without one): an Azure provider's deployment.
+    model: &'a str,
 }
 
 /// A successful response head with its body and error context.
@@ -307,6 +309,7 @@ impl CopilotApiClient {
             vision: false,
             options: None,
             endpoint_headers: &[],
+            model: "",
         }
     }
 
@@ -388,10 +391,11 @@ impl CopilotApiClient {
 
     fn chat_call<'a>(
         &'a self,
-        request: &ChatRequest,
+        request: &'a ChatRequest,
         options: &'a RequestOptions,
     ) -> Result<Call<'a>, ApiError> {
         Ok(self.conversation_call(
+            &request.model,
             CallKind::ChatCompletions,
             &["chat", "completions"],
             to_body(request)?,
@@ -403,8 +407,10 @@ impl CopilotApiClient {
 
     /// A POST of a conversation turn (chat, responses or messages), classified by [`classify`] from the
     /// caller's options and the initiator derived from the conversation.
+    #[allow(clippy::too_many_arguments)]
     fn conversation_call<'a>(
         &'a self,
+        model: &'a str,
         kind: CallKind,
         path: &'a [&'a str],
         body: Bytes,
@@ -427,6 +433,7 @@ impl CopilotApiClient {
             vision,
             options: Some(options),
             endpoint_headers: &[],
+            model,
         }
     }
 
@@ -622,10 +629,11 @@ impl CopilotApiClient {
 
     fn responses_call<'a>(
         &'a self,
-        request: &ResponsesRequest,
+        request: &'a ResponsesRequest,
         options: &'a RequestOptions,
     ) -> Result<Call<'a>, ApiError> {
         Ok(self.conversation_call(
+            &request.model,
             CallKind::Responses,
             &["responses"],
             to_body(request)?,
@@ -706,12 +714,13 @@ impl CopilotApiClient {
 
     fn messages_call<'a>(
         &'a self,
-        request: &MessagesRequest,
+        request: &'a MessagesRequest,
         options: &'a RequestOptions,
     ) -> Result<Call<'a>, ApiError> {
         Ok(Call {
             endpoint_headers: MESSAGES_HEADERS,
             ..self.conversation_call(
+                &request.model,
                 CallKind::Messages,
                 &["v1", "messages"],
                 to_body(request)?,
@@ -774,6 +783,7 @@ impl CopilotApiClient {
                     vision: false,
                     options: Some(&options),
                     endpoint_headers: &[],
+                    model: &part.model,
                 })
                 .await?;
             let response: EmbeddingsResponse = self.read_json("embeddings", sent).await?;
@@ -975,8 +985,16 @@ impl CopilotApiClient {
             .request_id
             .hyphenated()
             .encode_lower(&mut request_id);
-        let context =
-            ResponseContext::from_headers(response.headers(), Some(request_id), inner.clock.now());
+        // A provider is sent no `X-Request-Id` (it is Copilot's), so there is none of ours to report.
+        let to_copilot = attempt
+            .credentials
+            .as_ref()
+            .is_none_or(|credentials| credentials.service == ApiService::Copilot);
+        let context = ResponseContext::from_headers(
+            response.headers(),
+            to_copilot.then_some(request_id),
+            inner.clock.now(),
+        );
         if status.is_success() {
             return Ok(Sent { response, context });
         }
@@ -988,25 +1006,68 @@ impl CopilotApiClient {
         Err(error::from_response(status, &body, &context))
     }
 
+    /// The request of one attempt. Which service the credentials are for decides, here and only here,
+    /// whether Copilot's header profile is sent: a [`Provider`](copilot_core::Provider) gets its own URL
+    /// shape, its key in its own header, the `User-Agent` and the endpoint's and caller's headers, and
+    /// nothing of Copilot's (`docs/protocol.md` §17).
     fn build_request(
         &self,
         call: &Call<'_>,
         credentials: &CopilotCredentials,
         request_id: &str,
     ) -> Result<http::Request<Bytes>, ApiError> {
-        let url = endpoint_url(&credentials.base_url, call.path)?;
+        let (url, mut headers) = match &credentials.service {
+            ApiService::Provider { kind, api_version } => (
+                provider_url(&credentials.base_url, *kind, api_version.as_deref(), call)?,
+                self.provider_headers(call),
+            ),
+            _ => (
+                endpoint_url(&credentials.base_url, call.path)?,
+                self.copilot_headers(call, credentials, request_id)?,
+            ),
+        };
+        let invalid_secret = || ApiError::InvalidRequest {
+            message: "the credential is not a valid header value".to_owned(),
+        };
+        if let Some((name, value)) = credentials.auth_header().map_err(|()| invalid_secret())? {
+            headers.insert(name, value);
+        }
+        if call.body.is_some() {
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        }
+        if let Some(options) = call.options {
+            apply_caller_headers(&mut headers, &options.headers);
+        }
+        let mut request = http::Request::new(call.body.clone().unwrap_or_default());
+        *request.method_mut() = call.method.clone();
+        *request.uri_mut() =
+            url.as_str()
+                .parse()
+                .map_err(|e: http::uri::InvalidUri| ApiError::InvalidRequest {
+                    message: format!("invalid URL {}: {e}", copilot_http::RedactedUrl::url(&url)),
+                })?;
+        *request.headers_mut() = headers;
+        // Every call carries a credential, whichever header holds it (`api-key`, `x-api-key`): the
+        // transport checks the URL is https or loopback http before sending.
+        request.extensions_mut().insert(CarriesCredential);
+        Ok(request)
+    }
+
+    /// Copilot's header profile of a call: identity, endpoint headers, integration id, classification,
+    /// request id, vision flag and the Auto-model session token.
+    fn copilot_headers(
+        &self,
+        call: &Call<'_>,
+        credentials: &CopilotCredentials,
+        request_id: &str,
+    ) -> Result<HeaderMap, ApiError> {
         // Copying the prebuilt profile is a memcpy plus reference counts.
         let mut headers = match call.kind {
             CallKind::Messages => self.inner.messages_identity_headers.clone(),
             _ => self.inner.identity_headers.clone(),
         };
         // This endpoint's headers replace the profile's; the caller's (applied last) replace both.
-        for &(name, value) in call.endpoint_headers {
-            headers.insert(
-                HeaderName::from_static(name),
-                HeaderValue::from_static(value),
-            );
-        }
+        insert_endpoint_headers(&mut headers, call);
         headers.reserve(6);
         // The bearer belongs to an integration id (PATs in direct mode work only with
         // `copilot-developer-cli`): the source's value wins over the identity's.
@@ -1016,16 +1077,6 @@ impl CopilotApiClient {
                 .is_none_or(|sent| sent.as_bytes() != integration_id.as_bytes())
         {
             headers.insert(COPILOT_INTEGRATION_ID, header_value(integration_id)?);
-        }
-        let mut bearer =
-            HeaderValue::try_from(format!("Bearer {}", credentials.bearer.expose_secret()))
-                .map_err(|_| ApiError::InvalidRequest {
-                    message: "the bearer token is not a valid header value".to_owned(),
-                })?;
-        bearer.set_sensitive(true);
-        headers.insert(AUTHORIZATION, bearer);
-        if call.body.is_some() {
-            headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         }
         let classification = &call.classification;
         headers.insert(OPENAI_INTENT, header_value(classification.intent)?);
@@ -1040,37 +1091,81 @@ impl CopilotApiClient {
         if call.vision {
             headers.insert(VISION, HeaderValue::from_static("true"));
         }
-        if let Some(options) = call.options {
-            apply_caller_headers(&mut headers, &options.headers);
-            if let Some(token) = &options.auto_session {
-                // Not `header_value`: its error would quote the token.
-                let mut value = HeaderValue::from_str(token.expose_secret()).map_err(|_| {
-                    ApiError::InvalidRequest {
-                        message: "the Auto-model session token is not a valid header value"
-                            .to_owned(),
-                    }
-                })?;
-                value.set_sensitive(true);
-                headers.insert(crate::auto_model::COPILOT_SESSION_TOKEN, value);
-            }
+        if let Some(token) = call
+            .options
+            .and_then(|options| options.auto_session.as_ref())
+        {
+            // Not `header_value`: its error would quote the token.
+            let mut value = HeaderValue::from_str(token.expose_secret()).map_err(|_| {
+                ApiError::InvalidRequest {
+                    message: "the Auto-model session token is not a valid header value".to_owned(),
+                }
+            })?;
+            value.set_sensitive(true);
+            headers.insert(crate::auto_model::COPILOT_SESSION_TOKEN, value);
         }
-        let mut request = http::Request::new(call.body.clone().unwrap_or_default());
-        *request.method_mut() = call.method.clone();
-        *request.uri_mut() =
-            url.as_str()
-                .parse()
-                .map_err(|e: http::uri::InvalidUri| ApiError::InvalidRequest {
-                    message: format!("invalid URL {}: {e}", copilot_http::RedactedUrl::url(&url)),
-                })?;
-        *request.headers_mut() = headers;
-        Ok(request)
+        Ok(headers)
     }
+
+    /// A provider's headers of a call: the identity's `User-Agent` and the endpoint's headers (e.g.
+    /// `anthropic-version`), nothing else.
+    fn provider_headers(&self, call: &Call<'_>) -> HeaderMap {
+        let mut headers = HeaderMap::with_capacity(4);
+        if let Some(agent) = self.inner.identity_headers.get(USER_AGENT) {
+            headers.insert(USER_AGENT, agent.clone());
+        }
+        insert_endpoint_headers(&mut headers, call);
+        headers
+    }
+}
+
+fn insert_endpoint_headers(headers: &mut HeaderMap, call: &Call<'_>) {
+    for &(name, value) in call.endpoint_headers {
+        headers.insert(
+            HeaderName::from_static(name),
+            HeaderValue::from_static(value),
+        );
+    }
+}
+
+/// A provider's URL for a call. OpenAI-compatible and Anthropic providers take the call's path under their
+/// base (`/chat/completions`, `/responses`, `/v1/messages`). Azure OpenAI's native endpoint takes
+/// `/openai/deployments/{model}/chat/completions` (and `/embeddings`), `/openai/responses`,
+/// `/openai/models`, each with `?api-version=`.
+fn provider_url(
+    base: &Url,
+    kind: ProviderKind,
+    api_version: Option<&str>,
+    call: &Call<'_>,
+) -> Result<Url, ApiError> {
+    if kind != ProviderKind::Azure {
+        return endpoint_url(base, call.path);
+    }
+    let deployment = matches!(call.kind, CallKind::ChatCompletions | CallKind::Embeddings);
+    if deployment && call.model.is_empty() {
+        return Err(ApiError::InvalidRequest {
+            message: "an Azure OpenAI call needs a model (its deployment name)".to_owned(),
+        });
+    }
+    let mut segments: Vec<&str> = Vec::with_capacity(call.path.len() + 3);
+    segments.push("openai");
+    if deployment {
+        segments.extend(["deployments", call.model]);
+    }
+    segments.extend(call.path);
+    let mut url = endpoint_url(base, &segments)?;
+    if let Some(version) = api_version {
+        url.query_pairs_mut().append_pair("api-version", version);
+    }
+    Ok(url)
 }
 
 /// Headers a caller's [`RequestOptions::headers`] can never set: credentials (the bearer comes from the
 /// [`CopilotAuth`], and must not be replaced or joined by another) and the framing of the body we send.
-const CLIENT_OWNED_HEADERS: [HeaderName; 7] = [
+const CLIENT_OWNED_HEADERS: [HeaderName; 9] = [
     AUTHORIZATION,
+    HeaderName::from_static("api-key"),
+    HeaderName::from_static("x-api-key"),
     http::header::PROXY_AUTHORIZATION,
     http::header::COOKIE,
     http::header::HOST,

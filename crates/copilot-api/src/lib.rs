@@ -6,6 +6,18 @@
 //! [`SharedTransport`](copilot_http::SharedTransport) with the Copilot header profile, and turns streamed
 //! answers into a [`ChatStream`] of [`ChatEvent`]s.
 //!
+//! A [`Provider`] (bring your own key: OpenAI or compatible, Azure OpenAI, Anthropic) is a [`CopilotAuth`]
+//! too: given one, the same client sends chat, responses and messages to the provider with its key header
+//! and none of Copilot's headers (`docs/protocol.md` §17):
+//!
+//! ```
+//! use copilot_api::{CopilotApiClient, Provider};
+//!
+//! let provider = Provider::openai("https://api.openai.com/v1".parse().unwrap(), "sk-...");
+//! let client = CopilotApiClient::new(provider);
+//! # let _ = client;
+//! ```
+//!
 //! # Streaming
 //!
 //! ```no_run
@@ -141,7 +153,8 @@ pub use client::{
     ANTHROPIC_VERSION, CopilotApiClient, CopilotApiClientBuilder, MESSAGES_API_VERSION,
 };
 pub use copilot_core::{
-    CopilotAuth, CopilotCredentials, CredentialError, CredentialTag, StaticAuth,
+    ApiService, AuthScheme, CopilotAuth, CopilotCredentials, CredentialError, CredentialTag,
+    Provider, ProviderKind, StaticAuth, WireApi,
 };
 pub use decode::{ChatEventDecoder, Dialect, EventQueue};
 pub use embeddings::{Embedding, EmbeddingsRequest, EmbeddingsResponse, EmbeddingsUsage};

@@ -10,6 +10,7 @@ use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
 use crate::CredentialError;
+use crate::provider::{ApiService, AuthScheme};
 
 /// An opaque label a [`CopilotAuth`] source puts on the [`CopilotCredentials`] it hands out, and gets back in
 /// [`CopilotAuth::invalidate`], so it can tell exactly which credentials the server rejected without
@@ -38,12 +39,16 @@ impl From<u64> for CredentialTag {
 /// Credentials for one Copilot API call: send `Authorization: Bearer <bearer>` (and, when set,
 /// `Copilot-Integration-Id: <integration_id>`) to `base_url`.
 ///
+/// The same type carries a [`Provider`](crate::Provider)'s key (bring your own key): then
+/// [`service`](Self::service) names the provider, and [`scheme`](Self::scheme) the header the secret goes in.
+///
 /// Cheap to clone. `Debug` redacts the bearer. On a 401/403/421 from the API, hand them back unchanged to
 /// [`CopilotAuth::invalidate`].
 #[derive(Clone)]
 #[non_exhaustive]
 pub struct CopilotCredentials {
-    /// The bearer token: a Copilot token (exchange mode) or the GitHub token itself (direct mode).
+    /// The bearer token: a Copilot token (exchange mode) or the GitHub token itself (direct mode); for a
+    /// provider, its key or bearer token (empty with [`AuthScheme::None`]).
     pub bearer: SecretString,
     /// The Copilot API base, e.g. `https://api.individual.githubcopilot.com` (the `endpoints.api` of the same
     /// token exchange, already checked by the source).
@@ -56,6 +61,11 @@ pub struct CopilotCredentials {
     pub integration_id: Option<String>,
     /// When the bearer stops working, if known (a Copilot token's `expires_at`).
     pub expires_at: Option<SystemTime>,
+    /// Which service the credentials are for (default [`ApiService::Copilot`]): an API client sends
+    /// Copilot's header profile only to Copilot.
+    pub service: ApiService,
+    /// Which header carries [`bearer`](Self::bearer) (default [`AuthScheme::Bearer`]).
+    pub scheme: AuthScheme,
 }
 
 impl CopilotCredentials {
@@ -67,6 +77,8 @@ impl CopilotCredentials {
             tag: None,
             integration_id: None,
             expires_at: None,
+            service: ApiService::Copilot,
+            scheme: AuthScheme::Bearer,
         }
     }
 
@@ -95,6 +107,22 @@ impl CopilotCredentials {
         value.set_sensitive(true);
         Some(value)
     }
+
+    /// The one header that carries the secret, per [`scheme`](Self::scheme), with its value marked
+    /// sensitive: `Ok(None)` for [`AuthScheme::None`], `Err(())` if the secret cannot be a header value
+    /// (the error never quotes it).
+    #[allow(clippy::result_unit_err)]
+    pub fn auth_header(&self) -> Result<Option<(http::HeaderName, HeaderValue)>, ()> {
+        let Some(name) = self.scheme.header_name() else {
+            return Ok(None);
+        };
+        let mut value = match self.scheme {
+            AuthScheme::Bearer => self.authorization_header().ok_or(())?,
+            _ => HeaderValue::from_str(self.bearer.expose_secret()).map_err(|_| ())?,
+        };
+        value.set_sensitive(true);
+        Ok(Some((name, value)))
+    }
 }
 
 impl fmt::Debug for CopilotCredentials {
@@ -105,6 +133,8 @@ impl fmt::Debug for CopilotCredentials {
             .field("tag", &self.tag)
             .field("integration_id", &self.integration_id)
             .field("expires_at", &self.expires_at)
+            .field("service", &self.service)
+            .field("scheme", &self.scheme)
             .finish()
     }
 }

@@ -8,6 +8,9 @@
 //! - [`GitHubToken`] is a GitHub token (a secret) with one [`kind`](GitHubToken::kind) read from its prefix,
 //!   and [`GitHubToken::check_usable_for_copilot`] is the one place that refuses the kinds Copilot never
 //!   accepts.
+//! - [`Provider`] is a model provider reached with the user's own key (OpenAI or compatible, Azure OpenAI,
+//!   Anthropic): a [`CopilotAuth`] whose credentials say which [`ApiService`] they are for and which
+//!   [`AuthScheme`] header carries the key, so API clients send Copilot's headers only to Copilot.
 //! - [`CredentialError`] is the one typed error for "no usable credential", carried as a typed source by
 //!   copilot-auth's, copilot-token's and copilot-api's errors, so callers can tell "sign in again" from a
 //!   passing failure by matching a variant, never by inspecting a `dyn Error`.
@@ -29,7 +32,11 @@
 mod credentials;
 mod error;
 mod github_token;
+mod provider;
 
 pub use credentials::{CopilotAuth, CopilotCredentials, CredentialTag, StaticAuth};
 pub use error::CredentialError;
 pub use github_token::{GitHubToken, TokenKind};
+pub use provider::{
+    ApiService, AuthScheme, DEFAULT_AZURE_API_VERSION, Provider, ProviderKind, WireApi,
+};

@@ -17,6 +17,7 @@ const SENSITIVE: &[&str] = &[
     "x-github-token",
     "copilot-session-token",
     "x-api-key",
+    "api-key",
 ];
 
 /// Whether two secrets are equal, in time that depends only on their lengths (never on where they differ),

@@ -476,6 +476,7 @@ pub struct MockConfig {
     pub(crate) copilot_refresh_in: u64,
     pub(crate) github_token_lifetime: Duration,
     pub(crate) direct_mode: bool,
+    pub(crate) provider_key: Option<String>,
     pub(crate) auto_model: bool,
     pub(crate) chunk_model_fields: bool,
     pub(crate) long_answer_chunks: Option<usize>,
@@ -525,6 +526,7 @@ impl Default for MockConfig {
             copilot_refresh_in: 1500,
             github_token_lifetime: Duration::from_secs(28800),
             direct_mode: false,
+            provider_key: None,
             auto_model: true,
             chunk_model_fields: false,
             long_answer_chunks: None,
@@ -601,6 +603,15 @@ impl MockConfig {
     /// Accept GitHub tokens as `Bearer` on the Copilot API (Direct world).
     pub fn direct_mode(mut self, enabled: bool) -> Self {
         self.direct_mode = enabled;
+        self
+    }
+    /// Also act as a bring-your-own-key model provider with this key: a Copilot API request that carries
+    /// it as `Authorization: Bearer <key>` (OpenAI), `api-key: <key>` (Azure OpenAI) or
+    /// `x-api-key: <key>` (Anthropic) is served as the first configured user's. Azure's deployment routes
+    /// (`{api}/openai/deployments/{model}/chat/completions`, `{api}/openai/responses`) are served too, and
+    /// answer 404 without an `api-version` query, as Azure does.
+    pub fn provider_key(mut self, key: impl Into<String>) -> Self {
+        self.provider_key = Some(key.into());
         self
     }
     /// Serve `POST {api}/models/session` (the Auto model; default on). Off, it answers 404, as Copilot does

@@ -64,6 +64,11 @@ impl Endpoint {
                 "/v1/messages" => Endpoint::Messages,
                 "/_ping" => Endpoint::Ping,
                 "/models/session" => Endpoint::ModelSession,
+                // Azure OpenAI's shapes of the same endpoints (`MockConfig::provider_key`).
+                "/openai/responses" => Endpoint::Responses,
+                p if p.starts_with("/openai/deployments/") && p.ends_with("/chat/completions") => {
+                    Endpoint::ChatCompletions
+                }
                 p if p.starts_with("/models/") && p.ends_with("/policy") => Endpoint::ModelPolicy,
                 p if p.starts_with("/models/") => Endpoint::Model,
                 _ => Endpoint::Other,

@@ -64,7 +64,7 @@ pub(crate) fn redact_headers(headers: &http::HeaderMap) -> Vec<(String, String)>
                         None => REDACTED.to_string(),
                     }
                 }
-                "cookie" | "set-cookie" => REDACTED.to_string(),
+                "cookie" | "set-cookie" | "api-key" | "x-api-key" => REDACTED.to_string(),
                 _ => String::from_utf8_lossy(value.as_bytes()).into_owned(),
             };
             (name, value)

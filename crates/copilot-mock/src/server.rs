@@ -36,6 +36,8 @@ pub(crate) struct Settings {
     pub copilot_token_lifetime: Duration,
     pub copilot_refresh_in: u64,
     pub direct_mode: bool,
+    /// The provider key and the login it is served as ([`MockConfig::provider_key`]).
+    pub provider: Option<(String, String)>,
     pub auto_model: bool,
     pub chunk_model_fields: bool,
     pub long_answer_chunks: Option<usize>,
@@ -119,6 +121,13 @@ impl MockServer {
                 copilot_token_lifetime: config.copilot_token_lifetime,
                 copilot_refresh_in: config.copilot_refresh_in,
                 direct_mode: config.direct_mode,
+                provider: config.provider_key.clone().map(|key| {
+                    let login = config.users.first().map_or_else(
+                        || crate::config::DEFAULT_LOGIN.to_owned(),
+                        |u| u.login.clone(),
+                    );
+                    (key, login)
+                }),
                 auto_model: config.auto_model,
                 chunk_model_fields: config.chunk_model_fields,
                 long_answer_chunks: config.long_answer_chunks,
@@ -405,6 +414,14 @@ fn router(shared: Arc<Shared>) -> Router {
         )
         .route("/v1/messages", post(copilot::messages::messages))
         .route("/embeddings", post(copilot::embeddings::embeddings))
+        .route(
+            "/openai/deployments/{deployment}/chat/completions",
+            post(copilot::chat::completions).layer(axum::middleware::from_fn(azure_api_version)),
+        )
+        .route(
+            "/openai/responses",
+            post(copilot::responses::responses).layer(axum::middleware::from_fn(azure_api_version)),
+        )
         .route("/_ping", get(|| async { "pong" }));
     Router::new()
         .merge(web)
@@ -419,6 +436,23 @@ fn router(shared: Arc<Shared>) -> Router {
             observe,
         ))
         .with_state(shared)
+}
+
+/// Azure OpenAI's routes answer 404 without an `api-version` query, as Azure does.
+async fn azure_api_version(request: Request, next: Next) -> Response {
+    let has_version = request.uri().query().is_some_and(|query| {
+        query
+            .split('&')
+            .any(|pair| pair.starts_with("api-version="))
+    });
+    if has_version {
+        return next.run(request).await;
+    }
+    (
+        http::StatusCode::NOT_FOUND,
+        axum::Json(serde_json::json!({"error": {"code": "404", "message": "Resource not found"}})),
+    )
+        .into_response()
 }
 
 /// Logs every request and applies the fault configured for its route.

@@ -527,11 +527,22 @@ impl CopilotClient {
     /// turn, and stays locked to this process until dropped; an id that is already saved is refused with
     /// [`SdkError::Config`] (continue it with [`resume_session`](Self::resume_session) instead), one that is
     /// open elsewhere with [`SdkError::SessionInUse`].
+    ///
+    /// A session with a [provider](SessionConfig::provider) needs no GitHub credential: the client is not
+    /// started for it, and its `model` is required.
     pub async fn create_session(&self, mut config: SessionConfig) -> Result<Session, SdkError> {
-        self.started().await?;
-        let model = match config.model.clone() {
-            Some(model) => model,
-            None => self.default_model().await?,
+        let provider = self.provider_backend(&config)?;
+        if provider.is_none() {
+            self.started().await?;
+        }
+        let model = match (config.model.clone(), &provider) {
+            (Some(model), _) => model,
+            (None, Some(_)) => {
+                return Err(SdkError::config(
+                    "a session with a provider needs a model (SessionConfig::model)",
+                ));
+            }
+            (None, None) => self.default_model().await?,
         };
         let id = config
             .session_id
@@ -552,7 +563,7 @@ impl CopilotClient {
         };
         #[cfg(feature = "mcp")]
         let mcp = Session::connect_mcp(self, &mut config).await?;
-        let session = Session::open(self.clone(), config, model, Origin::New, store);
+        let session = Session::open(self.clone(), config, model, Origin::New, store, provider);
         #[cfg(feature = "mcp")]
         session.attach_mcp(mcp);
         session.record_start(SessionStartSource::New).await;
@@ -572,6 +583,7 @@ impl CopilotClient {
         id: &str,
         #[cfg_attr(not(feature = "mcp"), allow(unused_mut))] mut config: SessionConfig,
     ) -> Result<Session, SdkError> {
+        let provider = self.provider_backend(&config)?;
         let store = self.require_store()?;
         let lock = store.lock(id).await?;
         let record = store
@@ -587,6 +599,7 @@ impl CopilotClient {
             model,
             Origin::Resumed(Box::new(record)),
             Some((store.clone(), lock)),
+            provider,
         );
         #[cfg(feature = "mcp")]
         session.attach_mcp(mcp);
@@ -787,6 +800,44 @@ impl CopilotClient {
         &self.inner.config.sleep
     }
 
+    /// The API client of a session's [provider](SessionConfig::provider), with this client's transport,
+    /// identity (its `User-Agent` only reaches the provider), time, timeouts and retry policy. A base URL
+    /// that is neither `https` nor `http` to a loopback address is refused here, before anything is sent.
+    fn provider_backend(
+        &self,
+        config: &SessionConfig,
+    ) -> Result<Option<crate::session::ProviderBackend>, SdkError> {
+        let Some(provider) = &config.provider else {
+            return Ok(None);
+        };
+        copilot_http::safety::check_credential_url(provider.base_url())?;
+        let route = match provider.turn_api() {
+            None => copilot_api::ChatRoute::Messages,
+            Some(copilot_core::WireApi::Responses) => copilot_api::ChatRoute::Responses,
+            Some(_) => copilot_api::ChatRoute::ChatCompletions,
+        };
+        let api = self.api_client(Arc::new(provider.clone()))?;
+        Ok(Some(crate::session::ProviderBackend { api, route }))
+    }
+
+    /// An API client with this client's settings and `auth`'s credentials.
+    fn api_client(
+        &self,
+        auth: Arc<dyn copilot_api::CopilotAuth>,
+    ) -> Result<CopilotApiClient, SdkError> {
+        let config = &self.inner.config;
+        Ok(CopilotApiClient::builder(auth)
+            .transport(self.inner.transport.clone())
+            .identity(config.identity.clone())
+            .clock(config.clock.clone())
+            .sleep(config.sleep.clone())
+            .first_event_timeout(config.first_event_timeout)
+            .idle_timeout(config.idle_timeout)
+            .max_stream_duration(config.max_stream_duration)
+            .retry_policy(config.retry.clone())
+            .build()?)
+    }
+
     pub(crate) async fn started(&self) -> Result<&Started, SdkError> {
         self.inner.started.get_or_try_init(|| self.init()).await
     }
@@ -873,16 +924,7 @@ impl CopilotClient {
             }
             _ => return Err(SdkError::config("unsupported kind of credential")),
         };
-        let api = CopilotApiClient::builder(auth)
-            .transport(self.inner.transport.clone())
-            .identity(config.identity.clone())
-            .clock(config.clock.clone())
-            .sleep(config.sleep.clone())
-            .first_event_timeout(config.first_event_timeout)
-            .idle_timeout(config.idle_timeout)
-            .max_stream_duration(config.max_stream_duration)
-            .retry_policy(config.retry.clone())
-            .build()?;
+        let api = self.api_client(auth)?;
         Ok(Started {
             api,
             manager,

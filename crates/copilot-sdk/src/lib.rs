@@ -100,6 +100,23 @@
 //!   assert_eq!(prompt.attachments.len(), 3);
 //!   # let _ = config;
 //!   ```
+//! - Bring your own key: [`SessionConfig::provider`] sends a session's turns to OpenAI (or a compatible
+//!   server), Azure OpenAI or Anthropic with the user's own [`Provider`] key instead of Copilot, with no
+//!   GitHub sign-in and none of Copilot's headers; the key is redacted, never logged, never saved, and sent
+//!   only to the provider's https (or loopback http) base URL (`docs/protocol.md` §17):
+//!
+//!   ```no_run
+//!   use copilot_sdk::{CopilotClient, Provider, SessionConfig};
+//!
+//!   # async fn demo(key: String) -> Result<(), copilot_sdk::SdkError> {
+//!   let client = CopilotClient::builder().use_logged_in_user(false).build()?;
+//!   let provider = Provider::anthropic("https://api.anthropic.com".parse().unwrap(), key);
+//!   let session = client
+//!       .create_session(SessionConfig::new().model("claude-sonnet-4-5").provider(provider))
+//!       .await?;
+//!   println!("{}", session.send_and_wait("Hello!").await?.content);
+//!   # Ok(()) }
+//!   ```
 //! - [`ClientPool`]: many users, one transport, organisation gating and idle eviction.
 //! - Persistent sessions ([`SessionStore`], [`FileSessionStore`], [`MemorySessionStore`]): a session is
 //!   saved after every turn and continued later, in this process or another, with
@@ -203,6 +220,9 @@ pub use copilot_auth::{
     GitHubToken, GitHubTokenResponse, MemoryStore, PendingAuthorization, StoredCredential,
     TokenKind, TokenRefresher, TokenStore, WebFlow,
 };
-pub use copilot_core::{CopilotAuth, CopilotCredentials, CredentialError};
+pub use copilot_core::{
+    CopilotAuth, CopilotCredentials, CredentialError, DEFAULT_AZURE_API_VERSION, Provider,
+    ProviderKind, WireApi,
+};
 pub use copilot_http::{ClientIdentity, GitHubHost, SharedTransport};
 pub use copilot_token::{AuthMode, CopilotPlan, QuotaSnapshot, QuotaSnapshots, TokenManager};

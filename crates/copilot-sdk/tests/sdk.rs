@@ -9,6 +9,8 @@ mod common;
 
 #[path = "sdk/auth.rs"]
 mod auth;
+#[path = "sdk/byok.rs"]
+mod byok;
 #[path = "sdk/examples.rs"]
 mod examples;
 #[path = "sdk/faults.rs"]

@@ -987,3 +987,73 @@ async fn classification_headers_on_the_wire_per_call_kind() {
         ]
     );
 }
+
+#[tokio::test]
+async fn a_provider_key_in_any_header_never_travels_over_plain_http_to_a_remote_host() {
+    use copilot_core::Provider;
+    let remote: url::Url = "http://provider.example.com".parse().unwrap();
+    for provider in [
+        Provider::openai(remote.clone(), "k"),
+        Provider::azure(remote.clone(), "k"),
+        Provider::anthropic(remote.clone(), "k"),
+    ] {
+        let client = CopilotApiClient::builder(provider)
+            .transport(SharedTransport::new(FnTransport::new(|_r| async {
+                unreachable!("nothing may be sent")
+            })))
+            .build()
+            .unwrap();
+        let error = client
+            .chat(ChatRequest::new("gpt-4.1", vec![Message::user("hi")]))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                error,
+                ApiError::Transport(TransportError::InsecureUrl { .. })
+            ),
+            "{error:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_caller_header_cannot_replace_or_join_a_provider_key() {
+    use copilot_core::Provider;
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    let transport = FnTransport::new(move |request: http::Request<Bytes>| {
+        log.lock().unwrap().push(request.headers().clone());
+        async move {
+            Ok(http::Response::new(ResponseBody::from_bytes(
+                r#"{"choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}]}"#,
+            )))
+        }
+    });
+    let provider = Provider::azure("https://res.openai.azure.com".parse().unwrap(), "real-key");
+    let client = CopilotApiClient::builder(provider)
+        .transport(SharedTransport::new(transport))
+        .build()
+        .unwrap();
+    let options = RequestOptions::new()
+        .header(
+            HeaderName::from_static("api-key"),
+            HeaderValue::from_static("caller-key"),
+        )
+        .header(
+            HeaderName::from_static("x-api-key"),
+            HeaderValue::from_static("caller-key"),
+        );
+    client
+        .chat_with(
+            ChatRequest::new("gpt-4.1", vec![Message::user("hi")]),
+            options,
+        )
+        .await
+        .unwrap();
+    let headers = seen.lock().unwrap()[0].clone();
+    let keys: Vec<_> = headers.get_all("api-key").iter().collect();
+    assert_eq!(keys, [HeaderValue::from_static("real-key")]);
+    assert!(keys[0].is_sensitive());
+    assert!(headers.get("x-api-key").is_none());
+}

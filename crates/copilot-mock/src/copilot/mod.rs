@@ -116,10 +116,33 @@ pub(crate) fn json_body(body: &[u8]) -> Result<Value, Response> {
     }
 }
 
+/// The user a request carrying the provider key ([`MockConfig::provider_key`](crate::MockConfig::provider_key))
+/// is served as: the key as `Authorization: Bearer`, `api-key` or `x-api-key`.
+fn provider_caller(shared: &Shared, headers: &HeaderMap) -> Option<MockUser> {
+    let (key, login) = shared.settings.provider.as_ref()?;
+    let bearer = credential(headers).filter(|(scheme, _)| scheme == "bearer");
+    let mut carried = bearer
+        .as_ref()
+        .map(|(_, token)| token.as_str())
+        .into_iter()
+        .chain(
+            ["api-key", "x-api-key"]
+                .into_iter()
+                .filter_map(|name| headers.get(name)?.to_str().ok()),
+        );
+    if !carried.any(|value| value == key) {
+        return None;
+    }
+    shared.state().users.get(login).cloned()
+}
+
 /// Who is calling the Copilot API: a Copilot token, or a GitHub token in Direct mode.
 // The error is the HTTP answer itself, returned at once; boxing it buys nothing.
 #[allow(clippy::result_large_err)]
 pub(crate) fn authenticate(shared: &Shared, headers: &HeaderMap) -> Result<MockUser, Response> {
+    if let Some(user) = provider_caller(shared, headers) {
+        return Ok(user);
+    }
     let Some((scheme, token)) = credential(headers) else {
         return Err(unauthorized());
     };

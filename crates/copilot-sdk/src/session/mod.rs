@@ -25,6 +25,7 @@ pub use envelope::EventEnvelope;
 pub use events::{AssistantMessage, EventStream, SessionEvent, ToolCallResult};
 pub use history::HistoryEntry;
 pub use hub::{EventSubscription, Unsubscribe};
+pub(crate) use turn::ProviderBackend;
 pub use usage::SessionUsage;
 
 use crate::SdkError;
@@ -62,6 +63,7 @@ pub struct SessionConfig {
     pub(crate) max_ai_credits: Option<f64>,
     #[cfg(feature = "mcp")]
     pub(crate) mcp_servers: Vec<(String, crate::mcp::McpServer)>,
+    pub(crate) provider: Option<copilot_core::Provider>,
 }
 
 impl SessionConfig {
@@ -229,6 +231,28 @@ impl SessionConfig {
         self
     }
 
+    /// Sends the session's model requests to a provider of your own key instead of Copilot (bring your
+    /// own key, the official SDK's `provider`): OpenAI or compatible, Azure OpenAI or Anthropic. No GitHub
+    /// sign-in is needed for such a session, a [`model`](Self::model) is (the provider's model, or the
+    /// Azure deployment), and none of Copilot's headers is sent to the provider. Turns go to
+    /// `/chat/completions` or `/responses` per [`Provider::wire_api`](copilot_core::Provider::wire_api), or
+    /// to `/v1/messages` for Anthropic. The base URL must be `https` (or `http` to a loopback address):
+    /// [`CopilotClient::create_session`] refuses any other with [`SdkError::Transport`]. Like the tools,
+    /// the provider and its key are never saved: pass it again to [`CopilotClient::resume_session`].
+    ///
+    /// ```
+    /// use copilot_sdk::{Provider, SessionConfig, WireApi};
+    ///
+    /// let provider = Provider::openai("https://api.openai.com/v1".parse().unwrap(), "sk-...")
+    ///     .wire_api(WireApi::Responses);
+    /// let config = SessionConfig::new().model("gpt-5").provider(provider);
+    /// assert!(!format!("{config:?}").contains("sk-..."));
+    /// ```
+    pub fn provider(mut self, provider: copilot_core::Provider) -> Self {
+        self.provider = Some(provider);
+        self
+    }
+
     /// What the session's requests are for (default [`RequestPurpose::Conversation`]: a user's
     /// conversation, billed `X-Initiator: user` for each prompt). A sub-agent's session, or one that compacts
     /// or summarises in the background, is labelled as such (`X-Interaction-Type`) and every request of it is
@@ -282,6 +306,8 @@ pub(crate) struct SessionInner {
     pub(crate) hooks: Option<Arc<dyn SessionHooks>>,
     /// [`SessionConfig::max_ai_credits`] in nano-AIU.
     pub(crate) max_nano_aiu: Option<u64>,
+    /// [`SessionConfig::provider`]'s client: the model requests go there instead of Copilot.
+    pub(crate) provider: Option<turn::ProviderBackend>,
     /// Set by [`Session::close`]: no more turns.
     closed: AtomicBool,
     turn_timeout: Duration,
@@ -383,6 +409,7 @@ impl Session {
         model: String,
         origin: Origin,
         store: Option<(Arc<dyn SessionStore>, SessionLock)>,
+        provider: Option<turn::ProviderBackend>,
     ) -> Self {
         let now = client.clock().now();
         let (id, created_at, log, state) = match origin {
@@ -424,6 +451,7 @@ impl Session {
                     .max_ai_credits
                     .map(|credits| (credits * 1e9).round() as u64),
                 closed: AtomicBool::new(false),
+                provider,
                 client,
                 tools: config.tools,
                 permission: config.permission_handler,

@@ -25,6 +25,45 @@ use crate::message::{MessageOptions, OutputSchema};
 use crate::permission::{PermissionDecision, PermissionRequest};
 use crate::tools::{RequestedToolCall, Tool, UnknownToolPolicy};
 
+/// A session's own provider ([`SessionConfig::provider`](crate::SessionConfig::provider)): its API client
+/// and the endpoint every turn goes to.
+pub(crate) struct ProviderBackend {
+    pub(crate) api: copilot_api::CopilotApiClient,
+    pub(crate) route: ChatRoute,
+}
+
+/// Where a session's model requests go: Copilot (models list, Auto model, token preflight) or the
+/// session's provider (none of those: the route is the provider's).
+#[derive(Clone, Copy)]
+enum Backend<'a> {
+    Copilot(&'a Started),
+    Provider(&'a ProviderBackend),
+}
+
+impl<'a> Backend<'a> {
+    async fn of(session: &'a SessionInner) -> Result<Backend<'a>, SdkError> {
+        Ok(match &session.provider {
+            Some(provider) => Backend::Provider(provider),
+            None => Backend::Copilot(session.client.started().await?),
+        })
+    }
+
+    fn api(self) -> &'a copilot_api::CopilotApiClient {
+        match self {
+            Backend::Copilot(started) => &started.api,
+            Backend::Provider(provider) => &provider.api,
+        }
+    }
+
+    /// The models-list entry of `model` (Copilot only; a provider's models are not described).
+    async fn model_info(self, model: &str) -> Option<ModelInfo> {
+        match self {
+            Backend::Copilot(started) => started.api.model(model).await.ok().flatten(),
+            Backend::Provider(_) => None,
+        }
+    }
+}
+
 /// How far a turn has got, for [`SdkError::Timeout`].
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Progress {
@@ -52,7 +91,7 @@ pub(crate) async fn run(
     progress: &Arc<Mutex<Progress>>,
 ) -> Result<AssistantMessage, SdkError> {
     refuse_over_budget(session, sink).await?;
-    let started = session.client.started().await?;
+    let backend = Backend::of(session).await?;
     let output_schema = match input {
         TurnInput::Prompt(mut message) => {
             if let Some(hooks) = &session.hooks {
@@ -67,7 +106,7 @@ pub(crate) async fn run(
                 }
             }
             let model = session.state().model.clone();
-            let info = started.api.model(&model).await.ok().flatten();
+            let info = backend.model_info(&model).await;
             let user_message = message.to_message(info.as_ref()).await?;
             sink.record(
                 "user.message",
@@ -130,7 +169,7 @@ pub(crate) async fn run(
             thinking_blocks,
         } = loop {
             let error =
-                match model_round(session, started, output_schema.as_ref(), sink, progress).await {
+                match model_round(session, backend, output_schema.as_ref(), sink, progress).await {
                     Ok(round) => break round,
                     Err(error) => error,
                 };
@@ -307,7 +346,7 @@ async fn refuse_over_budget(session: &SessionInner, sink: &EventSink) -> Result<
 /// One request to the model, streamed: forwards deltas, returns the assembled message.
 async fn model_round(
     session: &SessionInner,
-    started: &Started,
+    backend: Backend<'_>,
     output_schema: Option<&OutputSchema>,
     sink: &EventSink,
     progress: &Arc<Mutex<Progress>>,
@@ -324,8 +363,13 @@ async fn model_round(
             history.to_vec(),
         )
     };
-    started.preflight().await?;
-    let (model, auto_session) = super::auto::resolve(session, started, &model).await?;
+    let (model, auto_session) = match backend {
+        Backend::Copilot(started) => {
+            started.preflight().await?;
+            super::auto::resolve(session, started, &model).await?
+        }
+        Backend::Provider(_) => (model, None),
+    };
     let options = match auto_session {
         Some(token) => session.request_options.clone().auto_session(token),
         None => session.request_options.clone(),
@@ -337,21 +381,24 @@ async fn model_round(
         tools: &session.tools,
         output_schema,
     };
-    let (route, info) = route(started, &model, output_schema.is_some()).await?;
+    let (route, info) = match backend {
+        Backend::Copilot(started) => route(started, &model, output_schema.is_some()).await?,
+        Backend::Provider(provider) => (provider.route, None),
+    };
+    let api = backend.api();
     let messages_route = route == ChatRoute::Messages;
     let mut stream: ChatStream = match route {
         ChatRoute::Messages => {
             let request = convert::messages_request(&parts, info.as_ref(), &history);
             let options = convert::messages_options(options, &history, &request);
-            started.api.messages_stream_with(request, options).await?
+            api.messages_stream_with(request, options).await?
         }
         ChatRoute::Responses => {
             let request = convert::responses_request(&parts, &history);
-            responses_stream(session, started, info.as_ref(), request, options).await?
+            responses_stream(session, api, info.as_ref(), request, options).await?
         }
         _ if !session.streaming => {
-            let response = started
-                .api
+            let response = api
                 .chat_with(convert::chat_request(&parts, &history), options)
                 .await?;
             let cost = response.copilot_usage();
@@ -367,9 +414,7 @@ async fn model_round(
             });
         }
         _ => {
-            started
-                .api
-                .chat_stream_with(convert::chat_request(&parts, &history), options)
+            api.chat_stream_with(convert::chat_request(&parts, &history), options)
                 .await?
         }
     };
@@ -529,7 +574,7 @@ async fn route(
 /// (`X-Initiator`, `X-Interaction-Type`) from its own messages.
 async fn responses_stream(
     session: &SessionInner,
-    started: &Started,
+    api: &copilot_api::CopilotApiClient,
     info: Option<&ModelInfo>,
     request: copilot_api::ResponsesRequest,
     options: copilot_api::RequestOptions,
@@ -538,11 +583,11 @@ async fn responses_stream(
     if session.websocket
         && info.is_some_and(|info| info.supports_endpoint(&ApiEndpoint::WsResponses))
     {
-        return started.api.responses_ws_stream_with(request, options).await;
+        return api.responses_ws_stream_with(request, options).await;
     }
     #[cfg(not(feature = "websocket"))]
     let _ = (session.websocket, info);
-    started.api.responses_stream_with(request, options).await
+    api.responses_stream_with(request, options).await
 }
 
 /// What to do with one call once permission is settled.
