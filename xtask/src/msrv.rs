@@ -163,7 +163,7 @@ fn compile_with(msrv: RustVersion) -> Result {
             "--all-features",
         ])
         // The MSRV build gets its own target directory so it does not evict the main toolchain's artefacts.
-        .env("CARGO_TARGET_DIR", root().join("target").join("msrv"))
+        .env("CARGO_TARGET_DIR", crate::target_dir().join("msrv"))
         .env_remove("CARGO")
         .env_remove("RUSTC")
         .env_remove("RUSTUP_TOOLCHAIN")

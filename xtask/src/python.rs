@@ -36,8 +36,8 @@ pub fn test() -> Result {
     let mut build = cargo();
     build.args(["build", "-p", "copilot-cli"]);
     run(build)?;
-    let binary = root()
-        .join("target/debug")
+    let binary = crate::target_dir()
+        .join("debug")
         .join(format!("copilot-rs{}", std::env::consts::EXE_SUFFIX));
     let mut gateway = Gateway::start(&binary)?;
     let mut tests = Command::new(&python);
@@ -88,7 +88,7 @@ fn venv_with(requirements: &str, venv_dir: &str) -> std::result::Result<PathBuf,
     let requirements_path = root().join(TESTS).join(requirements);
     let requirements = fs::read_to_string(&requirements_path)
         .map_err(|e| format!("cannot read {}: {e}", requirements_path.display()))?;
-    let venv = root().join("target").join(venv_dir);
+    let venv = crate::target_dir().join(venv_dir);
     let python = venv_python(&venv);
     let stamp = venv.join("copilot-rs-requirements.txt");
     if python.is_file() && fs::read_to_string(&stamp).is_ok_and(|s| s == requirements) {
