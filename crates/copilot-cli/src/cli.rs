@@ -286,7 +286,21 @@ pub struct ChatArgs {
     /// Print exactly one JSON object with the answer at the end (nothing is streamed).
     #[arg(long)]
     pub json: bool,
+    /// A soft budget in AI credits for the session: the turn that crosses it completes, later turns of
+    /// a conversation are refused before anything is sent (0 refuses every turn).
+    #[arg(long, value_name = "N", value_parser = parse_ai_credits)]
+    pub max_ai_credits: Option<f64>,
     /// The prompt; `-` reads it from stdin. Without a prompt on a terminal, starts a conversation.
     #[arg(value_name = "PROMPT")]
     pub prompt: Option<String>,
+}
+
+/// `--max-ai-credits`: a finite, non-negative number of AI credits.
+fn parse_ai_credits(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(credits) if credits.is_finite() && credits >= 0.0 => Ok(credits),
+        _ => Err(format!(
+            "`{text}` is not a number of AI credits (a finite number, 0 or more)"
+        )),
+    }
 }

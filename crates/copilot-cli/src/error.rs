@@ -131,6 +131,7 @@ fn describe_sdk(error: &SdkError) -> (&'static str, String) {
         SdkError::Token(error) => describe_token(error),
         SdkError::Transport(_) => ("network error", error.to_string()),
         SdkError::Config { message } => ("configuration error", message.clone()),
+        SdkError::BudgetExceeded { .. } => ("budget spent", error.to_string()),
         _ => ("error", error.to_string()),
     }
 }

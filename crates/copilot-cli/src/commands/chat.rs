@@ -63,6 +63,9 @@ async fn new_session(client: &CopilotClient, args: &ChatArgs) -> Result<Session,
     if let Some(system) = &args.system {
         config = config.system_message(system.clone());
     }
+    if let Some(credits) = args.max_ai_credits {
+        config = config.max_ai_credits(credits);
+    }
     Ok(client.create_session(config).await?)
 }
 

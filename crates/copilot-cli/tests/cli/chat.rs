@@ -380,3 +380,63 @@ fn chat_hands_tool_calls_back_after_one_request() {
     assert_returned_calls(&serde_json::from_slice(&output.stdout).unwrap());
     assert_one_user_request(&mock, 3);
 }
+
+#[test]
+fn chat_max_ai_credits_zero_refuses_the_turn_before_anything_is_sent() {
+    let mock = TestMock::start();
+    mock.sign_in();
+    let output = mock
+        .cmd()
+        .args(["chat", "--max-ai-credits", "0", "Hello mock"])
+        .output()
+        .unwrap();
+    assert_one_line_error(&output, 1, "budget spent", "AI-credit budget is spent");
+    assert!(text(&output.stdout).is_empty());
+    assert!(
+        mock.server()
+            .requests_to(Endpoint::ChatCompletions)
+            .is_empty()
+    );
+}
+
+#[test]
+fn chat_max_ai_credits_lets_the_turn_that_crosses_it_complete() {
+    let mock = TestMock::start();
+    mock.sign_in();
+    // Far less than one answer costs: the turn still runs to its end.
+    let output = mock
+        .cmd()
+        .args(["chat", "--max-ai-credits", "0.000001", "Hello mock"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert_eq!(
+        text(&output.stdout),
+        format!("{}\n", mock_answer("Hello mock"))
+    );
+    assert_eq!(
+        mock.server().requests_to(Endpoint::ChatCompletions).len(),
+        1
+    );
+}
+
+#[test]
+fn chat_max_ai_credits_must_be_a_finite_non_negative_number() {
+    let mock = TestMock::start();
+    for bad in ["nan", "-1", "inf", "lots"] {
+        let flag = format!("--max-ai-credits={bad}");
+        let output = mock.cmd().args(["chat", &flag, "Hi"]).output().unwrap();
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{bad}: {}",
+            text(&output.stderr)
+        );
+        assert!(
+            text(&output.stderr).contains("not a number of AI credits"),
+            "{}",
+            text(&output.stderr)
+        );
+    }
+    assert!(mock.server().requests().is_empty());
+}
