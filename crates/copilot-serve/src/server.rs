@@ -65,6 +65,18 @@ impl RequestLog {
     pub(crate) fn update(&self, f: impl FnOnce(&mut Record)) {
         f(&mut self.0.lock().unwrap_or_else(PoisonError::into_inner));
     }
+
+    /// A handler's outcome as the response: a failure is noted for the request's log line and written in
+    /// the caller's `dialect`.
+    pub(crate) fn respond(&self, dialect: Dialect, outcome: Result<Response, Failure>) -> Response {
+        outcome.unwrap_or_else(|failure| self.failed(dialect, failure))
+    }
+
+    /// A failure noted for the log line and written in `dialect`.
+    pub(crate) fn failed(&self, dialect: Dialect, failure: Failure) -> Response {
+        self.update(|r| r.error = Some(failure.to_string()));
+        failure.in_dialect(dialect).into_response()
+    }
 }
 
 /// Emits the request's log line when dropped: when the response body (a stream included) has been sent,

@@ -30,13 +30,10 @@ pub(crate) async fn messages(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    match run(&gateway, &caller, &log, &headers, &body).await {
-        Ok(response) => response,
-        Err(failure) => {
-            log.update(|r| r.error = Some(failure.to_string()));
-            failure.in_dialect(Dialect::Anthropic).into_response()
-        }
-    }
+    log.respond(
+        Dialect::Anthropic,
+        run(&gateway, &caller, &log, &headers, &body).await,
+    )
 }
 
 async fn run(

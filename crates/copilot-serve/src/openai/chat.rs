@@ -24,13 +24,10 @@ pub(crate) async fn chat_completions(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    match run(&gateway, &caller, &log, &headers, &body).await {
-        Ok(response) => response,
-        Err(failure) => {
-            log.update(|r| r.error = Some(failure.to_string()));
-            failure.in_dialect(Dialect::OpenAi).into_response()
-        }
-    }
+    log.respond(
+        Dialect::OpenAi,
+        run(&gateway, &caller, &log, &headers, &body).await,
+    )
 }
 
 async fn run(

@@ -2,7 +2,7 @@
 
 use axum::Extension;
 use axum::extract::State;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use base64::Engine;
 use bytes::Bytes;
 use copilot_api::EmbeddingsRequest;
@@ -44,13 +44,7 @@ pub(crate) async fn embeddings(
     _headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    match run(&gateway, &caller, &log, &body).await {
-        Ok(response) => response,
-        Err(failure) => {
-            log.update(|r| r.error = Some(failure.to_string()));
-            failure.in_dialect(Dialect::OpenAi).into_response()
-        }
-    }
+    log.respond(Dialect::OpenAi, run(&gateway, &caller, &log, &body).await)
 }
 
 async fn run(

@@ -59,10 +59,7 @@ pub(crate) async fn list(
     .await;
     let models = match result {
         Ok(models) => models,
-        Err(failure) => {
-            log.update(|r| r.error = Some(failure.to_string()));
-            return failure.in_dialect(dialect).into_response();
-        }
+        Err(failure) => return log.failed(dialect, failure),
     };
     let body = match dialect {
         Dialect::Anthropic => {

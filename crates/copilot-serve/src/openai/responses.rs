@@ -25,13 +25,10 @@ pub(crate) async fn responses(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    match run(&gateway, &caller, &log, &headers, &body).await {
-        Ok(response) => response,
-        Err(failure) => {
-            log.update(|r| r.error = Some(failure.to_string()));
-            failure.in_dialect(Dialect::OpenAi).into_response()
-        }
-    }
+    log.respond(
+        Dialect::OpenAi,
+        run(&gateway, &caller, &log, &headers, &body).await,
+    )
 }
 
 /// `/v1/responses/compact`: Copilot has no compaction endpoint. A clear 501 lets clients (Codex) fall
