@@ -1,7 +1,7 @@
 //! `copilot-bench`: the benchmark table, or the load run.
 //!
 //! ```text
-//! copilot-bench [--quick] [--only NAME]...     benchmarks; NAME: streaming latency decode token stampede memory serve
+//! copilot-bench [--quick] [--only NAME]...     benchmarks; NAME: streaming latency decode messages-decode websocket token stampede memory serve stores
 //! copilot-bench load [--sessions N] [--requests N] [--chunks N] [--deadline SECS] [--rounds N] [--via direct|serve]
 //! copilot-bench replay-server FILE             (internal: started by the streaming target)
 //! copilot-bench latency-profile ours|raw N     N sequential non-streamed requests of one side, for perf
@@ -23,10 +23,12 @@ use copilot_bench::targets::streaming::Source;
 use copilot_bench::targets::{self, Settings};
 use copilot_bench::{BenchError, probe};
 
-const TARGETS: [&str; 8] = [
+const TARGETS: [&str; 10] = [
     "streaming",
     "latency",
     "decode",
+    "messages-decode",
+    "websocket",
     "token",
     "stampede",
     "memory",
@@ -40,7 +42,7 @@ usage: copilot-bench [--quick] [--only NAME]...
                           [--via direct|serve]
        copilot-bench latency-profile ours|raw [N]
        copilot-bench stream-profile ours|raw [N]
-NAME: streaming latency decode token stampede memory serve stores";
+NAME: streaming latency decode messages-decode websocket token stampede memory serve stores";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -145,12 +147,21 @@ fn bench(args: &[String]) -> Result<(), String> {
         let result = runtime.block_on(targets::latency::run(&mut report, settings, &credentials));
         step("latency", result, &mut report);
     }
-    if selected("decode") {
-        let chunks = targets::decode::input_chunks(settings);
-        let result = runtime
-            .block_on(targets::decode::fetch_body(&credentials, chunks))
-            .and_then(|input| targets::decode::run(&mut report, settings, input));
-        step("decode", result, &mut report);
+    for (name, api) in [
+        ("decode", targets::decode::Api::Chat),
+        ("messages-decode", targets::decode::Api::Messages),
+    ] {
+        if selected(name) {
+            let chunks = targets::decode::input_chunks(settings);
+            let result = runtime
+                .block_on(targets::decode::fetch_answer(&credentials, api, chunks))
+                .and_then(|input| targets::decode::run(&mut report, settings, api, input));
+            step(name, result, &mut report);
+        }
+    }
+    if selected("websocket") {
+        let result = runtime.block_on(targets::websocket::run(&mut report, settings, &credentials));
+        step("websocket", result, &mut report);
     }
     if selected("token") {
         let result = runtime.block_on(targets::token::run_cached(&mut report, settings, &plain));

@@ -4,6 +4,9 @@
 //! - **ours**: `ChatEventDecoder` (framing rules, chunk mapping into `ChatEvent`s);
 //! - **limit**: memchr line splitter + `serde_json` into a tiny struct holding the content delta;
 //! - **eventsource+Value**: `eventsource-stream` + `serde_json::Value`.
+//!
+//! The same three decode a real `/v1/messages` (Anthropic Messages) answer of the mock for the second row:
+//! ours in [`Dialect::Messages`], the limit and `Value` reading `delta.text`.
 
 use std::convert::Infallible;
 use std::time::Instant;
@@ -20,8 +23,71 @@ use crate::stats::Samples;
 
 const READ_SIZE: usize = 16 * 1024;
 
-fn ours(input: &[u8]) -> usize {
-    let mut decoder = ChatEventDecoder::new(Dialect::ChatCompletions);
+/// Which API's stream a row decodes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Api {
+    /// `/chat/completions` chunks.
+    Chat,
+    /// `/v1/messages` events.
+    Messages,
+}
+
+impl Api {
+    fn dialect(self) -> Dialect {
+        match self {
+            Api::Chat => Dialect::ChatCompletions,
+            Api::Messages => Dialect::Messages,
+        }
+    }
+
+    /// Content bytes in one `data:` payload, as the limit reads them (a tiny struct).
+    fn tiny_len(self, data: &[u8]) -> usize {
+        match self {
+            Api::Chat => tiny_content_len(data),
+            Api::Messages => serde_json::from_slice::<TinyMessagesEvent>(data)
+                .ok()
+                .and_then(|event| event.delta)
+                .and_then(|delta| delta.text)
+                .map_or(0, |text| text.len()),
+        }
+    }
+
+    /// Content bytes in one decoded `Value`.
+    fn value_len(self, value: &serde_json::Value) -> usize {
+        match self {
+            Api::Chat => value
+                .get("choices")
+                .and_then(|c| c.as_array())
+                .map_or(0, |choices| {
+                    choices
+                        .iter()
+                        .filter_map(|c| c.pointer("/delta/content").and_then(|v| v.as_str()))
+                        .map(str::len)
+                        .sum()
+                }),
+            Api::Messages => value
+                .pointer("/delta/text")
+                .and_then(|v| v.as_str())
+                .map_or(0, str::len),
+        }
+    }
+}
+
+/// The smallest Messages event shape that reads a text delta.
+#[derive(serde::Deserialize)]
+struct TinyMessagesEvent {
+    #[serde(default)]
+    delta: Option<TinyTextDelta>,
+}
+
+#[derive(serde::Deserialize)]
+struct TinyTextDelta {
+    #[serde(default)]
+    text: Option<String>,
+}
+
+fn ours(api: Api, input: &[u8]) -> usize {
+    let mut decoder = ChatEventDecoder::new(api.dialect());
     let mut queue = EventQueue::new();
     let mut content = 0;
     let mut drain = |queue: &mut EventQueue| {
@@ -40,18 +106,18 @@ fn ours(input: &[u8]) -> usize {
     content
 }
 
-fn limit(input: &[u8]) -> usize {
+fn limit(api: Api, input: &[u8]) -> usize {
     let mut content = 0;
     let mut pending = Vec::with_capacity(2 * READ_SIZE);
     for piece in input.chunks(READ_SIZE) {
         pending.extend_from_slice(piece);
-        let used = split_data_lines(&pending, |data| content += tiny_content_len(data));
+        let used = split_data_lines(&pending, |data| content += api.tiny_len(data));
         pending.drain(..used);
     }
     content
 }
 
-fn eventsource_value(runtime: &tokio::runtime::Runtime, input: &Bytes) -> usize {
+fn eventsource_value(api: Api, runtime: &tokio::runtime::Runtime, input: &Bytes) -> usize {
     runtime.block_on(async {
         let pieces = (0..input.len()).step_by(READ_SIZE).map(|start| {
             Ok::<_, Infallible>(input.slice(start..(start + READ_SIZE).min(input.len())))
@@ -62,14 +128,8 @@ fn eventsource_value(runtime: &tokio::runtime::Runtime, input: &Bytes) -> usize 
             if event.data == "[DONE]" {
                 break;
             }
-            if let Ok(value) = serde_json::from_str::<serde_json::Value>(&event.data)
-                && let Some(choices) = value.get("choices").and_then(|c| c.as_array())
-            {
-                for choice in choices {
-                    if let Some(text) = choice.pointer("/delta/content").and_then(|v| v.as_str()) {
-                        content += text.len();
-                    }
-                }
+            if let Ok(value) = serde_json::from_str::<serde_json::Value>(&event.data) {
+                content += api.value_len(&value);
             }
         }
         content
@@ -81,11 +141,41 @@ pub async fn fetch_body(
     credentials: &super::MockCredentials,
     chunks: usize,
 ) -> Result<Bytes, BenchError> {
-    reqwest::Client::new()
-        .post(super::chat_url(credentials))
+    fetch_answer(credentials, Api::Chat, chunks).await
+}
+
+/// Fetches one long answer of `api` (chat, or `/v1/messages` from a Claude model) as raw bytes from the
+/// (plain) mock.
+pub async fn fetch_answer(
+    credentials: &super::MockCredentials,
+    api: Api,
+    chunks: usize,
+) -> Result<Bytes, BenchError> {
+    let prompt = format!("long answer {chunks}");
+    let request = reqwest::Client::new();
+    let request = match api {
+        Api::Chat => request
+            .post(super::chat_url(credentials))
+            .body(super::chat_body(&prompt, true)),
+        Api::Messages => {
+            let body = serde_json::json!({
+                "model": "claude-sonnet-4.5",
+                "max_tokens": 64_000,
+                "stream": true,
+                "messages": [{"role": "user", "content": prompt}],
+            });
+            request
+                .post(format!(
+                    "{}/v1/messages",
+                    credentials.base_url.as_str().trim_end_matches('/')
+                ))
+                .header("anthropic-version", copilot_api::ANTHROPIC_VERSION)
+                .body(serde_json::to_vec(&body).unwrap_or_default())
+        }
+    };
+    request
         .bearer_auth(&credentials.bearer)
         .header("content-type", "application/json")
-        .body(super::chat_body(&format!("long answer {chunks}"), true))
         .send()
         .await
         .and_then(reqwest::Response::error_for_status)
@@ -100,15 +190,26 @@ pub fn input_chunks(settings: Settings) -> usize {
     settings.pick(4_000, 20_000)
 }
 
-/// Runs the comparison on `input` (call outside any tokio runtime) and adds one row.
-pub fn run(report: &mut Report, settings: Settings, input: Bytes) -> Result<(), BenchError> {
+/// Runs the comparison on `input`, an answer of `api` (call outside any tokio runtime), and adds one row.
+pub fn run(
+    report: &mut Report,
+    settings: Settings,
+    api: Api,
+    input: Bytes,
+) -> Result<(), BenchError> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
         .map_err(BenchError::Io)?;
-    let expected = limit(&input);
+    let expected = limit(api, &input);
+    if expected == 0 {
+        return Err(BenchError::contender("decode", "the input has no content"));
+    }
     let checks = [
-        ("ours", ours(&input)),
-        ("eventsource+Value", eventsource_value(&runtime, &input)),
+        ("ours", ours(api, &input)),
+        (
+            "eventsource+Value",
+            eventsource_value(api, &runtime, &input),
+        ),
     ];
     for (name, got) in checks {
         if got != expected {
@@ -125,9 +226,9 @@ pub fn run(report: &mut Report, settings: Settings, input: Bytes) -> Result<(), 
             let which = (round + step) % 3;
             let started = Instant::now();
             let content = match which {
-                0 => ours(std::hint::black_box(&input)),
-                1 => limit(std::hint::black_box(&input)),
-                _ => eventsource_value(&runtime, std::hint::black_box(&input)),
+                0 => ours(api, std::hint::black_box(&input)),
+                1 => limit(api, std::hint::black_box(&input)),
+                _ => eventsource_value(api, &runtime, std::hint::black_box(&input)),
             };
             std::hint::black_box(content);
             samples[which].push(input.len() as f64 / started.elapsed().as_secs_f64() / 1e6);
@@ -135,10 +236,16 @@ pub fn run(report: &mut Report, settings: Settings, input: Bytes) -> Result<(), 
     }
     let ratio = samples[0].median() / samples[1].median();
     report.row(Row {
-        name: format!(
-            "SSE+JSON decode in memory ({:.1} MB mock answer, 16 KiB reads, MB/s)",
-            input.len() as f64 / 1e6
-        ),
+        name: match api {
+            Api::Chat => format!(
+                "SSE+JSON decode in memory ({:.1} MB mock answer, 16 KiB reads, MB/s)",
+                input.len() as f64 / 1e6
+            ),
+            Api::Messages => format!(
+                "Messages stream decode in memory ({:.1} MB mock /v1/messages answer, 16 KiB reads, MB/s)",
+                input.len() as f64 / 1e6
+            ),
+        },
         ours: format!("{} MB/s", samples[0].display(0)),
         baselines: format!(
             "limit (memchr+serde_json tiny struct): {} MB/s; eventsource+Value: {} MB/s (ours {:.1}×)",

@@ -8,6 +8,7 @@ pub mod serve;
 pub mod stores;
 pub mod streaming;
 pub mod token;
+pub mod websocket;
 
 use std::sync::Arc;
 

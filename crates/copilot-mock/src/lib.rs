@@ -71,7 +71,8 @@
 //! * **Structured output**: `response_format: json_schema` answers with an instance of the schema
 //!   (every property present); `json_object` answers `{"answer": <reply>}`.
 //! * **Long answers** (throughput benchmarks): a prompt containing `long answer N` (default 100), or
-//!   [`MockConfig::long_answer_chunks`], streams N content chunks of ~500 bytes each on the wire.
+//!   [`MockConfig::long_answer_chunks`], streams N content chunks of ~500 bytes each on the wire; on
+//!   `/v1/messages` the prompt makes the text of those N chunks the answer (streamed in `text_delta` pieces).
 //! * **Stream shape**: a prelude chunk with empty `choices` and `prompt_filter_results`; no `model`
 //!   or `object` (unless [`MockConfig::chunk_model_fields`]); first delta `{"content":"","role":"assistant"}`;
 //!   content filter fields on OpenAI-family chunks; OpenAI-family models send a usage-only trailing

@@ -195,7 +195,14 @@ pub(crate) async fn messages(State(shared): State<Arc<Shared>>, call: CopilotJso
     } else {
         Vec::new()
     };
-    let reply = if results.is_empty() {
+    let reply = if let Some(chunks) = results
+        .is_empty()
+        .then(|| script::long_answer_request(&prompt))
+        .flatten()
+    {
+        // Throughput benchmarks: the same long answer as chat's, streamed in `text_delta` pieces.
+        script::long_pieces(chunks).concat()
+    } else if results.is_empty() {
         script::reply_text(&prompt)
     } else {
         script::tool_answer(&results)

@@ -294,3 +294,31 @@ async fn a_reserved_keyword_in_the_system_prompt_is_refused_like_copilot_does() 
         );
     }
 }
+
+#[tokio::test]
+async fn messages_long_answers_stream_the_chunks_text() {
+    let (server, _) = start(MockConfig::new()).await;
+    let token = copilot_token(&server).await;
+    let request = json!({"model": "claude-sonnet-4.5", "max_tokens": 1024, "stream": true,
+        "messages": [{"role": "user", "content": "long answer 3"}]});
+    let body = api_post(&server, "/v1/messages", &token, &request)
+        .await
+        .text()
+        .await
+        .unwrap();
+    let text: String = events(&body)
+        .iter()
+        .filter_map(|event| event.split_once("data: "))
+        .filter_map(|(_, data)| serde_json::from_str::<Value>(data).ok())
+        .filter(|data| data["delta"]["type"] == "text_delta")
+        .map(|data| {
+            data["delta"]["text"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect();
+    assert!(text.starts_with("Chunk 00000 of a long answer"), "{text}");
+    assert!(text.contains("Chunk 00002"), "{text}");
+    assert!(!text.contains("Chunk 00003"), "{text}");
+}
