@@ -335,3 +335,57 @@ async fn keyring_store_logs_hold_no_secret() {
         assert!(!debug.contains(secret), "Debug leaks {secret}: {debug}");
     }
 }
+
+/// A save that returns `Ok` can be loaded back, in a process that never joined a session keyring of its own
+/// (as a service or CI runner starts; nextest's test processes are such processes here): either the keyring
+/// works there, or the save is a typed error naming the cause, never a silently lost sign-in. The child runs
+/// before this process probes (and so joins) a keyring, since a child inherits its parent's session keyring.
+#[test]
+fn keyring_store_save_is_loadable_or_an_error_without_a_session_keyring() {
+    let output = std::process::Command::new(std::env::current_exe().expect("test binary"))
+        .args([
+            "--ignored",
+            "--exact",
+            "keyring_store_child_without_a_session_keyring",
+            "--nocapture",
+        ])
+        .output()
+        .expect("run the child");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if !(output.status.success() && stdout.contains("1 passed")) {
+        // Only a keyring that does not work at all excuses the child (a skip, or a failure under CI).
+        assert!(!keyring_available(), "child failed:\n{stdout}\n{stderr}");
+        return;
+    }
+    eprintln!(
+        "child {}",
+        stderr
+            .lines()
+            .find(|l| l.starts_with("outcome:"))
+            .unwrap_or("outcome: -")
+    );
+}
+
+#[tokio::test]
+#[ignore = "run by keyring_store_save_is_loadable_or_an_error_without_a_session_keyring in its own process"]
+async fn keyring_store_child_without_a_session_keyring() {
+    let store = KeyringStore::new(unique_service("no-session"));
+    match store.save(&key("octocat"), &credential(ACCESS)).await {
+        Ok(()) => {
+            let loaded = store.load(&key("octocat")).await.expect("load");
+            assert!(
+                loaded.is_some(),
+                "save returned Ok but the credential is gone"
+            );
+            store.delete(&key("octocat")).await.expect("delete");
+            eprintln!("outcome: saved and loaded back");
+        }
+        Err(AuthError::Keyring { message }) => {
+            assert!(message.contains("session keyring"), "{message}");
+            assert!(!message.contains(ACCESS) && !message.contains(REFRESH));
+            eprintln!("outcome: refused at save: {message}");
+        }
+        Err(other) => panic!("unexpected error: {other:?}"),
+    }
+}

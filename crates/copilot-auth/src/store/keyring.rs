@@ -13,7 +13,8 @@ use crate::AuthError;
 /// On Linux the process needs a session keyring of its own, as a login session has (pam_keyinit). A process
 /// started without one (a container, a service, a CI runner) falls back to the uid's shared user-session
 /// keyring, where a save can succeed and the next load find nothing; run such processes under
-/// `keyctl session -`. Account names need no escaping, but `account@host` must fit keyutils' 4,095-byte
+/// `keyctl session -`. Every save reads the entry back, so that case is an [`AuthError::Keyring`] at save
+/// time, not a lost sign-in. Account names need no escaping, but `account@host` must fit keyutils' 4,095-byte
 /// description (a longer one is an [`AuthError::Keyring`], never a truncated alias).
 #[derive(Debug, Clone)]
 pub struct KeyringStore {
@@ -45,6 +46,10 @@ impl KeyringStore {
         })?
     }
 }
+
+/// What a save reports when the keyring accepted the credential but does not give it back.
+const UNREADABLE_AFTER_SAVE: &str = "the keyring did not keep the credential where it can be read again: on \
+     Linux this process has no session keyring of its own (run it under `keyctl session -`, or use the file store)";
 
 fn keyring_error(error: keyring::Error) -> AuthError {
     AuthError::Keyring {
@@ -79,9 +84,30 @@ impl TokenStore for KeyringStore {
             .map_err(|e| AuthError::config(format!("cannot encode credential: {e}")))?;
         let json = secrecy::SecretString::from(json);
         self.run(key, move |entry| {
-            entry
-                .set_password(secrecy::ExposeSecret::expose_secret(&json))
-                .map_err(keyring_error)
+            let written = secrecy::ExposeSecret::expose_secret(&json);
+            // Without a session keyring of its own, keyutils may refuse the write as "no entry" too.
+            entry.set_password(written).map_err(|e| match e {
+                keyring::Error::NoEntry => AuthError::Keyring {
+                    message: UNREADABLE_AFTER_SAVE.to_owned(),
+                },
+                other => keyring_error(other),
+            })?;
+            // Read it back: on Linux a process without a session keyring of its own writes into a keyring
+            // it cannot read again, and a save that "worked" would lose the sign-in silently.
+            match entry.get_password() {
+                Ok(read)
+                    if copilot_http::sensitive::constant_time_eq(
+                        read.as_bytes(),
+                        written.as_bytes(),
+                    ) =>
+                {
+                    Ok(())
+                }
+                Ok(_) | Err(keyring::Error::NoEntry) => Err(AuthError::Keyring {
+                    message: UNREADABLE_AFTER_SAVE.to_owned(),
+                }),
+                Err(e) => Err(keyring_error(e)),
+            }
         })
         .await
     }
