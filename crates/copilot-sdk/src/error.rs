@@ -164,6 +164,17 @@ pub enum SdkError {
         #[source]
         source: Option<Box<dyn std::error::Error + Send + Sync>>,
     },
+    /// A tool call failed and [`SessionHooks::on_error`](crate::SessionHooks::on_error) chose
+    /// [`ErrorDecision::Abort`](crate::ErrorDecision::Abort): the turn ended without its round's results.
+    #[error("tool `{tool_name}` failed: {message}")]
+    ToolFailed {
+        /// The tool.
+        tool_name: String,
+        /// The call's id.
+        call_id: String,
+        /// Its failure (the message the model would have read).
+        message: String,
+    },
     /// A setting is unusable.
     #[error("configuration error: {message}")]
     Config {

@@ -10,7 +10,7 @@
 //! | [`on_pre_tool_use`](SessionHooks::on_pre_tool_use) | before the permission handler, per call | allow, deny, change the arguments, add context |
 //! | [`on_post_tool_use`](SessionHooks::on_post_tool_use) | a tool returned | keep or replace the result, add context |
 //! | [`on_post_tool_use_failure`](SessionHooks::on_post_tool_use_failure) | a tool failed or panicked | keep or replace the message, add context |
-//! | [`on_error`](SessionHooks::on_error) | a request to the model failed | abort (default), retry, skip |
+//! | [`on_error`](SessionHooks::on_error) | a request to the model failed, or a tool failed | abort, retry, skip (default per [`ErrorStage`]) |
 //! | [`on_session_start`](SessionHooks::on_session_start) | the session was created or resumed | observe |
 //! | [`on_session_end`](SessionHooks::on_session_end) | [`Session::close`](crate::Session::close) | observe |
 //!
@@ -32,8 +32,8 @@
 //!
 //! ```
 //! use copilot_sdk::{
-//!     ErrorDecision, ErrorOccurred, PreToolUse, PreToolUseDecision, SessionConfig, SessionHooks,
-//!     UserPromptDecision, UserPromptSubmitted,
+//!     ErrorDecision, ErrorOccurred, ErrorStage, PreToolUse, PreToolUseDecision, SessionConfig,
+//!     SessionHooks, UserPromptDecision, UserPromptSubmitted,
 //! };
 //!
 //! struct Guard;
@@ -53,11 +53,15 @@
 //!     }
 //!
 //!     async fn on_error(&self, error: &ErrorOccurred<'_>) -> ErrorDecision {
-//!         // Re-send only what the server cannot have billed, and only once.
-//!         if !error.request_may_have_been_processed && error.attempt == 1 {
-//!             ErrorDecision::Retry
-//!         } else {
-//!             ErrorDecision::Abort
+//!         match error.stage {
+//!             // A failed tool: run it once more, then let the model read the failure.
+//!             ErrorStage::ToolExecution if error.attempt == 1 => ErrorDecision::Retry,
+//!             ErrorStage::ToolExecution => ErrorDecision::Skip,
+//!             // Re-send only what the server cannot have billed, and only once.
+//!             _ if !error.request_may_have_been_processed && error.attempt == 1 => {
+//!                 ErrorDecision::Retry
+//!             }
+//!             _ => ErrorDecision::Abort,
 //!         }
 //!     }
 //! }
@@ -114,10 +118,15 @@ pub trait SessionHooks: Send + Sync {
         PostToolUseDecision::Keep
     }
 
-    /// A request to the model failed. The default, [`ErrorDecision::Abort`], ends the turn with the error.
+    /// A request to the model failed ([`ErrorStage::ModelCall`]), or an approved tool call failed, panicked
+    /// or timed out ([`ErrorStage::ToolExecution`]). The default is the stage's
+    /// [`default_decision`](ErrorStage::default_decision): a failed model request ends the turn
+    /// ([`ErrorDecision::Abort`]); a failed tool call is answered with its failure, which the model reads
+    /// ([`ErrorDecision::Skip`]). For a tool, [`Retry`](ErrorDecision::Retry) runs the call again (at most
+    /// [`MAX_HOOK_RETRIES`] times) and [`Abort`](ErrorDecision::Abort) ends the turn with
+    /// [`SdkError::ToolFailed`], before any of the round's results enter the history.
     async fn on_error(&self, error: &ErrorOccurred<'_>) -> ErrorDecision {
-        let _ = error;
-        ErrorDecision::Abort
+        error.stage.default_decision()
     }
 
     /// The session was created ([`CopilotClient::create_session`](crate::CopilotClient::create_session))
@@ -296,6 +305,8 @@ impl PostToolUseDecision {
 pub enum ErrorStage {
     /// A request to the model (preparing it, sending it, or reading its answer).
     ModelCall,
+    /// An approved tool call: its handler returned an error, panicked or timed out.
+    ToolExecution,
 }
 
 impl ErrorStage {
@@ -303,6 +314,16 @@ impl ErrorStage {
     pub fn as_str(&self) -> &'static str {
         match self {
             ErrorStage::ModelCall => "model_call",
+            ErrorStage::ToolExecution => "tool_execution",
+        }
+    }
+
+    /// What [`SessionHooks::on_error`] decides unless overridden: [`ErrorDecision::Abort`] for a model
+    /// request, [`ErrorDecision::Skip`] (the model reads the failure) for a tool call.
+    pub fn default_decision(&self) -> ErrorDecision {
+        match self {
+            ErrorStage::ModelCall => ErrorDecision::Abort,
+            ErrorStage::ToolExecution => ErrorDecision::Skip,
         }
     }
 }
@@ -321,10 +342,12 @@ pub struct ErrorOccurred<'a> {
     pub attempt: u32,
     /// Tool rounds completed in this turn before the failed request.
     pub tool_rounds: u32,
+    /// The tool that failed ([`ErrorStage::ToolExecution`]; `None` for a model request).
+    pub tool_name: Option<&'a str>,
     /// Whether the server may have processed (and billed) the failed request. `false` only when the error
     /// proves it did not: nothing was sent (a connect error, a refused credential or URL, an unusable
     /// model), or the server refused it outright (429 and other typed 4xx refusals). A retry after `true`
-    /// may be billed again.
+    /// may be billed again. For a tool call it is always `true`: the tool may have acted before failing.
     pub request_may_have_been_processed: bool,
 }
 

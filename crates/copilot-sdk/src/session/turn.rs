@@ -183,6 +183,7 @@ pub(crate) async fn run(
                 stage: ErrorStage::ModelCall,
                 attempt,
                 tool_rounds: rounds,
+                tool_name: None,
                 request_may_have_been_processed: hooks::may_have_been_processed(&error),
             };
             let decision = hooks.on_error(&occurred).await;
@@ -243,7 +244,7 @@ pub(crate) async fn run(
             let results = if run.is_empty() {
                 Vec::new()
             } else {
-                tool_round(session, &run, sink).await?
+                tool_round(session, &run, rounds, sink).await?
             };
             let assistant = assistant_entry(&collected, thinking_blocks);
             let mut state = session.state();
@@ -280,7 +281,7 @@ pub(crate) async fn run(
                 max_rounds: session.max_tool_rounds,
             });
         }
-        let results = tool_round(session, &collected.tool_calls, sink).await?;
+        let results = tool_round(session, &collected.tool_calls, rounds - 1, sink).await?;
 
         // The assistant's calls and their results enter the history together, so an abandoned turn never
         // leaves calls without results behind.
@@ -597,9 +598,11 @@ enum Plan {
 }
 
 /// Asks permission for every call (in order), runs the approved ones concurrently, reports the results.
+/// `rounds` is the number of tool rounds the turn completed before this one.
 async fn tool_round(
     session: &SessionInner,
     calls: &[ToolCall],
+    rounds: u32,
     sink: &EventSink,
 ) -> Result<Vec<ToolCallResult>, SdkError> {
     let mut plans = Vec::with_capacity(calls.len());
@@ -620,14 +623,16 @@ async fn tool_round(
         .map(|(call, (plan, context))| async move {
             let result = match plan {
                 Plan::Done(result) => result,
-                Plan::Run(tool, arguments) => run_tool(session, call, &tool, arguments).await,
+                Plan::Run(tool, arguments) => {
+                    run_tool(session, call, &tool, arguments, rounds, sink).await?
+                }
             };
-            match context {
+            Ok::<_, SdkError>(match context {
                 Some(context) => append_context(&result, &context),
                 None => result,
-            }
+            })
         });
-    let results = futures_util::future::join_all(runs).await;
+    let results = futures_util::future::try_join_all(runs).await?;
 
     for (call, result) in calls.iter().zip(&results) {
         sink.emit(SessionEvent::ToolResult {
@@ -641,12 +646,67 @@ async fn tool_round(
 }
 
 /// Runs one approved call, then the post-tool hook.
+///
+/// A failure (error, panic, timeout) goes to [`SessionHooks::on_error`](crate::SessionHooks::on_error)
+/// first: retry runs the call again, abort ends the turn ([`SdkError::ToolFailed`]), skip keeps the failure.
 async fn run_tool(
     session: &SessionInner,
     call: &ToolCall,
     tool: &Tool,
     arguments: Value,
-) -> ToolCallResult {
+    tool_rounds: u32,
+    sink: &EventSink,
+) -> Result<ToolCallResult, SdkError> {
+    let mut attempt = 0u32;
+    let result = loop {
+        let result = execute(session, tool, &arguments).await;
+        let Some(hooks) = &session.hooks else {
+            return Ok(result);
+        };
+        if !matches!(
+            result,
+            ToolCallResult::Failure(_) | ToolCallResult::Timeout(_)
+        ) {
+            break result;
+        }
+        attempt = attempt.saturating_add(1);
+        let error = SdkError::ToolFailed {
+            tool_name: call.function.name.clone(),
+            call_id: call.id.clone(),
+            message: result.text().to_owned(),
+        };
+        let occurred = ErrorOccurred {
+            session_id: &session.id,
+            error: &error,
+            stage: ErrorStage::ToolExecution,
+            attempt,
+            tool_rounds,
+            tool_name: Some(&call.function.name),
+            request_may_have_been_processed: true,
+        };
+        let decision = hooks.on_error(&occurred).await;
+        let retry = decision == ErrorDecision::Retry && attempt <= MAX_HOOK_RETRIES;
+        sink.record(
+            "session.error",
+            serde_json::json!({
+                "message": error.to_string(),
+                "errorContext": ErrorStage::ToolExecution.as_str(),
+                "errorHandling": decision.as_str(),
+                "attempt": attempt,
+                "toolCallId": call.id,
+            }),
+        );
+        match decision {
+            _ if retry => continue,
+            ErrorDecision::Abort => return Err(error),
+            _ => break result,
+        }
+    };
+    Ok(post_tool_hooks(session, call, arguments, result).await)
+}
+
+/// One execution of an approved call: its result, a panic or the tool timeout as a typed result.
+async fn execute(session: &SessionInner, tool: &Tool, arguments: &Value) -> ToolCallResult {
     let run = AssertUnwindSafe(tool.call(arguments.clone())).catch_unwind();
     let outcome = match session.tool_timeout {
         Some(limit) => {
@@ -658,7 +718,7 @@ async fn run_tool(
         }
         None => Ok(run.await),
     };
-    let result = match outcome {
+    match outcome {
         Ok(Ok(Ok(output))) => ToolCallResult::Success(output.to_content()),
         Ok(Ok(Err(error))) if error.is_timeout() => {
             ToolCallResult::Timeout(error.message().to_owned())
@@ -666,7 +726,16 @@ async fn run_tool(
         Ok(Ok(Err(error))) => ToolCallResult::Failure(error.message().to_owned()),
         Ok(Err(_)) => ToolCallResult::Failure("the tool handler panicked".to_owned()),
         Err(limit) => ToolCallResult::Timeout(format!("the tool did not finish within {limit:?}")),
-    };
+    }
+}
+
+/// The post-tool hooks of a call's final result.
+async fn post_tool_hooks(
+    session: &SessionInner,
+    call: &ToolCall,
+    arguments: Value,
+    result: ToolCallResult,
+) -> ToolCallResult {
     let Some(hooks) = &session.hooks else {
         return result;
     };

@@ -1,11 +1,12 @@
 //! Session hooks against the mock: every decision of every hook, and what each costs on the wire.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use copilot_mock::{Endpoint, Fault, FaultRule};
 use copilot_sdk::http::retry::RetryPolicy;
 use copilot_sdk::{
-    ErrorDecision, ErrorOccurred, EventEnvelope, MAX_HOOK_RETRIES, MemorySessionStore,
+    ErrorDecision, ErrorOccurred, ErrorStage, EventEnvelope, MAX_HOOK_RETRIES, MemorySessionStore,
     PermissionHandler, PostToolUse, PostToolUseDecision, PreToolUse, PreToolUseDecision, SdkError,
     Session, SessionConfig, SessionEnd, SessionEndReason, SessionEvent, SessionHooks, SessionStart,
     SessionStartSource, Tool, ToolCallResult, ToolError, UserPromptDecision, UserPromptSubmitted,
@@ -72,7 +73,7 @@ impl SessionHooks for Scripted {
         ));
         self.error
             .as_ref()
-            .map_or(ErrorDecision::Abort, |decide| decide(error))
+            .map_or(error.stage.default_decision(), |decide| decide(error))
     }
 
     async fn on_session_start(&self, start: &SessionStart) {
@@ -414,6 +415,134 @@ async fn a_post_hook_replaces_results_and_failures_reach_the_failure_hook() -> R
     // A panicking tool reaches the failure hook too.
     session.send_and_wait("Use get_date").await?;
     assert_logged(&log, "failure:get_date:the tool handler panicked");
+    Ok(())
+}
+
+/// `get_time`, failing its first `failures` runs (`usize::MAX`: always); returns it and its run count.
+fn flaky_clock(failures: usize) -> (Tool, Arc<AtomicUsize>) {
+    let runs = Arc::new(AtomicUsize::new(0));
+    let counter = runs.clone();
+    let tool = Tool::new(
+        "get_time",
+        "Time",
+        json!({"type": "object", "properties": {"city": {"type": "string"}}}),
+        move |_args: Value| {
+            let run = counter.fetch_add(1, Ordering::SeqCst);
+            async move {
+                if run < failures {
+                    Err(ToolError::new("the clock is broken"))
+                } else {
+                    Ok("12:00".to_owned())
+                }
+            }
+        },
+    );
+    (tool, runs)
+}
+
+async fn clock_session(target: &Target, tool: Tool, hooks: Scripted) -> Result<Session, SdkError> {
+    session_with(
+        target,
+        SessionConfig::new()
+            .model("gpt-4.1")
+            .tool(tool)
+            .on_permission_request(PermissionHandler::approve_all())
+            .hooks(hooks),
+    )
+    .await
+}
+
+/// Hooks deciding `decision` for tool failures and aborting on model failures.
+fn on_tool_error(decision: ErrorDecision) -> Scripted {
+    Scripted {
+        error: Some(Box::new(move |error| match error.stage {
+            ErrorStage::ToolExecution => {
+                assert_eq!(error.tool_name, Some("get_time"));
+                decision
+            }
+            _ => ErrorDecision::Abort,
+        })),
+        ..Scripted::default()
+    }
+}
+
+#[tokio::test]
+async fn a_failed_tool_reaches_on_error_and_by_default_the_model_reads_the_failure()
+-> Result<(), SdkError> {
+    let target = target().await;
+    let (tool, runs) = flaky_clock(usize::MAX);
+    let hooks = Scripted::default();
+    let log = log_of(&hooks);
+    let session = clock_session(&target, tool, hooks).await?;
+    let events: Vec<SessionEvent> = session.send("Use get_time").collect().await;
+    assert_eq!(
+        tool_results(&events),
+        [ToolCallResult::Failure("the clock is broken".into())]
+    );
+    assert!(final_answer(&events).is_some(), "the turn completes");
+    assert_eq!(runs.load(Ordering::SeqCst), 1);
+    assert_logged(&log, "error:tool_execution:1:true");
+    assert_logged(&log, "failure:get_time:the clock is broken");
+    let skipped = recorded(&session, "session.error").expect("recorded");
+    assert_eq!(skipped.data["errorContext"], "tool_execution");
+    assert_eq!(skipped.data["errorHandling"], "skip");
+    Ok(())
+}
+
+#[tokio::test]
+async fn on_error_retry_runs_a_failed_tool_again_without_another_model_request()
+-> Result<(), SdkError> {
+    let target = target().await;
+    let (tool, runs) = flaky_clock(1);
+    let session = clock_session(&target, tool, on_tool_error(ErrorDecision::Retry)).await?;
+    let events: Vec<SessionEvent> = session.send("Use get_time").collect().await;
+    assert_eq!(
+        tool_results(&events),
+        [ToolCallResult::Success("12:00".into())]
+    );
+    assert_eq!(runs.load(Ordering::SeqCst), 2);
+    let chats = requests(&target, Endpoint::ChatCompletions);
+    assert_eq!(chats.len(), 2, "the prompt and the one tool-result request");
+    assert_eq!(
+        tool_messages(&chats[1].body_json().expect("JSON")),
+        ["12:00"]
+    );
+
+    // A tool that always fails runs at most 1 + MAX_HOOK_RETRIES times; then the model reads the failure.
+    let target = crate::common::target().await;
+    let (tool, runs) = flaky_clock(usize::MAX);
+    let session = clock_session(&target, tool, on_tool_error(ErrorDecision::Retry)).await?;
+    let events: Vec<SessionEvent> = session.send("Use get_time").collect().await;
+    assert_eq!(runs.load(Ordering::SeqCst), 1 + MAX_HOOK_RETRIES as usize);
+    assert_eq!(
+        tool_results(&events),
+        [ToolCallResult::Failure("the clock is broken".into())]
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn on_error_abort_on_a_failed_tool_ends_the_turn_without_its_results() -> Result<(), SdkError>
+{
+    let target = target().await;
+    let (tool, runs) = flaky_clock(usize::MAX);
+    let session = clock_session(&target, tool, on_tool_error(ErrorDecision::Abort)).await?;
+    let error = session
+        .send_and_wait("Use get_time")
+        .await
+        .expect_err("aborted");
+    assert!(
+        matches!(&error, SdkError::ToolFailed { tool_name, message, .. }
+            if tool_name == "get_time" && message == "the clock is broken"),
+        "{error:?}"
+    );
+    assert_eq!(runs.load(Ordering::SeqCst), 1);
+    assert_eq!(requests(&target, Endpoint::ChatCompletions).len(), 1);
+    assert_eq!(
+        session.history().len(),
+        1,
+        "the prompt stays; no call without its result"
+    );
     Ok(())
 }
 
