@@ -305,6 +305,8 @@ pub struct FaultRule {
     pub(crate) endpoint: Endpoint,
     pub(crate) fault: Fault,
     pub(crate) remaining: Option<u32>,
+    /// Only requests carrying this header (lower-case name) with this value (case-insensitive).
+    pub(crate) header: Option<(String, String)>,
 }
 
 impl FaultRule {
@@ -314,11 +316,29 @@ impl FaultRule {
             endpoint,
             fault,
             remaining: None,
+            header: None,
         }
     }
     /// Only the next `n` requests fail; later ones are served normally ("fail N then recover").
     pub fn times(mut self, n: u32) -> Self {
         self.remaining = Some(n);
         self
+    }
+    /// Only requests whose header `name` has `value` (compared case-insensitively) are hit, e.g.
+    /// `X-Interaction-Type: conversation-background` to fail a client's compaction requests but not its
+    /// user turns; others are served normally and do not count towards [`times`](Self::times).
+    pub fn when_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.header = Some((name.into().to_ascii_lowercase(), value.into()));
+        self
+    }
+    /// Whether this rule applies to a request to `endpoint` with `headers`.
+    pub(crate) fn matches(&self, endpoint: Endpoint, headers: &http::HeaderMap) -> bool {
+        self.endpoint == endpoint
+            && self.header.as_ref().is_none_or(|(name, value)| {
+                headers
+                    .get_all(name.as_str())
+                    .iter()
+                    .any(|v| v.to_str().is_ok_and(|v| v.eq_ignore_ascii_case(value)))
+            })
     }
 }

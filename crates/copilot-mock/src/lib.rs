@@ -68,6 +68,14 @@
 //!   request has `reasoning` (or the model is o-series). On `/v1/messages` an `output_config.effort` the
 //!   model does not list in `capabilities.supports.reasoning_effort` is refused with 400
 //!   `invalid_reasoning_effort`, naming the supported values, as Copilot does.
+//! * **Small context** ([`SMALL_CONTEXT_MODEL`], a test model hidden from the picker): its
+//!   `max_prompt_tokens` is [`SMALL_CONTEXT_PROMPT_TOKENS`]. Every model's prompt tokens are counted from
+//!   the request's size (messages, system prompt and tool definitions at 4 bytes of JSON per token), and
+//!   a prompt over the model's `max_prompt_tokens` is refused as Copilot refuses it: 400
+//!   `{"error":{"message":"prompt token count of N exceeds the limit of M","code":"model_max_prompt_tokens_exceeded"}}`
+//!   (on `/v1/messages`, Anthropic's `prompt is too long: N tokens > M maximum`).
+//! * **Summaries**: a prompt containing "summar" (a context-compaction request) is answered with a short
+//!   digest of the text after its first line, at most 60 of its words, whatever its length.
 //! * **Structured output**: `response_format: json_schema` answers with an instance of the schema
 //!   (every property present); `json_object` answers `{"answer": <reply>}`.
 //! * **Long answers** (throughput benchmarks): a prompt containing `long answer N` (default 100), or
@@ -110,6 +118,7 @@ pub use config::{
     ReplayTranscript, VSCODE_CLIENT_ID, WEB_APP_CLIENT_ID, WEB_APP_CLIENT_SECRET,
     WEB_APP_REDIRECT_URI, WebFlowDecision, WsUpgrade,
 };
+pub use copilot::models::{SMALL_CONTEXT_MODEL, SMALL_CONTEXT_PROMPT_TOKENS};
 pub use error::MockError;
 pub use fault::{Endpoint, Fault, FaultRule};
 pub use log::{REDACTED, RequestLogEntry};

@@ -292,10 +292,12 @@ impl MockServer {
 
     // ----- faults -----
 
-    /// Installs a fault, replacing any fault on the same endpoint.
+    /// Installs a fault, replacing any fault on the same endpoint (with the same header condition).
     pub fn set_fault(&self, rule: FaultRule) {
         let mut state = self.shared.state();
-        state.faults.retain(|r| r.endpoint != rule.endpoint);
+        state
+            .faults
+            .retain(|r| r.endpoint != rule.endpoint || r.header != rule.header);
         state.faults.push(rule);
     }
     /// Removes the fault on `endpoint`.
@@ -482,7 +484,7 @@ async fn observe(
     // A WebSocket's faults apply to its turns, which the socket's handler takes one by one.
     let fault = match endpoint {
         Endpoint::ResponsesWebSocket => None,
-        _ => shared.state().take_fault(endpoint),
+        _ => shared.state().take_fault(endpoint, &parts.headers),
     };
     if let Some(Fault::Latency(duration)) = &fault {
         shared.sleep(*duration).await;

@@ -167,8 +167,11 @@ impl State {
     }
 
     /// Takes the fault for `endpoint`, counting down "next N" rules.
-    pub fn take_fault(&mut self, endpoint: Endpoint) -> Option<Fault> {
-        let pos = self.faults.iter().position(|r| r.endpoint == endpoint)?;
+    pub fn take_fault(&mut self, endpoint: Endpoint, headers: &http::HeaderMap) -> Option<Fault> {
+        let pos = self
+            .faults
+            .iter()
+            .position(|r| r.matches(endpoint, headers))?;
         let rule = &mut self.faults[pos];
         let fault = rule.fault.clone();
         if let Some(n) = rule.remaining.as_mut() {

@@ -347,6 +347,11 @@ pub(crate) async fn completions(State(shared): State<Arc<Shared>>, call: Copilot
         }
     }
 
+    let prompt_tokens = script::prompt_tokens(request);
+    if let Some(refused) = super::prompt_too_long(&model, prompt_tokens) {
+        return refused;
+    }
+
     let last_role = messages
         .last()
         .and_then(|m| m.get("role"))
@@ -446,10 +451,6 @@ pub(crate) async fn completions(State(shared): State<Arc<Shared>>, call: Copilot
         let names: Vec<&str> = calls.iter().map(|c| c.name.as_str()).collect();
         format!("I'll use {} to answer that.", names.join(" and "))
     });
-    let prompt_tokens: u64 = messages
-        .iter()
-        .map(|m| script::tokens(&content_text(m.get("content"))) + 4)
-        .sum();
     let completion_tokens: u64 = choices.iter().map(|c| c.len() as u64).sum::<u64>()
         + calls
             .iter()

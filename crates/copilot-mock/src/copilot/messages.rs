@@ -146,6 +146,20 @@ pub(crate) async fn messages(State(shared): State<Arc<Shared>>, call: CopilotJso
         )
             .into_response();
     }
+    let input_tokens = script::prompt_tokens(request);
+    if let Some(limit) = model
+        .max_prompt_tokens
+        .filter(|limit| input_tokens > *limit)
+    {
+        // Anthropic's wording and shape, as Copilot passes it through on `/v1/messages`
+        // (microsoft/vscode#293191).
+        return (
+            http::StatusCode::BAD_REQUEST,
+            axum::Json(json!({"type": "error", "error": {"type": "invalid_request_error",
+                "message": format!("prompt is too long: {input_tokens} tokens > {limit} maximum")}})),
+        )
+            .into_response();
+    }
     let last = messages
         .last()
         .map(|m| blocks(m.get("content")))
@@ -223,7 +237,6 @@ pub(crate) async fn messages(State(shared): State<Arc<Shared>>, call: CopilotJso
             content.push(json!({"type": "tool_use", "id": ids::tooluse_id(), "name": call.name, "input": input}));
         }
     }
-    let input_tokens = script::tokens(&prompt) + 12;
     let output_tokens: u64 = content.iter().map(|b| script::tokens(&b.to_string())).sum();
     let message = json!({
         "id": ids::object_id("msg"),

@@ -101,6 +101,24 @@ pub(crate) fn policy_denied() -> Response {
         .into_response()
 }
 
+/// Copilot's 400 for a prompt over the model's `max_prompt_tokens`, worded and shaped as the service sends
+/// it (`{"error":{"message":"prompt token count of N exceeds the limit of M","code":
+/// "model_max_prompt_tokens_exceeded"}}`, no `param` or `type`; reported in microsoft/vscode#289514 and
+/// microsoft/copilot-intellij-feedback#94). `None` when the prompt fits.
+pub(crate) fn prompt_too_long(model: &models::ModelInfo, prompt_tokens: u64) -> Option<Response> {
+    let limit = model.max_prompt_tokens?;
+    (prompt_tokens > limit).then(|| {
+        (
+            http::StatusCode::BAD_REQUEST,
+            axum::Json(json!({"error": {
+                "message": format!("prompt token count of {prompt_tokens} exceeds the limit of {limit}"),
+                "code": "model_max_prompt_tokens_exceeded",
+            }})),
+        )
+            .into_response()
+    })
+}
+
 /// Parses a JSON request body or answers 400.
 // The error is the HTTP answer itself, returned at once; boxing it buys nothing.
 #[allow(clippy::result_large_err)]

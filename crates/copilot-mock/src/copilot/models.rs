@@ -36,6 +36,9 @@ pub(crate) struct ModelInfo {
     pub always_calls_tools: bool,
     /// `capabilities.supports.reasoning_effort`: the efforts `/v1/messages` accepts.
     pub reasoning_efforts: Vec<String>,
+    /// `capabilities.limits.max_prompt_tokens`: longer prompts are refused (400
+    /// `model_max_prompt_tokens_exceeded`).
+    pub max_prompt_tokens: Option<u64>,
 }
 
 impl ModelInfo {
@@ -57,6 +60,13 @@ fn vision(max_images: u32) -> Value {
         "supported_media_types": ["image/jpeg", "image/png", "image/webp", "image/gif"],
     })
 }
+
+/// A test model with a small context: `max_prompt_tokens` [`SMALL_CONTEXT_PROMPT_TOKENS`], so a long
+/// conversation reaches its limit within a few dozen turns (context compaction tests). Not in the picker,
+/// so the Auto model never selects it.
+pub const SMALL_CONTEXT_MODEL: &str = "gpt-4.1-small-context";
+/// [`SMALL_CONTEXT_MODEL`]'s `max_prompt_tokens`.
+pub const SMALL_CONTEXT_PROMPT_TOKENS: u64 = 2048;
 
 struct Spec {
     id: &'static str,
@@ -176,6 +186,20 @@ fn specs() -> Vec<Spec> {
             picker: false,
             default: false,
             always_calls_tools: true,
+        },
+        Spec {
+            id: SMALL_CONTEXT_MODEL,
+            name: "GPT-4.1 Small Context (copilot-mock)",
+            vendor: "Azure OpenAI",
+            category: None,
+            endpoints: Some(&["/chat/completions"]),
+            policy: Some("enabled"),
+            supports: json!({"streaming": true, "tool_calls": true, "parallel_tool_calls": true}),
+            limits: json!({"max_context_window_tokens": 4096, "max_prompt_tokens": SMALL_CONTEXT_PROMPT_TOKENS, "max_output_tokens": 1024}),
+            kind: "chat",
+            picker: false,
+            default: false,
+            always_calls_tools: false,
         },
         Spec {
             id: "gemini-3.5-flash",
@@ -319,6 +343,7 @@ pub(crate) fn lookup(shared: &Shared, id: &str) -> Option<(ModelInfo, Option<Str
                     .collect()
             })
             .unwrap_or_default(),
+        max_prompt_tokens: spec.limits.get("max_prompt_tokens").and_then(Value::as_u64),
     };
     let policy = shared.state().model_policies.get(id).cloned();
     Some((info, policy))

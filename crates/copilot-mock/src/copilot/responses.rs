@@ -83,6 +83,10 @@ pub(crate) fn answer(shared: &Shared, call: &CopilotJson) -> Result<(Value, Valu
         ));
     }
     requested.policy_allows()?;
+    let input_tokens = script::prompt_tokens(request);
+    if let Some(refused) = super::prompt_too_long(model, input_tokens) {
+        return Err(refused);
+    }
     let (prompt, outputs, last_is_user) = read_input(request.get("input"));
     let tools: Vec<ToolDef> = request
         .get("tools")
@@ -136,7 +140,6 @@ pub(crate) fn answer(shared: &Shared, call: &CopilotJson) -> Result<(Value, Valu
             }));
         }
     }
-    let input_tokens = script::tokens(&prompt) + 8;
     let output_tokens = script::tokens(&reply);
     let reasoning_tokens = reasoning.as_deref().map(script::tokens).unwrap_or(0);
     let response = json!({

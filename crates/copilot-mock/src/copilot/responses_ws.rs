@@ -95,7 +95,9 @@ async fn turn(
     socket: &mut WebSocket,
     text: &str,
 ) -> Result<(), ()> {
-    let fault = shared.state().take_fault(Endpoint::ResponsesWebSocket);
+    let fault = shared
+        .state()
+        .take_fault(Endpoint::ResponsesWebSocket, &caller.headers);
     let mut entry = RequestLogEntry {
         endpoint: Endpoint::ResponsesWebSocket,
         method: "WS".into(),

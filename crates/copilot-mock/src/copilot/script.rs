@@ -22,7 +22,9 @@ pub(crate) struct PlannedCall {
 /// The deterministic reply to a prompt.
 pub(crate) fn reply_text(prompt: &str) -> String {
     let prompt = prompt.trim();
-    if prompt.is_empty() {
+    if asks_to_summarise(prompt) {
+        summary_text(prompt)
+    } else if prompt.is_empty() {
         "Hello! How can I help you today?".to_string()
     } else {
         format!("You said: \"{prompt}\". This is a deterministic answer from copilot-mock.")
@@ -158,4 +160,76 @@ pub(crate) fn argument_fragments(arguments: &str) -> Vec<String> {
 /// Rough token count (4 bytes per token), never 0 for non-empty text.
 pub(crate) fn tokens(text: &str) -> u64 {
     (text.len() as u64).div_ceil(4)
+}
+
+/// Whether the prompt asks for a summary (`summar` anywhere, case-insensitive): compaction requests do.
+pub(crate) fn asks_to_summarise(prompt: &str) -> bool {
+    prompt.to_ascii_lowercase().contains("summar")
+}
+
+/// Words of a summary taken from each end of the text being summarised.
+const SUMMARY_WORDS: usize = 30;
+
+/// The answer to a summary request: a short, deterministic digest of the text after the instruction (the
+/// prompt's first line), at most `2 × SUMMARY_WORDS` of its words, so a summary stays small however long
+/// the conversation it condenses.
+pub(crate) fn summary_text(prompt: &str) -> String {
+    let body = prompt.split_once('\n').map_or(prompt, |(_, rest)| rest);
+    let words: Vec<&str> = body.split_whitespace().collect();
+    let digest = if words.len() <= 2 * SUMMARY_WORDS {
+        words.join(" ")
+    } else {
+        format!(
+            "{} … {}",
+            words[..SUMMARY_WORDS].join(" "),
+            words[words.len() - SUMMARY_WORDS..].join(" ")
+        )
+    };
+    format!(
+        "Summary of the conversation so far ({} words condensed by copilot-mock): {digest}",
+        words.len()
+    )
+}
+
+/// Tokens an image costs, however it is encoded (a data URL or base64 `data`), as vision models count a
+/// tile rather than the bytes.
+const IMAGE_TOKENS: u64 = 765;
+
+/// Tokens of a JSON value as sent: 4 bytes of JSON per token, except images (see [`IMAGE_TOKENS`]).
+fn json_tokens(value: &Value) -> u64 {
+    match value {
+        Value::String(text) if text.starts_with("data:") => IMAGE_TOKENS,
+        Value::Array(items) => items.iter().map(json_tokens).sum::<u64>() + 1,
+        Value::Object(fields) => {
+            fields
+                .iter()
+                .map(|(key, value)| match value {
+                    Value::String(text) if key == "data" && text.len() > 256 => IMAGE_TOKENS,
+                    _ => tokens(key) + json_tokens(value),
+                })
+                .sum::<u64>()
+                + 1
+        }
+        other => tokens(&other.to_string()),
+    }
+}
+
+/// The prompt tokens of a request: every message (or input item), the system prompt and the tool
+/// definitions as sent, at about 4 bytes of JSON per token (an image counts [`IMAGE_TOKENS`]), plus 3 per
+/// message for the chat framing. Roughly proportional to the request's size, as a real tokenizer's count is.
+pub(crate) fn prompt_tokens(request: &Value) -> u64 {
+    let items = |key: &str| {
+        request
+            .get(key)
+            .and_then(Value::as_array)
+            .map_or(0, |items| {
+                items.iter().map(|item| json_tokens(item) + 3).sum::<u64>()
+            })
+    };
+    let whole = |key: &str| request.get(key).map_or(0, json_tokens);
+    let input = match request.get("input") {
+        Some(Value::String(text)) => tokens(text) + 3,
+        _ => items("input"),
+    };
+    items("messages") + input + whole("system") + whole("instructions") + whole("tools") + 3
 }

@@ -4,7 +4,7 @@
 use copilot_mock::{MockConfig, RegisteredToken};
 use serde_json::{Value, json};
 
-use crate::support::{api_post, chat_chunks, content_of, copilot_token, json, start};
+use crate::support::{api_post, chat_chunks, content_of, copilot_token, http, json, start};
 
 fn weather_tools() -> Value {
     json!([
@@ -483,4 +483,102 @@ async fn direct_mode_accepts_github_tokens_as_bearer() {
             .status(),
         401
     );
+}
+
+/// The 400 bodies Copilot sends for a prompt over `max_prompt_tokens`, as quoted in public issues.
+fn captured_prompt_too_long() -> Vec<Value> {
+    let path = format!(
+        "{}/tests/fixtures/prompt_too_long_bodies.jsonl",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read_to_string(path)
+        .expect("fixture")
+        .lines()
+        .map(|line| {
+            let entry: Value = serde_json::from_str(line).expect("a JSON line");
+            serde_json::from_str(entry["body"].as_str().expect("a body")).expect("a JSON body")
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_small_context_model_counts_prompts_by_size_and_refuses_long_ones_as_copilot_does() {
+    use copilot_mock::{SMALL_CONTEXT_MODEL, SMALL_CONTEXT_PROMPT_TOKENS};
+    let (server, _) = start(MockConfig::new()).await;
+    let token = copilot_token(&server).await;
+    let ask = |words: usize| {
+        json!({"model": SMALL_CONTEXT_MODEL, "messages": [
+            {"role": "user", "content": vec!["word"; words].join(" ")}]})
+    };
+    let usage = |body: &Value| body["usage"]["prompt_tokens"].as_u64().unwrap();
+    let short = usage(&json(api_post(&server, "/chat/completions", &token, &ask(10)).await).await);
+    let long = usage(&json(api_post(&server, "/chat/completions", &token, &ask(1000)).await).await);
+    // "word " is 5 bytes: 100 times the text is about 100 times the tokens, framing aside.
+    assert!(long > 1000 && long < 1300, "{long}");
+    assert!(short * 20 < long, "{short} vs {long}");
+
+    let refused = api_post(&server, "/chat/completions", &token, &ask(2000)).await;
+    assert_eq!(refused.status(), 400);
+    let body = json(refused).await;
+    let captured = captured_prompt_too_long();
+    let keys = |v: &Value| {
+        v["error"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    for real in &captured {
+        assert_eq!(keys(&body), keys(real), "{body} vs {real}");
+        assert_eq!(body["error"]["code"], real["error"]["code"]);
+    }
+    let message = body["error"]["message"].as_str().unwrap();
+    let expected_tail = format!(" exceeds the limit of {SMALL_CONTEXT_PROMPT_TOKENS}");
+    assert!(message.starts_with("prompt token count of "), "{message}");
+    assert!(message.ends_with(&expected_tail), "{message}");
+    let count: u64 = message["prompt token count of ".len()..message.len() - expected_tail.len()]
+        .parse()
+        .unwrap();
+    assert!(count > SMALL_CONTEXT_PROMPT_TOKENS, "{message}");
+
+    // The catalogue says so too.
+    let response = http()
+        .get(format!(
+            "{}/models/{SMALL_CONTEXT_MODEL}",
+            server.copilot_api_url()
+        ))
+        .header("authorization", format!("Bearer {token}"))
+        .send()
+        .await
+        .unwrap();
+    let entry = json(response).await;
+    assert_eq!(
+        entry["capabilities"]["limits"]["max_prompt_tokens"],
+        SMALL_CONTEXT_PROMPT_TOKENS
+    );
+}
+
+#[tokio::test]
+async fn summary_requests_get_a_short_digest_however_long_the_conversation() {
+    let (server, _) = start(MockConfig::new()).await;
+    let token = copilot_token(&server).await;
+    let transcript: Vec<String> = (0..300).map(|n| format!("User: question {n}")).collect();
+    let body = json!({"model": "gpt-4.1", "messages": [{"role": "user", "content":
+        format!("Summarise the conversation below.\n{}", transcript.join("\n"))}]});
+    let answer = json(api_post(&server, "/chat/completions", &token, &body).await).await;
+    let text = answer["choices"][0]["message"]["content"].as_str().unwrap();
+    assert!(
+        text.starts_with("Summary of the conversation so far"),
+        "{text}"
+    );
+    assert!(
+        text.contains("question 0") && text.contains("question 299"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("question 150"),
+        "the middle is condensed: {text}"
+    );
+    assert!(text.split_whitespace().count() < 80, "{text}");
 }

@@ -337,3 +337,32 @@ async fn the_2026_error_code_helpers_write_copilots_bodies() {
     );
     assert!(old.text().await.unwrap().contains("client not supported"));
 }
+
+#[tokio::test]
+async fn a_fault_with_a_header_condition_hits_only_matching_requests() {
+    let (server, _) = start(MockConfig::new()).await;
+    let token = copilot_token(&server).await;
+    server.set_fault(
+        FaultRule::new(Endpoint::ChatCompletions, Fault::server_error(500))
+            .when_header("X-Interaction-Type", "conversation-background")
+            .times(1),
+    );
+    let post = |background: bool| {
+        let mut request = http()
+            .post(format!("{}/chat/completions", server.copilot_api_url()))
+            .header("authorization", format!("Bearer {token}"))
+            .header("content-type", "application/json")
+            .body(ask().to_string());
+        if background {
+            request = request.header("x-interaction-type", "Conversation-Background");
+        }
+        request.send()
+    };
+    assert_eq!(
+        post(false).await.unwrap().status(),
+        200,
+        "no header, no fault"
+    );
+    assert_eq!(post(true).await.unwrap().status(), 500);
+    assert_eq!(post(true).await.unwrap().status(), 200, "it was once only");
+}
