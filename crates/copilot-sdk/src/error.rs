@@ -149,6 +149,18 @@ pub enum SdkError {
         /// The budget, in AI credits.
         max_ai_credits: f64,
     },
+    /// The next request cannot fit the model's prompt limit (`max_prompt_tokens`), even after compacting
+    /// the history (or because compaction failed, or there was nothing older to compact: one turn alone
+    /// is too long). Nothing was sent; the history is unchanged.
+    #[error(
+        "the conversation does not fit the model's context ({tokens} prompt tokens, limit {limit}), even after compaction"
+    )]
+    ContextWindowExceeded {
+        /// The prompt tokens the request would send (reported or estimated).
+        tokens: u64,
+        /// The model's prompt limit.
+        limit: u64,
+    },
     /// No saved session has this id.
     #[error("no saved session `{id}`")]
     SessionNotFound {

@@ -117,6 +117,50 @@
 //!   println!("{}", session.send_and_wait("Hello!").await?.content);
 //!   # Ok(()) }
 //!   ```
+//! - Infinite sessions ([`SessionConfig::infinite_sessions`], [`InfiniteSessionConfig`], on by default):
+//!   context use is tracked against the model's `max_prompt_tokens` from the usage each request reports
+//!   ([`Session::context_usage`]); past 80% the older turns are summarised in the background, past 95%
+//!   before the next request is sent, in a request billed as compaction (`X-Initiator: agent`,
+//!   `X-Interaction-Type: conversation-background`). Recent turns stay verbatim, tool calls stay with their
+//!   results, [`SessionEvent::CompactionStart`] / [`SessionEvent::CompactionComplete`] report each one, and
+//!   the summary ([`HistoryEntry::compaction_summary`]) is saved and resumed with the history. A request
+//!   that cannot fit even so is refused before sending ([`SdkError::ContextWindowExceeded`]). Against the
+//!   mock's small-context model:
+//!
+//!   ```
+//!   use copilot_mock::{MockConfig, MockServer, SMALL_CONTEXT_MODEL};
+//!   use copilot_sdk::{CopilotClient, GitHubHost, InfiniteSessionConfig, SessionConfig};
+//!
+//!   # #[tokio::main(flavor = "current_thread")]
+//!   # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!   let mock = MockServer::start(MockConfig::new()).await;
+//!   let host = GitHubHost::custom(
+//!       mock.github_web_url().parse()?,
+//!       mock.github_api_url().parse()?,
+//!       mock.copilot_api_url().parse()?,
+//!   );
+//!   let client = CopilotClient::builder()
+//!       .host(host)
+//!       .github_token(mock.mint_github_token("octocat"))
+//!       .use_logged_in_user(false)
+//!       .build()?;
+//!   let session = client
+//!       .create_session(SessionConfig::new().model(SMALL_CONTEXT_MODEL).infinite_sessions(
+//!           InfiniteSessionConfig::new()
+//!               .background_compaction_threshold(1.0) // no background compaction here
+//!               .buffer_exhaustion_threshold(0.5),
+//!       ))
+//!       .await?;
+//!   for n in 0..40 {
+//!       session.send_and_wait(format!("Question {n}: what comes next?")).await?;
+//!   }
+//!   let usage = session.context_usage().await?;
+//!   assert!(usage.utilization().is_some_and(|used| used < 0.75));
+//!   assert!(session.history_entries()[0].compaction_summary);
+//!   assert!(session.events().iter().any(|e| e.kind == "session.compaction_complete"));
+//!   # mock.shutdown().await;
+//!   # Ok(()) }
+//!   ```
 //! - [`ClientPool`]: many users, one transport, organisation gating and idle eviction.
 //! - Persistent sessions ([`SessionStore`], [`FileSessionStore`], [`MemorySessionStore`]): a session is
 //!   saved after every turn and continued later, in this process or another, with
@@ -189,8 +233,9 @@ pub use message::{
 pub use permission::{PermissionDecision, PermissionHandler, PermissionKind, PermissionRequest};
 pub use pool::{ClientPool, ClientPoolBuilder, DEFAULT_IDLE_TIMEOUT};
 pub use session::{
-    AssistantMessage, EventEnvelope, EventStream, EventSubscription, HistoryEntry, Session,
-    SessionConfig, SessionEvent, SessionUsage, ToolCallResult, Unsubscribe,
+    AssistantMessage, CompactionComplete, CompactionStart, ContextUsage, EventEnvelope,
+    EventStream, EventSubscription, HistoryEntry, InfiniteSessionConfig, Session, SessionConfig,
+    SessionEvent, SessionUsage, ToolCallResult, Unsubscribe,
 };
 pub use store::{
     FileSessionStore, MemorySessionStore, SESSION_FORMAT_VERSION, SessionFilter, SessionLock,

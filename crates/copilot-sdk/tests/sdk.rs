@@ -11,6 +11,8 @@ mod common;
 mod auth;
 #[path = "sdk/byok.rs"]
 mod byok;
+#[path = "sdk/compaction.rs"]
+mod compaction;
 #[path = "sdk/examples.rs"]
 mod examples;
 #[path = "sdk/faults.rs"]

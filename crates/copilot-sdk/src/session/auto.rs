@@ -36,13 +36,32 @@ pub(crate) async fn resolve(
     started: &Started,
     model: &str,
 ) -> Result<(String, Option<AutoSessionToken>), SdkError> {
+    resolve_with(session, started, model, true).await
+}
+
+/// [`resolve`] for a request beside the turns (compaction): an Auto-model session close to its expiry is
+/// used as it is; the next turn renews it.
+pub(crate) async fn resolve_current(
+    session: &SessionInner,
+    started: &Started,
+    model: &str,
+) -> Result<(String, Option<AutoSessionToken>), SdkError> {
+    resolve_with(session, started, model, false).await
+}
+
+async fn resolve_with(
+    session: &SessionInner,
+    started: &Started,
+    model: &str,
+    renew: bool,
+) -> Result<(String, Option<AutoSessionToken>), SdkError> {
     if !is_auto(model) {
         return Ok((model.to_owned(), None));
     }
     let now = session.client.clock().now();
     let current = session.state().auto_model.clone();
     let auto = match current {
-        AutoModelState::Session(auto) if !auto.expires_within(now, RENEW_BEFORE) => auto,
+        AutoModelState::Session(auto) if !renew || !auto.expires_within(now, RENEW_BEFORE) => auto,
         AutoModelState::Unavailable => return local_choice(started).await,
         _ => match started.api.auto_model_session().await {
             Ok(auto) => {

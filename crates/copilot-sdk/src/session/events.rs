@@ -11,6 +11,7 @@ use futures_util::future::BoxFuture;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
+use super::compaction::{CompactionComplete, CompactionStart};
 use super::hub::EventHub;
 
 use crate::SdkError;
@@ -151,6 +152,14 @@ pub enum SessionEvent {
         /// The budget ([`SessionConfig::max_ai_credits`](crate::SessionConfig::max_ai_credits)).
         max_ai_credits: f64,
     },
+    /// An infinite session began compacting its history
+    /// ([`InfiniteSessionConfig`](crate::InfiniteSessionConfig)): in the background, or before this
+    /// turn's next request.
+    CompactionStart(CompactionStart),
+    /// A compaction ended: the summary replaced the older turns, or (`success: false`) it failed and the
+    /// history is unchanged. A background compaction's result is applied, and reported, before the next
+    /// model request after it finished (or at [`Session::close`](crate::Session::close)).
+    CompactionComplete(CompactionComplete),
     /// The turn failed.
     Error(SdkError),
     /// The turn is over; the session is ready for the next prompt.
@@ -170,6 +179,8 @@ impl SessionEvent {
     /// | [`Usage`](Self::Usage) | `assistant.usage` |
     /// | [`AssistantMessage`](Self::AssistantMessage) | `assistant.message` |
     /// | [`BudgetExceeded`](Self::BudgetExceeded) | `session.budget_exceeded` (copilot-rs's own) |
+    /// | [`CompactionStart`](Self::CompactionStart) | `session.compaction_start` |
+    /// | [`CompactionComplete`](Self::CompactionComplete) | `session.compaction_complete` |
     /// | [`Error`](Self::Error) | `session.error` |
     /// | [`Idle`](Self::Idle) | `session.idle` |
     ///
@@ -187,6 +198,8 @@ impl SessionEvent {
             SessionEvent::Usage(_) => "assistant.usage",
             SessionEvent::AssistantMessage(_) => "assistant.message",
             SessionEvent::BudgetExceeded { .. } => "session.budget_exceeded",
+            SessionEvent::CompactionStart(_) => "session.compaction_start",
+            SessionEvent::CompactionComplete(_) => "session.compaction_complete",
             SessionEvent::Error(_) => "session.error",
             SessionEvent::Idle => "session.idle",
         }
@@ -261,6 +274,8 @@ impl SessionEvent {
                 spent_ai_credits,
                 max_ai_credits,
             } => json!({"spentAiCredits": spent_ai_credits, "maxAiCredits": max_ai_credits}),
+            SessionEvent::CompactionStart(start) => start.envelope_data(),
+            SessionEvent::CompactionComplete(complete) => complete.envelope_data(),
             SessionEvent::Error(error) => json!({"message": error.to_string()}),
             SessionEvent::Idle => json!({}),
         }

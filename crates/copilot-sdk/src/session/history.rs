@@ -25,6 +25,11 @@ pub struct HistoryEntry {
     /// (`docs/protocol.md` §8, "Sessions").
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub thinking_blocks: Vec<ContentBlock>,
+    /// Whether this is the summary of older turns that an infinite session's compaction put in their
+    /// place (a `user` message starting with a bracketed heading; see
+    /// [`InfiniteSessionConfig`](crate::InfiniteSessionConfig)). Saved and resumed like any entry.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub compaction_summary: bool,
 }
 
 impl HistoryEntry {
@@ -34,6 +39,7 @@ impl HistoryEntry {
             message,
             reasoning_id: None,
             thinking_blocks: Vec::new(),
+            compaction_summary: false,
         }
     }
 
@@ -101,22 +107,29 @@ pub(crate) fn is_thinking(block: &ContentBlock) -> bool {
     )
 }
 
+/// A test turn: prompt `q{n}`, with a `lookup` tool round (`call_{n}` answered `42`) if `with_tool`, and
+/// answer `a{n}`.
+#[cfg(test)]
+pub(crate) fn test_turn(n: usize, with_tool: bool) -> Vec<HistoryEntry> {
+    let mut entries = vec![HistoryEntry::new(Message::user(format!("q{n}")))];
+    if with_tool {
+        entries.push(HistoryEntry::new(Message::assistant("").with_tool_calls(
+            vec![copilot_api::ToolCall::function(
+                format!("call_{n}"),
+                "lookup",
+                "{}",
+            )],
+        )));
+        entries.push(HistoryEntry::new(Message::tool(format!("call_{n}"), "42")));
+    }
+    entries.push(HistoryEntry::new(Message::assistant(format!("a{n}"))));
+    entries
+}
+
 #[cfg(test)]
 mod tests {
+    use super::test_turn as turn;
     use super::*;
-    use copilot_api::ToolCall;
-
-    fn turn(n: usize, with_tool: bool) -> Vec<HistoryEntry> {
-        let mut entries = vec![HistoryEntry::new(Message::user(format!("q{n}")))];
-        if with_tool {
-            entries.push(HistoryEntry::new(Message::assistant("").with_tool_calls(
-                vec![ToolCall::function(format!("call_{n}"), "lookup", "{}")],
-            )));
-            entries.push(HistoryEntry::new(Message::tool(format!("call_{n}"), "42")));
-        }
-        entries.push(HistoryEntry::new(Message::assistant(format!("a{n}"))));
-        entries
-    }
 
     fn history() -> Vec<HistoryEntry> {
         (0..3).flat_map(|n| turn(n, n == 1)).collect()

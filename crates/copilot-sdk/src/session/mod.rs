@@ -1,6 +1,7 @@
 //! Sessions: a conversation with history, tools and a permission handler.
 
 mod auto;
+mod compaction;
 mod convert;
 mod envelope;
 mod events;
@@ -21,6 +22,7 @@ use futures_util::future::BoxFuture;
 use serde::de::DeserializeOwned;
 use tokio_util::sync::CancellationToken;
 
+pub use compaction::{CompactionComplete, CompactionStart, ContextUsage, InfiniteSessionConfig};
 pub use envelope::EventEnvelope;
 pub use events::{AssistantMessage, EventStream, SessionEvent, ToolCallResult};
 pub use history::HistoryEntry;
@@ -64,6 +66,7 @@ pub struct SessionConfig {
     #[cfg(feature = "mcp")]
     pub(crate) mcp_servers: Vec<(String, crate::mcp::McpServer)>,
     pub(crate) provider: Option<copilot_core::Provider>,
+    pub(crate) infinite_sessions: InfiniteSessionConfig,
 }
 
 impl SessionConfig {
@@ -202,6 +205,17 @@ impl SessionConfig {
         self
     }
 
+    /// When the session compacts its history to stay within the model's context (default: enabled, in
+    /// the background from 80% of the model's `max_prompt_tokens`, before the next request from 95%), the
+    /// official SDK's `infiniteSessions`. Compaction summarises the older turns with the session's model, in
+    /// a request labelled for billing as compaction (`X-Initiator: agent`, `X-Interaction-Type:
+    /// conversation-background`), keeps the most recent turns verbatim and never separates tool calls from
+    /// their results. See [`InfiniteSessionConfig`] and `docs/protocol.md` §11.
+    pub fn infinite_sessions(mut self, config: InfiniteSessionConfig) -> Self {
+        self.infinite_sessions = config;
+        self
+    }
+
     /// Code run at fixed points of the session: before a prompt is sent, around tool calls, on a failed
     /// model request, at start and at [`Session::close`] (see [`SessionHooks`] and its module docs for
     /// what each decision does to billing). Like the tools and the permission handler, hooks are never
@@ -288,6 +302,39 @@ pub(crate) struct SessionState {
     pub(crate) usage: SessionUsage,
     /// The Auto model's session, when the model is `auto` (never saved: its token is a credential).
     pub(crate) auto_model: auto::AutoModelState,
+    /// The prompt tokens the last request reported, to measure context use from.
+    pub(crate) context: Option<compaction::Measured>,
+    /// Bumped by every change to the history other than an append (compaction, rewind, truncate), so a
+    /// background compaction planned on an older history is not applied to a newer one.
+    pub(crate) history_epoch: u64,
+    /// The history's length when a compaction last failed: background compaction waits for a new turn.
+    pub(crate) compaction_failed_at: Option<usize>,
+}
+
+impl SessionState {
+    /// A fresh state: nothing spent, nothing approved, no turns yet.
+    pub(crate) fn new(
+        model: String,
+        system_message: Option<SystemMessage>,
+        reasoning_effort: Option<ReasoningEffort>,
+        history: Vec<HistoryEntry>,
+    ) -> Self {
+        SessionState {
+            model,
+            system_message,
+            reasoning_effort,
+            history,
+            approved_tools: HashSet::new(),
+            pending_calls: Vec::new(),
+            turn_count: 0,
+            summary: None,
+            usage: SessionUsage::default(),
+            auto_model: auto::AutoModelState::default(),
+            context: None,
+            history_epoch: 0,
+            compaction_failed_at: None,
+        }
+    }
 }
 
 pub(crate) struct SessionInner {
@@ -308,6 +355,10 @@ pub(crate) struct SessionInner {
     pub(crate) max_nano_aiu: Option<u64>,
     /// [`SessionConfig::provider`]'s client: the model requests go there instead of Copilot.
     pub(crate) provider: Option<turn::ProviderBackend>,
+    /// [`SessionConfig::infinite_sessions`].
+    pub(crate) infinite: InfiniteSessionConfig,
+    /// The background compaction running, if any (aborted when dropped with the session).
+    background: Mutex<Option<compaction::Background>>,
     /// Set by [`Session::close`]: no more turns.
     closed: AtomicBool,
     turn_timeout: Duration,
@@ -330,6 +381,13 @@ impl SessionInner {
     /// The session's tool named `name`.
     pub(crate) fn tool(&self, name: &str) -> Option<&Tool> {
         self.tools.iter().find(|tool| tool.name() == name)
+    }
+
+    pub(crate) fn background(&self) -> MutexGuard<'_, Option<compaction::Background>> {
+        // Only ever assigned or taken whole.
+        self.background
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     pub(crate) fn state(&self) -> MutexGuard<'_, SessionState> {
@@ -417,18 +475,12 @@ impl Session {
                 config.session_id.clone().unwrap_or_else(new_session_id),
                 now,
                 Vec::new(),
-                SessionState {
+                SessionState::new(
                     model,
-                    system_message: config.system_message.clone(),
-                    reasoning_effort: config.reasoning_effort.clone(),
-                    history: config.history.clone(),
-                    approved_tools: HashSet::new(),
-                    pending_calls: Vec::new(),
-                    turn_count: 0,
-                    summary: None,
-                    usage: SessionUsage::default(),
-                    auto_model: auto::AutoModelState::default(),
-                },
+                    config.system_message.clone(),
+                    config.reasoning_effort.clone(),
+                    config.history.clone(),
+                ),
             ),
             Origin::Resumed(record) => persist::restore(*record, &config, model),
         };
@@ -450,6 +502,8 @@ impl Session {
                 max_nano_aiu: config
                     .max_ai_credits
                     .map(|credits| (credits * 1e9).round() as u64),
+                infinite: config.infinite_sessions,
+                background: Mutex::new(None),
                 closed: AtomicBool::new(false),
                 provider,
                 client,
@@ -483,6 +537,25 @@ impl Session {
     /// Sets the reasoning effort for the following turns.
     pub fn set_reasoning_effort(&self, effort: Option<ReasoningEffort>) {
         self.inner.state().reasoning_effort = effort;
+    }
+
+    /// How full the model's context is: the prompt tokens the next request would send, against the
+    /// model's `max_prompt_tokens` (see [`InfiniteSessionConfig`]). Reads the models list (cached).
+    pub async fn context_usage(&self) -> Result<ContextUsage, SdkError> {
+        // A provider's models are not described: no limit is known.
+        let info = match &self.inner.provider {
+            Some(_) => None,
+            None => {
+                let started = self.inner.client.started().await?;
+                started.api.model(&self.model()).await.ok().flatten()
+            }
+        };
+        let state = self.inner.state();
+        Ok(ContextUsage {
+            current_tokens: compaction::current_tokens(&state, &self.inner.tools),
+            token_limit: info.as_ref().and_then(compaction::token_limit),
+            messages_length: state.history.len(),
+        })
     }
 
     /// What the session has spent so far: requests, tokens (incl. cached and reasoning tokens) and
@@ -543,7 +616,15 @@ impl Session {
         edit: impl FnOnce(&mut SessionState) -> usize,
     ) -> Result<usize, SdkError> {
         let _no_turn_meanwhile = self.inner.turn_lock.clone().lock_owned().await;
-        let removed = edit(&mut self.inner.state());
+        let removed = {
+            let mut state = self.inner.state();
+            let removed = edit(&mut state);
+            if removed > 0 {
+                state.history_epoch = state.history_epoch.wrapping_add(1);
+                state.context = None;
+            }
+            removed
+        };
         if removed > 0 {
             self.inner.save().await?;
         }
@@ -618,6 +699,7 @@ impl Session {
         }
         // A running turn ends with `SdkError::Aborted` the next time it is polled (and saves itself then).
         self.abort();
+        compaction::settle_on_close(&self.inner);
         let (turn_count, total_cost) = {
             let state = self.inner.state();
             (state.turn_count, state.usage.credits())
@@ -855,7 +937,11 @@ impl Session {
         let result = tokio::select! {
             biased;
             () = cancel.cancelled() => Err(SdkError::Aborted),
-            result = turn::run(&self.inner, input, &sink, &progress) => result,
+            result = async {
+                let answer = turn::run(&self.inner, input, &sink, &progress).await?;
+                compaction::after_round(&self.inner, &sink).await?;
+                Ok(answer)
+            } => result,
         };
         // The turn's last events go to the hub here, so `send` and `send_and_wait` record the same log;
         // `send` then delivers them to its stream.

@@ -1,6 +1,5 @@
 //! A session as a [`SessionRecord`]: what is saved after every turn, and what a resumed session starts from.
 
-use std::collections::HashSet;
 use std::time::SystemTime;
 
 use super::envelope::EventEnvelope;
@@ -50,27 +49,26 @@ pub(crate) fn restore(
         .unwrap_or(default_model);
     let mut restored = history;
     restored.extend(config.history.iter().cloned());
-    let state = SessionState {
+    // Approvals "for the session" were decisions of a permission handler that is not saved; a compaction
+    // summary is an entry of the history, so it comes back with it.
+    let mut state = SessionState::new(
         model,
-        system_message: config.system_message.clone().or_else(|| {
+        config.system_message.clone().or_else(|| {
             system_message.map(|content| SystemMessage {
                 mode: system_message_mode.unwrap_or_default(),
                 content,
             })
         }),
-        reasoning_effort: config.reasoning_effort.clone().or(reasoning_effort),
-        history: restored,
-        // Approvals "for the session" were decisions of a permission handler that is not saved.
-        approved_tools: HashSet::new(),
-        pending_calls: pending_tool_calls
-            .iter()
-            .map(RequestedToolCall::from)
-            .collect(),
-        turn_count: metadata.turn_count,
-        summary: metadata.summary,
-        usage: super::SessionUsage::from_saved_credits(metadata.total_cost),
-        auto_model: Default::default(),
-    };
+        config.reasoning_effort.clone().or(reasoning_effort),
+        restored,
+    );
+    state.pending_calls = pending_tool_calls
+        .iter()
+        .map(RequestedToolCall::from)
+        .collect();
+    state.turn_count = metadata.turn_count;
+    state.summary = metadata.summary;
+    state.usage = super::SessionUsage::from_saved_credits(metadata.total_cost);
     (metadata.id, metadata.created_at, events, state)
 }
 

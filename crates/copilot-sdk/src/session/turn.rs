@@ -167,7 +167,9 @@ pub(crate) async fn run(
             usage,
             cost,
             thinking_blocks,
+            history_len,
         } = loop {
+            super::compaction::before_request(session, sink).await?;
             let error =
                 match model_round(session, backend, output_schema.as_ref(), sink, progress).await {
                     Ok(round) => break round,
@@ -214,7 +216,16 @@ pub(crate) async fn run(
                 });
             }
         };
-        session.state().usage.record(usage.as_ref(), cost.as_ref());
+        {
+            let mut state = session.state();
+            state.usage.record(usage.as_ref(), cost.as_ref());
+            if let Some(usage) = &usage {
+                state.context = Some(super::compaction::Measured {
+                    prompt_tokens: usage.prompt_tokens,
+                    history_len,
+                });
+            }
+        }
         if let Some(cost) = &cost {
             turn_cost
                 .get_or_insert_with(CopilotUsage::default)
@@ -285,18 +296,20 @@ pub(crate) async fn run(
 
         // The assistant's calls and their results enter the history together, so an abandoned turn never
         // leaves calls without results behind.
-        let mut state = session.state();
-        state
-            .history
-            .push(assistant_entry(&collected, thinking_blocks));
-        for (call, result) in collected.tool_calls.iter().zip(&results) {
-            state.history.push(HistoryEntry::new(Message::tool(
-                call.id.clone(),
-                result.to_model_content(),
-            )));
+        {
+            let mut state = session.state();
+            state
+                .history
+                .push(assistant_entry(&collected, thinking_blocks));
+            for (call, result) in collected.tool_calls.iter().zip(&results) {
+                state.history.push(HistoryEntry::new(Message::tool(
+                    call.id.clone(),
+                    result.to_model_content(),
+                )));
+            }
         }
-        drop(state);
         lock(progress).tool_rounds = rounds;
+        super::compaction::after_round(session, sink).await?;
     }
 }
 
@@ -309,6 +322,8 @@ struct Round {
     /// The answer's thinking blocks, signatures included, when it came from `/v1/messages` (a signature
     /// from another endpoint would not verify there).
     thinking_blocks: Vec<ContentBlock>,
+    /// How long the history was when the request was built (what its prompt tokens measure).
+    history_len: usize,
 }
 
 /// The history entry of an assistant answer: the message, and beside it what a replay on the same
@@ -352,7 +367,7 @@ async fn model_round(
     sink: &EventSink,
     progress: &Arc<Mutex<Progress>>,
 ) -> Result<Round, SdkError> {
-    let (model, system_message, reasoning_effort, history) = {
+    let (model, system_message, reasoning_effort, history, history_len) = {
         let state = session.state();
         // The system text to send, with the history's base system messages folded into it.
         let (system, history) =
@@ -362,6 +377,7 @@ async fn model_round(
             system,
             state.reasoning_effort.clone(),
             history.to_vec(),
+            state.history.len(),
         )
     };
     let (model, auto_session) = match backend {
@@ -412,6 +428,7 @@ async fn model_round(
                 usage,
                 cost,
                 thinking_blocks: Vec::new(),
+                history_len,
             });
         }
         _ => {
@@ -488,6 +505,7 @@ async fn model_round(
         usage: collected.usage,
         cost: collected.copilot_usage,
         thinking_blocks,
+        history_len,
     })
 }
 
@@ -536,7 +554,7 @@ async fn report_at_once(
 /// (`response_format` is chat's). Otherwise `/chat/completions` when listed, else `/responses`. A model
 /// missing from the list (or a list that cannot be fetched) goes to `/chat/completions`: the server then
 /// says what is wrong, and no other model is substituted.
-async fn route(
+pub(crate) async fn route(
     started: &Started,
     model: &str,
     has_output_schema: bool,
