@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::chat::{FinishReason, Role};
+use crate::chat::{ChatEvent, FinishReason, ReasoningKind, Role, ToolCallDelta};
 use crate::messages::{AnthropicMessage, ContentBlock, MessageContent};
 use crate::usage::{CopilotUsage, PromptTokensDetails, Usage};
 use crate::wire::extra::Extra;
@@ -178,6 +178,89 @@ impl MessagesResponse {
     pub fn to_message(&self) -> AnthropicMessage {
         AnthropicMessage::assistant(MessageContent::Blocks(self.content.clone()))
     }
+
+    /// The answer as the [`ChatEvent`]s its stream would have produced (the same mapping as
+    /// [`messages_stream`](crate::CopilotApiClient::messages_stream): thinking text and signature as
+    /// reasoning, `redacted_thinking` as redacted reasoning, `tool_use` as one whole tool-call fragment, then
+    /// the usage, `copilot_usage` and the finish), so a [`ChatCollector`](crate::ChatCollector) assembles a
+    /// non-streamed answer exactly like a streamed one, block order included. Blocks of other types are
+    /// kept as [`ChatEvent::Extra`] named by their `type`.
+    pub fn to_events(&self) -> Vec<ChatEvent> {
+        let mut events = vec![ChatEvent::Meta {
+            id: self.id.clone(),
+            model: Some(self.model.clone()).filter(|model| !model.is_empty()),
+            created: None,
+        }];
+        let reasoning = |kind, text: &str| {
+            (!text.is_empty()).then(|| ChatEvent::Reasoning {
+                choice: 0,
+                kind,
+                text: text.to_owned(),
+            })
+        };
+        for (index, block) in (0u32..).zip(&self.content) {
+            match block {
+                ContentBlock::Text(text) if !text.text.is_empty() => {
+                    events.push(ChatEvent::Content {
+                        choice: 0,
+                        text: text.text.clone(),
+                    });
+                }
+                ContentBlock::Text(_) => {}
+                ContentBlock::Thinking(thinking) => events.extend(
+                    [
+                        reasoning(ReasoningKind::Text, &thinking.thinking),
+                        reasoning(ReasoningKind::Opaque, &thinking.signature),
+                    ]
+                    .into_iter()
+                    .flatten(),
+                ),
+                ContentBlock::RedactedThinking(redacted) => {
+                    events.extend(reasoning(ReasoningKind::Redacted, &redacted.data));
+                }
+                ContentBlock::ToolUse(call) => events.push(ChatEvent::ToolCall {
+                    choice: 0,
+                    delta: ToolCallDelta {
+                        index,
+                        id: Some(call.id.clone()),
+                        name: Some(call.name.clone()),
+                        arguments: match &call.input {
+                            Value::Null => "{}".to_owned(),
+                            input => input.to_string(),
+                        },
+                        thought_signature: None,
+                    },
+                }),
+                other => {
+                    let kind = match other {
+                        ContentBlock::Other(value) => value.get("type").and_then(Value::as_str),
+                        _ => None,
+                    };
+                    if let Ok(value) = serde_json::value::to_raw_value(other) {
+                        events.push(ChatEvent::Extra {
+                            choice: Some(0),
+                            name: kind.unwrap_or("content_block").to_owned(),
+                            value,
+                        });
+                    }
+                }
+            }
+        }
+        events.push(ChatEvent::Usage(Box::new(self.usage.to_usage())));
+        if let Some(value) = self.extra.get("copilot_usage").filter(|v| !v.is_null())
+            && let Ok(value) = serde_json::value::to_raw_value(value)
+        {
+            events.push(ChatEvent::Extra {
+                choice: None,
+                name: "copilot_usage".to_owned(),
+                value,
+            });
+        }
+        if let Some(reason) = self.finish_reason() {
+            events.push(ChatEvent::Finish { choice: 0, reason });
+        }
+        events
+    }
 }
 
 #[cfg(test)]
@@ -211,6 +294,45 @@ mod tests {
                 .unwrap(),
             "standard"
         );
+    }
+
+    #[test]
+    fn a_whole_answer_collects_like_its_stream() {
+        let response: MessagesResponse = serde_json::from_value(json!({
+            "id": "msg_1", "type": "message", "role": "assistant", "model": "claude-sonnet-4.5",
+            "content": [
+                {"type": "thinking", "thinking": "Look it up.", "signature": "sig=="},
+                {"type": "redacted_thinking", "data": "enc=="},
+                {"type": "text", "text": "I will use a tool."},
+                {"type": "tool_use", "id": "toolu_1", "name": "get_weather", "input": {"city": "Lisbon"}}
+            ],
+            "stop_reason": "tool_use",
+            "usage": {"input_tokens": 10, "output_tokens": 5},
+            "copilot_usage": {"total_nano_aiu": 42, "token_details": []}
+        }))
+        .unwrap();
+        let mut collector = crate::ChatCollector::new(None);
+        for event in response.to_events() {
+            collector.push(event);
+        }
+        let collected = collector.finish();
+        assert_eq!(collected.id.as_deref(), Some("msg_1"));
+        assert_eq!(collected.usage.as_ref().map(|u| u.total_tokens), Some(15));
+        assert_eq!(
+            collected.copilot_usage.as_ref().map(|c| c.total_nano_aiu),
+            Some(42)
+        );
+        let message = collected.message().expect("one choice");
+        assert_eq!(message.content, "I will use a tool.");
+        assert_eq!(message.reasoning.text, "Look it up.");
+        assert_eq!(message.reasoning.opaque.as_deref(), Some("sig=="));
+        assert_eq!(message.finish_reason, Some(FinishReason::ToolCalls));
+        assert_eq!(
+            message.tool_calls[0].function.arguments,
+            r#"{"city":"Lisbon"}"#
+        );
+        // Replayed on /v1/messages, it is the answer's blocks, unchanged and in order.
+        assert_eq!(message.to_anthropic_message(), response.to_message());
     }
 
     #[test]

@@ -226,10 +226,11 @@ impl SessionConfig {
     }
 
     /// Whether model rounds are streamed (default `true`). With `false`, models served by
-    /// `/chat/completions` are asked for the whole answer at once (`CopilotApiClient::chat`); the turn then
-    /// reports the answer as one [`SessionEvent::MessageDelta`] (and one
-    /// [`SessionEvent::ReasoningDelta`] per kind of reasoning) when it is complete. Models served by
-    /// `/responses` or by `/v1/messages` (Claude) are always streamed.
+    /// `/chat/completions` are asked for the whole answer at once (`CopilotApiClient::chat`), and Claude
+    /// models served by `/v1/messages` likewise (`CopilotApiClient::messages`, no `stream` field; the
+    /// thinking blocks keep their signatures for the next turn); the turn then reports the answer as one
+    /// [`SessionEvent::MessageDelta`] (and one [`SessionEvent::ReasoningDelta`] per kind of reasoning)
+    /// when it is complete. Models served by `/responses` are always streamed.
     pub fn streaming(mut self, enabled: bool) -> Self {
         self.streaming = Some(enabled);
         self

@@ -405,6 +405,36 @@ async fn model_round(
     let api = backend.api();
     let messages_route = route == ChatRoute::Messages;
     let mut stream: ChatStream = match route {
+        ChatRoute::Messages if !session.streaming => {
+            let request = convert::messages_request(&parts, info.as_ref(), &history);
+            let options = convert::messages_options(options, &history, &request);
+            let response = api.messages_with(request, options).await?;
+            // The blocks as they came (signatures included) beside the message; the message assembled
+            // from the answer's events, as a streamed round's is.
+            let thinking_blocks = response
+                .content
+                .iter()
+                .filter(|block| history::is_thinking(block))
+                .cloned()
+                .collect();
+            let mut collector = ChatCollector::new(None);
+            response
+                .to_events()
+                .into_iter()
+                .for_each(|e| collector.push(e));
+            let collected = collector.finish();
+            let message = collected.message().cloned().unwrap_or_default();
+            lock(progress).content = message.content.clone();
+            report_at_once(&message, collected.usage.as_ref(), sink).await;
+            return Ok(Round {
+                model,
+                message,
+                usage: collected.usage,
+                cost: collected.copilot_usage,
+                thinking_blocks,
+                history_len,
+            });
+        }
         ChatRoute::Messages => {
             let request = convert::messages_request(&parts, info.as_ref(), &history);
             let options = convert::messages_options(options, &history, &request);

@@ -38,6 +38,15 @@ fn weather_tool() -> Tool {
     )
 }
 
+/// A Claude session that thinks (effort high) and may call `get_weather`, every call approved.
+fn thinking_tool_config() -> SessionConfig {
+    SessionConfig::new()
+        .model("claude-sonnet-4.5")
+        .reasoning_effort("high")
+        .tool(weather_tool())
+        .on_permission_request(PermissionHandler::approve_all())
+}
+
 fn body(entry: &RequestLogEntry) -> Value {
     entry.body_json().expect("a JSON body")
 }
@@ -95,15 +104,7 @@ async fn a_claude_session_turn_goes_to_native_messages() -> Result<(), SdkError>
 async fn a_claude_tool_loop_replays_thinking_and_tool_use_across_three_turns()
 -> Result<(), SdkError> {
     let target = target().await;
-    let session = session(
-        &target,
-        SessionConfig::new()
-            .model("claude-sonnet-4.5")
-            .reasoning_effort("high")
-            .tool(weather_tool())
-            .on_permission_request(PermissionHandler::approve_all()),
-    )
-    .await?;
+    let session = session(&target, thinking_tool_config()).await?;
     let first = session.send_and_wait("Use get_weather for Lisbon").await?;
     assert_eq!(first.tool_rounds, 1);
     session.send_and_wait("And what should I wear?").await?;
@@ -288,5 +289,146 @@ async fn an_auto_model_session_that_picks_claude_goes_to_messages_with_its_token
     // The first answer's thinking is replayed to the model Auto chose.
     assert_eq!(replayed_thinking(&body(&sent[1])).len(), 1);
     assert_eq!(session.model(), "auto");
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_non_streamed_claude_tool_turn_keeps_its_thinking_signature() -> Result<(), SdkError> {
+    use copilot_sdk::SessionEvent;
+    use futures_util::StreamExt;
+    let target = target().await;
+    let session = session(&target, thinking_tool_config().streaming(false)).await?;
+    let events: Vec<SessionEvent> = session.send("Use get_weather for Lisbon").collect().await;
+    let answer = events
+        .iter()
+        .find_map(|e| match e {
+            SessionEvent::AssistantMessage(message) => Some(message.clone()),
+            _ => None,
+        })
+        .expect("a final message");
+    assert_eq!(answer.tool_rounds, 1);
+    // One whole delta per round (the tool round's text, then the answer).
+    let deltas: Vec<&str> = events
+        .iter()
+        .filter_map(|e| match e {
+            SessionEvent::MessageDelta { content } => Some(content.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(deltas.len(), 2, "{deltas:?}");
+    assert_eq!(deltas[1], answer.content);
+    assert!(answer.reasoning.is_some());
+    assert!(answer.usage.is_some());
+    assert!(answer.cost.is_some_and(|c| c.total_nano_aiu > 0));
+    session.send_and_wait("And what should I wear?").await?;
+
+    let sent = requests(&target, Endpoint::Messages);
+    assert_eq!(sent.len(), 3, "one request per model round");
+    let initiators: Vec<Option<&str>> = sent.iter().map(|r| r.header("x-initiator")).collect();
+    assert_eq!(initiators, [Some("user"), Some("agent"), Some("user")]);
+    let bodies: Vec<Value> = sent.iter().map(body).collect();
+    for body in &bodies {
+        assert!(body.get("stream").is_none(), "not streamed: {body}");
+        assert_eq!(body["thinking"]["type"], "enabled");
+    }
+    // The follow-up replays the first answer's blocks as they came: thinking (signed), text, tool_use.
+    let assistant = bodies[1]["messages"][1]["content"]
+        .as_array()
+        .expect("blocks");
+    let kinds: Vec<&str> = assistant
+        .iter()
+        .filter_map(|b| b["type"].as_str())
+        .collect();
+    assert_eq!(kinds, ["thinking", "text", "tool_use"]);
+    assert_eq!(
+        bodies[1]["messages"][2]["content"][0]["tool_use_id"],
+        assistant[2]["id"]
+    );
+    // The next user turn replays both answers' signed thinking (the mock checks every signature).
+    let replayed = replayed_thinking(&bodies[2]);
+    assert_eq!(replayed.len(), 2);
+    assert!(replayed.iter().all(|b| {
+        b["signature"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("mocksig"))
+    }));
+    let entries = session.history_entries();
+    let kept: Vec<Value> = entries
+        .iter()
+        .flat_map(|e| e.thinking_blocks.iter())
+        .map(|b| serde_json::to_value(b).expect("serialisable"))
+        .collect();
+    assert_eq!(kept[..2], replayed[..]);
+    Ok(())
+}
+
+#[tokio::test]
+async fn switching_between_claude_and_a_chat_model_replays_the_history_on_each()
+-> Result<(), SdkError> {
+    let target = target().await;
+    let session = session(&target, thinking_tool_config()).await?;
+    session.send_and_wait("Use get_weather for Lisbon").await?;
+    session.set_model("gpt-4.1");
+    assert_eq!(session.model(), "gpt-4.1");
+    let on_chat = session.send_and_wait("And what should I wear?").await?;
+    assert_eq!(on_chat.model, "gpt-4.1");
+    session.set_model("claude-sonnet-4.5");
+    session.send_and_wait("Thanks, in one word?").await?;
+
+    let messages = requests(&target, Endpoint::Messages);
+    let chats = requests(&target, Endpoint::ChatCompletions);
+    assert_eq!(
+        (messages.len(), chats.len()),
+        (3, 1),
+        "one request per round"
+    );
+    assert_eq!(chats[0].header("x-initiator"), Some("user"));
+    assert_eq!(messages[2].header("x-initiator"), Some("user"));
+
+    // On /chat/completions: the Claude tool round as a tool call and its result, no thinking blocks.
+    let chat = body(&chats[0]);
+    assert_eq!(chat["model"], "gpt-4.1");
+    let history = chat["messages"].as_array().expect("messages");
+    let roles: Vec<&str> = history.iter().filter_map(|m| m["role"].as_str()).collect();
+    assert_eq!(roles, ["user", "assistant", "tool", "assistant", "user"]);
+    let call_id = &history[1]["tool_calls"][0]["id"];
+    assert_eq!(
+        history[1]["tool_calls"][0]["function"]["name"],
+        "get_weather"
+    );
+    assert_eq!(&history[2]["tool_call_id"], call_id);
+    assert!(
+        !chat.to_string().contains("\"thinking\""),
+        "no Messages thinking block on chat: {chat}"
+    );
+
+    // Back on /v1/messages: the Claude answers with their signed thinking, the gpt-4.1 answer as text.
+    let back = body(&messages[2]);
+    assert_eq!(back["model"], "claude-sonnet-4.5");
+    let history = back["messages"].as_array().expect("messages");
+    let roles: Vec<&str> = history.iter().filter_map(|m| m["role"].as_str()).collect();
+    assert_eq!(
+        roles,
+        [
+            "user",
+            "assistant",
+            "user",
+            "assistant",
+            "user",
+            "assistant",
+            "user"
+        ]
+    );
+    assert_eq!(history[1]["content"][0]["type"], "thinking");
+    assert_eq!(history[1]["content"][2]["type"], "tool_use");
+    assert_eq!(history[1]["content"][2]["id"], *call_id);
+    assert_eq!(history[2]["content"][0]["tool_use_id"], *call_id);
+    let chat_answer = history[5]["content"].as_array().expect("blocks");
+    assert!(
+        chat_answer.iter().all(|b| b["type"] == "text"),
+        "{chat_answer:?}"
+    );
+    assert_eq!(chat_answer[0]["text"], on_chat.content);
+    assert_eq!(replayed_thinking(&back).len(), 2, "the two Claude answers'");
     Ok(())
 }
