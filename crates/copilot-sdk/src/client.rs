@@ -590,6 +590,14 @@ impl CopilotClient {
             .load(id)
             .await?
             .ok_or_else(|| SdkError::SessionNotFound { id: id.to_owned() })?;
+        if let (Some(saved), None) = (&record.provider, &provider) {
+            // Without its provider the conversation would go to Copilot, which it was never meant for.
+            return Err(SdkError::config(format!(
+                "session {id} talks to a bring-your-own-key {} provider at {}: pass it again with \
+                 SessionConfig::provider (keys are never saved)",
+                saved.kind, saved.host
+            )));
+        }
         let model = record.metadata.model.clone();
         #[cfg(feature = "mcp")]
         let mcp = Session::connect_mcp(self, &mut config).await?;
@@ -817,7 +825,11 @@ impl CopilotClient {
             Some(_) => copilot_api::ChatRoute::ChatCompletions,
         };
         let api = self.api_client(Arc::new(provider.clone()))?;
-        Ok(Some(crate::session::ProviderBackend { api, route }))
+        Ok(Some(crate::session::ProviderBackend {
+            api,
+            route,
+            saved: crate::store::SavedProvider::of(provider),
+        }))
     }
 
     /// An API client with this client's settings and `auth`'s credentials.

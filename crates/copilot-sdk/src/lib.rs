@@ -238,8 +238,8 @@ pub use session::{
     SessionEvent, SessionUsage, ToolCallResult, Unsubscribe,
 };
 pub use store::{
-    FileSessionStore, MemorySessionStore, SESSION_FORMAT_VERSION, SessionFilter, SessionLock,
-    SessionMetadata, SessionRecord, SessionStore, StoredToolCall,
+    FileSessionStore, MemorySessionStore, SESSION_FORMAT_VERSION, SavedProvider, SessionFilter,
+    SessionLock, SessionMetadata, SessionRecord, SessionStore, StoredToolCall,
 };
 pub use system::{SystemMessage, SystemMessageMode};
 pub use tools::{RequestedToolCall, Tool, ToolError, ToolOutput, UnknownToolPolicy};

@@ -97,6 +97,7 @@ impl SessionInner {
             .map(StoredToolCall::from)
             .collect();
         record.events = events;
+        record.provider = self.provider.as_ref().map(|p| p.saved.clone());
         record
     }
 

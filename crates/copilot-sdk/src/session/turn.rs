@@ -30,6 +30,8 @@ use crate::tools::{RequestedToolCall, Tool, UnknownToolPolicy};
 pub(crate) struct ProviderBackend {
     pub(crate) api: copilot_api::CopilotApiClient,
     pub(crate) route: ChatRoute,
+    /// What the saved session records of the provider.
+    pub(crate) saved: crate::store::SavedProvider,
 }
 
 /// Where a session's model requests go: Copilot (models list, Auto model, token preflight) or the

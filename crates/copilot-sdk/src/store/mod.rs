@@ -121,6 +121,38 @@ impl SessionFilter {
     }
 }
 
+/// What a saved session remembers of its [provider](crate::SessionConfig::provider): the kind and the host
+/// it was sent to, never the key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct SavedProvider {
+    /// `openai`, `azure` or `anthropic`.
+    pub kind: String,
+    /// The provider's host (and port, when not the scheme's default).
+    pub host: String,
+}
+
+impl SavedProvider {
+    /// The saved form of `provider`.
+    pub fn of(provider: &copilot_core::Provider) -> Self {
+        let url = provider.base_url();
+        let host = match (url.host_str(), url.port()) {
+            (Some(host), Some(port)) => format!("{host}:{port}"),
+            (Some(host), None) => host.to_owned(),
+            (None, _) => String::new(),
+        };
+        let kind = match provider.kind() {
+            copilot_core::ProviderKind::Azure => "azure",
+            copilot_core::ProviderKind::Anthropic => "anthropic",
+            _ => "openai",
+        };
+        SavedProvider {
+            kind: kind.to_owned(),
+            host,
+        }
+    }
+}
+
 /// Everything persisted about one session: its metadata, the settings a resumed session starts from, the
 /// history (tool calls and reasoning replay fields included) and the persisted event log.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -148,6 +180,10 @@ pub struct SessionRecord {
     /// The persisted events (no deltas), oldest first.
     #[serde(default)]
     pub events: Vec<EventEnvelope>,
+    /// The bring-your-own-key provider the session talks to (its kind and host; never its key), so that a
+    /// resume without the provider is refused instead of sending the conversation to Copilot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<SavedProvider>,
     /// Fields written by a newer version, kept as they are.
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -165,6 +201,7 @@ impl SessionRecord {
             history: Vec::new(),
             pending_tool_calls: Vec::new(),
             events: Vec::new(),
+            provider: None,
             extra: serde_json::Map::new(),
         }
     }

@@ -230,6 +230,24 @@ async fn the_key_is_never_saved_and_a_resumed_session_takes_the_provider_again()
     assert!(saved.contains("Remember me"));
     assert!(!saved.contains(KEY), "{saved}");
 
+    assert_eq!(
+        record.provider.as_ref().map(|p| p.kind.as_str()),
+        Some("openai")
+    );
+
+    // Without its provider the conversation would go to Copilot: refused, nothing sent.
+    let sent = mock(&target).requests().len();
+    let refused = client
+        .resume_session("byok", SessionConfig::new())
+        .await
+        .expect_err("a provider session resumed without its provider");
+    assert!(
+        matches!(&refused, SdkError::Config { .. }) && refused.to_string().contains("provider"),
+        "{refused:?}"
+    );
+    assert!(!refused.to_string().contains(KEY));
+    assert_eq!(mock(&target).requests().len(), sent);
+
     let resumed = client
         .resume_session("byok", SessionConfig::new().provider(provider))
         .await
