@@ -278,10 +278,9 @@ impl ApiKeys {
         self.entries.iter().any(|e| e.user.is_some())
     }
 
-    /// The position of the entry matching `presented`. Every entry is compared, in constant time, so the
+    /// The position of the entry whose digest is `presented`. Every entry is compared, in constant time, so the
     /// answer's timing says nothing about which keys exist or how much of one matched.
-    pub(crate) fn find(&self, presented: &str) -> Option<usize> {
-        let presented = ApiKeyDigest::of(presented);
+    pub(crate) fn find(&self, presented: &ApiKeyDigest) -> Option<usize> {
         let mut found = None;
         for (position, entry) in self.entries.iter().enumerate() {
             if constant_time_eq(entry.digest.as_bytes(), presented.as_bytes()) && found.is_none() {
@@ -329,9 +328,12 @@ mod tests {
             r#"{{"keys":[{{"key":"alice-key-0123456789","user":"alice","max_concurrent":2}},{{"sha256":"{bob_hex}","user":"bob"}}]}}"#
         ))
         .unwrap();
-        assert_eq!(keys.find("alice-key-0123456789"), Some(0));
-        assert_eq!(keys.find("bob-key-0123456789"), Some(1));
-        assert_eq!(keys.find("alice-key-012345678"), None);
+        assert_eq!(
+            keys.find(&ApiKeyDigest::of("alice-key-0123456789")),
+            Some(0)
+        );
+        assert_eq!(keys.find(&ApiKeyDigest::of("bob-key-0123456789")), Some(1));
+        assert_eq!(keys.find(&ApiKeyDigest::of("alice-key-012345678")), None);
         assert_eq!(keys.entries[0].max_concurrent, Some(2));
         assert_eq!(keys.entries[1].user.as_deref(), Some("bob"));
         assert!(keys.has_users());

@@ -64,12 +64,12 @@ impl DirectoryKeys {
         }
     }
 
-    /// The key `presented` stands for, if the directory has it.
+    /// The key whose digest is `digest`, if the directory has it.
     pub(crate) async fn find(
         &self,
-        presented: &str,
+        digest: &ApiKeyDigest,
     ) -> Result<Option<Arc<DirectoryKey>>, StoreError> {
-        let digest = ApiKeyDigest::of(presented);
+        let digest = *digest;
         let now = self.clock.now();
         let previous = {
             let cache = self.cache();
@@ -144,7 +144,7 @@ mod tests {
         let (directory, keys, clock) = keys(Duration::from_secs(30));
         let digest = ApiKeyDigest::of("sk-fleet-alice-0123456789");
         assert!(
-            keys.find("sk-fleet-alice-0123456789")
+            keys.find(&ApiKeyDigest::of("sk-fleet-alice-0123456789"))
                 .await
                 .unwrap()
                 .is_none()
@@ -158,14 +158,14 @@ mod tests {
             .unwrap();
         // The negative answer is cached too.
         assert!(
-            keys.find("sk-fleet-alice-0123456789")
+            keys.find(&ApiKeyDigest::of("sk-fleet-alice-0123456789"))
                 .await
                 .unwrap()
                 .is_none()
         );
         clock.advance(Duration::from_secs(30));
         let found = keys
-            .find("sk-fleet-alice-0123456789")
+            .find(&ApiKeyDigest::of("sk-fleet-alice-0123456789"))
             .await
             .unwrap()
             .unwrap();
@@ -178,7 +178,7 @@ mod tests {
         // Refreshed with the same limit: the same semaphore, so the request in flight still counts.
         clock.advance(Duration::from_secs(31));
         let again = keys
-            .find("sk-fleet-alice-0123456789")
+            .find(&ApiKeyDigest::of("sk-fleet-alice-0123456789"))
             .await
             .unwrap()
             .unwrap();
@@ -187,14 +187,14 @@ mod tests {
 
         directory.remove(&digest).await.unwrap();
         assert!(
-            keys.find("sk-fleet-alice-0123456789")
+            keys.find(&ApiKeyDigest::of("sk-fleet-alice-0123456789"))
                 .await
                 .unwrap()
                 .is_some()
         );
         clock.advance(Duration::from_secs(30));
         assert!(
-            keys.find("sk-fleet-alice-0123456789")
+            keys.find(&ApiKeyDigest::of("sk-fleet-alice-0123456789"))
                 .await
                 .unwrap()
                 .is_none(),
@@ -206,7 +206,7 @@ mod tests {
     async fn the_cache_stays_bounded_under_random_keys() {
         let (_, keys, clock) = keys(Duration::from_secs(30));
         for i in 0..(MAX_CACHED + 10) {
-            keys.find(&format!("sk-random-{i:08}-0123456789"))
+            keys.find(&ApiKeyDigest::of(&format!("sk-random-{i:08}-0123456789")))
                 .await
                 .unwrap();
             if i % 1000 == 0 {

@@ -315,7 +315,9 @@ impl Gateway {
         &self,
         presented: &str,
     ) -> Result<Option<Accepted>, copilot_store_core::StoreError> {
-        if let Some(position) = self.inner.config.keys.find(presented) {
+        // One digest per request, for both the configured keys and the directory.
+        let digest = copilot_store_core::api_keys::ApiKeyDigest::of(presented);
+        if let Some(position) = self.inner.config.keys.find(&digest) {
             let entry = &self.inner.config.keys.entries[position];
             return Ok(Some(Accepted {
                 user: entry.user.clone(),
@@ -327,7 +329,7 @@ impl Gateway {
         let Some(directory) = &self.inner.directory else {
             return Ok(None);
         };
-        Ok(directory.find(presented).await?.map(|key| Accepted {
+        Ok(directory.find(&digest).await?.map(|key| Accepted {
             user: Some(key.user.clone()),
             label: key.label.clone(),
             max_concurrent: key
