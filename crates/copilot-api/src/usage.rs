@@ -2,10 +2,10 @@
 //! usage converts into it), decoded by hand so unknown fields (Copilot's cost extras) stay raw.
 
 use serde::Serialize;
-use serde::de::{self, Deserialize, Deserializer, MapAccess};
+use serde::de::{Deserialize, Deserializer};
 
 use crate::wire::extra::Extra;
-use crate::wire::fields::{self, Fields, once};
+use crate::wire::fields::decode_fields;
 
 /// Token accounting. Every count defaults to 0 when absent.
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
@@ -83,134 +83,28 @@ pub struct CompletionTokensDetails {
     pub extra: Extra,
 }
 
-impl<'de> Deserialize<'de> for Usage {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        fields::deserialize::<D, UsageFields>(deserializer)
+decode_fields! {
+    Usage {
+        prompt_tokens: u64 = default,
+        completion_tokens: u64 = default,
+        total_tokens: u64 = default,
+        prompt_tokens_details: Option<PromptTokensDetails> = default,
+        completion_tokens_details: Option<CompletionTokensDetails> = default,
+        cache_creation_input_tokens: Option<u64> = default,
     }
 }
 
-#[derive(Default)]
-struct UsageFields {
-    prompt_tokens: Option<u64>,
-    completion_tokens: Option<u64>,
-    total_tokens: Option<u64>,
-    prompt_tokens_details: Option<Option<PromptTokensDetails>>,
-    completion_tokens_details: Option<Option<CompletionTokensDetails>>,
-    cache_creation_input_tokens: Option<Option<u64>>,
-}
-
-impl<'de> Fields<'de> for UsageFields {
-    type Target = Usage;
-    const EXPECTING: &'static str = "struct Usage";
-
-    fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<bool, A::Error> {
-        match key {
-            "prompt_tokens" => once(&mut self.prompt_tokens, "prompt_tokens", map),
-            "completion_tokens" => once(&mut self.completion_tokens, "completion_tokens", map),
-            "total_tokens" => once(&mut self.total_tokens, "total_tokens", map),
-            "prompt_tokens_details" => once(
-                &mut self.prompt_tokens_details,
-                "prompt_tokens_details",
-                map,
-            ),
-            "completion_tokens_details" => once(
-                &mut self.completion_tokens_details,
-                "completion_tokens_details",
-                map,
-            ),
-            "cache_creation_input_tokens" => once(
-                &mut self.cache_creation_input_tokens,
-                "cache_creation_input_tokens",
-                map,
-            ),
-            _ => Ok(false),
-        }
-    }
-
-    fn finish<E: de::Error>(self, extra: Extra) -> Result<Usage, E> {
-        Ok(Usage {
-            prompt_tokens: self.prompt_tokens.unwrap_or_default(),
-            completion_tokens: self.completion_tokens.unwrap_or_default(),
-            total_tokens: self.total_tokens.unwrap_or_default(),
-            prompt_tokens_details: self.prompt_tokens_details.flatten(),
-            completion_tokens_details: self.completion_tokens_details.flatten(),
-            cache_creation_input_tokens: self.cache_creation_input_tokens.flatten(),
-            extra,
-        })
+decode_fields! {
+    PromptTokensDetails {
+        cached_tokens: Option<u64> = default,
     }
 }
 
-impl<'de> Deserialize<'de> for PromptTokensDetails {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        fields::deserialize::<D, PromptTokensDetailsFields>(deserializer)
-    }
-}
-
-#[derive(Default)]
-struct PromptTokensDetailsFields {
-    cached_tokens: Option<Option<u64>>,
-}
-
-impl<'de> Fields<'de> for PromptTokensDetailsFields {
-    type Target = PromptTokensDetails;
-    const EXPECTING: &'static str = "struct PromptTokensDetails";
-
-    fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<bool, A::Error> {
-        match key {
-            "cached_tokens" => once(&mut self.cached_tokens, "cached_tokens", map),
-            _ => Ok(false),
-        }
-    }
-
-    fn finish<E: de::Error>(self, extra: Extra) -> Result<PromptTokensDetails, E> {
-        Ok(PromptTokensDetails {
-            cached_tokens: self.cached_tokens.flatten(),
-            extra,
-        })
-    }
-}
-
-impl<'de> Deserialize<'de> for CompletionTokensDetails {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        fields::deserialize::<D, CompletionTokensDetailsFields>(deserializer)
-    }
-}
-
-#[derive(Default)]
-struct CompletionTokensDetailsFields {
-    reasoning_tokens: Option<Option<u64>>,
-    accepted_prediction_tokens: Option<Option<u64>>,
-    rejected_prediction_tokens: Option<Option<u64>>,
-}
-
-impl<'de> Fields<'de> for CompletionTokensDetailsFields {
-    type Target = CompletionTokensDetails;
-    const EXPECTING: &'static str = "struct CompletionTokensDetails";
-
-    fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<bool, A::Error> {
-        match key {
-            "reasoning_tokens" => once(&mut self.reasoning_tokens, "reasoning_tokens", map),
-            "accepted_prediction_tokens" => once(
-                &mut self.accepted_prediction_tokens,
-                "accepted_prediction_tokens",
-                map,
-            ),
-            "rejected_prediction_tokens" => once(
-                &mut self.rejected_prediction_tokens,
-                "rejected_prediction_tokens",
-                map,
-            ),
-            _ => Ok(false),
-        }
-    }
-
-    fn finish<E: de::Error>(self, extra: Extra) -> Result<CompletionTokensDetails, E> {
-        Ok(CompletionTokensDetails {
-            reasoning_tokens: self.reasoning_tokens.flatten(),
-            accepted_prediction_tokens: self.accepted_prediction_tokens.flatten(),
-            rejected_prediction_tokens: self.rejected_prediction_tokens.flatten(),
-            extra,
-        })
+decode_fields! {
+    CompletionTokensDetails {
+        reasoning_tokens: Option<u64> = default,
+        accepted_prediction_tokens: Option<u64> = default,
+        rejected_prediction_tokens: Option<u64> = default,
     }
 }
 

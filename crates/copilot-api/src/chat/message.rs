@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::wire::extra::Extra;
-use crate::wire::fields::{self, Fields, once};
+use crate::wire::fields::decode_fields;
 use crate::wire::open_enum::open_enum;
 
 open_enum! {
@@ -409,54 +409,16 @@ fn arguments_text<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<S
     })
 }
 
-impl<'de> Deserialize<'de> for Message {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        fields::deserialize::<D, MessageFields>(deserializer)
-    }
-}
-
-#[derive(Default)]
-struct MessageFields {
-    role: Option<Role>,
-    content: Option<Option<Content>>,
-    name: Option<Option<String>>,
-    tool_calls: Option<Option<Vec<ToolCall>>>,
-    tool_call_id: Option<Option<String>>,
-    reasoning_text: Option<Option<String>>,
-    reasoning_opaque: Option<Option<String>>,
-    function_call: Option<Option<FunctionCall>>,
-}
-
-impl<'de> Fields<'de> for MessageFields {
-    type Target = Message;
-    const EXPECTING: &'static str = "struct Message";
-
-    fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<bool, A::Error> {
-        match key {
-            "role" => once(&mut self.role, "role", map),
-            "content" => once(&mut self.content, "content", map),
-            "name" => once(&mut self.name, "name", map),
-            "tool_calls" => once(&mut self.tool_calls, "tool_calls", map),
-            "tool_call_id" => once(&mut self.tool_call_id, "tool_call_id", map),
-            "reasoning_text" => once(&mut self.reasoning_text, "reasoning_text", map),
-            "reasoning_opaque" => once(&mut self.reasoning_opaque, "reasoning_opaque", map),
-            "function_call" => once(&mut self.function_call, "function_call", map),
-            _ => Ok(false),
-        }
-    }
-
-    fn finish<E: de::Error>(self, extra: Extra) -> Result<Message, E> {
-        Ok(Message {
-            role: self.role.unwrap_or(Role::Assistant),
-            content: self.content.flatten(),
-            name: self.name.flatten(),
-            tool_calls: self.tool_calls.flatten().unwrap_or_default(),
-            tool_call_id: self.tool_call_id.flatten(),
-            reasoning_text: self.reasoning_text.flatten(),
-            reasoning_opaque: self.reasoning_opaque.flatten(),
-            function_call: self.function_call.flatten(),
-            extra,
-        })
+decode_fields! {
+    Message {
+        role: Role = or(Role::Assistant),
+        content: Option<Content> = default,
+        name: Option<String> = default,
+        tool_calls: Vec<ToolCall> = null_as_default,
+        tool_call_id: Option<String> = default,
+        reasoning_text: Option<String> = default,
+        reasoning_opaque: Option<String> = default,
+        function_call: Option<FunctionCall> = default,
     }
 }
 

@@ -5,12 +5,11 @@
 //! choice.
 
 use serde::Serialize;
-use serde::de::{self, Deserialize, Deserializer, MapAccess};
 
 use crate::chat::{Content, Message};
 use crate::usage::{CopilotUsage, Usage};
 use crate::wire::extra::Extra;
-use crate::wire::fields::{self, Fields, once};
+use crate::wire::fields::decode_fields;
 use crate::wire::open_enum::open_enum;
 
 open_enum! {
@@ -112,80 +111,20 @@ impl ChatResponse {
     }
 }
 
-impl<'de> Deserialize<'de> for ChatResponse {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        fields::deserialize::<D, ChatResponseFields>(deserializer)
+decode_fields! {
+    ChatResponse {
+        id: String = default,
+        model: Option<String> = default,
+        created: Option<u64> = default,
+        choices: Vec<Choice> = null_as_default,
+        usage: Option<Usage> = default,
     }
 }
 
-#[derive(Default)]
-struct ChatResponseFields {
-    id: Option<String>,
-    model: Option<Option<String>>,
-    created: Option<Option<u64>>,
-    choices: Option<Option<Vec<Choice>>>,
-    usage: Option<Option<Usage>>,
-}
-
-impl<'de> Fields<'de> for ChatResponseFields {
-    type Target = ChatResponse;
-    const EXPECTING: &'static str = "struct ChatResponse";
-
-    fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<bool, A::Error> {
-        match key {
-            "id" => once(&mut self.id, "id", map),
-            "model" => once(&mut self.model, "model", map),
-            "created" => once(&mut self.created, "created", map),
-            "choices" => once(&mut self.choices, "choices", map),
-            "usage" => once(&mut self.usage, "usage", map),
-            _ => Ok(false),
-        }
-    }
-
-    fn finish<E: de::Error>(self, extra: Extra) -> Result<ChatResponse, E> {
-        Ok(ChatResponse {
-            id: self.id.unwrap_or_default(),
-            model: self.model.flatten(),
-            created: self.created.flatten(),
-            choices: self.choices.flatten().unwrap_or_default(),
-            usage: self.usage.flatten(),
-            extra,
-        })
-    }
-}
-
-impl<'de> Deserialize<'de> for Choice {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        fields::deserialize::<D, ChoiceFields>(deserializer)
-    }
-}
-
-#[derive(Default)]
-struct ChoiceFields {
-    index: Option<u32>,
-    message: Option<Message>,
-    finish_reason: Option<Option<FinishReason>>,
-}
-
-impl<'de> Fields<'de> for ChoiceFields {
-    type Target = Choice;
-    const EXPECTING: &'static str = "struct Choice";
-
-    fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<bool, A::Error> {
-        match key {
-            "index" => once(&mut self.index, "index", map),
-            "message" => once(&mut self.message, "message", map),
-            "finish_reason" => once(&mut self.finish_reason, "finish_reason", map),
-            _ => Ok(false),
-        }
-    }
-
-    fn finish<E: de::Error>(self, extra: Extra) -> Result<Choice, E> {
-        Ok(Choice {
-            index: self.index.unwrap_or_default(),
-            message: self.message.ok_or_else(|| E::missing_field("message"))?,
-            finish_reason: self.finish_reason.flatten(),
-            extra,
-        })
+decode_fields! {
+    Choice {
+        index: u32 = default,
+        message: Message = required,
+        finish_reason: Option<FinishReason> = default,
     }
 }

@@ -4,14 +4,13 @@
 //! JSON. The rules are the derive's: absent fields take their defaults, `null` reads as absent.
 
 use serde::Serialize;
-use serde::de::{self, Deserialize, Deserializer, MapAccess};
 use serde_json::{Map, Value};
 
 use crate::chat::FinishReason;
 use crate::responses::{ResponseContent, ResponseItem};
 use crate::usage::{CompletionTokensDetails, CopilotUsage, PromptTokensDetails, Usage};
 use crate::wire::extra::Extra;
-use crate::wire::fields::{self, Fields, once};
+use crate::wire::fields::decode_fields;
 
 /// `/responses` usage.
 /// Decoded by hand (below): unknown fields go straight into [`Extra`] as raw JSON.
@@ -145,96 +144,24 @@ pub(crate) fn incomplete_reason(reason: &str) -> FinishReason {
     }
 }
 
-impl<'de> Deserialize<'de> for ResponsesResponse {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        fields::deserialize::<D, ResponsesResponseFields>(deserializer)
+decode_fields! {
+    ResponsesResponse {
+        id: String = default,
+        model: Option<String> = default,
+        status: Option<String> = default,
+        output: Vec<ResponseItem> = default,
+        usage: Option<ResponsesUsage> = default,
+        incomplete_details: Option<Value> = default,
     }
 }
 
-#[derive(Default)]
-struct ResponsesResponseFields {
-    id: Option<String>,
-    model: Option<Option<String>>,
-    status: Option<Option<String>>,
-    output: Option<Vec<ResponseItem>>,
-    usage: Option<Option<ResponsesUsage>>,
-    incomplete_details: Option<Option<Value>>,
-}
-
-impl<'de> Fields<'de> for ResponsesResponseFields {
-    type Target = ResponsesResponse;
-    const EXPECTING: &'static str = "struct ResponsesResponse";
-
-    fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<bool, A::Error> {
-        match key {
-            "id" => once(&mut self.id, "id", map),
-            "model" => once(&mut self.model, "model", map),
-            "status" => once(&mut self.status, "status", map),
-            "output" => once(&mut self.output, "output", map),
-            "usage" => once(&mut self.usage, "usage", map),
-            "incomplete_details" => once(&mut self.incomplete_details, "incomplete_details", map),
-            _ => Ok(false),
-        }
-    }
-
-    fn finish<E: de::Error>(self, extra: Extra) -> Result<ResponsesResponse, E> {
-        Ok(ResponsesResponse {
-            id: self.id.unwrap_or_default(),
-            model: self.model.flatten(),
-            status: self.status.flatten(),
-            output: self.output.unwrap_or_default(),
-            usage: self.usage.flatten(),
-            incomplete_details: self.incomplete_details.flatten(),
-            extra,
-        })
-    }
-}
-
-impl<'de> Deserialize<'de> for ResponsesUsage {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        fields::deserialize::<D, ResponsesUsageFields>(deserializer)
-    }
-}
-
-#[derive(Default)]
-struct ResponsesUsageFields {
-    input_tokens: Option<u64>,
-    output_tokens: Option<u64>,
-    total_tokens: Option<u64>,
-    input_tokens_details: Option<Option<Map<String, Value>>>,
-    output_tokens_details: Option<Option<Map<String, Value>>>,
-}
-
-impl<'de> Fields<'de> for ResponsesUsageFields {
-    type Target = ResponsesUsage;
-    const EXPECTING: &'static str = "struct ResponsesUsage";
-
-    fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<bool, A::Error> {
-        match key {
-            "input_tokens" => once(&mut self.input_tokens, "input_tokens", map),
-            "output_tokens" => once(&mut self.output_tokens, "output_tokens", map),
-            "total_tokens" => once(&mut self.total_tokens, "total_tokens", map),
-            "input_tokens_details" => {
-                once(&mut self.input_tokens_details, "input_tokens_details", map)
-            }
-            "output_tokens_details" => once(
-                &mut self.output_tokens_details,
-                "output_tokens_details",
-                map,
-            ),
-            _ => Ok(false),
-        }
-    }
-
-    fn finish<E: de::Error>(self, extra: Extra) -> Result<ResponsesUsage, E> {
-        Ok(ResponsesUsage {
-            input_tokens: self.input_tokens.unwrap_or_default(),
-            output_tokens: self.output_tokens.unwrap_or_default(),
-            total_tokens: self.total_tokens.unwrap_or_default(),
-            input_tokens_details: self.input_tokens_details.flatten(),
-            output_tokens_details: self.output_tokens_details.flatten(),
-            extra,
-        })
+decode_fields! {
+    ResponsesUsage {
+        input_tokens: u64 = default,
+        output_tokens: u64 = default,
+        total_tokens: u64 = default,
+        input_tokens_details: Option<Map<String, Value>> = default,
+        output_tokens_details: Option<Map<String, Value>> = default,
     }
 }
 

@@ -5,8 +5,9 @@
 //! content filter results in every choice and prompt filter results at the top, so this double pass was
 //! two thirds of its decoding cost (and the largest part of copilot-api's overhead over a hand-written
 //! client). [`deserialize`] reads known fields straight into their types and unknown ones straight into
-//! raw JSON text ([`Extra`]: one copy, no `Value` tree), with the same rules as the derive: missing optional fields take their defaults, a known field
-//! given twice is an error, an unknown field given twice keeps the last value.
+//! raw JSON text ([`Extra`]: one copy, no `Value` tree), with the same rules as the derive: missing optional
+//! fields take their defaults, a known field given twice is an error, an unknown field given twice keeps
+//! the last value. A decoded type declares its fields with [`decode_fields!`], which writes the rest.
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -57,6 +58,102 @@ where
     *slot = Some(map.next_value()?);
     Ok(true)
 }
+
+/// Writes a struct's `Deserialize` impl on [`deserialize`] from a list of its fields, so each decoded type
+/// states only what differs: which fields it knows and what an absent (or `null`) one becomes.
+///
+/// Every decoded type needs the same three pieces, a slot per field, a `match` from key to slot through
+/// [`once`] and a `finish` that turns the slots into the struct; written by hand they differed only in
+/// names, and a field added to one piece but forgotten in another decoded silently as its default. The
+/// expansion is what was written by hand (a `#[derive(Default)]` slots struct, a [`Fields`] impl, a
+/// `match` on `&str`), so decoding costs the same.
+///
+/// ```text
+/// decode_fields! {
+///     Choice {
+///         index: u32 = default,
+///         message: Message = required,
+///         finish_reason: Option<FinishReason> = default,
+///     }
+/// }
+/// ```
+///
+/// A field is `name: Type = rule`, or `name as "wire": Type = rule` when its JSON key differs. The rules:
+/// - `default`: absent reads as `Type::default()`; `null` is refused unless `Type` accepts it (an
+///   `Option` reads it as `None`).
+/// - `null_as_default`: absent or `null` read as `Type::default()` (a `null` list as empty).
+/// - `or(expr)`: absent reads as `expr`.
+/// - `required`: absent is the derive's `missing field` error.
+///
+/// Each field may appear once in the input (a second is the derive's `duplicate field` error); keys not
+/// listed go into the struct's `extra: Extra` field as raw JSON.
+macro_rules! decode_fields {
+    (@wire $field:ident) => { stringify!($field) };
+    (@wire $field:ident $wire:literal) => { $wire };
+    (@slot null_as_default $ty:ty) => { Option<Option<$ty>> };
+    (@slot $rule:ident $ty:ty) => { Option<$ty> };
+    (@finish $slot:expr, default, $wire:expr) => { $slot.unwrap_or_default() };
+    (@finish $slot:expr, null_as_default, $wire:expr) => { $slot.flatten().unwrap_or_default() };
+    (@finish $slot:expr, or($or:expr), $wire:expr) => { $slot.unwrap_or($or) };
+    (@finish $slot:expr, required, $wire:expr) => { $slot.ok_or_else(|| E::missing_field($wire))? };
+    (
+        $target:ident {
+            $( $field:ident $(as $wire:literal)? : $ty:ty = $rule:ident $(($or:expr))? ),+ $(,)?
+        }
+    ) => {
+        impl<'de> serde::Deserialize<'de> for $target {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                #[derive(Default)]
+                struct Slots {
+                    $( $field: $crate::wire::fields::decode_fields!(@slot $rule $ty), )+
+                }
+
+                impl<'de> $crate::wire::fields::Fields<'de> for Slots {
+                    type Target = $target;
+                    const EXPECTING: &'static str = concat!("struct ", stringify!($target));
+
+                    fn field<A: serde::de::MapAccess<'de>>(
+                        &mut self,
+                        key: &str,
+                        map: &mut A,
+                    ) -> Result<bool, A::Error> {
+                        match key {
+                            $(
+                                $crate::wire::fields::decode_fields!(@wire $field $($wire)?) => {
+                                    $crate::wire::fields::once(
+                                        &mut self.$field,
+                                        $crate::wire::fields::decode_fields!(@wire $field $($wire)?),
+                                        map,
+                                    )
+                                }
+                            )+
+                            _ => Ok(false),
+                        }
+                    }
+
+                    fn finish<E: serde::de::Error>(
+                        self,
+                        extra: $crate::wire::extra::Extra,
+                    ) -> Result<$target, E> {
+                        Ok($target {
+                            $(
+                                $field: $crate::wire::fields::decode_fields!(
+                                    @finish self.$field, $rule $(($or))?,
+                                    $crate::wire::fields::decode_fields!(@wire $field $($wire)?)
+                                ),
+                            )+
+                            extra,
+                        })
+                    }
+                }
+
+                $crate::wire::fields::deserialize::<D, Slots>(deserializer)
+            }
+        }
+    };
+}
+
+pub(crate) use decode_fields;
 
 struct FieldsVisitor<F>(PhantomData<F>);
 
@@ -128,5 +225,68 @@ impl<'de> Deserialize<'de> for Key<'de> {
         }
 
         deserializer.deserialize_str(KeyVisitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::wire::extra::Extra;
+
+    #[derive(Debug)]
+    struct Sample {
+        kind: String,
+        count: u64,
+        tags: Vec<String>,
+        label: Option<String>,
+        level: u8,
+        id: String,
+        extra: Extra,
+    }
+
+    decode_fields! {
+        Sample {
+            kind as "type": String = default,
+            count: u64 = default,
+            tags: Vec<String> = null_as_default,
+            label: Option<String> = default,
+            level: u8 = or(3),
+            id: String = required,
+        }
+    }
+
+    fn error(json: &str) -> String {
+        serde_json::from_str::<Sample>(json)
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn decode_fields_applies_each_rule_and_keeps_unknown_keys_raw() {
+        let sample: Sample =
+            serde_json::from_str(r#"{"type":"a","id":"x","tags":null,"kind":"k","more": [1]}"#)
+                .unwrap();
+        assert_eq!((sample.kind.as_str(), sample.id.as_str()), ("a", "x"));
+        assert_eq!((sample.count, sample.level), (0, 3));
+        assert!(sample.tags.is_empty());
+        assert_eq!(sample.label, None);
+        assert_eq!(sample.extra.get("kind").unwrap().get(), r#""k""#);
+        assert_eq!(sample.extra.get("more").unwrap().get(), "[1]");
+
+        let sample: Sample =
+            serde_json::from_str(r#"{"id":"x","count":2,"tags":["t"],"label":null,"level":1}"#)
+                .unwrap();
+        assert_eq!((sample.count, sample.level), (2, 1));
+        assert_eq!(sample.tags, ["t"]);
+        assert_eq!(sample.label, None);
+        assert!(sample.extra.get("id").is_none());
+    }
+
+    #[test]
+    fn decode_fields_refuses_what_the_derive_refuses() {
+        assert!(error(r#"{"id":"x","id":"y"}"#).contains("duplicate field `id`"));
+        assert!(error(r#"{"id":"x","type":"a","type":"b"}"#).contains("duplicate field `type`"));
+        assert!(error(r#"{"type":"a"}"#).contains("missing field `id`"));
+        assert!(error(r#"{"id":"x","count":null}"#).contains("invalid type: null"));
+        assert!(error("[]").contains("expected struct Sample"));
     }
 }
