@@ -69,6 +69,7 @@ mod config;
 mod directory;
 mod encode;
 mod error;
+mod handler;
 mod openai;
 mod routing;
 mod server;

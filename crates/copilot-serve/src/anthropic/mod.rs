@@ -4,52 +4,36 @@ mod native;
 pub(crate) mod request;
 
 use axum::Extension;
-use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use copilot_api::{ChatRoute, Initiator};
-use http::{HeaderMap, HeaderName, HeaderValue};
+use http::{HeaderName, HeaderValue};
 use serde_json::{Value, json};
 
 use crate::encode::anthropic::{MessagesEvents, message};
-use crate::encode::{Meter, sse_response};
 use crate::error::{Dialect, Failure};
-use crate::openai::chat::json_response;
-use crate::openai::{UpstreamTimer, model_headers, parse_body, request_options, resolve_model};
-use crate::server::{Caller, Gateway, RequestLog};
+use crate::handler::{ApiCall, Reply, timed};
+use crate::openai::{model_headers, parse_body, request_options, resolve_model};
+use crate::server::RequestLog;
 use crate::translate::chat_to_responses;
 use request::{InContent, MessagesRequest, System, to_chat};
 
 /// Messages, streamed or not, for any model Copilot lists: natively on Copilot's `/v1/messages` for the
 /// models that list it (Claude), otherwise through chat completions (or `/responses` for responses-only
 /// models) with the answer translated back.
-pub(crate) async fn messages(
-    State(gateway): State<Gateway>,
-    Extension(caller): Extension<Caller>,
-    Extension(log): Extension<RequestLog>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    log.respond(
-        Dialect::Anthropic,
-        run(&gateway, &caller, &log, &headers, &body).await,
-    )
+pub(crate) async fn messages(call: ApiCall) -> Response {
+    call.respond(Dialect::Anthropic, run(&call).await)
 }
 
-async fn run(
-    gateway: &Gateway,
-    caller: &Caller,
-    log: &RequestLog,
-    headers: &HeaderMap,
-    body: &[u8],
-) -> Result<Response, Failure> {
+async fn run(call: &ApiCall) -> Result<Response, Failure> {
+    let (log, headers, body) = (&call.log, &call.headers, &call.body[..]);
     let request: MessagesRequest = parse_body(body)?;
     if request.messages.is_empty() {
         return Err(Failure::bad_request(
             "messages: at least one message is required",
         ));
     }
-    let api = gateway.inner.upstream.api(caller.user.as_deref()).await?;
+    let api = call.api().await?;
     let resolved = resolve_model(&api, &request.model, log).await?;
     let mut options = request_options(headers);
     if options.initiator.is_none() {
@@ -73,19 +57,22 @@ async fn run(
         return native::forward(&api, call, options, log).await;
     }
     let chat = to_chat(&request, &resolved.id, resolved.info.as_ref())?;
-    let timer = UpstreamTimer::start();
     let upstream = match resolved.chat_route() {
         ChatRoute::Responses => {
-            let upstream = api
-                .responses_stream_with(chat_to_responses(chat), options)
-                .await;
-            timer.stop(log, "/responses");
-            upstream
+            timed(
+                log,
+                "/responses",
+                api.responses_stream_with(chat_to_responses(chat), options),
+            )
+            .await?
         }
         ChatRoute::ChatCompletions | ChatRoute::Messages => {
-            let upstream = api.chat_stream_with(chat, options).await;
-            timer.stop(log, "/chat/completions");
-            upstream
+            timed(
+                log,
+                "/chat/completions",
+                api.chat_stream_with(chat, options),
+            )
+            .await?
         }
         _ => {
             return Err(Failure::bad_request(format!(
@@ -94,30 +81,20 @@ async fn run(
             ))
             .code("unsupported_api_for_model"));
         }
-    }
-    .map_err(|e| Failure::from_api(&e))?;
-    let extra_headers = model_headers(&resolved);
-    if stream {
-        return Ok(sse_response(
+    };
+    let reply = Reply {
+        log,
+        dialect: Dialect::Anthropic,
+        headers: model_headers(&resolved),
+    };
+    reply
+        .chat_stream(
             upstream,
+            stream,
             MessagesEvents::new(&request.model),
-            log.clone(),
-            Dialect::Anthropic,
-            String::new(),
-            extra_headers,
-        ));
-    }
-    let collected = upstream
-        .collect()
+            |collected| message(collected, &request.model),
+        )
         .await
-        .map_err(|e| Failure::from_api(&e))?;
-    let meter = Meter::of(&collected);
-    meter.report(log);
-    Ok(json_response(
-        message(&collected, &request.model),
-        extra_headers,
-        meter.cost_nano_aiu,
-    ))
 }
 
 /// Response header saying how `count_tokens` counted.

@@ -14,8 +14,7 @@ use serde_json::{Map, Value};
 
 use crate::encode::{Encoder, Meter, cost_of, sse_response};
 use crate::error::{Dialect, Failure};
-use crate::openai::UpstreamTimer;
-use crate::openai::chat::json_response;
+use crate::handler::{Reply, timed};
 use crate::routing::Resolved;
 use crate::server::RequestLog;
 
@@ -127,11 +126,13 @@ pub(crate) async fn forward(
     }
     let rename =
         (call.resolved.id != call.requested_model).then(|| call.requested_model.to_owned());
-    let timer = UpstreamTimer::start();
     if call.stream {
-        let upstream = api.messages_stream_raw_with(request, options).await;
-        timer.stop(log, "/v1/messages");
-        let upstream = upstream.map_err(|e| Failure::from_api(&e))?;
+        let upstream = timed(
+            log,
+            "/v1/messages",
+            api.messages_stream_raw_with(request, options),
+        )
+        .await?;
         return Ok(sse_response(
             upstream,
             NativeEvents::new(rename),
@@ -141,17 +142,21 @@ pub(crate) async fn forward(
             call.extra_headers,
         ));
     }
-    let answer = api.messages_with(request, options).await;
-    timer.stop(log, "/v1/messages");
-    let answer = answer.map_err(|e| Failure::from_api(&e))?;
-    let cost = answer.copilot_usage().map(|u| u.total_nano_aiu);
-    let meter = Meter::new(Some(answer.usage.to_usage()), cost);
-    meter.report(log);
+    let answer = timed(log, "/v1/messages", api.messages_with(request, options)).await?;
+    let meter = Meter::new(
+        Some(answer.usage.to_usage()),
+        answer.copilot_usage().map(|u| u.total_nano_aiu),
+    );
     let mut body = serde_json::to_value(&answer).unwrap_or(Value::Null);
     if let (Some(model), Some(object)) = (rename, body.as_object_mut()) {
         object.insert("model".to_owned(), Value::String(model));
     }
-    Ok(json_response(body, call.extra_headers, cost))
+    let reply = Reply {
+        log,
+        dialect: Dialect::Anthropic,
+        headers: call.extra_headers,
+    };
+    Ok(reply.json(meter, body))
 }
 
 /// The parts of a raw stream event the meter reads.

@@ -137,28 +137,22 @@ impl Encoder for MessagesEvents {
         match event {
             ChatEvent::Reasoning {
                 choice: 0,
-                kind: ReasoningKind::Text | ReasoningKind::Summary,
+                kind: kind @ (ReasoningKind::Text | ReasoningKind::Summary | ReasoningKind::Opaque),
                 text,
             } => {
+                // Text and summaries go into the thinking block; a signature closes it (one is opened when
+                // none is).
                 self.ensure(
                     Open::Thinking,
                     || json!({"type": "thinking", "thinking": "", "signature": ""}),
                     out,
                 );
-                self.delta(out, json!({"type": "thinking_delta", "thinking": text}));
-            }
-            ChatEvent::Reasoning {
-                choice: 0,
-                kind: ReasoningKind::Opaque,
-                text,
-            } => {
-                // The signature closes its thinking block (one is opened when none is).
-                self.ensure(
-                    Open::Thinking,
-                    || json!({"type": "thinking", "thinking": "", "signature": ""}),
-                    out,
-                );
-                self.delta(out, json!({"type": "signature_delta", "signature": text}));
+                let delta = if kind == ReasoningKind::Opaque {
+                    json!({"type": "signature_delta", "signature": text})
+                } else {
+                    json!({"type": "thinking_delta", "thinking": text})
+                };
+                self.delta(out, delta);
             }
             ChatEvent::Content { choice: 0, text } => {
                 self.ensure(Open::Text, || json!({"type": "text", "text": ""}), out);

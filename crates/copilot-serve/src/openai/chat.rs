@@ -1,115 +1,80 @@
 //! `POST /v1/chat/completions`.
 
-use axum::Extension;
-use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use bytes::Bytes;
 use copilot_api::{ChatRequest, ChatRoute};
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use serde_json::{Value, json};
 
-use super::{UpstreamTimer, model_headers, parse_body, request_options, resolve_model};
+use super::{model_headers, parse_body, request_options, resolve_model};
 use crate::encode::chat::{ChatChunks, completion};
-use crate::encode::{COST_HEADER, Meter, cost_of, now_secs, sse_response};
+use crate::encode::{COST_HEADER, Meter, cost_of, now_secs};
 use crate::error::{Dialect, Failure};
-use crate::server::{Caller, Gateway, RequestLog};
+use crate::handler::{ApiCall, Reply, timed};
 use crate::translate::chat_to_responses;
 
 /// Chat completions, streamed or not, for any model: chat models directly, responses-only models through
 /// `/responses` with the answer translated back.
-pub(crate) async fn chat_completions(
-    State(gateway): State<Gateway>,
-    Extension(caller): Extension<Caller>,
-    Extension(log): Extension<RequestLog>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    log.respond(
-        Dialect::OpenAi,
-        run(&gateway, &caller, &log, &headers, &body).await,
-    )
+pub(crate) async fn chat_completions(call: ApiCall) -> Response {
+    call.respond(Dialect::OpenAi, run(&call).await)
 }
 
-async fn run(
-    gateway: &Gateway,
-    caller: &Caller,
-    log: &RequestLog,
-    headers: &HeaderMap,
-    body: &[u8],
-) -> Result<Response, Failure> {
-    let mut request: ChatRequest = parse_body(body)?;
-    let api = gateway.inner.upstream.api(caller.user.as_deref()).await?;
+async fn run(call: &ApiCall) -> Result<Response, Failure> {
+    let log = &call.log;
+    let mut request: ChatRequest = parse_body(&call.body)?;
+    let api = call.api().await?;
     let resolved = resolve_model(&api, &request.model, log).await?;
     request.model = resolved.id.clone();
-    let options = request_options(headers);
+    let options = request_options(&call.headers);
     let stream = request.stream == Some(true);
     let include_usage = request
         .stream_options
         .as_ref()
         .is_some_and(|o| o.include_usage);
     log.update(|r| r.stream = stream);
-    let extra_headers = model_headers(&resolved);
-    match resolved.chat_route() {
+    let reply = Reply {
+        log,
+        dialect: Dialect::OpenAi,
+        headers: model_headers(&resolved),
+    };
+    let chunks = ChatChunks::new(&resolved.id, include_usage);
+    let upstream = match resolved.chat_route() {
         ChatRoute::Responses => {
-            let timer = UpstreamTimer::start();
-            let upstream = api
-                .responses_stream_with(chat_to_responses(request), options)
-                .await
-                .map_err(|e| Failure::from_api(&e));
-            timer.stop(log, "/responses");
-            let upstream = upstream?;
-            if stream {
-                Ok(sse_response(
-                    upstream,
-                    ChatChunks::new(&resolved.id, include_usage),
-                    log.clone(),
-                    Dialect::OpenAi,
-                    String::new(),
-                    extra_headers,
-                ))
-            } else {
-                let collected = upstream.collect().await.map_err(|e| Failure::from_api(&e))?;
-                let meter = Meter::of(&collected);
-                meter.report(log);
-                Ok(json_response(
-                    completion(&collected, &resolved.id),
-                    extra_headers,
-                    meter.cost_nano_aiu,
-                ))
-            }
+            timed(
+                log,
+                "/responses",
+                api.responses_stream_with(chat_to_responses(request), options),
+            )
+            .await?
+        }
+        ChatRoute::ChatCompletions | ChatRoute::Messages if stream => {
+            timed(
+                log,
+                "/chat/completions",
+                api.chat_stream_with(request, options),
+            )
+            .await?
         }
         ChatRoute::ChatCompletions | ChatRoute::Messages => {
-            let timer = UpstreamTimer::start();
-            if stream {
-                let upstream = api.chat_stream_with(request, options).await;
-                timer.stop(log, "/chat/completions");
-                let upstream = upstream.map_err(|e| Failure::from_api(&e))?;
-                Ok(sse_response(
-                    upstream,
-                    ChatChunks::new(&resolved.id, include_usage),
-                    log.clone(),
-                    Dialect::OpenAi,
-                    String::new(),
-                    extra_headers,
-                ))
-            } else {
-                let answer = api.chat_with(request, options).await;
-                timer.stop(log, "/chat/completions");
-                let answer = answer.map_err(|e| Failure::from_api(&e))?;
-                let cost = answer.extra.get("copilot_usage").and_then(cost_of);
-                let meter = Meter::new(answer.usage.clone(), cost);
-                meter.report(log);
-                let mut body = serde_json::to_value(&answer).unwrap_or(Value::Null);
-                complete_chat_object(&mut body, &resolved.id);
-                Ok(json_response(body, extra_headers, cost))
-            }
+            let answer = timed(log, "/chat/completions", api.chat_with(request, options)).await?;
+            let cost = answer.extra.get("copilot_usage").and_then(cost_of);
+            let meter = Meter::new(answer.usage.clone(), cost);
+            let mut body = serde_json::to_value(&answer).unwrap_or(Value::Null);
+            complete_chat_object(&mut body, &resolved.id);
+            return Ok(reply.json(meter, body));
         }
-        ChatRoute::Unsupported | _ => Err(Failure::bad_request(format!(
-            "model `{}` cannot be used for chat (it lists no chat endpoint; is it an embeddings model?)",
-            resolved.id
-        ))
-        .code("unsupported_api_for_model")),
-    }
+        ChatRoute::Unsupported | _ => {
+            return Err(Failure::bad_request(format!(
+                "model `{}` cannot be used for chat (it lists no chat endpoint; is it an embeddings model?)",
+                resolved.id
+            ))
+            .code("unsupported_api_for_model"));
+        }
+    };
+    reply
+        .chat_stream(upstream, stream, chunks, |collected| {
+            completion(collected, &resolved.id)
+        })
+        .await
 }
 
 /// Fills what OpenAI clients expect of a `chat.completion` and Copilot leaves out: `object`, a non-empty

@@ -1,19 +1,15 @@
 //! `POST /v1/embeddings`.
 
-use axum::Extension;
-use axum::extract::State;
 use axum::response::Response;
 use base64::Engine;
-use bytes::Bytes;
 use copilot_api::EmbeddingsRequest;
-use http::HeaderMap;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::chat::json_response;
-use super::{UpstreamTimer, model_headers, resolve_model};
+use super::{model_headers, resolve_model};
 use crate::error::{Dialect, Failure};
-use crate::server::{Caller, Gateway, RequestLog};
+use crate::handler::{ApiCall, timed};
 
 /// OpenAI's embeddings body: `input` is a string, a list of strings (token-id inputs are refused: Copilot
 /// takes text), `encoding_format` `float` or `base64` (the `openai` Python client asks for base64 by
@@ -37,23 +33,13 @@ enum Input {
 }
 
 /// Embeddings for one or many inputs, floats or base64 as asked.
-pub(crate) async fn embeddings(
-    State(gateway): State<Gateway>,
-    Extension(caller): Extension<Caller>,
-    Extension(log): Extension<RequestLog>,
-    _headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    log.respond(Dialect::OpenAi, run(&gateway, &caller, &log, &body).await)
+pub(crate) async fn embeddings(call: ApiCall) -> Response {
+    call.respond(Dialect::OpenAi, run(&call).await)
 }
 
-async fn run(
-    gateway: &Gateway,
-    caller: &Caller,
-    log: &RequestLog,
-    body: &[u8],
-) -> Result<Response, Failure> {
-    let body: Body = super::parse_body(body)?;
+async fn run(call: &ApiCall) -> Result<Response, Failure> {
+    let log = &call.log;
+    let body: Body = super::parse_body(&call.body)?;
     let input = match body.input {
         Input::One(text) => vec![text],
         Input::Many(texts) => texts,
@@ -76,14 +62,11 @@ async fn run(
             )));
         }
     };
-    let api = gateway.inner.upstream.api(caller.user.as_deref()).await?;
+    let api = call.api().await?;
     let resolved = resolve_model(&api, &body.model, log).await?;
     let mut request = EmbeddingsRequest::new(resolved.id.clone(), input);
     request.dimensions = body.dimensions;
-    let timer = UpstreamTimer::start();
-    let answer = api.embeddings(request).await;
-    timer.stop(log, "/embeddings");
-    let answer = answer.map_err(|e| Failure::from_api(&e))?;
+    let answer = timed(log, "/embeddings", api.embeddings(request)).await?;
     let data: Vec<Value> = answer
         .data
         .iter()

@@ -1,15 +1,14 @@
 //! `GET /v1/models` and `GET /v1/models/{id}`: the Copilot models list in the caller's format (OpenAI,
 //! or Anthropic's when the request carries `anthropic-version`).
 
-use axum::Extension;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::response::{IntoResponse, Response};
-use copilot_api::ModelInfo;
+use copilot_api::{ModelInfo, ModelList};
 use http::{HeaderMap, StatusCode};
 use serde_json::{Value, json};
 
 use crate::error::{Dialect, Failure};
-use crate::server::{Caller, Gateway, RequestLog};
+use crate::handler::ApiCall;
 
 /// Whether the caller is an Anthropic client (they send `anthropic-version` on every request).
 fn wants_anthropic(headers: &HeaderMap) -> bool {
@@ -40,73 +39,61 @@ fn anthropic_entry(model: &ModelInfo) -> Value {
     })
 }
 
-/// The list, chat and embedding models included (hidden ones too: they are callable).
-pub(crate) async fn list(
-    State(gateway): State<Gateway>,
-    Extension(caller): Extension<Caller>,
-    Extension(log): Extension<RequestLog>,
-    headers: HeaderMap,
-) -> Response {
-    let dialect = if wants_anthropic(&headers) {
+/// The caller's dialect: Anthropic's when the request carries `anthropic-version`, OpenAI's otherwise.
+fn dialect(call: &ApiCall) -> Dialect {
+    if wants_anthropic(&call.headers) {
         Dialect::Anthropic
     } else {
         Dialect::OpenAi
-    };
-    let result = async {
-        let api = gateway.inner.upstream.api(caller.user.as_deref()).await?;
-        api.models().await.map_err(|e| Failure::from_api(&e))
     }
-    .await;
-    let models = match result {
-        Ok(models) => models,
-        Err(failure) => return log.failed(dialect, failure),
-    };
-    let body = match dialect {
-        Dialect::Anthropic => {
-            let data: Vec<Value> = models.data.iter().map(anthropic_entry).collect();
-            json!({
-                "data": data,
-                "has_more": false,
-                "first_id": models.data.first().map(|m| m.id.clone()),
-                "last_id": models.data.last().map(|m| m.id.clone()),
-            })
-        }
-        Dialect::OpenAi => {
-            let data: Vec<Value> = models.data.iter().map(openai_entry).collect();
-            json!({"object": "list", "data": data})
-        }
-    };
-    axum::Json(body).into_response()
+}
+
+/// The Copilot models list the caller's credential sees.
+async fn models(call: &ApiCall) -> Result<std::sync::Arc<ModelList>, Failure> {
+    call.api()
+        .await?
+        .models()
+        .await
+        .map_err(|e| Failure::from_api(&e))
+}
+
+/// The list, chat and embedding models included (hidden ones too: they are callable).
+pub(crate) async fn list(call: ApiCall) -> Response {
+    let dialect = dialect(&call);
+    let outcome = models(&call).await.map(|models| {
+        let body = match dialect {
+            Dialect::Anthropic => {
+                let data: Vec<Value> = models.data.iter().map(anthropic_entry).collect();
+                json!({
+                    "data": data,
+                    "has_more": false,
+                    "first_id": models.data.first().map(|m| m.id.clone()),
+                    "last_id": models.data.last().map(|m| m.id.clone()),
+                })
+            }
+            Dialect::OpenAi => {
+                let data: Vec<Value> = models.data.iter().map(openai_entry).collect();
+                json!({"object": "list", "data": data})
+            }
+        };
+        axum::Json(body).into_response()
+    });
+    call.respond(dialect, outcome)
 }
 
 /// One model.
-pub(crate) async fn get_one(
-    State(gateway): State<Gateway>,
-    Extension(caller): Extension<Caller>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    let dialect = if wants_anthropic(&headers) {
-        Dialect::Anthropic
-    } else {
-        Dialect::OpenAi
-    };
-    let result = async {
-        let api = gateway.inner.upstream.api(caller.user.as_deref()).await?;
-        let models = api.models().await.map_err(|e| Failure::from_api(&e))?;
-        let resolved = crate::routing::resolve(&models, &id);
-        resolved.info.ok_or_else(|| {
+pub(crate) async fn get_one(Path(id): Path<String>, call: ApiCall) -> Response {
+    let dialect = dialect(&call);
+    let outcome = models(&call).await.and_then(|models| {
+        let model = crate::routing::resolve(&models, &id).info.ok_or_else(|| {
             Failure::new(StatusCode::NOT_FOUND, format!("model `{id}` is not listed"))
                 .code("model_not_found")
-        })
-    }
-    .await;
-    match result {
-        Ok(model) => axum::Json(match dialect {
+        })?;
+        Ok(axum::Json(match dialect {
             Dialect::Anthropic => anthropic_entry(&model),
             Dialect::OpenAi => openai_entry(&model),
         })
-        .into_response(),
-        Err(failure) => failure.in_dialect(dialect).into_response(),
-    }
+        .into_response())
+    });
+    call.respond(dialect, outcome)
 }

@@ -1,34 +1,21 @@
 //! `POST /v1/responses` (and `/v1/responses/compact`, which Copilot does not offer).
 
-use axum::Extension;
-use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use bytes::Bytes;
 use copilot_api::{ChatRoute, ResponsesRequest};
-use http::{HeaderMap, StatusCode};
+use http::StatusCode;
 use serde_json::{Value, json};
 
-use super::chat::json_response;
-use super::{UpstreamTimer, model_headers, request_options, resolve_model};
+use super::{model_headers, request_options, resolve_model};
 use crate::encode::responses::{ResponsesEvents, response};
-use crate::encode::{Meter, cost_of, now_secs, sse_response};
+use crate::encode::{Meter, cost_of, now_secs};
 use crate::error::{Dialect, Failure};
-use crate::server::{Caller, Gateway, RequestLog};
+use crate::handler::{ApiCall, Reply, timed};
 use crate::translate::{normalize_responses_body, responses_to_chat};
 
 /// The Responses API, streamed or not: models listing `/responses` directly, chat-only models through
 /// chat completions with the answer translated back.
-pub(crate) async fn responses(
-    State(gateway): State<Gateway>,
-    Extension(caller): Extension<Caller>,
-    Extension(log): Extension<RequestLog>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    log.respond(
-        Dialect::OpenAi,
-        run(&gateway, &caller, &log, &headers, &body).await,
-    )
+pub(crate) async fn responses(call: ApiCall) -> Response {
+    call.respond(Dialect::OpenAi, run(&call).await)
 }
 
 /// `/v1/responses/compact`: Copilot has no compaction endpoint. A clear 501 lets clients (Codex) fall
@@ -43,85 +30,65 @@ pub(crate) async fn compact() -> Response {
     .into_response()
 }
 
-async fn run(
-    gateway: &Gateway,
-    caller: &Caller,
-    log: &RequestLog,
-    headers: &HeaderMap,
-    body: &[u8],
-) -> Result<Response, Failure> {
-    let mut value: Value = super::parse_body(body)?;
+async fn run(call: &ApiCall) -> Result<Response, Failure> {
+    let log = &call.log;
+    let mut value: Value = super::parse_body(&call.body)?;
     normalize_responses_body(&mut value)?;
     let mut request: ResponsesRequest = serde_json::from_value(value)
         .map_err(|e| Failure::bad_request(format!("invalid request body: {e}")))?;
-    let api = gateway.inner.upstream.api(caller.user.as_deref()).await?;
+    let api = call.api().await?;
     let resolved = resolve_model(&api, &request.model, log).await?;
     request.model = resolved.id.clone();
-    let options = request_options(headers);
+    let options = request_options(&call.headers);
     let stream = request.stream == Some(true);
     log.update(|r| r.stream = stream);
-    let extra_headers = model_headers(&resolved);
-    if resolved.supports_responses() {
-        let timer = UpstreamTimer::start();
-        if stream {
-            let upstream = api.responses_stream_with(request, options).await;
-            timer.stop(log, "/responses");
-            let upstream = upstream.map_err(|e| Failure::from_api(&e))?;
-            return Ok(sse_response(
-                upstream,
-                ResponsesEvents::new(&resolved.id),
-                log.clone(),
-                Dialect::OpenAi,
-                String::new(),
-                extra_headers,
-            ));
+    let reply = Reply {
+        log,
+        dialect: Dialect::OpenAi,
+        headers: model_headers(&resolved),
+    };
+    let upstream = if resolved.supports_responses() {
+        if !stream {
+            let answer = timed(log, "/responses", api.responses_with(request, options)).await?;
+            let cost = answer.extra.get("copilot_usage").and_then(cost_of);
+            let meter = Meter::new(answer.usage.as_ref().map(|u| u.to_usage()), cost);
+            let mut body = serde_json::to_value(&answer).unwrap_or(Value::Null);
+            complete_response_object(&mut body, &resolved.id);
+            return Ok(reply.json(meter, body));
         }
-        let answer = api.responses_with(request, options).await;
-        timer.stop(log, "/responses");
-        let answer = answer.map_err(|e| Failure::from_api(&e))?;
-        let cost = answer.extra.get("copilot_usage").and_then(cost_of);
-        let meter = Meter::new(answer.usage.as_ref().map(|u| u.to_usage()), cost);
-        meter.report(log);
-        let mut body = serde_json::to_value(&answer).unwrap_or(Value::Null);
-        complete_response_object(&mut body, &resolved.id);
-        return Ok(json_response(body, extra_headers, cost));
-    }
-    match resolved.chat_route() {
-        ChatRoute::ChatCompletions | ChatRoute::Messages => {}
-        _ => {
-            return Err(Failure::bad_request(format!(
-                "model `{}` cannot be used for responses (it lists no chat endpoint)",
-                resolved.id
-            ))
-            .code("unsupported_api_for_model"));
+        timed(
+            log,
+            "/responses",
+            api.responses_stream_with(request, options),
+        )
+        .await?
+    } else {
+        match resolved.chat_route() {
+            ChatRoute::ChatCompletions | ChatRoute::Messages => {}
+            _ => {
+                return Err(Failure::bad_request(format!(
+                    "model `{}` cannot be used for responses (it lists no chat endpoint)",
+                    resolved.id
+                ))
+                .code("unsupported_api_for_model"));
+            }
         }
-    }
-    let chat = responses_to_chat(request);
-    let timer = UpstreamTimer::start();
-    let upstream = api.chat_stream_with(chat, options).await;
-    timer.stop(log, "/chat/completions");
-    let upstream = upstream.map_err(|e| Failure::from_api(&e))?;
-    if stream {
-        return Ok(sse_response(
+        let chat = responses_to_chat(request);
+        timed(
+            log,
+            "/chat/completions",
+            api.chat_stream_with(chat, options),
+        )
+        .await?
+    };
+    reply
+        .chat_stream(
             upstream,
+            stream,
             ResponsesEvents::new(&resolved.id),
-            log.clone(),
-            Dialect::OpenAi,
-            String::new(),
-            extra_headers,
-        ));
-    }
-    let collected = upstream
-        .collect()
+            |collected| response(collected, &resolved.id),
+        )
         .await
-        .map_err(|e| Failure::from_api(&e))?;
-    let meter = Meter::of(&collected);
-    meter.report(log);
-    Ok(json_response(
-        response(&collected, &resolved.id),
-        extra_headers,
-        meter.cost_nano_aiu,
-    ))
 }
 
 /// Fills what OpenAI clients expect of a `response` object and Copilot may leave out.
