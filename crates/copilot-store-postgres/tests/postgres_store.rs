@@ -10,15 +10,12 @@ mod shared;
 
 use std::str::FromStr;
 use std::sync::Arc;
-use std::time::Duration;
 
-use copilot_auth::{AuthError, CredentialKey, TokenStore};
-use copilot_store_core::store_error_of;
-use copilot_store_postgres::{EncryptionKey, PostgresStore, StoreError};
+use copilot_auth::TokenStore;
+use copilot_store_postgres::{EncryptionKey, PostgresStore};
 use copilot_token::SharedTokenCache;
 use fleet::{Backend, OpenFuture};
 use schema::connect;
-use shared::credential;
 use sqlx::postgres::PgConnectOptions;
 
 const URL_VAR: &str = "COPILOT_RS_TEST_POSTGRES_URL";
@@ -47,23 +44,25 @@ async fn store(test: &str) -> Option<(PostgresStore, String, String)> {
     Some((store, url, schema))
 }
 
-async fn raw_sealed(store: &PostgresStore, account: &str) -> Vec<u8> {
-    let (sealed,): (Vec<u8>,) =
-        sqlx::query_as("SELECT sealed FROM copilot_credentials WHERE account = $1")
+impl shared::SealedRows for PostgresStore {
+    async fn sealed(&self, account: &str) -> Vec<u8> {
+        let (sealed,): (Vec<u8>,) =
+            sqlx::query_as("SELECT sealed FROM copilot_credentials WHERE account = $1")
+                .bind(account)
+                .fetch_one(self.pool())
+                .await
+                .unwrap();
+        sealed
+    }
+
+    async fn set_sealed(&self, account: &str, sealed: &[u8]) {
+        sqlx::query("UPDATE copilot_credentials SET sealed = $2 WHERE account = $1")
             .bind(account)
-            .fetch_one(store.pool())
+            .bind(sealed)
+            .execute(self.pool())
             .await
             .unwrap();
-    sealed
-}
-
-async fn set_sealed(store: &PostgresStore, account: &str, sealed: &[u8]) {
-    sqlx::query("UPDATE copilot_credentials SET sealed = $2 WHERE account = $1")
-        .bind(account)
-        .bind(sealed)
-        .execute(store.pool())
-        .await
-        .unwrap();
+    }
 }
 
 #[tokio::test]
@@ -73,16 +72,8 @@ async fn migrations_are_idempotent_and_credentials_round_trip_encrypted_with_ver
     };
     store.migrate().await.unwrap();
     shared::a_saved_credential_loads_at_version_one(&store).await;
-    shared::assert_sealed_credential(&raw_sealed(&store, "alice").await);
+    shared::assert_sealed_credential(&shared::SealedRows::sealed(&store, "alice").await);
     shared::compare_and_set_lets_only_the_current_writer_win(&store).await;
-}
-
-#[tokio::test]
-async fn concurrent_compare_and_set_writers_never_lose_an_update() {
-    let Some((store, _url, _schema)) = store("cas_counter").await else {
-        return;
-    };
-    shared::concurrent_compare_and_set_writers_never_lose_an_update(Arc::new(store)).await;
 }
 
 #[tokio::test]
@@ -90,76 +81,15 @@ async fn a_corrupt_or_undecryptable_row_is_a_typed_error_and_touches_no_other_ro
     let Some((store, url, schema)) = store("corrupt").await else {
         return;
     };
-    let alice = CredentialKey::new("github.com", "alice");
-    let bob = CredentialKey::new("github.com", "bob");
-    store.save(&alice, &credential("ghu_alice")).await.unwrap();
-    store.save(&bob, &credential("ghu_bob")).await.unwrap();
-    let bob_before = raw_sealed(&store, "bob").await;
-
-    set_sealed(
-        &store,
-        "alice",
-        b"\x01not a sealed value at all, just bytes",
-    )
-    .await;
-    let error = store.load(&alice).await.unwrap_err();
-    assert!(matches!(error, AuthError::Store(_)), "{error:?}");
-    assert!(
-        matches!(store_error_of(&error), Some(StoreError::Undecryptable { record }) if record.contains("alice")),
-        "{error:?}"
-    );
-    // Bob's sealed value moved onto alice's row does not open there.
-    set_sealed(&store, "alice", &bob_before).await;
-    assert!(matches!(
-        store_error_of(&store.load(&alice).await.unwrap_err()),
-        Some(StoreError::Undecryptable { .. })
-    ));
-    // Another key reads nothing, unless it keeps the old one as a previous key.
     let options = PgConnectOptions::from_str(&url)
         .unwrap()
         .options([("search_path", schema.as_str())]);
     let wrong = PostgresStore::connect_with(options, &EncryptionKey::from_bytes([9; 32]))
         .await
         .unwrap();
-    assert!(matches!(
-        store_error_of(&wrong.load(&bob).await.unwrap_err()),
-        Some(StoreError::Undecryptable { .. })
-    ));
-    assert!(
-        wrong
-            .previous_key(&fleet::test_key())
-            .load(&bob)
-            .await
-            .unwrap()
-            .is_some()
-    );
-
-    assert_eq!(raw_sealed(&store, "bob").await, bob_before);
-    assert_eq!(
-        store
-            .load(&bob)
-            .await
-            .unwrap()
-            .unwrap()
-            .access_token
-            .expose_secret(),
-        "ghu_bob"
-    );
-    store
-        .save(&alice, &credential("ghu_alice_again"))
-        .await
-        .unwrap();
-    assert!(store.load(&alice).await.unwrap().is_some());
-}
-
-#[tokio::test]
-async fn the_refresh_lease_is_exclusive_and_runs_out() {
-    let Some((store, _url, _schema)) = store("refresh_lease").await else {
-        return;
-    };
-    shared::the_refresh_lease_is_exclusive_and_runs_out(
-        &store.clone().lease_wait(Duration::from_millis(300)),
-        &store.lease_wait(Duration::from_secs(5)),
+    let rotating = wrong.clone().previous_key(&fleet::test_key());
+    shared::a_corrupt_row_is_a_typed_error_and_touches_no_other_row(
+        &store, &store, &wrong, &rotating,
     )
     .await;
 }
@@ -191,28 +121,7 @@ async fn the_shared_copilot_cache_publishes_and_leases() {
     );
 }
 
-/// The fleet's worker process (started by the fleet tests, never on its own).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "a worker process of the fleet tests; they start it"]
-async fn fleet_worker() {
-    fleet::worker(&BACKEND).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn three_processes_by_a_thousand_callers_refresh_once_and_exchange_once() {
-    let Some(url) = fleet::service_url(URL_VAR, "fleet") else {
-        return;
-    };
-    fleet::one_refresh_and_one_exchange_for_a_fleet(&BACKEND, &url, "fleet_worker", 3, 1000).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_lease_holder_killed_mid_exchange_is_replaced() {
-    let Some(url) = fleet::service_url(URL_VAR, "killed_holder") else {
-        return;
-    };
-    fleet::a_killed_lease_holder_is_replaced(&BACKEND, &url, "fleet_worker").await;
-}
+shared::token_store_tests!(store, BACKEND);
 
 #[tokio::test]
 async fn api_key_directory_meets_the_contract() {

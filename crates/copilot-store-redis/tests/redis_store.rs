@@ -6,14 +6,12 @@ mod fleet;
 mod shared;
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use copilot_auth::{AuthError, CredentialKey, TokenStore};
+use copilot_auth::{CredentialKey, TokenStore};
 use copilot_store_core::store_error_of;
 use copilot_store_redis::{EncryptionKey, RedisStore, StoreError};
 use copilot_token::SharedTokenCache;
 use fleet::{Backend, OpenFuture};
-use shared::credential;
 
 const URL_VAR: &str = "COPILOT_RS_TEST_REDIS_URL";
 
@@ -85,12 +83,34 @@ async fn credentials_round_trip_encrypted_with_versions() {
     shared::compare_and_set_lets_only_the_current_writer_win(&store).await;
 }
 
-#[tokio::test]
-async fn concurrent_compare_and_set_writers_never_lose_an_update() {
-    let Some((store, _url, _ns)) = store("cas_counter").await else {
-        return;
-    };
-    shared::concurrent_compare_and_set_writers_never_lose_an_update(Arc::new(store)).await;
+/// The credential rows of namespace `.1` on server `.0`: the sealed value in field `d` of each hash.
+struct Rows(String, String);
+
+impl Rows {
+    fn key(&self, account: &str) -> String {
+        format!("{}:cred:github.com/{account}", self.1)
+    }
+}
+
+impl shared::SealedRows for Rows {
+    async fn sealed(&self, account: &str) -> Vec<u8> {
+        redis::cmd("HGET")
+            .arg(self.key(account))
+            .arg("d")
+            .query_async(&mut raw_connection(&self.0).await)
+            .await
+            .unwrap()
+    }
+
+    async fn set_sealed(&self, account: &str, sealed: &[u8]) {
+        let _: () = redis::cmd("HSET")
+            .arg(self.key(account))
+            .arg("d")
+            .arg(sealed)
+            .query_async(&mut raw_connection(&self.0).await)
+            .await
+            .unwrap();
+    }
 }
 
 #[tokio::test]
@@ -98,64 +118,22 @@ async fn a_corrupt_or_undecryptable_row_is_a_typed_error_and_touches_no_other_ro
     let Some((store, url, ns)) = store("corrupt").await else {
         return;
     };
-    let alice = CredentialKey::new("github.com", "alice");
-    let bob = CredentialKey::new("github.com", "bob");
-    store.save(&alice, &credential("ghu_alice")).await.unwrap();
-    store.save(&bob, &credential("ghu_bob")).await.unwrap();
-    let mut raw = raw_connection(&url).await;
-    let bob_before: Vec<u8> = redis::cmd("HGET")
-        .arg(format!("{ns}:cred:github.com/bob"))
-        .arg("d")
-        .query_async(&mut raw)
-        .await
-        .unwrap();
-
-    // 1. Garbage in alice's row.
-    let _: () = redis::cmd("HSET")
-        .arg(format!("{ns}:cred:github.com/alice"))
-        .arg("d")
-        .arg(b"\x01not a sealed value at all, just bytes".as_slice())
-        .query_async(&mut raw)
-        .await
-        .unwrap();
-    let error = store.load(&alice).await.unwrap_err();
-    assert!(matches!(error, AuthError::Store(_)), "{error:?}");
-    assert!(
-        matches!(store_error_of(&error), Some(StoreError::Undecryptable { record }) if record.contains("alice")),
-        "{error:?}"
-    );
-    assert!(!error.to_string().contains("ghu_"));
-
-    // 2. Bob's sealed value copied onto alice's row does not open there (it is bound to bob's record).
-    let _: () = redis::cmd("HSET")
-        .arg(format!("{ns}:cred:github.com/alice"))
-        .arg("d")
-        .arg(bob_before.as_slice())
-        .query_async(&mut raw)
-        .await
-        .unwrap();
-    let error = store.load(&alice).await.unwrap_err();
-    assert!(matches!(
-        store_error_of(&error),
-        Some(StoreError::Undecryptable { .. })
-    ));
-
-    // 3. Another key cannot read anything.
     let wrong = RedisStore::connect(&url, &EncryptionKey::from_bytes([9; 32]))
         .await
         .unwrap()
         .namespace(ns.clone());
-    assert!(matches!(
-        store_error_of(&wrong.load(&bob).await.unwrap_err()),
-        Some(StoreError::Undecryptable { .. })
-    ));
-    // ...unless it keeps the old one as a previous key (rotation).
-    let rotating = wrong.previous_key(&fleet::test_key());
-    assert!(rotating.load(&bob).await.unwrap().is_some());
+    let rotating = wrong.clone().previous_key(&fleet::test_key());
+    let rows = Rows(url.clone(), ns);
+    let bob_before = shared::a_corrupt_row_is_a_typed_error_and_touches_no_other_row(
+        &store, &rows, &wrong, &rotating,
+    )
+    .await;
 
-    // 4. A row without a version is corrupt.
+    // A row without a version is corrupt; with its version back, Bob loads again.
+    let bob = CredentialKey::new("github.com", "bob");
+    let mut raw = raw_connection(&url).await;
     let _: () = redis::cmd("HDEL")
-        .arg(format!("{ns}:cred:github.com/bob"))
+        .arg(rows.key("bob"))
         .arg("v")
         .query_async(&mut raw)
         .await
@@ -165,49 +143,14 @@ async fn a_corrupt_or_undecryptable_row_is_a_typed_error_and_touches_no_other_ro
         Some(StoreError::Corrupt { .. })
     ));
     let _: () = redis::cmd("HSET")
-        .arg(format!("{ns}:cred:github.com/bob"))
+        .arg(rows.key("bob"))
         .arg("v")
         .arg(1)
         .query_async(&mut raw)
         .await
         .unwrap();
-
-    // Bob's row is as it was, and still loads; alice's broken row was not rewritten by any of it.
-    let bob_after: Vec<u8> = redis::cmd("HGET")
-        .arg(format!("{ns}:cred:github.com/bob"))
-        .arg("d")
-        .query_async(&mut raw)
-        .await
-        .unwrap();
-    assert_eq!(bob_before, bob_after);
-    assert_eq!(
-        store
-            .load(&bob)
-            .await
-            .unwrap()
-            .unwrap()
-            .access_token
-            .expose_secret(),
-        "ghu_bob"
-    );
-    // Signing alice in again repairs her row.
-    store
-        .save(&alice, &credential("ghu_alice_again"))
-        .await
-        .unwrap();
-    assert!(store.load(&alice).await.unwrap().is_some());
-}
-
-#[tokio::test]
-async fn the_refresh_lease_is_exclusive_and_runs_out() {
-    let Some((store, _url, _ns)) = store("refresh_lease").await else {
-        return;
-    };
-    shared::the_refresh_lease_is_exclusive_and_runs_out(
-        &store.clone().lease_wait(Duration::from_millis(300)),
-        &store.lease_wait(Duration::from_secs(5)),
-    )
-    .await;
+    assert_eq!(shared::SealedRows::sealed(&rows, "bob").await, bob_before);
+    assert!(store.load(&bob).await.unwrap().is_some());
 }
 
 #[tokio::test]
@@ -246,28 +189,7 @@ async fn the_shared_copilot_cache_publishes_and_leases() {
     assert!(cache.load().await.unwrap().is_none());
 }
 
-/// The fleet's worker process (started by the fleet tests, never on its own).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "a worker process of the fleet tests; they start it"]
-async fn fleet_worker() {
-    fleet::worker(&BACKEND).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn three_processes_by_a_thousand_callers_refresh_once_and_exchange_once() {
-    let Some(url) = fleet::service_url(URL_VAR, "fleet") else {
-        return;
-    };
-    fleet::one_refresh_and_one_exchange_for_a_fleet(&BACKEND, &url, "fleet_worker", 3, 1000).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_lease_holder_killed_mid_exchange_is_replaced() {
-    let Some(url) = fleet::service_url(URL_VAR, "killed_holder") else {
-        return;
-    };
-    fleet::a_killed_lease_holder_is_replaced(&BACKEND, &url, "fleet_worker").await;
-}
+shared::token_store_tests!(store, BACKEND);
 
 #[tokio::test]
 async fn api_key_directory_meets_the_contract() {

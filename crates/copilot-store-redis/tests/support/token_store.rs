@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use copilot_auth::{CredentialKey, GitHubToken, StoredCredential, TokenStore};
+use copilot_auth::{AuthError, CredentialKey, GitHubToken, StoredCredential, TokenStore};
 use copilot_store_core::{StoreError, store_error_of};
 use copilot_token::{SharedCopilotToken, SharedTokenCache};
 use secrecy::{ExposeSecret, SecretString};
@@ -200,3 +200,138 @@ pub async fn compare_and_set_lets_only_the_current_writer_win(store: &dyn TokenS
     assert!(!store.delete(&alice).await.unwrap());
     assert!(store.load(&bob).await.unwrap().is_some());
 }
+
+/// The sealed credential rows of a store, read and written behind its back (each crate's raw access).
+#[allow(async_fn_in_trait)]
+pub trait SealedRows {
+    /// The sealed value in `account`'s row.
+    async fn sealed(&self, account: &str) -> Vec<u8>;
+    /// Overwrites the sealed value in `account`'s row.
+    async fn set_sealed(&self, account: &str, sealed: &[u8]);
+}
+
+/// A corrupt or undecryptable row is a typed error naming its record (and no token) and touches no other
+/// row: garbage in Alice's row, then Bob's sealed value moved onto Alice's row (it is bound to Bob's
+/// record); `wrong` (another key) reads nothing, `rotating` (`wrong` keeping the test key as a previous
+/// key) reads Bob. Bob's row is as it was and still loads; saving Alice again repairs her row. Returns Bob's
+/// sealed value.
+pub async fn a_corrupt_row_is_a_typed_error_and_touches_no_other_row(
+    store: &dyn TokenStore,
+    rows: &impl SealedRows,
+    wrong: &dyn TokenStore,
+    rotating: &dyn TokenStore,
+) -> Vec<u8> {
+    let alice = CredentialKey::new("github.com", "alice");
+    let bob = CredentialKey::new("github.com", "bob");
+    store.save(&alice, &credential("ghu_alice")).await.unwrap();
+    store.save(&bob, &credential("ghu_bob")).await.unwrap();
+    let bob_before = rows.sealed("bob").await;
+
+    // 1. Garbage in alice's row.
+    rows.set_sealed("alice", b"\x01not a sealed value at all, just bytes")
+        .await;
+    let error = store.load(&alice).await.unwrap_err();
+    assert!(matches!(error, AuthError::Store(_)), "{error:?}");
+    assert!(
+        matches!(store_error_of(&error), Some(StoreError::Undecryptable { record }) if record.contains("alice")),
+        "{error:?}"
+    );
+    assert!(!error.to_string().contains("ghu_"));
+
+    // 2. Bob's sealed value copied onto alice's row does not open there.
+    rows.set_sealed("alice", &bob_before).await;
+    assert!(matches!(
+        store_error_of(&store.load(&alice).await.unwrap_err()),
+        Some(StoreError::Undecryptable { .. })
+    ));
+
+    // 3. Another key reads nothing, unless it keeps the old one as a previous key (rotation).
+    assert!(matches!(
+        store_error_of(&wrong.load(&bob).await.unwrap_err()),
+        Some(StoreError::Undecryptable { .. })
+    ));
+    assert!(rotating.load(&bob).await.unwrap().is_some());
+
+    // Bob's row is as it was, and still loads; signing alice in again repairs her row.
+    assert_eq!(rows.sealed("bob").await, bob_before);
+    assert_eq!(
+        store
+            .load(&bob)
+            .await
+            .unwrap()
+            .unwrap()
+            .access_token
+            .expose_secret(),
+        "ghu_bob"
+    );
+    store
+        .save(&alice, &credential("ghu_alice_again"))
+        .await
+        .unwrap();
+    assert!(store.load(&alice).await.unwrap().is_some());
+    bob_before
+}
+
+/// The tests both store crates run alike, by the same names: `$store` is the crate's
+/// `async fn store(test) -> Option<(Store, url, namespace)>`, `$backend` its fleet [`Backend`](super::fleet::Backend)
+/// (with the worker process `fleet_worker`). The including file names this module `shared` and the fleet
+/// support `fleet`.
+macro_rules! token_store_tests {
+    ($store:ident, $backend:expr) => {
+        #[tokio::test]
+        async fn concurrent_compare_and_set_writers_never_lose_an_update() {
+            let Some((store, _, _)) = $store("cas_counter").await else {
+                return;
+            };
+            shared::concurrent_compare_and_set_writers_never_lose_an_update(std::sync::Arc::new(
+                store,
+            ))
+            .await;
+        }
+
+        #[tokio::test]
+        async fn the_refresh_lease_is_exclusive_and_runs_out() {
+            let Some((store, _, _)) = $store("refresh_lease").await else {
+                return;
+            };
+            shared::the_refresh_lease_is_exclusive_and_runs_out(
+                &store
+                    .clone()
+                    .lease_wait(std::time::Duration::from_millis(300)),
+                &store.lease_wait(std::time::Duration::from_secs(5)),
+            )
+            .await;
+        }
+
+        /// The fleet's worker process (started by the fleet tests, never on its own).
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        #[ignore = "a worker process of the fleet tests; they start it"]
+        async fn fleet_worker() {
+            fleet::worker(&$backend).await;
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn three_processes_by_a_thousand_callers_refresh_once_and_exchange_once() {
+            let Some(url) = fleet::service_url($backend.url_var, "fleet") else {
+                return;
+            };
+            fleet::one_refresh_and_one_exchange_for_a_fleet(
+                &$backend,
+                &url,
+                "fleet_worker",
+                3,
+                1000,
+            )
+            .await;
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn a_lease_holder_killed_mid_exchange_is_replaced() {
+            let Some(url) = fleet::service_url($backend.url_var, "killed_holder") else {
+                return;
+            };
+            fleet::a_killed_lease_holder_is_replaced(&$backend, &url, "fleet_worker").await;
+        }
+    };
+}
+pub(crate) use token_store_tests;
