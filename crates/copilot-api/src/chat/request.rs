@@ -288,14 +288,40 @@ pub struct ChatRequest {
     pub extra: Map<String, Value>,
 }
 
+/// Writes a request type's builder setters, one `pub fn name(mut self, value) -> Self` per line, so each
+/// request lists which fields it can set (the chat, Messages and Responses requests share the forms):
+/// - `name: T` sets `Some(value)`;
+/// - `name: into T` takes `impl Into<T>` and sets `Some(value.into())`;
+/// - `name = T` sets the value itself (a list, which is empty rather than absent).
 macro_rules! setters {
-    ($( $(#[$doc:meta])* $name:ident : $ty:ty ),* $(,)?) => {
-        $( $(#[$doc])* pub fn $name(mut self, value: $ty) -> Self {
+    () => {};
+    ($(#[$doc:meta])* $name:ident : into $ty:ty $(, $($rest:tt)*)?) => {
+        $(#[$doc])*
+        pub fn $name(mut self, value: impl Into<$ty>) -> Self {
+            self.$name = Some(value.into());
+            self
+        }
+        $crate::chat::setters! { $($($rest)*)? }
+    };
+    ($(#[$doc:meta])* $name:ident : $ty:ty $(, $($rest:tt)*)?) => {
+        $(#[$doc])*
+        pub fn $name(mut self, value: $ty) -> Self {
             self.$name = Some(value);
             self
-        } )*
+        }
+        $crate::chat::setters! { $($($rest)*)? }
+    };
+    ($(#[$doc:meta])* $name:ident = $ty:ty $(, $($rest:tt)*)?) => {
+        $(#[$doc])*
+        pub fn $name(mut self, value: $ty) -> Self {
+            self.$name = value;
+            self
+        }
+        $crate::chat::setters! { $($($rest)*)? }
     };
 }
+
+pub(crate) use setters;
 
 impl ChatRequest {
     /// A request for `model` with `messages`; everything else unset.
@@ -355,23 +381,15 @@ impl ChatRequest {
         thinking_budget: u32,
         /// Sets `stream_options`.
         stream_options: StreamOptions,
-    }
-
-    /// Sets `user` (an end-user identifier).
-    pub fn user(mut self, user: impl Into<String>) -> Self {
-        self.user = Some(user.into());
-        self
+        /// Sets `user` (an end-user identifier).
+        user: into String,
+        /// Sets the tools.
+        tools = Vec<Tool>,
     }
 
     /// Sets the stop sequences.
     pub fn stop(mut self, stop: impl IntoIterator<Item = impl Into<String>>) -> Self {
         self.stop = Some(stop.into_iter().map(Into::into).collect());
-        self
-    }
-
-    /// Sets the tools.
-    pub fn tools(mut self, tools: Vec<Tool>) -> Self {
-        self.tools = tools;
         self
     }
 

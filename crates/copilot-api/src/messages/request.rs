@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::chat::{ReasoningEffort, Role};
+use crate::chat::{ReasoningEffort, Role, setters};
 use crate::messages::{CacheControl, ContentBlock, MessageContent};
 use crate::options::Initiator;
 use crate::wire::open_enum::open_enum;
@@ -316,51 +316,26 @@ impl MessagesRequest {
         }
     }
 
-    /// Sets the system prompt (text or blocks).
-    pub fn system(mut self, system: impl Into<MessageContent>) -> Self {
-        self.system = Some(system.into());
-        self
-    }
-
-    /// Sets the tools.
-    pub fn tools(mut self, tools: Vec<MessagesTool>) -> Self {
-        self.tools = tools;
-        self
-    }
-
-    /// Sets `tool_choice`.
-    pub fn tool_choice(mut self, choice: MessagesToolChoice) -> Self {
-        self.tool_choice = Some(choice);
-        self
-    }
-
-    /// Sets `thinking`.
-    pub fn thinking(mut self, thinking: ThinkingConfig) -> Self {
-        self.thinking = Some(thinking);
-        self
-    }
-
-    /// Sets `output_config`.
-    pub fn output_config(mut self, config: OutputConfig) -> Self {
-        self.output_config = Some(config);
-        self
-    }
-
-    /// Sets `temperature`.
-    pub fn temperature(mut self, value: f64) -> Self {
-        self.temperature = Some(value);
-        self
+    setters! {
+        /// Sets the system prompt (text or blocks).
+        system: into MessageContent,
+        /// Sets the tools.
+        tools = Vec<MessagesTool>,
+        /// Sets `tool_choice`.
+        tool_choice: MessagesToolChoice,
+        /// Sets `thinking`.
+        thinking: ThinkingConfig,
+        /// Sets `output_config`.
+        output_config: OutputConfig,
+        /// Sets `temperature`.
+        temperature: f64,
+        /// Sets `metadata`.
+        metadata: MessagesMetadata,
     }
 
     /// Sets the stop sequences.
     pub fn stop_sequences(mut self, stop: impl IntoIterator<Item = impl Into<String>>) -> Self {
         self.stop_sequences = stop.into_iter().map(Into::into).collect();
-        self
-    }
-
-    /// Sets `metadata`.
-    pub fn metadata(mut self, metadata: MessagesMetadata) -> Self {
-        self.metadata = Some(metadata);
         self
     }
 

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::chat::{ReasoningEffort, Role, ToolChoice};
+use crate::chat::{ReasoningEffort, Role, ToolChoice, setters};
 use crate::options::Initiator;
 use crate::responses::ResponseItem;
 
@@ -135,22 +135,15 @@ impl ResponsesRequest {
         }
     }
 
-    /// Sets `instructions`.
-    pub fn instructions(mut self, value: impl Into<String>) -> Self {
-        self.instructions = Some(value.into());
-        self
-    }
-
-    /// Sets the tools.
-    pub fn tools(mut self, tools: Vec<ResponsesTool>) -> Self {
-        self.tools = tools;
-        self
-    }
-
-    /// Sets `max_output_tokens`.
-    pub fn max_output_tokens(mut self, value: u32) -> Self {
-        self.max_output_tokens = Some(value);
-        self
+    setters! {
+        /// Sets `instructions`.
+        instructions: into String,
+        /// Sets the tools.
+        tools = Vec<ResponsesTool>,
+        /// Sets `max_output_tokens`.
+        max_output_tokens: u32,
+        /// Sets `previous_response_id`.
+        previous_response_id: into String,
     }
 
     /// Sets `reasoning`, and asks for `reasoning.encrypted_content` so it can be replayed.
@@ -160,12 +153,6 @@ impl ResponsesRequest {
         if !self.include.iter().any(|i| i == include) {
             self.include.push(include.to_owned());
         }
-        self
-    }
-
-    /// Sets `previous_response_id`.
-    pub fn previous_response_id(mut self, value: impl Into<String>) -> Self {
-        self.previous_response_id = Some(value.into());
         self
     }
 
