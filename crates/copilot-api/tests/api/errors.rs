@@ -2,13 +2,13 @@
 
 use std::time::Duration;
 
-use copilot_api::{ApiError, ChatRequest, Message};
+use copilot_api::ApiError;
 use copilot_http::retry::RetryPolicy;
 use serde_json::Value;
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::support::{client_for, fixture};
+use crate::support::{client_for, fixture, hi};
 
 /// Serves `response` for every request and returns what a chat call maps it to.
 async fn chat_error(response: ResponseTemplate) -> ApiError {
@@ -26,10 +26,7 @@ async fn chat_error(response: ResponseTemplate) -> ApiError {
     .clock(clock)
     .build()
     .unwrap();
-    client
-        .chat(ChatRequest::new("gpt-4o", vec![Message::user("hi")]))
-        .await
-        .expect_err("an error")
+    client.chat(hi()).await.expect_err("an error")
 }
 
 fn variant(error: &ApiError) -> String {
@@ -192,10 +189,7 @@ async fn a_credential_failure_keeps_the_providers_typed_error() {
         .transport(copilot_http::SharedTransport::new(transport))
         .build()
         .unwrap();
-    let error = client
-        .chat(ChatRequest::new("gpt-4o", vec![Message::user("hi")]))
-        .await
-        .expect_err("no credentials");
+    let error = client.chat(hi()).await.expect_err("no credentials");
     assert_eq!(
         error.to_string(),
         "sign-in required: the user must sign in again"

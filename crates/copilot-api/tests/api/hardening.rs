@@ -7,14 +7,11 @@ use std::time::Duration;
 use bytes::Bytes;
 use copilot_api::{ApiError, ChatEventDecoder, ChatStream, Dialect, EventQueue, ModelList};
 use copilot_http::time::TokioSleep;
-use copilot_http::{ResponseBody, TransportError};
 use futures_util::StreamExt;
 use serde_json::json;
-use tokio::sync::mpsc;
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::{MockServer, ResponseTemplate};
 
-use crate::support::{catch_all, client_for};
+use crate::support::{CONTENT_EVENT, catch_all, channel_body, client_for, get};
 
 const MIB: usize = 1024 * 1024;
 
@@ -53,16 +50,6 @@ fn an_event_of_many_short_lines_fails_at_the_default_16_mib_cap() {
     }
 }
 
-/// A body fed by the test through a channel.
-fn channel_body() -> (
-    mpsc::UnboundedSender<Result<Bytes, TransportError>>,
-    ResponseBody,
-) {
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    let body = ResponseBody::from_stream(futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx)));
-    (tx, body)
-}
-
 #[tokio::test(start_paused = true)]
 async fn keep_alives_do_not_keep_a_stream_open_past_its_max_duration() {
     let (tx, body) = channel_body();
@@ -70,10 +57,7 @@ async fn keep_alives_do_not_keep_a_stream_open_past_its_max_duration() {
         .idle_timeout(Duration::from_secs(10))
         .max_duration(Duration::from_secs(3600))
         .sleep(Arc::new(TokioSleep));
-    tx.send(Ok(Bytes::from_static(
-        b"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a\"}}]}\n\n",
-    )))
-    .unwrap();
+    tx.send(Ok(Bytes::from_static(CONTENT_EVENT))).unwrap();
     assert!(stream.next().await.unwrap().is_ok());
     let feeder = tokio::spawn(async move {
         // A keep-alive every 5 s, for a week.
@@ -184,8 +168,7 @@ fn the_models_list_keeps_at_most_the_entry_cap() {
 async fn a_models_body_over_8_mib_is_refused() {
     let server = MockServer::start().await;
     let padding = "x".repeat(9 * MIB);
-    Mock::given(method("GET"))
-        .and(path("/models"))
+    get("/models")
         .respond_with(
             ResponseTemplate::new(200)
                 .set_body_json(json!({"data": [{"id": "gpt-4o"}], "padding": padding})),

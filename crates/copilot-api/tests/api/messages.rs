@@ -8,11 +8,10 @@ use copilot_api::{
 };
 use http::{HeaderName, HeaderValue};
 use serde_json::{Value, json};
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::{MockServer, ResponseTemplate};
 
 use crate::support::{
-    catch_all, client_for, collect, decode_split, decode_with, events_json, fixture, header,
+    catch_all, client_for, collect, decode_split, decode_with, events_json, fixture, header, post,
     request_json,
 };
 
@@ -295,8 +294,7 @@ fn messages_server_body() -> Value {
 
 /// Answers every `POST /v1/messages` with [`messages_server_body`].
 async fn mount_messages_answer(server: &MockServer) {
-    Mock::given(method("POST"))
-        .and(path("/v1/messages"))
+    post("/v1/messages")
         .respond_with(ResponseTemplate::new(200).set_body_json(messages_server_body()))
         .mount(server)
         .await;
@@ -304,8 +302,7 @@ async fn mount_messages_answer(server: &MockServer) {
 
 /// Answers every `POST {route}` with a final 400, for tests that only look at what was sent.
 async fn mount_refusal(server: &MockServer, route: &str) {
-    Mock::given(method("POST"))
-        .and(path(route))
+    post(route)
         .respond_with(ResponseTemplate::new(400).set_body_string("recorded"))
         .mount(server)
         .await;
@@ -403,8 +400,7 @@ async fn a_tool_result_turn_is_agent_initiated_and_replays_the_thinking() {
 #[tokio::test]
 async fn the_callers_anthropic_version_wins() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/v1/messages"))
+    post("/v1/messages")
         .respond_with(
             ResponseTemplate::new(200)
                 .insert_header("content-type", "text/event-stream")

@@ -4,10 +4,9 @@ use std::time::Duration;
 
 use copilot_api::{ApiEndpoint, ApiError, ChatRoute, ModelList, ModelType, PolicyState, Vendor};
 use serde_json::{Value, json};
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::{MockServer, ResponseTemplate};
 
-use crate::support::{catch_all, client_for, fixture, header};
+use crate::support::{catch_all, client_for, fixture, get, header, post};
 
 #[test]
 fn fixture_decodes_all_eight_entries_with_routes() {
@@ -112,8 +111,7 @@ fn a_malformed_entry_is_skipped_and_unknown_values_kept() {
 }
 
 async fn mount_models(server: &MockServer, times: u64) {
-    Mock::given(method("GET"))
-        .and(path("/models"))
+    get("/models")
         .respond_with(
             ResponseTemplate::new(200).set_body_bytes(fixture("models_2026-08-20_excerpt.json")),
         )
@@ -142,8 +140,7 @@ async fn models_are_cached_and_concurrent_callers_share_one_fetch() {
 async fn models_refresh_after_the_ttl_and_keep_the_stale_list_on_429() {
     let server = MockServer::start().await;
     mount_models(&server, 1).await;
-    Mock::given(method("GET"))
-        .and(path("/models"))
+    get("/models")
         .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "1"))
         .mount(&server)
         .await;
@@ -160,8 +157,7 @@ async fn models_refresh_after_the_ttl_and_keep_the_stale_list_on_429() {
 #[tokio::test]
 async fn models_429_without_a_cached_list_is_an_error() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/models"))
+    get("/models")
         .respond_with(
             ResponseTemplate::new(429)
                 .insert_header("x-ratelimit-exceeded", "user_global_rate_limited"),
@@ -182,8 +178,7 @@ async fn models_429_without_a_cached_list_is_an_error() {
 async fn accept_policy_posts_enabled_and_forgets_the_cache() {
     let server = MockServer::start().await;
     mount_models(&server, 2).await;
-    Mock::given(method("POST"))
-        .and(path("/models/claude-opus-4.6/policy"))
+    post("/models/claude-opus-4.6/policy")
         .respond_with(ResponseTemplate::new(200).set_body_string("{}"))
         .expect(1)
         .mount(&server)

@@ -8,7 +8,7 @@ use copilot_api::{ApiError, ChatEvent, ChatStream, Dialect, FinishReason, Reason
 use copilot_http::{ResponseBody, TransportError};
 use futures_util::StreamExt;
 
-use crate::support::{chat, collect, decode_all_ways, decode_split, events_json};
+use crate::support::{CONTENT_EVENT, chat, collect, decode_all_ways, decode_split, events_json};
 
 fn sse(chunks: &[&str]) -> Vec<u8> {
     let mut out = String::new();
@@ -370,9 +370,7 @@ async fn chat_stream_decodes_a_body_split_one_byte_at_a_time() {
 #[tokio::test]
 async fn transport_failure_mid_stream_reports_partial_progress() {
     let pieces: Vec<Result<Bytes, TransportError>> = vec![
-        Ok(Bytes::from_static(
-            b"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a\"}}]}\n\n",
-        )),
+        Ok(Bytes::from_static(CONTENT_EVENT)),
         Err(TransportError::ConnectionClosed {
             message: "reset".into(),
         }),
@@ -404,22 +402,24 @@ impl Drop for DropFlag {
     }
 }
 
-#[tokio::test]
-async fn dropping_the_stream_drops_the_body() {
+/// A chat stream over a body that yields `first` and then never ends, with a flag set when the body is
+/// dropped.
+fn stream_then_pending(first: &'static [u8]) -> (ChatStream, Arc<AtomicBool>) {
     let dropped = Arc::new(AtomicBool::new(false));
     let flag = DropFlag(dropped.clone());
-    let body = futures_util::stream::once(async {
-        Ok(Bytes::from_static(
-            b"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a\"}}]}\n\n",
-        ))
-    })
-    .chain(futures_util::stream::pending())
-    .map(move |item| {
-        let _keep = &flag;
-        item
-    });
-    let mut stream =
-        ChatStream::from_body(ResponseBody::from_stream(body), Dialect::ChatCompletions);
+    let body = futures_util::stream::once(async move { Ok(Bytes::from_static(first)) })
+        .chain(futures_util::stream::pending())
+        .map(move |item| {
+            let _keep = &flag;
+            item
+        });
+    let stream = ChatStream::from_body(ResponseBody::from_stream(body), Dialect::ChatCompletions);
+    (stream, dropped)
+}
+
+#[tokio::test]
+async fn dropping_the_stream_drops_the_body() {
+    let (mut stream, dropped) = stream_then_pending(CONTENT_EVENT);
     assert!(matches!(
         stream.next().await,
         Some(Ok(ChatEvent::Content { .. }))
@@ -431,16 +431,7 @@ async fn dropping_the_stream_drops_the_body() {
 
 #[tokio::test]
 async fn done_ends_the_stream_and_releases_the_body() {
-    let dropped = Arc::new(AtomicBool::new(false));
-    let flag = DropFlag(dropped.clone());
-    let body = futures_util::stream::once(async { Ok(Bytes::from_static(b"data: [DONE]\n\n")) })
-        .chain(futures_util::stream::pending())
-        .map(move |item| {
-            let _keep = &flag;
-            item
-        });
-    let mut stream =
-        ChatStream::from_body(ResponseBody::from_stream(body), Dialect::ChatCompletions);
+    let (mut stream, dropped) = stream_then_pending(b"data: [DONE]\n\n");
     assert!(matches!(
         stream.next().await,
         Some(Ok(ChatEvent::Done {

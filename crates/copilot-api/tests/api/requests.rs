@@ -16,10 +16,12 @@ use copilot_http::{FnTransport, ResponseBody, SharedTransport, TransportError};
 use futures_util::StreamExt;
 use http::{HeaderName, HeaderValue};
 use serde_json::json;
-use wiremock::matchers::{header as has_header, method, path};
+use wiremock::matchers::header as has_header;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::support::{RotatingAuth, catch_all, client_for, fixture, header, request_json, to_wire};
+use crate::support::{
+    RotatingAuth, catch_all, client_for, fixture, get, header, hi, post, request_json, to_wire,
+};
 
 fn sse_ok() -> ResponseTemplate {
     ResponseTemplate::new(200)
@@ -29,8 +31,7 @@ fn sse_ok() -> ResponseTemplate {
 
 async fn chat_server() -> MockServer {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/chat/completions"))
+    post("/chat/completions")
         .respond_with(sse_ok())
         .mount(&server)
         .await;
@@ -104,8 +105,7 @@ async fn streaming_chat_request_shape() {
 #[tokio::test]
 async fn non_streaming_request_omits_unset_fields_and_sends_response_format() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/chat/completions"))
+    post("/chat/completions")
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
             "choices": [
                 {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "I'll check."}},
@@ -280,15 +280,13 @@ async fn initiator_and_vision_rules() {
 #[tokio::test]
 async fn unauthorized_invalidates_the_failing_credentials_and_retries_once() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/chat/completions"))
+    post("/chat/completions")
         .and(has_header("authorization", "Bearer token-1"))
         .respond_with(ResponseTemplate::new(401).set_body_string("unauthorized: token expired"))
         .expect(1)
         .mount(&server)
         .await;
-    Mock::given(method("POST"))
-        .and(path("/chat/completions"))
+    post("/chat/completions")
         .and(has_header("authorization", "Bearer token-2"))
         .respond_with(sse_ok())
         .expect(1)
@@ -300,10 +298,7 @@ async fn unauthorized_invalidates_the_failing_credentials_and_retries_once() {
         .retry_policy(RetryPolicy::none())
         .build()
         .unwrap();
-    let chat = client
-        .chat_stream(ChatRequest::new("gpt-4o", vec![Message::user("hi")]))
-        .await
-        .unwrap();
+    let chat = client.chat_stream(hi()).await.unwrap();
     assert!(chat.collect().await.is_ok());
     assert_eq!(*auth.invalidated.lock().unwrap(), ["token-1"]);
     assert_eq!(
@@ -316,8 +311,7 @@ async fn unauthorized_invalidates_the_failing_credentials_and_retries_once() {
 #[tokio::test]
 async fn a_second_unauthorized_is_an_error_after_one_refresh() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/chat/completions"))
+    post("/chat/completions")
         .respond_with(
             ResponseTemplate::new(401)
                 .insert_header("content-type", "text/plain")
@@ -330,10 +324,7 @@ async fn a_second_unauthorized_is_an_error_after_one_refresh() {
     catch_all(&server).await;
     let auth = RotatingAuth::new(&server.uri());
     let client = CopilotApiClient::builder(auth.clone()).build().unwrap();
-    let error = client
-        .chat(ChatRequest::new("gpt-4o", vec![Message::user("hi")]))
-        .await
-        .unwrap_err();
+    let error = client.chat(hi()).await.unwrap_err();
     assert!(matches!(error, ApiError::TokenExpired(_)), "{error:?}");
     assert_eq!(error.github_request_id(), Some("ABCD:1234"));
     assert_eq!(
@@ -347,8 +338,7 @@ async fn a_second_unauthorized_is_an_error_after_one_refresh() {
 #[tokio::test]
 async fn rate_limited_then_success_honours_retry_after() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/chat/completions"))
+    post("/chat/completions")
         .respond_with(
             ResponseTemplate::new(429)
                 .insert_header("retry-after", "7")
@@ -360,18 +350,14 @@ async fn rate_limited_then_success_honours_retry_after() {
         .expect(1)
         .mount(&server)
         .await;
-    Mock::given(method("POST"))
-        .and(path("/chat/completions"))
+    post("/chat/completions")
         .respond_with(sse_ok())
         .expect(1)
         .mount(&server)
         .await;
     catch_all(&server).await;
     let (client, sleep, _) = client_for(&server);
-    let stream = client
-        .chat_stream(ChatRequest::new("gpt-4o", vec![Message::user("hi")]))
-        .await
-        .unwrap();
+    let stream = client.chat_stream(hi()).await.unwrap();
     assert!(stream.collect().await.is_ok());
     assert_eq!(sleep.recorded(), [Duration::from_secs(7)]);
 }
@@ -379,32 +365,26 @@ async fn rate_limited_then_success_honours_retry_after() {
 #[tokio::test]
 async fn a_turn_is_retried_after_429_and_503_with_retry_after_only() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/chat/completions"))
+    post("/chat/completions")
         .respond_with(ResponseTemplate::new(503).insert_header("retry-after", "3"))
         .up_to_n_times(1)
         .with_priority(1)
         .mount(&server)
         .await;
-    Mock::given(method("POST"))
-        .and(path("/chat/completions"))
+    post("/chat/completions")
         .respond_with(ResponseTemplate::new(429))
         .up_to_n_times(1)
         .with_priority(2)
         .mount(&server)
         .await;
-    Mock::given(method("POST"))
-        .and(path("/chat/completions"))
+    post("/chat/completions")
         .respond_with(sse_ok())
         .with_priority(3)
         .mount(&server)
         .await;
     catch_all(&server).await;
     let (client, sleep, _) = client_for(&server);
-    client
-        .chat_stream(ChatRequest::new("gpt-4o", vec![Message::user("hi")]))
-        .await
-        .unwrap();
+    client.chat_stream(hi()).await.unwrap();
     // The server's 3 s, then the policy's backoff for the second retry.
     assert_eq!(
         sleep.recorded(),
@@ -415,23 +395,18 @@ async fn a_turn_is_retried_after_429_and_503_with_retry_after_only() {
 #[tokio::test]
 async fn a_turn_answered_502_is_not_re_sent_but_a_models_get_is() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/chat/completions"))
+    post("/chat/completions")
         .respond_with(ResponseTemplate::new(502))
         .mount(&server)
         .await;
-    Mock::given(method("GET"))
-        .and(path("/models"))
+    get("/models")
         .respond_with(ResponseTemplate::new(502))
         .up_to_n_times(2)
         .mount(&server)
         .await;
     catch_all(&server).await;
     let (client, sleep, _) = client_for(&server);
-    let error = client
-        .chat_stream(ChatRequest::new("gpt-4o", vec![Message::user("hi")]))
-        .await
-        .unwrap_err();
+    let error = client.chat_stream(hi()).await.unwrap_err();
     // The server may have processed it: a typed error the caller may retry, not a silent re-send.
     assert!(matches!(error, ApiError::ServerError(_)), "{error:?}");
     assert!(sleep.recorded().is_empty());
@@ -477,10 +452,7 @@ async fn never_retry_after_the_stream_has_begun() {
     .sleep(RecordingSleep::new())
     .build()
     .unwrap();
-    let mut stream = client
-        .chat_stream(ChatRequest::new("gpt-4o", vec![Message::user("hi")]))
-        .await
-        .unwrap();
+    let mut stream = client.chat_stream(hi()).await.unwrap();
     assert!(matches!(
         stream.next().await,
         Some(Ok(ChatEvent::Content { .. }))
@@ -533,9 +505,7 @@ async fn a_connect_error_is_retried_but_a_dropped_connection_is_not() {
         .sleep(RecordingSleep::new())
         .build()
         .unwrap();
-        let result = client
-            .chat_stream(ChatRequest::new("gpt-4o", vec![Message::user("hi")]))
-            .await;
+        let result = client.chat_stream(hi()).await;
         assert_eq!(calls.load(Ordering::SeqCst), expected_calls);
         match expected_calls {
             2 => assert!(result.unwrap().collect().await.unwrap().done_marker),
@@ -599,7 +569,7 @@ async fn a_body_broken_before_its_first_byte_is_not_re_sent() {
     });
     let (client, sleep) = stream_client(transport, RetryPolicy::new().jitter(false));
     let error = client
-        .chat_stream(ChatRequest::new("gpt-4o", vec![Message::user("hi")]))
+        .chat_stream(hi())
         .await
         .expect("the head")
         .collect()
@@ -646,7 +616,7 @@ async fn a_body_broken_after_its_first_byte_is_not_retried() {
     });
     let (client, sleep) = stream_client(transport, RetryPolicy::new().jitter(false));
     let error = client
-        .chat_stream(ChatRequest::new("gpt-4o", vec![Message::user("hi")]))
+        .chat_stream(hi())
         .await
         .expect("the head")
         .collect()
@@ -684,8 +654,7 @@ async fn credentials_never_travel_over_plain_http_to_a_remote_host() {
 #[tokio::test]
 async fn embeddings_are_batched_and_reindexed() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/embeddings"))
+    post("/embeddings")
         .respond_with(|request: &wiremock::Request| {
             let body: serde_json::Value = serde_json::from_slice(&request.body).unwrap();
             let count = body["input"].as_array().unwrap().len();
@@ -719,13 +688,11 @@ async fn embeddings_batch_size_comes_from_the_models_list() {
     let mut models: serde_json::Value =
         serde_json::from_slice(&fixture("models_2026-08-20_excerpt.json")).unwrap();
     models["data"][7]["capabilities"]["limits"]["max_inputs"] = json!(2);
-    Mock::given(method("GET"))
-        .and(path("/models"))
+    get("/models")
         .respond_with(ResponseTemplate::new(200).set_body_json(models))
         .mount(&server)
         .await;
-    Mock::given(method("POST"))
-        .and(path("/embeddings"))
+    post("/embeddings")
         .respond_with(ResponseTemplate::new(200).set_body_json(
             json!({"data": [{"index": 0, "embedding": [1.0]}, {"index": 1, "embedding": [2.0]}]}),
         ))
@@ -749,8 +716,7 @@ async fn embeddings_batch_size_comes_from_the_models_list() {
 #[tokio::test]
 async fn caller_headers_replace_computed_ones_but_never_credentials_or_framing() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/chat/completions"))
+    post("/chat/completions")
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
             "choices": [{"index": 0, "finish_reason": "stop",
                 "message": {"role": "assistant", "content": "ok"}}],
@@ -783,7 +749,7 @@ async fn caller_headers_replace_computed_ones_but_never_credentials_or_framing()
         HeaderName::from_static("x-interaction-id"),
         HeaderValue::from_static("def"),
     );
-    let request = ChatRequest::new("gpt-4o", vec![Message::user("hi")]);
+    let request = hi();
     client.chat_with(request, options).await.unwrap();
 
     let sent = last_request(&server).await;
@@ -839,10 +805,7 @@ async fn the_credentials_integration_id_wins_over_the_identity() {
         .transport(SharedTransport::new(transport))
         .build()
         .unwrap();
-    let stream = client
-        .chat_stream(ChatRequest::new("gpt-4o", vec![Message::user("hi")]))
-        .await
-        .unwrap();
+    let stream = client.chat_stream(hi()).await.unwrap();
     drop(stream);
     assert_eq!(
         *seen.lock().unwrap(),

@@ -5,11 +5,10 @@ use copilot_api::{
     ResponseItem, ResponsesRequest, ResponsesTool,
 };
 use serde_json::json;
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::{MockServer, ResponseTemplate};
 
 use crate::support::{
-    catch_all, client_for, collect, decode_all_ways, events_json, header, request_json,
+    catch_all, client_for, collect, decode_all_ways, events_json, header, post, request_json,
 };
 
 /// A synthetic `/responses` stream (shape per `docs/protocol.md` §7): reasoning, text, a function call, completion.
@@ -102,8 +101,7 @@ fn responses_incomplete_failed_and_error_events() {
 #[tokio::test]
 async fn responses_request_shape_and_function_call_output_initiator() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/responses"))
+    post("/responses")
         .respond_with(
             ResponseTemplate::new(200)
                 .insert_header("content-type", "text/event-stream")
@@ -164,8 +162,7 @@ async fn responses_request_shape_and_function_call_output_initiator() {
 #[tokio::test]
 async fn non_streamed_responses_decode() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/responses"))
+    post("/responses")
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
             "id": "resp_2", "model": "gpt-5.3-codex", "status": "completed",
             "output": [

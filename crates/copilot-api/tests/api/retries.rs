@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
-use copilot_api::{ApiError, ChatRequest, CopilotApiClient, CopilotAuth, Message, StaticAuth};
+use copilot_api::{ApiError, CopilotApiClient, CopilotAuth, StaticAuth};
 use copilot_http::retry::{MAX_RETRY_AFTER, RetryPolicy};
 use copilot_http::time::{Clock, ManualClock, RecordingSleep};
 use copilot_http::{FnTransport, ResponseBody, SharedTransport, TransportError};
@@ -14,7 +14,7 @@ use futures_util::StreamExt;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
-use crate::support::RotatingAuth;
+use crate::support::{RotatingAuth, hi};
 
 const BASE: &str = "https://api.githubcopilot.com";
 
@@ -96,7 +96,7 @@ impl Harness {
     }
 
     async fn turn(&self, streamed: bool) -> Result<(), ApiError> {
-        let request = ChatRequest::new("gpt-4o", vec![Message::user("hi")]);
+        let request = hi();
         if streamed {
             let mut stream = self.client.chat_stream(request).await?;
             while let Some(event) = stream.next().await {
@@ -197,10 +197,7 @@ async fn an_absurd_retry_after_neither_panics_nor_waits() {
         .sleep(sleep.clone())
         .build()
         .unwrap();
-    let error = client
-        .chat(ChatRequest::new("gpt-4o", vec![Message::user("hi")]))
-        .await
-        .unwrap_err();
+    let error = client.chat(hi()).await.unwrap_err();
     assert_eq!(error.retry_after(), Some(MAX_RETRY_AFTER), "{error:?}");
     assert_eq!(calls.load(Ordering::SeqCst), 1);
     assert!(sleep.recorded().is_empty());
@@ -271,7 +268,7 @@ async fn a_turn_whose_connection_drops_after_sending_is_not_re_sent() {
     let client = loopback_client(&base);
     for streamed in [false, true] {
         count.store(0, Ordering::SeqCst);
-        let request = ChatRequest::new("gpt-4o", vec![Message::user("hi")]);
+        let request = hi();
         let error = if streamed {
             client.chat_stream(request).await.unwrap_err()
         } else {
@@ -295,7 +292,7 @@ async fn a_200_head_without_a_body_is_not_re_sent() {
     let client = loopback_client(&base);
     for streamed in [false, true] {
         count.store(0, Ordering::SeqCst);
-        let request = ChatRequest::new("gpt-4o", vec![Message::user("hi")]);
+        let request = hi();
         let error = if streamed {
             let mut stream = client.chat_stream(request).await.expect("the 200 head");
             loop {

@@ -5,15 +5,18 @@
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
+use bytes::Bytes;
 use copilot_api::{
-    ApiError, ChatCollector, ChatEvent, ChatEventDecoder, CollectedChat, CopilotApiClient,
-    CopilotAuth, CopilotCredentials, CredentialError, CredentialTag, Dialect, EventQueue,
-    StaticAuth,
+    ApiError, ChatCollector, ChatEvent, ChatEventDecoder, ChatRequest, CollectedChat,
+    CopilotApiClient, CopilotAuth, CopilotCredentials, CredentialError, CredentialTag, Dialect,
+    EventQueue, Message, StaticAuth,
 };
 use copilot_http::retry::RetryPolicy;
 use copilot_http::time::{ManualClock, RecordingSleep};
+use copilot_http::{ResponseBody, TransportError};
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
+use tokio::sync::mpsc;
 use wiremock::MockServer;
 
 /// Reads a fixture from `tests/fixtures/`.
@@ -181,6 +184,35 @@ pub async fn catch_all(server: &MockServer) {
         .with_priority(u8::MAX)
         .mount(server)
         .await;
+}
+
+/// A mock of `POST {route}` on the test server, to which a test adds its answer and expectations.
+pub fn post(route: &str) -> wiremock::MockBuilder {
+    wiremock::Mock::given(wiremock::matchers::method("POST")).and(wiremock::matchers::path(route))
+}
+
+/// A mock of `GET {route}`.
+pub fn get(route: &str) -> wiremock::MockBuilder {
+    wiremock::Mock::given(wiremock::matchers::method("GET")).and(wiremock::matchers::path(route))
+}
+
+/// The smallest chat request: `gpt-4o`, one user message `hi`.
+pub fn hi() -> ChatRequest {
+    ChatRequest::new("gpt-4o", vec![Message::user("hi")])
+}
+
+/// One chat-completions SSE event carrying the content `a`.
+pub const CONTENT_EVENT: &[u8] =
+    b"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a\"}}]}\n\n";
+
+/// A streamed body the test feeds through the returned sender.
+pub fn channel_body() -> (
+    mpsc::UnboundedSender<Result<Bytes, TransportError>>,
+    ResponseBody,
+) {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let body = ResponseBody::from_stream(futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx)));
+    (tx, body)
 }
 
 /// A request as JSON for snapshots: method, path, sorted headers (volatile ones redacted), body.

@@ -3,22 +3,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::support::{CONTENT_EVENT, channel_body};
 use bytes::Bytes;
 use copilot_api::{ApiError, ChatEvent, ChatStream, Dialect};
+use copilot_http::ResponseBody;
 use copilot_http::time::TokioSleep;
-use copilot_http::{ResponseBody, TransportError};
 use futures_util::StreamExt;
-use tokio::sync::mpsc;
-
-/// A body fed by the test through a channel.
-fn channel_body() -> (
-    mpsc::UnboundedSender<Result<Bytes, TransportError>>,
-    ResponseBody,
-) {
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    let body = ResponseBody::from_stream(futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx)));
-    (tx, body)
-}
 
 fn stream(body: ResponseBody) -> ChatStream {
     ChatStream::from_body(body, Dialect::ChatCompletions)
@@ -49,10 +39,7 @@ async fn no_event_within_the_first_event_timeout() {
 #[tokio::test(start_paused = true)]
 async fn stalled_stream_hits_the_idle_timeout() {
     let (tx, body) = channel_body();
-    tx.send(Ok(Bytes::from_static(
-        b"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a\"}}]}\n\n",
-    )))
-    .unwrap();
+    tx.send(Ok(Bytes::from_static(CONTENT_EVENT))).unwrap();
     let mut stream = stream(body);
     assert!(matches!(
         stream.next().await,
@@ -74,10 +61,7 @@ async fn stalled_stream_hits_the_idle_timeout() {
 async fn activity_resets_the_idle_timeout() {
     let (tx, body) = channel_body();
     let mut stream = stream(body);
-    tx.send(Ok(Bytes::from_static(
-        b"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a\"}}]}\n\n",
-    )))
-    .unwrap();
+    tx.send(Ok(Bytes::from_static(CONTENT_EVENT))).unwrap();
     assert!(matches!(
         stream.next().await,
         Some(Ok(ChatEvent::Content { .. }))
