@@ -292,9 +292,22 @@ pub struct ChatRequest {
 /// request lists which fields it can set (the chat, Messages and Responses requests share the forms):
 /// - `name: T` sets `Some(value)`;
 /// - `name: into T` takes `impl Into<T>` and sets `Some(value.into())`;
-/// - `name = T` sets the value itself (a list, which is empty rather than absent).
+/// - `name = T` sets the value itself (a list, which is empty rather than absent);
+/// - `extra(key, value)` writes `extra`, which adds a body field the type does not model to its `extra` map.
 macro_rules! setters {
     () => {};
+    ($(#[$doc:meta])* extra(key, value) $(, $($rest:tt)*)?) => {
+        $(#[$doc])*
+        pub fn extra(
+            mut self,
+            key: impl Into<String>,
+            value: impl Into<serde_json::Value>,
+        ) -> Self {
+            self.extra.insert(key.into(), value.into());
+            self
+        }
+        $crate::chat::setters! { $($($rest)*)? }
+    };
     ($(#[$doc:meta])* $name:ident : into $ty:ty $(, $($rest:tt)*)?) => {
         $(#[$doc])*
         pub fn $name(mut self, value: impl Into<$ty>) -> Self {
@@ -385,17 +398,13 @@ impl ChatRequest {
         user: into String,
         /// Sets the tools.
         tools = Vec<Tool>,
+        /// Adds a body field this type does not model (e.g. `intent`, `snippy`, `prediction`).
+        extra(key, value),
     }
 
     /// Sets the stop sequences.
     pub fn stop(mut self, stop: impl IntoIterator<Item = impl Into<String>>) -> Self {
         self.stop = Some(stop.into_iter().map(Into::into).collect());
-        self
-    }
-
-    /// Adds a body field this type does not model (e.g. `intent`, `snippy`, `prediction`).
-    pub fn extra(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {
-        self.extra.insert(key.into(), value.into());
         self
     }
 

@@ -331,17 +331,13 @@ impl MessagesRequest {
         temperature: f64,
         /// Sets `metadata`.
         metadata: MessagesMetadata,
+        /// Adds a body field this type does not model.
+        extra(key, value),
     }
 
     /// Sets the stop sequences.
     pub fn stop_sequences(mut self, stop: impl IntoIterator<Item = impl Into<String>>) -> Self {
         self.stop_sequences = stop.into_iter().map(Into::into).collect();
-        self
-    }
-
-    /// Adds a body field this type does not model.
-    pub fn extra(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {
-        self.extra.insert(key.into(), value.into());
         self
     }
 

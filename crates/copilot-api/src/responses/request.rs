@@ -144,6 +144,8 @@ impl ResponsesRequest {
         max_output_tokens: u32,
         /// Sets `previous_response_id`.
         previous_response_id: into String,
+        /// Adds a body field this type does not model.
+        extra(key, value),
     }
 
     /// Sets `reasoning`, and asks for `reasoning.encrypted_content` so it can be replayed.
@@ -153,12 +155,6 @@ impl ResponsesRequest {
         if !self.include.iter().any(|i| i == include) {
             self.include.push(include.to_owned());
         }
-        self
-    }
-
-    /// Adds a body field this type does not model.
-    pub fn extra(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {
-        self.extra.insert(key.into(), value.into());
         self
     }
 

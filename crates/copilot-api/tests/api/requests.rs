@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use copilot_api::{
-    ApiError, ChatEvent, ChatRequest, ContentPart, CopilotApiClient, CredentialTag,
+    ApiError, ChatEvent, ChatRequest, ContentPart, CopilotApiClient, CopilotAuth, CredentialTag,
     EmbeddingsRequest, ImageDetail, Initiator, JsonSchemaFormat, Message, ReasoningEffort,
     RequestOptions, ResponseFormat, StaticAuth, Tool, ToolCall, ToolChoice,
 };
@@ -630,18 +630,17 @@ async fn a_body_broken_after_its_first_byte_is_not_retried() {
     assert!(sleep.recorded().is_empty());
 }
 
-#[tokio::test]
-async fn credentials_never_travel_over_plain_http_to_a_remote_host() {
-    let client = CopilotApiClient::builder(StaticAuth::new(
-        "t",
-        "http://api.example.com".parse().unwrap(),
-    ))
-    .transport(SharedTransport::new(FnTransport::new(|_r| async {
-        unreachable!("nothing may be sent")
-    })))
-    .build()
-    .unwrap();
-    let error = client.models().await.unwrap_err();
+/// A client for `auth` whose transport fails the test if anything is sent.
+fn client_that_must_not_send(auth: impl CopilotAuth + 'static) -> CopilotApiClient {
+    CopilotApiClient::builder(auth)
+        .transport(SharedTransport::new(FnTransport::new(|_r| async {
+            unreachable!("nothing may be sent")
+        })))
+        .build()
+        .unwrap()
+}
+
+fn assert_insecure_url(error: &ApiError) {
     assert!(
         matches!(
             error,
@@ -649,6 +648,15 @@ async fn credentials_never_travel_over_plain_http_to_a_remote_host() {
         ),
         "{error:?}"
     );
+}
+
+#[tokio::test]
+async fn credentials_never_travel_over_plain_http_to_a_remote_host() {
+    let client = client_that_must_not_send(StaticAuth::new(
+        "t",
+        "http://api.example.com".parse().unwrap(),
+    ));
+    assert_insecure_url(&client.models().await.unwrap_err());
 }
 
 #[tokio::test]
@@ -960,23 +968,12 @@ async fn a_provider_key_in_any_header_never_travels_over_plain_http_to_a_remote_
         Provider::azure(remote.clone(), "k"),
         Provider::anthropic(remote.clone(), "k"),
     ] {
-        let client = CopilotApiClient::builder(provider)
-            .transport(SharedTransport::new(FnTransport::new(|_r| async {
-                unreachable!("nothing may be sent")
-            })))
-            .build()
-            .unwrap();
+        let client = client_that_must_not_send(provider);
         let error = client
             .chat(ChatRequest::new("gpt-4.1", vec![Message::user("hi")]))
             .await
             .unwrap_err();
-        assert!(
-            matches!(
-                error,
-                ApiError::Transport(TransportError::InsecureUrl { .. })
-            ),
-            "{error:?}"
-        );
+        assert_insecure_url(&error);
     }
 }
 
