@@ -28,7 +28,11 @@ pub(crate) fn chat_request(parts: &RequestParts<'_>, history: &[HistoryEntry]) -
     if let Some(system) = parts.system_message {
         messages.push(Message::system(system));
     }
-    messages.extend(history.iter().map(|entry| entry.message.clone()));
+    messages.extend(
+        history
+            .iter()
+            .map(|entry| entry.replayed_to(parts.model).message.clone()),
+    );
     let mut request = ChatRequest::new(parts.model, messages);
     if !parts.tools.is_empty() {
         request = request.tools(parts.tools.iter().map(Tool::chat_definition).collect());
@@ -50,7 +54,10 @@ pub(crate) fn responses_request(
     parts: &RequestParts<'_>,
     history: &[HistoryEntry],
 ) -> ResponsesRequest {
-    let input = history.iter().flat_map(message_items).collect();
+    let input = history
+        .iter()
+        .flat_map(|entry| message_items(&entry.replayed_to(parts.model)))
+        .collect();
     let mut request = ResponsesRequest::new(parts.model, input);
     if let Some(system) = parts.system_message {
         request = request.instructions(system);
@@ -94,6 +101,7 @@ pub(crate) fn messages_request(
         .collect();
     let mut messages: Vec<AnthropicMessage> = Vec::with_capacity(history.len());
     for entry in history {
+        let entry = entry.replayed_to(parts.model);
         let message = &entry.message;
         let (role, blocks) = match message.role {
             Role::System | Role::Developer => {
@@ -110,7 +118,7 @@ pub(crate) fn messages_request(
                     message.text(),
                 )],
             ),
-            Role::Assistant => (Role::Assistant, assistant_blocks(entry)),
+            Role::Assistant => (Role::Assistant, assistant_blocks(&entry)),
             _ => (Role::User, user_blocks(message)),
         };
         if blocks.is_empty() {
@@ -385,6 +393,68 @@ mod tests {
             reasoning_effort: effort,
             tools: &[],
             output_schema: None,
+        }
+    }
+
+    /// A prompt, then an assistant answer by `writer` carrying every kind of reasoning replay state.
+    fn reasoned_history(writer: Option<&str>) -> Vec<HistoryEntry> {
+        let mut call = ToolCall::function("call_1", "read", "{}");
+        call.function.thought_signature = Some("gemini-sig".into());
+        let message = Message::assistant("answer")
+            .with_tool_calls(vec![call])
+            .with_reasoning(Some("thought".into()), Some("opaque-sig".into()));
+        let mut entry = HistoryEntry::new(message)
+            .reasoning_id("rs_1")
+            .thinking_blocks([ContentBlock::thinking("thought", "claude-sig")]);
+        entry.model = writer.map(str::to_owned);
+        vec![
+            HistoryEntry::new(Message::user("q")),
+            entry,
+            HistoryEntry::new(Message::tool("call_1", "r")),
+        ]
+    }
+
+    /// The three request bodies `model` would get for `history`, as one JSON text.
+    fn bodies_for(model: &str, history: &[HistoryEntry]) -> String {
+        let parts = RequestParts {
+            model,
+            ..parts(None)
+        };
+        let chat = serde_json::to_value(chat_request(&parts, history)).expect("chat");
+        let responses =
+            serde_json::to_value(responses_request(&parts, history)).expect("responses");
+        let messages =
+            serde_json::to_value(messages_request(&parts, None, history)).expect("messages");
+        format!("{chat}\n{responses}\n{messages}")
+    }
+
+    #[test]
+    fn reasoning_goes_back_only_to_the_model_that_wrote_it() {
+        let signatures = [
+            "opaque-sig",
+            "gemini-sig",
+            "claude-sig",
+            "rs_1",
+            "\"thought\"",
+        ];
+        // Another model: the text and tool round stay, every signature and reasoning field goes.
+        let foreign = bodies_for("gpt-5", &reasoned_history(Some("claude-x")));
+        for secret in signatures {
+            assert!(
+                !foreign.contains(secret),
+                "{secret} replayed to gpt-5: {foreign}"
+            );
+        }
+        assert!(
+            foreign.contains("answer") && foreign.contains("call_1"),
+            "{foreign}"
+        );
+        // The writer itself, and an entry whose writer is unknown (saved before the field): all kept.
+        for history in [reasoned_history(Some("claude-x")), reasoned_history(None)] {
+            let own = bodies_for("claude-x", &history);
+            for secret in signatures {
+                assert!(own.contains(secret), "{secret} missing: {own}");
+            }
         }
     }
 

@@ -30,6 +30,15 @@ pub struct HistoryEntry {
     /// [`InfiniteSessionConfig`](crate::InfiniteSessionConfig)). Saved and resumed like any entry.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub compaction_summary: bool,
+    /// For an assistant answer: the model that wrote it (as resolved: the concrete model behind `auto`).
+    /// Its reasoning (`reasoning_text`, `reasoning_opaque`, Gemini's `thought_signature`s, the reasoning
+    /// id, the thinking blocks) is sent back only to that model: a signature or encrypted reasoning of
+    /// one model is refused by, or meaningless to, another, so after
+    /// [`Session::set_model`](crate::Session::set_model) the new model gets the earlier answers' text
+    /// and tool calls without them. `None` (entries saved before this field, or built by hand) replays
+    /// the reasoning to whatever model runs next, as before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
 }
 
 impl HistoryEntry {
@@ -40,7 +49,42 @@ impl HistoryEntry {
             reasoning_id: None,
             thinking_blocks: Vec::new(),
             compaction_summary: false,
+            model: None,
         }
+    }
+
+    /// Sets the model that wrote this assistant answer.
+    pub fn model(mut self, model: impl Into<String>) -> Self {
+        self.model = Some(model.into());
+        self
+    }
+
+    /// This entry as sent to `model`: unchanged when `model` wrote it (or its writer is unknown);
+    /// otherwise without the reasoning only its writer can read (see [`HistoryEntry::model`]).
+    pub(crate) fn replayed_to(&self, model: &str) -> std::borrow::Cow<'_, HistoryEntry> {
+        use std::borrow::Cow;
+        let foreign = self.model.as_deref().is_some_and(|writer| writer != model);
+        let has_reasoning = self.reasoning_id.is_some()
+            || !self.thinking_blocks.is_empty()
+            || self.message.reasoning_text.is_some()
+            || self.message.reasoning_opaque.is_some()
+            || self
+                .message
+                .tool_calls
+                .iter()
+                .any(|call| call.function.thought_signature.is_some());
+        if !foreign || !has_reasoning {
+            return Cow::Borrowed(self);
+        }
+        let mut entry = self.clone();
+        entry.reasoning_id = None;
+        entry.thinking_blocks.clear();
+        entry.message.reasoning_text = None;
+        entry.message.reasoning_opaque = None;
+        for call in &mut entry.message.tool_calls {
+            call.function.thought_signature = None;
+        }
+        Cow::Owned(entry)
     }
 
     /// Sets the reasoning item id kept beside an assistant message.

@@ -530,7 +530,10 @@ impl Session {
         self.inner.state().model.clone()
     }
 
-    /// Switches the model for the following turns (the history is kept).
+    /// Switches the model for the following turns. The history is kept; each earlier answer's reasoning
+    /// goes back only to the model that wrote it ([`HistoryEntry::model`]). The reasoning effort stays as
+    /// set: Copilot refuses an effort the new model does not list (`ApiError::InvalidReasoningEffort`,
+    /// naming the ones it takes), so change or clear it with [`Session::set_reasoning_effort`].
     pub fn set_model(&self, model: impl Into<String>) {
         self.inner.state().model = model.into();
     }

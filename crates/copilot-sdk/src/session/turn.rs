@@ -259,7 +259,7 @@ pub(crate) async fn run(
             } else {
                 tool_round(session, &run, rounds, sink).await?
             };
-            let assistant = assistant_entry(&collected, thinking_blocks);
+            let assistant = assistant_entry(&collected, thinking_blocks, &model);
             let mut state = session.state();
             state.history.push(assistant);
             for (call, result) in run.iter().zip(&results) {
@@ -302,7 +302,7 @@ pub(crate) async fn run(
             let mut state = session.state();
             state
                 .history
-                .push(assistant_entry(&collected, thinking_blocks));
+                .push(assistant_entry(&collected, thinking_blocks, &model));
             for (call, result) in collected.tool_calls.iter().zip(&results) {
                 state.history.push(HistoryEntry::new(Message::tool(
                     call.id.clone(),
@@ -329,12 +329,16 @@ struct Round {
 }
 
 /// The history entry of an assistant answer: the message, and beside it what a replay on the same
-/// endpoint needs (the reasoning id; the Messages thinking blocks).
+/// endpoint needs (the reasoning id; the Messages thinking blocks) and the model that wrote it (its
+/// reasoning goes back to that model only).
 fn assistant_entry(
     collected: &CollectedMessage,
     thinking_blocks: Vec<ContentBlock>,
+    model: &str,
 ) -> HistoryEntry {
-    let mut entry = HistoryEntry::new(collected.to_message()).thinking_blocks(thinking_blocks);
+    let mut entry = HistoryEntry::new(collected.to_message())
+        .thinking_blocks(thinking_blocks)
+        .model(model);
     entry.reasoning_id = collected.reasoning.id.clone();
     entry
 }

@@ -363,6 +363,47 @@ async fn a_non_streamed_claude_tool_turn_keeps_its_thinking_signature() -> Resul
 }
 
 #[tokio::test]
+async fn claude_reasoning_is_not_replayed_to_a_responses_model() -> Result<(), SdkError> {
+    let target = target().await;
+    let session = session(&target, thinking_tool_config()).await?;
+    session.send_and_wait("Use get_weather for Lisbon").await?;
+    let entries = session.history_entries();
+    let claude = entries
+        .iter()
+        .find(|e| e.message.role == copilot_sdk::Role::Assistant)
+        .expect("an assistant entry");
+    assert_eq!(claude.model.as_deref(), Some("claude-sonnet-4.5"));
+    assert!(claude.message.reasoning_opaque.is_some() && !claude.thinking_blocks.is_empty());
+
+    // On /responses, a Claude signature would be sent as another model's encrypted reasoning.
+    session.set_model("gpt-5.3-codex");
+    session.send_and_wait("And what should I wear?").await?;
+    let responses = requests(&target, Endpoint::Responses);
+    assert_eq!(responses.len(), 1);
+    let input = body(&responses[0])["input"].clone();
+    let items = input.as_array().expect("input items");
+    assert!(
+        items.iter().all(|item| item["type"] != "reasoning"),
+        "no reasoning item from Claude's answers: {input}"
+    );
+    assert!(!input.to_string().contains("mocksig"), "{input}");
+    assert!(
+        items.iter().any(|item| item["type"] == "function_call"),
+        "the tool round is still replayed: {input}"
+    );
+
+    // Claude's own turns keep their reasoning for Claude.
+    session.set_model("claude-sonnet-4.5");
+    session.send_and_wait("Thanks, in one word?").await?;
+    let messages = requests(&target, Endpoint::Messages);
+    assert_eq!(
+        replayed_thinking(&body(messages.last().expect("a request"))).len(),
+        2
+    );
+    Ok(())
+}
+
+#[tokio::test]
 async fn switching_between_claude_and_a_chat_model_replays_the_history_on_each()
 -> Result<(), SdkError> {
     let target = target().await;
@@ -401,6 +442,13 @@ async fn switching_between_claude_and_a_chat_model_replays_the_history_on_each()
         !chat.to_string().contains("\"thinking\""),
         "no Messages thinking block on chat: {chat}"
     );
+    // Claude's reasoning and signatures are Claude's: gpt-4.1 gets the answers without them.
+    for message in history {
+        assert!(
+            message.get("reasoning_opaque").is_none() && message.get("reasoning_text").is_none(),
+            "no Claude reasoning replayed to gpt-4.1: {message}"
+        );
+    }
 
     // Back on /v1/messages: the Claude answers with their signed thinking, the gpt-4.1 answer as text.
     let back = body(&messages[2]);
