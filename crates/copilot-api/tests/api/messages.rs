@@ -12,7 +12,7 @@ use wiremock::{MockServer, ResponseTemplate};
 
 use crate::support::{
     catch_all, client_for, collect, decode_split, decode_with, events_json, fixture, header, post,
-    request_json,
+    request_json, sse_answer,
 };
 
 fn stream_fixture() -> Vec<u8> {
@@ -180,17 +180,28 @@ data: {\"type\":\"message_stop\"}\n\n";
     );
 }
 
-#[test]
-fn an_error_event_is_a_typed_error_and_ends_the_stream() {
-    let stream = b"event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"m\"}}\n\n\
-event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n\
-data: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"late\"}}\n\n";
-    let events = decode_with(Dialect::Messages, stream, 0);
+/// Decodes `message_start`, an `overloaded_error` event and then `after`: the error is a typed
+/// `RateLimited` and ends the stream, whatever comes after it.
+fn assert_overloaded_ends_the_stream(dialect: Dialect, after: &str) {
+    let stream = format!(
+        "event: message_start\ndata: {{\"type\":\"message_start\",\"message\":{{\"id\":\"m\"}}}}\n\n\
+event: error\ndata: {{\"type\":\"error\",\"error\":{{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}}}\n\n\
+{after}"
+    );
+    let events = decode_with(dialect, stream.as_bytes(), 0);
     assert_eq!(events.len(), 2, "{:?}", events_json(&events));
     assert!(
         matches!(events[1], Err(ApiError::RateLimited { .. })),
         "{:?}",
         events[1]
+    );
+}
+
+#[test]
+fn an_error_event_is_a_typed_error_and_ends_the_stream() {
+    assert_overloaded_ends_the_stream(
+        Dialect::Messages,
+        "data: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"late\"}}\n\n",
     );
     let invalid = b"data: {\"type\":\"error\",\"error\":{\"type\":\"invalid_request_error\",\"message\":\"thinking blocks must be replayed\"}}\n\n";
     let events = decode_with(Dialect::Messages, invalid, 0);
@@ -249,16 +260,7 @@ fn the_raw_dialect_keeps_every_event_verbatim() {
         }
     }
     // An error event is the same typed error as in the mapped dialect, and ends the stream.
-    let stream = b"event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"m\"}}\n\n\
-event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n\
-data: {\"type\":\"ping\"}\n\n";
-    let events = decode_with(Dialect::MessagesRaw, stream, 0);
-    assert_eq!(events.len(), 2, "{:?}", events_json(&events));
-    assert!(
-        matches!(events[1], Err(ApiError::RateLimited { .. })),
-        "{:?}",
-        events[1]
-    );
+    assert_overloaded_ends_the_stream(Dialect::MessagesRaw, "data: {\"type\":\"ping\"}\n\n");
     // Cut before `message_stop`: the end says no finish was seen.
     let cut = b"data: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"cut\"}}\n\n";
     let events = events_json(&decode_with(Dialect::MessagesRaw, cut, 0));
@@ -401,11 +403,7 @@ async fn a_tool_result_turn_is_agent_initiated_and_replays_the_thinking() {
 async fn the_callers_anthropic_version_wins() {
     let server = MockServer::start().await;
     post("/v1/messages")
-        .respond_with(
-            ResponseTemplate::new(200)
-                .insert_header("content-type", "text/event-stream")
-                .set_body_bytes(stream_fixture()),
-        )
+        .respond_with(sse_answer(stream_fixture()))
         .mount(&server)
         .await;
     catch_all(&server).await;

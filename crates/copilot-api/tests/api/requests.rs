@@ -20,13 +20,12 @@ use wiremock::matchers::header as has_header;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::support::{
-    RotatingAuth, catch_all, client_for, fixture, get, header, hi, post, request_json, to_wire,
+    RotatingAuth, catch_all, client_for, fixture, get, header, hi, post, request_json, sse_answer,
+    to_wire,
 };
 
 fn sse_ok() -> ResponseTemplate {
-    ResponseTemplate::new(200)
-        .insert_header("content-type", "text/event-stream")
-        .set_body_bytes(to_wire(&fixture("sse_chat_plain_text_gpt4era.sse"), "\n"))
+    sse_answer(to_wire(&fixture("sse_chat_plain_text_gpt4era.sse"), "\n"))
 }
 
 async fn chat_server() -> MockServer {

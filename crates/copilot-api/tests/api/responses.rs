@@ -9,6 +9,7 @@ use wiremock::{MockServer, ResponseTemplate};
 
 use crate::support::{
     catch_all, client_for, collect, decode_all_ways, events_json, header, post, request_json,
+    sse_answer,
 };
 
 /// A synthetic `/responses` stream (shape per `docs/protocol.md` §7): reasoning, text, a function call, completion.
@@ -102,11 +103,7 @@ fn responses_incomplete_failed_and_error_events() {
 async fn responses_request_shape_and_function_call_output_initiator() {
     let server = MockServer::start().await;
     post("/responses")
-        .respond_with(
-            ResponseTemplate::new(200)
-                .insert_header("content-type", "text/event-stream")
-                .set_body_bytes(responses_sse()),
-        )
+        .respond_with(sse_answer(responses_sse()))
         .mount(&server)
         .await;
     catch_all(&server).await;

@@ -196,6 +196,13 @@ pub fn get(route: &str) -> wiremock::MockBuilder {
     wiremock::Mock::given(wiremock::matchers::method("GET")).and(wiremock::matchers::path(route))
 }
 
+/// A 200 answer streaming `body` as server-sent events.
+pub fn sse_answer(body: Vec<u8>) -> wiremock::ResponseTemplate {
+    wiremock::ResponseTemplate::new(200)
+        .insert_header("content-type", "text/event-stream")
+        .set_body_bytes(body)
+}
+
 /// The smallest chat request: `gpt-4o`, one user message `hi`.
 pub fn hi() -> ChatRequest {
     ChatRequest::new("gpt-4o", vec![Message::user("hi")])
