@@ -6,6 +6,22 @@ fn url(s: &str) -> Url {
     Url::parse(s).unwrap()
 }
 
+/// Asserts the web, REST API and Copilot API base URLs of `host`, naming `input` on failure.
+fn assert_bases(host: &GitHubHost, input: &str, [web, api, copilot]: [&str; 3]) {
+    assert_eq!(host.web_url().as_str(), web, "{input}");
+    assert_eq!(host.api_url().as_str(), api, "{input}");
+    assert_eq!(host.copilot_api_url().as_str(), copilot, "{input}");
+}
+
+/// Asserts where `host` sends the Copilot token exchange and the device-code request.
+fn assert_token_and_device_endpoints(host: &GitHubHost, token: &str, device: &str) {
+    assert_eq!(
+        host.api_endpoint("/copilot_internal/v2/token").as_str(),
+        token
+    );
+    assert_eq!(host.web_endpoint("/login/device/code").as_str(), device);
+}
+
 #[test]
 fn github_com_in_every_spelling() {
     for input in [
@@ -17,22 +33,21 @@ fn github_com_in_every_spelling() {
     ] {
         let host = GitHubHost::parse(input).unwrap();
         assert_eq!(host.kind(), &HostKind::GitHubCom, "{input}");
-        assert_eq!(host.web_url().as_str(), "https://github.com/");
-        assert_eq!(host.api_url().as_str(), "https://api.github.com/");
-        assert_eq!(
-            host.copilot_api_url().as_str(),
-            "https://api.githubcopilot.com/"
+        assert_bases(
+            &host,
+            input,
+            [
+                "https://github.com/",
+                "https://api.github.com/",
+                "https://api.githubcopilot.com/",
+            ],
         );
         assert_eq!(host.key(), "github.com");
     }
-    let host = GitHubHost::github_com();
-    assert_eq!(
-        host.api_endpoint("/copilot_internal/v2/token").as_str(),
-        "https://api.github.com/copilot_internal/v2/token"
-    );
-    assert_eq!(
-        host.web_endpoint("/login/device/code").as_str(),
-        "https://github.com/login/device/code"
+    assert_token_and_device_endpoints(
+        &GitHubHost::github_com(),
+        "https://api.github.com/copilot_internal/v2/token",
+        "https://github.com/login/device/code",
     );
 }
 
@@ -52,11 +67,14 @@ fn ghe_com_tenants() {
             },
             "{input}"
         );
-        assert_eq!(host.web_url().as_str(), "https://acme.ghe.com/");
-        assert_eq!(host.api_url().as_str(), "https://api.acme.ghe.com/");
-        assert_eq!(
-            host.copilot_api_url().as_str(),
-            "https://copilot-api.acme.ghe.com/"
+        assert_bases(
+            &host,
+            input,
+            [
+                "https://acme.ghe.com/",
+                "https://api.acme.ghe.com/",
+                "https://copilot-api.acme.ghe.com/",
+            ],
         );
         assert_eq!(host.key(), "acme.ghe.com");
     }
@@ -129,13 +147,10 @@ fn custom_hosts_point_everything_anywhere() {
         url("http://127.0.0.1:9000/copilot"),
     );
     assert_eq!(host.kind(), &HostKind::Custom);
-    assert_eq!(
-        host.api_endpoint("/copilot_internal/v2/token").as_str(),
-        "http://127.0.0.1:9000/api/copilot_internal/v2/token"
-    );
-    assert_eq!(
-        host.web_endpoint("/login/device/code").as_str(),
-        "http://127.0.0.1:9000/github/login/device/code"
+    assert_token_and_device_endpoints(
+        &host,
+        "http://127.0.0.1:9000/api/copilot_internal/v2/token",
+        "http://127.0.0.1:9000/github/login/device/code",
     );
 }
 
@@ -191,11 +206,7 @@ fn loopback_copilot_api_is_trusted_only_for_custom_hosts() {
             );
         }
     }
-    let custom = GitHubHost::custom(
-        url("http://127.0.0.1:4000"),
-        url("http://127.0.0.1:4000/api"),
-        url("http://127.0.0.1:4000/copilot"),
-    );
+    let custom = custom_on("http://127.0.0.1:4000");
     assert!(custom.is_trusted_copilot_api(&url("http://127.0.0.1:4010")));
     assert!(custom.is_trusted_copilot_api(&url("http://localhost:4010")));
     assert!(!custom.is_trusted_copilot_api(&url("http://attacker.localhost:4010")));
@@ -213,12 +224,22 @@ fn host_errors_never_echo_url_credentials() {
         "ftp://u:hunter2password@github.example.com",
         "https://u:hunter2password@",
     ] {
-        let error = GitHubHost::parse(input).unwrap_err();
-        let shown = format!("{error} {error:?}");
-        assert!(!shown.contains("hunter2password"), "{input}: {shown}");
+        assert_no_password(GitHubHost::parse(input).unwrap_err(), input);
     }
-    let error = GitHubHost::enterprise_server_url("https://u:hunter2password@ghes.example.com")
-        .unwrap_err();
+    let input = "https://u:hunter2password@ghes.example.com";
+    assert_no_password(GitHubHost::enterprise_server_url(input).unwrap_err(), input);
+}
+
+fn assert_no_password(error: TransportError, input: &str) {
     let shown = format!("{error} {error:?}");
-    assert!(!shown.contains("hunter2password"), "{shown}");
+    assert!(!shown.contains("hunter2password"), "{input}: {shown}");
+}
+
+/// A custom host whose web root is `base`, its REST API at `base/api` and its Copilot API at `base/copilot`.
+fn custom_on(base: &str) -> GitHubHost {
+    GitHubHost::custom(
+        url(base),
+        url(&format!("{base}/api")),
+        url(&format!("{base}/copilot")),
+    )
 }

@@ -5,7 +5,9 @@ use std::time::{Duration, SystemTime};
 use bytes::Bytes;
 use copilot_http::retry::{RetryPolicy, parse_retry_after, send_with_retry};
 use copilot_http::time::{ManualClock, RecordingSleep};
-use copilot_http::{FnTransport, ReqwestTransport, ResponseBody, TransportError};
+use copilot_http::{
+    FnTransport, HttpResponse, HttpTransport, ReqwestTransport, ResponseBody, TransportError,
+};
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -41,22 +43,66 @@ async fn fail_then_succeed(server: &MockServer, failure: ResponseTemplate, times
         .await;
 }
 
+/// Starts a server that answers every GET with `answer`.
+async fn always(answer: ResponseTemplate) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(answer)
+        .mount(&server)
+        .await;
+    server
+}
+
+/// Sends a GET to `url` once through `send_with_retry` with `clock` and a sleeper that advances it;
+/// returns the outcome and the sleeper, so a test can read the waits.
+async fn send(
+    transport: &dyn HttpTransport,
+    url: &str,
+    policy: &RetryPolicy,
+    clock: &ManualClock,
+) -> (Result<HttpResponse, TransportError>, RecordingSleep) {
+    let sleep = RecordingSleep::advancing(clock.clone());
+    let outcome = send_with_retry(transport, get(url.into()), policy, clock, &sleep).await;
+    (outcome, sleep)
+}
+
+/// Sends a GET to `url` over a real [`ReqwestTransport`] under [`exact_policy`], the clock at [`t0`].
+async fn send_over_reqwest(url: &str) -> (HttpResponse, RecordingSleep) {
+    let transport = ReqwestTransport::new().unwrap();
+    let (outcome, sleep) = send(&transport, url, &exact_policy(), &ManualClock::new(t0())).await;
+    (outcome.unwrap(), sleep)
+}
+
+/// A transport that counts its calls and answers each with `answer()`; returns it and the counter.
+fn counting(
+    answer: impl Fn() -> Result<HttpResponse, TransportError> + Send + Sync + 'static,
+) -> (FnTransport, Arc<AtomicUsize>) {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counter = calls.clone();
+    let transport = FnTransport::new(move |_| {
+        counter.fetch_add(1, Ordering::SeqCst);
+        std::future::ready(answer())
+    });
+    (transport, calls)
+}
+
+/// An empty response with `status` and, when given, a `Retry-After` header.
+fn status_with_retry_after(status: u16, retry_after: Option<&str>) -> HttpResponse {
+    let mut response = http::Response::new(ResponseBody::from_bytes(""));
+    *response.status_mut() = http::StatusCode::from_u16(status).unwrap();
+    if let Some(value) = retry_after {
+        response
+            .headers_mut()
+            .insert("retry-after", value.parse().unwrap());
+    }
+    response
+}
+
 #[tokio::test]
 async fn retries_429_then_succeeds_with_backoff() {
     let server = MockServer::start().await;
     fail_then_succeed(&server, ResponseTemplate::new(429), 1).await;
-    let clock = ManualClock::new(t0());
-    let sleep = RecordingSleep::advancing(clock.clone());
-    let transport = ReqwestTransport::new().unwrap();
-    let response = send_with_retry(
-        &transport,
-        get(format!("{}/models", server.uri())),
-        &exact_policy(),
-        &clock,
-        &sleep,
-    )
-    .await
-    .unwrap();
+    let (response, sleep) = send_over_reqwest(&format!("{}/models", server.uri())).await;
     assert_eq!(response.status(), 200);
     assert_eq!(&response.into_body().bytes().await.unwrap()[..], b"ok");
     assert_eq!(sleep.recorded(), vec![Duration::from_millis(500)]);
@@ -68,18 +114,7 @@ async fn honours_retry_after_seconds() {
     let server = MockServer::start().await;
     let failure = ResponseTemplate::new(503).insert_header("retry-after", "7");
     fail_then_succeed(&server, failure, 2).await;
-    let clock = ManualClock::new(t0());
-    let sleep = RecordingSleep::advancing(clock.clone());
-    let transport = ReqwestTransport::new().unwrap();
-    let response = send_with_retry(
-        &transport,
-        get(server.uri()),
-        &exact_policy(),
-        &clock,
-        &sleep,
-    )
-    .await
-    .unwrap();
+    let (response, sleep) = send_over_reqwest(&server.uri()).await;
     assert_eq!(response.status(), 200);
     assert_eq!(
         sleep.recorded(),
@@ -89,45 +124,19 @@ async fn honours_retry_after_seconds() {
 
 #[tokio::test]
 async fn honours_retry_after_http_date_against_the_injected_clock() {
-    let clock = ManualClock::new(t0());
     let date = httpdate::fmt_http_date(t0() + Duration::from_secs(12));
     let server = MockServer::start().await;
     let failure = ResponseTemplate::new(429).insert_header("retry-after", date.as_str());
     fail_then_succeed(&server, failure, 1).await;
-    let sleep = RecordingSleep::advancing(clock.clone());
-    let transport = ReqwestTransport::new().unwrap();
-    let response = send_with_retry(
-        &transport,
-        get(server.uri()),
-        &exact_policy(),
-        &clock,
-        &sleep,
-    )
-    .await
-    .unwrap();
+    let (response, sleep) = send_over_reqwest(&server.uri()).await;
     assert_eq!(response.status(), 200);
     assert_eq!(sleep.recorded(), vec![Duration::from_secs(12)]);
 }
 
 #[tokio::test]
 async fn gives_up_after_max_attempts_and_returns_the_last_response() {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(500).set_body_string("boom"))
-        .mount(&server)
-        .await;
-    let clock = ManualClock::new(t0());
-    let sleep = RecordingSleep::advancing(clock.clone());
-    let transport = ReqwestTransport::new().unwrap();
-    let response = send_with_retry(
-        &transport,
-        get(server.uri()),
-        &exact_policy(),
-        &clock,
-        &sleep,
-    )
-    .await
-    .unwrap();
+    let server = always(ResponseTemplate::new(500).set_body_string("boom")).await;
+    let (response, sleep) = send_over_reqwest(&server.uri()).await;
     assert_eq!(response.status(), 500);
     assert_eq!(&response.into_body().bytes().await.unwrap()[..], b"boom");
     assert_eq!(
@@ -143,23 +152,8 @@ async fn gives_up_after_max_attempts_and_returns_the_last_response() {
 
 #[tokio::test]
 async fn gives_up_when_retry_after_exceeds_the_time_budget() {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "3600"))
-        .mount(&server)
-        .await;
-    let clock = ManualClock::new(t0());
-    let sleep = RecordingSleep::advancing(clock.clone());
-    let transport = ReqwestTransport::new().unwrap();
-    let response = send_with_retry(
-        &transport,
-        get(server.uri()),
-        &exact_policy(),
-        &clock,
-        &sleep,
-    )
-    .await
-    .unwrap();
+    let server = always(ResponseTemplate::new(429).insert_header("retry-after", "3600")).await;
+    let (response, sleep) = send_over_reqwest(&server.uri()).await;
     assert_eq!(response.status(), 429);
     assert!(sleep.recorded().is_empty());
     assert_eq!(server.received_requests().await.unwrap().len(), 1);
@@ -168,30 +162,10 @@ async fn gives_up_when_retry_after_exceeds_the_time_budget() {
 #[tokio::test]
 async fn does_not_retry_non_retryable_statuses() {
     for status in [400u16, 401, 402, 403, 404, 421, 466] {
-        let calls = Arc::new(AtomicUsize::new(0));
-        let counter = calls.clone();
-        let transport = FnTransport::new(move |_| {
-            counter.fetch_add(1, Ordering::SeqCst);
-            async move {
-                Ok(http::Response::builder()
-                    .status(status)
-                    .header("retry-after", "1")
-                    .body(ResponseBody::empty())
-                    .unwrap())
-            }
-        });
+        let (transport, calls) = counting(move || Ok(status_with_retry_after(status, Some("1"))));
         let clock = ManualClock::new(t0());
-        let sleep = RecordingSleep::new();
-        let response = send_with_retry(
-            &transport,
-            get("https://x.test/".into()),
-            &exact_policy(),
-            &clock,
-            &sleep,
-        )
-        .await
-        .unwrap();
-        assert_eq!(response.status(), status);
+        let (outcome, _) = send(&transport, "https://x.test/", &exact_policy(), &clock).await;
+        assert_eq!(outcome.unwrap().status(), status);
         assert_eq!(
             calls.load(Ordering::SeqCst),
             1,
@@ -202,58 +176,39 @@ async fn does_not_retry_non_retryable_statuses() {
 
 #[tokio::test]
 async fn retries_transport_errors_then_reports_the_typed_error() {
-    let calls = Arc::new(AtomicUsize::new(0));
-    let counter = calls.clone();
-    let transport = FnTransport::new(move |_| {
-        counter.fetch_add(1, Ordering::SeqCst);
-        async {
-            Err(TransportError::Connect {
-                url: "https://x.test/".into(),
-                message: "connection refused".into(),
-            })
-        }
+    let (transport, calls) = counting(|| {
+        Err(TransportError::Connect {
+            url: "https://x.test/".into(),
+            message: "connection refused".into(),
+        })
     });
-    let clock = ManualClock::new(t0());
-    let sleep = RecordingSleep::advancing(clock.clone());
     let policy = exact_policy().max_attempts(2);
-    let error = send_with_retry(
+    let (outcome, _) = send(
         &transport,
-        get("https://x.test/".into()),
+        "https://x.test/",
         &policy,
-        &clock,
-        &sleep,
+        &ManualClock::new(t0()),
     )
-    .await
-    .unwrap_err();
+    .await;
+    let error = outcome.unwrap_err();
     assert!(matches!(error, TransportError::Connect { .. }), "{error:?}");
     assert_eq!(calls.load(Ordering::SeqCst), 2);
 }
 
 #[tokio::test]
 async fn does_not_retry_refused_requests() {
-    let calls = Arc::new(AtomicUsize::new(0));
-    let counter = calls.clone();
-    let transport = FnTransport::new(move |_| {
-        counter.fetch_add(1, Ordering::SeqCst);
-        async {
-            Err(TransportError::InsecureUrl {
-                url: "http://x.test/".into(),
-                reason: "test",
-            })
-        }
+    let (transport, calls) = counting(|| {
+        Err(TransportError::InsecureUrl {
+            url: "http://x.test/".into(),
+            reason: "test",
+        })
     });
     let clock = ManualClock::new(t0());
-    let sleep = RecordingSleep::new();
-    let error = send_with_retry(
-        &transport,
-        get("http://x.test/".into()),
-        &exact_policy(),
-        &clock,
-        &sleep,
-    )
-    .await
-    .unwrap_err();
-    assert!(matches!(error, TransportError::InsecureUrl { .. }));
+    let (outcome, _) = send(&transport, "http://x.test/", &exact_policy(), &clock).await;
+    assert!(matches!(
+        outcome.unwrap_err(),
+        TransportError::InsecureUrl { .. }
+    ));
     assert_eq!(calls.load(Ordering::SeqCst), 1);
 }
 
@@ -308,31 +263,13 @@ fn parses_retry_after_forms() {
 #[tokio::test]
 async fn an_absurd_retry_after_after_a_second_neither_panics_nor_waits() {
     let clock = ManualClock::new(t0());
-    let calls = Arc::new(AtomicUsize::new(0));
-    let (counter, ticking) = (calls.clone(), clock.clone());
-    let transport = FnTransport::new(move |_| {
-        counter.fetch_add(1, Ordering::SeqCst);
+    let ticking = clock.clone();
+    let (transport, calls) = counting(move || {
         ticking.advance(Duration::from_secs(2));
-        async {
-            let mut response = http::Response::new(ResponseBody::from_bytes(""));
-            *response.status_mut() = http::StatusCode::SERVICE_UNAVAILABLE;
-            response
-                .headers_mut()
-                .insert("retry-after", "18446744073709551615".parse().unwrap());
-            Ok(response)
-        }
+        Ok(status_with_retry_after(503, Some("18446744073709551615")))
     });
-    let sleep = RecordingSleep::advancing(clock.clone());
-    let response = send_with_retry(
-        &transport,
-        get("https://x.test/".into()),
-        &exact_policy(),
-        &clock,
-        &sleep,
-    )
-    .await
-    .unwrap();
-    assert_eq!(response.status(), 503);
+    let (outcome, sleep) = send(&transport, "https://x.test/", &exact_policy(), &clock).await;
+    assert_eq!(outcome.unwrap().status(), 503);
     assert_eq!(calls.load(Ordering::SeqCst), 1);
     assert!(sleep.recorded().is_empty());
     assert_eq!(
@@ -344,16 +281,6 @@ async fn an_absurd_retry_after_after_a_second_neither_panics_nor_waits() {
 #[test]
 fn the_classifier_retries_a_non_idempotent_call_only_when_it_was_not_processed() {
     use copilot_http::retry::{Idempotency, Verdict, classify};
-    let response = |status: u16, retry_after: Option<&str>| {
-        let mut response = http::Response::new(ResponseBody::from_bytes(""));
-        *response.status_mut() = http::StatusCode::from_u16(status).unwrap();
-        if let Some(value) = retry_after {
-            response
-                .headers_mut()
-                .insert("retry-after", value.parse().unwrap());
-        }
-        response
-    };
     let now = t0();
     let post = Idempotency::NonIdempotent;
     let get = Idempotency::Idempotent;
@@ -375,7 +302,7 @@ fn the_classifier_retries_a_non_idempotent_call_only_when_it_was_not_processed()
         (get, 403, None, Verdict::RefreshCredentials),
         (get, 404, None, Verdict::Final),
     ] {
-        let response = response(status, retry_after);
+        let response = status_with_retry_after(status, retry_after);
         assert_eq!(
             classify(idempotency, Ok(&response), now),
             verdict,

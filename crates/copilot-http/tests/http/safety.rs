@@ -24,40 +24,48 @@ fn with_auth(url: &str) -> http::Request<Bytes> {
         .unwrap()
 }
 
+/// Sends a GET with a bearer token to each of `urls` through a [`counting_transport`]; returns each
+/// outcome and how many requests reached the inner transport.
+async fn send_each(urls: &[&str]) -> (Vec<Result<(), TransportError>>, usize) {
+    let (transport, calls) = counting_transport();
+    let mut outcomes = Vec::new();
+    for url in urls {
+        outcomes.push(transport.send(with_auth(url)).await.map(drop));
+    }
+    (outcomes, calls.load(Ordering::SeqCst))
+}
+
 #[tokio::test]
 async fn https_with_credentials_is_sent() {
-    let (transport, calls) = counting_transport();
-    transport
-        .send(with_auth("https://api.githubcopilot.com/models"))
-        .await
-        .unwrap();
-    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    let (outcomes, calls) = send_each(&["https://api.githubcopilot.com/models"]).await;
+    assert!(outcomes[0].is_ok(), "{outcomes:?}");
+    assert_eq!(calls, 1);
 }
 
 #[tokio::test]
 async fn plain_http_to_loopback_is_sent() {
-    let (transport, calls) = counting_transport();
-    for url in [
+    let (outcomes, calls) = send_each(&[
         "http://127.0.0.1:8080/x",
         "http://localhost:1/x",
         "http://[::1]:9/x",
         "http://127.8.9.10/x",
-    ] {
-        transport.send(with_auth(url)).await.unwrap();
-    }
-    assert_eq!(calls.load(Ordering::SeqCst), 4);
+    ])
+    .await;
+    assert!(outcomes.iter().all(Result::is_ok), "{outcomes:?}");
+    assert_eq!(calls, 4);
 }
 
 #[tokio::test]
 async fn plain_http_to_a_remote_host_is_refused_before_any_byte() {
-    let (transport, calls) = counting_transport();
-    for url in [
+    let urls = [
         "http://api.githubcopilot.com/chat/completions",
         "http://10.0.0.1/x",
         "http://localhost.evil.com/x",
         "ftp://github.com/x",
-    ] {
-        let error = transport.send(with_auth(url)).await.unwrap_err();
+    ];
+    let (outcomes, calls) = send_each(&urls).await;
+    for (url, outcome) in urls.iter().zip(outcomes) {
+        let error = outcome.unwrap_err();
         assert!(
             matches!(error, TransportError::InsecureUrl { .. }),
             "{url}: {error:?}"
@@ -66,8 +74,7 @@ async fn plain_http_to_a_remote_host_is_refused_before_any_byte() {
         assert!(!text.contains("gho_secret"), "{text}");
     }
     assert_eq!(
-        calls.load(Ordering::SeqCst),
-        0,
+        calls, 0,
         "the inner transport must never see a refused request"
     );
 }

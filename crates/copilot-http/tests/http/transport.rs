@@ -27,6 +27,20 @@ async fn raw_server() -> (TcpListener, String) {
     (listener, url)
 }
 
+/// Accepts one connection on `listener`, reads the request head, then hands the socket to `then`.
+fn serve_one<F, Fut>(listener: TcpListener, then: F) -> tokio::task::JoinHandle<Fut::Output>
+where
+    F: FnOnce(TcpStream) -> Fut + Send + 'static,
+    Fut: Future + Send + 'static,
+    Fut::Output: Send + 'static,
+{
+    tokio::spawn(async move {
+        let (mut socket, _) = listener.accept().await.unwrap();
+        read_head(&mut socket).await;
+        then(socket).await
+    })
+}
+
 fn get(url: &str) -> http::Request<Bytes> {
     http::Request::get(url).body(Bytes::new()).unwrap()
 }
@@ -66,9 +80,7 @@ async fn sends_method_path_headers_and_body() {
 async fn streams_a_body_arriving_in_many_small_chunks() {
     let (listener, url) = raw_server().await;
     let (first_seen_tx, first_seen_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(async move {
-        let (mut socket, _) = listener.accept().await.unwrap();
-        read_head(&mut socket).await;
+    let server = serve_one(listener, |mut socket| async move {
         socket
             .write_all(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n")
             .await
@@ -119,9 +131,7 @@ async fn connection_refused_is_a_connect_error() {
 #[tokio::test]
 async fn a_body_cut_short_is_connection_closed() {
     let (listener, url) = raw_server().await;
-    tokio::spawn(async move {
-        let (mut socket, _) = listener.accept().await.unwrap();
-        read_head(&mut socket).await;
+    serve_one(listener, |mut socket| async move {
         socket
             .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nonly ten b")
             .await
@@ -140,9 +150,7 @@ async fn a_body_cut_short_is_connection_closed() {
 #[tokio::test]
 async fn a_silent_server_is_a_timeout() {
     let (listener, url) = raw_server().await;
-    let hold = tokio::spawn(async move {
-        let (mut socket, _) = listener.accept().await.unwrap();
-        read_head(&mut socket).await;
+    let hold = serve_one(listener, |socket| async move {
         tokio::time::sleep(Duration::from_secs(30)).await;
         drop(socket);
     });
@@ -174,9 +182,7 @@ async fn redirects_are_not_followed() {
 #[tokio::test]
 async fn dropping_the_body_closes_the_connection() {
     let (listener, url) = raw_server().await;
-    let server = tokio::spawn(async move {
-        let (mut socket, _) = listener.accept().await.unwrap();
-        read_head(&mut socket).await;
+    let server = serve_one(listener, |mut socket| async move {
         socket
             .write_all(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n1\r\na\r\n")
             .await
