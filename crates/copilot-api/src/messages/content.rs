@@ -155,25 +155,71 @@ pub struct RedactedThinkingBlock {
     pub extra: Map<String, Value>,
 }
 
-/// One content block of an Anthropic message.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub enum ContentBlock {
+/// Declares [`ContentBlock`] from one list of `Variant(Block) => "type"` lines and writes from it the
+/// three places that pair a variant with its `type`: [`ContentBlock::type_name`], serialisation (the tag
+/// written in front of the block's fields) and decoding (which struct a `type` reads into). A new block
+/// kind is one line.
+macro_rules! content_blocks {
+    ($( $(#[$doc:meta])* $variant:ident($block:ty) => $kind:literal, )+) => {
+        /// One content block of an Anthropic message.
+        #[derive(Debug, Clone, PartialEq)]
+        #[non_exhaustive]
+        pub enum ContentBlock {
+            $( $(#[$doc])* $variant($block), )+
+            /// A block of another type (`document`, `server_tool_use`, `web_search_tool_result`, …) or with
+            /// an unexpected shape, kept verbatim.
+            Other(Value),
+        }
+
+        impl ContentBlock {
+            /// The block's `type`.
+            pub fn type_name(&self) -> &str {
+                match self {
+                    $( ContentBlock::$variant(_) => $kind, )+
+                    ContentBlock::Other(value) => {
+                        value.get("type").and_then(Value::as_str).unwrap_or("")
+                    }
+                }
+            }
+
+            /// Reads a block from a JSON object; an unknown type or an unexpected shape is kept as
+            /// [`ContentBlock::Other`].
+            fn from_value(value: Value) -> Self {
+                match value.get("type").and_then(Value::as_str) {
+                    $( Some($kind) => typed(value, ContentBlock::$variant), )+
+                    _ => ContentBlock::Other(value),
+                }
+            }
+        }
+
+        impl Serialize for ContentBlock {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                match self {
+                    $(
+                        ContentBlock::$variant(block) => {
+                            Tagged { kind: $kind, block }.serialize(serializer)
+                        }
+                    )+
+                    ContentBlock::Other(value) => value.serialize(serializer),
+                }
+            }
+        }
+    };
+}
+
+content_blocks! {
     /// `text`.
-    Text(TextBlock),
+    Text(TextBlock) => "text",
     /// `image`.
-    Image(ImageBlock),
+    Image(ImageBlock) => "image",
     /// `tool_use`.
-    ToolUse(ToolUseBlock),
+    ToolUse(ToolUseBlock) => "tool_use",
     /// `tool_result`.
-    ToolResult(ToolResultBlock),
+    ToolResult(ToolResultBlock) => "tool_result",
     /// `thinking`.
-    Thinking(ThinkingBlock),
+    Thinking(ThinkingBlock) => "thinking",
     /// `redacted_thinking`.
-    RedactedThinking(RedactedThinkingBlock),
-    /// A block of another type (`document`, `server_tool_use`, `web_search_tool_result`, …) or with an
-    /// unexpected shape, kept verbatim.
-    Other(Value),
+    RedactedThinking(RedactedThinkingBlock) => "redacted_thinking",
 }
 
 impl ContentBlock {
@@ -240,19 +286,6 @@ impl ContentBlock {
         })
     }
 
-    /// The block's `type`.
-    pub fn type_name(&self) -> &str {
-        match self {
-            ContentBlock::Text(_) => "text",
-            ContentBlock::Image(_) => "image",
-            ContentBlock::ToolUse(_) => "tool_use",
-            ContentBlock::ToolResult(_) => "tool_result",
-            ContentBlock::Thinking(_) => "thinking",
-            ContentBlock::RedactedThinking(_) => "redacted_thinking",
-            ContentBlock::Other(value) => value.get("type").and_then(Value::as_str).unwrap_or(""),
-        }
-    }
-
     /// Whether this block is or contains an image (a tool result may hold one); drives
     /// `Copilot-Vision-Request`.
     pub fn has_image(&self) -> bool {
@@ -300,21 +333,6 @@ struct Tagged<'a, T> {
     block: &'a T,
 }
 
-impl Serialize for ContentBlock {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let kind = self.type_name();
-        match self {
-            ContentBlock::Text(block) => Tagged { kind, block }.serialize(serializer),
-            ContentBlock::Image(block) => Tagged { kind, block }.serialize(serializer),
-            ContentBlock::ToolUse(block) => Tagged { kind, block }.serialize(serializer),
-            ContentBlock::ToolResult(block) => Tagged { kind, block }.serialize(serializer),
-            ContentBlock::Thinking(block) => Tagged { kind, block }.serialize(serializer),
-            ContentBlock::RedactedThinking(block) => Tagged { kind, block }.serialize(serializer),
-            ContentBlock::Other(value) => value.serialize(serializer),
-        }
-    }
-}
-
 impl<'de> Deserialize<'de> for ContentBlock {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let value = Value::deserialize(deserializer)?;
@@ -325,36 +343,23 @@ impl<'de> Deserialize<'de> for ContentBlock {
     }
 }
 
-impl ContentBlock {
-    /// Reads a block from a JSON object; an unknown type or an unexpected shape is kept as
-    /// [`ContentBlock::Other`].
-    fn from_value(value: Value) -> Self {
-        fn typed<T: serde::de::DeserializeOwned>(
-            value: Value,
-            wrap: fn(T) -> ContentBlock,
-        ) -> ContentBlock {
-            let Value::Object(mut map) = value else {
-                return ContentBlock::Other(value);
-            };
-            let kind = map.remove("type");
-            match T::deserialize(&Value::Object(map.clone())) {
-                Ok(block) => wrap(block),
-                Err(_) => {
-                    if let Some(kind) = kind {
-                        map.insert("type".to_owned(), kind);
-                    }
-                    ContentBlock::Other(Value::Object(map))
-                }
+/// Reads a block of a known `type` into its struct; one whose fields have an unexpected shape is kept as
+/// [`ContentBlock::Other`].
+fn typed<T: serde::de::DeserializeOwned>(
+    value: Value,
+    wrap: fn(T) -> ContentBlock,
+) -> ContentBlock {
+    let Value::Object(mut map) = value else {
+        return ContentBlock::Other(value);
+    };
+    let kind = map.remove("type");
+    match T::deserialize(&Value::Object(map.clone())) {
+        Ok(block) => wrap(block),
+        Err(_) => {
+            if let Some(kind) = kind {
+                map.insert("type".to_owned(), kind);
             }
-        }
-        match value.get("type").and_then(Value::as_str) {
-            Some("text") => typed(value, ContentBlock::Text),
-            Some("image") => typed(value, ContentBlock::Image),
-            Some("tool_use") => typed(value, ContentBlock::ToolUse),
-            Some("tool_result") => typed(value, ContentBlock::ToolResult),
-            Some("thinking") => typed(value, ContentBlock::Thinking),
-            Some("redacted_thinking") => typed(value, ContentBlock::RedactedThinking),
-            _ => ContentBlock::Other(value),
+            ContentBlock::Other(Value::Object(map))
         }
     }
 }
