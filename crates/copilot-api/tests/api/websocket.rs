@@ -1,7 +1,9 @@
 //! Responses over WebSocket (`ws:/responses`) against copilot-mock: one socket for successive turns, the
 //! HTTP fallback on a refused upgrade, errors that stay with their turn, the message cap, URL safety.
 
-use copilot_api::{ApiError, CopilotApiClient, ResponseItem, ResponsesRequest, StaticAuth};
+use copilot_api::{
+    ApiError, CollectedChat, CopilotApiClient, ResponseItem, ResponsesRequest, StaticAuth,
+};
 use copilot_http::TransportError;
 use copilot_mock::{Endpoint, Fault, FaultRule, MockConfig, MockServer, WsUpgrade};
 use futures_util::StreamExt;
@@ -30,6 +32,16 @@ fn client_with(
 
 fn request(prompt: &str) -> ResponsesRequest {
     ResponsesRequest::new(MODEL, vec![ResponseItem::user_text(prompt)])
+}
+
+/// One turn, collected (over the socket, or over HTTP where the upgrade was refused).
+async fn turn(client: &CopilotApiClient, prompt: &str) -> Result<CollectedChat, ApiError> {
+    client
+        .responses_ws_stream(request(prompt))
+        .await
+        .unwrap()
+        .collect()
+        .await
 }
 
 fn ws_turns(server: &MockServer) -> usize {
@@ -81,13 +93,7 @@ async fn three_turns_reuse_one_socket() {
 async fn a_turn_with_other_headers_does_not_borrow_the_socket() {
     let (server, token) = mock(MockConfig::new()).await;
     let client = client(&server, &token);
-    client
-        .responses_ws_stream(request("user turn"))
-        .await
-        .unwrap()
-        .collect()
-        .await
-        .unwrap();
+    turn(&client, "user turn").await.unwrap();
     // An agent follow-up is classified by its upgrade headers, so it needs a socket of its own.
     let options = copilot_api::RequestOptions::new().initiator(copilot_api::Initiator::Agent);
     client
@@ -97,13 +103,7 @@ async fn a_turn_with_other_headers_does_not_borrow_the_socket() {
         .collect()
         .await
         .unwrap();
-    client
-        .responses_ws_stream(request("user again"))
-        .await
-        .unwrap()
-        .collect()
-        .await
-        .unwrap();
+    turn(&client, "user again").await.unwrap();
     assert_eq!(server.websocket_count(), 2);
     let initiators: Vec<_> = server
         .requests_to(Endpoint::ResponsesWebSocket)
@@ -150,13 +150,7 @@ async fn a_refused_upgrade_falls_back_to_http_says_so_and_is_remembered() {
 async fn an_error_on_the_socket_fails_only_the_turn_in_flight() {
     let (server, token) = mock(MockConfig::new()).await;
     let client = client(&server, &token);
-    client
-        .responses_ws_stream(request("fine"))
-        .await
-        .unwrap()
-        .collect()
-        .await
-        .unwrap();
+    turn(&client, "fine").await.unwrap();
 
     server.set_fault(
         FaultRule::new(
@@ -165,12 +159,7 @@ async fn an_error_on_the_socket_fails_only_the_turn_in_flight() {
         )
         .times(1),
     );
-    let broken = client
-        .responses_ws_stream(request("broken"))
-        .await
-        .unwrap()
-        .collect()
-        .await;
+    let broken = turn(&client, "broken").await;
     assert!(
         matches!(broken, Err(ApiError::StreamInterrupted { ref partial, .. }) if partial.events > 0),
         "{broken:?}"
@@ -181,25 +170,14 @@ async fn an_error_on_the_socket_fails_only_the_turn_in_flight() {
 
     // An error event is the turn's typed error; the next turn is unaffected.
     server.set_fault(FaultRule::new(Endpoint::ResponsesWebSocket, Fault::rate_limited(7)).times(1));
-    let limited = client
-        .responses_ws_stream(request("limited"))
-        .await
-        .unwrap()
-        .collect()
-        .await;
+    let limited = turn(&client, "limited").await;
     assert!(
         matches!(limited, Err(ApiError::RateLimited { .. })),
         "{limited:?}"
     );
     assert_eq!(limited.unwrap_err().status(), Some(429));
 
-    let answer = client
-        .responses_ws_stream(request("after"))
-        .await
-        .unwrap()
-        .collect()
-        .await
-        .unwrap();
+    let answer = turn(&client, "after").await.unwrap();
     assert!(answer.choices[0].content.contains("after"));
     // The socket that broke and the one that carried an error were not reused.
     assert_eq!(server.websocket_count(), 3);
@@ -215,13 +193,7 @@ async fn dropping_a_stream_mid_turn_closes_its_socket_only() {
         .unwrap();
     stream.next().await.unwrap().unwrap();
     drop(stream);
-    let answer = client
-        .responses_ws_stream(request("next"))
-        .await
-        .unwrap()
-        .collect()
-        .await
-        .unwrap();
+    let answer = turn(&client, "next").await.unwrap();
     assert!(answer.choices[0].content.contains("next"));
     assert_eq!(server.websocket_count(), 2);
 }
@@ -233,12 +205,7 @@ async fn a_message_over_the_cap_is_a_typed_error() {
         builder.websocket_max_message(2048)
     });
     let long = "x".repeat(4096);
-    let result = client
-        .responses_ws_stream(request(&long))
-        .await
-        .unwrap()
-        .collect()
-        .await;
+    let result = turn(&client, &long).await;
     assert!(
         matches!(
             result,
@@ -246,13 +213,7 @@ async fn a_message_over_the_cap_is_a_typed_error() {
         ),
         "{result:?}"
     );
-    let answer = client
-        .responses_ws_stream(request("short"))
-        .await
-        .unwrap()
-        .collect()
-        .await
-        .unwrap();
+    let answer = turn(&client, "short").await.unwrap();
     assert!(answer.choices[0].content.contains("short"));
     assert_eq!(server.websocket_count(), 2);
 }
