@@ -79,31 +79,31 @@ pub struct ThinkingConfig {
 }
 
 impl ThinkingConfig {
+    /// `{"type":kind}`.
+    fn of_kind(kind: ThinkingKind) -> Self {
+        ThinkingConfig {
+            kind,
+            budget_tokens: None,
+            extra: Map::new(),
+        }
+    }
+
     /// `{"type":"enabled","budget_tokens":budget}`.
     pub fn enabled(budget_tokens: u32) -> Self {
         ThinkingConfig {
-            kind: ThinkingKind::Enabled,
             budget_tokens: Some(budget_tokens),
-            extra: Map::new(),
+            ..Self::of_kind(ThinkingKind::Enabled)
         }
     }
 
     /// `{"type":"adaptive"}`.
     pub fn adaptive() -> Self {
-        ThinkingConfig {
-            kind: ThinkingKind::Adaptive,
-            budget_tokens: None,
-            extra: Map::new(),
-        }
+        Self::of_kind(ThinkingKind::Adaptive)
     }
 
     /// `{"type":"disabled"}`.
     pub fn disabled() -> Self {
-        ThinkingConfig {
-            kind: ThinkingKind::Disabled,
-            budget_tokens: None,
-            extra: Map::new(),
-        }
+        Self::of_kind(ThinkingKind::Disabled)
     }
 }
 
