@@ -55,17 +55,22 @@ async fn assert_consistent(path: &Path) -> Option<u64> {
     Some(n)
 }
 
+/// Runs `work` to completion on a fresh current-thread runtime (the child writers are plain `#[test]`s).
+fn block_on<F: std::future::Future>(work: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(work)
+}
+
 #[test]
 #[ignore = "helper process for filestore_survives_sigkill_mid_write; does nothing unless its env var is set"]
 fn crash_child_writer() {
     let Some(path) = std::env::var_os(CHILD_PATH_ENV) else {
         return;
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
+    block_on(async {
         let store = FileStore::new(path);
         let start = match store.load(&key()).await.unwrap() {
             Some(existing) => {
@@ -154,11 +159,7 @@ fn concurrent_child_writer() {
     ) else {
         return;
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
+    block_on(async {
         let store = FileStore::new(path);
         let key = CredentialKey::new("github.com", account.as_str());
         for n in 0..WRITES_PER_PROCESS {

@@ -73,6 +73,43 @@ fn flow(
         .sleep(Arc::new(sleep.clone()))
 }
 
+/// A device flow against `server` on manual time, started: the flow, its code and the sleeper.
+async fn started(server: &MockServer) -> (DeviceFlow, DeviceCode, RecordingSleep) {
+    let (clock, sleep) = common::manual_time();
+    let flow = flow(server, &sleep, &clock);
+    let code = flow.start().await.unwrap();
+    (flow, code, sleep)
+}
+
+/// Starts a device flow against `server` and waits until it fails: the error and the waits it made.
+async fn wait_for_error(server: &MockServer) -> (AuthError, RecordingSleep) {
+    let (flow, code, sleep) = started(server).await;
+    (flow.wait(&code).await.unwrap_err(), sleep)
+}
+
+/// A server whose device-code endpoint answers `reply` (and nothing else but the catch-all).
+async fn device_code_server(reply: ResponseTemplate) -> MockServer {
+    let server = MockServer::start().await;
+    let device_code = Mock::given(path("/login/device/code")).respond_with(reply);
+    device_code.mount(&server).await;
+    common::mount_catch_all(&server).await;
+    server
+}
+
+/// Starts a device flow against `server` on manual time.
+async fn start(server: &MockServer) -> Result<DeviceCode, AuthError> {
+    let (clock, sleep) = common::manual_time();
+    flow(server, &sleep, &clock).start().await
+}
+
+/// A device flow on github.com over [`counting_transport`], on paused tokio time.
+fn paused_flow(polls: &Arc<Mutex<u32>>) -> DeviceFlow {
+    DeviceFlow::new(copilot_http::GitHubHost::github_com(), CLIENT_ID)
+        .transport(counting_transport(polls.clone()))
+        .clock(Arc::new(TokioClock::starting_at(common::t0())))
+        .sleep(Arc::new(TokioSleep))
+}
+
 async fn poll_requests(server: &MockServer) -> Vec<wiremock::Request> {
     server
         .received_requests()
@@ -90,8 +127,7 @@ fn secs(values: &[u64]) -> Vec<Duration> {
 #[tokio::test]
 async fn start_sends_the_documented_request_and_returns_the_code() {
     let server = server_with(900, 5, vec![success()]).await;
-    let (clock, sleep) = common::manual_time();
-    let code = flow(&server, &sleep, &clock).start().await.unwrap();
+    let code = start(&server).await.unwrap();
 
     assert_eq!(code.user_code, "WDJB-MJHT");
     assert_eq!(code.verification_uri, "https://github.com/login/device");
@@ -108,19 +144,14 @@ async fn start_sends_the_documented_request_and_returns_the_code() {
 
 #[tokio::test]
 async fn start_uses_rfc_defaults_and_keeps_verification_uri_complete() {
-    let server = MockServer::start().await;
-    Mock::given(path("/login/device/code"))
-        .respond_with(reply(
-            200,
-            json!({"device_code": DEVICE_CODE, "user_code": "AAAA-BBBB",
+    let server = device_code_server(reply(
+        200,
+        json!({"device_code": DEVICE_CODE, "user_code": "AAAA-BBBB",
                    "verification_uri": "https://example.test/device",
                    "verification_uri_complete": "https://example.test/device?user_code=AAAA-BBBB"}),
-        ))
-        .mount(&server)
-        .await;
-    common::mount_catch_all(&server).await;
-    let (clock, sleep) = common::manual_time();
-    let code = flow(&server, &sleep, &clock).start().await.unwrap();
+    ))
+    .await;
+    let code = start(&server).await.unwrap();
     assert_eq!(code.interval, Duration::from_secs(5));
     assert_eq!(code.expires_in, Duration::from_secs(900));
     assert_eq!(
@@ -146,8 +177,7 @@ async fn start_maps_errors() {
             .respond_with(reply(status, json!({"error": code})))
             .mount(&server)
             .await;
-        let (clock, sleep) = common::manual_time();
-        let error = flow(&server, &sleep, &clock).start().await.unwrap_err();
+        let error = start(&server).await.unwrap_err();
         assert!(check(&error), "{code}: {error:?}");
     }
 }
@@ -166,9 +196,7 @@ async fn wait_follows_the_schedule_through_pending_and_slow_down() {
         ],
     )
     .await;
-    let (clock, sleep) = common::manual_time();
-    let flow = flow(&server, &sleep, &clock);
-    let code = flow.start().await.unwrap();
+    let (flow, code, sleep) = started(&server).await;
     let mut events = Vec::new();
     let token = flow
         .wait_with(&code, std::future::pending(), |e| events.push(e.clone()))
@@ -231,9 +259,7 @@ async fn poll_once_reports_each_non_terminal_outcome() {
         ],
     )
     .await;
-    let (clock, sleep) = common::manual_time();
-    let flow = flow(&server, &sleep, &clock);
-    let code = flow.start().await.unwrap();
+    let (flow, code, sleep) = started(&server).await;
     assert!(matches!(
         flow.poll_once(&code).await.unwrap(),
         PollOutcome::Pending
@@ -292,10 +318,7 @@ fn terminal_cases() -> Vec<(serde_json::Value, Check)> {
 async fn every_terminal_error_stops_the_wait_github_style_200() {
     for (body, check) in terminal_cases() {
         let server = server_with(900, 5, vec![pending(), reply(200, body.clone())]).await;
-        let (clock, sleep) = common::manual_time();
-        let flow = flow(&server, &sleep, &clock);
-        let code = flow.start().await.unwrap();
-        let error = flow.wait(&code).await.unwrap_err();
+        let (error, sleep) = wait_for_error(&server).await;
         assert!(check(&error), "{body}: {error:?}");
         assert_eq!(sleep.recorded(), secs(&[5, 5]), "{body}");
         assert_eq!(poll_requests(&server).await.len(), 2);
@@ -306,10 +329,7 @@ async fn every_terminal_error_stops_the_wait_github_style_200() {
 async fn every_terminal_error_stops_the_wait_rfc_style_400() {
     for (body, check) in terminal_cases() {
         let server = server_with(900, 5, vec![reply(400, body.clone())]).await;
-        let (clock, sleep) = common::manual_time();
-        let flow = flow(&server, &sleep, &clock);
-        let code = flow.start().await.unwrap();
-        let error = flow.wait(&code).await.unwrap_err();
+        let (error, _) = wait_for_error(&server).await;
         assert!(check(&error), "{body}: {error:?}");
     }
 }
@@ -326,9 +346,7 @@ async fn rfc_style_400_pending_and_slow_down_keep_polling() {
         ],
     )
     .await;
-    let (clock, sleep) = common::manual_time();
-    let flow = flow(&server, &sleep, &clock);
-    let code = flow.start().await.unwrap();
+    let (flow, code, sleep) = started(&server).await;
     flow.wait(&code).await.unwrap();
     assert_eq!(sleep.recorded(), secs(&[5, 5, 10]));
 }
@@ -336,10 +354,7 @@ async fn rfc_style_400_pending_and_slow_down_keep_polling() {
 #[tokio::test]
 async fn a_200_without_access_token_is_not_success() {
     let server = server_with(900, 5, vec![reply(200, json!({"token_type": "bearer"}))]).await;
-    let (clock, sleep) = common::manual_time();
-    let flow = flow(&server, &sleep, &clock);
-    let code = flow.start().await.unwrap();
-    let error = flow.wait(&code).await.unwrap_err();
+    let (error, _) = wait_for_error(&server).await;
     assert!(
         matches!(error, AuthError::MalformedResponse { .. }),
         "{error:?}"
@@ -363,9 +378,7 @@ async fn form_encoded_replies_are_understood() {
         ],
     )
     .await;
-    let (clock, sleep) = common::manual_time();
-    let flow = flow(&server, &sleep, &clock);
-    let code = flow.start().await.unwrap();
+    let (flow, code, _) = started(&server).await;
     let token = flow.wait(&code).await.unwrap();
     assert_eq!(token.access_token.kind(), TokenKind::OAuth);
     assert_eq!(token.scopes, vec!["read:user"]);
@@ -374,10 +387,7 @@ async fn form_encoded_replies_are_understood() {
 #[tokio::test]
 async fn wait_stops_at_the_deadline_even_if_the_server_never_says_expired() {
     let server = server_with(20, 5, vec![pending()]).await;
-    let (clock, sleep) = common::manual_time();
-    let flow = flow(&server, &sleep, &clock);
-    let code = flow.start().await.unwrap();
-    let error = flow.wait(&code).await.unwrap_err();
+    let (error, sleep) = wait_for_error(&server).await;
     assert!(matches!(error, AuthError::ExpiredDeviceCode), "{error:?}");
     // Polls at t0+5, +10, +15; the next would be at +20 = the deadline.
     assert_eq!(sleep.recorded(), secs(&[5, 5, 5]));
@@ -392,10 +402,7 @@ async fn the_deadline_accounts_for_slow_down() {
         vec![reply(200, json!({"error": "slow_down", "interval": 20}))],
     )
     .await;
-    let (clock, sleep) = common::manual_time();
-    let flow = flow(&server, &sleep, &clock);
-    let code = flow.start().await.unwrap();
-    let error = flow.wait(&code).await.unwrap_err();
+    let (error, sleep) = wait_for_error(&server).await;
     assert!(matches!(error, AuthError::ExpiredDeviceCode));
     // Poll at +5 → interval 20; the next poll would be at +25 < 30; then +45 ≥ 30.
     assert_eq!(sleep.recorded(), secs(&[5, 20]));
@@ -412,9 +419,7 @@ async fn transient_failures_are_reported_and_polling_continues() {
         ],
     )
     .await;
-    let (clock, sleep) = common::manual_time();
-    let flow = flow(&server, &sleep, &clock);
-    let code = flow.start().await.unwrap();
+    let (flow, code, sleep) = started(&server).await;
     let mut events = Vec::new();
     flow.wait_with(&code, std::future::pending(), |e| events.push(e.clone()))
         .await
@@ -429,9 +434,7 @@ async fn transient_failures_are_reported_and_polling_continues() {
 #[tokio::test]
 async fn cancelling_from_the_progress_callback_stops_before_the_next_poll() {
     let server = server_with(900, 5, vec![pending()]).await;
-    let (clock, sleep) = common::manual_time();
-    let flow = flow(&server, &sleep, &clock);
-    let code = flow.start().await.unwrap();
+    let (flow, code, _) = started(&server).await;
     let cancel = CancellationToken::new();
     let error = flow
         .wait_with(&code, cancel.clone().cancelled_owned(), |event| {
@@ -467,10 +470,7 @@ fn counting_transport(polls: Arc<Mutex<u32>>) -> SharedTransport {
 #[tokio::test(start_paused = true)]
 async fn cancellation_during_the_first_wait_sends_no_poll() {
     let polls = Arc::new(Mutex::new(0));
-    let flow = DeviceFlow::new(copilot_http::GitHubHost::github_com(), CLIENT_ID)
-        .transport(counting_transport(polls.clone()))
-        .clock(Arc::new(TokioClock::starting_at(common::t0())))
-        .sleep(Arc::new(TokioSleep));
+    let flow = paused_flow(&polls);
     let code: DeviceCode = flow.start().await.unwrap();
     let started = tokio::time::Instant::now();
     let error = flow
@@ -485,10 +485,7 @@ async fn cancellation_during_the_first_wait_sends_no_poll() {
 #[tokio::test(start_paused = true)]
 async fn paused_time_schedule_runs_to_the_deadline() {
     let polls = Arc::new(Mutex::new(0));
-    let flow = DeviceFlow::new(copilot_http::GitHubHost::github_com(), CLIENT_ID)
-        .transport(counting_transport(polls.clone()))
-        .clock(Arc::new(TokioClock::starting_at(common::t0())))
-        .sleep(Arc::new(TokioSleep));
+    let flow = paused_flow(&polls);
     let code = flow.start().await.unwrap();
     let started = tokio::time::Instant::now();
     let error = flow.wait(&code).await.unwrap_err();
@@ -530,10 +527,7 @@ async fn absurd_expiry_and_interval_values_never_panic() {
         ],
     )
     .await;
-    let (clock, sleep) = common::manual_time();
-    let flow = flow(&server, &sleep, &clock);
-    let code = flow.start().await.unwrap();
-    let error = flow.wait(&code).await.unwrap_err();
+    let (error, _) = wait_for_error(&server).await;
     assert!(
         matches!(
             error,
@@ -563,14 +557,8 @@ async fn hostile_verification_uri_or_user_code_is_refused() {
         for (key, value) in overrides.as_object().unwrap() {
             body[key] = value.clone();
         }
-        let server = MockServer::start().await;
-        Mock::given(path("/login/device/code"))
-            .respond_with(reply(200, body))
-            .mount(&server)
-            .await;
-        common::mount_catch_all(&server).await;
-        let (clock, sleep) = common::manual_time();
-        match flow(&server, &sleep, &clock).start().await {
+        let server = device_code_server(reply(200, body)).await;
+        match start(&server).await {
             Err(AuthError::MalformedResponse { .. }) => {}
             other => panic!("{overrides}: {other:?}"),
         }
@@ -582,14 +570,8 @@ async fn hostile_verification_uri_or_user_code_is_refused() {
 async fn hostile_verification_uri_complete_is_dropped() {
     let mut body = device_code_body(900, 5);
     body["verification_uri_complete"] = json!("file:///tmp/x\u{1b}[2J");
-    let server = MockServer::start().await;
-    Mock::given(path("/login/device/code"))
-        .respond_with(reply(200, body))
-        .mount(&server)
-        .await;
-    common::mount_catch_all(&server).await;
-    let (clock, sleep) = common::manual_time();
-    let code = flow(&server, &sleep, &clock).start().await.unwrap();
+    let server = device_code_server(reply(200, body)).await;
+    let code = start(&server).await.unwrap();
     assert_eq!(code.verification_uri_complete, None);
     assert_eq!(code.verification_uri, "https://github.com/login/device");
 }

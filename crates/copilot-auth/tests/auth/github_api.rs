@@ -112,30 +112,25 @@ async fn org_gate_follows_pagination() {
     insta::assert_snapshot!("user_orgs_request", common::render_request(&requests[0]));
 }
 
-#[tokio::test]
-async fn org_gate_says_no_after_the_last_page() {
+/// Asks the org gate of the [`paginated_orgs`] mock about `org`: the answer and the pages it fetched.
+async fn ask_paginated_org_gate(org: &str) -> (bool, usize) {
     let server = MockServer::start().await;
     paginated_orgs(&server).await;
-    assert!(
-        !api(&server)
-            .verify_org_membership(&token(), "not-a-member")
-            .await
-            .unwrap()
-    );
-    assert_eq!(server.received_requests().await.unwrap().len(), 3);
+    let member = api(&server)
+        .verify_org_membership(&token(), org)
+        .await
+        .unwrap();
+    (member, server.received_requests().await.unwrap().len())
+}
+
+#[tokio::test]
+async fn org_gate_says_no_after_the_last_page() {
+    assert_eq!(ask_paginated_org_gate("not-a-member").await, (false, 3));
 }
 
 #[tokio::test]
 async fn org_gate_stops_at_the_first_match() {
-    let server = MockServer::start().await;
-    paginated_orgs(&server).await;
-    assert!(
-        api(&server)
-            .verify_org_membership(&token(), "second-org")
-            .await
-            .unwrap()
-    );
-    assert_eq!(server.received_requests().await.unwrap().len(), 1);
+    assert_eq!(ask_paginated_org_gate("second-org").await, (true, 1));
 }
 
 #[tokio::test]

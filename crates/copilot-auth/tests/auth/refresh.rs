@@ -59,6 +59,59 @@ fn stored(expires_in_secs: u64) -> StoredCredential {
     credential
 }
 
+/// `get_or_refresh_with` for the credential under [`key`].
+async fn fetch(
+    store: &dyn TokenStore,
+    refresher: &dyn CredentialRefresher,
+    options: &RefreshOptions,
+) -> Result<GitHubToken, AuthError> {
+    get_or_refresh_with(store, &key(), refresher, options).await
+}
+
+/// The refresh tokens the mock received, in order.
+async fn sent_refresh_tokens(server: &MockServer) -> Vec<String> {
+    let requests = server.received_requests().await.unwrap();
+    requests
+        .iter()
+        .map(|r| common::form_field(r, "refresh_token").unwrap())
+        .collect()
+}
+
+/// The mock GitHub, clock and store one test works against.
+struct Env {
+    server: MockServer,
+    clock: ManualClock,
+    store: MemoryStore,
+}
+
+impl Env {
+    /// A mock answering `responses` (exactly `expected` refreshes), a clock at t0 and `credential` stored.
+    async fn new(
+        responses: Vec<wiremock::ResponseTemplate>,
+        expected: u64,
+        credential: &StoredCredential,
+    ) -> Env {
+        Env {
+            server: server(responses, expected).await,
+            clock: ManualClock::new(common::t0()),
+            store: memory_store(credential).await,
+        }
+    }
+
+    /// [`fetch`] through a refresher against the mock and default options.
+    async fn fetch(&self) -> Result<GitHubToken, AuthError> {
+        let refresher = refresher(&self.server, &self.clock);
+        fetch(&self.store, &refresher, &options(&self.clock)).await
+    }
+}
+
+/// A memory store holding `credential` under [`key`].
+async fn memory_store(credential: &StoredCredential) -> MemoryStore {
+    let store = MemoryStore::new();
+    store.save(&key(), credential).await.unwrap();
+    store
+}
+
 fn options(clock: &ManualClock) -> RefreshOptions {
     RefreshOptions::new().clock(common::shared(clock))
 }
@@ -128,53 +181,23 @@ async fn bad_refresh_token_is_typed() {
 
 #[tokio::test]
 async fn a_fresh_token_is_returned_without_a_request() {
-    let server = server(vec![], 0).await;
-    let clock = ManualClock::new(common::t0());
-    let store = MemoryStore::new();
-    store.save(&key(), &stored(3600)).await.unwrap();
-    let token = get_or_refresh_with(
-        &store,
-        &key(),
-        &refresher(&server, &clock),
-        &options(&clock),
-    )
-    .await
-    .unwrap();
-    assert_eq!(token.expose_secret(), "ghu_old");
+    let env = Env::new(vec![], 0, &stored(3600)).await;
+    assert_eq!(env.fetch().await.unwrap().expose_secret(), "ghu_old");
 
     // Tokens without expiry never refresh either.
     let mut forever = stored(0);
     forever.expires_at = None;
-    store.save(&key(), &forever).await.unwrap();
-    let token = get_or_refresh_with(
-        &store,
-        &key(),
-        &refresher(&server, &clock),
-        &options(&clock),
-    )
-    .await
-    .unwrap();
-    assert_eq!(token.expose_secret(), "ghu_old");
+    env.store.save(&key(), &forever).await.unwrap();
+    assert_eq!(env.fetch().await.unwrap().expose_secret(), "ghu_old");
 }
 
 #[tokio::test]
 async fn an_expiring_token_is_refreshed_and_saved_before_it_is_returned() {
-    let server = server(vec![reply(200, refreshed(1))], 1).await;
-    let clock = ManualClock::new(common::t0());
-    let store = MemoryStore::new();
     // Expires in 4 minutes: inside the default 5-minute skew.
-    store.save(&key(), &stored(240)).await.unwrap();
-    let token = get_or_refresh_with(
-        &store,
-        &key(),
-        &refresher(&server, &clock),
-        &options(&clock),
-    )
-    .await
-    .unwrap();
-    assert_eq!(token.expose_secret(), "ghu_new1");
+    let env = Env::new(vec![reply(200, refreshed(1))], 1, &stored(240)).await;
+    assert_eq!(env.fetch().await.unwrap().expose_secret(), "ghu_new1");
 
-    let saved = store.load(&key()).await.unwrap().unwrap();
+    let saved = env.store.load(&key()).await.unwrap().unwrap();
     assert_eq!(saved.access_token.expose_secret(), "ghu_new1");
     assert_eq!(saved.refresh_token.unwrap().expose_secret(), "ghr_new1");
     assert_eq!(
@@ -188,26 +211,14 @@ async fn an_expiring_token_is_refreshed_and_saved_before_it_is_returned() {
 async fn rotation_uses_each_refresh_token_once() {
     let server = server(vec![reply(200, refreshed(1)), reply(200, refreshed(2))], 2).await;
     let clock = ManualClock::new(common::t0());
-    let store = MemoryStore::new();
-    store.save(&key(), &stored(60)).await.unwrap();
+    let store = memory_store(&stored(60)).await;
     let refresher = refresher(&server, &clock);
-    get_or_refresh_with(&store, &key(), &refresher, &options(&clock))
-        .await
-        .unwrap();
+    fetch(&store, &refresher, &options(&clock)).await.unwrap();
     clock.advance(Duration::from_secs(28800));
-    let token = get_or_refresh_with(&store, &key(), &refresher, &options(&clock))
-        .await
-        .unwrap();
+    let token = fetch(&store, &refresher, &options(&clock)).await.unwrap();
     assert_eq!(token.expose_secret(), "ghu_new2");
 
-    let used: Vec<String> = server
-        .received_requests()
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| common::form_field(r, "refresh_token").unwrap())
-        .collect();
-    assert_eq!(used, vec!["ghr_old", "ghr_new1"]);
+    assert_eq!(sent_refresh_tokens(&server).await, ["ghr_old", "ghr_new1"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -226,7 +237,7 @@ async fn concurrent_callers_share_one_refresh() {
         .map(|_| {
             let (store, refresher, options) = (store.clone(), refresher.clone(), options.clone());
             tokio::spawn(async move {
-                get_or_refresh_with(store.as_ref(), &key(), refresher.as_ref(), &options)
+                fetch(store.as_ref(), refresher.as_ref(), &options)
                     .await
                     .unwrap()
                     .expose_secret()
@@ -242,24 +253,15 @@ async fn concurrent_callers_share_one_refresh() {
 
 #[tokio::test]
 async fn bad_refresh_token_means_sign_in_again() {
-    let server = server(vec![reply(200, json!({"error": "bad_refresh_token"}))], 1).await;
-    let clock = ManualClock::new(common::t0());
-    let store = MemoryStore::new();
-    store.save(&key(), &stored(60)).await.unwrap();
-    let error = get_or_refresh_with(
-        &store,
-        &key(),
-        &refresher(&server, &clock),
-        &options(&clock),
-    )
-    .await
-    .unwrap_err();
+    let refused = reply(200, json!({"error": "bad_refresh_token"}));
+    let env = Env::new(vec![refused], 1, &stored(60)).await;
+    let error = env.fetch().await.unwrap_err();
     assert!(
         matches!(error, AuthError::SignInRequired { .. }),
         "{error:?}"
     );
     // The store is left as it was.
-    let kept = store.load(&key()).await.unwrap().unwrap();
+    let kept = env.store.load(&key()).await.unwrap().unwrap();
     assert_eq!(kept.access_token.expose_secret(), "ghu_old");
 }
 
@@ -291,7 +293,7 @@ async fn bad_refresh_token_rereads_the_store_once() {
     let refresher = LosesTheRace {
         store: store.clone(),
     };
-    let token = get_or_refresh_with(store.as_ref(), &key(), &refresher, &options(&clock))
+    let token = fetch(store.as_ref(), &refresher, &options(&clock))
         .await
         .unwrap();
     assert_eq!(token.expose_secret(), "ghu_from_other_process");
@@ -308,14 +310,12 @@ async fn without_a_usable_refresh_token() {
     let mut credential = stored(60);
     credential.refresh_token = None;
     store.save(&key(), &credential).await.unwrap();
-    let token = get_or_refresh_with(&store, &key(), &refresher, &options(&clock))
-        .await
-        .unwrap();
+    let token = fetch(&store, &refresher, &options(&clock)).await.unwrap();
     assert_eq!(token.expose_secret(), "ghu_old");
 
     // Expired: sign in again.
     clock.advance(Duration::from_secs(120));
-    let error = get_or_refresh_with(&store, &key(), &refresher, &options(&clock))
+    let error = fetch(&store, &refresher, &options(&clock))
         .await
         .unwrap_err();
     assert!(matches!(error, AuthError::SignInRequired { .. }));
@@ -324,7 +324,7 @@ async fn without_a_usable_refresh_token() {
     let mut credential = stored(0);
     credential.refresh_token_expires_at = Some(common::t0());
     store.save(&key(), &credential).await.unwrap();
-    let error = get_or_refresh_with(&store, &key(), &refresher, &options(&clock))
+    let error = fetch(&store, &refresher, &options(&clock))
         .await
         .unwrap_err();
     assert!(matches!(error, AuthError::SignInRequired { .. }));
@@ -345,8 +345,7 @@ async fn without_a_usable_refresh_token() {
 async fn refresh_after_rejection_refreshes_only_the_rejected_token() {
     let server = server(vec![reply(200, refreshed(1))], 1).await;
     let clock = ManualClock::new(common::t0());
-    let store = MemoryStore::new();
-    store.save(&key(), &stored(3600)).await.unwrap();
+    let store = memory_store(&stored(3600)).await;
     let refresher = refresher(&server, &clock);
     let rejected = GitHubToken::new("ghu_old");
     let token = refresh_after_rejection(&store, &key(), &refresher, &rejected, &options(&clock))
@@ -432,12 +431,13 @@ impl TokenStore for FailingSaves {
     }
 }
 
-async fn stored_pair(store: &FailingSaves) -> (String, String) {
+/// The access and refresh token the store holds, bypassing its failing saves.
+async fn stored_pair(store: &FailingSaves) -> [String; 2] {
     let saved = store.inner.load(&key()).await.unwrap().unwrap();
-    (
+    [
         saved.access_token.expose_secret().to_owned(),
         saved.refresh_token.unwrap().expose_secret().to_owned(),
-    )
+    ]
 }
 
 #[tokio::test]
@@ -456,15 +456,10 @@ async fn a_failed_save_after_refresh_keeps_the_rotated_pair_and_saves_it_later()
     let refresher = refresher(&server, &clock);
 
     // GitHub rotated the pair, the store refused it: the caller still gets the new token.
-    let token = get_or_refresh_with(&store, &key(), &refresher, &options)
-        .await
-        .unwrap();
+    let token = fetch(&store, &refresher, &options).await.unwrap();
     assert_eq!(token.expose_secret(), "ghu_new1");
     assert_eq!(options.unsaved_count(), 1);
-    assert_eq!(
-        stored_pair(&store).await,
-        ("ghu_old".into(), "ghr_old".into())
-    );
+    assert_eq!(stored_pair(&store).await, ["ghu_old", "ghr_old"]);
     let reports = reported.lock().unwrap().clone();
     assert_eq!(reports.len(), 1, "{reports:?}");
     assert!(
@@ -477,15 +472,10 @@ async fn a_failed_save_after_refresh_keeps_the_rotated_pair_and_saves_it_later()
     );
 
     // The next call saves the kept pair (a clone of the options shares it) and spends no refresh token.
-    let token = get_or_refresh_with(&store, &key(), &refresher, &options.clone())
-        .await
-        .unwrap();
+    let token = fetch(&store, &refresher, &options.clone()).await.unwrap();
     assert_eq!(token.expose_secret(), "ghu_new1");
     assert_eq!(options.unsaved_count(), 0);
-    assert_eq!(
-        stored_pair(&store).await,
-        ("ghu_new1".into(), "ghr_new1".into())
-    );
+    assert_eq!(stored_pair(&store).await, ["ghu_new1", "ghr_new1"]);
 }
 
 #[tokio::test]
@@ -503,34 +493,18 @@ async fn while_saves_keep_failing_the_next_refresh_spends_the_kept_refresh_token
     });
     let refresher = refresher(&server, &clock);
 
-    get_or_refresh_with(&store, &key(), &refresher, &options)
-        .await
-        .unwrap();
+    fetch(&store, &refresher, &options).await.unwrap();
     // Still valid: served from memory, one more failed save attempt reported.
-    let token = get_or_refresh_with(&store, &key(), &refresher, &options)
-        .await
-        .unwrap();
+    let token = fetch(&store, &refresher, &options).await.unwrap();
     assert_eq!(token.expose_secret(), "ghu_new1");
     clock.advance(Duration::from_secs(28800));
-    let token = get_or_refresh_with(&store, &key(), &refresher, &options)
-        .await
-        .unwrap();
+    let token = fetch(&store, &refresher, &options).await.unwrap();
     assert_eq!(token.expose_secret(), "ghu_new2");
     assert_eq!(failures.load(std::sync::atomic::Ordering::SeqCst), 4);
 
     // The dead `ghr_old` was never sent again: the second refresh used the pair kept in memory.
-    let used: Vec<String> = server
-        .received_requests()
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| common::form_field(r, "refresh_token").unwrap())
-        .collect();
-    assert_eq!(used, vec!["ghr_old", "ghr_new1"]);
-    assert_eq!(
-        stored_pair(&store).await,
-        ("ghu_old".into(), "ghr_old".into())
-    );
+    assert_eq!(sent_refresh_tokens(&server).await, ["ghr_old", "ghr_new1"]);
+    assert_eq!(stored_pair(&store).await, ["ghu_old", "ghr_old"]);
 }
 
 #[tokio::test]
@@ -542,9 +516,7 @@ async fn a_new_sign_in_wins_over_a_pair_waiting_to_be_saved() {
     store.failures.store(1, std::sync::atomic::Ordering::SeqCst);
     let options = options(&clock);
     let refresher = refresher(&server, &clock);
-    get_or_refresh_with(&store, &key(), &refresher, &options)
-        .await
-        .unwrap();
+    fetch(&store, &refresher, &options).await.unwrap();
     assert_eq!(options.unsaved_count(), 1);
 
     // Meanwhile the user signed in again: the compare-and-set of the kept pair fails, and the new sign-in
@@ -553,13 +525,11 @@ async fn a_new_sign_in_wins_over_a_pair_waiting_to_be_saved() {
     signed_in.access_token = GitHubToken::new("ghu_signed_in_again");
     signed_in.refresh_token = Some(SecretString::from("ghr_signed_in_again"));
     store.save(&key(), &signed_in).await.unwrap();
-    let token = get_or_refresh_with(&store, &key(), &refresher, &options)
-        .await
-        .unwrap();
+    let token = fetch(&store, &refresher, &options).await.unwrap();
     assert_eq!(token.expose_secret(), "ghu_signed_in_again");
     assert_eq!(options.unsaved_count(), 0);
     assert_eq!(
         stored_pair(&store).await,
-        ("ghu_signed_in_again".into(), "ghr_signed_in_again".into())
+        ["ghu_signed_in_again", "ghr_signed_in_again"]
     );
 }

@@ -54,6 +54,15 @@ fn editor_dir(apps: Option<&str>, hosts: Option<&str>) -> tempfile::TempDir {
     dir
 }
 
+/// What `import_editor_token` finds in `dir` for `host` (and `client_id`), if anything.
+fn import(
+    dir: &tempfile::TempDir,
+    host: &str,
+    client_id: Option<&str>,
+) -> Option<copilot_auth::editor::EditorToken> {
+    import_editor_token(dir.path(), host, client_id).unwrap()
+}
+
 const ALL_ENV: &[(&str, &str)] = &[
     ("GITHUB_COPILOT_API_TOKEN", "tid=copilot;exp=1"),
     ("COPILOT_API_URL", "https://api.business.githubcopilot.com"),
@@ -121,6 +130,16 @@ async fn precedence_follows_the_official_sdk() {
     assert!(matches!(resolved, Err(AuthError::SignInRequired { .. })));
 }
 
+/// Resolves with the environment `pairs` and `store` (which holds a token) on github.com; it must fail.
+async fn resolve_error(pairs: &[(&str, &str)], store: &Arc<MemoryStore>) -> AuthError {
+    CredentialSources::new(GitHubHost::github_com())
+        .env(env(pairs))
+        .store(store.clone(), key())
+        .resolve()
+        .await
+        .unwrap_err()
+}
+
 #[tokio::test]
 async fn an_invalid_env_token_fails_instead_of_falling_through() {
     let store = store_with("gho_fromstore").await;
@@ -139,12 +158,7 @@ async fn an_invalid_env_token_fails_instead_of_falling_through() {
             TokenKind::Refresh,
         ),
     ] {
-        let error = CredentialSources::new(GitHubHost::github_com())
-            .env(env(&pairs))
-            .store(store.clone(), key())
-            .resolve()
-            .await
-            .unwrap_err();
+        let error = resolve_error(&pairs, &store).await;
         match &error {
             AuthError::UnsupportedEnvToken { var, kind, .. } => {
                 assert_eq!(*var, bad_var);
@@ -175,12 +189,7 @@ async fn an_invalid_env_token_fails_instead_of_falling_through() {
             "COPILOT_API_URL",
         ),
     ] {
-        let error = CredentialSources::new(GitHubHost::github_com())
-            .env(env(&pairs))
-            .store(store.clone(), key())
-            .resolve()
-            .await
-            .unwrap_err();
+        let error = resolve_error(&pairs, &store).await;
         match &error {
             AuthError::InvalidEnvironment { var, .. } => assert_eq!(*var, bad_var),
             other => panic!("{pairs:?}: {other:?}"),
@@ -300,26 +309,18 @@ fn fixture_apps_json() -> String {
 fn editor_import_reads_the_published_apps_json_shape() {
     let dir = editor_dir(Some(&fixture_apps_json()), None);
     // The Copilot editor app's entry is preferred when no client id is configured.
-    let found = import_editor_token(dir.path(), "github.com", None)
-        .unwrap()
-        .unwrap();
+    let found = import(&dir, "github.com", None).unwrap();
     assert_eq!(found.token.expose_secret(), "xxxxx");
     assert_eq!(found.user.as_deref(), Some("xxxx"));
     assert_eq!(found.client_id.as_deref(), Some("Iv1.b507a08c87ecfe98"));
     assert_eq!(found.file, EditorFile::Apps);
 
     // The configured client id wins.
-    let found = import_editor_token(dir.path(), "github.com", Some("Iv23ctfURkiMfJ4xr5mv"))
-        .unwrap()
-        .unwrap();
+    let found = import(&dir, "github.com", Some("Iv23ctfURkiMfJ4xr5mv")).unwrap();
     assert_eq!(found.token.expose_secret(), "xxx");
 
     // Keys are host-qualified.
-    assert!(
-        import_editor_token(dir.path(), "acme.ghe.com", None)
-            .unwrap()
-            .is_none()
-    );
+    assert!(import(&dir, "acme.ghe.com", None).is_none());
 }
 
 #[test]
@@ -331,20 +332,12 @@ fn editor_import_filters_by_host_and_falls_back_to_hosts_json() {
                  "acme.ghe.com": {"user": "x", "oauth_token": "gho_acmehosts"}}"#,
         ),
     );
-    let found = import_editor_token(dir.path(), "acme.ghe.com", None)
-        .unwrap()
-        .unwrap();
+    let found = import(&dir, "acme.ghe.com", None).unwrap();
     assert_eq!(found.token.expose_secret(), "ghu_acme");
-    let found = import_editor_token(dir.path(), "github.com", None)
-        .unwrap()
-        .unwrap();
+    let found = import(&dir, "github.com", None).unwrap();
     assert_eq!(found.token.expose_secret(), "gho_hosts");
     assert_eq!(found.file, EditorFile::Hosts);
-    assert!(
-        import_editor_token(dir.path(), "other.example", None)
-            .unwrap()
-            .is_none()
-    );
+    assert!(import(&dir, "other.example", None).is_none());
 }
 
 #[test]

@@ -44,17 +44,30 @@ async fn exercise(store: &dyn TokenStore) {
     );
     assert_eq!(a.login.as_deref(), Some("octocat"));
     assert_eq!(a.scopes, vec!["read:user"]);
-    assert!(
-        store
-            .load(&CredentialKey::new("acme.ghe.com", "a"))
-            .await
-            .unwrap()
-            .is_none()
-    );
+    let other_host = CredentialKey::new("acme.ghe.com", "a");
+    assert!(store.load(&other_host).await.unwrap().is_none());
     assert!(store.delete(&key("a")).await.unwrap());
     assert!(!store.delete(&key("a")).await.unwrap());
     assert!(store.load(&key("a")).await.unwrap().is_none());
     assert!(store.load(&key("b")).await.unwrap().is_some());
+}
+
+/// Saves one credential to a file store at `path`.
+#[cfg(unix)]
+async fn save_one(path: &std::path::Path) {
+    FileStore::new(path)
+        .save(&key("a"), &credential("ghu_aaa"))
+        .await
+        .unwrap();
+}
+
+/// Asserts the store directory is 0700 and the credential file 0600.
+#[cfg(unix)]
+fn assert_private(store_dir: &std::path::Path, file: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(store_dir), 0o700, "{}", store_dir.display());
+    assert_eq!(mode(file), 0o600, "{}", file.display());
 }
 
 #[tokio::test]
@@ -75,17 +88,11 @@ async fn file_store_round_trips() {
 #[cfg(unix)]
 #[tokio::test]
 async fn file_store_permissions_are_private() {
-    use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
     let store_dir = dir.path().join("copilot-rs");
     let path = store_dir.join("credentials.json");
-    FileStore::new(&path)
-        .save(&key("a"), &credential("ghu_aaa"))
-        .await
-        .unwrap();
-    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
-    assert_eq!(mode(&store_dir), 0o700);
-    assert_eq!(mode(&path), 0o600);
+    save_one(&path).await;
+    assert_private(&store_dir, &path);
 }
 
 /// A pre-existing loose directory (0777, ours) is tightened to 0700 on the first save, not left as it was
@@ -99,21 +106,13 @@ async fn file_store_tightens_an_existing_loose_directory() {
     std::fs::create_dir(&store_dir).unwrap();
     std::fs::set_permissions(&store_dir, std::fs::Permissions::from_mode(0o777)).unwrap();
     let path = store_dir.join("credentials.json");
-    FileStore::new(&path)
-        .save(&key("a"), &credential("ghu_aaa"))
-        .await
-        .unwrap();
-    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
-    assert_eq!(mode(&store_dir), 0o700);
-    assert_eq!(mode(&path), 0o600);
+    save_one(&path).await;
+    assert_private(&store_dir, &path);
     // A shared sticky directory (like /tmp) is never ours to change.
     let shared = dir.path().join("shared");
     std::fs::create_dir(&shared).unwrap();
     std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o1777)).unwrap();
-    FileStore::new(shared.join("credentials.json"))
-        .save(&key("a"), &credential("ghu_aaa"))
-        .await
-        .unwrap();
+    save_one(&shared.join("credentials.json")).await;
     assert_eq!(
         std::fs::metadata(&shared).unwrap().permissions().mode() & 0o7777,
         0o1777
