@@ -18,31 +18,47 @@ fn exchange_manager(exchanger: TokenExchanger) -> TokenManager {
         .build()
 }
 
-/// A server that mints `tid=1`, `tid=2`, … and a manager on a paused-time clock starting at `t0()`.
-async fn paused_setup(responder: SequencedExchange) -> (MockServer, TokenManager) {
-    let server = MockServer::start().await;
-    mount_exchange(&server, responder).await;
-    mount_catch_all(&server).await;
-    // Created after the server so that its start-up does not move the test clock.
-    let clock = TokioClock::starting_at(t0());
-    let manager = exchange_manager(exchanger(
-        paused_time_transport(),
-        host_for(&server),
-        Arc::new(clock),
-        Arc::new(TokioSleep),
-    ));
-    (server, manager)
+/// An exchange-mode manager for [`GH_TOKEN`] against `server` over reqwest, on `clock` and `sleep`.
+fn manager_on(
+    server: &MockServer,
+    clock: impl copilot_http::time::Clock + 'static,
+    sleep: impl copilot_http::time::Sleep + 'static,
+) -> TokenManager {
+    reqwest_manager(server, AuthMode::Exchange, static_token(), clock, sleep).build()
 }
 
-async fn tid(manager: &TokenManager) -> String {
-    manager
-        .get()
-        .await
-        .unwrap()
-        .fields()
-        .tid()
-        .unwrap()
-        .to_owned()
+/// An exchange-mode manager for `provider` against `server` over reqwest, on a manual clock at `t0()`.
+fn provider_manager(
+    server: &MockServer,
+    provider: Arc<dyn copilot_token::GitHubTokenProvider>,
+) -> TokenManager {
+    reqwest_manager(
+        server,
+        AuthMode::Exchange,
+        provider,
+        ManualClock::new(t0()),
+        TokioSleep,
+    )
+    .build()
+}
+
+/// An exchange-mode manager against `server` on paused tokio time, its clock starting at `t0()`.
+fn paused_manager(server: &MockServer) -> TokenManager {
+    let clock = TokioClock::starting_at(t0());
+    exchange_manager(exchanger(
+        paused_time_transport(),
+        host_for(server),
+        clock,
+        TokioSleep,
+    ))
+}
+
+/// A server that mints `tid=1`, `tid=2`, … and a manager on a paused-time clock starting at `t0()`.
+async fn paused_setup(responder: SequencedExchange) -> (MockServer, TokenManager) {
+    let server = exchange_server(responder).await;
+    // Created after the server so that its start-up does not move the test clock.
+    let manager = paused_manager(&server);
+    (server, manager)
 }
 
 #[tokio::test(start_paused = true)]
@@ -97,51 +113,32 @@ async fn refresh_happens_at_expiry_minus_skew_when_that_is_earlier() {
 async fn a_thousand_concurrent_callers_at_expiry_cause_one_exchange() {
     let server = MockServer::start().await;
     let clock = ManualClock::new(t0());
-    let mut responder = SequencedExchange::new(T0);
-    responder.clock = Some(clock.clone());
+    let mut responder = SequencedExchange::new(T0).clock(&clock);
     // A slow exchange keeps the refresh in flight while the callers pile up.
     responder.delay = Duration::from_millis(100);
     mount_exchange(&server, responder).await;
     mount_catch_all(&server).await;
-    let manager = exchange_manager(exchanger(
-        reqwest_transport(),
-        host_for(&server),
-        Arc::new(clock.clone()),
-        Arc::new(TokioSleep),
-    ));
+    let manager = manager_on(&server, clock.clone(), TokioSleep);
 
     assert_eq!(tid(&manager).await, "1");
     clock.advance(Duration::from_secs(1501));
 
-    let barrier = Arc::new(tokio::sync::Barrier::new(1000));
-    let callers: Vec<_> = (0..1000)
-        .map(|i| {
-            let manager = manager.clone();
-            let barrier = barrier.clone();
-            tokio::spawn(async move {
-                barrier.wait().await;
-                if i % 2 == 0 {
-                    manager
-                        .get()
-                        .await
-                        .unwrap()
-                        .fields()
-                        .tid()
-                        .unwrap()
-                        .to_owned()
-                } else {
-                    let credentials = manager.credentials().await.unwrap();
-                    copilot_token::TokenFields::parse(credentials.bearer.expose_secret())
-                        .tid()
-                        .unwrap()
-                        .to_owned()
-                }
-            })
-        })
-        .collect();
-    for caller in callers {
-        assert_eq!(caller.await.unwrap(), "2");
-    }
+    let answers = all_at_once(1000, |i| {
+        let manager = manager.clone();
+        async move {
+            if i % 2 == 0 {
+                tid(&manager).await
+            } else {
+                let credentials = manager.credentials().await.unwrap();
+                copilot_token::TokenFields::parse(credentials.bearer.expose_secret())
+                    .tid()
+                    .unwrap()
+                    .to_owned()
+            }
+        }
+    })
+    .await;
+    assert!(answers.iter().all(|tid| tid == "2"), "{answers:?}");
     assert_eq!(
         count(&server, EXCHANGE_PATH).await,
         2,
@@ -160,12 +157,7 @@ async fn callers_queued_behind_a_failed_attempt_share_its_error() {
     )
     .await;
     mount_catch_all(&server).await;
-    let manager = exchange_manager(exchanger(
-        reqwest_transport(),
-        host_for(&server),
-        Arc::new(ManualClock::new(t0())),
-        Arc::new(RecordingSleep::new()),
-    ));
+    let manager = manager_on(&server, ManualClock::new(t0()), RecordingSleep::new());
     let callers: Vec<_> = (0..100)
         .map(|_| {
             let manager = manager.clone();
@@ -185,15 +177,8 @@ async fn callers_queued_behind_a_failed_attempt_share_its_error() {
 
 #[tokio::test]
 async fn invalidate_clears_only_the_credentials_that_failed() {
-    let server = MockServer::start().await;
-    mount_exchange(&server, SequencedExchange::new(T0)).await;
-    mount_catch_all(&server).await;
-    let manager = exchange_manager(exchanger(
-        reqwest_transport(),
-        host_for(&server),
-        Arc::new(ManualClock::new(t0())),
-        Arc::new(TokioSleep),
-    ));
+    let server = exchange_server(SequencedExchange::new(T0)).await;
+    let manager = manager_on(&server, ManualClock::new(t0()), TokioSleep);
 
     let first = manager.credentials().await.unwrap();
     let first_token = manager.get().await.unwrap();
@@ -229,10 +214,7 @@ async fn a_rejected_github_token_is_refreshed_through_the_provider_once() {
     let server = MockServer::start().await;
     Mock::given(matchers::path(EXCHANGE_PATH))
         .and(matchers::header("authorization", "token ghu_expired"))
-        .respond_with(
-            ResponseTemplate::new(401)
-                .set_body_json(serde_json::json!({"message": "Bad credentials"})),
-        )
+        .respond_with(bad_credentials())
         .mount(&server)
         .await;
     Mock::given(matchers::path(EXCHANGE_PATH))
@@ -242,17 +224,7 @@ async fn a_rejected_github_token_is_refreshed_through_the_provider_once() {
         .await;
     mount_catch_all(&server).await;
     let provider = RotatingProvider::new("ghu_expired", Some("ghu_fresh"));
-    let manager = TokenManager::builder(
-        exchanger(
-            reqwest_transport(),
-            host_for(&server),
-            Arc::new(ManualClock::new(t0())),
-            Arc::new(TokioSleep),
-        ),
-        provider.clone(),
-    )
-    .mode(AuthMode::Exchange)
-    .build();
+    let manager = provider_manager(&server, provider.clone());
 
     assert_eq!(tid(&manager).await, "1");
     assert_eq!(provider.refresh_calls.load(Ordering::SeqCst), 1);
@@ -272,25 +244,10 @@ async fn without_a_replacement_a_rejected_github_token_means_sign_in_again() {
     let server = MockServer::start().await;
     for replacement in [None, Some("ghu_also_bad")] {
         server.reset().await;
-        mount_exchange(
-            &server,
-            ResponseTemplate::new(401)
-                .set_body_json(serde_json::json!({"message": "Bad credentials"})),
-        )
-        .await;
+        mount_exchange(&server, bad_credentials()).await;
         mount_catch_all(&server).await;
         let provider = RotatingProvider::new("ghu_bad", replacement);
-        let manager = TokenManager::builder(
-            exchanger(
-                reqwest_transport(),
-                host_for(&server),
-                Arc::new(ManualClock::new(t0())),
-                Arc::new(TokioSleep),
-            ),
-            provider.clone(),
-        )
-        .mode(AuthMode::Exchange)
-        .build();
+        let manager = provider_manager(&server, provider.clone());
         let error = manager.credentials().await.unwrap_err();
         assert!(error.requires_sign_in(), "{error:?}");
         assert_eq!(provider.refresh_calls.load(Ordering::SeqCst), 1);
@@ -301,23 +258,16 @@ async fn without_a_replacement_a_rejected_github_token_means_sign_in_again() {
 
 #[tokio::test]
 async fn the_provider_is_asked_for_the_github_token_before_every_exchange() {
-    let server = MockServer::start().await;
     let clock = ManualClock::new(t0());
-    let mut responder = SequencedExchange::new(T0);
-    responder.clock = Some(clock.clone());
-    mount_exchange(&server, responder).await;
-    mount_catch_all(&server).await;
+    let server = exchange_server(SequencedExchange::new(T0).clock(&clock)).await;
     let provider = RotatingProvider::new("ghu_first", None);
-    let manager = TokenManager::builder(
-        exchanger(
-            reqwest_transport(),
-            host_for(&server),
-            Arc::new(clock.clone()),
-            Arc::new(TokioSleep),
-        ),
+    let manager = reqwest_manager(
+        &server,
+        AuthMode::Exchange,
         provider.clone(),
+        clock.clone(),
+        TokioSleep,
     )
-    .mode(AuthMode::Exchange)
     .build();
 
     manager.get().await.unwrap();
@@ -347,8 +297,7 @@ async fn the_provider_is_asked_for_the_github_token_before_every_exchange() {
 async fn a_still_valid_token_is_served_while_the_refresh_fails_transiently() {
     let server = MockServer::start().await;
     let clock = ManualClock::new(t0());
-    let mut responder = SequencedExchange::new(T0);
-    responder.clock = Some(clock.clone());
+    let responder = SequencedExchange::new(T0).clock(&clock);
     Mock::given(matchers::path(EXCHANGE_PATH))
         .respond_with(responder)
         .up_to_n_times(1)
@@ -356,12 +305,7 @@ async fn a_still_valid_token_is_served_while_the_refresh_fails_transiently() {
         .await;
     mount_exchange(&server, ResponseTemplate::new(503)).await;
     mount_catch_all(&server).await;
-    let manager = exchange_manager(exchanger(
-        reqwest_transport(),
-        host_for(&server),
-        Arc::new(clock.clone()),
-        Arc::new(RecordingSleep::new()),
-    ));
+    let manager = manager_on(&server, clock.clone(), RecordingSleep::new());
 
     assert_eq!(tid(&manager).await, "1");
     clock.advance(Duration::from_secs(1501));
@@ -421,13 +365,7 @@ async fn background_refresher_retries_with_backoff_and_ends_with_the_manager() {
         .await;
     mount_exchange(&server, SequencedExchange::new(T0)).await;
     mount_catch_all(&server).await;
-    let clock = TokioClock::starting_at(t0());
-    let manager = exchange_manager(exchanger(
-        paused_time_transport(),
-        host_for(&server),
-        Arc::new(clock),
-        Arc::new(TokioSleep),
-    ));
+    let manager = paused_manager(&server);
     let handle = manager.spawn_background_refresh_with(
         RetryPolicy::new()
             .initial_backoff(Duration::from_secs(2))
@@ -455,15 +393,8 @@ async fn background_refresher_retries_with_backoff_and_ends_with_the_manager() {
 #[tokio::test]
 async fn the_manager_is_a_copilot_auth_source_keyed_by_its_generation_tag() {
     use copilot_token::CopilotAuth;
-    let server = MockServer::start().await;
-    mount_exchange(&server, SequencedExchange::new(T0)).await;
-    mount_catch_all(&server).await;
-    let manager = exchange_manager(exchanger(
-        reqwest_transport(),
-        host_for(&server),
-        Arc::new(ManualClock::new(t0())),
-        Arc::new(TokioSleep),
-    ));
+    let server = exchange_server(SequencedExchange::new(T0)).await;
+    let manager = manager_on(&server, ManualClock::new(t0()), TokioSleep);
     let auth: Arc<dyn CopilotAuth> = Arc::new(manager.clone());
 
     let first = auth.credentials().await.unwrap();
@@ -489,18 +420,9 @@ async fn the_manager_is_a_copilot_auth_source_keyed_by_its_generation_tag() {
 async fn a_rejected_github_token_reaches_copilot_auth_callers_typed() {
     use copilot_token::{CopilotAuth, CredentialError};
     let server = MockServer::start().await;
-    mount_exchange(
-        &server,
-        ResponseTemplate::new(401).set_body_json(serde_json::json!({"message": "Bad credentials"})),
-    )
-    .await;
+    mount_exchange(&server, bad_credentials()).await;
     mount_catch_all(&server).await;
-    let manager = exchange_manager(exchanger(
-        reqwest_transport(),
-        host_for(&server),
-        Arc::new(ManualClock::new(t0())),
-        Arc::new(TokioSleep),
-    ));
+    let manager = manager_on(&server, ManualClock::new(t0()), TokioSleep);
     let error = CopilotAuth::credentials(&manager).await.unwrap_err();
     assert!(
         matches!(error, CredentialError::Rejected { .. }),
@@ -519,16 +441,9 @@ async fn failing_setup(failures: u64) -> (MockServer, ManualClock, TokenManager)
         .mount(&server)
         .await;
     let clock = ManualClock::new(t0());
-    let mut responder = SequencedExchange::new(T0);
-    responder.clock = Some(clock.clone());
-    mount_exchange(&server, responder).await;
+    mount_exchange(&server, SequencedExchange::new(T0).clock(&clock)).await;
     mount_catch_all(&server).await;
-    let manager = exchange_manager(exchanger(
-        reqwest_transport(),
-        host_for(&server),
-        Arc::new(clock.clone()),
-        Arc::new(RecordingSleep::new()),
-    ));
+    let manager = manager_on(&server, clock.clone(), RecordingSleep::new());
     (server, clock, manager)
 }
 

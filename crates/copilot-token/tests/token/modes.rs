@@ -58,21 +58,25 @@ async fn server_with_user(user: ResponseTemplate) -> MockServer {
     server
 }
 
+/// A server whose user endpoint answers [`user_body`], with the catch-all 500 behind it.
+async fn user_server() -> MockServer {
+    let server = server_with_user(ResponseTemplate::new(200).set_body_json(user_body())).await;
+    mount_catch_all(&server).await;
+    server
+}
+
 fn manager(
     server: &MockServer,
     mode: AuthMode,
     provider: Arc<dyn copilot_token::GitHubTokenProvider>,
 ) -> TokenManager {
-    TokenManager::builder(
-        exchanger(
-            reqwest_transport(),
-            host_for(server),
-            Arc::new(ManualClock::new(t0())),
-            Arc::new(RecordingSleep::new()),
-        ),
+    reqwest_manager(
+        server,
+        mode,
         provider,
+        ManualClock::new(t0()),
+        RecordingSleep::new(),
     )
-    .mode(mode)
     .build()
 }
 
@@ -118,13 +122,8 @@ fn user_info_decodes_and_tolerates_change() {
 
 #[tokio::test]
 async fn user_info_request_shape() {
-    let server = server_with_user(ResponseTemplate::new(200).set_body_json(user_body())).await;
-    mount_catch_all(&server).await;
-    let manager = manager(
-        &server,
-        AuthMode::Exchange,
-        Arc::new(StaticGitHubToken::new(GH_TOKEN)),
-    );
+    let server = user_server().await;
+    let manager = manager(&server, AuthMode::Exchange, static_token());
     let info = manager.user_info().await.unwrap();
     assert_eq!(
         info.copilot_plan.as_ref().map(CopilotPlan::as_str),
@@ -138,10 +137,7 @@ async fn user_info_request_shape() {
 
 #[tokio::test]
 async fn user_info_errors_are_typed() {
-    let server = server_with_user(
-        ResponseTemplate::new(401).set_body_json(json!({"message": "Bad credentials"})),
-    )
-    .await;
+    let server = server_with_user(bad_credentials()).await;
     mount_catch_all(&server).await;
     let provider = RotatingProvider::new("gho_revoked", None);
     let manager = manager(&server, AuthMode::Exchange, provider.clone());
@@ -149,11 +145,7 @@ async fn user_info_errors_are_typed() {
     assert_eq!(provider.refresh_calls.load(Ordering::SeqCst), 1);
 
     let server = server_with_user(ResponseTemplate::new(404)).await;
-    let manager = self::manager(
-        &server,
-        AuthMode::Exchange,
-        Arc::new(StaticGitHubToken::new(GH_TOKEN)),
-    );
+    let manager = self::manager(&server, AuthMode::Exchange, static_token());
     assert!(matches!(
         manager.user_info().await.unwrap_err(),
         TokenError::Http {
@@ -166,13 +158,8 @@ async fn user_info_errors_are_typed() {
 
 #[tokio::test]
 async fn direct_mode_sends_the_github_token_to_the_advertised_api() {
-    let server = server_with_user(ResponseTemplate::new(200).set_body_json(user_body())).await;
-    mount_catch_all(&server).await;
-    let manager = manager(
-        &server,
-        AuthMode::Direct,
-        Arc::new(StaticGitHubToken::new(GH_TOKEN)),
-    );
+    let server = user_server().await;
+    let manager = manager(&server, AuthMode::Direct, static_token());
 
     let credentials = manager.credentials().await.unwrap();
     assert_eq!(credentials.bearer.expose_secret(), GH_TOKEN);
@@ -210,8 +197,7 @@ async fn direct_mode_sends_the_github_token_to_the_advertised_api() {
 
 #[tokio::test]
 async fn direct_mode_uses_the_configured_integration_id() {
-    let server = server_with_user(ResponseTemplate::new(200).set_body_json(user_body())).await;
-    mount_catch_all(&server).await;
+    let server = user_server().await;
     let exchanger = exchanger_builder(
         reqwest_transport(),
         host_for(&server),
@@ -220,7 +206,7 @@ async fn direct_mode_uses_the_configured_integration_id() {
     )
     .identity(identity().with_integration_id("vscode-chat"))
     .build();
-    let manager = TokenManager::builder(exchanger, Arc::new(StaticGitHubToken::new(GH_TOKEN)))
+    let manager = TokenManager::builder(exchanger, static_token())
         .mode(AuthMode::Direct)
         .build();
     assert_eq!(
@@ -239,22 +225,14 @@ async fn direct_mode_refuses_a_poisoned_user_endpoint_and_falls_back_on_failures
     let mut poisoned = user_body();
     poisoned["endpoints"]["api"] = json!("https://evil.example");
     let server = server_with_user(ResponseTemplate::new(200).set_body_json(poisoned)).await;
-    let manager = manager(
-        &server,
-        AuthMode::Direct,
-        Arc::new(StaticGitHubToken::new(GH_TOKEN)),
-    );
+    let manager = manager(&server, AuthMode::Direct, static_token());
     assert!(matches!(
         manager.credentials().await.unwrap_err(),
         TokenError::UntrustedEndpoint { .. }
     ));
 
     let server = server_with_user(ResponseTemplate::new(500)).await;
-    let manager = self::manager(
-        &server,
-        AuthMode::Direct,
-        Arc::new(StaticGitHubToken::new(GH_TOKEN)),
-    );
+    let manager = self::manager(&server, AuthMode::Direct, static_token());
     let credentials = manager.credentials().await.unwrap();
     assert_eq!(
         credentials.base_url.as_str(),
@@ -264,8 +242,7 @@ async fn direct_mode_refuses_a_poisoned_user_endpoint_and_falls_back_on_failures
 
 #[tokio::test]
 async fn direct_mode_invalidate_asks_the_provider_for_a_fresh_github_token() {
-    let server = server_with_user(ResponseTemplate::new(200).set_body_json(user_body())).await;
-    mount_catch_all(&server).await;
+    let server = user_server().await;
     let provider = RotatingProvider::new("ghu_old", Some("ghu_new"));
     let manager = manager(&server, AuthMode::Direct, provider.clone());
 
@@ -292,11 +269,7 @@ async fn auto_mode_falls_back_to_direct_on_404_and_remembers() {
     )
     .await;
     mount_catch_all(&server).await;
-    let manager = manager(
-        &server,
-        AuthMode::Auto,
-        Arc::new(StaticGitHubToken::new(GH_TOKEN)),
-    );
+    let manager = manager(&server, AuthMode::Auto, static_token());
     assert_eq!(manager.effective_mode(), None);
 
     let credentials = manager.credentials().await.unwrap();
@@ -316,14 +289,8 @@ async fn auto_mode_falls_back_to_direct_on_404_and_remembers() {
 
 #[tokio::test]
 async fn auto_mode_uses_the_exchange_when_it_works() {
-    let server = MockServer::start().await;
-    mount_exchange(&server, SequencedExchange::new(T0)).await;
-    mount_catch_all(&server).await;
-    let manager = manager(
-        &server,
-        AuthMode::Auto,
-        Arc::new(StaticGitHubToken::new(GH_TOKEN)),
-    );
+    let server = exchange_server(SequencedExchange::new(T0)).await;
+    let manager = manager(&server, AuthMode::Auto, static_token());
     let credentials = manager.credentials().await.unwrap();
     assert_eq!(manager.current_mode(), Some(AuthMode::Exchange));
     assert_eq!(
@@ -340,8 +307,7 @@ async fn auto_mode_uses_the_exchange_when_it_works() {
 
 #[tokio::test]
 async fn auto_mode_goes_direct_at_once_for_tokens_that_cannot_be_exchanged() {
-    let server = server_with_user(ResponseTemplate::new(200).set_body_json(user_body())).await;
-    mount_catch_all(&server).await;
+    let server = user_server().await;
     let manager = manager(
         &server,
         AuthMode::Auto,
@@ -365,11 +331,7 @@ async fn auto_mode_does_not_hide_other_exchange_errors() {
     )
     .await;
     mount_catch_all(&server).await;
-    let manager = manager(
-        &server,
-        AuthMode::Auto,
-        Arc::new(StaticGitHubToken::new(GH_TOKEN)),
-    );
+    let manager = manager(&server, AuthMode::Auto, static_token());
     assert!(matches!(
         manager.credentials().await.unwrap_err(),
         TokenError::NotEntitled { .. }
@@ -380,9 +342,7 @@ async fn auto_mode_does_not_hide_other_exchange_errors() {
 
 #[tokio::test]
 async fn an_explicit_base_url_override_wins() {
-    let server = MockServer::start().await;
-    mount_exchange(&server, SequencedExchange::new(T0)).await;
-    mount_catch_all(&server).await;
+    let server = exchange_server(SequencedExchange::new(T0)).await;
     let manager = TokenManager::builder(
         exchanger(
             reqwest_transport(),
@@ -390,7 +350,7 @@ async fn an_explicit_base_url_override_wins() {
             Arc::new(ManualClock::new(t0())),
             Arc::new(TokioSleep),
         ),
-        Arc::new(StaticGitHubToken::new(GH_TOKEN)),
+        static_token(),
     )
     .mode(AuthMode::Exchange)
     .copilot_api_override(url::Url::parse("http://127.0.0.1:4141/").unwrap())

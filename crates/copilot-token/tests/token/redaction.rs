@@ -1,40 +1,17 @@
 //! Secrets (the Copilot token, the GitHub token, the client IP inside the token) never appear in Debug output
 //! or in logs at any level.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use copilot_http::time::{ManualClock, RecordingSleep};
+use copilot_test_support::capture_logs;
 use copilot_token::{AuthMode, CopilotToken, StaticGitHubToken, TokenFields, TokenManager};
 use serde_json::json;
 use wiremock::{Mock, ResponseTemplate, matchers};
 
 use super::support::*;
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn secrets_never_appear_in_debug_output_or_trace_logs() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (captured, _guard) = capture_logs(tracing::Level::TRACE);
 
     let copilot_token = token_string("7", T0 + 1800);
     let server = wiremock::MockServer::start().await;
@@ -52,25 +29,20 @@ async fn secrets_never_appear_in_debug_output_or_trace_logs() {
     )
     .await;
     Mock::given(matchers::path(USER_PATH))
-        .respond_with(
-            ResponseTemplate::new(401).set_body_json(json!({"message": "Bad credentials"})),
-        )
+        .respond_with(bad_credentials())
         .mount(&server)
         .await;
     mount_catch_all(&server).await;
 
     let mut debug = String::new();
     for mode in [AuthMode::Exchange, AuthMode::Direct] {
-        let manager = TokenManager::builder(
-            exchanger(
-                reqwest_transport(),
-                host_for(&server),
-                Arc::new(ManualClock::new(t0())),
-                Arc::new(RecordingSleep::new()),
-            ),
-            Arc::new(StaticGitHubToken::new(GH_TOKEN)),
+        let manager = reqwest_manager(
+            &server,
+            mode,
+            static_token(),
+            ManualClock::new(t0()),
+            RecordingSleep::new(),
         )
-        .mode(mode)
         .build();
         let credentials = manager.credentials().await;
         debug.push_str(&format!("{credentials:?}\n{credentials:#?}\n{manager:?}\n"));
@@ -99,7 +71,7 @@ async fn secrets_never_appear_in_debug_output_or_trace_logs() {
     ));
     drop(_guard);
 
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let logs = captured.text();
     // The capture works (so the negative checks below mean something).
     assert!(
         logs.contains("exchanged a GitHub token for a Copilot token"),
@@ -126,14 +98,7 @@ async fn secrets_never_appear_in_debug_output_or_trace_logs() {
 /// URL goes through `copilot_http::RedactedUrl` (issue 14).
 #[tokio::test]
 async fn url_credentials_never_appear_in_logs_or_errors() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (captured, _guard) = capture_logs(tracing::Level::TRACE);
 
     let server = wiremock::MockServer::start().await;
     mount_catch_all(&server).await;
@@ -149,10 +114,10 @@ async fn url_credentials_never_appear_in_logs_or_errors() {
         exchanger(
             reqwest_transport(),
             host,
-            Arc::new(ManualClock::new(t0())),
-            Arc::new(RecordingSleep::new()),
+            ManualClock::new(t0()),
+            RecordingSleep::new(),
         ),
-        Arc::new(StaticGitHubToken::new(GH_TOKEN)),
+        static_token(),
     )
     .build();
     let error = manager
@@ -161,7 +126,7 @@ async fn url_credentials_never_appear_in_logs_or_errors() {
         .expect_err("userinfo is refused");
     drop(_guard);
     let shown = format!("{error} {error:?}");
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let logs = captured.text();
     assert!(logs.contains("calling GitHub"), "{logs}");
     assert!(
         !logs.contains("hunter2password"),

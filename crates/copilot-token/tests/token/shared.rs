@@ -46,17 +46,6 @@ async fn setup(delay: Duration) -> (MockServer, ManualClock) {
     (server, clock)
 }
 
-async fn tid(manager: &TokenManager) -> String {
-    manager
-        .get()
-        .await
-        .unwrap()
-        .fields()
-        .tid()
-        .unwrap()
-        .to_owned()
-}
-
 #[test]
 fn the_envelope_survives_a_round_trip_through_its_shared_form() {
     let host = copilot_http::GitHubHost::github_com();
@@ -119,20 +108,12 @@ async fn three_managers_sharing_a_cache_exchange_once_at_expiry() {
     );
 
     clock.advance(Duration::from_secs(1501));
-    let barrier = Arc::new(tokio::sync::Barrier::new(900));
-    let callers: Vec<_> = (0..900)
-        .map(|i| {
-            let manager = managers[i % 3].clone();
-            let barrier = barrier.clone();
-            tokio::spawn(async move {
-                barrier.wait().await;
-                tid(&manager).await
-            })
-        })
-        .collect();
-    for caller in callers {
-        assert_eq!(caller.await.unwrap(), "2");
-    }
+    let answers = all_at_once(900, |i| {
+        let manager = managers[i % 3].clone();
+        async move { tid(&manager).await }
+    })
+    .await;
+    assert!(answers.iter().all(|tid| tid == "2"), "{answers:?}");
     assert_eq!(
         count(&server, EXCHANGE_PATH).await,
         2,

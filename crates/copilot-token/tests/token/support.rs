@@ -12,7 +12,8 @@ use copilot_http::{
     ResponseBody, SharedTransport, TransportError,
 };
 use copilot_token::{
-    GitHubToken, GitHubTokenProvider, TokenError, TokenExchanger, TokenExchangerBuilder,
+    AuthMode, GitHubToken, GitHubTokenProvider, StaticGitHubToken, TokenError, TokenExchanger,
+    TokenExchangerBuilder, TokenManager, TokenManagerBuilder,
 };
 use serde_json::{Value, json};
 use url::Url;
@@ -92,6 +93,12 @@ pub struct SequencedExchange {
 }
 
 impl SequencedExchange {
+    /// Expiry relative to `clock`'s reading at request time (see the `clock` field).
+    pub fn clock(mut self, clock: &copilot_http::time::ManualClock) -> Self {
+        self.clock = Some(clock.clone());
+        self
+    }
+
     pub fn new(start: u64) -> Self {
         SequencedExchange {
             start,
@@ -123,7 +130,74 @@ impl Respond for SequencedExchange {
     }
 }
 
-/// Mounts `responder` on the exchange path and a catch-all 500 last.
+/// A server whose exchange answers with `responder`, with the catch-all 500 behind it.
+pub async fn exchange_server(responder: impl Respond + 'static) -> MockServer {
+    let server = MockServer::start().await;
+    mount_exchange(&server, responder).await;
+    mount_catch_all(&server).await;
+    server
+}
+
+/// A manager in `mode` for `provider` that exchanges with `server` over reqwest on `clock` and `sleep`.
+pub fn reqwest_manager(
+    server: &MockServer,
+    mode: AuthMode,
+    provider: Arc<dyn GitHubTokenProvider>,
+    clock: impl Clock + 'static,
+    sleep: impl Sleep + 'static,
+) -> TokenManagerBuilder {
+    let exchanger = exchanger(reqwest_transport(), host_for(server), clock, sleep);
+    TokenManager::builder(exchanger, provider).mode(mode)
+}
+
+/// The provider of the fixed test GitHub token [`GH_TOKEN`].
+pub fn static_token() -> Arc<dyn GitHubTokenProvider> {
+    Arc::new(StaticGitHubToken::new(GH_TOKEN))
+}
+
+/// Runs `call(i)` for each `i` in `0..callers` as tasks that a barrier releases together; returns their
+/// answers in order.
+pub async fn all_at_once<F, Fut>(callers: usize, call: F) -> Vec<Fut::Output>
+where
+    F: Fn(usize) -> Fut,
+    Fut: std::future::Future + Send + 'static,
+    Fut::Output: Send + 'static,
+{
+    let barrier = Arc::new(tokio::sync::Barrier::new(callers));
+    let tasks: Vec<_> = (0..callers)
+        .map(|i| {
+            let (barrier, work) = (barrier.clone(), call(i));
+            tokio::spawn(async move {
+                barrier.wait().await;
+                work.await
+            })
+        })
+        .collect();
+    let mut answers = Vec::with_capacity(callers);
+    for task in tasks {
+        answers.push(task.await.unwrap());
+    }
+    answers
+}
+
+/// GitHub's 401 for a GitHub token it does not accept.
+pub fn bad_credentials() -> ResponseTemplate {
+    ResponseTemplate::new(401).set_body_json(json!({"message": "Bad credentials"}))
+}
+
+/// The `tid` field of `manager`'s current Copilot token.
+pub async fn tid(manager: &TokenManager) -> String {
+    manager
+        .get()
+        .await
+        .unwrap()
+        .fields()
+        .tid()
+        .unwrap()
+        .to_owned()
+}
+
+/// Mounts `responder` on the exchange path (the caller mounts the catch-all 500 last).
 pub async fn mount_exchange(server: &MockServer, responder: impl Respond + 'static) {
     Mock::given(matchers::method("GET"))
         .and(matchers::path(EXCHANGE_PATH))
