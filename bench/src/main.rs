@@ -4,7 +4,7 @@
 //! copilot-bench [--quick] [--only NAME]...     benchmarks; NAME: streaming latency decode messages-decode websocket token stampede memory serve stores
 //! copilot-bench load [--sessions N] [--requests N] [--chunks N] [--deadline SECS] [--rounds N] [--via direct|serve]
 //! copilot-bench replay-server FILE             (internal: started by the streaming target)
-//! copilot-bench latency-profile ours|raw N     N sequential non-streamed requests of one side, for perf
+//! copilot-bench latency-profile ours|raw|async-openai N   N sequential non-streamed requests of one side, for perf
 //! copilot-bench stream-profile ours|raw N      N replayed streamed answers read by one side, for callgrind
 //! ```
 //!
@@ -40,7 +40,7 @@ const USAGE: &str = "\
 usage: copilot-bench [--quick] [--only NAME]...
        copilot-bench load [--sessions N] [--requests N] [--chunks N] [--deadline SECS] [--rounds N]
                           [--via direct|serve]
-       copilot-bench latency-profile ours|raw [N]
+       copilot-bench latency-profile ours|raw|async-openai [N]
        copilot-bench stream-profile ours|raw [N]
 NAME: streaming latency decode messages-decode websocket token stampede memory serve stores";
 
@@ -322,13 +322,14 @@ fn load(args: &[String]) -> Result<(), String> {
     }
 }
 
-/// `latency-profile ours|raw N`: one contender of the latency target, alone, on a current-thread runtime so
+/// `latency-profile ours|raw|async-openai N`: one contender of the latency target, alone, on a current-thread runtime so
 /// `perf stat --no-inherit` counts exactly the client's work (not the mock's, which is a child process).
 fn latency_profile(args: &[String]) -> Result<(), String> {
     let side = match args.first().map(String::as_str) {
         Some("ours") => targets::latency::Side::Ours,
         Some("raw") => targets::latency::Side::Raw,
-        _ => return Err("latency-profile needs `ours` or `raw`".into()),
+        Some("async-openai") => targets::latency::Side::OpenAi,
+        _ => return Err("latency-profile needs `ours`, `raw` or `async-openai`".into()),
     };
     let requests: usize = args
         .get(1)
