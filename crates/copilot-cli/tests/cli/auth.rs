@@ -10,11 +10,7 @@ use crate::support::{TestMock, assert_one_line_error, quick_device, stderr_lines
 #[test]
 fn device_login_shows_the_code_and_stores_the_token_0600() {
     let mock = TestMock::start();
-    let output = mock
-        .cmd()
-        .args(["auth", "login", "--no-browser"])
-        .output()
-        .unwrap();
+    let output = mock.run(&["auth", "login", "--no-browser"]);
     let stderr = text(&output.stderr);
     assert!(output.status.success(), "{stderr}");
     assert_eq!(
@@ -64,12 +60,7 @@ fn status_after_device_login_reports_login_kind_plan_endpoint_and_expiry() {
         .args(["auth", "login", "--no-browser"])
         .assert()
         .success();
-    let output = mock
-        .cmd()
-        .args(["auth", "status", "--json"])
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{}", text(&output.stderr));
+    let output = mock.run_ok(&["auth", "status", "--json"]);
     let status: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(status["logged_in"], true);
     assert_eq!(status["login"], "octocat");
@@ -107,7 +98,7 @@ fn status_after_device_login_reports_login_kind_plan_endpoint_and_expiry() {
         ]
     );
 
-    let human = mock.cmd().args(["auth", "status"]).output().unwrap();
+    let human = mock.run(&["auth", "status"]);
     let stdout = text(&human.stdout);
     assert!(human.status.success());
     assert!(stdout.contains("Logged in as octocat"), "{stdout}");
@@ -129,11 +120,7 @@ fn denied_device_login_exits_4_with_one_line() {
     let mock = TestMock::with_config(
         MockConfig::new().device(quick_device().outcome(DeviceOutcome::Deny)),
     );
-    let output = mock
-        .cmd()
-        .args(["auth", "login", "--no-browser"])
-        .output()
-        .unwrap();
+    let output = mock.run(&["auth", "login", "--no-browser"]);
     assert_one_line_error(&output, 4, "access denied", "denied");
     assert!(!mock.credentials_file().exists());
 }
@@ -143,11 +130,7 @@ fn expired_device_code_exits_4_with_one_line() {
     let mock = TestMock::with_config(
         MockConfig::new().device(quick_device().outcome(DeviceOutcome::Expire)),
     );
-    let output = mock
-        .cmd()
-        .args(["auth", "login", "--no-browser"])
-        .output()
-        .unwrap();
+    let output = mock.run(&["auth", "login", "--no-browser"]);
     assert_one_line_error(
         &output,
         4,
@@ -160,11 +143,7 @@ fn expired_device_code_exits_4_with_one_line() {
 #[test]
 fn slow_down_is_honoured() {
     let mock = TestMock::with_config(MockConfig::new().device(quick_device().slow_down_once(true)));
-    let output = mock
-        .cmd()
-        .args(["auth", "login", "--no-browser"])
-        .output()
-        .unwrap();
+    let output = mock.run(&["auth", "login", "--no-browser"]);
     let stderr = text(&output.stderr);
     assert!(output.status.success(), "{stderr}");
     assert!(stderr.contains("slow down; polling every 6s"), "{stderr}");
@@ -194,11 +173,7 @@ fn with_token_stores_the_token_and_status_shows_it() {
     let mock = TestMock::start();
     let token = mock.sign_in();
     assert_eq!(mock.stored_token(), token);
-    let output = mock
-        .cmd()
-        .args(["auth", "status", "--json"])
-        .output()
-        .unwrap();
+    let output = mock.run(&["auth", "status", "--json"]);
     let status: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(status["login"], "octocat");
     assert_eq!(
@@ -210,12 +185,7 @@ fn with_token_stores_the_token_and_status_shows_it() {
 #[test]
 fn with_token_refuses_classic_pats_before_any_request() {
     let mock = TestMock::start();
-    let output = mock
-        .cmd()
-        .args(["auth", "login", "--with-token"])
-        .write_stdin("ghp_0123456789abcdefghijABCDEFGHIJ012345\n")
-        .output()
-        .unwrap();
+    let output = mock.login_with_token("ghp_0123456789abcdefghijABCDEFGHIJ012345\n");
     assert_one_line_error(
         &output,
         1,
@@ -230,28 +200,22 @@ fn with_token_refuses_classic_pats_before_any_request() {
 #[test]
 fn with_token_rejects_a_token_github_does_not_know() {
     let mock = TestMock::start();
-    let output = mock
-        .cmd()
-        .args(["auth", "login", "--with-token"])
-        .write_stdin("gho_notAValidTokenForThisMock000000000000\n")
-        .output()
-        .unwrap();
+    let output = mock.login_with_token("gho_notAValidTokenForThisMock000000000000\n");
     assert_one_line_error(&output, 4, "unauthorized", "sign in again");
     assert!(!mock.credentials_file().exists());
 }
 
 #[test]
 fn logout_removes_the_credential() {
-    let mock = TestMock::start();
-    mock.sign_in();
-    let output = mock.cmd().args(["auth", "logout"]).output().unwrap();
+    let mock = TestMock::signed_in();
+    let output = mock.run(&["auth", "logout"]);
     assert!(output.status.success());
     assert!(text(&output.stderr).contains("Logged out of 127.0.0.1:"));
     let file: Value =
         serde_json::from_slice(&std::fs::read(mock.credentials_file()).unwrap()).unwrap();
     assert_eq!(file["credentials"], serde_json::json!([]));
 
-    let again = mock.cmd().args(["auth", "logout"]).output().unwrap();
+    let again = mock.run(&["auth", "logout"]);
     assert!(again.status.success());
     assert!(text(&again.stderr).contains("nothing to remove"));
 }
@@ -259,14 +223,10 @@ fn logout_removes_the_credential() {
 #[test]
 fn status_when_signed_out_exits_4() {
     let mock = TestMock::start();
-    let output = mock.cmd().args(["auth", "status"]).output().unwrap();
+    let output = mock.run(&["auth", "status"]);
     assert_one_line_error(&output, 4, "not signed in", "copilot-rs auth login");
 
-    let json = mock
-        .cmd()
-        .args(["auth", "status", "--json"])
-        .output()
-        .unwrap();
+    let json = mock.run(&["auth", "status", "--json"]);
     assert_eq!(json.status.code(), Some(4));
     let status: Value = serde_json::from_slice(&json.stdout).unwrap();
     assert_eq!(status["logged_in"], false);
@@ -275,8 +235,7 @@ fn status_when_signed_out_exits_4() {
 
 #[test]
 fn global_options_are_read_from_the_environment() {
-    let mock = TestMock::start();
-    mock.sign_in();
+    let mock = TestMock::signed_in();
     let output = mock
         .bare_cmd()
         .env("COPILOT_RS_GITHUB_URL", mock.server().github_web_url())
@@ -339,11 +298,7 @@ fn rest_url_is_derived_for_enterprise_server() {
 #[test]
 fn bad_github_url_is_a_usage_error() {
     let mock = TestMock::start();
-    let output = mock
-        .bare_cmd()
-        .args(["--github-url", "ftp://example.com", "auth", "status"])
-        .output()
-        .unwrap();
+    let output = mock.run_bare(&["--github-url", "ftp://example.com", "auth", "status"]);
     assert_one_line_error(&output, 2, "invalid input", "--github-url");
     assert_eq!(stderr_lines(&output).len(), 1);
 }
@@ -353,12 +308,7 @@ fn bad_github_url_is_a_usage_error() {
 fn with_token_an_invalid_token_exits_2() {
     let mock = TestMock::start();
     for input in ["\n", "not a token\n", "gho_abc\u{7}def\n"] {
-        let output = mock
-            .cmd()
-            .args(["auth", "login", "--with-token"])
-            .write_stdin(input)
-            .output()
-            .unwrap();
+        let output = mock.login_with_token(input);
         assert_eq!(
             output.status.code(),
             Some(2),

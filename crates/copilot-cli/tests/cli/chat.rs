@@ -9,12 +9,17 @@ fn mock_answer(prompt: &str) -> String {
     format!("You said: \"{prompt}\". This is a deterministic answer from copilot-mock.")
 }
 
+/// The one JSON object `--json` printed, asserting that it is the only line on stdout.
+fn one_json_object(output: &std::process::Output) -> Value {
+    let stdout = text(&output.stdout);
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    serde_json::from_str(&stdout).unwrap()
+}
+
 #[test]
 fn chat_streams_the_answer_to_stdout() {
-    let mock = TestMock::start();
-    mock.sign_in();
-    let output = mock.cmd().args(["chat", "Hello mock"]).output().unwrap();
-    assert!(output.status.success(), "{}", text(&output.stderr));
+    let mock = TestMock::signed_in();
+    let output = mock.run_ok(&["chat", "Hello mock"]);
     assert_eq!(
         text(&output.stdout),
         format!("{}\n", mock_answer("Hello mock"))
@@ -37,25 +42,17 @@ fn chat_streams_the_answer_to_stdout() {
 
 #[test]
 fn chat_json_prints_exactly_one_object() {
-    let mock = TestMock::start();
-    mock.sign_in();
-    let output = mock
-        .cmd()
-        .args([
-            "chat",
-            "--json",
-            "--model",
-            "gpt-4o",
-            "--system",
-            "Be brief.",
-            "Hi",
-        ])
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{}", text(&output.stderr));
-    let stdout = text(&output.stdout);
-    assert_eq!(stdout.lines().count(), 1, "{stdout}");
-    let answer: Value = serde_json::from_str(&stdout).unwrap();
+    let mock = TestMock::signed_in();
+    let output = mock.run_ok(&[
+        "chat",
+        "--json",
+        "--model",
+        "gpt-4o",
+        "--system",
+        "Be brief.",
+        "Hi",
+    ]);
+    let answer = one_json_object(&output);
     let usage = &answer["usage"];
     assert!(usage["total_tokens"].as_u64().unwrap() > 0);
     assert_eq!(
@@ -93,14 +90,8 @@ fn chat_json_prints_exactly_one_object() {
 
 #[test]
 fn chat_json_reports_reasoning() {
-    let mock = TestMock::start();
-    mock.sign_in();
-    let output = mock
-        .cmd()
-        .args(["chat", "--json", "--model", "o4-mini", "Why?"])
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{}", text(&output.stderr));
+    let mock = TestMock::signed_in();
+    let output = mock.run_ok(&["chat", "--json", "--model", "o4-mini", "Why?"]);
     let answer: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert!(
         answer["reasoning"].as_str().is_some_and(|r| !r.is_empty()),
@@ -109,19 +100,14 @@ fn chat_json_reports_reasoning() {
     assert_eq!(answer["content"], mock_answer("Why?"));
 
     // Not streamed, the o-series summary still comes back (from the message's `cot_summary`).
-    let output = mock
-        .cmd()
-        .args([
-            "chat",
-            "--json",
-            "--no-stream",
-            "--model",
-            "o4-mini",
-            "Why?",
-        ])
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{}", text(&output.stderr));
+    let output = mock.run_ok(&[
+        "chat",
+        "--json",
+        "--no-stream",
+        "--model",
+        "o4-mini",
+        "Why?",
+    ]);
     let answer: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert!(
         answer["reasoning"].as_str().is_some_and(|r| !r.is_empty()),
@@ -134,14 +120,8 @@ fn chat_json_reports_reasoning() {
 
 #[test]
 fn chat_no_stream_sends_a_non_streamed_request() {
-    let mock = TestMock::start();
-    mock.sign_in();
-    let output = mock
-        .cmd()
-        .args(["chat", "--no-stream", "--json", "Hello"])
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{}", text(&output.stderr));
+    let mock = TestMock::signed_in();
+    let output = mock.run_ok(&["chat", "--no-stream", "--json", "Hello"]);
     let answer: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(answer["content"], mock_answer("Hello"));
     assert_eq!(answer["finish_reason"], "stop");
@@ -151,24 +131,14 @@ fn chat_no_stream_sends_a_non_streamed_request() {
         .unwrap();
     assert!(body.get("stream").is_none_or(|s| s == false), "{body}");
 
-    let plain = mock
-        .cmd()
-        .args(["chat", "--no-stream", "Hello"])
-        .output()
-        .unwrap();
+    let plain = mock.run(&["chat", "--no-stream", "Hello"]);
     assert_eq!(text(&plain.stdout), format!("{}\n", mock_answer("Hello")));
 }
 
 #[test]
 fn chat_reads_the_prompt_from_stdin() {
-    let mock = TestMock::start();
-    mock.sign_in();
-    let output = mock
-        .cmd()
-        .args(["chat", "-"])
-        .write_stdin("from a pipe")
-        .output()
-        .unwrap();
+    let mock = TestMock::signed_in();
+    let output = mock.run_with_stdin(&["chat", "-"], "from a pipe");
     assert!(output.status.success(), "{}", text(&output.stderr));
     assert_eq!(
         text(&output.stdout),
@@ -176,50 +146,34 @@ fn chat_reads_the_prompt_from_stdin() {
     );
 
     // No prompt and stdin is not a terminal: stdin is the prompt too.
-    let output = mock
-        .cmd()
-        .arg("chat")
-        .write_stdin("piped")
-        .output()
-        .unwrap();
+    let output = mock.run_with_stdin(&["chat"], "piped");
     assert_eq!(text(&output.stdout), format!("{}\n", mock_answer("piped")));
 
-    let empty = mock
-        .cmd()
-        .args(["chat", "-"])
-        .write_stdin("  \n")
-        .output()
-        .unwrap();
+    let empty = mock.run_with_stdin(&["chat", "-"], "  \n");
     assert_one_line_error(&empty, 2, "invalid input", "the prompt is empty");
 }
 
 #[test]
 fn rate_limited_chat_exits_1_naming_the_kind_and_message() {
-    let mock = TestMock::start();
-    mock.sign_in();
+    let mock = TestMock::signed_in();
     // A Retry-After beyond the client's retry budget: it gives up at once instead of waiting.
     mock.server().set_fault(FaultRule::new(
         Endpoint::ChatCompletions,
         Fault::rate_limited(3600),
     ));
-    let output = mock.cmd().args(["chat", "Hello"]).output().unwrap();
+    let output = mock.run(&["chat", "Hello"]);
     assert_one_line_error(&output, 1, "rate limited", "you have been rate-limited");
     assert!(text(&output.stderr).contains("retry after 3600s"));
 }
 
 #[test]
 fn quota_exceeded_chat_exits_1_naming_the_kind_and_message() {
-    let mock = TestMock::start();
-    mock.sign_in();
+    let mock = TestMock::signed_in();
     mock.server().set_fault(FaultRule::new(
         Endpoint::ChatCompletions,
         Fault::quota_exceeded(),
     ));
-    let output = mock
-        .cmd()
-        .args(["chat", "--json", "Hello"])
-        .output()
-        .unwrap();
+    let output = mock.run(&["chat", "--json", "Hello"]);
     assert_one_line_error(
         &output,
         1,
@@ -230,13 +184,8 @@ fn quota_exceeded_chat_exits_1_naming_the_kind_and_message() {
 
 #[test]
 fn unsupported_model_exits_1_naming_the_kind_and_message() {
-    let mock = TestMock::start();
-    mock.sign_in();
-    let output = mock
-        .cmd()
-        .args(["chat", "--model", "gpt-2-imaginary", "Hello"])
-        .output()
-        .unwrap();
+    let mock = TestMock::signed_in();
+    let output = mock.run(&["chat", "--model", "gpt-2-imaginary", "Hello"]);
     assert_one_line_error(&output, 1, "model not supported", "model_not_supported");
 }
 
@@ -245,7 +194,7 @@ fn revoked_token_exits_4_as_unauthorized() {
     let mock = TestMock::start();
     let token = mock.sign_in();
     assert!(mock.server().revoke_github_token(&token));
-    let output = mock.cmd().args(["chat", "Hello"]).output().unwrap();
+    let output = mock.run(&["chat", "Hello"]);
     assert_one_line_error(
         &output,
         4,
@@ -256,8 +205,7 @@ fn revoked_token_exits_4_as_unauthorized() {
 
 #[test]
 fn mid_stream_error_is_reported_after_the_partial_answer() {
-    let mock = TestMock::start();
-    mock.sign_in();
+    let mock = TestMock::signed_in();
     mock.server().set_fault(FaultRule::new(
         Endpoint::ChatCompletions,
         Fault::MidStreamError {
@@ -266,7 +214,7 @@ fn mid_stream_error_is_reported_after_the_partial_answer() {
             message: "The model is overloaded".into(),
         },
     ));
-    let output = mock.cmd().args(["chat", "Hello"]).output().unwrap();
+    let output = mock.run(&["chat", "Hello"]);
     assert_eq!(output.status.code(), Some(1));
     let stderr = text(&output.stderr);
     assert!(stderr.starts_with("error: "), "{stderr}");
@@ -324,14 +272,8 @@ fn assert_one_user_request(mock: &TestMock, expected_total: usize) {
 
 #[test]
 fn chat_hands_tool_calls_back_after_one_request() {
-    let mock = TestMock::start();
-    mock.sign_in();
-    let output = mock
-        .cmd()
-        .args(["chat", "--model", "claude-tool-caller", "What is here?"])
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{}", text(&output.stderr));
+    let mock = TestMock::signed_in();
+    let output = mock.run_ok(&["chat", "--model", "claude-tool-caller", "What is here?"]);
     assert_eq!(
         text(&output.stdout),
         "I'll use read_file and run_in_terminal to answer that.\n\
@@ -341,21 +283,14 @@ fn chat_hands_tool_calls_back_after_one_request() {
     );
     assert_one_user_request(&mock, 1);
 
-    let output = mock
-        .cmd()
-        .args([
-            "chat",
-            "--json",
-            "--model",
-            "claude-tool-caller",
-            "What is here?",
-        ])
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{}", text(&output.stderr));
-    let stdout = text(&output.stdout);
-    assert_eq!(stdout.lines().count(), 1, "{stdout}");
-    let answer: Value = serde_json::from_str(&stdout).unwrap();
+    let output = mock.run_ok(&[
+        "chat",
+        "--json",
+        "--model",
+        "claude-tool-caller",
+        "What is here?",
+    ]);
+    let answer = one_json_object(&output);
     assert_returned_calls(&answer);
     assert_eq!(
         answer["content"],
@@ -364,32 +299,22 @@ fn chat_hands_tool_calls_back_after_one_request() {
     assert_one_user_request(&mock, 2);
 
     // Not streamed: Copilot splits Claude's text and calls into two choices; both still arrive.
-    let output = mock
-        .cmd()
-        .args([
-            "chat",
-            "--json",
-            "--no-stream",
-            "--model",
-            "claude-tool-caller",
-            "What is here?",
-        ])
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{}", text(&output.stderr));
+    let output = mock.run_ok(&[
+        "chat",
+        "--json",
+        "--no-stream",
+        "--model",
+        "claude-tool-caller",
+        "What is here?",
+    ]);
     assert_returned_calls(&serde_json::from_slice(&output.stdout).unwrap());
     assert_one_user_request(&mock, 3);
 }
 
 #[test]
 fn chat_max_ai_credits_zero_refuses_the_turn_before_anything_is_sent() {
-    let mock = TestMock::start();
-    mock.sign_in();
-    let output = mock
-        .cmd()
-        .args(["chat", "--max-ai-credits", "0", "Hello mock"])
-        .output()
-        .unwrap();
+    let mock = TestMock::signed_in();
+    let output = mock.run(&["chat", "--max-ai-credits", "0", "Hello mock"]);
     assert_one_line_error(&output, 1, "budget spent", "AI-credit budget is spent");
     assert!(text(&output.stdout).is_empty());
     assert!(
@@ -401,15 +326,9 @@ fn chat_max_ai_credits_zero_refuses_the_turn_before_anything_is_sent() {
 
 #[test]
 fn chat_max_ai_credits_lets_the_turn_that_crosses_it_complete() {
-    let mock = TestMock::start();
-    mock.sign_in();
+    let mock = TestMock::signed_in();
     // Far less than one answer costs: the turn still runs to its end.
-    let output = mock
-        .cmd()
-        .args(["chat", "--max-ai-credits", "0.000001", "Hello mock"])
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{}", text(&output.stderr));
+    let output = mock.run_ok(&["chat", "--max-ai-credits", "0.000001", "Hello mock"]);
     assert_eq!(
         text(&output.stdout),
         format!("{}\n", mock_answer("Hello mock"))
@@ -425,7 +344,7 @@ fn chat_max_ai_credits_must_be_a_finite_non_negative_number() {
     let mock = TestMock::start();
     for bad in ["nan", "-1", "inf", "lots"] {
         let flag = format!("--max-ai-credits={bad}");
-        let output = mock.cmd().args(["chat", &flag, "Hi"]).output().unwrap();
+        let output = mock.run(&["chat", &flag, "Hi"]);
         assert_eq!(
             output.status.code(),
             Some(2),

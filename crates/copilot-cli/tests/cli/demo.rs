@@ -7,7 +7,7 @@ use crate::support::{TestMock, text};
 #[test]
 fn demo_tells_the_whole_story_without_configuration() {
     let mock = TestMock::start();
-    let output = mock.bare_cmd().args(["--mock", "demo"]).output().unwrap();
+    let output = mock.run_bare(&["--mock", "demo"]);
     let stdout = text(&output.stdout);
     assert!(
         output.status.success(),
@@ -48,29 +48,14 @@ fn demo_tells_the_whole_story_without_configuration() {
 #[test]
 fn mock_flag_serves_every_command_in_process() {
     let mock = TestMock::start();
-    let status = mock
-        .bare_cmd()
-        .args(["--mock", "auth", "status", "--json"])
-        .output()
-        .unwrap();
-    assert!(status.status.success(), "{}", text(&status.stderr));
+    let status = mock.run_bare_ok(&["--mock", "auth", "status", "--json"]);
     let status: Value = serde_json::from_slice(&status.stdout).unwrap();
     assert_eq!(status["login"], "octocat");
 
-    let chat = mock
-        .bare_cmd()
-        .args(["--mock", "chat", "Hi"])
-        .output()
-        .unwrap();
-    assert!(chat.status.success(), "{}", text(&chat.stderr));
+    let chat = mock.run_bare_ok(&["--mock", "chat", "Hi"]);
     assert!(text(&chat.stdout).starts_with("You said: \"Hi\""));
 
-    let login = mock
-        .bare_cmd()
-        .args(["--mock", "auth", "login"])
-        .output()
-        .unwrap();
-    assert!(login.status.success(), "{}", text(&login.stderr));
+    let login = mock.run_bare_ok(&["--mock", "auth", "login"]);
     assert!(text(&login.stderr).contains("The embedded mock approves the code by itself."));
     assert!(mock.home_is_empty(), "--mock never touches the config dir");
 }

@@ -84,7 +84,7 @@ fn start_gateway(mock: &TestMock, url: &str, namespace: &str) -> Gateway {
 #[test]
 fn keys_need_a_store_url() {
     let mock = TestMock::start();
-    let output = mock.cmd().args(["keys", "list"]).output().expect("run");
+    let output = mock.run(&["keys", "list"]);
     assert_one_line_error(&output, 2, "invalid input", "--store-url");
 }
 
@@ -156,16 +156,15 @@ fn three_gateway_processes_share_keys_logins_and_one_exchange() {
         .map(|_| start_gateway(&mock, &url, &namespace))
         .collect();
     let http = reqwest::Client::new();
+    let hi =
+        json!({"model": "gpt-4.1", "messages": [{"role": "user", "content": "hi"}]}).to_string();
     let chat = |base: String, key: String| {
-        let http = http.clone();
+        let (http, hi) = (http.clone(), hi.clone());
         async move {
             http.post(format!("{base}/v1/chat/completions"))
                 .bearer_auth(key)
                 .header("content-type", "application/json")
-                .body(
-                    json!({"model": "gpt-4.1", "messages": [{"role": "user", "content": "hi"}]})
-                        .to_string(),
-                )
+                .body(hi)
                 .send()
                 .await
                 .expect("request")

@@ -7,8 +7,7 @@ use crate::support::{TestMock, assert_one_line_error, text};
 
 #[test]
 fn identity_flags_and_variables_reach_every_request() {
-    let mock = TestMock::start();
-    mock.sign_in();
+    let mock = TestMock::signed_in();
     let output = mock
         .cmd()
         .env("COPILOT_RS_EDITOR_VERSION", "vscode/1.200.0")
@@ -45,10 +44,8 @@ fn identity_flags_and_variables_reach_every_request() {
 
 #[test]
 fn without_overrides_the_identity_is_copilot_rs() {
-    let mock = TestMock::start();
-    mock.sign_in();
-    let output = mock.cmd().args(["chat", "Hello"]).output().unwrap();
-    assert!(output.status.success(), "{}", text(&output.stderr));
+    let mock = TestMock::signed_in();
+    mock.run_ok(&["chat", "Hello"]);
     let chat = &mock.server().requests_to(Endpoint::ChatCompletions)[0];
     let version = format!("copilot-rs/{}", env!("CARGO_PKG_VERSION"));
     assert_eq!(chat.header("editor-version"), Some(version.as_str()));
@@ -62,13 +59,12 @@ fn without_overrides_the_identity_is_copilot_rs() {
 
 #[test]
 fn client_not_supported_names_the_overrides() {
-    let mock = TestMock::start();
-    mock.sign_in();
+    let mock = TestMock::signed_in();
     mock.server().set_fault(FaultRule::new(
         Endpoint::ChatCompletions,
         Fault::client_not_supported(),
     ));
-    let output = mock.cmd().args(["chat", "Hello"]).output().unwrap();
+    let output = mock.run(&["chat", "Hello"]);
     assert_one_line_error(&output, 1, "client not supported", "(HTTP 466)");
     let stderr = text(&output.stderr);
     for hint in [

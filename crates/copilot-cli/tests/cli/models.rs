@@ -6,10 +6,8 @@ use crate::support::{TestMock, assert_one_line_error, text};
 
 #[test]
 fn models_table_lists_every_model_with_its_columns() {
-    let mock = TestMock::start();
-    mock.sign_in();
-    let output = mock.cmd().arg("models").output().unwrap();
-    assert!(output.status.success(), "{}", text(&output.stderr));
+    let mock = TestMock::signed_in();
+    let output = mock.run_ok(&["models"]);
     let stdout = text(&output.stdout);
     let lines: Vec<&str> = stdout.lines().collect();
     let header: Vec<&str> = lines[0].split_whitespace().collect();
@@ -53,10 +51,8 @@ fn models_table_lists_every_model_with_its_columns() {
 
 #[test]
 fn models_json_is_an_array_of_objects_with_ids() {
-    let mock = TestMock::start();
-    mock.sign_in();
-    let output = mock.cmd().args(["models", "--json"]).output().unwrap();
-    assert!(output.status.success(), "{}", text(&output.stderr));
+    let mock = TestMock::signed_in();
+    let output = mock.run_ok(&["models", "--json"]);
     let models: Value = serde_json::from_slice(&output.stdout).unwrap();
     let ids: Vec<&str> = models
         .as_array()
@@ -72,6 +68,6 @@ fn models_json_is_an_array_of_objects_with_ids() {
 #[test]
 fn models_needs_a_sign_in() {
     let mock = TestMock::start();
-    let output = mock.cmd().arg("models").output().unwrap();
+    let output = mock.run(&["models"]);
     assert_one_line_error(&output, 4, "not signed in", "copilot-rs auth login");
 }

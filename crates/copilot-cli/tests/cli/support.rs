@@ -130,20 +130,50 @@ impl TestMock {
         cmd
     }
 
+    /// The default mock, already signed in as `octocat` (see [`sign_in`](Self::sign_in)).
+    pub fn signed_in() -> Self {
+        let mock = Self::start();
+        mock.sign_in();
+        mock
+    }
+
+    /// Runs `copilot-rs args` against the mock and returns what it did.
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.cmd().args(args).output().expect("run copilot-rs")
+    }
+
+    /// [`run`](Self::run), asserting that the command succeeded (showing its stderr if not).
+    pub fn run_ok(&self, args: &[&str]) -> Output {
+        assert_success(self.run(args), args)
+    }
+
+    /// Runs `copilot-rs args` against the mock with `stdin` as its standard input.
+    pub fn run_with_stdin(&self, args: &[&str], stdin: impl Into<Vec<u8>>) -> Output {
+        let mut cmd = self.cmd();
+        cmd.args(args).write_stdin(stdin);
+        cmd.output().expect("run copilot-rs")
+    }
+
+    /// Runs `copilot-rs auth login --with-token` with `stdin` as the token input.
+    pub fn login_with_token(&self, stdin: impl Into<Vec<u8>>) -> Output {
+        self.run_with_stdin(&["auth", "login", "--with-token"], stdin)
+    }
+
+    /// Runs `copilot-rs args` with a clean environment and no host options (see [`bare_cmd`](Self::bare_cmd)).
+    pub fn run_bare(&self, args: &[&str]) -> Output {
+        self.bare_cmd().args(args).output().expect("run copilot-rs")
+    }
+
+    /// [`run_bare`](Self::run_bare), asserting that the command succeeded (showing its stderr if not).
+    pub fn run_bare_ok(&self, args: &[&str]) -> Output {
+        assert_success(self.run_bare(args), args)
+    }
+
     /// Signs in as `octocat` with `auth login --with-token` and returns the token.
     pub fn sign_in(&self) -> String {
         let token = self.server().mint_github_token("octocat");
-        let output = self
-            .cmd()
-            .args(["auth", "login", "--with-token"])
-            .write_stdin(format!("{token}\n"))
-            .output()
-            .expect("run");
-        assert!(
-            output.status.success(),
-            "sign-in failed: {}",
-            text(&output.stderr)
-        );
+        let output = self.login_with_token(format!("{token}\n"));
+        assert_success(output, &["auth", "login", "--with-token"]);
         token
     }
 
@@ -165,6 +195,16 @@ impl Drop for TestMock {
             self.runtime.block_on(server.shutdown());
         }
     }
+}
+
+/// Asserts that `output` (of `copilot-rs args`) is a success, showing its stderr if not; returns it.
+fn assert_success(output: Output, args: &[&str]) -> Output {
+    assert!(
+        output.status.success(),
+        "copilot-rs {args:?} failed: {}",
+        text(&output.stderr)
+    );
+    output
 }
 
 /// Bytes as text.
