@@ -4,7 +4,9 @@
 use copilot_mock::{MockConfig, RegisteredToken};
 use serde_json::{Value, json};
 
-use crate::support::{api_post, chat_chunks, content_of, copilot_token, http, json, start};
+use crate::support::{
+    api_get, api_post, chat_chunks, content_of, copilot_token, json, signed_in, start,
+};
 
 fn weather_tools() -> Value {
     json!([
@@ -24,8 +26,7 @@ async fn stream(server: &copilot_mock::MockServer, token: &str, body: Value) -> 
 
 #[tokio::test]
 async fn non_streaming_answers_are_deterministic_and_honour_n() {
-    let (server, _) = start(MockConfig::new()).await;
-    let token = copilot_token(&server).await;
+    let (server, token) = signed_in(MockConfig::new()).await;
     let body = json!({"model": "gpt-4.1", "n": 2, "messages": [
         {"role": "system", "content": "be brief"}, {"role": "user", "content": "What is Rust?"}]});
     let first = json(api_post(&server, "/chat/completions", &token, &body).await).await;
@@ -46,8 +47,7 @@ async fn non_streaming_answers_are_deterministic_and_honour_n() {
 
 #[tokio::test]
 async fn openai_stream_has_copilots_shape() {
-    let (server, _) = start(MockConfig::new()).await;
-    let token = copilot_token(&server).await;
+    let (server, token) = signed_in(MockConfig::new()).await;
     let ask = |usage: bool| {
         json!({"model": "gpt-4.1", "stream": true, "stream_options": {"include_usage": usage},
         "messages": [{"role": "user", "content": "Say hello"}]})
@@ -81,8 +81,7 @@ async fn openai_stream_has_copilots_shape() {
 
 #[tokio::test]
 async fn model_fields_can_be_added_for_strict_clients() {
-    let (server, _) = start(MockConfig::new().chunk_model_fields(true)).await;
-    let token = copilot_token(&server).await;
+    let (server, token) = signed_in(MockConfig::new().chunk_model_fields(true)).await;
     let chunks = stream(
         &server,
         &token,
@@ -98,8 +97,7 @@ async fn model_fields_can_be_added_for_strict_clients() {
 
 #[tokio::test]
 async fn openai_tool_calls_use_distinct_indices_and_schema_valid_arguments() {
-    let (server, _) = start(MockConfig::new()).await;
-    let token = copilot_token(&server).await;
+    let (server, token) = signed_in(MockConfig::new()).await;
     let chunks = stream(
         &server,
         &token,
@@ -157,8 +155,7 @@ async fn openai_tool_calls_use_distinct_indices_and_schema_valid_arguments() {
 
 #[tokio::test]
 async fn claude_calls_two_tools_at_index_zero_with_usage_on_finish() {
-    let (server, _) = start(MockConfig::new()).await;
-    let token = copilot_token(&server).await;
+    let (server, token) = signed_in(MockConfig::new()).await;
     let ask = |stream: bool| {
         json!({"model": "claude-sonnet-4.5", "stream": stream, "tools": weather_tools(),
         "messages": [{"role": "user", "content": "Use get_weather and get_time"}]})
@@ -191,8 +188,7 @@ async fn claude_calls_two_tools_at_index_zero_with_usage_on_finish() {
 
 #[tokio::test]
 async fn the_tool_caller_model_always_calls_two_tools_at_index_zero() {
-    let (server, _) = start(MockConfig::new()).await;
-    let token = copilot_token(&server).await;
+    let (server, token) = signed_in(MockConfig::new()).await;
     let calls_of = |chunks: &[Value]| -> Vec<(u64, String, String)> {
         let mut calls: Vec<(u64, String, String)> = Vec::new();
         for delta in chunks
@@ -257,8 +253,7 @@ async fn the_tool_caller_model_always_calls_two_tools_at_index_zero() {
 
 #[tokio::test]
 async fn tool_results_are_used_in_the_next_answer() {
-    let (server, _) = start(MockConfig::new()).await;
-    let token = copilot_token(&server).await;
+    let (server, token) = signed_in(MockConfig::new()).await;
     let body = json!({"model": "gpt-4.1", "tools": weather_tools(), "messages": [
         {"role": "user", "content": "get_weather for Paris"},
         {"role": "assistant", "content": null, "tool_calls": [{"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": "{}"}}]},
@@ -274,8 +269,7 @@ async fn tool_results_are_used_in_the_next_answer() {
 
 #[tokio::test]
 async fn reasoning_deltas_follow_each_vendor() {
-    let (server, _) = start(MockConfig::new()).await;
-    let token = copilot_token(&server).await;
+    let (server, token) = signed_in(MockConfig::new()).await;
     let claude = stream(
         &server,
         &token,
@@ -319,8 +313,7 @@ async fn reasoning_deltas_follow_each_vendor() {
 
 #[tokio::test]
 async fn json_schema_response_format_yields_a_valid_instance() {
-    let (server, _) = start(MockConfig::new()).await;
-    let token = copilot_token(&server).await;
+    let (server, token) = signed_in(MockConfig::new()).await;
     let schema = json!({"type": "object", "required": ["name", "tags", "kind", "when"], "additionalProperties": false,
         "properties": {"name": {"type": "string"}, "tags": {"type": "array", "items": {"type": "string"}, "minItems": 2},
             "kind": {"$ref": "#/$defs/kind"}, "when": {"type": ["string", "null"], "format": "date"}},
@@ -362,8 +355,7 @@ async fn vision_requests_need_the_vision_header() {
 
 #[tokio::test]
 async fn n_choices_stream_one_after_another() {
-    let (server, _) = start(MockConfig::new()).await;
-    let token = copilot_token(&server).await;
+    let (server, token) = signed_in(MockConfig::new()).await;
     let chunks = stream(
         &server,
         &token,
@@ -390,8 +382,7 @@ async fn n_choices_stream_one_after_another() {
 
 #[tokio::test]
 async fn long_answers_stream_many_realistic_chunks() {
-    let (server, _) = start(MockConfig::new()).await;
-    let token = copilot_token(&server).await;
+    let (server, token) = signed_in(MockConfig::new()).await;
     let response = api_post(
         &server,
         "/chat/completions",
@@ -504,8 +495,7 @@ fn captured_prompt_too_long() -> Vec<Value> {
 #[tokio::test]
 async fn the_small_context_model_counts_prompts_by_size_and_refuses_long_ones_as_copilot_does() {
     use copilot_mock::{SMALL_CONTEXT_MODEL, SMALL_CONTEXT_PROMPT_TOKENS};
-    let (server, _) = start(MockConfig::new()).await;
-    let token = copilot_token(&server).await;
+    let (server, token) = signed_in(MockConfig::new()).await;
     let ask = |words: usize| {
         json!({"model": SMALL_CONTEXT_MODEL, "messages": [
             {"role": "user", "content": vec!["word"; words].join(" ")}]})
@@ -543,15 +533,7 @@ async fn the_small_context_model_counts_prompts_by_size_and_refuses_long_ones_as
     assert!(count > SMALL_CONTEXT_PROMPT_TOKENS, "{message}");
 
     // The catalogue says so too.
-    let response = http()
-        .get(format!(
-            "{}/models/{SMALL_CONTEXT_MODEL}",
-            server.copilot_api_url()
-        ))
-        .header("authorization", format!("Bearer {token}"))
-        .send()
-        .await
-        .unwrap();
+    let response = api_get(&server, &format!("/models/{SMALL_CONTEXT_MODEL}"), &token).await;
     let entry = json(response).await;
     assert_eq!(
         entry["capabilities"]["limits"]["max_prompt_tokens"],
@@ -561,8 +543,7 @@ async fn the_small_context_model_counts_prompts_by_size_and_refuses_long_ones_as
 
 #[tokio::test]
 async fn summary_requests_get_a_short_digest_however_long_the_conversation() {
-    let (server, _) = start(MockConfig::new()).await;
-    let token = copilot_token(&server).await;
+    let (server, token) = signed_in(MockConfig::new()).await;
     let transcript: Vec<String> = (0..300).map(|n| format!("User: question {n}")).collect();
     let body = json!({"model": "gpt-4.1", "messages": [{"role": "user", "content":
         format!("Summarise the conversation below.\n{}", transcript.join("\n"))}]});

@@ -8,7 +8,7 @@ use copilot_mock::{
 };
 use serde_json::Value;
 
-use crate::support::{json, oauth, start};
+use crate::support::{content_type, json, oauth, start};
 
 const GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 
@@ -61,12 +61,7 @@ async fn device_code_answers_json_or_form_like_github() {
         .send()
         .await
         .unwrap();
-    assert!(
-        form.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("application/x-www-form-urlencoded")
-    );
+    assert!(content_type(&form).starts_with("application/x-www-form-urlencoded"));
     let pairs: Vec<(String, String)> =
         serde_urlencoded::from_str(&form.text().await.unwrap()).unwrap();
     assert!(pairs.iter().any(|(k, v)| k == "interval" && v == "5"));

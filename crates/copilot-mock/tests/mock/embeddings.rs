@@ -3,12 +3,11 @@
 use copilot_mock::MockConfig;
 use serde_json::json;
 
-use crate::support::{api_post, copilot_token, json, start};
+use crate::support::{api_post, json, signed_in};
 
 #[tokio::test]
 async fn embeddings_are_deterministic_unit_vectors() {
-    let (server, _) = start(MockConfig::new()).await;
-    let token = copilot_token(&server).await;
+    let (server, token) = signed_in(MockConfig::new()).await;
     let ask = |dims: Option<u64>| {
         let mut body = json!({"model": "text-embedding-3-small", "input": ["alpha", "beta"]});
         if let Some(d) = dims {

@@ -5,7 +5,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use copilot_mock::{CopilotAccess, CopilotSeat, MockConfig, MockUser, RegisteredToken};
 use serde_json::{Value, json};
 
-use crate::support::{api_post, copilot_token, exchange, http, json, start};
+use crate::support::{api_post, content_type, copilot_token, exchange, github_get, json, start};
 
 fn fixture(name: &str) -> Value {
     let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -13,15 +13,12 @@ fn fixture(name: &str) -> Value {
 }
 
 async fn exchange_status(server: &copilot_mock::MockServer, token: &str) -> (u16, Value) {
-    let response = http()
-        .get(format!(
-            "{}/copilot_internal/v2/token",
-            server.github_api_url()
-        ))
-        .header("authorization", format!("Bearer {token}"))
-        .send()
-        .await
-        .unwrap();
+    let response = github_get(
+        server,
+        "/copilot_internal/v2/token",
+        &format!("Bearer {token}"),
+    )
+    .await;
     let status = response.status().as_u16();
     let body = response.bytes().await.unwrap();
     (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
@@ -120,14 +117,9 @@ async fn exchange_errors_by_token_source() {
 #[tokio::test]
 async fn copilot_user_reports_plan_endpoints_and_quota() {
     let seat = CopilotSeat::individual().premium(300, -12);
-    let (server, client) = start(MockConfig::new().user(MockUser::new("over").copilot(seat))).await;
+    let (server, _) = start(MockConfig::new().user(MockUser::new("over").copilot(seat))).await;
     let token = server.mint_github_token("over");
-    let response = client
-        .get(format!("{}/copilot_internal/user", server.github_api_url()))
-        .header("authorization", format!("token {token}"))
-        .send()
-        .await
-        .unwrap();
+    let response = github_get(&server, "/copilot_internal/user", &format!("token {token}")).await;
     assert_eq!(response.status(), 200);
     let user = json(response).await;
     assert_eq!(user["login"], "over");
@@ -154,12 +146,7 @@ async fn expired_copilot_tokens_get_401_text_until_re_exchanged() {
     server.expire_copilot_tokens();
     let expired = api_post(&server, "/chat/completions", &token, &body).await;
     assert_eq!(expired.status(), 401);
-    assert!(
-        expired.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/plain")
-    );
+    assert!(content_type(&expired).starts_with("text/plain"));
     assert_eq!(expired.text().await.unwrap(), "unauthorized: token expired");
 
     let fresh = copilot_token(&server).await;

@@ -5,7 +5,9 @@ use std::time::{Duration, SystemTime};
 use copilot_mock::{Endpoint, Fault, FaultRule, MockConfig, MockServer};
 use serde_json::{Value, json};
 
-use crate::support::{api_post, copilot_token, events, http, json, start};
+use crate::support::{
+    api_get, api_post, api_post_text, content_type, events, http, json, signed_in, start,
+};
 
 /// Long enough that a test never waits it out; the mock ends stalls at shutdown.
 const FOREVER: Duration = Duration::from_secs(60);
@@ -17,8 +19,7 @@ fn ask() -> Value {
 }
 
 async fn with_fault(fault: Fault) -> (MockServer, String) {
-    let (server, _) = start(MockConfig::new()).await;
-    let token = copilot_token(&server).await;
+    let (server, token) = signed_in(MockConfig::new()).await;
     server.set_fault(FaultRule::new(Endpoint::ChatCompletions, fault));
     (server, token)
 }
@@ -174,11 +175,7 @@ async fn reset_mid_stream_breaks_the_connection() {
 #[tokio::test]
 async fn truncated_stream_ends_cleanly_without_finish() {
     let (server, token) = with_fault(Fault::TruncateStream { after_events: 3 }).await;
-    let text = api_post(&server, "/chat/completions", &token, &ask())
-        .await
-        .text()
-        .await
-        .unwrap();
+    let text = api_post_text(&server, "/chat/completions", &token, &ask()).await;
     assert_eq!(events(&text).len(), 3);
     assert!(!text.contains("[DONE]") && !text.contains("finish_reason"));
 }
@@ -186,11 +183,7 @@ async fn truncated_stream_ends_cleanly_without_finish() {
 #[tokio::test]
 async fn malformed_chunk_missing_done_and_mid_stream_error() {
     let (server, token) = with_fault(Fault::MalformedChunk { after_events: 2 }).await;
-    let text = api_post(&server, "/chat/completions", &token, &ask())
-        .await
-        .text()
-        .await
-        .unwrap();
+    let text = api_post_text(&server, "/chat/completions", &token, &ask()).await;
     let all = events(&text);
     let broken: Vec<&String> = all
         .iter()
@@ -205,11 +198,7 @@ async fn malformed_chunk_missing_done_and_mid_stream_error() {
         Endpoint::ChatCompletions,
         Fault::MissingDone,
     ));
-    let text = api_post(&server, "/chat/completions", &token, &ask())
-        .await
-        .text()
-        .await
-        .unwrap();
+    let text = api_post_text(&server, "/chat/completions", &token, &ask()).await;
     assert!(text.contains("\"finish_reason\":\"stop\"") && !text.contains("[DONE]"));
     assert!(text.ends_with("\n\n"));
 
@@ -221,11 +210,7 @@ async fn malformed_chunk_missing_done_and_mid_stream_error() {
             message: "try later".into(),
         },
     ));
-    let text = api_post(&server, "/chat/completions", &token, &ask())
-        .await
-        .text()
-        .await
-        .unwrap();
+    let text = api_post_text(&server, "/chat/completions", &token, &ask()).await;
     let all = events(&text);
     assert_eq!(all.len(), 4);
     let error: Value = serde_json::from_str(all[3].trim_start_matches("data: ")).unwrap();
@@ -237,27 +222,16 @@ async fn malformed_chunk_missing_done_and_mid_stream_error() {
 
 #[tokio::test]
 async fn stream_faults_cut_plain_bodies_in_half() {
-    let (server, _) = start(MockConfig::new()).await;
-    let token = copilot_token(&server).await;
+    let (server, token) = signed_in(MockConfig::new()).await;
     server.set_fault(FaultRule::new(
         Endpoint::Models,
         Fault::TruncateStream { after_events: 5 },
     ));
-    let response = http()
-        .get(format!("{}/models", server.copilot_api_url()))
-        .header("authorization", format!("Bearer {token}"))
-        .send()
-        .await
-        .unwrap();
+    let response = api_get(&server, "/models", &token).await;
     let body = response.bytes().await.unwrap();
     assert!(serde_json::from_slice::<Value>(&body).is_err());
     server.clear_faults();
-    let whole = http()
-        .get(format!("{}/models", server.copilot_api_url()))
-        .header("authorization", format!("Bearer {token}"))
-        .send()
-        .await
-        .unwrap();
+    let whole = api_get(&server, "/models", &token).await;
     let whole = whole.bytes().await.unwrap();
     assert!(serde_json::from_slice::<Value>(&whole).is_ok());
     assert!(body.len() < whole.len());
@@ -267,8 +241,7 @@ async fn stream_faults_cut_plain_bodies_in_half() {
 /// message, rate-limit headers), on any route including `/v1/messages`.
 #[tokio::test]
 async fn the_2026_error_code_helpers_write_copilots_bodies() {
-    let (server, _) = start(MockConfig::new()).await;
-    let token = copilot_token(&server).await;
+    let (server, token) = signed_in(MockConfig::new()).await;
     let cases = [
         (
             Fault::no_available_model_endpoints(),
@@ -329,19 +302,13 @@ async fn the_2026_error_code_helpers_write_copilots_bodies() {
     );
     let old = api_post(&server, "/chat/completions", &token, &ask()).await;
     assert_eq!(old.status(), 466);
-    assert!(
-        old.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/plain")
-    );
+    assert!(content_type(&old).starts_with("text/plain"));
     assert!(old.text().await.unwrap().contains("client not supported"));
 }
 
 #[tokio::test]
 async fn a_fault_with_a_header_condition_hits_only_matching_requests() {
-    let (server, _) = start(MockConfig::new()).await;
-    let token = copilot_token(&server).await;
+    let (server, token) = signed_in(MockConfig::new()).await;
     server.set_fault(
         FaultRule::new(Endpoint::ChatCompletions, Fault::server_error(500))
             .when_header("X-Interaction-Type", "conversation-background")

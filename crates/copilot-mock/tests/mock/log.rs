@@ -3,12 +3,11 @@
 use copilot_mock::{Endpoint, MockConfig, REDACTED};
 use serde_json::json;
 
-use crate::support::{api_post, copilot_token, http, start};
+use crate::support::{api_post, http, signed_in};
 
 #[tokio::test]
 async fn log_records_requests_with_credentials_redacted() {
-    let (server, _) = start(MockConfig::new()).await;
-    let token = copilot_token(&server).await;
+    let (server, token) = signed_in(MockConfig::new()).await;
     let response = http()
         .post(format!(
             "{}/chat/completions?trace=1",

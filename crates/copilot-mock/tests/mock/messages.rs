@@ -4,7 +4,7 @@
 use copilot_mock::MockConfig;
 use serde_json::{Value, json};
 
-use crate::support::{api_post, copilot_token, events, json, start};
+use crate::support::{api_post, api_post_text, events, json, signed_in};
 
 /// The `data:` payloads of a Messages stream, checking each event's name equals its `type`.
 fn message_events(body: &str) -> Vec<Value> {
@@ -21,8 +21,7 @@ fn message_events(body: &str) -> Vec<Value> {
 
 #[tokio::test]
 async fn messages_answer_with_thinking_and_tool_use_and_the_replay_is_checked() {
-    let (server, _) = start(MockConfig::new()).await;
-    let token = copilot_token(&server).await;
+    let (server, token) = signed_in(MockConfig::new()).await;
     let tools = json!([{"name": "read_file", "description": "Reads", "input_schema": {"type": "object", "properties": {"path": {"type": "string"}}}}]);
     let request = json!({"model": "claude-sonnet-4.5", "max_tokens": 1024,
         "thinking": {"type": "enabled", "budget_tokens": 1024}, "tools": tools,
@@ -80,8 +79,7 @@ async fn messages_answer_with_thinking_and_tool_use_and_the_replay_is_checked() 
 
 #[tokio::test]
 async fn messages_stream_every_event_kind_with_the_cost_on_the_last() {
-    let (server, _) = start(MockConfig::new()).await;
-    let token = copilot_token(&server).await;
+    let (server, token) = signed_in(MockConfig::new()).await;
     let tools = json!([{"name": "read_file", "input_schema": {"type": "object", "properties": {"path": {"type": "string"}}}}]);
     let response = api_post(
         &server,
@@ -143,8 +141,7 @@ async fn messages_stream_every_event_kind_with_the_cost_on_the_last() {
 
 #[tokio::test]
 async fn models_without_messages_are_refused() {
-    let (server, _) = start(MockConfig::new()).await;
-    let token = copilot_token(&server).await;
+    let (server, token) = signed_in(MockConfig::new()).await;
     let response = api_post(
         &server,
         "/v1/messages",
@@ -162,8 +159,7 @@ async fn models_without_messages_are_refused() {
 
 #[tokio::test]
 async fn every_conversation_endpoint_reports_nano_aiu() {
-    let (server, _) = start(MockConfig::new()).await;
-    let token = copilot_token(&server).await;
+    let (server, token) = signed_in(MockConfig::new()).await;
     let chat = json(
         api_post(
             &server,
@@ -185,17 +181,14 @@ async fn every_conversation_endpoint_reports_nano_aiu() {
         .sum();
     assert_eq!(total, parts, "the total is the sum of the breakdown");
 
-    let body = api_post(
+    let body = api_post_text(
         &server,
         "/chat/completions",
         &token,
         &json!({"model": "gpt-4.1", "stream": true,
         "messages": [{"role": "user", "content": "hi"}]}),
     )
-    .await
-    .text()
-    .await
-    .unwrap();
+    .await;
     let last = body.trim_end().rsplit("\n\n").nth(1).unwrap();
     let last: Value = serde_json::from_str(last.strip_prefix("data: ").unwrap()).unwrap();
     assert!(
@@ -220,17 +213,14 @@ async fn every_conversation_endpoint_reports_nano_aiu() {
             .unwrap()
             > 0
     );
-    let body = api_post(
+    let body = api_post_text(
         &server,
         "/responses",
         &token,
         &json!({"model": "gpt-5.4", "stream": true,
         "input": "hi"}),
     )
-    .await
-    .text()
-    .await
-    .unwrap();
+    .await;
     let completed = events(&body).pop().unwrap();
     let data: Value = serde_json::from_str(completed.split_once("\ndata: ").unwrap().1).unwrap();
     assert_eq!(data["type"], "response.completed");
@@ -244,8 +234,7 @@ async fn every_conversation_endpoint_reports_nano_aiu() {
 /// `invalid_reasoning_effort`, naming the supported values); a listed one is answered.
 #[tokio::test]
 async fn an_unlisted_output_config_effort_is_refused_like_copilot() {
-    let (server, _) = start(MockConfig::new()).await;
-    let token = copilot_token(&server).await;
+    let (server, token) = signed_in(MockConfig::new()).await;
     let ask = |effort: &str| {
         json!({"model": "claude-sonnet-4.5", "max_tokens": 64, "output_config": {"effort": effort},
             "messages": [{"role": "user", "content": "hi"}]})
@@ -297,15 +286,10 @@ async fn a_reserved_keyword_in_the_system_prompt_is_refused_like_copilot_does() 
 
 #[tokio::test]
 async fn messages_long_answers_stream_the_chunks_text() {
-    let (server, _) = start(MockConfig::new()).await;
-    let token = copilot_token(&server).await;
+    let (server, token) = signed_in(MockConfig::new()).await;
     let request = json!({"model": "claude-sonnet-4.5", "max_tokens": 1024, "stream": true,
         "messages": [{"role": "user", "content": "long answer 3"}]});
-    let body = api_post(&server, "/v1/messages", &token, &request)
-        .await
-        .text()
-        .await
-        .unwrap();
+    let body = api_post_text(&server, "/v1/messages", &token, &request).await;
     let text: String = events(&body)
         .iter()
         .filter_map(|event| event.split_once("data: "))

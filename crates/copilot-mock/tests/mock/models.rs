@@ -3,7 +3,7 @@
 use copilot_mock::MockConfig;
 use serde_json::{Value, json};
 
-use crate::support::{api_post, copilot_token, http, json, start};
+use crate::support::{api_get, api_post, copilot_token, http, json, signed_in, start};
 
 fn fixture_lines() -> Vec<Value> {
     let path = format!(
@@ -19,17 +19,9 @@ fn fixture_lines() -> Vec<Value> {
 
 #[tokio::test]
 async fn catalogue_is_realistic() {
-    let (server, client) = start(MockConfig::new()).await;
+    let (server, _) = start(MockConfig::new()).await;
     let token = copilot_token(&server).await;
-    let list = json(
-        client
-            .get(format!("{}/models", server.copilot_api_url()))
-            .header("authorization", format!("Bearer {token}"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let list = json(api_get(&server, "/models", &token).await).await;
     assert_eq!(list["object"], "list");
     let models = list["data"].as_array().unwrap();
     let by_id = |id: &str| {
@@ -79,22 +71,9 @@ async fn catalogue_is_realistic() {
     assert_eq!(by_id("grok-code-fast-1")["policy"]["state"], "disabled");
     assert_eq!(by_id("claude-opus-4.6")["policy"]["state"], "unconfigured");
 
-    let one = client
-        .get(format!(
-            "{}/models/gemini-3.5-flash",
-            server.copilot_api_url()
-        ))
-        .header("authorization", format!("Bearer {token}"))
-        .send()
-        .await
-        .unwrap();
+    let one = api_get(&server, "/models/gemini-3.5-flash", &token).await;
     assert_eq!(json(one).await["vendor"], "Google");
-    let missing = client
-        .get(format!("{}/models/nope", server.copilot_api_url()))
-        .header("authorization", format!("Bearer {token}"))
-        .send()
-        .await
-        .unwrap();
+    let missing = api_get(&server, "/models/nope", &token).await;
     assert_eq!(missing.status(), 404);
     let anonymous = http()
         .get(format!("{}/models", server.copilot_api_url()))
@@ -106,8 +85,7 @@ async fn catalogue_is_realistic() {
 
 #[tokio::test]
 async fn policy_gates_chat_until_accepted_and_admin_disabled_stays_off() {
-    let (server, _) = start(MockConfig::new()).await;
-    let token = copilot_token(&server).await;
+    let (server, token) = signed_in(MockConfig::new()).await;
     let chat = json!({"model": "claude-opus-4.6", "messages": [{"role": "user", "content": "hi"}]});
     let denied = api_post(&server, "/chat/completions", &token, &chat).await;
     assert_eq!(denied.status(), 400);
@@ -157,8 +135,7 @@ async fn policy_gates_chat_until_accepted_and_admin_disabled_stays_off() {
 
 #[tokio::test]
 async fn unknown_and_wrong_endpoint_models_are_rejected_like_copilot() {
-    let (server, _) = start(MockConfig::new()).await;
-    let token = copilot_token(&server).await;
+    let (server, token) = signed_in(MockConfig::new()).await;
     let ask =
         |model: &str| json!({"model": model, "messages": [{"role": "user", "content": "hi"}]});
 
@@ -208,8 +185,7 @@ async fn unknown_and_wrong_endpoint_models_are_rejected_like_copilot() {
 
 #[tokio::test]
 async fn auto_model_sessions_are_issued_checked_and_can_be_turned_off() {
-    let (server, _client) = start(MockConfig::new()).await;
-    let token = copilot_token(&server).await;
+    let (server, token) = signed_in(MockConfig::new()).await;
     let response = api_post(
         &server,
         "/models/session",

@@ -5,15 +5,11 @@ use copilot_mock::{
 };
 use serde_json::Value;
 
-use crate::support::{http, oauth, start};
+use crate::support::{github_get, oauth, start};
 
 async fn user_status(server: &MockServer, token: &str) -> u16 {
-    http()
-        .get(format!("{}/user", server.github_api_url()))
-        .header("authorization", format!("token {token}"))
-        .send()
+    github_get(server, "/user", &format!("token {token}"))
         .await
-        .unwrap()
         .status()
         .as_u16()
 }

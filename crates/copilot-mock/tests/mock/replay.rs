@@ -3,7 +3,7 @@
 use copilot_mock::{MockConfig, ReplayTranscript};
 use serde_json::json;
 
-use crate::support::{api_post, copilot_token, start};
+use crate::support::{api_post, api_post_text, signed_in};
 
 fn fixture() -> String {
     format!(
@@ -17,8 +17,7 @@ async fn replay_serves_the_transcript_verbatim() {
     let transcript = ReplayTranscript::from_file(fixture())
         .unwrap()
         .piece_size(7);
-    let (server, _) = start(MockConfig::new().replay(transcript)).await;
-    let token = copilot_token(&server).await;
+    let (server, token) = signed_in(MockConfig::new().replay(transcript)).await;
     let body = json!({"model": "whatever", "stream": true, "messages": []});
     let response = api_post(&server, "/chat/completions", &token, &body).await;
     assert_eq!(response.headers()["content-type"], "text/event-stream");
@@ -30,11 +29,7 @@ async fn replay_serves_the_transcript_verbatim() {
             .unwrap()
             .blank_line_separated(),
     ));
-    let text = api_post(&server, "/chat/completions", &token, &body)
-        .await
-        .text()
-        .await
-        .unwrap();
+    let text = api_post_text(&server, "/chat/completions", &token, &body).await;
     let chunks = crate::support::chat_chunks(&text);
     assert_eq!(chunks.len(), 9);
 

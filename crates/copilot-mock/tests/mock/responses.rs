@@ -3,12 +3,11 @@
 use copilot_mock::MockConfig;
 use serde_json::{Value, json};
 
-use crate::support::{api_post, copilot_token, events, json, start};
+use crate::support::{api_post, events, json, signed_in};
 
 #[tokio::test]
 async fn responses_answers_in_both_modes() {
-    let (server, _) = start(MockConfig::new()).await;
-    let token = copilot_token(&server).await;
+    let (server, token) = signed_in(MockConfig::new()).await;
     let whole = json(api_post(&server, "/responses", &token, &json!({"model": "gpt-5.3-codex", "store": false,
         "input": [{"role": "user", "content": [{"type": "input_text", "text": "Explain traits"}]}]})).await).await;
     assert_eq!(whole["object"], "response");
@@ -47,8 +46,7 @@ async fn responses_answers_in_both_modes() {
 
 #[tokio::test]
 async fn responses_function_calls_and_outputs() {
-    let (server, _) = start(MockConfig::new()).await;
-    let token = copilot_token(&server).await;
+    let (server, token) = signed_in(MockConfig::new()).await;
     let tools = json!([{"type": "function", "name": "lookup", "parameters": {"type": "object", "properties": {"q": {"type": "string"}}}}]);
     let call = json(
         api_post(

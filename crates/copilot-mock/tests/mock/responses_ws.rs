@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
-use crate::support::{copilot_token, start};
+use crate::support::{copilot_token, signed_in, start};
 
 type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
@@ -68,8 +68,7 @@ fn text_of(events: &[Value]) -> String {
 
 #[tokio::test]
 async fn websocket_turns_get_the_http_stream_events_on_one_socket() {
-    let (server, _) = start(MockConfig::new()).await;
-    let token = copilot_token(&server).await;
+    let (server, token) = signed_in(MockConfig::new()).await;
     let mut socket = connect(&server, &token).await;
     for prompt in ["first question", "second question", "third question"] {
         let events = turn(&mut socket, prompt).await;
@@ -129,8 +128,7 @@ async fn websocket_upgrade_can_be_refused_and_needs_a_token() {
 
 #[tokio::test]
 async fn websocket_errors_are_error_events_and_the_socket_stays_open() {
-    let (server, _) = start(MockConfig::new()).await;
-    let token = copilot_token(&server).await;
+    let (server, token) = signed_in(MockConfig::new()).await;
     server.set_fault(FaultRule::new(Endpoint::ResponsesWebSocket, Fault::rate_limited(3)).times(1));
     let mut socket = connect(&server, &token).await;
     let events = turn(&mut socket, "limited").await;
@@ -161,8 +159,7 @@ async fn websocket_errors_are_error_events_and_the_socket_stays_open() {
 
 #[tokio::test]
 async fn websocket_reset_fault_drops_the_socket_mid_turn() {
-    let (server, _) = start(MockConfig::new()).await;
-    let token = copilot_token(&server).await;
+    let (server, token) = signed_in(MockConfig::new()).await;
     server.set_fault(
         FaultRule::new(
             Endpoint::ResponsesWebSocket,

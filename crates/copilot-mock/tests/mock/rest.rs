@@ -2,41 +2,26 @@
 
 use copilot_mock::{HostLayout, MockConfig, MockUser};
 
-use crate::support::{http, json, start};
+use crate::support::{github_get, http, json, start};
 
 #[tokio::test]
 async fn user_accepts_token_and_bearer_and_rejects_bad_credentials() {
-    let (server, client) = start(MockConfig::new()).await;
+    let (server, _) = start(MockConfig::new()).await;
     let token = server.mint_github_token("octocat");
     for scheme in ["token", "Bearer"] {
-        let response = client
-            .get(format!("{}/user", server.github_api_url()))
-            .header("authorization", format!("{scheme} {token}"))
-            .send()
-            .await
-            .unwrap();
+        let response = github_get(&server, "/user", &format!("{scheme} {token}")).await;
         assert_eq!(response.status(), 200);
         let user = json(response).await;
         assert_eq!(user["login"], "octocat");
         assert_eq!(user["id"], 583231);
     }
-    let bad = client
-        .get(format!("{}/user", server.github_api_url()))
-        .header("authorization", "token gho_nope")
-        .send()
-        .await
-        .unwrap();
+    let bad = github_get(&server, "/user", "token gho_nope").await;
     assert_eq!(bad.status(), 401);
     let body = json(bad).await;
     assert_eq!(body["message"], "Bad credentials");
     assert_eq!(body["status"], "401");
     assert!(server.revoke_github_token(&token));
-    let revoked = client
-        .get(format!("{}/user", server.github_api_url()))
-        .header("authorization", format!("token {token}"))
-        .send()
-        .await
-        .unwrap();
+    let revoked = github_get(&server, "/user", &format!("token {token}")).await;
     assert_eq!(revoked.status(), 401);
 }
 
@@ -97,15 +82,10 @@ async fn org_membership_is_per_user() {
 
 #[tokio::test]
 async fn ghes_layout_serves_rest_under_api_v3() {
-    let (server, client) = start(MockConfig::new().layout(HostLayout::Ghes)).await;
+    let (server, _) = start(MockConfig::new().layout(HostLayout::Ghes)).await;
     assert!(server.github_api_url().ends_with("/api/v3"));
     let token = server.mint_github_token("octocat");
-    let ok = client
-        .get(format!("{}/user", server.github_api_url()))
-        .header("authorization", format!("token {token}"))
-        .send()
-        .await
-        .unwrap();
+    let ok = github_get(&server, "/user", &format!("token {token}")).await;
     assert_eq!(ok.status(), 200);
     let wrong = http()
         .get(format!("{}/api/user", server.github_web_url()))

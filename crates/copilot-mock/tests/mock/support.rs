@@ -18,6 +18,13 @@ pub async fn start(config: MockConfig) -> (MockServer, reqwest::Client) {
     (MockServer::start(config).await, http())
 }
 
+/// A mock with `config` and a Copilot token of octocat's on it (see [`copilot_token`]).
+pub async fn signed_in(config: MockConfig) -> (MockServer, String) {
+    let server = MockServer::start(config).await;
+    let token = copilot_token(&server).await;
+    (server, token)
+}
+
 pub async fn json(response: reqwest::Response) -> Value {
     let bytes = response.bytes().await.expect("body");
     serde_json::from_slice(&bytes)
@@ -70,6 +77,33 @@ pub async fn exchange(server: &MockServer, github_token: &str) -> Value {
     json(response).await
 }
 
+/// The `content-type` of a response.
+pub fn content_type(response: &reqwest::Response) -> &str {
+    response.headers()["content-type"]
+        .to_str()
+        .expect("an ASCII content-type")
+}
+
+/// GET a GitHub REST path with `authorization` as the whole header value (`token …`, `Bearer …`).
+pub async fn github_get(server: &MockServer, path: &str, authorization: &str) -> reqwest::Response {
+    http()
+        .get(format!("{}{path}", server.github_api_url()))
+        .header("authorization", authorization)
+        .send()
+        .await
+        .expect("send")
+}
+
+/// GET a Copilot API path with a bearer token.
+pub async fn api_get(server: &MockServer, path: &str, token: &str) -> reqwest::Response {
+    http()
+        .get(format!("{}{path}", server.copilot_api_url()))
+        .header("authorization", format!("Bearer {token}"))
+        .send()
+        .await
+        .expect("send")
+}
+
 /// POST JSON to a Copilot API path with a bearer token.
 pub async fn api_post(
     server: &MockServer,
@@ -85,6 +119,15 @@ pub async fn api_post(
         .send()
         .await
         .expect("send")
+}
+
+/// POST JSON to a Copilot API path with a bearer token; the body of the answer as text.
+pub async fn api_post_text(server: &MockServer, path: &str, token: &str, body: &Value) -> String {
+    api_post(server, path, token, body)
+        .await
+        .text()
+        .await
+        .expect("body")
 }
 
 /// Splits an SSE body into events, asserting each ends with a blank line.
