@@ -7,7 +7,7 @@ use copilot_mock::{Endpoint, Fault, FaultRule};
 use copilot_sdk::http::time::ManualClock;
 use copilot_sdk::{CopilotClient, SdkError, SessionConfig};
 
-use crate::common::{mock, requests, target};
+use crate::common::{Target, assert_echoes, mock, octocat_builder, requests, target};
 
 const CLASSIC_PAT: &str = "ghp_0123456789abcdefghijklmnopqrstuvwxyzAB";
 
@@ -60,10 +60,7 @@ async fn no_credential_without_logged_in_user_is_sign_in_required() {
 async fn copilot_token_expiring_mid_session_is_refreshed_transparently() -> Result<(), SdkError> {
     let target = target().await;
     let clock = ManualClock::new(SystemTime::now());
-    let client = target
-        .client_builder()
-        .github_token(target.user_token("octocat").expect("token"))
-        .use_logged_in_user(false)
+    let client = octocat_builder(&target)
         .clock(Arc::new(clock.clone()))
         .build()?;
     let session = client
@@ -90,11 +87,7 @@ async fn copilot_token_expiring_mid_session_is_refreshed_transparently() -> Resu
 #[tokio::test]
 async fn copilot_401_is_recovered_once() -> Result<(), SdkError> {
     let target = target().await;
-    let client = target
-        .client_builder()
-        .github_token(target.user_token("octocat").expect("token"))
-        .use_logged_in_user(false)
-        .build()?;
+    let client = octocat_builder(&target).build()?;
     let session = client
         .create_session(SessionConfig::new().model("gpt-4.1"))
         .await?;
@@ -116,11 +109,7 @@ async fn copilot_401_is_recovered_once() -> Result<(), SdkError> {
 #[tokio::test]
 async fn a_persistent_copilot_401_is_retried_only_once() -> Result<(), SdkError> {
     let target = target().await;
-    let client = target
-        .client_builder()
-        .github_token(target.user_token("octocat").expect("token"))
-        .use_logged_in_user(false)
-        .build()?;
+    let client = octocat_builder(&target).build()?;
     let session = client
         .create_session(SessionConfig::new().model("gpt-4.1"))
         .await?;
@@ -135,17 +124,22 @@ async fn a_persistent_copilot_401_is_retried_only_once() -> Result<(), SdkError>
     Ok(())
 }
 
-#[tokio::test]
-async fn revoked_github_token_asks_to_sign_in_again() {
-    let target = target().await;
+/// A client of octocat's whose GitHub token the mock has revoked.
+fn revoked_client(target: &Target) -> CopilotClient {
     let token = target.user_token("octocat").expect("token");
-    mock(&target).revoke_github_token(&token);
-    let client = target
+    mock(target).revoke_github_token(&token);
+    target
         .client_builder()
         .github_token(token)
         .use_logged_in_user(false)
         .build()
-        .expect("builds");
+        .expect("builds")
+}
+
+#[tokio::test]
+async fn revoked_github_token_asks_to_sign_in_again() {
+    let target = target().await;
+    let client = revoked_client(&target);
     let error = client.start().await.expect_err("revoked");
     assert!(matches!(error, SdkError::Unauthorized { .. }), "{error:?}");
 }
@@ -153,14 +147,7 @@ async fn revoked_github_token_asks_to_sign_in_again() {
 #[tokio::test]
 async fn a_revoked_token_fails_create_session_without_a_model_as_sign_in() {
     let target = target().await;
-    let token = target.user_token("octocat").expect("token");
-    mock(&target).revoke_github_token(&token);
-    let client = target
-        .client_builder()
-        .github_token(token)
-        .use_logged_in_user(false)
-        .build()
-        .expect("builds");
+    let client = revoked_client(&target);
     // No `start()` first: the default-model lookup must not hide the credential failure.
     let error = client
         .create_session(SessionConfig::new())
@@ -210,11 +197,7 @@ async fn a_credential_failure_inside_the_api_client_is_mapped_to_sign_in() {
 #[tokio::test]
 async fn auth_status_reports_the_copilot_sku() -> Result<(), SdkError> {
     let target = target().await;
-    let client = target
-        .client_builder()
-        .github_token(target.user_token("octocat").expect("token"))
-        .use_logged_in_user(false)
-        .build()?;
+    let client = octocat_builder(&target).build()?;
     let status = client.get_auth_status().await?;
     assert_eq!(status.sku.as_deref(), Some("copilot_individual"));
     Ok(())
@@ -223,12 +206,7 @@ async fn auth_status_reports_the_copilot_sku() -> Result<(), SdkError> {
 #[tokio::test]
 async fn background_refresher_stops_on_stop() -> Result<(), SdkError> {
     let target = target().await;
-    let client = target
-        .client_builder()
-        .github_token(target.user_token("octocat").expect("token"))
-        .use_logged_in_user(false)
-        .background_refresh(true)
-        .build()?;
+    let client = octocat_builder(&target).background_refresh(true).build()?;
     client.start().await?;
     assert!(client.is_refreshing_in_background());
     client.stop();
@@ -240,11 +218,7 @@ async fn background_refresher_stops_on_stop() -> Result<(), SdkError> {
 async fn a_pre_exchanged_copilot_token_from_the_environment_is_used_as_is() -> Result<(), SdkError>
 {
     let target = target().await;
-    let exchanging = target
-        .client_builder()
-        .github_token(target.user_token("octocat").expect("token"))
-        .use_logged_in_user(false)
-        .build()?;
+    let exchanging = octocat_builder(&target).build()?;
     exchanging.start().await?;
     let credentials = exchanging
         .token_manager()
@@ -265,13 +239,7 @@ async fn a_pre_exchanged_copilot_token_from_the_environment_is_used_as_is() -> R
     let session = client
         .create_session(SessionConfig::new().model("gpt-4.1"))
         .await?;
-    assert!(
-        session
-            .send_and_wait("pre-exchanged")
-            .await?
-            .content
-            .contains("pre-exchanged")
-    );
+    assert_echoes(&session, "pre-exchanged").await?;
     let status = client.get_auth_status().await?;
     assert_eq!(
         status.source,
@@ -313,12 +281,7 @@ async fn the_builders_client_identity_reaches_the_wire() -> Result<(), SdkError>
             .find(|(key, _)| *key == name)
             .map(|(_, value)| (*value).to_owned())
     });
-    let client = target
-        .client_builder()
-        .github_token(target.user_token("octocat").expect("token"))
-        .use_logged_in_user(false)
-        .client_identity(identity)
-        .build()?;
+    let client = octocat_builder(&target).client_identity(identity).build()?;
     let session = client
         .create_session(SessionConfig::new().model("gpt-4.1"))
         .await?;

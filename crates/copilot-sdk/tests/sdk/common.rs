@@ -7,15 +7,16 @@ mod support;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use copilot_mock::{Endpoint, MockConfig, MockServer, RequestLogEntry};
 use copilot_sdk::http::time::Sleep;
 use copilot_sdk::{
-    AssistantMessage, CopilotClient, SdkError, SessionConfig, SessionEvent, SessionStore,
-    ToolCallResult,
+    AssistantMessage, CopilotClient, CopilotClientBuilder, SdkError, Session, SessionConfig,
+    SessionEvent, SessionStore, Tool, ToolCallResult, ToolError, ToolOutput,
 };
+use serde_json::Value;
 
 pub use support::Target;
 
@@ -86,9 +87,55 @@ impl Sleep for NeverSleep {
     }
 }
 
+/// A tool `name` whose every call answers `answer` (arguments described by `parameters`).
+pub fn answering_tool<O>(name: &str, description: &str, parameters: Value, answer: O) -> Tool
+where
+    O: Into<ToolOutput> + Clone + Send + Sync + 'static,
+{
+    Tool::new(name, description, parameters, move |_args: Value| {
+        std::future::ready(Ok::<_, ToolError>(answer.clone()))
+    })
+}
+
+/// [`answering_tool`], adding one to `runs` on every call.
+pub fn counting_tool<O>(
+    runs: &Arc<AtomicUsize>,
+    name: &str,
+    description: &str,
+    parameters: Value,
+    answer: O,
+) -> Tool
+where
+    O: Into<ToolOutput> + Clone + Send + Sync + 'static,
+{
+    let runs = Arc::clone(runs);
+    Tool::new(name, description, parameters, move |_args: Value| {
+        runs.fetch_add(1, Ordering::SeqCst);
+        std::future::ready(Ok::<_, ToolError>(answer.clone()))
+    })
+}
+
 /// Shorthand for `Arc::new`.
 pub fn shared<T>(value: T) -> Arc<T> {
     Arc::new(value)
+}
+
+/// Sends `prompt` and asserts the answer quotes it (the mock echoes what it is told).
+pub async fn assert_echoes(session: &Session, prompt: &str) -> Result<(), SdkError> {
+    let answer = session.send_and_wait(prompt).await?;
+    assert!(answer.content.contains(prompt), "{answer:?}");
+    Ok(())
+}
+
+/// The text contents of the messages of `role` in a chat request body, in order.
+pub fn contents_of_role(body: &Value, role: &str) -> Vec<String> {
+    body["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .filter(|m| m["role"] == role)
+        .map(|m| m["content"].as_str().unwrap_or_default().to_owned())
+        .collect()
 }
 
 /// The final answer among a turn's events.
@@ -110,15 +157,20 @@ pub fn tool_results(events: &[SessionEvent]) -> Vec<ToolCallResult> {
         .collect()
 }
 
+/// A client builder of `octocat` on `target`: a GitHub token the mock minted, no logged-in user.
+pub fn octocat_builder(target: &Target) -> CopilotClientBuilder {
+    target
+        .client_builder()
+        .github_token(target.user_token("octocat").expect("the mock mints tokens"))
+        .use_logged_in_user(false)
+}
+
 /// A client of `octocat` on `target`, saving sessions in `store` when one is given.
 pub fn octocat_client(
     target: &Target,
     store: Option<Arc<dyn SessionStore>>,
 ) -> Result<CopilotClient, SdkError> {
-    let builder = target
-        .client_builder()
-        .github_token(target.user_token("octocat").expect("the mock mints tokens"))
-        .use_logged_in_user(false);
+    let builder = octocat_builder(target);
     match store {
         Some(store) => builder.session_store(store),
         None => builder,

@@ -15,7 +15,10 @@ use copilot_sdk::{
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 
-use crate::common::{Target, final_answer, mock, octocat_client, requests, target, tool_results};
+use crate::common::{
+    Target, contents_of_role, final_answer, mock, octocat_builder, octocat_client, requests,
+    target, tool_results,
+};
 
 type Decide<I, O> = Box<dyn Fn(&I) -> O + Send + Sync>;
 type DecideError = Box<dyn Fn(&ErrorOccurred<'_>) -> ErrorDecision + Send + Sync>;
@@ -123,10 +126,7 @@ fn weather_tool(seen: Arc<Mutex<Vec<Value>>>) -> Tool {
 }
 
 async fn session_with(target: &Target, config: SessionConfig) -> Result<Session, SdkError> {
-    target
-        .client_builder()
-        .github_token(target.user_token("octocat").expect("token"))
-        .use_logged_in_user(false)
+    octocat_builder(target)
         .retry_policy(RetryPolicy::none())
         .build()?
         .create_session(config)
@@ -194,13 +194,7 @@ fn deciding(decision: ErrorDecision) -> Scripted {
 
 /// The tool messages of a chat request body.
 fn tool_messages(body: &Value) -> Vec<String> {
-    body["messages"]
-        .as_array()
-        .expect("messages")
-        .iter()
-        .filter(|m| m["role"] == "tool")
-        .map(|m| m["content"].as_str().unwrap_or_default().to_owned())
-        .collect()
+    contents_of_role(body, "tool")
 }
 
 #[tokio::test]

@@ -5,12 +5,12 @@ use std::sync::Arc;
 use copilot_mock::Endpoint;
 use copilot_sdk::{
     CopilotClient, MemorySessionStore, PermissionHandler, SdkError, Session, SessionConfig,
-    SessionEvent, Tool,
+    SessionEvent,
 };
 use futures_util::StreamExt;
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::common::{Target, octocat_client, requests, target};
+use crate::common::{Target, answering_tool, octocat_client, requests, target};
 
 fn client(target: &Target) -> Result<CopilotClient, SdkError> {
     octocat_client(target, None)
@@ -85,11 +85,11 @@ async fn the_turn_that_crosses_the_budget_completes_and_the_next_is_refused() ->
 #[tokio::test]
 async fn a_tool_loop_that_crosses_the_budget_runs_to_its_end() -> Result<(), SdkError> {
     let target = target().await;
-    let tool = Tool::new(
+    let tool = answering_tool(
         "get_weather",
         "Weather",
         json!({"type": "object", "properties": {"city": {"type": "string"}}}),
-        |_args: Value| async { Ok("sunny") },
+        "sunny",
     );
     let session = client(&target)?
         .create_session(

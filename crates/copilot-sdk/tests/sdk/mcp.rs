@@ -15,7 +15,7 @@ use copilot_sdk::{
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 
-use crate::common::{Target, octocat_session, requests, target, tool_results};
+use crate::common::{Target, contents_of_role, octocat_session, requests, target, tool_results};
 
 /// The demo MCP server: the `mcp_tools` example binary, which cargo builds with the tests.
 pub fn demo_server_binary() -> PathBuf {
@@ -86,13 +86,7 @@ fn offered_tools(target: &Target) -> Vec<Value> {
 
 /// The contents of the tool messages of the last chat request.
 fn tool_message_contents(target: &Target) -> Vec<String> {
-    last_chat_body(target)["messages"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|m| m["role"] == "tool")
-        .map(|m| m["content"].as_str().unwrap_or_default().to_owned())
-        .collect()
+    contents_of_role(&last_chat_body(target), "tool")
 }
 
 #[tokio::test]

@@ -12,13 +12,10 @@ use copilot_sdk::{
 };
 use serde_json::{Value, json};
 
-use crate::common::{Target, requests, target};
+use crate::common::{Target, octocat_builder, requests, target};
 
 fn client(target: &Target, store: Option<&MemorySessionStore>) -> Result<CopilotClient, SdkError> {
-    let builder = target
-        .client_builder()
-        .github_token(target.user_token("octocat").expect("token"))
-        .use_logged_in_user(false);
+    let builder = octocat_builder(target);
     match store {
         Some(store) => builder.session_store(Arc::new(store.clone())).build(),
         None => builder.build(),

@@ -11,13 +11,10 @@ use copilot_sdk::{
 };
 use futures_util::StreamExt;
 
-use crate::common::{Target, requests, target};
+use crate::common::{Target, octocat_builder, requests, target};
 
 fn client(target: &Target, store: &MemorySessionStore) -> Result<CopilotClient, SdkError> {
-    target
-        .client_builder()
-        .github_token(target.user_token("octocat").expect("token"))
-        .use_logged_in_user(false)
+    octocat_builder(target)
         .session_store(Arc::new(store.clone()))
         .build()
 }
@@ -148,11 +145,7 @@ async fn creating_a_saved_id_again_is_refused_and_no_store_is_a_typed_error() ->
         .await;
     assert!(matches!(again, Err(SdkError::Config { .. })), "{again:?}");
 
-    let unsaved = target
-        .client_builder()
-        .github_token(target.user_token("octocat").expect("token"))
-        .use_logged_in_user(false)
-        .build()?;
+    let unsaved = octocat_builder(&target).build()?;
     assert!(
         unsaved.session_store().is_none(),
         "servers persist only when told to"
@@ -197,10 +190,7 @@ async fn pending_tool_calls_survive_a_resume() -> Result<(), SdkError> {
 #[tokio::test]
 async fn subscribers_and_handlers_see_every_turn_until_unsubscribed() -> Result<(), SdkError> {
     let target = target().await;
-    let session = target
-        .client_builder()
-        .github_token(target.user_token("octocat").expect("token"))
-        .use_logged_in_user(false)
+    let session = octocat_builder(&target)
         .build()?
         .create_session(SessionConfig::new().model("gpt-4.1"))
         .await?;

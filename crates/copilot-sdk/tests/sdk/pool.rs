@@ -13,7 +13,7 @@ use copilot_sdk::{
     StoredCredential, TokenStore,
 };
 
-use crate::common::{Target, mock, target};
+use crate::common::{Target, assert_echoes, mock, target};
 
 fn pool(target: &Target) -> copilot_sdk::ClientPoolBuilder {
     ClientPool::builder()
@@ -33,13 +33,7 @@ async fn org_gate_accepts_members_and_refuses_others() -> Result<(), SdkError> {
     let session = member
         .create_session(SessionConfig::new().model("gpt-4.1"))
         .await?;
-    assert!(
-        session
-            .send_and_wait("Hello!")
-            .await?
-            .content
-            .contains("Hello!")
-    );
+    assert_echoes(&session, "Hello!").await?;
 
     let refused = pool
         .client_for("outsider", target.user_token("outsider").expect("token"))
@@ -174,13 +168,7 @@ async fn get_or_refresh_token_over_any_store() -> Result<(), SdkError> {
     let session = client
         .create_session(SessionConfig::new().model("gpt-4.1"))
         .await?;
-    assert!(
-        session
-            .send_and_wait("stored")
-            .await?
-            .content
-            .contains("stored")
-    );
+    assert_echoes(&session, "stored").await?;
 
     // Expired, and no refresher configured: the user must sign in again.
     clock.advance(Duration::from_secs(7200));

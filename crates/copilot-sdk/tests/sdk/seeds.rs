@@ -3,7 +3,7 @@
 use copilot_mock::Endpoint;
 use copilot_sdk::{CopilotClient, PermissionHandler, Role, SessionConfig};
 
-use crate::common::{mock, requests, target};
+use crate::common::{mock, octocat_builder, requests, target};
 
 #[tokio::test]
 async fn the_seeds_snippet_runs_against_the_mock() -> Result<(), Box<dyn std::error::Error>> {
@@ -53,11 +53,7 @@ async fn the_seeds_snippet_runs_against_the_mock() -> Result<(), Box<dyn std::er
 #[tokio::test]
 async fn auth_status_models_and_quota() -> Result<(), Box<dyn std::error::Error>> {
     let target = target().await;
-    let client = target
-        .client_builder()
-        .github_token(target.user_token("octocat").expect("token"))
-        .use_logged_in_user(false)
-        .build()?;
+    let client = octocat_builder(&target).build()?;
     client.start().await?;
 
     let status = client.get_auth_status().await?;

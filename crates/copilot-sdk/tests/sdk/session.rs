@@ -10,7 +10,8 @@ use copilot_sdk::{
 use futures_util::StreamExt;
 
 use crate::common::{
-    FirstSleepOnly, Target, mock, octocat_session as session, requests, target, target_with,
+    FirstSleepOnly, Target, contents_of_role, mock, octocat_builder, octocat_session as session,
+    requests, target, target_with,
 };
 
 #[tokio::test]
@@ -226,10 +227,7 @@ async fn image_attachments_from_base64_and_file() -> Result<(), SdkError> {
 async fn a_timed_out_turn_is_parked_and_resumed_without_resending() -> Result<(), SdkError> {
     let target = target().await;
     // The first timer (the turn timeout) fires at once; no other timer ever fires.
-    let client = target
-        .client_builder()
-        .github_token(target.user_token("octocat").expect("token"))
-        .use_logged_in_user(false)
+    let client = octocat_builder(&target)
         .sleep(Arc::new(FirstSleepOnly::default()))
         .first_event_timeout(None)
         .idle_timeout(None)
@@ -534,10 +532,7 @@ async fn the_auto_model_sends_turns_to_copilots_choice_with_its_session_token()
 async fn the_auto_model_session_is_renewed_before_it_expires() -> Result<(), SdkError> {
     let target = target().await;
     let clock = copilot_sdk::http::time::ManualClock::new(std::time::SystemTime::now());
-    let session = target
-        .client_builder()
-        .github_token(target.user_token("octocat").expect("token"))
-        .use_logged_in_user(false)
+    let session = octocat_builder(&target)
         .clock(clock.clone())
         .build()?
         .create_session(SessionConfig::new().model("auto"))
@@ -579,13 +574,7 @@ async fn without_copilots_auto_model_the_chat_default_is_chosen_locally() -> Res
 fn last_prompts(target: &Target) -> Vec<String> {
     let sent = requests(target, Endpoint::ChatCompletions);
     let body = sent.last().expect("a request").body_json().expect("JSON");
-    body["messages"]
-        .as_array()
-        .expect("messages")
-        .iter()
-        .filter(|m| m["role"] == "user")
-        .map(|m| m["content"].as_str().unwrap_or_default().to_owned())
-        .collect()
+    contents_of_role(&body, "user")
 }
 
 #[tokio::test]

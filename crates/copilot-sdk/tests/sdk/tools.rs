@@ -7,13 +7,13 @@ use std::time::Duration;
 use copilot_mock::{Endpoint, MockConfig, ReplayTranscript};
 use copilot_sdk::api::FinishReason;
 use copilot_sdk::{
-    PermissionDecision, PermissionHandler, Role, SdkError, Session, SessionConfig, SessionEvent,
-    Tool, ToolCallResult, ToolError, UnknownToolPolicy,
+    PermissionDecision, PermissionHandler, Role, SdkError, SessionConfig, SessionEvent, Tool,
+    ToolCallResult, ToolError, UnknownToolPolicy,
 };
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 
-use crate::common::{Target, requests, target};
+use crate::common::{answering_tool, counting_tool, octocat_session as session, requests, target};
 
 fn city_schema() -> Value {
     json!({"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]})
@@ -37,16 +37,6 @@ fn barrier_tool(name: &str, barrier: Arc<tokio::sync::Barrier>, runs: Arc<Atomic
             }
         },
     )
-}
-
-async fn session(target: &Target, config: SessionConfig) -> Result<Session, SdkError> {
-    target
-        .client_builder()
-        .github_token(target.user_token("octocat").expect("token"))
-        .use_logged_in_user(false)
-        .build()?
-        .create_session(config)
-        .await
 }
 
 #[tokio::test]
@@ -162,16 +152,7 @@ async fn two_parallel_tool_calls_from_claude_round_trip() -> Result<(), SdkError
 async fn rejected_tool_calls_do_not_run_and_the_model_is_told() -> Result<(), SdkError> {
     let target = target().await;
     let runs = Arc::new(AtomicUsize::new(0));
-    let counter = runs.clone();
-    let tool = Tool::new(
-        "get_weather",
-        "Weather",
-        city_schema(),
-        move |_args: Value| {
-            counter.fetch_add(1, Ordering::SeqCst);
-            async { Ok("sunny") }
-        },
-    );
+    let tool = counting_tool(&runs, "get_weather", "Weather", city_schema(), "sunny");
     let session = session(
         &target,
         SessionConfig::new()
@@ -203,12 +184,7 @@ async fn rejected_tool_calls_do_not_run_and_the_model_is_told() -> Result<(), Sd
 #[tokio::test]
 async fn abort_decision_ends_the_turn_with_permission_denied() -> Result<(), SdkError> {
     let target = target().await;
-    let tool = Tool::new(
-        "get_weather",
-        "Weather",
-        city_schema(),
-        |_args: Value| async { Ok("sunny") },
-    );
+    let tool = answering_tool("get_weather", "Weather", city_schema(), "sunny");
     let session = session(
         &target,
         SessionConfig::new()
@@ -276,15 +252,12 @@ async fn the_tool_loop_is_capped() -> Result<(), SdkError> {
         .blank_line_separated();
     let target = crate::common::target_with(MockConfig::new().replay(replay)).await;
     let calls = Arc::new(AtomicUsize::new(0));
-    let counter = calls.clone();
-    let tool = Tool::new(
+    let tool = counting_tool(
+        &calls,
         "copilot_searchCodebase",
         "Search",
         json!({"type": "object", "properties": {"query": {"type": "string"}}}),
-        move |_args: Value| {
-            counter.fetch_add(1, Ordering::SeqCst);
-            async { Ok("nothing found") }
-        },
+        "nothing found",
     );
     let session = session(
         &target,
@@ -495,13 +468,7 @@ async fn unknown_tools_get_an_error_result_by_default_and_the_cap_holds() -> Res
 async fn return_to_caller_still_runs_known_tools_under_the_round_cap() -> Result<(), SdkError> {
     let target = target().await;
     let runs = Arc::new(AtomicUsize::new(0));
-    let tool = |name: &str| {
-        let runs = runs.clone();
-        Tool::new(name, "A tool", city_schema(), move |_args: Value| {
-            runs.fetch_add(1, Ordering::SeqCst);
-            async { Ok("done") }
-        })
-    };
+    let tool = |name: &str| counting_tool(&runs, name, "A tool", city_schema(), "done");
     let session = session(
         &target,
         SessionConfig::new()

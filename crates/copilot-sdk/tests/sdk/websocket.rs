@@ -5,10 +5,12 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use copilot_mock::{Endpoint, MockConfig, WsUpgrade};
-use copilot_sdk::{PermissionHandler, SdkError, SessionConfig, Tool};
+use copilot_sdk::{PermissionHandler, SdkError, SessionConfig};
 use serde_json::json;
 
-use crate::common::{mock, octocat_session as session, requests, target, target_with};
+use crate::common::{
+    answering_tool, mock, octocat_session as session, requests, target, target_with,
+};
 
 /// A model served by `/responses` that lists `ws:/responses`.
 const MODEL: &str = "gpt-5.3-codex";
@@ -54,11 +56,11 @@ async fn a_session_reuses_one_socket_for_three_turns() -> Result<(), SdkError> {
 #[tokio::test]
 async fn a_tool_round_is_an_agent_request_on_its_own_socket() -> Result<(), SdkError> {
     let target = target().await;
-    let tool = Tool::new(
+    let tool = answering_tool(
         "lookup",
         "Looks a word up",
         json!({"type": "object", "properties": {"q": {"type": "string"}}}),
-        |_args: serde_json::Value| async move { Ok(json!({"found": true})) },
+        json!({"found": true}),
     );
     let session = session(
         &target,
