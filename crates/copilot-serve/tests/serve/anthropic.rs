@@ -600,14 +600,7 @@ async fn errors_use_the_anthropic_envelope() {
     assert_eq!(status, 400);
     assert_eq!(body["error"]["type"], "invalid_request_error");
     // A failure after the stream started is an `error` event.
-    h.mock.set_fault(FaultRule::new(
-        Endpoint::ChatCompletions,
-        Fault::MidStreamError {
-            after_events: 2,
-            code: "model_overloaded".into(),
-            message: "overloaded".into(),
-        },
-    ));
+    h.overload_mid_stream(Endpoint::ChatCompletions, 2);
     let mut streamed = request.clone();
     streamed["stream"] = json!(true);
     let events = post_sse(&h, &streamed).await;
@@ -624,14 +617,7 @@ async fn errors_use_the_anthropic_envelope() {
     assert_eq!(status, 429);
     assert_eq!(headers["retry-after"], "30");
     assert_eq!(body["error"]["type"], "rate_limit_error");
-    h.mock.set_fault(FaultRule::new(
-        Endpoint::Messages,
-        Fault::MidStreamError {
-            after_events: 3,
-            code: "model_overloaded".into(),
-            message: "overloaded".into(),
-        },
-    ));
+    h.overload_mid_stream(Endpoint::Messages, 3);
     native["stream"] = json!(true);
     let events = post_sse(&h, &native).await;
     assert_eq!(events[0].event.as_deref(), Some("message_start"));

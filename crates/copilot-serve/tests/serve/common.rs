@@ -1,7 +1,7 @@
 //! The harness: copilot-mock, a Copilot client signed in to it, the gateway in front, and an HTTP client.
 #![allow(dead_code)]
 
-use copilot_mock::{Endpoint, MockConfig, MockServer, RequestLogEntry};
+use copilot_mock::{Endpoint, Fault, FaultRule, MockConfig, MockServer, RequestLogEntry};
 use copilot_sdk::CopilotClient;
 use copilot_sdk::http::GitHubHost;
 use copilot_sdk::http::retry::RetryPolicy;
@@ -111,6 +111,19 @@ impl Harness {
         let headers = response.headers().clone();
         let text = response.text().await.unwrap();
         (status, headers, parse_sse(&text))
+    }
+
+    /// From now on `endpoint` fails mid-stream after `after_events` events with code `model_overloaded`
+    /// and message `overloaded`.
+    pub fn overload_mid_stream(&self, endpoint: Endpoint, after_events: usize) {
+        self.mock.set_fault(FaultRule::new(
+            endpoint,
+            Fault::MidStreamError {
+                after_events,
+                code: "model_overloaded".into(),
+                message: "overloaded".into(),
+            },
+        ));
     }
 
     pub fn upstream(&self, endpoint: Endpoint) -> Vec<RequestLogEntry> {

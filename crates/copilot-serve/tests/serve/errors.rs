@@ -68,14 +68,7 @@ async fn unknown_models_fail_upstream_in_the_callers_dialect() {
 #[tokio::test]
 async fn a_mid_stream_error_ends_the_stream_with_an_error_object() {
     let h = Harness::start().await;
-    h.mock.set_fault(FaultRule::new(
-        Endpoint::ChatCompletions,
-        Fault::MidStreamError {
-            after_events: 2,
-            code: "model_overloaded".into(),
-            message: "overloaded".into(),
-        },
-    ));
+    h.overload_mid_stream(Endpoint::ChatCompletions, 2);
     let (status, _, events) = h
         .post_sse("/v1/chat/completions", &json!({"model": "gpt-4.1", "stream": true, "messages": [{"role": "user", "content": "hi"}]}))
         .await;

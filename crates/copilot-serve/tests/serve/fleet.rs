@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use copilot_mock::{MockConfig, MockServer, MockUser};
+use copilot_sdk::http::GitHubHost;
 use copilot_sdk::http::retry::RetryPolicy;
 use copilot_sdk::token::InProcessTokenCaches;
 use copilot_sdk::{
@@ -56,22 +57,25 @@ async fn chat(http: &reqwest::Client, gateway: &RunningGateway, key: &str) -> re
         .unwrap()
 }
 
+/// The mock's host and a token store in which `login` is signed in (a GitHub token the mock minted).
+async fn signed_in(mock: &MockServer, login: &str) -> (GitHubHost, Arc<MemoryStore>) {
+    let host = mock_host(mock);
+    let store = Arc::new(MemoryStore::new());
+    store
+        .save(
+            &CredentialKey::new(host.key(), login),
+            &StoredCredential::new(host.key(), GitHubToken::new(mock.mint_github_token(login))),
+        )
+        .await
+        .unwrap();
+    (host, store)
+}
+
 #[tokio::test]
 async fn a_fleet_shares_keys_users_and_copilot_tokens() {
     let mock = MockServer::start(MockConfig::new()).await;
     mock.add_user(MockUser::new("alice"));
-    let host = mock_host(&mock);
-    let store = Arc::new(MemoryStore::new());
-    store
-        .save(
-            &CredentialKey::new(host.key(), "alice"),
-            &StoredCredential::new(
-                host.key(),
-                GitHubToken::new(mock.mint_github_token("alice")),
-            ),
-        )
-        .await
-        .unwrap();
+    let (_, store) = signed_in(&mock, "alice").await;
     let caches = Arc::new(InProcessTokenCaches::new());
     let directory = Arc::new(MemoryApiKeys::new());
     let mut fleet = Vec::new();
@@ -139,18 +143,7 @@ impl ApiKeyDirectory for Unreachable {
 #[tokio::test]
 async fn an_unreachable_directory_fails_closed_and_configured_keys_still_work() {
     let mock = MockServer::start(MockConfig::new()).await;
-    let host = mock_host(&mock);
-    let store = Arc::new(MemoryStore::new());
-    store
-        .save(
-            &CredentialKey::new(host.key(), "octocat"),
-            &StoredCredential::new(
-                host.key(),
-                GitHubToken::new(mock.mint_github_token("octocat")),
-            ),
-        )
-        .await
-        .unwrap();
+    let (host, store) = signed_in(&mock, "octocat").await;
     let pool = ClientPool::builder()
         .host(host)
         .token_store(store)

@@ -24,6 +24,18 @@ fn data_chunks(events: &[Sse]) -> Vec<Value> {
     events[..events.len() - 1].iter().map(Sse::json).collect()
 }
 
+/// The streamed text of choice 0.
+fn streamed_text(chunks: &[Value]) -> String {
+    chunks
+        .iter()
+        .filter_map(|c| {
+            c["choices"]
+                .get(0)
+                .and_then(|ch| ch["delta"]["content"].as_str())
+        })
+        .collect()
+}
+
 #[tokio::test]
 async fn chat_non_streamed_is_a_chat_completion_billed_as_a_user_turn() {
     let h = Harness::start().await;
@@ -80,14 +92,7 @@ async fn chat_streamed_chunks_have_one_role_delta_usage_on_request_and_done() {
         })
         .count();
     assert_eq!(roles, 1);
-    let text: String = chunks
-        .iter()
-        .filter_map(|c| {
-            c["choices"]
-                .get(0)
-                .and_then(|ch| ch["delta"]["content"].as_str())
-        })
-        .collect();
+    let text = streamed_text(&chunks);
     assert!(text.contains("You said: \"Stream please\""), "{text}");
     let finish: Vec<&Value> = chunks
         .iter()
@@ -240,14 +245,7 @@ async fn chat_for_a_responses_only_model_goes_through_responses() {
     streamed["stream"] = json!(true);
     let (_, _, events) = h.post_sse("/v1/chat/completions", &streamed).await;
     let chunks = data_chunks(&events);
-    let text: String = chunks
-        .iter()
-        .filter_map(|c| {
-            c["choices"]
-                .get(0)
-                .and_then(|ch| ch["delta"]["content"].as_str())
-        })
-        .collect();
+    let text = streamed_text(&chunks);
     assert!(text.contains("Hi codex"), "{text}");
     assert!(chunks.iter().any(|c| {
         c["choices"]
