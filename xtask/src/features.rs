@@ -1,5 +1,6 @@
 //! The feature job of `cargo xtask ci` (`cargo xtask features` alone): the workspace builds without default
-//! features, and every crate builds with each of its features on its own.
+//! features (every target: libraries, tests, benches, examples, so a test that needs the reqwest adapter
+//! says so), and every crate builds with each of its features on its own.
 //!
 //! The per-feature check is `cargo hack check --each-feature --exclude-all-features --workspace` (cargo-hack is installed from
 //! crates.io when missing). If it cannot be installed, the same matrix runs as a loop over `cargo metadata`:
@@ -10,7 +11,12 @@ use crate::{Result, cargo, ensure_tool, run};
 /// Both checks.
 pub fn check() -> Result {
     let mut no_default = cargo();
-    no_default.args(["check", "--workspace", "--no-default-features"]);
+    no_default.args([
+        "check",
+        "--workspace",
+        "--no-default-features",
+        "--all-targets",
+    ]);
     run(no_default)?;
     match ensure_tool("hack", "cargo-hack") {
         Ok(()) => {

@@ -11,7 +11,9 @@ use copilot_http::retry::{MAX_RETRY_AFTER, RetryPolicy};
 use copilot_http::time::{Clock, ManualClock, RecordingSleep};
 use copilot_http::{FnTransport, ResponseBody, SharedTransport, TransportError};
 use futures_util::StreamExt;
+#[cfg(feature = "reqwest")]
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+#[cfg(feature = "reqwest")]
 use tokio::net::TcpListener;
 
 use crate::support::{RotatingAuth, hi};
@@ -203,6 +205,7 @@ async fn an_absurd_retry_after_neither_panics_nor_waits() {
     assert!(sleep.recorded().is_empty());
 }
 
+#[cfg(feature = "reqwest")]
 /// A raw HTTP/1.1 server on loopback that counts requests, reads each request completely (head and body),
 /// then either closes without a word or sends `reply` and closes.
 async fn raw_server(reply: &'static [u8]) -> (String, Arc<AtomicUsize>) {
@@ -237,6 +240,7 @@ async fn raw_server(reply: &'static [u8]) -> (String, Arc<AtomicUsize>) {
     (base, count)
 }
 
+#[cfg(feature = "reqwest")]
 /// Whether `data` holds a whole request: the head and `content-length` bytes of body.
 fn request_complete(data: &[u8]) -> bool {
     let Some(head_end) = data.windows(4).position(|w| w == b"\r\n\r\n") else {
@@ -251,6 +255,7 @@ fn request_complete(data: &[u8]) -> bool {
     data.len() >= head_end + 4 + length
 }
 
+#[cfg(feature = "reqwest")]
 fn loopback_client(base: &str) -> CopilotApiClient {
     CopilotApiClient::builder(StaticAuth::new("t", base.parse().unwrap()))
         .transport(SharedTransport::new(
@@ -262,6 +267,7 @@ fn loopback_client(base: &str) -> CopilotApiClient {
         .unwrap()
 }
 
+#[cfg(feature = "reqwest")]
 #[tokio::test]
 async fn a_turn_whose_connection_drops_after_sending_is_not_re_sent() {
     let (base, count) = raw_server(b"").await;
@@ -283,6 +289,7 @@ async fn a_turn_whose_connection_drops_after_sending_is_not_re_sent() {
     assert_eq!(count.load(Ordering::SeqCst), 4);
 }
 
+#[cfg(feature = "reqwest")]
 #[tokio::test]
 async fn a_200_head_without_a_body_is_not_re_sent() {
     let (base, count) = raw_server(
