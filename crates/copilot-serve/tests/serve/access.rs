@@ -7,7 +7,7 @@ use copilot_serve::{ApiKeys, Gateway, ServeConfig, Upstream};
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 
-use crate::common::{Harness, KEY, local_config, mock_client};
+use crate::common::{Harness, KEY, local_config, mock_client, user_says};
 
 #[tokio::test]
 async fn every_route_but_healthz_needs_the_key() {
@@ -15,8 +15,7 @@ async fn every_route_but_healthz_needs_the_key() {
     let health = h.http.get(h.url("/healthz")).send().await.unwrap();
     assert_eq!(health.status(), 200);
 
-    let chat =
-        json!({"model": "gpt-4.1", "messages": [{"role": "user", "content": "hi"}]}).to_string();
+    let chat = user_says("gpt-4.1", "hi").to_string();
     let none = h
         .http
         .post(h.url("/v1/chat/completions"))
@@ -121,10 +120,7 @@ async fn a_key_at_its_concurrency_limit_gets_429_until_its_stream_ends() {
     let text = first.text().await.unwrap();
     assert!(text.ends_with("data: [DONE]\n\n"));
     let third = h
-        .post(
-            "/v1/chat/completions",
-            &json!({"model": "gpt-4.1", "messages": [{"role": "user", "content": "hi"}]}),
-        )
+        .post("/v1/chat/completions", &user_says("gpt-4.1", "hi"))
         .await;
     assert_eq!(third.status(), 200);
 }
@@ -210,8 +206,7 @@ async fn multi_user_keys_use_each_members_own_stored_login() {
         Gateway::new(local_config(keys), Upstream::Pool(pool)).unwrap(),
     )
     .await;
-    let chat =
-        json!({"model": "gpt-4.1", "messages": [{"role": "user", "content": "hi"}]}).to_string();
+    let chat = user_says("gpt-4.1", "hi").to_string();
     let send = |key: &'static str| {
         h.http
             .post(h.url("/v1/chat/completions"))

@@ -4,7 +4,7 @@
 use copilot_mock::{Endpoint, Fault, FaultRule};
 use serde_json::{Value, json};
 
-use crate::common::{Harness, KEY, Sse};
+use crate::common::{Harness, KEY, Sse, user_says};
 
 async fn post(h: &Harness, path: &str, body: &Value) -> reqwest::Response {
     h.http
@@ -558,8 +558,7 @@ async fn agent_request_fields_copilot_rejects_are_adapted() {
 #[tokio::test]
 async fn count_tokens_estimates_and_says_so() {
     let h = Harness::start().await;
-    let small =
-        json!({"model": "claude-sonnet-4.5", "messages": [{"role": "user", "content": "hi"}]});
+    let small = user_says("claude-sonnet-4.5", "hi");
     let big = json!({"model": "claude-sonnet-4.5", "system": "x".repeat(4000), "tools": weather_tools(),
         "messages": [{"role": "user", "content": "hi"}]});
     let response = post(&h, "/v1/messages/count_tokens", &small).await;

@@ -12,6 +12,11 @@ use url::Url;
 /// The key the harness's gateway accepts.
 pub const KEY: &str = "sk-test-0123456789abcdef";
 
+/// A chat request body: one user message `content` for `model`.
+pub fn user_says(model: &str, content: &str) -> Value {
+    serde_json::json!({"model": model, "messages": [{"role": "user", "content": content}]})
+}
+
 pub struct Harness {
     pub mock: MockServer,
     pub gateway: RunningGateway,

@@ -3,10 +3,10 @@
 use copilot_mock::{Endpoint, Fault, FaultRule};
 use serde_json::{Value, json};
 
-use crate::common::Harness;
+use crate::common::{Harness, user_says};
 
 fn chat() -> Value {
-    json!({"model": "gpt-4.1", "messages": [{"role": "user", "content": "hi"}]})
+    user_says("gpt-4.1", "hi")
 }
 
 #[tokio::test]
@@ -55,10 +55,7 @@ async fn a_rejected_credential_is_401_with_the_sign_in_hint() {
 async fn unknown_models_fail_upstream_in_the_callers_dialect() {
     let h = Harness::start().await;
     let (status, _, body) = h
-        .post_json(
-            "/v1/chat/completions",
-            &json!({"model": "no-such-model", "messages": [{"role": "user", "content": "hi"}]}),
-        )
+        .post_json("/v1/chat/completions", &user_says("no-such-model", "hi"))
         .await;
     assert_eq!(status, 400, "{body}");
     assert_eq!(body["error"]["code"], "model_not_supported");

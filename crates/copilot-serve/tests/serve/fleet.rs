@@ -15,9 +15,9 @@ use copilot_sdk::{
 use copilot_serve::{ApiKeys, Gateway, RunningGateway, ServeError, Upstream};
 use copilot_store_core::StoreError;
 use copilot_store_core::api_keys::{ApiKeyDigest, ApiKeyDirectory, ApiKeyRecord, MemoryApiKeys};
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use crate::common::{local_config, mock_host};
+use crate::common::{local_config, mock_host, user_says};
 
 const ALICE_KEY: &str = "sk-fleet-alice-0123456789abcdef";
 
@@ -48,10 +48,7 @@ async fn chat(http: &reqwest::Client, gateway: &RunningGateway, key: &str) -> re
     http.post(format!("{}/v1/chat/completions", gateway.base_url()))
         .bearer_auth(key)
         .header("content-type", "application/json")
-        .body(
-            json!({"model": "gpt-4.1", "messages": [{"role": "user", "content": "hi"}]})
-                .to_string(),
-        )
+        .body(user_says("gpt-4.1", "hi").to_string())
         .send()
         .await
         .unwrap()

@@ -4,7 +4,7 @@ use base64::Engine;
 use copilot_mock::Endpoint;
 use serde_json::{Value, json};
 
-use crate::common::{Harness, Sse};
+use crate::common::{Harness, Sse, user_says};
 
 fn tools() -> Value {
     json!([
@@ -40,10 +40,7 @@ fn streamed_text(chunks: &[Value]) -> String {
 async fn chat_non_streamed_is_a_chat_completion_billed_as_a_user_turn() {
     let h = Harness::start().await;
     let (status, _, body) = h
-        .post_json(
-            "/v1/chat/completions",
-            &json!({"model": "gpt-4.1", "messages": [{"role": "user", "content": "Hello"}]}),
-        )
+        .post_json("/v1/chat/completions", &user_says("gpt-4.1", "Hello"))
         .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["object"], "chat.completion");
@@ -200,7 +197,7 @@ async fn a_tool_result_turn_is_billed_as_agent() {
         .bearer_auth(crate::common::KEY)
         .header("x-initiator", "agent")
         .header("x-interaction-type", "conversation-background")
-        .body(json!({"model": "gpt-4.1", "messages": [{"role": "user", "content": "Summarise the conversation"}]}).to_string())
+        .body(user_says("gpt-4.1", "Summarise the conversation").to_string())
         .send()
         .await
         .unwrap();
@@ -507,10 +504,7 @@ async fn dated_and_dashed_model_names_map_to_listed_models_and_say_so() {
     );
     // A listed name is not mapped, and no header is added.
     let (_, headers, _) = h
-        .post_json(
-            "/v1/chat/completions",
-            &json!({"model": "gpt-4.1", "messages": [{"role": "user", "content": "hi"}]}),
-        )
+        .post_json("/v1/chat/completions", &user_says("gpt-4.1", "hi"))
         .await;
     assert!(headers.get(copilot_serve::MODEL_HEADER).is_none());
 }
