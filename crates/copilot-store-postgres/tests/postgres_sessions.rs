@@ -9,11 +9,6 @@ mod schema;
 #[path = "../../copilot-store-redis/tests/support/sessions.rs"]
 mod shared;
 
-use std::future::Future;
-use std::pin::Pin;
-use std::sync::Arc;
-use std::time::Duration;
-
 use copilot_sdk::test_support::SessionStoreContract;
 use copilot_sdk::{SdkError, SessionStore};
 use copilot_store_postgres::{EncryptionKey, PostgresSessionStore};
@@ -30,17 +25,6 @@ async fn sessions(test: &str) -> Option<(PostgresSessionStore, String, String)> 
     let schema = fleet::fresh_namespace(test);
     let store = open(&url, &schema, &fleet::test_key()).await;
     Some((store, url, schema))
-}
-
-fn open_sessions(
-    url: String,
-    schema: String,
-    key: EncryptionKey,
-    ttl: Duration,
-) -> Pin<Box<dyn Future<Output = Arc<dyn SessionStore>> + Send>> {
-    Box::pin(async move {
-        Arc::new(open(&url, &schema, &key).await.lock_ttl(ttl)) as Arc<dyn SessionStore>
-    })
 }
 
 async fn raw(store: &PostgresSessionStore, column: &str, id: &str) -> Vec<u8> {
@@ -104,25 +88,6 @@ async fn sessions_are_sealed_at_rest_and_a_broken_one_touches_no_other() -> Resu
 }
 
 #[tokio::test]
-async fn a_held_lock_is_renewed_and_a_crashed_holder_is_replaced_after_the_ttl()
--> Result<(), SdkError> {
-    let Some((_, url, schema)) = sessions("sessions_lock_ttl").await else {
-        return Ok(());
-    };
-    shared::locks_are_renewed_and_dead_holders_replaced(open_sessions, &url, &schema).await
-}
-
-#[tokio::test]
-async fn two_service_instances_continue_one_conversation_through_postgres() -> Result<(), SdkError>
-{
-    let Some((first, url, schema)) = sessions("sessions_fleet").await else {
-        return Ok(());
-    };
-    let second = open(&url, &schema, &fleet::test_key()).await;
-    shared::two_instances_continue_one_conversation(Arc::new(first), Arc::new(second)).await
-}
-
-#[tokio::test]
 async fn a_holder_that_lost_its_lock_cannot_overwrite_the_new_holder() -> Result<(), SdkError> {
     let Some((store, url, schema)) = sessions("sessions_fenced").await else {
         return Ok(());
@@ -136,3 +101,9 @@ async fn a_holder_that_lost_its_lock_cannot_overwrite_the_new_holder() -> Result
     };
     shared::a_holder_that_lost_its_lock_cannot_overwrite_the_new_holder(&store, &peer, steal).await
 }
+
+shared::session_store_tests!(
+    sessions,
+    open,
+    two_service_instances_continue_one_conversation_through_postgres
+);

@@ -7,11 +7,6 @@ mod fleet;
 #[path = "support/sessions.rs"]
 mod shared;
 
-use std::future::Future;
-use std::pin::Pin;
-use std::sync::Arc;
-use std::time::Duration;
-
 use copilot_sdk::test_support::SessionStoreContract;
 use copilot_sdk::{SdkError, SessionStore};
 use copilot_store_redis::{EncryptionKey, RedisSessionStore, RedisStore};
@@ -101,35 +96,6 @@ async fn sessions_are_sealed_at_rest_and_a_broken_one_touches_no_other() -> Resu
     shared::a_stranger_opens_nothing_and_a_save_repairs(&store, &stranger).await
 }
 
-fn open_sessions(
-    url: String,
-    namespace: String,
-    key: EncryptionKey,
-    ttl: Duration,
-) -> Pin<Box<dyn Future<Output = Arc<dyn SessionStore>> + Send>> {
-    Box::pin(async move {
-        Arc::new(open(&url, &namespace, &key).await.lock_ttl(ttl)) as Arc<dyn SessionStore>
-    })
-}
-
-#[tokio::test]
-async fn a_held_lock_is_renewed_and_a_crashed_holder_is_replaced_after_the_ttl()
--> Result<(), SdkError> {
-    let Some((_, url, namespace)) = sessions("sessions_lock_ttl").await else {
-        return Ok(());
-    };
-    shared::locks_are_renewed_and_dead_holders_replaced(open_sessions, &url, &namespace).await
-}
-
-#[tokio::test]
-async fn two_service_instances_continue_one_conversation_through_redis() -> Result<(), SdkError> {
-    let Some((first, url, namespace)) = sessions("sessions_fleet").await else {
-        return Ok(());
-    };
-    let second = open(&url, &namespace, &fleet::test_key()).await;
-    shared::two_instances_continue_one_conversation(Arc::new(first), Arc::new(second)).await
-}
-
 #[tokio::test]
 async fn a_holder_that_lost_its_lock_cannot_overwrite_the_new_holder() -> Result<(), SdkError> {
     let Some((store, url, namespace)) = sessions("sessions_fenced").await else {
@@ -145,3 +111,9 @@ async fn a_holder_that_lost_its_lock_cannot_overwrite_the_new_holder() -> Result
     };
     shared::a_holder_that_lost_its_lock_cannot_overwrite_the_new_holder(&store, &peer, steal).await
 }
+
+shared::session_store_tests!(
+    sessions,
+    open,
+    two_service_instances_continue_one_conversation_through_redis
+);

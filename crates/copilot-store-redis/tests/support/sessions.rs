@@ -294,3 +294,49 @@ pub async fn a_holder_that_lost_its_lock_cannot_overwrite_the_new_holder(
     drop(theirs);
     Ok(())
 }
+
+/// The session-store tests both store crates run alike: `$sessions` is the crate's
+/// `async fn sessions(test) -> Option<(Store, url, namespace)>`, `$open` its
+/// `async fn open(url, namespace, key) -> Store`, and `$two_instances` the name of the fleet test. The
+/// including file names this module `shared` and the fleet support `fleet`.
+macro_rules! session_store_tests {
+    ($sessions:ident, $open:ident, $two_instances:ident) => {
+        fn open_sessions(
+            url: String,
+            namespace: String,
+            key: EncryptionKey,
+            ttl: std::time::Duration,
+        ) -> std::pin::Pin<
+            Box<dyn std::future::Future<Output = std::sync::Arc<dyn SessionStore>> + Send>,
+        > {
+            Box::pin(async move {
+                std::sync::Arc::new($open(&url, &namespace, &key).await.lock_ttl(ttl))
+                    as std::sync::Arc<dyn SessionStore>
+            })
+        }
+
+        #[tokio::test]
+        async fn a_held_lock_is_renewed_and_a_crashed_holder_is_replaced_after_the_ttl()
+        -> Result<(), SdkError> {
+            let Some((_, url, namespace)) = $sessions("sessions_lock_ttl").await else {
+                return Ok(());
+            };
+            shared::locks_are_renewed_and_dead_holders_replaced(open_sessions, &url, &namespace)
+                .await
+        }
+
+        #[tokio::test]
+        async fn $two_instances() -> Result<(), SdkError> {
+            let Some((first, url, namespace)) = $sessions("sessions_fleet").await else {
+                return Ok(());
+            };
+            let second = $open(&url, &namespace, &fleet::test_key()).await;
+            shared::two_instances_continue_one_conversation(
+                std::sync::Arc::new(first),
+                std::sync::Arc::new(second),
+            )
+            .await
+        }
+    };
+}
+pub(crate) use session_store_tests;
