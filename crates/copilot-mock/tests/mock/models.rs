@@ -1,6 +1,6 @@
 //! Model catalogue, single model, policy.
 
-use copilot_mock::MockConfig;
+use copilot_mock::{MockConfig, MockServer};
 use serde_json::{Value, json};
 
 use crate::support::{api_get, api_post, copilot_token, http, json, signed_in, start};
@@ -83,6 +83,17 @@ async fn catalogue_is_realistic() {
     assert_eq!(anonymous.status(), 401);
 }
 
+/// Accepts `model`'s policy (`POST /models/{model}/policy` with state `enabled`).
+async fn enable(server: &MockServer, token: &str, model: &str) -> reqwest::Response {
+    api_post(
+        server,
+        &format!("/models/{model}/policy"),
+        token,
+        &json!({"state": "enabled"}),
+    )
+    .await
+}
+
 #[tokio::test]
 async fn policy_gates_chat_until_accepted_and_admin_disabled_stays_off() {
     let (server, token) = signed_in(MockConfig::new()).await;
@@ -96,13 +107,7 @@ async fn policy_gates_chat_until_accepted_and_admin_disabled_stays_off() {
         .unwrap();
     assert_eq!(json(denied).await, captured);
 
-    let accept = api_post(
-        &server,
-        "/models/claude-opus-4.6/policy",
-        &token,
-        &json!({"state": "enabled"}),
-    )
-    .await;
+    let accept = enable(&server, &token, "claude-opus-4.6").await;
     assert_eq!(accept.status(), 200);
     assert_eq!(json(accept).await["state"], "enabled");
     assert_eq!(
@@ -112,25 +117,9 @@ async fn policy_gates_chat_until_accepted_and_admin_disabled_stays_off() {
         200
     );
 
-    let admin = api_post(
-        &server,
-        "/models/grok-code-fast-1/policy",
-        &token,
-        &json!({"state": "enabled"}),
-    )
-    .await;
+    let admin = enable(&server, &token, "grok-code-fast-1").await;
     assert_eq!(admin.status(), 400);
-    assert_eq!(
-        api_post(
-            &server,
-            "/models/nope/policy",
-            &token,
-            &json!({"state": "enabled"})
-        )
-        .await
-        .status(),
-        404
-    );
+    assert_eq!(enable(&server, &token, "nope").await.status(), 404);
 }
 
 #[tokio::test]

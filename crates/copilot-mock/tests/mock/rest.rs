@@ -31,18 +31,9 @@ async fn user_orgs_paginate_with_link_headers() {
     for org in ["a", "b", "c", "d", "e"] {
         user = user.org(org);
     }
-    let (server, client) = start(MockConfig::new().user(user)).await;
-    let token = server.mint_github_token("hubot");
-    let page = |n: u32| {
-        client
-            .get(format!(
-                "{}/user/orgs?per_page=2&page={n}",
-                server.github_api_url()
-            ))
-            .header("authorization", format!("Bearer {token}"))
-            .send()
-    };
-    let first = page(1).await.unwrap();
+    let (server, _) = start(MockConfig::new().user(user)).await;
+    let bearer = format!("Bearer {}", server.mint_github_token("hubot"));
+    let first = github_get(&server, "/user/orgs?per_page=2&page=1", &bearer).await;
     let link = first.headers()["link"].to_str().unwrap().to_string();
     assert!(link.contains("page=2>; rel=\"next\""), "{link}");
     assert!(link.contains("page=3>; rel=\"last\""), "{link}");
@@ -50,7 +41,7 @@ async fn user_orgs_paginate_with_link_headers() {
     assert_eq!(orgs.as_array().unwrap().len(), 2);
     assert_eq!(orgs[0]["login"], "a");
 
-    let last = page(3).await.unwrap();
+    let last = github_get(&server, "/user/orgs?per_page=2&page=3", &bearer).await;
     let link = last.headers()["link"].to_str().unwrap().to_string();
     assert!(
         link.contains("rel=\"prev\"")
@@ -62,22 +53,24 @@ async fn user_orgs_paginate_with_link_headers() {
 
 #[tokio::test]
 async fn org_membership_is_per_user() {
-    let (server, client) = start(MockConfig::new().user(MockUser::new("loner"))).await;
+    let (server, _) = start(MockConfig::new().user(MockUser::new("loner"))).await;
     let octocat = server.mint_github_token("octocat");
     let loner = server.mint_github_token("loner");
     let membership = |token: String| {
-        client
-            .get(format!(
-                "{}/user/memberships/orgs/octo-org",
-                server.github_api_url()
-            ))
-            .header("authorization", format!("token {token}"))
-            .send()
+        let server = &server;
+        async move {
+            github_get(
+                server,
+                "/user/memberships/orgs/octo-org",
+                &format!("token {token}"),
+            )
+            .await
+        }
     };
-    let member = membership(octocat).await.unwrap();
+    let member = membership(octocat).await;
     assert_eq!(member.status(), 200);
     assert_eq!(json(member).await["state"], "active");
-    assert_eq!(membership(loner).await.unwrap().status(), 404);
+    assert_eq!(membership(loner).await.status(), 404);
 }
 
 #[tokio::test]
