@@ -18,8 +18,66 @@ use crate::usage::Usage;
 /// the response id is known (they repeat on every chunk).
 struct WireChunk<'a> {
     model: Str<'a>,
-    choices: Option<Vec<WireChoice<'a>>>,
+    choices: WireChoices<'a>,
     rare: Option<Box<RareChunk<'a>>>,
+}
+
+/// A chunk's `choices` (absent or `null` reads as none): the first one inline, so the common one-choice
+/// chunk allocates no list.
+#[derive(Default)]
+struct WireChoices<'a> {
+    first: Option<WireChoice<'a>>,
+    more: Vec<WireChoice<'a>>,
+}
+
+impl<'a> WireChoices<'a> {
+    fn is_empty(&self) -> bool {
+        self.first.is_none()
+    }
+
+    fn into_all(self) -> impl Iterator<Item = WireChoice<'a>> {
+        self.first.into_iter().chain(self.more)
+    }
+}
+
+/// Reads [`WireChoices`]: `null` or a list.
+struct ChoicesVisitor;
+
+impl<'de> serde::de::Visitor<'de> for ChoicesVisitor {
+    type Value = WireChoices<'de>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a list of choices or null")
+    }
+
+    fn visit_none<E>(self) -> Result<Self::Value, E> {
+        Ok(WireChoices::default())
+    }
+
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(WireChoices::default())
+    }
+
+    fn visit_some<D: serde::Deserializer<'de>>(self, list: D) -> Result<Self::Value, D::Error> {
+        list.deserialize_seq(ChoicesVisitor)
+    }
+
+    fn visit_seq<S: serde::de::SeqAccess<'de>>(self, mut seq: S) -> Result<Self::Value, S::Error> {
+        let first = seq.next_element()?;
+        let mut more = Vec::new();
+        if first.is_some() {
+            while let Some(choice) = seq.next_element()? {
+                more.push(choice);
+            }
+        }
+        Ok(WireChoices { first, more })
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for WireChoices<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_option(ChoicesVisitor)
+    }
 }
 
 #[derive(Default)]
@@ -121,7 +179,7 @@ impl<'de> serde::de::Visitor<'de> for ChunkSeed {
         use serde::de::IgnoredAny;
         let mut chunk = WireChunk {
             model: Str(None),
-            choices: None,
+            choices: WireChoices::default(),
             rare: None,
         };
         while let Some(field) = map.next_key::<ChunkField>()? {
@@ -406,7 +464,7 @@ impl ChatMapper {
         };
         if let Some(rare) = chunk.rare.as_deref()
             && let Some(error) = rare.error
-            && chunk.choices.as_ref().is_none_or(Vec::is_empty)
+            && chunk.choices.is_empty()
             && error.get() != "null"
         {
             state.stream_error(crate::decode::parse_error_data(data), out);
@@ -428,7 +486,7 @@ impl ChatMapper {
             extra(out, None, "copilot_confirmation", rare.copilot_confirmation);
             extra(out, None, "copilot_errors", rare.copilot_errors);
         }
-        for choice in chunk.choices.into_iter().flatten() {
+        for choice in chunk.choices.into_all() {
             let index = choice.index;
             if let Some(delta) = choice.delta {
                 Self::delta(index, delta, out);
