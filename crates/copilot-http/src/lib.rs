@@ -56,7 +56,7 @@ pub use host::GitHubHost;
 pub use identity::ClientIdentity;
 pub use redact::RedactedUrl;
 pub use safety::CarriesCredential;
-pub use transport::{FnTransport, HttpTransport, SharedTransport};
+pub use transport::{FnTransport, HttpTransport, ParsedUrl, SharedTransport};
 
 #[cfg(feature = "reqwest")]
 pub use reqwest_transport::{ReqwestTransport, ReqwestTransportBuilder};

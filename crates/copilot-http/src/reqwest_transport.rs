@@ -150,6 +150,34 @@ fn map_send_error(error: reqwest::Error, uri: &http::Uri) -> TransportError {
     }
 }
 
+/// The reqwest request for `request`. When the request carries its URL already parsed
+/// ([`ParsedUrl`](crate::ParsedUrl)), that URL is still the request's `Uri`, and no other extension than
+/// [`CarriesCredential`](crate::CarriesCredential) (which reqwest never reads) is set, the URL is used as
+/// is; otherwise the `Uri` is rendered and parsed, and the extensions passed on, as
+/// `reqwest::Request::try_from` does.
+fn to_reqwest(request: HttpRequest) -> Result<reqwest::Request, TransportError> {
+    let (mut parts, body) = request.into_parts();
+    let parsed = parts
+        .extensions
+        .remove::<crate::ParsedUrl>()
+        .filter(|parsed| parsed.matches(&parts.uri));
+    let only_ours = || {
+        let marked = parts.extensions.get::<crate::CarriesCredential>().is_some();
+        parts.extensions.len() == usize::from(marked)
+    };
+    match parsed {
+        Some(parsed) if only_ours() => {
+            let mut request = reqwest::Request::new(parts.method, parsed.into_url());
+            *request.headers_mut() = parts.headers;
+            *request.version_mut() = parts.version;
+            *request.body_mut() = Some(body.into());
+            Ok(request)
+        }
+        _ => reqwest::Request::try_from(http::Request::from_parts(parts, body))
+            .map_err(|e| TransportError::InvalidRequest { message: chain(&e) }),
+    }
+}
+
 fn map_body_error(error: reqwest::Error) -> TransportError {
     if error.is_timeout() {
         TransportError::Timeout {
@@ -174,8 +202,7 @@ impl HttpTransport for ReqwestTransport {
         } else {
             &self.client
         };
-        let request = reqwest::Request::try_from(request)
-            .map_err(|e| TransportError::InvalidRequest { message: chain(&e) })?;
+        let request = to_reqwest(request)?;
         let mut response = client
             .execute(request)
             .await

@@ -6,6 +6,50 @@ use async_trait::async_trait;
 
 use crate::{HttpRequest, HttpResponse, TransportError, safety};
 
+/// A request extension carrying the request's URL already parsed as a [`Url`](url::Url), set by a client
+/// that built the request from one (copilot-api does).
+///
+/// A transport whose HTTP client takes a `Url` (as [`ReqwestTransport`](crate::ReqwestTransport) does) may
+/// use it instead of rendering the request's `Uri` and parsing that again, **but only while it still names
+/// the same URL as the request's `Uri`** ([`matches`](Self::matches)): a middleware transport may have
+/// changed the `Uri` after the extension was set, and the `Uri` is what the [`safety`] policy checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParsedUrl(url::Url);
+
+impl ParsedUrl {
+    /// Wraps `url`.
+    pub fn new(url: url::Url) -> Self {
+        ParsedUrl(url)
+    }
+
+    /// The URL.
+    pub fn url(&self) -> &url::Url {
+        &self.0
+    }
+
+    /// The URL, unwrapped.
+    pub fn into_url(self) -> url::Url {
+        self.0
+    }
+
+    /// Whether `uri` names exactly this URL: the same scheme, authority (userinfo, host and port as
+    /// written) and path with query. Compares text without allocating; a `Uri` parsed from
+    /// `url.as_str()` always matches.
+    pub fn matches(&self, uri: &http::Uri) -> bool {
+        use url::Position;
+        let url = &self.0;
+        // A `Uri` drops the fragment; a URL with one is not what the request names.
+        url.fragment().is_none()
+            && uri.scheme_str() == Some(url.scheme())
+            && uri.authority().map(http::uri::Authority::as_str)
+                == Some(&url[Position::BeforeUsername..Position::AfterPort])
+            && uri
+                .path_and_query()
+                .map_or("/", http::uri::PathAndQuery::as_str)
+                == &url[Position::BeforePath..Position::AfterQuery]
+    }
+}
+
 /// Sends one HTTP request and returns the response head with a streaming body.
 ///
 /// Implementations must not follow redirects (a redirect could carry a credential to another host) and must

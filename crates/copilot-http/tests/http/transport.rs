@@ -207,3 +207,56 @@ async fn dropping_the_body_closes_the_connection() {
         "the server should see the connection closed"
     );
 }
+
+#[test]
+fn parsed_url_matches_only_the_same_url() {
+    use copilot_http::ParsedUrl;
+    let url: url::Url = "https://user@api.example.com:8443/v1/chat/completions?api-version=1"
+        .parse()
+        .unwrap();
+    let parsed = ParsedUrl::new(url.clone());
+    assert!(parsed.matches(&url.as_str().parse().unwrap()));
+    for other in [
+        "http://user@api.example.com:8443/v1/chat/completions?api-version=1",
+        "https://api.example.com:8443/v1/chat/completions?api-version=1",
+        "https://user@api.example.com/v1/chat/completions?api-version=1",
+        "https://user@evil.example.com:8443/v1/chat/completions?api-version=1",
+        "https://user@api.example.com:8443/v1/chat/completions",
+        "https://user@api.example.com:8443/v1/models?api-version=1",
+    ] {
+        assert!(!parsed.matches(&other.parse().unwrap()), "{other}");
+    }
+    let bare = ParsedUrl::new("https://api.example.com".parse().unwrap());
+    assert!(bare.matches(&"https://api.example.com/".parse().unwrap()));
+    let with_fragment = ParsedUrl::new("https://api.example.com/a#frag".parse().unwrap());
+    assert!(!with_fragment.matches(&"https://api.example.com/a".parse().unwrap()));
+}
+
+/// A `ParsedUrl` that no longer names the request's `Uri` (a middleware rewrote it) is ignored: the `Uri`,
+/// which the safety policy checked, is where the request goes; a matching one is used.
+#[tokio::test]
+async fn reqwest_transport_sends_to_the_uri_not_a_stale_parsed_url() {
+    let server = MockServer::start().await;
+    Mock::given(path("/right"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("right"))
+        .mount(&server)
+        .await;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(ResponseTemplate::new(500).set_body_string("wrong"))
+        .mount(&server)
+        .await;
+    let transport = SharedTransport::new(ReqwestTransport::new().unwrap());
+    for parsed in ["/wrong", "/right"] {
+        let mut request = http::Request::post(format!("{}/right", server.uri()))
+            .header("authorization", "Bearer tok")
+            .body(Bytes::new())
+            .unwrap();
+        let stale = format!("{}{parsed}", server.uri()).parse().unwrap();
+        request
+            .extensions_mut()
+            .insert(copilot_http::ParsedUrl::new(stale));
+        let response = transport.send(request).await.unwrap();
+        assert_eq!(response.status(), 200, "parsed URL {parsed}");
+        assert_eq!(response.into_body().bytes().await.unwrap(), "right");
+    }
+}
