@@ -147,7 +147,13 @@ pub mod server {
                     tokio::time::sleep(Duration::from_secs(seconds)).await;
                     text(format!("slept {seconds} s"))
                 }
-                "crash" => std::process::exit(3),
+                "crash" => {
+                    // What a real server does before it dies: say why on stderr (the session
+                    // quotes it in the failed result, with the values of its `env` redacted).
+                    let greeting = std::env::var("DEMO_GREETING").unwrap_or_default();
+                    eprintln!("demo: crashing as asked (greeting was {greeting})");
+                    std::process::exit(3)
+                }
                 other => Err(ErrorData::invalid_params(
                     format!("no tool named {other}"),
                     None,

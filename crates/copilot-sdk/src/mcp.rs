@@ -34,6 +34,9 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+mod stderr;
+
+use self::stderr::StderrTail;
 use crate::SdkError;
 use crate::permission::PermissionKind;
 use crate::tools::{Tool, ToolError, ToolOutput};
@@ -56,6 +59,8 @@ pub const MAX_TOOL_NAME_LEN: usize = 64;
 const MAX_LIST_PAGES: usize = 32;
 /// How long closing waits for a child process to exit after it was killed.
 const REAP_WAIT: Duration = Duration::from_secs(5);
+/// How long a failed start waits for the server's last stderr output (it is exiting).
+const STDERR_WAIT: Duration = Duration::from_secs(1);
 
 #[derive(Clone)]
 enum Transport {
@@ -96,7 +101,9 @@ pub struct McpServer {
 
 impl McpServer {
     /// A server run as a child process: `command` with `args`, with `env` added to this process's
-    /// environment. The session speaks MCP to it over its stdin and stdout (its stderr is discarded).
+    /// environment. The session speaks MCP to it over its stdin and stdout. Its stderr is read
+    /// for as long as it runs; when it fails to start or dies, the error quotes the end of it (at most
+    /// 2 KiB, with the values of `env` shown as `[redacted]`).
     pub fn stdio<K, V>(
         command: impl Into<String>,
         args: impl IntoIterator<Item = impl Into<String>>,
@@ -230,6 +237,8 @@ struct Connection {
     name: String,
     service: Option<RunningService<RoleClient, ()>>,
     child: Option<tokio::process::Child>,
+    /// For stdio: the end of what the process wrote to stderr.
+    stderr: Option<StderrTail>,
 }
 
 impl Connection {
@@ -337,6 +346,7 @@ impl McpConnections {
                     server_name,
                     listed_tool,
                     peer.clone(),
+                    connection.stderr.clone(),
                     server.timeout,
                     sleeper.clone(),
                 ));
@@ -423,7 +433,7 @@ async fn connect_one(
     sleeper: &SharedSleep,
 ) -> Result<(Connection, Vec<ListedTool>), SdkError> {
     let limit = server.startup_timeout;
-    let (service, child) = match &server.transport {
+    let (service, child, stderr) = match &server.transport {
         Transport::Stdio {
             command,
             args,
@@ -436,7 +446,7 @@ async fn connect_one(
                 .envs(env.iter().map(|(k, v)| (k, v.expose_secret())))
                 .stdin(Stdio::piped())
                 .stdout(Stdio::piped())
-                .stderr(Stdio::null())
+                .stderr(Stdio::piped())
                 .kill_on_drop(true);
             if let Some(dir) = current_dir {
                 process.current_dir(dir);
@@ -444,16 +454,37 @@ async fn connect_one(
             let mut child = process
                 .spawn()
                 .map_err(|e| mcp_error(name, format_args!("cannot start `{command}`: {e}")))?;
-            let (Some(stdout), Some(stdin)) = (child.stdout.take(), child.stdin.take()) else {
-                return Err(mcp_error(name, "the process has no stdin/stdout pipes"));
+            let (Some(stdout), Some(stdin), Some(pipe)) =
+                (child.stdout.take(), child.stdin.take(), child.stderr.take())
+            else {
+                return Err(mcp_error(
+                    name,
+                    "the process has no stdin/stdout/stderr pipes",
+                ));
             };
+            let secrets = env.iter().map(|(_, value)| value.clone()).collect();
+            let stderr = StderrTail::drain(pipe, secrets);
             let transport = AsyncRwTransport::new_client(stdout, stdin)
                 .with_max_line_length(MAX_MCP_MESSAGE_BYTES);
-            let service = deadline(sleeper, limit, ().serve(transport))
-                .await
-                .ok_or_else(|| mcp_error(name, format_args!("no MCP handshake within {limit:?}")))?
-                .map_err(|e| mcp_error(name, format_args!("MCP handshake failed: {e}")))?;
-            (service, Some(child))
+            let service = match deadline(sleeper, limit, ().serve(transport)).await {
+                Some(Ok(service)) => service,
+                Some(Err(e)) => {
+                    // The server is going away: let its last words and exit status arrive.
+                    let _ = deadline(sleeper, STDERR_WAIT, stderr.ended()).await;
+                    let status = deadline(sleeper, STDERR_WAIT, child.wait()).await;
+                    let exited = match status {
+                        Some(Ok(status)) => format!(" (the process exited: {status})"),
+                        _ => String::new(),
+                    };
+                    let message = format!("MCP handshake failed: {e}{exited}");
+                    return Err(mcp_error(name, stderr.explain(message)));
+                }
+                None => {
+                    let message = format!("no MCP handshake within {limit:?}");
+                    return Err(mcp_error(name, stderr.explain(message)));
+                }
+            };
+            (service, Some(child), Some(stderr))
         }
         Transport::Http { url, headers } => {
             let transport = http_transport(name, url, headers)?;
@@ -461,7 +492,7 @@ async fn connect_one(
                 .await
                 .ok_or_else(|| mcp_error(name, format_args!("no MCP handshake within {limit:?}")))?
                 .map_err(|e| mcp_error(name, format_args!("MCP handshake failed: {e}")))?;
-            (service, None)
+            (service, None, None)
         }
     };
     let peer = service.peer().clone();
@@ -474,6 +505,7 @@ async fn connect_one(
             name: name.to_owned(),
             service: Some(service),
             child,
+            stderr,
         },
         listed,
     ))
@@ -557,6 +589,7 @@ fn mcp_tool(
     server: &str,
     listed: ListedTool,
     peer: Peer<RoleClient>,
+    stderr: Option<StderrTail>,
     limit: Duration,
     sleeper: SharedSleep,
 ) -> Tool {
@@ -575,6 +608,7 @@ fn mcp_tool(
             let server = server_name.clone();
             let tool = tool_name.clone();
             let sleeper = sleeper.clone();
+            let stderr = stderr.clone();
             async move {
                 let arguments = match args {
                     Value::Object(map) => Some(map),
@@ -587,7 +621,18 @@ fn mcp_tool(
                     None => Err(ToolError::timed_out(format!(
                         "the MCP server `{server}` did not answer within {limit:?}"
                     ))),
-                    Some(Err(error)) => Err(ToolError::new(call_failure(&server, &error))),
+                    Some(Err(error)) => {
+                        let failure = call_failure(&server, &error);
+                        // A server that died usually said why on stderr: wait for its last words.
+                        let failure = match (&error, &stderr) {
+                            (ServiceError::TransportClosed, Some(stderr)) => {
+                                let _ = deadline(&sleeper, STDERR_WAIT, stderr.ended()).await;
+                                stderr.explain(failure)
+                            }
+                            _ => failure,
+                        };
+                        Err(ToolError::new(failure))
+                    }
                     Some(Ok(result)) => tool_output(result),
                 }
             }

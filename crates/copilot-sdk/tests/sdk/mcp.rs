@@ -291,6 +291,32 @@ async fn pre_tool_use_hooks_modify_and_deny_mcp_calls_and_post_hooks_see_them()
     session.close().await
 }
 
+#[cfg(unix)]
+#[tokio::test]
+async fn a_server_that_fails_to_start_is_refused_with_its_stderr_and_exit_status() {
+    let target = target().await;
+    let server = McpServer::stdio(
+        "sh",
+        [
+            "-c",
+            "echo 'loading config' >&2; echo \"fatal: token $MCP_TOKEN refused\" >&2; exit 3",
+        ],
+        [("MCP_TOKEN", "tok-sekrit-1234")],
+    );
+    let error = octocat_session(&target, approving().mcp_server("broken", server))
+        .await
+        .expect_err("refused");
+    let shown = format!("{error} {error:?}");
+    assert!(matches!(error, SdkError::Mcp { .. }), "{shown}");
+    assert!(shown.contains("handshake failed"), "{shown}");
+    assert!(shown.contains("exit status: 3"), "{shown}");
+    assert!(
+        shown.contains("its stderr ends: loading config\nfatal: token [redacted] refused"),
+        "{shown}"
+    );
+    assert!(!shown.contains("tok-sekrit"), "{shown}");
+}
+
 #[tokio::test]
 async fn a_server_that_dies_during_a_call_gives_failed_results_and_the_turn_ends()
 -> Result<(), SdkError> {
@@ -302,6 +328,12 @@ async fn a_server_that_dies_during_a_call_gives_failed_results_and_the_turn_ends
         panic!("a failed result: {events:?}");
     };
     assert!(message.contains("`demo` is not running"), "{message}");
+    // It says why, from the server's stderr, without the value the session gave it in `env`.
+    assert!(
+        message.contains("its stderr ends: demo: crashing as asked (greeting was [redacted])"),
+        "{message}"
+    );
+    assert!(!message.contains("hello from the environment"), "{message}");
     assert!(crate::common::final_answer(&events).is_some(), "{events:?}");
 
     // Later calls of the dead server fail at once, and the session goes on.
