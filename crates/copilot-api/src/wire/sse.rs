@@ -322,6 +322,22 @@ impl SseDecoder {
                 chunk = after_blank;
                 continue;
             }
+            // Fast path: `event: NAME`, one `data:` line and a blank line, all in this chunk (every
+            // `/v1/messages` and `/responses` event): dispatched in place, the name borrowed from the input.
+            if !self.has_data
+                && let Some(name) = line.strip_prefix(b"event:")
+                && let Some((name, data, after_blank)) = self.named_event_at(name, rest)
+            {
+                on_event(SseEvent {
+                    event: Some(name),
+                    data,
+                    id: self.last_id.as_deref(),
+                    stray: false,
+                });
+                self.has_event = false;
+                chunk = after_blank;
+                continue;
+            }
             chunk = rest;
             self.process_line(line, on_event)?;
         }
@@ -368,6 +384,25 @@ impl SseDecoder {
         } else {
             &chunk[end + 1..]
         }
+    }
+
+    /// For an `event:` line whose value is `name`: if `rest` starts with one `data:` line within the caps and
+    /// a blank line, the name (when valid UTF-8), the data and the bytes after the blank line.
+    fn named_event_at<'c>(
+        &mut self,
+        name: &'c [u8],
+        rest: &'c [u8],
+    ) -> Option<(&'c str, &'c [u8], &'c [u8])> {
+        let end = memchr2(b'\n', b'\r', rest)?;
+        let line = &rest[..end];
+        let data = line.strip_prefix(b"data:")?;
+        if line.len() > self.limits.max_line || data.len() > self.limits.max_event {
+            return None;
+        }
+        let name = std::str::from_utf8(name.strip_prefix(b" ").unwrap_or(name)).ok()?;
+        let after_data = self.after_terminator(rest, end);
+        let after_blank = self.blank_line_at(after_data)?;
+        Some((name, data.strip_prefix(b" ").unwrap_or(data), after_blank))
     }
 
     /// If `rest` starts with a complete blank line, the bytes after it.
@@ -641,6 +676,33 @@ mod tests {
     #[test]
     fn unknown_fields_are_ignored() {
         assert_eq!(data(&decode_all_ways(b"foo: bar\ndata: a\nbaz\n\n")), ["a"]);
+    }
+
+    /// Named events (the in-place path for `event:` + `data:` + blank line) decode the same however the input
+    /// is cut and whatever the line ends; the name does not leak into the next event.
+    #[test]
+    fn named_events_with_every_line_end() {
+        for sep in ["\n", "\r\n", "\r"] {
+            let input = format!(
+                "event: a{sep}data: 1{sep}{sep}event:b{sep}data:2{sep}{sep}data: 3{sep}{sep}\
+                 event: c{sep}data: 4{sep}data: 5{sep}{sep}"
+            );
+            let events = decode_all_ways(input.as_bytes());
+            let seen: Vec<(Option<&str>, &str)> = events
+                .iter()
+                .map(|e| (e.event.as_deref(), e.data.as_str()))
+                .collect();
+            assert_eq!(
+                seen,
+                [
+                    (Some("a"), "1"),
+                    (Some("b"), "2"),
+                    (None, "3"),
+                    (Some("c"), "4\n5")
+                ],
+                "{sep:?}"
+            );
+        }
     }
 
     #[test]
