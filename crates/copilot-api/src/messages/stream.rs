@@ -450,7 +450,8 @@ fn copilot_usage(out: &mut EventQueue, value: Option<&RawValue>) {
     }
 }
 
-fn tool_delta(
+/// A tool-call fragment of choice 0 (the Messages and Responses mappings have one choice).
+pub(crate) fn tool_delta(
     index: u32,
     id: Option<String>,
     name: Option<String>,

@@ -7,9 +7,10 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use crate::chat::FinishReason;
-use crate::chat::{ChatEvent, ReasoningKind, ToolCallDelta};
+use crate::chat::{ChatEvent, ReasoningKind};
 use crate::decode::{DecodeState, EventQueue, Str};
 use crate::error::WireError;
+use crate::messages::stream::tool_delta;
 use crate::responses::{ResponsesUsage, incomplete_reason};
 
 #[derive(Deserialize)]
@@ -259,24 +260,6 @@ impl ResponsesMapper {
             }
             _ => {}
         }
-    }
-}
-
-fn tool_delta(
-    index: u32,
-    id: Option<String>,
-    name: Option<String>,
-    arguments: String,
-) -> ChatEvent {
-    ChatEvent::ToolCall {
-        choice: 0,
-        delta: ToolCallDelta {
-            index,
-            id,
-            name,
-            arguments,
-            thought_signature: None,
-        },
     }
 }
 
