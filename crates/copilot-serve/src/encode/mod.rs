@@ -37,11 +37,7 @@ impl Meter {
 
     /// The figures of a collected answer.
     pub(crate) fn of(collected: &copilot_api::CollectedChat) -> Self {
-        let cost = collected
-            .extras
-            .iter()
-            .filter(|e| e.name == "copilot_usage")
-            .find_map(|e| cost_of(&e.value));
+        let cost = collected.copilot_usage.as_ref().map(|u| u.total_nano_aiu);
         Meter::new(collected.usage.clone(), cost)
     }
 
@@ -68,17 +64,13 @@ impl Meter {
     }
 }
 
-/// `copilot_usage.total_nano_aiu`: the AI-credit cost Copilot reports for an answer.
+/// `copilot_usage.total_nano_aiu`: the AI-credit cost Copilot reports for an answer, read as copilot-api
+/// reads it for SDK users ([`copilot_api::CopilotUsage`]: fractions rounded, out-of-range values
+/// saturated), so the gateway's header and log report the same figure as the SDK's totals.
 pub(crate) fn cost_of(value: &RawValue) -> Option<u64> {
-    #[derive(serde::Deserialize)]
-    struct CopilotUsage {
-        total_nano_aiu: Option<f64>,
-    }
-    let usage: CopilotUsage = serde_json::from_str(value.get()).ok()?;
-    usage
-        .total_nano_aiu
-        .filter(|n| n.is_finite() && *n >= 0.0)
-        .map(|n| n.min(u64::MAX as f64) as u64)
+    serde_json::from_str::<copilot_api::CopilotUsage>(value.get())
+        .ok()
+        .map(|usage| usage.total_nano_aiu)
 }
 
 /// The response header carrying the upstream AI-credit cost (nano AI units), when Copilot reported one.
@@ -235,4 +227,27 @@ pub(crate) fn now_secs() -> u64 {
 /// A fresh id with `prefix` (`chatcmpl-`, `resp_`, `msg_`, …).
 pub(crate) fn new_id(prefix: &str) -> String {
     format!("{prefix}{}", uuid::Uuid::new_v4().simple())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(text: &str) -> Box<RawValue> {
+        RawValue::from_string(text.to_owned()).expect("JSON")
+    }
+
+    #[test]
+    fn the_gateway_reads_a_cost_as_the_sdk_does() {
+        for text in [
+            r#"{"total_nano_aiu": 2.6, "token_details": []}"#,
+            r#"{"total_nano_aiu": 1e30}"#,
+            r#"{"total_nano_aiu": 42}"#,
+        ] {
+            let sdk: copilot_api::CopilotUsage = serde_json::from_str(text).expect("usage");
+            assert_eq!(cost_of(&raw(text)), Some(sdk.total_nano_aiu), "{text}");
+        }
+        assert_eq!(cost_of(&raw(r#"{"total_nano_aiu": 2.6}"#)), Some(3));
+        assert_eq!(cost_of(&raw(r#""not an object""#)), None);
+    }
 }

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use super::{model_headers, parse_body, request_options, resolve_model};
 use crate::encode::chat::{ChatChunks, completion};
-use crate::encode::{COST_HEADER, Meter, cost_of, now_secs};
+use crate::encode::{COST_HEADER, Meter, now_secs};
 use crate::error::{Dialect, Failure};
 use crate::handler::{ApiCall, Reply, timed};
 use crate::translate::chat_to_responses;
@@ -56,7 +56,7 @@ async fn run(call: &ApiCall) -> Result<Response, Failure> {
         }
         ChatRoute::ChatCompletions | ChatRoute::Messages => {
             let answer = timed(log, "/chat/completions", api.chat_with(request, options)).await?;
-            let cost = answer.extra.get("copilot_usage").and_then(cost_of);
+            let cost = answer.copilot_usage().map(|u| u.total_nano_aiu);
             let meter = Meter::new(answer.usage.clone(), cost);
             let mut body = serde_json::to_value(&answer).unwrap_or(Value::Null);
             complete_chat_object(&mut body, &resolved.id);

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use super::{model_headers, request_options, resolve_model};
 use crate::encode::responses::{ResponsesEvents, response};
-use crate::encode::{Meter, cost_of, now_secs};
+use crate::encode::{Meter, now_secs};
 use crate::error::{Dialect, Failure};
 use crate::handler::{ApiCall, Reply, timed};
 use crate::translate::{normalize_responses_body, responses_to_chat};
@@ -50,7 +50,7 @@ async fn run(call: &ApiCall) -> Result<Response, Failure> {
     let upstream = if resolved.supports_responses() {
         if !stream {
             let answer = timed(log, "/responses", api.responses_with(request, options)).await?;
-            let cost = answer.extra.get("copilot_usage").and_then(cost_of);
+            let cost = answer.copilot_usage().map(|u| u.total_nano_aiu);
             let meter = Meter::new(answer.usage.as_ref().map(|u| u.to_usage()), cost);
             let mut body = serde_json::to_value(&answer).unwrap_or(Value::Null);
             complete_response_object(&mut body, &resolved.id);
