@@ -1,7 +1,5 @@
 //! The copilot-auth integration tests: one binary, a module per concept.
 
-#[path = "auth/capture.rs"]
-mod capture;
 #[path = "auth/common.rs"]
 mod common;
 

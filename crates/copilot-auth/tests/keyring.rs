@@ -21,10 +21,7 @@ use copilot_auth::{
 };
 use secrecy::{ExposeSecret, SecretString};
 
-#[path = "auth/capture.rs"]
-mod capture;
-
-use capture::Buffer;
+use copilot_test_support::{Captured, log_subscriber};
 
 const ACCESS: &str = "ghu_keyring_access_secret_0123456789";
 const REFRESH: &str = "ghr_keyring_refresh_secret_0123456789";
@@ -85,16 +82,12 @@ fn keyring_available() -> bool {
 
 /// Every `tracing` event and every `log` record (the `keyring` crate logs through `log`), from every thread
 /// (the store works on tokio's blocking pool), in one buffer. Installed once per test binary.
-fn captured_logs() -> &'static Buffer {
-    static BUFFER: OnceLock<Buffer> = OnceLock::new();
+fn captured_logs() -> &'static Captured {
+    static BUFFER: OnceLock<Captured> = OnceLock::new();
     BUFFER.get_or_init(|| {
-        let buffer = Buffer::default();
         use tracing_subscriber::util::SubscriberInitExt;
-        tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .with_writer(buffer.clone())
-            .with_ansi(false)
-            .finish()
+        let (buffer, subscriber) = log_subscriber(tracing::Level::TRACE);
+        subscriber
             .try_init()
             .expect("the only global subscriber of this test binary");
         buffer

@@ -2,6 +2,7 @@
 //!
 //! [`capture_logs`] installs a thread-default `tracing` subscriber that writes into a [`Captured`] buffer,
 //! for the tests that check what reaches a log line (that no secret does, or that a warning is given).
+//! [`redacted_headers`] renders a request's headers stably for a snapshot, without the credential.
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -59,6 +60,27 @@ pub fn capture_logs(level: tracing::Level) -> (Captured, DefaultGuard) {
     (captured, tracing::subscriber::set_default(subscriber))
 }
 
+/// `headers` as `(name, value)` pairs sorted by name, without the names in `skip`; an `authorization` value
+/// keeps only its scheme (`Bearer [redacted]`), and a value that is not text reads `<binary>`.
+pub fn redacted_headers(headers: &http::HeaderMap, skip: &[&str]) -> Vec<(String, String)> {
+    let mut pairs: Vec<(String, String)> = headers
+        .iter()
+        .filter(|(name, _)| !skip.contains(&name.as_str()))
+        .map(|(name, value)| {
+            let value = value.to_str().unwrap_or("<binary>");
+            let value = if name.as_str() == "authorization" {
+                let scheme = value.split(' ').next().unwrap_or_default();
+                format!("{scheme} [redacted]")
+            } else {
+                value.to_owned()
+            };
+            (name.as_str().to_owned(), value)
+        })
+        .collect();
+    pairs.sort();
+    pairs
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -78,6 +100,28 @@ mod tests {
         assert!(!text.contains("dropped"), "{text}");
         assert!(!text.contains("after the guard"), "{text}");
         assert!(!text.contains('\u{1b}'), "no ANSI escapes: {text:?}");
+    }
+
+    #[test]
+    fn headers_are_sorted_filtered_and_the_credential_is_redacted() {
+        let text = [
+            ("x-b", "2"),
+            ("host", "example.test"),
+            ("authorization", "Bearer gho_secret"),
+        ];
+        let mut headers: http::HeaderMap = text
+            .into_iter()
+            .map(|(name, value)| (name.parse().unwrap(), value.parse().unwrap()))
+            .collect();
+        headers.insert("x-a", http::HeaderValue::from_bytes(b"\xff").unwrap());
+        assert_eq!(
+            redacted_headers(&headers, &["host"]),
+            [
+                ("authorization".to_owned(), "Bearer [redacted]".to_owned()),
+                ("x-a".to_owned(), "<binary>".to_owned()),
+                ("x-b".to_owned(), "2".to_owned()),
+            ]
+        );
     }
 
     #[test]

@@ -259,36 +259,9 @@ pub fn header<'a>(request: &'a wiremock::Request, name: &str) -> Option<&'a str>
     request.headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-/// What a tracing subscriber wrote.
-#[derive(Clone, Default)]
-pub struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Captured {
-    /// Everything written so far.
-    pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
+pub use copilot_test_support::Captured;
 
 /// A subscriber of warnings and above, writing plain text into the returned [`Captured`].
 pub fn warnings() -> (Captured, impl tracing::Subscriber + Send + Sync) {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::WARN)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    (captured, subscriber)
+    copilot_test_support::log_subscriber(tracing::Level::WARN)
 }

@@ -71,22 +71,8 @@ pub fn render_request(request: &Request) -> String {
         out.push_str(&query.join("&"));
     }
     out.push('\n');
-    let mut headers: Vec<(String, String)> = request
-        .headers
-        .iter()
-        .filter(|(name, _)| !matches!(name.as_str(), "host" | "content-length" | "accept-encoding"))
-        .map(|(name, value)| {
-            let value = value.to_str().unwrap_or("<binary>");
-            let value = if name.as_str() == "authorization" {
-                format!("{} [redacted]", value.split(' ').next().unwrap_or(""))
-            } else {
-                value.to_owned()
-            };
-            (name.as_str().to_owned(), value)
-        })
-        .collect();
-    headers.sort();
-    for (name, value) in headers {
+    let skip = ["host", "content-length", "accept-encoding"];
+    for (name, value) in copilot_test_support::redacted_headers(&request.headers, &skip) {
         out.push_str(&format!("{name}: {value}\n"));
     }
     if !request.body.is_empty() {

@@ -11,7 +11,6 @@ use serde_json::json;
 use wiremock::matchers::{body_string_contains, method, path};
 use wiremock::{Mock, MockServer};
 
-use crate::capture::Buffer;
 use crate::common::{self, Sequence, json as reply};
 
 const SECRETS: &[&str] = &[
@@ -72,13 +71,7 @@ async fn server() -> MockServer {
 
 #[tokio::test]
 async fn trace_logs_of_every_flow_hold_no_secret() {
-    let buffer = Buffer::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(buffer.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (buffer, _guard) = copilot_test_support::capture_logs(tracing::Level::TRACE);
     // tracing-core computes a callsite's interest from the *registering thread's* default dispatcher while
     // only one dispatcher exists, so a callsite first hit by another test's thread would be cached as
     // "never" for this thread-local subscriber. A second live dispatcher makes it consult every dispatcher;

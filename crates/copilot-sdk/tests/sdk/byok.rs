@@ -1,7 +1,6 @@
 //! Bring-your-own-key providers: the mock acts as OpenAI, Azure OpenAI and Anthropic with one key.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use copilot_mock::{Endpoint, MockConfig, RequestLogEntry};
 use copilot_sdk::http::TransportError;
@@ -259,30 +258,9 @@ async fn the_key_is_never_saved_and_a_resumed_session_takes_the_provider_again()
     assert!(history.contains("Remember me"), "{history}");
 }
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test(flavor = "current_thread")]
 async fn the_key_never_reaches_a_log_or_debug_output() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (captured, _guard) = copilot_test_support::capture_logs(tracing::Level::TRACE);
     let target = provider_target().await;
     for provider in [
         Provider::openai(base(&target), KEY),
@@ -301,7 +279,7 @@ async fn the_key_never_reaches_a_log_or_debug_output() {
         session.send_and_wait("Hello!").await.unwrap();
         assert!(!format!("{session:?}").contains(KEY));
     }
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let logs = captured.text();
     assert!(
         logs.contains("sending Copilot API request"),
         "the capture saw the requests: {logs}"

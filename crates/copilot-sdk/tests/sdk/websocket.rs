@@ -1,9 +1,6 @@
 //! Sessions over the Responses WebSocket (`ws:/responses`): one socket for a session's turns, the HTTP
 //! fallback on a refused upgrade, per-round classification, and the switch that turns it off.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use copilot_mock::{Endpoint, MockConfig, WsUpgrade};
 use copilot_sdk::{PermissionHandler, SdkError, SessionConfig};
 use serde_json::json;
@@ -83,31 +80,11 @@ async fn a_tool_round_is_an_agent_request_on_its_own_socket() -> Result<(), SdkE
     Ok(())
 }
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("lock").extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn a_refused_upgrade_falls_back_to_http_and_says_so() -> Result<(), SdkError> {
     let target =
         target_with(MockConfig::new().websocket_upgrade(WsUpgrade::Reject { status: 501 })).await;
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::WARN)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (captured, _guard) = copilot_test_support::capture_logs(tracing::Level::WARN);
 
     let session = session(&target, SessionConfig::new().model(MODEL)).await?;
     let first = session.send_and_wait("first").await?;
@@ -119,7 +96,7 @@ async fn a_refused_upgrade_falls_back_to_http_and_says_so() -> Result<(), SdkErr
     // The failed upgrade is remembered: the second turn did not try again.
     assert_eq!(mock.websocket_upgrade_count(), 1);
     assert_eq!(mock.websocket_count(), 0);
-    let log = String::from_utf8_lossy(&captured.0.lock().expect("lock")).into_owned();
+    let log = captured.text();
     assert!(log.contains("WebSocket upgrade failed"), "{log}");
     assert!(!log.to_ascii_lowercase().contains("bearer "), "{log}");
     Ok(())

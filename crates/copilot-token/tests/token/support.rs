@@ -359,23 +359,10 @@ pub fn request_shape(request: &Request) -> String {
     if let Some(query) = request.url.query() {
         lines.push(format!("query: {query}"));
     }
-    let mut headers: Vec<(String, String)> = request
-        .headers
-        .iter()
-        .filter(|(name, _)| !matches!(name.as_str(), "host" | "content-length"))
-        .map(|(name, value)| {
-            let value = value.to_str().unwrap_or("<binary>");
-            let value = if name.as_str() == "authorization" {
-                let scheme = value.split(' ').next().unwrap_or_default();
-                format!("{scheme} [redacted]")
-            } else {
-                value.to_owned()
-            };
-            (name.as_str().to_owned(), value)
-        })
-        .collect();
-    headers.sort();
-    for (name, value) in headers {
+    let headers = &request.headers;
+    for (name, value) in
+        copilot_test_support::redacted_headers(headers, &["host", "content-length"])
+    {
         lines.push(format!("{name}: {value}"));
     }
     lines.push(format!("body: {} bytes", request.body.len()));
