@@ -1,6 +1,6 @@
 //! `chat`: streaming, `--json`, `--no-stream`, stdin prompts and the error exits.
 
-use copilot_mock::{Endpoint, Fault, FaultRule};
+use copilot_mock::{Endpoint, Fault};
 use serde_json::{Value, json};
 
 use crate::support::{TestMock, assert_one_line_error, text};
@@ -155,12 +155,8 @@ fn chat_reads_the_prompt_from_stdin() {
 
 #[test]
 fn rate_limited_chat_exits_1_naming_the_kind_and_message() {
-    let mock = TestMock::signed_in();
     // A Retry-After beyond the client's retry budget: it gives up at once instead of waiting.
-    mock.server().set_fault(FaultRule::new(
-        Endpoint::ChatCompletions,
-        Fault::rate_limited(3600),
-    ));
+    let mock = TestMock::with_chat_fault(Fault::rate_limited(3600));
     let output = mock.run(&["chat", "Hello"]);
     assert_one_line_error(&output, 1, "rate limited", "you have been rate-limited");
     assert!(text(&output.stderr).contains("retry after 3600s"));
@@ -168,11 +164,7 @@ fn rate_limited_chat_exits_1_naming_the_kind_and_message() {
 
 #[test]
 fn quota_exceeded_chat_exits_1_naming_the_kind_and_message() {
-    let mock = TestMock::signed_in();
-    mock.server().set_fault(FaultRule::new(
-        Endpoint::ChatCompletions,
-        Fault::quota_exceeded(),
-    ));
+    let mock = TestMock::with_chat_fault(Fault::quota_exceeded());
     let output = mock.run(&["chat", "--json", "Hello"]);
     assert_one_line_error(
         &output,
@@ -205,15 +197,11 @@ fn revoked_token_exits_4_as_unauthorized() {
 
 #[test]
 fn mid_stream_error_is_reported_after_the_partial_answer() {
-    let mock = TestMock::signed_in();
-    mock.server().set_fault(FaultRule::new(
-        Endpoint::ChatCompletions,
-        Fault::MidStreamError {
-            after_events: 3,
-            code: "model_overloaded".into(),
-            message: "The model is overloaded".into(),
-        },
-    ));
+    let mock = TestMock::with_chat_fault(Fault::MidStreamError {
+        after_events: 3,
+        code: "model_overloaded".into(),
+        message: "The model is overloaded".into(),
+    });
     let output = mock.run(&["chat", "Hello"]);
     assert_eq!(output.status.code(), Some(1));
     let stderr = text(&output.stderr);

@@ -91,20 +91,14 @@ fn keys_need_a_store_url() {
 #[test]
 fn a_store_url_needs_the_encryption_key() {
     let mock = TestMock::start();
-    let output = mock
-        .cmd()
-        .env("COPILOT_RS_STORE_URL", "redis://127.0.0.1:1/")
-        .args(["keys", "list"])
-        .output()
-        .expect("run");
+    let redis = [("COPILOT_RS_STORE_URL", "redis://127.0.0.1:1/")];
+    let output = mock.run_with_env(&redis, &["keys", "list"]);
     assert_one_line_error(&output, 2, "invalid input", "COPILOT_RS_STORE_KEY");
-    let output = mock
-        .cmd()
-        .env("COPILOT_RS_STORE_URL", "mysql://127.0.0.1/")
-        .env("COPILOT_RS_STORE_KEY", STORE_KEY)
-        .args(["keys", "list"])
-        .output()
-        .expect("run");
+    let mysql = [
+        ("COPILOT_RS_STORE_URL", "mysql://127.0.0.1/"),
+        ("COPILOT_RS_STORE_KEY", STORE_KEY),
+    ];
+    let output = mock.run_with_env(&mysql, &["keys", "list"]);
     assert_one_line_error(&output, 2, "invalid input", "not a supported store");
 }
 

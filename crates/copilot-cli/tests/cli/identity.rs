@@ -1,7 +1,7 @@
 //! The identity overrides: `--editor-version`, `--editor-plugin-version`, `--user-agent`, `--integration-id`
 //! and their `COPILOT_RS_*` variables reach the wire; a 466 names them.
 
-use copilot_mock::{Endpoint, Fault, FaultRule};
+use copilot_mock::{Endpoint, Fault};
 
 use crate::support::{TestMock, assert_one_line_error, text};
 
@@ -59,11 +59,7 @@ fn without_overrides_the_identity_is_copilot_rs() {
 
 #[test]
 fn client_not_supported_names_the_overrides() {
-    let mock = TestMock::signed_in();
-    mock.server().set_fault(FaultRule::new(
-        Endpoint::ChatCompletions,
-        Fault::client_not_supported(),
-    ));
+    let mock = TestMock::with_chat_fault(Fault::client_not_supported());
     let output = mock.run(&["chat", "Hello"]);
     assert_one_line_error(&output, 1, "client not supported", "(HTTP 466)");
     let stderr = text(&output.stderr);

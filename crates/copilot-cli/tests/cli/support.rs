@@ -4,7 +4,9 @@ use std::path::PathBuf;
 use std::process::Output;
 
 use assert_cmd::Command;
-use copilot_mock::{DeviceOutcome, DeviceScenario, MockConfig, MockServer};
+use copilot_mock::{
+    DeviceOutcome, DeviceScenario, Endpoint, Fault, FaultRule, MockConfig, MockServer,
+};
 use tempfile::TempDir;
 
 /// Environment variables that would leak the developer's identity or settings into a test.
@@ -137,6 +139,14 @@ impl TestMock {
         mock
     }
 
+    /// [`signed_in`](Self::signed_in), with every chat completion answered by `fault`.
+    pub fn with_chat_fault(fault: Fault) -> Self {
+        let mock = Self::signed_in();
+        mock.server()
+            .set_fault(FaultRule::new(Endpoint::ChatCompletions, fault));
+        mock
+    }
+
     /// Runs `copilot-rs args` against the mock and returns what it did.
     pub fn run(&self, args: &[&str]) -> Output {
         self.cmd().args(args).output().expect("run copilot-rs")
@@ -145,6 +155,13 @@ impl TestMock {
     /// [`run`](Self::run), asserting that the command succeeded (showing its stderr if not).
     pub fn run_ok(&self, args: &[&str]) -> Output {
         assert_success(self.run(args), args)
+    }
+
+    /// Runs `copilot-rs args` against the mock with the environment variables `env` set.
+    pub fn run_with_env(&self, env: &[(&str, &str)], args: &[&str]) -> Output {
+        let mut cmd = self.cmd();
+        cmd.envs(env.iter().copied()).args(args);
+        cmd.output().expect("run copilot-rs")
     }
 
     /// Runs `copilot-rs args` against the mock with `stdin` as its standard input.
