@@ -5,11 +5,13 @@ use std::future::Future;
 use std::pin::pin;
 use std::time::{Duration, SystemTime};
 
-use copilot_http::time::{Clock, SharedClock, SharedSleep, Sleep};
-use copilot_http::{ClientIdentity, GitHubHost, SharedTransport};
+use copilot_http::GitHubHost;
+use copilot_http::time::{SharedSleep, Sleep};
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::http::{HttpContext, OAuthReply, oauth_error, parse_oauth_reply, token_response};
+use crate::http::{
+    HttpContext, OAuthReply, http_setters, oauth_error, parse_oauth_reply, token_response,
+};
 use crate::{AuthError, GitHubTokenResponse};
 
 /// The grant type of device-flow polls.
@@ -146,27 +148,13 @@ impl DeviceFlow {
         self
     }
 
-    /// The HTTP transport (default: copilot-http's reqwest transport).
-    pub fn transport(mut self, transport: SharedTransport) -> Self {
-        self.http.set_transport(transport);
-        self
-    }
-
-    /// The clock that sets [`DeviceCode::expires_at`] and the deadline checks (default: system clock).
-    pub fn clock(mut self, clock: impl Clock + 'static) -> Self {
-        self.http.clock = SharedClock::new(clock);
-        self
-    }
+    http_setters!(
+        clock: "The clock that sets [`DeviceCode::expires_at`] and the deadline checks (default: system clock)."
+    );
 
     /// The sleeper that waits between polls (default: tokio's sleep).
     pub fn sleep(mut self, sleep: impl Sleep + 'static) -> Self {
         self.http.sleep = SharedSleep::new(sleep);
-        self
-    }
-
-    /// The client identity; its `User-Agent` is sent with every request.
-    pub fn identity(mut self, identity: ClientIdentity) -> Self {
-        self.http.identity = identity;
         self
     }
 

@@ -48,6 +48,32 @@ impl Default for HttpContext {
     }
 }
 
+/// The HTTP setters of every flow that keeps an [`HttpContext`] in a field `http`: `transport`, `clock`
+/// (documented by the flow, which says what its clock stamps) and `identity`, written once so the flows
+/// cannot drift apart.
+macro_rules! http_setters {
+    (clock: $clock_doc:literal) => {
+        /// The HTTP transport (default: copilot-http's reqwest transport).
+        pub fn transport(mut self, transport: copilot_http::SharedTransport) -> Self {
+            self.http.set_transport(transport);
+            self
+        }
+
+        #[doc = $clock_doc]
+        pub fn clock(mut self, clock: impl copilot_http::time::Clock + 'static) -> Self {
+            self.http.clock = copilot_http::time::SharedClock::new(clock);
+            self
+        }
+
+        /// The client identity; its `User-Agent` is sent with every request.
+        pub fn identity(mut self, identity: copilot_http::ClientIdentity) -> Self {
+            self.http.identity = identity;
+            self
+        }
+    };
+}
+pub(crate) use http_setters;
+
 /// A buffered response.
 pub(crate) struct Reply {
     pub(crate) status: http::StatusCode,

@@ -6,11 +6,13 @@ use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use copilot_http::GitHubHost;
 use copilot_http::time::{Clock, SharedClock};
-use copilot_http::{ClientIdentity, GitHubHost, SharedTransport};
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::http::{HttpContext, OAuthReply, oauth_error, parse_oauth_reply, token_response};
+use crate::http::{
+    HttpContext, OAuthReply, http_setters, oauth_error, parse_oauth_reply, token_response,
+};
 use crate::{
     AuthError, CredentialKey, GitHubToken, GitHubTokenResponse, StoredCredential, TokenStore,
 };
@@ -60,23 +62,7 @@ impl TokenRefresher {
         self
     }
 
-    /// The HTTP transport (default: copilot-http's reqwest transport).
-    pub fn transport(mut self, transport: SharedTransport) -> Self {
-        self.http.set_transport(transport);
-        self
-    }
-
-    /// The clock that stamps token responses (default: system clock).
-    pub fn clock(mut self, clock: impl Clock + 'static) -> Self {
-        self.http.clock = SharedClock::new(clock);
-        self
-    }
-
-    /// The client identity; its `User-Agent` is sent with every request.
-    pub fn identity(mut self, identity: ClientIdentity) -> Self {
-        self.http.identity = identity;
-        self
-    }
+    http_setters!(clock: "The clock that stamps token responses (default: system clock).");
 
     pub(crate) fn with_http(mut self, http: HttpContext) -> Self {
         self.http = http;

@@ -4,14 +4,14 @@ use std::fmt;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use copilot_http::time::{Clock, SharedClock};
-use copilot_http::{ClientIdentity, GitHubHost, SharedTransport};
+use copilot_http::GitHubHost;
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 use url::Url;
 
 use crate::http::{
-    HttpContext, OAuthReply, oauth_error, parse_oauth_reply, random_bytes, token_response,
+    HttpContext, OAuthReply, http_setters, oauth_error, parse_oauth_reply, random_bytes,
+    token_response,
 };
 use crate::refresh::TokenRefresher;
 use crate::{AuthError, GitHubTokenResponse};
@@ -197,23 +197,7 @@ impl WebFlow {
         }
     }
 
-    /// The HTTP transport (default: copilot-http's reqwest transport).
-    pub fn transport(mut self, transport: SharedTransport) -> Self {
-        self.http.set_transport(transport);
-        self
-    }
-
-    /// The clock that stamps token responses (default: system clock).
-    pub fn clock(mut self, clock: impl Clock + 'static) -> Self {
-        self.http.clock = SharedClock::new(clock);
-        self
-    }
-
-    /// The client identity; its `User-Agent` is sent with every request.
-    pub fn identity(mut self, identity: ClientIdentity) -> Self {
-        self.http.identity = identity;
-        self
-    }
+    http_setters!(clock: "The clock that stamps token responses (default: system clock).");
 
     /// The redirect URI.
     pub fn redirect_uri(&self) -> &Url {
