@@ -80,6 +80,27 @@ fn report_path() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("bench-report.md"))
 }
 
+/// Records one streamed answer of `chunks` chunks from the mock behind `credentials` into `file_name` (beside
+/// the report) and serves it from a separate replay process: the process (keep it alive while it is used)
+/// and the credentials that reach it.
+async fn record_and_replay(
+    credentials: &targets::MockCredentials,
+    chunks: usize,
+    file_name: &str,
+) -> Result<(ReplayProcess, targets::MockCredentials), BenchError> {
+    let body = targets::decode::fetch_body(credentials, chunks).await?;
+    let file = report_path().with_file_name(file_name);
+    std::fs::write(&file, &body)?;
+    let replay = ReplayProcess::start(&file)?;
+    let replayed = targets::MockCredentials {
+        bearer: credentials.bearer.clone(),
+        base_url: format!("{}/copilot", replay.url)
+            .parse()
+            .map_err(|e| BenchError::Mock(format!("replay URL: {e}")))?,
+    };
+    Ok((replay, replayed))
+}
+
 fn bench(args: &[String]) -> Result<(), String> {
     let mut quick = false;
     let mut only: Vec<String> = Vec::new();
@@ -128,16 +149,8 @@ fn bench(args: &[String]) -> Result<(), String> {
                 targets::streaming::run(&mut report, settings, &credentials, Source::Mock).await?;
                 // Record one answer of the same mock and replay it from a separate process.
                 let chunks = targets::streaming::answer_chunks(settings);
-                let body = targets::decode::fetch_body(&credentials, chunks).await?;
-                let file = report_path().with_file_name("bench-replay.sse");
-                std::fs::write(&file, &body)?;
-                let replay = ReplayProcess::start(&file)?;
-                let replayed = targets::MockCredentials {
-                    bearer: credentials.bearer.clone(),
-                    base_url: format!("{}/copilot", replay.url)
-                        .parse()
-                        .map_err(|e| BenchError::Mock(format!("replay URL: {e}")))?,
-                };
+                let (_replay, replayed) =
+                    record_and_replay(&credentials, chunks, "bench-replay.sse").await?;
                 targets::streaming::run(&mut report, settings, &replayed, Source::Replay).await
             })
         });
@@ -377,16 +390,8 @@ fn stream_profile(args: &[String]) -> Result<(), String> {
     let (content, elapsed) = runtime
         .block_on(async {
             let credentials = targets::exchange(&mock).await?;
-            let body = targets::decode::fetch_body(&credentials, chunks).await?;
-            let file = report_path().with_file_name("bench-stream-profile.sse");
-            std::fs::write(&file, &body)?;
-            let replay = ReplayProcess::start(&file)?;
-            let replayed = targets::MockCredentials {
-                bearer: credentials.bearer.clone(),
-                base_url: format!("{}/copilot", replay.url)
-                    .parse()
-                    .map_err(|e| BenchError::Mock(format!("replay URL: {e}")))?,
-            };
+            let (_replay, replayed) =
+                record_and_replay(&credentials, chunks, "bench-stream-profile.sse").await?;
             targets::streaming::profile(side, requests, chunks, &replayed).await
         })
         .map_err(|e| e.to_string())?;

@@ -561,14 +561,8 @@ impl CopilotClient {
             }
             None => None,
         };
-        #[cfg(feature = "mcp")]
-        let mcp = Session::connect_mcp(self, &mut config).await?;
-        let session = Session::open(self.clone(), config, model, Origin::New, store, provider);
-        #[cfg(feature = "mcp")]
-        session.attach_mcp(mcp);
-        session.record_start(SessionStartSource::New).await;
-        session.save().await?;
-        Ok(session)
+        self.start_session(config, model, Origin::New, store, provider)
+            .await
     }
 
     /// Continues saved session `id` (in this process or another one): its history (tool calls and reasoning
@@ -581,7 +575,7 @@ impl CopilotClient {
     pub async fn resume_session(
         &self,
         id: &str,
-        #[cfg_attr(not(feature = "mcp"), allow(unused_mut))] mut config: SessionConfig,
+        config: SessionConfig,
     ) -> Result<Session, SdkError> {
         let provider = self.provider_backend(&config)?;
         let store = self.require_store()?;
@@ -599,19 +593,31 @@ impl CopilotClient {
             )));
         }
         let model = record.metadata.model.clone();
+        let origin = Origin::Resumed(Box::new(record));
+        self.start_session(config, model, origin, Some((store.clone(), lock)), provider)
+            .await
+    }
+
+    /// Opens a new or resumed session: connects its MCP servers, records its start (the `session.start`
+    /// hook and event) and saves it.
+    async fn start_session(
+        &self,
+        #[cfg_attr(not(feature = "mcp"), allow(unused_mut))] mut config: SessionConfig,
+        model: String,
+        origin: Origin,
+        store: Option<(Arc<dyn SessionStore>, crate::store::SessionLock)>,
+        provider: Option<crate::session::ProviderBackend>,
+    ) -> Result<Session, SdkError> {
+        let source = match origin {
+            Origin::New => SessionStartSource::New,
+            Origin::Resumed(_) => SessionStartSource::Resumed,
+        };
         #[cfg(feature = "mcp")]
         let mcp = Session::connect_mcp(self, &mut config).await?;
-        let session = Session::open(
-            self.clone(),
-            config,
-            model,
-            Origin::Resumed(Box::new(record)),
-            Some((store.clone(), lock)),
-            provider,
-        );
+        let session = Session::open(self.clone(), config, model, origin, store, provider);
         #[cfg(feature = "mcp")]
         session.attach_mcp(mcp);
-        session.record_start(SessionStartSource::Resumed).await;
+        session.record_start(source).await;
         session.save().await?;
         Ok(session)
     }

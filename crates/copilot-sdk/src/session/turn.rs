@@ -328,6 +328,25 @@ struct Round {
     history_len: usize,
 }
 
+impl Round {
+    /// The round of a collected answer (its first choice, or an empty message when it had none).
+    fn of(
+        model: String,
+        collected: copilot_api::CollectedChat,
+        thinking_blocks: Vec<ContentBlock>,
+        history_len: usize,
+    ) -> Round {
+        Round {
+            model,
+            message: collected.message().cloned().unwrap_or_default(),
+            usage: collected.usage,
+            cost: collected.copilot_usage,
+            thinking_blocks,
+            history_len,
+        }
+    }
+}
+
 /// The history entry of an assistant answer: the message, and beside it what a replay on the same
 /// endpoint needs (the reasoning id; the Messages thinking blocks) and the model that wrote it (its
 /// reasoning goes back to that model only).
@@ -428,18 +447,10 @@ async fn model_round(
                 .to_events()
                 .into_iter()
                 .for_each(|e| collector.push(e));
-            let collected = collector.finish();
-            let message = collected.message().cloned().unwrap_or_default();
-            lock(progress).content = message.content.clone();
-            report_at_once(&message, collected.usage.as_ref(), sink).await;
-            return Ok(Round {
-                model,
-                message,
-                usage: collected.usage,
-                cost: collected.copilot_usage,
-                thinking_blocks,
-                history_len,
-            });
+            let round = Round::of(model, collector.finish(), thinking_blocks, history_len);
+            lock(progress).content = round.message.content.clone();
+            report_at_once(&round.message, round.usage.as_ref(), sink).await;
+            return Ok(round);
         }
         ChatRoute::Messages => {
             let request = convert::messages_request(&parts, info.as_ref(), &history);
@@ -522,27 +533,19 @@ async fn model_round(
     if let Some(usage) = &collected.usage {
         sink.emit(SessionEvent::Usage(usage.clone())).await;
     }
-    let message = collected.message().cloned().unwrap_or_default();
-    let thinking_blocks = if messages_route {
-        message
+    let mut round = Round::of(model, collected, Vec::new(), history_len);
+    if messages_route {
+        round.thinking_blocks = round
+            .message
             .to_anthropic_message()
             .content
             .blocks()
             .iter()
             .filter(|block| history::is_thinking(block))
             .cloned()
-            .collect()
-    } else {
-        Vec::new()
-    };
-    Ok(Round {
-        model,
-        message,
-        usage: collected.usage,
-        cost: collected.copilot_usage,
-        thinking_blocks,
-        history_len,
-    })
+            .collect();
+    }
+    Ok(round)
 }
 
 /// The readable reasoning of an answer: the thinking text (`reasoning_text` and generic keys) and the
