@@ -371,25 +371,7 @@ pub(crate) async fn completions(State(shared): State<Arc<Shared>>, call: Copilot
         .find(|m| m.get("role").and_then(Value::as_str) == Some("user"))
         .map(|m| content_text(m.get("content")))
         .unwrap_or_default();
-    let tools: Vec<ToolDef> = request
-        .get("tools")
-        .and_then(Value::as_array)
-        .map(|tools| {
-            tools
-                .iter()
-                .filter_map(|t| {
-                    let f = t.get("function")?;
-                    Some(ToolDef {
-                        name: f.get("name")?.as_str()?.to_string(),
-                        parameters: f
-                            .get("parameters")
-                            .cloned()
-                            .unwrap_or(json!({"type": "object"})),
-                    })
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let tools = ToolDef::declared(request, "/function", "parameters");
     let calls = if model.always_calls_tools {
         script::insistent_tool_calls(&tools)
     } else if last_role == Some("user") {

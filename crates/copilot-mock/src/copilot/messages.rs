@@ -42,15 +42,7 @@ fn blocks(content: Option<&Value>) -> Vec<Value> {
 }
 
 fn block_text(block: &Value) -> String {
-    match block.get("content") {
-        Some(Value::String(text)) => text.clone(),
-        Some(Value::Array(parts)) => parts
-            .iter()
-            .filter_map(|p| p.get("text").and_then(Value::as_str))
-            .collect::<Vec<_>>()
-            .join("\n"),
-        _ => String::new(),
-    }
+    super::chat::content_text(block.get("content"))
 }
 
 /// Checks the replayed assistant turns: a thinking block must carry the signature issued for its text;
@@ -177,24 +169,7 @@ pub(crate) async fn messages(State(shared): State<Arc<Shared>>, call: CopilotJso
         .find(|b| b.get("type").and_then(Value::as_str) == Some("text"))
         .and_then(|b| b.get("text").and_then(Value::as_str).map(str::to_owned))
         .unwrap_or_default();
-    let tools: Vec<ToolDef> = request
-        .get("tools")
-        .and_then(Value::as_array)
-        .map(|tools| {
-            tools
-                .iter()
-                .filter_map(|t| {
-                    Some(ToolDef {
-                        name: t.get("name")?.as_str()?.to_string(),
-                        parameters: t
-                            .get("input_schema")
-                            .cloned()
-                            .unwrap_or(json!({"type": "object"})),
-                    })
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let tools = ToolDef::declared(request, "", "input_schema");
     // `tool_choice` in Anthropic form: `{"type":"tool","name"}` names a tool, `any` requires one.
     let tool_choice = match request.pointer("/tool_choice/type").and_then(Value::as_str) {
         Some("none") => Some(json!("none")),

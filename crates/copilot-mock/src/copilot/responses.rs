@@ -38,15 +38,7 @@ fn read_input(input: Option<&Value>) -> (String, Vec<String>, bool) {
                 .iter()
                 .rev()
                 .find(|i| i.get("role").and_then(Value::as_str) == Some("user"))
-                .map(|i| match i.get("content") {
-                    Some(Value::String(s)) => s.clone(),
-                    Some(Value::Array(parts)) => parts
-                        .iter()
-                        .filter_map(|p| p.get("text").and_then(Value::as_str))
-                        .collect::<Vec<_>>()
-                        .join("\n"),
-                    _ => String::new(),
-                })
+                .map(|i| super::chat::content_text(i.get("content")))
                 .unwrap_or_default();
             let last_is_user = outputs.is_empty();
             (prompt, outputs, last_is_user)
@@ -88,24 +80,7 @@ pub(crate) fn answer(shared: &Shared, call: &CopilotJson) -> Result<(Value, Valu
         return Err(refused);
     }
     let (prompt, outputs, last_is_user) = read_input(request.get("input"));
-    let tools: Vec<ToolDef> = request
-        .get("tools")
-        .and_then(Value::as_array)
-        .map(|tools| {
-            tools
-                .iter()
-                .filter_map(|t| {
-                    Some(ToolDef {
-                        name: t.get("name")?.as_str()?.to_string(),
-                        parameters: t
-                            .get("parameters")
-                            .cloned()
-                            .unwrap_or(json!({"type": "object"})),
-                    })
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let tools = ToolDef::declared(request, "", "parameters");
     let calls: Vec<PlannedCall> = if last_is_user {
         script::choose_tools(&tools, request.get("tool_choice"), &prompt, 2)
     } else {

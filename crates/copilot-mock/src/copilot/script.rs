@@ -12,6 +12,31 @@ pub(crate) struct ToolDef {
     pub parameters: Value,
 }
 
+impl ToolDef {
+    /// The tools `request` declares in its `tools` array, in any dialect: each tool's definition sits at the
+    /// JSON pointer `at` inside its entry (`""` for the entry itself, `"/function"` in chat completions) and
+    /// keeps its JSON schema under `schema` (`parameters`, or Anthropic's `input_schema`). An entry without a
+    /// name is skipped; one without a schema takes any object.
+    pub(crate) fn declared(request: &Value, at: &str, schema: &str) -> Vec<ToolDef> {
+        let Some(tools) = request.get("tools").and_then(Value::as_array) else {
+            return Vec::new();
+        };
+        tools
+            .iter()
+            .filter_map(|tool| {
+                let def = tool.pointer(at)?;
+                Some(ToolDef {
+                    name: def.get("name")?.as_str()?.to_string(),
+                    parameters: def
+                        .get(schema)
+                        .cloned()
+                        .unwrap_or(serde_json::json!({"type": "object"})),
+                })
+            })
+            .collect()
+    }
+}
+
 /// A tool call the assistant will make.
 #[derive(Debug, Clone)]
 pub(crate) struct PlannedCall {
