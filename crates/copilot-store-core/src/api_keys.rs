@@ -14,11 +14,10 @@ use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
-use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::{Sealer, StoreError, decode_record};
+use crate::{Sealer, StoreError, open_json};
 
 /// The SHA-256 of an API key: how a key is looked up and stored. `Debug` and `Display` show the first 8 hex
 /// digits only (enough to tell keys apart in logs).
@@ -159,9 +158,7 @@ pub fn open_api_key(
     digest: &ApiKeyDigest,
     sealed: &[u8],
 ) -> Result<ApiKeyRecord, StoreError> {
-    let (record, aad) = api_key_record(digest);
-    let json = sealer.open(&record, &aad, sealed)?;
-    decode_record(record, json.expose_secret())
+    open_json(sealer, api_key_record(digest), sealed)
 }
 
 /// Opens every listed record, skipping (with a warning) those that do not open: one damaged record must not

@@ -21,6 +21,7 @@ pub mod api_keys;
 pub mod lease;
 #[cfg(feature = "sessions")]
 pub mod sessions;
+pub mod token_cache;
 
 use std::fmt;
 use std::time::{Duration, SystemTime};
@@ -28,7 +29,7 @@ use std::time::{Duration, SystemTime};
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
 use base64::Engine as _;
-use copilot_auth::{AuthError, CredentialKey, StoredCredential};
+use copilot_auth::{AuthError, CredentialKey, StoredCredential, VersionedCredential};
 use copilot_token::{LeaseId, SharedCopilotToken, TokenError};
 use secrecy::{ExposeSecret, SecretBox, SecretString};
 
@@ -200,13 +201,38 @@ pub fn seal_credential(
     key: &CredentialKey,
     credential: &StoredCredential,
 ) -> Result<Vec<u8>, StoreError> {
+    seal_json(
+        sealer,
+        &credential_record(key).1,
+        credential,
+        "the credential",
+    )
+}
+
+/// Encodes `value` as JSON (kept as a secret while it exists) and seals it under `aad`; `what` names it in
+/// the error.
+pub(crate) fn seal_json<T: serde::Serialize>(
+    sealer: &Sealer,
+    aad: &[u8],
+    value: &T,
+    what: &str,
+) -> Result<Vec<u8>, StoreError> {
     let json = SecretBox::new(
-        serde_json::to_vec(credential)
-            .map_err(|e| StoreError::config(format!("cannot encode the credential: {e}")))?
+        serde_json::to_vec(value)
+            .map_err(|e| StoreError::config(format!("cannot encode {what}: {e}")))?
             .into_boxed_slice(),
     );
-    let (_, aad) = credential_record(key);
-    sealer.seal(&aad, json.expose_secret())
+    sealer.seal(aad, json.expose_secret())
+}
+
+/// Opens the sealed record `(name, aad)` and decodes its JSON.
+pub(crate) fn open_json<T: serde::de::DeserializeOwned>(
+    sealer: &Sealer,
+    (record, aad): (String, Vec<u8>),
+    sealed: &[u8],
+) -> Result<T, StoreError> {
+    let json = sealer.open(&record, &aad, sealed)?;
+    decode_record(record, json.expose_secret())
 }
 
 /// Opens a sealed credential.
@@ -215,9 +241,26 @@ pub fn open_credential(
     key: &CredentialKey,
     sealed: &[u8],
 ) -> Result<StoredCredential, StoreError> {
-    let (record, aad) = credential_record(key);
-    let json = sealer.open(&record, &aad, sealed)?;
-    decode_record(record, json.expose_secret())
+    open_json(sealer, credential_record(key), sealed)
+}
+
+/// Opens a sealed credential read with its `version` (`Err` says why the database's version is unusable,
+/// which makes the record [`StoreError::Corrupt`]).
+pub fn open_versioned_credential(
+    sealer: &Sealer,
+    key: &CredentialKey,
+    sealed: &[u8],
+    version: Result<u64, &str>,
+) -> Result<VersionedCredential, StoreError> {
+    let credential = open_credential(sealer, key, sealed)?;
+    let version = version.map_err(|problem| StoreError::Corrupt {
+        record: credential_record(key).0,
+        message: problem.into(),
+    })?;
+    Ok(VersionedCredential {
+        credential,
+        version,
+    })
 }
 
 /// Decodes an opened record; a failure is [`StoreError::Corrupt`] naming `record`.
@@ -258,16 +301,16 @@ pub fn seal_copilot_token(
         .fetched_at
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
-    let json = SecretBox::new(
-        serde_json::to_vec(&SharedRecord {
-            envelope: token.envelope.expose_secret().to_owned(),
-            fetched_at_ms,
-        })
-        .map_err(|e| StoreError::config(format!("cannot encode the Copilot token: {e}")))?
-        .into_boxed_slice(),
-    );
-    let (_, aad) = copilot_token_record(identity);
-    sealer.seal(&aad, json.expose_secret())
+    let record = SharedRecord {
+        envelope: token.envelope.expose_secret().to_owned(),
+        fetched_at_ms,
+    };
+    seal_json(
+        sealer,
+        &copilot_token_record(identity).1,
+        &record,
+        "the Copilot token",
+    )
 }
 
 /// Opens a shared Copilot token of `identity`.
@@ -276,9 +319,7 @@ pub fn open_copilot_token(
     identity: &str,
     sealed: &[u8],
 ) -> Result<SharedCopilotToken, StoreError> {
-    let (record, aad) = copilot_token_record(identity);
-    let json = sealer.open(&record, &aad, sealed)?;
-    let shared: SharedRecord = decode_record(record, json.expose_secret())?;
+    let shared: SharedRecord = open_json(sealer, copilot_token_record(identity), sealed)?;
     Ok(SharedCopilotToken {
         envelope: SecretString::from(shared.envelope),
         fetched_at: SystemTime::UNIX_EPOCH + Duration::from_millis(shared.fetched_at_ms),

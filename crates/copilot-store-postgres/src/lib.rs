@@ -63,19 +63,17 @@ mod sessions;
 use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use copilot_auth::{
     AuthError, CredentialKey, StoreLease, StoredCredential, TokenStore, VersionedCredential,
 };
 use copilot_store_core::lease::{LeaseBackend, lock_refresh};
+use copilot_store_core::token_cache::{Publication, SealedTokenCache, TokenCacheBackend};
 pub use copilot_store_core::{EncryptionKey, Sealer, StoreError};
-use copilot_store_core::{
-    copilot_token_ttl, credential_record, new_lease_id, open_credential, read_cached_copilot_token,
-    seal_copilot_token, seal_credential,
-};
-use copilot_token::{LeaseId, SharedCopilotToken, SharedTokenCache, SharedTokenCaches, TokenError};
+use copilot_store_core::{new_lease_id, open_versioned_credential, seal_credential};
+use copilot_token::{LeaseId, SharedTokenCache, SharedTokenCaches};
 #[cfg(feature = "sessions")]
 pub use sessions::PostgresSessionStore;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
@@ -174,11 +172,8 @@ impl PostgresStore {
     /// to that user's [`TokenManager`](copilot_token::TokenManager) in every instance.
     pub fn copilot_cache(&self, identity: impl Into<String>) -> PostgresTokenCache {
         let identity = identity.into();
-        PostgresTokenCache {
-            lease: format!("copilot:{identity}"),
-            identity,
-            store: self.clone(),
-        }
+        let lease = format!("copilot:{identity}");
+        SealedTokenCache::new(self.leases(), self.sealer.clone(), identity, lease)
     }
 
     async fn read(&self, key: &CredentialKey) -> Result<Option<VersionedCredential>, StoreError> {
@@ -193,15 +188,8 @@ impl PostgresStore {
         let Some((version, sealed)) = row else {
             return Ok(None);
         };
-        let credential = open_credential(&self.sealer, key, &sealed)?;
-        let version = u64::try_from(version).map_err(|_| StoreError::Corrupt {
-            record: credential_record(key).0,
-            message: "the record's version is negative".into(),
-        })?;
-        Ok(Some(VersionedCredential {
-            credential,
-            version,
-        }))
+        let version = u64::try_from(version).map_err(|_| "the record's version is negative");
+        open_versioned_credential(&self.sealer, key, &sealed, version).map(Some)
     }
 
     /// The row leases in this database.
@@ -210,16 +198,12 @@ impl PostgresStore {
     }
 }
 
-/// The row leases of a [`PostgresStore`] in `copilot_leases`: taken by an upsert that succeeds only when the
-/// lease is free or has run out by the database's clock; renewed and released only by their holder.
-#[derive(Clone)]
-pub(crate) struct PostgresLeases(PostgresStore);
-
-impl fmt::Debug for PostgresLeases {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("PostgresLeases")
-    }
-}
+/// The row leases of a [`PostgresStore`] in `copilot_leases` (from [`PostgresStore::copilot_cache`] and the
+/// session store): taken by an upsert that succeeds only when the lease is free or has run out by the
+/// database's clock; renewed and released only by their holder. Shared Copilot tokens are rows of
+/// `copilot_tokens`.
+#[derive(Clone, Debug)]
+pub struct PostgresLeases(PostgresStore);
 
 #[async_trait]
 impl LeaseBackend for PostgresLeases {
@@ -353,20 +337,7 @@ impl TokenStore for PostgresStore {
 }
 
 /// One identity's shared Copilot token on PostgreSQL (from [`PostgresStore::copilot_cache`]).
-#[derive(Clone)]
-pub struct PostgresTokenCache {
-    store: PostgresStore,
-    identity: String,
-    lease: String,
-}
-
-impl fmt::Debug for PostgresTokenCache {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PostgresTokenCache")
-            .field("identity", &self.identity)
-            .finish_non_exhaustive()
-    }
-}
+pub type PostgresTokenCache = SealedTokenCache<PostgresLeases>;
 
 /// Every identity's cache in this database ([`PostgresStore::copilot_cache`]), for a multi-user pool
 /// (`copilot_sdk::ClientPoolBuilder::shared_token_caches`).
@@ -377,52 +348,36 @@ impl SharedTokenCaches for PostgresStore {
 }
 
 #[async_trait]
-impl SharedTokenCache for PostgresTokenCache {
-    async fn load(&self) -> Result<Option<SharedCopilotToken>, TokenError> {
-        let row: Option<(Vec<u8>,)> = sqlx::query_as(
+impl TokenCacheBackend for PostgresLeases {
+    async fn load_token(&self, identity: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        sqlx::query_scalar(
             "SELECT sealed FROM copilot_tokens WHERE identity = $1 AND expires_at > now()",
         )
-        .bind(&self.identity)
-        .fetch_optional(&self.store.pool)
+        .bind(identity)
+        .fetch_optional(&self.0.pool)
         .await
-        .map_err(backend)?;
-        Ok(read_cached_copilot_token(
-            &self.store.sealer,
-            &self.identity,
-            row.map(|(sealed,)| sealed),
-        ))
+        .map_err(backend)
     }
 
-    async fn try_lease(&self, ttl: Duration) -> Result<Option<LeaseId>, TokenError> {
-        Ok(self.store.leases().take(&self.lease, ttl).await?)
-    }
-
-    async fn publish(&self, token: &SharedCopilotToken, lease: &LeaseId) -> Result<(), TokenError> {
-        let sealed = seal_copilot_token(&self.store.sealer, &self.identity, token)?;
-        let ttl = copilot_token_ttl(token, SystemTime::now());
-        let mut tx = self.store.pool.begin().await.map_err(backend)?;
+    async fn publish_token(&self, token: Publication<'_>) -> Result<(), StoreError> {
+        let mut tx = self.0.pool.begin().await.map_err(backend)?;
         sqlx::query(
             "INSERT INTO copilot_tokens (identity, sealed, expires_at) \
              VALUES ($1, $2, now() + $3 * interval '1 millisecond') \
              ON CONFLICT (identity) DO UPDATE SET sealed = EXCLUDED.sealed, expires_at = EXCLUDED.expires_at",
         )
-        .bind(&self.identity)
-        .bind(sealed)
-        .bind(millis(ttl))
+        .bind(token.identity)
+        .bind(token.sealed)
+        .bind(millis(token.ttl))
         .execute(&mut *tx)
         .await
         .map_err(backend)?;
         sqlx::query("DELETE FROM copilot_leases WHERE name = $1 AND holder = $2")
-            .bind(&self.lease)
-            .bind(lease.as_str())
+            .bind(token.lease)
+            .bind(token.holder.as_str())
             .execute(&mut *tx)
             .await
             .map_err(backend)?;
-        tx.commit().await.map_err(backend)?;
-        Ok(())
-    }
-
-    async fn release(&self, lease: &LeaseId) -> Result<(), TokenError> {
-        Ok(self.store.leases().release(&self.lease, lease).await?)
+        tx.commit().await.map_err(backend)
     }
 }

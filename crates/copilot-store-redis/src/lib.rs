@@ -64,19 +64,17 @@ mod sessions;
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use copilot_auth::{
     AuthError, CredentialKey, StoreLease, StoredCredential, TokenStore, VersionedCredential,
 };
 use copilot_store_core::lease::{LeaseBackend, lock_refresh};
+use copilot_store_core::token_cache::{Publication, SealedTokenCache, TokenCacheBackend};
 pub use copilot_store_core::{EncryptionKey, Sealer, StoreError};
-use copilot_store_core::{
-    copilot_token_ttl, credential_record, new_lease_id, open_credential, read_cached_copilot_token,
-    seal_copilot_token, seal_credential,
-};
-use copilot_token::{LeaseId, SharedCopilotToken, SharedTokenCache, SharedTokenCaches, TokenError};
+use copilot_store_core::{new_lease_id, open_versioned_credential, seal_credential};
+use copilot_token::{LeaseId, SharedTokenCache, SharedTokenCaches};
 use redis::aio::ConnectionManager;
 use redis::{AsyncCommands, Script};
 #[cfg(feature = "sessions")]
@@ -190,12 +188,8 @@ impl RedisStore {
     /// to that user's [`TokenManager`](copilot_token::TokenManager) in every instance.
     pub fn copilot_cache(&self, identity: impl Into<String>) -> RedisTokenCache {
         let identity = identity.into();
-        RedisTokenCache {
-            entry: format!("{}:copilot:{identity}", self.namespace),
-            lease: format!("{}:lease:copilot:{identity}", self.namespace),
-            identity,
-            store: self.clone(),
-        }
+        let lease = format!("{}:lease:copilot:{identity}", self.namespace);
+        SealedTokenCache::new(self.leases(), self.sealer.clone(), identity, lease)
     }
 
     fn credential_key(&self, key: &CredentialKey) -> String {
@@ -207,6 +201,10 @@ impl RedisStore {
             "{}:lease:refresh:{}/{}",
             self.namespace, key.host, key.account
         )
+    }
+
+    fn token_key(&self, identity: &str) -> String {
+        format!("{}:copilot:{identity}", self.namespace)
     }
 
     fn connection(&self) -> ConnectionManager {
@@ -224,15 +222,8 @@ impl RedisStore {
         let Some(sealed) = sealed else {
             return Ok(None);
         };
-        let credential = open_credential(&self.sealer, key, &sealed)?;
-        let version = version.ok_or_else(|| StoreError::Corrupt {
-            record: credential_record(key).0,
-            message: "the record has no version".into(),
-        })?;
-        Ok(Some(VersionedCredential {
-            credential,
-            version,
-        }))
+        let version = version.ok_or("the record has no version");
+        open_versioned_credential(&self.sealer, key, &sealed, version).map(Some)
     }
 
     /// The leases on this server.
@@ -241,16 +232,11 @@ impl RedisStore {
     }
 }
 
-/// The leases of a [`RedisStore`]: `SET NX PX` with a random holder id; renewed and released by scripts that
-/// check the id.
-#[derive(Clone)]
-pub(crate) struct RedisLeases(RedisStore);
-
-impl fmt::Debug for RedisLeases {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("RedisLeases")
-    }
-}
+/// The leases of a [`RedisStore`] (from [`RedisStore::copilot_cache`] and the session store): `SET NX PX`
+/// with a random holder id; renewed and released by scripts that check the id. The shared Copilot token of
+/// an identity is `{ns}:copilot:{identity}`, expiring with the token.
+#[derive(Clone, Debug)]
+pub struct RedisLeases(RedisStore);
 
 #[async_trait]
 impl LeaseBackend for RedisLeases {
@@ -367,21 +353,7 @@ impl TokenStore for RedisStore {
 }
 
 /// One identity's shared Copilot token on Redis (from [`RedisStore::copilot_cache`]).
-#[derive(Clone)]
-pub struct RedisTokenCache {
-    store: RedisStore,
-    identity: String,
-    entry: String,
-    lease: String,
-}
-
-impl fmt::Debug for RedisTokenCache {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RedisTokenCache")
-            .field("entry", &self.entry)
-            .finish_non_exhaustive()
-    }
-}
+pub type RedisTokenCache = SealedTokenCache<RedisLeases>;
 
 /// Every identity's cache in this database ([`RedisStore::copilot_cache`]), for a multi-user pool
 /// (`copilot_sdk::ClientPoolBuilder::shared_token_caches`).
@@ -392,41 +364,25 @@ impl SharedTokenCaches for RedisStore {
 }
 
 #[async_trait]
-impl SharedTokenCache for RedisTokenCache {
-    async fn load(&self) -> Result<Option<SharedCopilotToken>, TokenError> {
-        let sealed: Option<Vec<u8>> = self
-            .store
+impl TokenCacheBackend for RedisLeases {
+    async fn load_token(&self, identity: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.0
             .connection()
-            .get(&self.entry)
+            .get(self.0.token_key(identity))
             .await
-            .map_err(backend)?;
-        Ok(read_cached_copilot_token(
-            &self.store.sealer,
-            &self.identity,
-            sealed,
-        ))
+            .map_err(backend)
     }
 
-    async fn try_lease(&self, ttl: Duration) -> Result<Option<LeaseId>, TokenError> {
-        Ok(self.store.leases().take(&self.lease, ttl).await?)
-    }
-
-    async fn publish(&self, token: &SharedCopilotToken, lease: &LeaseId) -> Result<(), TokenError> {
-        let sealed = seal_copilot_token(&self.store.sealer, &self.identity, token)?;
-        let ttl = copilot_token_ttl(token, SystemTime::now());
+    async fn publish_token(&self, token: Publication<'_>) -> Result<(), StoreError> {
         let _: i64 = Script::new(PUBLISH)
-            .key(&self.entry)
-            .key(&self.lease)
-            .arg(sealed)
-            .arg(millis(ttl))
-            .arg(lease.as_str())
-            .invoke_async(&mut self.store.connection())
+            .key(self.0.token_key(token.identity))
+            .key(token.lease)
+            .arg(token.sealed)
+            .arg(millis(token.ttl))
+            .arg(token.holder.as_str())
+            .invoke_async(&mut self.0.connection())
             .await
             .map_err(backend)?;
         Ok(())
-    }
-
-    async fn release(&self, lease: &LeaseId) -> Result<(), TokenError> {
-        Ok(self.store.leases().release(&self.lease, lease).await?)
     }
 }
