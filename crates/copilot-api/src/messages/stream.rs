@@ -57,67 +57,68 @@ struct WireDelta<'a> {
     stop_reason: Str<'a>,
 }
 
-/// A `type` tag of an event or a delta. The known tags are matched on the raw bytes of the JSON string,
-/// without building a `&str` first: two tags per text delta made that check a measurable part of decoding
-/// these small events. Any other tag is kept as text (invalid UTF-8 is an error, as for any string).
-enum Tag<'a> {
-    ContentBlockDelta,
-    ContentBlockStart,
-    ContentBlockStop,
-    MessageStart,
-    MessageDelta,
-    MessageStop,
-    Ping,
-    Error,
-    TextDelta,
-    InputJsonDelta,
-    ThinkingDelta,
-    SignatureDelta,
-    Other(Cow<'a, str>),
+/// Writes [`Tag`] with one variant per known tag, `Tag::known` (bytes → tag) and `Tag::name` (tag →
+/// text) from one list, so a tag cannot be matched under one spelling and written back under another.
+macro_rules! tags {
+    ($($variant:ident => $name:literal,)*) => {
+        /// A `type` tag of an event or a delta. The known tags are matched on the raw bytes of the JSON
+        /// string, without building a `&str` first: two tags per text delta made that check a measurable
+        /// part of decoding these small events. Any other tag is kept as text (invalid UTF-8 is an error,
+        /// as for any string).
+        enum Tag<'a> {
+            $($variant,)*
+            Other(Cow<'a, str>),
+        }
+
+        impl<'a> Tag<'a> {
+            /// The known tag spelled `name`, if any.
+            fn known(name: &[u8]) -> Option<Tag<'static>> {
+                match name {
+                    $($name => Some(Tag::$variant),)*
+                    _ => None,
+                }
+            }
+
+            /// The tag as sent.
+            fn name(&self) -> &str {
+                match self {
+                    // Converted at compile time: nothing is checked per call.
+                    $(Tag::$variant => const { tag_text($name) },)*
+                    Tag::Other(name) => name,
+                }
+            }
+        }
+    };
+}
+
+/// The text of a known tag's byte-string literal (evaluated in `const` blocks: a literal that is not
+/// UTF-8 fails the build).
+const fn tag_text(bytes: &'static [u8]) -> &'static str {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(_) => panic!("a tag literal must be UTF-8"),
+    }
+}
+
+tags! {
+    ContentBlockDelta => b"content_block_delta",
+    ContentBlockStart => b"content_block_start",
+    ContentBlockStop => b"content_block_stop",
+    MessageStart => b"message_start",
+    MessageDelta => b"message_delta",
+    MessageStop => b"message_stop",
+    Ping => b"ping",
+    Error => b"error",
+    TextDelta => b"text_delta",
+    InputJsonDelta => b"input_json_delta",
+    ThinkingDelta => b"thinking_delta",
+    SignatureDelta => b"signature_delta",
 }
 
 impl<'a> Tag<'a> {
-    /// The known tag spelled `name`, if any.
-    fn known(name: &[u8]) -> Option<Tag<'static>> {
-        Some(match name {
-            b"content_block_delta" => Tag::ContentBlockDelta,
-            b"content_block_start" => Tag::ContentBlockStart,
-            b"content_block_stop" => Tag::ContentBlockStop,
-            b"message_start" => Tag::MessageStart,
-            b"message_delta" => Tag::MessageDelta,
-            b"message_stop" => Tag::MessageStop,
-            b"ping" => Tag::Ping,
-            b"error" => Tag::Error,
-            b"text_delta" => Tag::TextDelta,
-            b"input_json_delta" => Tag::InputJsonDelta,
-            b"thinking_delta" => Tag::ThinkingDelta,
-            b"signature_delta" => Tag::SignatureDelta,
-            _ => return None,
-        })
-    }
-
     /// The tag of an SSE `event:` name (used when the data has no `type`).
     fn from_name(name: &'a str) -> Tag<'a> {
         Tag::known(name.as_bytes()).unwrap_or(Tag::Other(Cow::Borrowed(name)))
-    }
-
-    /// The tag as sent.
-    fn name(&self) -> &str {
-        match self {
-            Tag::ContentBlockDelta => "content_block_delta",
-            Tag::ContentBlockStart => "content_block_start",
-            Tag::ContentBlockStop => "content_block_stop",
-            Tag::MessageStart => "message_start",
-            Tag::MessageDelta => "message_delta",
-            Tag::MessageStop => "message_stop",
-            Tag::Ping => "ping",
-            Tag::Error => "error",
-            Tag::TextDelta => "text_delta",
-            Tag::InputJsonDelta => "input_json_delta",
-            Tag::ThinkingDelta => "thinking_delta",
-            Tag::SignatureDelta => "signature_delta",
-            Tag::Other(name) => name,
-        }
     }
 }
 
