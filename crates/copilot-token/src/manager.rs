@@ -80,13 +80,32 @@ impl LastFailure {
     }
 }
 
-pub(crate) struct Inner {
-    exchanger: TokenExchanger,
-    provider: Arc<dyn GitHubTokenProvider>,
+/// The optional settings of a manager: written by [`TokenManagerBuilder`]'s setters, read by the manager.
+struct Settings {
     mode: AuthMode,
     skew: Duration,
     direct_recheck: Duration,
     base_url_override: Option<Url>,
+    /// The cross-process Copilot-token cache, if any (see `shared.rs`).
+    shared: Option<SharedSlot>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            mode: AuthMode::default(),
+            skew: DEFAULT_REFRESH_SKEW,
+            direct_recheck: DEFAULT_DIRECT_RECHECK,
+            base_url_override: None,
+            shared: None,
+        }
+    }
+}
+
+pub(crate) struct Inner {
+    exchanger: TokenExchanger,
+    provider: Arc<dyn GitHubTokenProvider>,
+    settings: Settings,
     cache: RwLock<Option<Arc<Cached>>>,
     refresh: tokio::sync::Mutex<()>,
     generations: AtomicU64,
@@ -97,8 +116,6 @@ pub(crate) struct Inner {
     suspect_github_token: Mutex<Option<GitHubToken>>,
     /// The direct-mode base URL from `copilot_internal/user`, resolved once per GitHub token.
     direct_base_url: Mutex<Option<Url>>,
-    /// The cross-process Copilot-token cache, if any (see `shared.rs`).
-    shared: Option<SharedSlot>,
     pub(crate) shutdown: CancellationToken,
 }
 
@@ -122,19 +139,15 @@ pub struct TokenManager {
 pub struct TokenManagerBuilder {
     exchanger: TokenExchanger,
     provider: Arc<dyn GitHubTokenProvider>,
-    mode: AuthMode,
-    skew: Duration,
-    direct_recheck: Duration,
-    base_url_override: Option<Url>,
-    shared: Option<SharedSlot>,
+    settings: Settings,
 }
 
 impl fmt::Debug for TokenManagerBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TokenManagerBuilder")
             .field("host", &self.exchanger.host().key())
-            .field("mode", &self.mode)
-            .field("skew", &self.skew)
+            .field("mode", &self.settings.mode)
+            .field("skew", &self.settings.skew)
             .finish_non_exhaustive()
     }
 }
@@ -142,19 +155,19 @@ impl fmt::Debug for TokenManagerBuilder {
 impl TokenManagerBuilder {
     /// How GitHub tokens become Copilot credentials (default [`AuthMode::Auto`]).
     pub fn mode(mut self, mode: AuthMode) -> Self {
-        self.mode = mode;
+        self.settings.mode = mode;
         self
     }
 
     /// How long before `expires_at` to refresh at the latest (default 60 s).
     pub fn refresh_skew(mut self, skew: impl Into<Duration>) -> Self {
-        self.skew = skew.into();
+        self.settings.skew = skew.into();
         self
     }
 
     /// How often direct mode asks the provider for the GitHub token again (default 5 min).
     pub fn direct_recheck_interval(mut self, interval: impl Into<Duration>) -> Self {
-        self.direct_recheck = interval.into().max(Duration::from_secs(1));
+        self.settings.direct_recheck = interval.into().max(Duration::from_secs(1));
         self
     }
 
@@ -162,7 +175,7 @@ impl TokenManagerBuilder {
     /// configuration, so it is not checked against the host allowlist; the transport still requires https or
     /// loopback.
     pub fn copilot_api_override(mut self, base_url: impl Into<Url>) -> Self {
-        self.base_url_override = Some(base_url.into());
+        self.settings.base_url_override = Some(base_url.into());
         self
     }
 
@@ -173,7 +186,7 @@ impl TokenManagerBuilder {
         cache: Arc<dyn SharedTokenCache>,
         options: SharedCacheOptions,
     ) -> Self {
-        self.shared = Some(SharedSlot::new(cache, options));
+        self.settings.shared = Some(SharedSlot::new(cache, options));
         self
     }
 
@@ -183,10 +196,7 @@ impl TokenManagerBuilder {
             inner: Arc::new(Inner {
                 exchanger: self.exchanger,
                 provider: self.provider,
-                mode: self.mode,
-                skew: self.skew,
-                direct_recheck: self.direct_recheck,
-                base_url_override: self.base_url_override,
+                settings: self.settings,
                 cache: RwLock::new(None),
                 refresh: tokio::sync::Mutex::new(()),
                 generations: AtomicU64::new(0),
@@ -195,7 +205,6 @@ impl TokenManagerBuilder {
                 auto_decision: AtomicU8::new(AUTO_UNDECIDED),
                 suspect_github_token: Mutex::new(None),
                 direct_base_url: Mutex::new(None),
-                shared: self.shared,
                 shutdown: CancellationToken::new(),
             }),
         }
@@ -220,22 +229,18 @@ impl TokenManager {
         TokenManagerBuilder {
             exchanger,
             provider,
-            mode: AuthMode::default(),
-            skew: DEFAULT_REFRESH_SKEW,
-            direct_recheck: DEFAULT_DIRECT_RECHECK,
-            base_url_override: None,
-            shared: None,
+            settings: Settings::default(),
         }
     }
 
     /// The configured mode.
     pub fn mode(&self) -> AuthMode {
-        self.inner.mode
+        self.inner.settings.mode
     }
 
     /// The mode in use: the configured one, or for [`AuthMode::Auto`] the decision once made (`None` before).
     pub fn effective_mode(&self) -> Option<AuthMode> {
-        match self.inner.mode {
+        match self.inner.settings.mode {
             AuthMode::Auto => match self.inner.auto_decision.load(Ordering::Acquire) {
                 AUTO_EXCHANGE => Some(AuthMode::Exchange),
                 AUTO_DIRECT => Some(AuthMode::Direct),
@@ -305,7 +310,7 @@ impl TokenManager {
             return false;
         };
         tracing::debug!(mode = ?cleared.mode, "invalidated the cached Copilot credentials");
-        if let Some(shared) = &self.inner.shared {
+        if let Some(shared) = &self.inner.settings.shared {
             shared.reject(&cleared.credentials.bearer);
         }
         if cleared.mode == AuthMode::Direct {
@@ -414,7 +419,7 @@ impl TokenManager {
             }
         }
 
-        if let (Some(shared), Some(_), Some(current)) = (&inner.shared, forced, &current) {
+        if let (Some(shared), Some(_), Some(current)) = (&inner.settings.shared, forced, &current) {
             shared.reject(&current.credentials.bearer);
         }
         let result = self.fetch().await;
@@ -506,15 +511,17 @@ impl TokenManager {
         let inner = &self.inner;
         let refresh_at = |token: &CopilotToken| {
             token
-                .refresh_at(inner.skew)
+                .refresh_at(inner.settings.skew)
                 .max(token.fetched_at() + MIN_REUSE)
         };
-        let token = match &inner.shared {
+        let token = match &inner.settings.shared {
             Some(shared) => {
                 shared
-                    .get_or_exchange(&inner.exchanger, &refresh_at, || {
-                        self.exchange_or_refresh(&github_token)
-                    })
+                    .get_or_exchange(
+                        &inner.exchanger,
+                        &refresh_at,
+                        self.exchange_or_refresh(&github_token),
+                    )
                     .await?
             }
             None => self.exchange_or_refresh(&github_token).await?,
@@ -522,6 +529,7 @@ impl TokenManager {
         let refresh_at = refresh_at(&token);
         let token = Arc::new(token);
         let base_url = inner
+            .settings
             .base_url_override
             .clone()
             .unwrap_or_else(|| token.base_url().clone());
@@ -568,7 +576,7 @@ impl TokenManager {
         {
             github_token = fresh;
         }
-        let base_url = match &inner.base_url_override {
+        let base_url = match &inner.settings.base_url_override {
             Some(base_url) => base_url.clone(),
             None => self.direct_base_url(&mut github_token).await?,
         };
@@ -581,7 +589,7 @@ impl TokenManager {
             generation,
             mode: AuthMode::Direct,
             copilot_token: None,
-            refresh_at: now + inner.direct_recheck,
+            refresh_at: now + inner.settings.direct_recheck,
         })
     }
 
@@ -644,9 +652,9 @@ impl fmt::Debug for TokenManager {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TokenManager")
             .field("host", &self.inner.exchanger.host().key())
-            .field("mode", &self.inner.mode)
+            .field("mode", &self.inner.settings.mode)
             .field("effective_mode", &self.effective_mode())
-            .field("skew", &self.inner.skew)
+            .field("skew", &self.inner.settings.skew)
             .field("next_refresh_at", &self.next_refresh_at())
             .field("provider", &self.inner.provider)
             .finish_non_exhaustive()

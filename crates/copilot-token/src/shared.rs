@@ -204,16 +204,13 @@ impl SharedSlot {
     }
 
     /// A Copilot token from the shared cache, or from `exchange` run by whichever process wins the lease.
-    pub(crate) async fn get_or_exchange<F, Fut>(
+    /// `exchange` is not polled unless this process holds the lease and finds no fresh token.
+    pub(crate) async fn get_or_exchange(
         &self,
         exchanger: &TokenExchanger,
         fresh_until: &(dyn Fn(&CopilotToken) -> SystemTime + Sync),
-        exchange: F,
-    ) -> Result<CopilotToken, TokenError>
-    where
-        F: FnOnce() -> Fut + Send,
-        Fut: Future<Output = Result<CopilotToken, TokenError>> + Send,
-    {
+        exchange: impl Future<Output = Result<CopilotToken, TokenError>> + Send,
+    ) -> Result<CopilotToken, TokenError> {
         let clock = exchanger.clock();
         let deadline = copilot_http::time::saturating_add(clock.now(), self.options.max_wait);
         loop {
@@ -235,17 +232,13 @@ impl SharedSlot {
         }
     }
 
-    async fn exchange_leased<F, Fut>(
+    async fn exchange_leased(
         &self,
         lease: LeaseId,
         exchanger: &TokenExchanger,
         fresh_until: &(dyn Fn(&CopilotToken) -> SystemTime + Sync),
-        exchange: F,
-    ) -> Result<CopilotToken, TokenError>
-    where
-        F: FnOnce() -> Fut + Send,
-        Fut: Future<Output = Result<CopilotToken, TokenError>> + Send,
-    {
+        exchange: impl Future<Output = Result<CopilotToken, TokenError>> + Send,
+    ) -> Result<CopilotToken, TokenError> {
         // The previous holder may have published between our read and our lease.
         let again = match self.cache.load().await {
             Ok(shared) => self.usable(shared, exchanger, fresh_until),
@@ -258,7 +251,7 @@ impl SharedSlot {
             self.release(&lease).await;
             return Ok(token);
         }
-        match exchange().await {
+        match exchange.await {
             Ok(token) => {
                 if let Err(error) = self
                     .cache
