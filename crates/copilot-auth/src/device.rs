@@ -9,9 +9,7 @@ use copilot_http::GitHubHost;
 use copilot_http::time::{SharedSleep, Sleep};
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::http::{
-    HttpContext, OAuthReply, http_setters, oauth_error, parse_oauth_reply, token_response,
-};
+use crate::http::{HttpContext, OAuthReply, TokenReply, http_setters, parse_oauth_reply};
 use crate::{AuthError, GitHubTokenResponse};
 
 /// The grant type of device-flow polls.
@@ -24,7 +22,6 @@ const DEFAULT_EXPIRES_IN: Duration = Duration::from_secs(900);
 const SLOW_DOWN_STEP: Duration = Duration::from_secs(5);
 
 const DEVICE_CODE_PATH: &str = "/login/device/code";
-const ACCESS_TOKEN_PATH: &str = "/login/oauth/access_token";
 
 /// Signs a user in on another device: the user opens [`DeviceCode::verification_uri`] and types
 /// [`DeviceCode::user_code`], while this side polls for the token.
@@ -179,9 +176,7 @@ impl DeviceFlow {
         let t0 = self.http.clock.now();
         let reply = self.http.post_form(&url, &form).await?;
         let raw = match parse_oauth_reply(&reply, DEVICE_CODE_PATH)? {
-            OAuthReply::Error {
-                code, description, ..
-            } => return Err(oauth_error(&code, description)),
+            OAuthReply::Error(error) => return Err(error.into()),
             OAuthReply::Body(raw) => raw,
         };
         let malformed = |what: &str| AuthError::MalformedResponse {
@@ -240,29 +235,20 @@ impl DeviceFlow {
     }
 
     async fn poll_raw(&self, code: &DeviceCode) -> Result<RawPoll, AuthError> {
-        let url = self.host.web_endpoint(ACCESS_TOKEN_PATH);
         let form = [
             ("client_id", self.client_id.as_str()),
             ("device_code", code.device_code.expose_secret()),
             ("grant_type", DEVICE_CODE_GRANT_TYPE),
         ];
-        let reply = self.http.post_form(&url, &form).await?;
-        let received_at = self.http.clock.now();
-        match parse_oauth_reply(&reply, ACCESS_TOKEN_PATH)? {
-            OAuthReply::Error { code, .. } if code == "authorization_pending" => {
+        match self.http.request_token(&self.host, &form).await? {
+            TokenReply::Error(error) if error.code == "authorization_pending" => {
                 Ok(RawPoll::Pending)
             }
-            OAuthReply::Error { code, interval, .. } if code == "slow_down" => Ok(
-                RawPoll::SlowDown(interval.filter(|&i| i > 0).map(Duration::from_secs)),
-            ),
-            OAuthReply::Error {
-                code, description, ..
-            } => {
-                tracing::debug!(error = %code, "device flow poll failed");
-                Err(oauth_error(&code, description))
-            }
-            OAuthReply::Body(raw) => {
-                let token = token_response(*raw, received_at, ACCESS_TOKEN_PATH)?;
+            TokenReply::Error(error) if error.code == "slow_down" => Ok(RawPoll::SlowDown(
+                error.interval.filter(|&i| i > 0).map(Duration::from_secs),
+            )),
+            reply => {
+                let token = reply.into_token(DEVICE_CODE_GRANT_TYPE)?;
                 tracing::debug!("device flow completed");
                 Ok(RawPoll::Complete(token))
             }

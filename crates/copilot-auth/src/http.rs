@@ -5,7 +5,7 @@ use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use copilot_http::time::{SharedClock, SharedSleep};
-use copilot_http::{CarriesCredential, ClientIdentity, HttpTransport, SharedTransport};
+use copilot_http::{CarriesCredential, ClientIdentity, GitHubHost, HttpTransport, SharedTransport};
 use http::header::{ACCEPT, CONTENT_TYPE, HeaderValue};
 use serde::Deserialize;
 use url::Url;
@@ -14,6 +14,9 @@ use crate::{AuthError, GitHubToken, GitHubTokenResponse};
 
 /// Bodies of OAuth and REST answers are small; a larger one is a misbehaving server.
 pub(crate) const MAX_BODY: usize = 1024 * 1024;
+
+/// The OAuth token endpoint, where every grant ends: device code, authorization code and refresh token.
+pub(crate) const ACCESS_TOKEN_PATH: &str = "/login/oauth/access_token";
 
 /// Transport, time and identity settings, shared by the flows' builders.
 #[derive(Clone)]
@@ -134,6 +137,47 @@ impl HttpContext {
         tracing::debug!(endpoint = url.path(), "POST form");
         self.send(request).await
     }
+
+    /// `POST`s a grant (`form`) to `host`'s token endpoint (`{web}/login/oauth/access_token`): the token,
+    /// stamped with this clock's time of the answer, or the OAuth error the server answered with. Each flow
+    /// decides what an error code means to it (the device flow keeps polling on `authorization_pending`).
+    pub(crate) async fn request_token(
+        &self,
+        host: &GitHubHost,
+        form: &[(&str, &str)],
+    ) -> Result<TokenReply, AuthError> {
+        let reply = self
+            .post_form(&host.web_endpoint(ACCESS_TOKEN_PATH), form)
+            .await?;
+        let received_at = self.clock.now();
+        Ok(match parse_oauth_reply(&reply, ACCESS_TOKEN_PATH)? {
+            OAuthReply::Error(error) => TokenReply::Error(error),
+            OAuthReply::Body(raw) => {
+                TokenReply::Token(token_response(*raw, received_at, ACCESS_TOKEN_PATH)?)
+            }
+        })
+    }
+}
+
+/// What the token endpoint answered to a grant.
+pub(crate) enum TokenReply {
+    /// A token response (it has an `access_token`).
+    Token(GitHubTokenResponse),
+    /// An OAuth error.
+    Error(OAuthErrorReply),
+}
+
+impl TokenReply {
+    /// The token; an OAuth error becomes its typed [`AuthError`] (logged at debug level as `grant` failing).
+    pub(crate) fn into_token(self, grant: &'static str) -> Result<GitHubTokenResponse, AuthError> {
+        match self {
+            TokenReply::Token(response) => Ok(response),
+            TokenReply::Error(error) => {
+                tracing::debug!(grant, error = %error.code, "the token endpoint refused the grant");
+                Err(error.into())
+            }
+        }
+    }
 }
 
 /// Accepts a JSON number or a numeric string (form-encoded replies carry numbers as text).
@@ -189,12 +233,24 @@ pub(crate) struct RawOAuthReply {
 
 /// What an OAuth endpoint said: an OAuth error (whatever the status), or a body to interpret.
 pub(crate) enum OAuthReply {
-    Error {
-        code: String,
-        description: Option<String>,
-        interval: Option<u64>,
-    },
+    Error(OAuthErrorReply),
     Body(Box<RawOAuthReply>),
+}
+
+/// An OAuth error answer (RFC 6749 §5.2), with the device flow's `slow_down` interval (RFC 8628 §3.5).
+pub(crate) struct OAuthErrorReply {
+    /// The `error` code (never empty).
+    pub(crate) code: String,
+    /// `error_description`.
+    pub(crate) description: Option<String>,
+    /// `interval`, in seconds.
+    pub(crate) interval: Option<u64>,
+}
+
+impl From<OAuthErrorReply> for AuthError {
+    fn from(error: OAuthErrorReply) -> Self {
+        oauth_error(&error.code, error.description)
+    }
 }
 
 /// Classifies an OAuth endpoint's answer by the `error` field first and the status second (GitHub answers
@@ -215,11 +271,11 @@ pub(crate) fn parse_oauth_reply(reply: &Reply, endpoint: &str) -> Result<OAuthRe
         });
     };
     if let Some(code) = raw.error.clone().filter(|c| !c.is_empty()) {
-        return Ok(OAuthReply::Error {
+        return Ok(OAuthReply::Error(OAuthErrorReply {
             code,
             description: raw.error_description.clone(),
             interval: raw.interval,
-        });
+        }));
     }
     if !reply.status.is_success() {
         return Err(http_error(reply, endpoint));
@@ -282,7 +338,7 @@ pub(crate) fn oauth_error(code: &str, description: Option<String>) -> AuthError 
 }
 
 /// Turns a success body into a token response; a 200 without `access_token` is not a success.
-pub(crate) fn token_response(
+fn token_response(
     raw: RawOAuthReply,
     received_at: SystemTime,
     endpoint: &str,

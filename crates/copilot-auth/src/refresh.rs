@@ -10,14 +10,10 @@ use copilot_http::GitHubHost;
 use copilot_http::time::{Clock, SharedClock};
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::http::{
-    HttpContext, OAuthReply, http_setters, oauth_error, parse_oauth_reply, token_response,
-};
+use crate::http::{HttpContext, http_setters};
 use crate::{
     AuthError, CredentialKey, GitHubToken, GitHubTokenResponse, StoredCredential, TokenStore,
 };
-
-const ACCESS_TOKEN_PATH: &str = "/login/oauth/access_token";
 
 /// Refreshes an access token with the `refresh_token` grant (`POST {web}/login/oauth/access_token`).
 ///
@@ -80,28 +76,19 @@ impl TokenRefresher {
         &self,
         refresh_token: &SecretString,
     ) -> Result<GitHubTokenResponse, AuthError> {
-        let url = self.host.web_endpoint(ACCESS_TOKEN_PATH);
         let mut form = vec![("client_id", self.client_id.as_str())];
         if let Some(secret) = &self.client_secret {
             form.push(("client_secret", secret.expose_secret()));
         }
         form.push(("grant_type", "refresh_token"));
         form.push(("refresh_token", refresh_token.expose_secret()));
-        let reply = self.http.post_form(&url, &form).await?;
-        let received_at = self.http.clock.now();
-        match parse_oauth_reply(&reply, ACCESS_TOKEN_PATH)? {
-            OAuthReply::Error {
-                code, description, ..
-            } => {
-                tracing::debug!(error = %code, "token refresh failed");
-                Err(oauth_error(&code, description))
-            }
-            OAuthReply::Body(raw) => {
-                let response = token_response(*raw, received_at, ACCESS_TOKEN_PATH)?;
-                tracing::debug!("token refreshed");
-                Ok(response)
-            }
-        }
+        let response = self
+            .http
+            .request_token(&self.host, &form)
+            .await?
+            .into_token("refresh_token")?;
+        tracing::debug!("token refreshed");
+        Ok(response)
     }
 }
 

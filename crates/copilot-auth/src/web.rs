@@ -9,15 +9,11 @@ use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 use url::Url;
 
-use crate::http::{
-    HttpContext, OAuthReply, http_setters, oauth_error, parse_oauth_reply, random_bytes,
-    token_response,
-};
+use crate::http::{HttpContext, http_setters, oauth_error, random_bytes};
 use crate::refresh::TokenRefresher;
 use crate::{AuthError, GitHubTokenResponse};
 
 const AUTHORIZE_PATH: &str = "/login/oauth/authorize";
-const ACCESS_TOKEN_PATH: &str = "/login/oauth/access_token";
 
 /// Signs a user in through the browser: send them to [`WebFlow::authorize_url`], receive the callback
 /// (your web server, or [`LoopbackCallback`](crate::LoopbackCallback) for desktop and CLI apps), then
@@ -274,7 +270,6 @@ impl WebFlow {
             tracing::debug!("OAuth state mismatch; callback refused");
             return Err(AuthError::StateMismatch);
         }
-        let url = self.host.web_endpoint(ACCESS_TOKEN_PATH);
         let form = [
             ("client_id", self.client_id.as_str()),
             ("client_secret", self.client_secret.expose_secret()),
@@ -282,17 +277,10 @@ impl WebFlow {
             ("redirect_uri", pending.redirect_uri.as_str()),
             ("code_verifier", pending.code_verifier.expose_secret()),
         ];
-        let reply = self.http.post_form(&url, &form).await?;
-        let received_at = self.http.clock.now();
-        match parse_oauth_reply(&reply, ACCESS_TOKEN_PATH)? {
-            OAuthReply::Error {
-                code, description, ..
-            } => {
-                tracing::debug!(error = %code, "code exchange failed");
-                Err(oauth_error(&code, description))
-            }
-            OAuthReply::Body(raw) => token_response(*raw, received_at, ACCESS_TOKEN_PATH),
-        }
+        self.http
+            .request_token(&self.host, &form)
+            .await?
+            .into_token("authorization_code")
     }
 
     /// A refresher for this app's expiring GitHub App user tokens (sends the client secret).
