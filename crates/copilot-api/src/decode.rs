@@ -6,6 +6,7 @@ use std::fmt;
 
 use serde::Deserialize;
 use serde::de::{Deserializer, Visitor};
+use serde_json::value::RawValue;
 
 use crate::chat::ChatEvent;
 use crate::error::{ApiError, ResponseContext, WireError};
@@ -92,6 +93,33 @@ impl DecodeState {
             raw: String::from_utf8_lossy(data).into_owned(),
             error: error.to_string(),
         }));
+    }
+
+    /// An event's `data` read as the mapping's wire type `T`; data that does not decode is
+    /// [`malformed`](Self::malformed) and gives `None`.
+    pub fn parse<'a, T: Deserialize<'a>>(
+        &mut self,
+        data: &'a [u8],
+        out: &mut EventQueue,
+    ) -> Option<T> {
+        self.decoded(serde_json::from_slice(data), data, out)
+    }
+
+    /// The outcome of decoding `data` by other means (as [`parse`](Self::parse) does with serde): the value,
+    /// or `None` after reporting the data as [`malformed`](Self::malformed).
+    pub fn decoded<T>(
+        &mut self,
+        decoded: serde_json::Result<T>,
+        data: &[u8],
+        out: &mut EventQueue,
+    ) -> Option<T> {
+        match decoded {
+            Ok(value) => Some(value),
+            Err(error) => {
+                self.malformed(&error, data, out);
+                None
+            }
+        }
     }
 
     pub fn stream_error(&mut self, wire: WireError, out: &mut EventQueue) {
@@ -240,6 +268,37 @@ impl Mapper {
             Mapper::Messages(mapper) => mapper.on_data(event.event, data, state, out),
             Mapper::MessagesRaw(mapper) => mapper.on_data(event.event, data, state, out),
         }
+    }
+}
+
+/// Queues a raw field as a [`ChatEvent::Extra`] named `name`, unless it is absent or `null`.
+#[inline] // On the chat hot path: called for each rare field of every chunk.
+pub(crate) fn extra(
+    out: &mut EventQueue,
+    choice: Option<u32>,
+    name: &str,
+    value: Option<&RawValue>,
+) {
+    if let Some(value) = value
+        && value.get() != "null"
+    {
+        out.push_back(Ok(ChatEvent::Extra {
+            choice,
+            name: name.to_owned(),
+            value: value.to_owned(),
+        }));
+    }
+}
+
+/// Queues an event's whole `data` as a [`ChatEvent::Extra`] named `name`: an event or a block type the
+/// mapping does not map, kept raw.
+pub(crate) fn data_extra(out: &mut EventQueue, choice: Option<u32>, name: &str, data: &[u8]) {
+    if let Ok(value) = serde_json::from_slice::<Box<RawValue>>(data) {
+        out.push_back(Ok(ChatEvent::Extra {
+            choice,
+            name: name.to_owned(),
+            value,
+        }));
     }
 }
 

@@ -31,6 +31,16 @@ pub enum Initiator {
 }
 
 impl Initiator {
+    /// What a request's `initiator()` judges from its conversation: `user` iff the last message or item
+    /// is a genuine human prompt (`last_is_prompt`), else `agent`.
+    pub(crate) fn judged(last_is_prompt: bool) -> Initiator {
+        if last_is_prompt {
+            Initiator::User
+        } else {
+            Initiator::Agent
+        }
+    }
+
     /// The header value.
     pub fn as_str(self) -> &'static str {
         match self {

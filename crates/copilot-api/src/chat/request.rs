@@ -293,6 +293,8 @@ pub struct ChatRequest {
 /// - `name: T` sets `Some(value)`;
 /// - `name: into T` takes `impl Into<T>` and sets `Some(value.into())`;
 /// - `name = T` sets the value itself (a list, which is empty rather than absent);
+/// - `name: iter into T` takes `impl IntoIterator<Item = impl Into<T>>` and sets `Some` of the list, and
+///   `name = iter into T` sets the list itself;
 /// - `extra(key, value)` writes `extra`, which adds a body field the type does not model to its `extra` map.
 macro_rules! setters {
     () => {};
@@ -304,6 +306,22 @@ macro_rules! setters {
             value: impl Into<serde_json::Value>,
         ) -> Self {
             self.extra.insert(key.into(), value.into());
+            self
+        }
+        $crate::chat::setters! { $($($rest)*)? }
+    };
+    ($(#[$doc:meta])* $name:ident : iter into $ty:ty $(, $($rest:tt)*)?) => {
+        $(#[$doc])*
+        pub fn $name(mut self, values: impl IntoIterator<Item = impl Into<$ty>>) -> Self {
+            self.$name = Some(values.into_iter().map(Into::into).collect());
+            self
+        }
+        $crate::chat::setters! { $($($rest)*)? }
+    };
+    ($(#[$doc:meta])* $name:ident = iter into $ty:ty $(, $($rest:tt)*)?) => {
+        $(#[$doc])*
+        pub fn $name(mut self, values: impl IntoIterator<Item = impl Into<$ty>>) -> Self {
+            self.$name = values.into_iter().map(Into::into).collect();
             self
         }
         $crate::chat::setters! { $($($rest)*)? }
@@ -398,14 +416,10 @@ impl ChatRequest {
         user: into String,
         /// Sets the tools.
         tools = Vec<Tool>,
+        /// Sets the stop sequences.
+        stop: iter into String,
         /// Adds a body field this type does not model (e.g. `intent`, `snippy`, `prediction`).
         extra(key, value),
-    }
-
-    /// Sets the stop sequences.
-    pub fn stop(mut self, stop: impl IntoIterator<Item = impl Into<String>>) -> Self {
-        self.stop = Some(stop.into_iter().map(Into::into).collect());
-        self
     }
 
     /// Who started this request, judged from the conversation: `user` iff the last message is a genuine
@@ -413,12 +427,11 @@ impl ChatRequest {
     /// [`RequestOptions::initiator`](crate::RequestOptions::initiator) overrides it. Billing-critical: only
     /// `user` consumes a premium request, so a tool-loop follow-up must never count as one.
     pub fn initiator(&self) -> Initiator {
-        match self.messages.last() {
-            Some(message) if message.role == Role::User && !message.is_tool_result() => {
-                Initiator::User
-            }
-            _ => Initiator::Agent,
-        }
+        Initiator::judged(
+            self.messages
+                .last()
+                .is_some_and(|message| message.role == Role::User && !message.is_tool_result()),
+        )
     }
 
     /// Whether any message carries an image part.

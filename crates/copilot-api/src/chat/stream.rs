@@ -9,7 +9,7 @@ use serde_json::value::RawValue;
 
 use crate::chat::FinishReason;
 use crate::chat::{ChatEvent, ReasoningKind, ToolCallDelta};
-use crate::decode::{DecodeState, EventQueue, Str};
+use crate::decode::{DecodeState, EventQueue, Str, extra};
 use crate::usage::Usage;
 
 /// A chunk. Hand-written (with [`ChunkSeed`]) so the common content chunk builds a small value (small wire
@@ -410,18 +410,6 @@ pub(crate) struct ChatMapper {
     meta: Option<(String, Option<String>)>,
 }
 
-fn extra(out: &mut EventQueue, choice: Option<u32>, name: &str, value: Option<&RawValue>) {
-    if let Some(value) = value
-        && value.get() != "null"
-    {
-        out.push_back(Ok(ChatEvent::Extra {
-            choice,
-            name: name.to_owned(),
-            value: value.to_owned(),
-        }));
-    }
-}
-
 /// `reasoning` / `thinking` are strings in the clients that send them; anything else is kept as an extra.
 fn loose_reasoning(out: &mut EventQueue, choice: u32, name: &str, value: Option<&RawValue>) {
     let Some(value) = value else { return };
@@ -455,12 +443,8 @@ impl ChatMapper {
             return;
         }
         let id_known = self.meta.as_ref().is_some_and(|(id, _)| !id.is_empty());
-        let chunk = match parse_chunk(data, id_known) {
-            Ok(chunk) => chunk,
-            Err(error) => {
-                state.malformed(&error, data, out);
-                return;
-            }
+        let Some(chunk) = state.decoded(parse_chunk(data, id_known), data, out) else {
+            return;
         };
         if let Some(rare) = chunk.rare.as_deref()
             && let Some(error) = rare.error

@@ -331,26 +331,21 @@ impl MessagesRequest {
         temperature: f64,
         /// Sets `metadata`.
         metadata: MessagesMetadata,
+        /// Sets the stop sequences.
+        stop_sequences = iter into String,
         /// Adds a body field this type does not model.
         extra(key, value),
-    }
-
-    /// Sets the stop sequences.
-    pub fn stop_sequences(mut self, stop: impl IntoIterator<Item = impl Into<String>>) -> Self {
-        self.stop_sequences = stop.into_iter().map(Into::into).collect();
-        self
     }
 
     /// Who started this request, judged from the conversation: `user` iff the last message is a user
     /// message without `tool_result` blocks, else `agent` (a tool-loop follow-up). Billing-critical, as
     /// [`ChatRequest::initiator`](crate::ChatRequest::initiator).
     pub fn initiator(&self) -> Initiator {
-        match self.messages.last() {
-            Some(message) if message.role == Role::User && !message.has_tool_result() => {
-                Initiator::User
-            }
-            _ => Initiator::Agent,
-        }
+        Initiator::judged(
+            self.messages
+                .last()
+                .is_some_and(|message| message.role == Role::User && !message.has_tool_result()),
+        )
     }
 
     /// Whether any message (or tool result) carries an image.

@@ -16,7 +16,7 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::chat::{ChatEvent, FinishReason, ReasoningKind, ToolCallDelta};
-use crate::decode::{DecodeState, EventQueue, Str};
+use crate::decode::{DecodeState, EventQueue, Str, data_extra, extra};
 use crate::error::WireError;
 use crate::messages::{MessagesUsage, StopReason};
 
@@ -213,9 +213,8 @@ impl MessagesMapper {
         state: &mut DecodeState,
         out: &mut EventQueue,
     ) {
-        let wire: WireEvent<'_> = match serde_json::from_slice(data) {
-            Ok(wire) => wire,
-            Err(error) => return state.malformed(&error, data, out),
+        let Some(wire) = state.parse::<WireEvent<'_>>(data, out) else {
+            return;
         };
         let kind = wire
             .kind
@@ -277,20 +276,12 @@ impl MessagesMapper {
             }
             Tag::MessageStop | Tag::Ping => {}
             Tag::Error => {
-                copilot_usage(out, wire.copilot_usage);
+                extra(out, None, "copilot_usage", wire.copilot_usage);
                 return state.stream_error(event_error(wire.error), out);
             }
-            ref other => {
-                if let Ok(value) = serde_json::from_slice::<Box<RawValue>>(data) {
-                    out.push_back(Ok(ChatEvent::Extra {
-                        choice: None,
-                        name: other.name().to_owned(),
-                        value,
-                    }));
-                }
-            }
+            ref other => data_extra(out, None, other.name(), data),
         }
-        copilot_usage(out, wire.copilot_usage);
+        extra(out, None, "copilot_usage", wire.copilot_usage);
         if matches!(kind, Tag::MessageStop) {
             state.done(true, out);
         }
@@ -357,15 +348,7 @@ impl MessagesMapper {
             }
             Tag::ThinkingDelta => reasoning(out, ReasoningKind::Text, delta.thinking),
             Tag::SignatureDelta => reasoning(out, ReasoningKind::Opaque, delta.signature),
-            other => {
-                if let Ok(value) = serde_json::from_slice::<Box<RawValue>>(data) {
-                    out.push_back(Ok(ChatEvent::Extra {
-                        choice: Some(0),
-                        name: other.name().to_owned(),
-                        value,
-                    }));
-                }
-            }
+            other => data_extra(out, Some(0), other.name(), data),
         }
     }
 }
@@ -401,9 +384,8 @@ impl RawMessagesMapper {
         state: &mut DecodeState,
         out: &mut EventQueue,
     ) {
-        let wire: RawWireEvent<'_> = match serde_json::from_slice(data) {
-            Ok(wire) => wire,
-            Err(error) => return state.malformed(&error, data, out),
+        let Some(wire) = state.parse::<RawWireEvent<'_>>(data, out) else {
+            return;
         };
         let kind = wire.kind.as_deref().or(event).unwrap_or("").to_owned();
         // An `error` event, or an untyped `{"error":…}` chunk as chat streams send them.
@@ -413,9 +395,8 @@ impl RawMessagesMapper {
         if wire.delta.is_some_and(|d| d.stop_reason.0.is_some()) {
             state.saw_finish = true;
         }
-        let value = match serde_json::from_slice::<Box<RawValue>>(data) {
-            Ok(value) => value,
-            Err(error) => return state.malformed(&error, data, out),
+        let Some(value) = state.parse::<Box<RawValue>>(data, out) else {
+            return;
         };
         let stop = kind == "message_stop";
         out.push_back(Ok(ChatEvent::Extra {
@@ -435,18 +416,6 @@ fn reasoning(out: &mut EventQueue, kind: ReasoningKind, text: Option<String>) {
             choice: 0,
             kind,
             text,
-        }));
-    }
-}
-
-fn copilot_usage(out: &mut EventQueue, value: Option<&RawValue>) {
-    if let Some(value) = value
-        && value.get() != "null"
-    {
-        out.push_back(Ok(ChatEvent::Extra {
-            choice: None,
-            name: "copilot_usage".to_owned(),
-            value: value.to_owned(),
         }));
     }
 }

@@ -163,18 +163,16 @@ impl ResponsesRequest {
     /// [`RequestOptions::initiator`](crate::RequestOptions::initiator) overrides it (billing-critical, as
     /// [`ChatRequest::initiator`](crate::ChatRequest::initiator)).
     pub fn initiator(&self) -> Initiator {
-        match self.input.last() {
+        Initiator::judged(match self.input.last() {
             Some(ResponseItem::Message {
                 role: Role::User, ..
-            }) => Initiator::User,
-            Some(ResponseItem::Other(value))
-                if value.get("role").and_then(Value::as_str) == Some("user")
-                    && value.get("type").is_none_or(|t| t == "message") =>
-            {
-                Initiator::User
+            }) => true,
+            Some(ResponseItem::Other(value)) => {
+                value.get("role").and_then(Value::as_str) == Some("user")
+                    && value.get("type").is_none_or(|t| t == "message")
             }
-            _ => Initiator::Agent,
-        }
+            _ => false,
+        })
     }
 
     /// Whether any input item carries an image.

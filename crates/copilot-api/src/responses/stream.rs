@@ -8,7 +8,7 @@ use serde_json::value::RawValue;
 
 use crate::chat::FinishReason;
 use crate::chat::{ChatEvent, ReasoningKind};
-use crate::decode::{DecodeState, EventQueue, Str};
+use crate::decode::{DecodeState, EventQueue, Str, data_extra, extra};
 use crate::error::WireError;
 use crate::messages::stream::tool_delta;
 use crate::responses::{ResponsesUsage, incomplete_reason};
@@ -103,9 +103,8 @@ impl ResponsesMapper {
         state: &mut DecodeState,
         out: &mut EventQueue,
     ) {
-        let wire: WireEvent<'_> = match serde_json::from_slice(data) {
-            Ok(wire) => wire,
-            Err(error) => return state.malformed(&error, data, out),
+        let Some(wire) = state.parse::<WireEvent<'_>>(data, out) else {
+            return;
         };
         let kind = wire.kind.as_deref().or(event).unwrap_or("");
         match kind {
@@ -169,13 +168,7 @@ impl ResponsesMapper {
                 state.saw_finish = true;
                 out.push_back(Ok(ChatEvent::Finish { choice: 0, reason }));
                 // Copilot's cost sits beside `response` on this last event.
-                if let Some(value) = wire.copilot_usage.filter(|v| v.get() != "null") {
-                    out.push_back(Ok(ChatEvent::Extra {
-                        choice: None,
-                        name: "copilot_usage".to_owned(),
-                        value: value.to_owned(),
-                    }));
-                }
+                extra(out, None, "copilot_usage", wire.copilot_usage);
             }
             "response.failed" => {
                 let wire_error = parse_response(wire.response)
@@ -194,15 +187,7 @@ impl ResponsesMapper {
                 state.stream_error_with_status(status, wire_error, out);
             }
             quiet if QUIET.contains(&quiet) => {}
-            other => {
-                if let Ok(value) = serde_json::from_slice::<Box<RawValue>>(data) {
-                    out.push_back(Ok(ChatEvent::Extra {
-                        choice: None,
-                        name: other.to_owned(),
-                        value,
-                    }));
-                }
-            }
+            other => data_extra(out, None, other, data),
         }
     }
 
