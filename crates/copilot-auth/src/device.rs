@@ -1,6 +1,5 @@
 //! The OAuth device authorization grant (RFC 8628) as GitHub runs it (`docs/protocol.md` §2).
 
-use std::fmt;
 use std::future::Future;
 use std::pin::pin;
 use std::time::{Duration, SystemTime};
@@ -36,7 +35,7 @@ pub struct DeviceFlow {
 }
 
 /// The answer of step 1: what to show the user, and the (secret) device code to poll with.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct DeviceCode {
     device_code: SecretString,
@@ -63,20 +62,6 @@ impl DeviceCode {
     /// The device code. A secret: whoever holds it receives the token once the user approves.
     pub fn device_code(&self) -> &SecretString {
         &self.device_code
-    }
-}
-
-impl fmt::Debug for DeviceCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("DeviceCode")
-            .field("device_code", &"[redacted]")
-            .field("user_code", &self.user_code)
-            .field("verification_uri", &self.verification_uri)
-            .field("verification_uri_complete", &self.verification_uri_complete)
-            .field("expires_in", &self.expires_in)
-            .field("expires_at", &self.expires_at)
-            .field("interval", &self.interval)
-            .finish()
     }
 }
 

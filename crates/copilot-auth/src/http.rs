@@ -19,24 +19,13 @@ pub(crate) const MAX_BODY: usize = 1024 * 1024;
 pub(crate) const ACCESS_TOKEN_PATH: &str = "/login/oauth/access_token";
 
 /// Transport, time and identity settings, shared by the flows' builders.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub(crate) struct HttpContext {
     transport: Option<SharedTransport>,
     default_transport: Arc<OnceLock<SharedTransport>>,
     pub(crate) clock: SharedClock,
     pub(crate) sleep: SharedSleep,
     pub(crate) identity: ClientIdentity,
-}
-
-impl std::fmt::Debug for HttpContext {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("HttpContext")
-            .field("transport", &self.transport)
-            .field("clock", &self.clock)
-            .field("sleep", &self.sleep)
-            .field("identity", &self.identity)
-            .finish()
-    }
 }
 
 impl Default for HttpContext {

@@ -19,25 +19,12 @@ use crate::{
 ///
 /// Refresh tokens are single use: the answer carries a new access token *and* a new refresh token, and the
 /// old refresh token stops working. Persist the new pair before using it ([`get_or_refresh`] does).
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct TokenRefresher {
     host: GitHubHost,
     client_id: String,
     client_secret: Option<SecretString>,
     http: HttpContext,
-}
-
-impl fmt::Debug for TokenRefresher {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TokenRefresher")
-            .field("host", &self.host)
-            .field("client_id", &self.client_id)
-            .field(
-                "client_secret",
-                &self.client_secret.as_ref().map(|_| "[redacted]"),
-            )
-            .finish_non_exhaustive()
-    }
 }
 
 impl TokenRefresher {

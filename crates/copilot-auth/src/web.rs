@@ -21,7 +21,7 @@ const AUTHORIZE_PATH: &str = "/login/oauth/authorize";
 ///
 /// Works only with your own app (the editor client ids have callbacks you do not control). The resulting
 /// tokens belong to direct mode (`docs/protocol.md` §5).
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct WebFlow {
     host: GitHubHost,
     client_id: String,
@@ -30,19 +30,9 @@ pub struct WebFlow {
     http: HttpContext,
 }
 
-impl fmt::Debug for WebFlow {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("WebFlow")
-            .field("host", &self.host)
-            .field("client_id", &self.client_id)
-            .field("client_secret", &"[redacted]")
-            .field("redirect_uri", &self.redirect_uri.as_str())
-            .finish_non_exhaustive()
-    }
-}
-
 /// One started authorization: the `state` sent to GitHub and the PKCE verifier. Single use: consumed by
 /// [`WebFlow::exchange`] / [`WebFlow::complete`].
+#[derive(Debug)]
 pub struct PendingAuthorization {
     state: SecretString,
     code_verifier: SecretString,
@@ -98,16 +88,6 @@ impl PendingAuthorization {
     /// Whether `returned` is this authorization's state, compared in constant time.
     pub fn state_matches(&self, returned: &str) -> bool {
         copilot_http::sensitive::constant_time_eq(self.state.expose_secret(), returned)
-    }
-}
-
-impl fmt::Debug for PendingAuthorization {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PendingAuthorization")
-            .field("state", &"[redacted]")
-            .field("code_verifier", &"[redacted]")
-            .field("redirect_uri", &self.redirect_uri.as_str())
-            .finish()
     }
 }
 

@@ -28,7 +28,7 @@ pub const DEFAULT_LEASE_TTL: Duration = Duration::from_secs(30);
 
 /// A Copilot token as it is shared: the envelope ([`CopilotToken::envelope_json`]) and when it was fetched.
 /// `Debug` redacts the envelope.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct SharedCopilotToken {
     /// The exchange's JSON envelope, including the token.
     pub envelope: SecretString,
@@ -52,15 +52,6 @@ impl SharedCopilotToken {
             self.fetched_at,
             exchanger.host(),
         )
-    }
-}
-
-impl fmt::Debug for SharedCopilotToken {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SharedCopilotToken")
-            .field("envelope", &"[redacted]")
-            .field("fetched_at", &self.fetched_at)
-            .finish()
     }
 }
 

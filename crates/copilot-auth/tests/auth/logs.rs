@@ -103,6 +103,8 @@ async fn trace_logs_of_every_flow_hold_no_secret() {
     )
     .transport(common::transport());
     debug_strings.push(format!("{web:?}"));
+    // A refresher with the client secret.
+    debug_strings.push(format!("{:?}", web.refresher()));
     let (_, pending) = web.authorize_url(&["read:user"]).unwrap();
     debug_strings.push(format!("{pending:?}"));
     let state = pending.state().expose_secret().to_owned();
