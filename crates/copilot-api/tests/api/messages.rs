@@ -11,8 +11,8 @@ use serde_json::{Value, json};
 use wiremock::{MockServer, ResponseTemplate};
 
 use crate::support::{
-    catch_all, client_for, collect, decode_split, decode_with, events_json, fixture, header, post,
-    request_json, sse_answer,
+    answering, catch_all, client_for, collect, decode_split, decode_with, events_json, fixture,
+    header, post, request_json, sse_answer,
 };
 
 fn stream_fixture() -> Vec<u8> {
@@ -401,12 +401,7 @@ async fn a_tool_result_turn_is_agent_initiated_and_replays_the_thinking() {
 
 #[tokio::test]
 async fn the_callers_anthropic_version_wins() {
-    let server = MockServer::start().await;
-    post("/v1/messages")
-        .respond_with(sse_answer(stream_fixture()))
-        .mount(&server)
-        .await;
-    catch_all(&server).await;
+    let server = answering("/v1/messages", sse_answer(stream_fixture())).await;
     let (client, _, _) = client_for(&server);
     let options = RequestOptions::new().header(
         HeaderName::from_static("anthropic-version"),

@@ -20,8 +20,8 @@ use wiremock::matchers::header as has_header;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::support::{
-    RotatingAuth, catch_all, client_for, fixture, get, header, hi, post, request_json, sse_answer,
-    to_wire,
+    RotatingAuth, answering, catch_all, client_for, fixture, get, header, hi, post, request_json,
+    sse_answer, to_wire,
 };
 
 fn sse_ok() -> ResponseTemplate {
@@ -29,13 +29,7 @@ fn sse_ok() -> ResponseTemplate {
 }
 
 async fn chat_server() -> MockServer {
-    let server = MockServer::start().await;
-    post("/chat/completions")
-        .respond_with(sse_ok())
-        .mount(&server)
-        .await;
-    catch_all(&server).await;
-    server
+    answering("/chat/completions", sse_ok()).await
 }
 
 async fn last_request(server: &MockServer) -> wiremock::Request {
@@ -103,9 +97,7 @@ async fn streaming_chat_request_shape() {
 
 #[tokio::test]
 async fn non_streaming_request_omits_unset_fields_and_sends_response_format() {
-    let server = MockServer::start().await;
-    post("/chat/completions")
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+    let server = answering("/chat/completions", ResponseTemplate::new(200).set_body_json(json!({
             "choices": [
                 {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "I'll check."}},
                 {"index": 1, "finish_reason": "tool_calls", "message": {"role": "assistant", "content": null,
@@ -113,10 +105,7 @@ async fn non_streaming_request_omits_unset_fields_and_sends_response_format() {
             ],
             "id": "msg_1", "model": "claude-sonnet-4.5", "usage": {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5},
             "unknown_top": true
-        })))
-        .mount(&server)
-        .await;
-    catch_all(&server).await;
+        }))).await;
     let (client, _, _) = client_for(&server);
     let request = ChatRequest::new(
         "gpt-4o",
@@ -334,61 +323,54 @@ async fn a_second_unauthorized_is_an_error_after_one_refresh() {
     assert_eq!(*auth.invalidated.lock().unwrap(), ["token-1"]);
 }
 
-#[tokio::test]
-async fn rate_limited_then_success_honours_retry_after() {
+/// Streams one turn against a server that answers each of `failures` once, in order, and then the SSE answer;
+/// returns the sleeps the client took between the attempts.
+async fn sleeps_before_the_answer(failures: Vec<ResponseTemplate>) -> Vec<Duration> {
     let server = MockServer::start().await;
-    post("/chat/completions")
-        .respond_with(
-            ResponseTemplate::new(429)
-                .insert_header("retry-after", "7")
-                .set_body_json(
-                    json!({"error": {"message": "slow down", "code": "user_model_rate_limited"}}),
-                ),
-        )
-        .up_to_n_times(1)
-        .expect(1)
-        .mount(&server)
-        .await;
+    for (priority, failure) in (1u8..).zip(failures) {
+        post("/chat/completions")
+            .respond_with(failure)
+            .up_to_n_times(1)
+            .expect(1)
+            .with_priority(priority)
+            .mount(&server)
+            .await;
+    }
     post("/chat/completions")
         .respond_with(sse_ok())
         .expect(1)
+        .with_priority(u8::MAX - 1)
         .mount(&server)
         .await;
     catch_all(&server).await;
     let (client, sleep, _) = client_for(&server);
     let stream = client.chat_stream(hi()).await.unwrap();
     assert!(stream.collect().await.is_ok());
-    assert_eq!(sleep.recorded(), [Duration::from_secs(7)]);
+    sleep.recorded()
+}
+
+#[tokio::test]
+async fn rate_limited_then_success_honours_retry_after() {
+    let rate_limited = ResponseTemplate::new(429)
+        .insert_header("retry-after", "7")
+        .set_body_json(
+            json!({"error": {"message": "slow down", "code": "user_model_rate_limited"}}),
+        );
+    assert_eq!(
+        sleeps_before_the_answer(vec![rate_limited]).await,
+        [Duration::from_secs(7)]
+    );
 }
 
 #[tokio::test]
 async fn a_turn_is_retried_after_429_and_503_with_retry_after_only() {
-    let server = MockServer::start().await;
-    post("/chat/completions")
-        .respond_with(ResponseTemplate::new(503).insert_header("retry-after", "3"))
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&server)
-        .await;
-    post("/chat/completions")
-        .respond_with(ResponseTemplate::new(429))
-        .up_to_n_times(1)
-        .with_priority(2)
-        .mount(&server)
-        .await;
-    post("/chat/completions")
-        .respond_with(sse_ok())
-        .with_priority(3)
-        .mount(&server)
-        .await;
-    catch_all(&server).await;
-    let (client, sleep, _) = client_for(&server);
-    client.chat_stream(hi()).await.unwrap();
+    let sleeps = sleeps_before_the_answer(vec![
+        ResponseTemplate::new(503).insert_header("retry-after", "3"),
+        ResponseTemplate::new(429),
+    ])
+    .await;
     // The server's 3 s, then the policy's backoff for the second retry.
-    assert_eq!(
-        sleep.recorded(),
-        [Duration::from_secs(3), Duration::from_secs(1)]
-    );
+    assert_eq!(sleeps, [Duration::from_secs(3), Duration::from_secs(1)]);
 }
 
 #[tokio::test]
@@ -722,16 +704,15 @@ async fn embeddings_batch_size_comes_from_the_models_list() {
 /// headers, but never the credential or the body's framing.
 #[tokio::test]
 async fn caller_headers_replace_computed_ones_but_never_credentials_or_framing() {
-    let server = MockServer::start().await;
-    post("/chat/completions")
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+    let server = answering(
+        "/chat/completions",
+        ResponseTemplate::new(200).set_body_json(json!({
             "choices": [{"index": 0, "finish_reason": "stop",
                 "message": {"role": "assistant", "content": "ok"}}],
             "id": "c1", "model": "gpt-4o"
-        })))
-        .mount(&server)
-        .await;
-    catch_all(&server).await;
+        })),
+    )
+    .await;
     let (client, _, _) = client_for(&server);
     let pairs = [
         ("editor-version", "my-editor/2.0"),

@@ -5,11 +5,10 @@ use copilot_api::{
     ResponseItem, ResponsesRequest, ResponsesTool,
 };
 use serde_json::json;
-use wiremock::{MockServer, ResponseTemplate};
+use wiremock::ResponseTemplate;
 
 use crate::support::{
-    catch_all, client_for, collect, decode_all_ways, events_json, header, post, request_json,
-    sse_answer,
+    answering, client_for, collect, decode_all_ways, events_json, header, request_json, sse_answer,
 };
 
 /// A synthetic `/responses` stream (shape per `docs/protocol.md` §7): reasoning, text, a function call, completion.
@@ -101,12 +100,7 @@ fn responses_incomplete_failed_and_error_events() {
 
 #[tokio::test]
 async fn responses_request_shape_and_function_call_output_initiator() {
-    let server = MockServer::start().await;
-    post("/responses")
-        .respond_with(sse_answer(responses_sse()))
-        .mount(&server)
-        .await;
-    catch_all(&server).await;
+    let server = answering("/responses", sse_answer(responses_sse())).await;
     let (client, _, _) = client_for(&server);
     let request = ResponsesRequest::new(
         "gpt-5.3-codex",
@@ -158,9 +152,7 @@ async fn responses_request_shape_and_function_call_output_initiator() {
 
 #[tokio::test]
 async fn non_streamed_responses_decode() {
-    let server = MockServer::start().await;
-    post("/responses")
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+    let server = answering("/responses", ResponseTemplate::new(200).set_body_json(json!({
             "id": "resp_2", "model": "gpt-5.3-codex", "status": "completed",
             "output": [
                 {"type": "reasoning", "id": "rs_2", "summary": [], "encrypted_content": "blob"},
@@ -168,10 +160,7 @@ async fn non_streamed_responses_decode() {
                 {"type": "web_search_call", "id": "ws_1"}
             ],
             "usage": {"input_tokens": 5, "output_tokens": 2, "total_tokens": 7}
-        })))
-        .mount(&server)
-        .await;
-    catch_all(&server).await;
+        }))).await;
     let (client, _, _) = client_for(&server);
     let response = client
         .responses(ResponsesRequest::new(

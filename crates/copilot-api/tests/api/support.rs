@@ -186,6 +186,14 @@ pub async fn catch_all(server: &MockServer) {
         .await;
 }
 
+/// A fresh server that answers `POST {route}` with `answer`, and anything else with the [`catch_all`] 500.
+pub async fn answering(route: &str, answer: impl wiremock::Respond + 'static) -> MockServer {
+    let server = MockServer::start().await;
+    post(route).respond_with(answer).mount(&server).await;
+    catch_all(&server).await;
+    server
+}
+
 /// A mock of `POST {route}` on the test server, to which a test adds its answer and expectations.
 pub fn post(route: &str) -> wiremock::MockBuilder {
     wiremock::Mock::given(wiremock::matchers::method("POST")).and(wiremock::matchers::path(route))
