@@ -7,8 +7,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use copilot_api::{
     ApiError, ChatEvent, ChatRequest, ContentPart, CopilotApiClient, CopilotAuth, CredentialTag,
-    EmbeddingsRequest, ImageDetail, Initiator, JsonSchemaFormat, Message, ReasoningEffort,
-    RequestOptions, ResponseFormat, StaticAuth, Tool, ToolCall, ToolChoice,
+    EmbeddingsRequest, ImageDetail, Initiator, JsonSchemaFormat, Message, PartialInfo,
+    ReasoningEffort, RequestOptions, ResponseFormat, StaticAuth, Tool, ToolCall, ToolChoice,
 };
 use copilot_http::retry::RetryPolicy;
 use copilot_http::time::RecordingSleep;
@@ -425,14 +425,7 @@ async fn never_retry_after_the_stream_has_begun() {
             )))
         }
     });
-    let client = CopilotApiClient::builder(StaticAuth::new(
-        "t",
-        "https://api.githubcopilot.com".parse().unwrap(),
-    ))
-    .transport(SharedTransport::new(transport))
-    .sleep(RecordingSleep::new())
-    .build()
-    .unwrap();
+    let (client, _) = stream_client(SharedTransport::new(transport), RetryPolicy::default());
     let mut stream = client.chat_stream(hi()).await.unwrap();
     assert!(matches!(
         stream.next().await,
@@ -478,14 +471,7 @@ async fn a_connect_error_is_retried_but_a_dropped_connection_is_not() {
                 }
             }
         });
-        let client = CopilotApiClient::builder(StaticAuth::new(
-            "t",
-            "https://api.githubcopilot.com".parse().unwrap(),
-        ))
-        .transport(SharedTransport::new(transport))
-        .sleep(RecordingSleep::new())
-        .build()
-        .unwrap();
+        let (client, _) = stream_client(SharedTransport::new(transport), RetryPolicy::default());
         let result = client.chat_stream(hi()).await;
         assert_eq!(calls.load(Ordering::SeqCst), expected_calls);
         match expected_calls {
@@ -541,13 +527,11 @@ fn stream_client(
     (client, sleep)
 }
 
-#[tokio::test]
-async fn a_body_broken_before_its_first_byte_is_not_re_sent() {
+/// Streams one chat turn over [`counting_transport`] with `bodies`, whose first body breaks: the turn must fail
+/// with `StreamInterrupted` after one request and no sleep. Returns what had arrived.
+async fn interrupted_chat(bodies: fn(usize) -> Vec<Result<Bytes, TransportError>>) -> PartialInfo {
     let calls = Arc::new(AtomicUsize::new(0));
-    let transport = counting_transport(calls.clone(), |attempt| match attempt {
-        0 => vec![reset()],
-        _ => vec![Ok(Bytes::from_static(ANSWER.as_bytes()))],
-    });
+    let transport = counting_transport(calls.clone(), bodies);
     let (client, sleep) = stream_client(transport, RetryPolicy::new().jitter(false));
     let error = client
         .chat_stream(hi())
@@ -556,15 +540,23 @@ async fn a_body_broken_before_its_first_byte_is_not_re_sent() {
         .collect()
         .await
         .expect_err("the body broke");
-    // The 200 head is final: the server has the prompt and may be generating (billing) the answer.
-    match error {
-        ApiError::StreamInterrupted { partial, .. } => {
-            assert_eq!((partial.events, partial.bytes), (0, 0), "{partial:?}")
-        }
-        other => panic!("expected StreamInterrupted, got {other:?}"),
-    }
     assert_eq!(calls.load(Ordering::SeqCst), 1);
     assert!(sleep.recorded().is_empty());
+    match error {
+        ApiError::StreamInterrupted { partial, .. } => partial,
+        other => panic!("expected StreamInterrupted, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_body_broken_before_its_first_byte_is_not_re_sent() {
+    let partial = interrupted_chat(|attempt| match attempt {
+        0 => vec![reset()],
+        _ => vec![Ok(Bytes::from_static(ANSWER.as_bytes()))],
+    })
+    .await;
+    // The 200 head is final: the server has the prompt and may be generating (billing) the answer.
+    assert_eq!((partial.events, partial.bytes), (0, 0), "{partial:?}");
 }
 
 #[tokio::test]
@@ -591,24 +583,9 @@ async fn a_responses_body_broken_before_its_first_byte_is_not_re_sent() {
 
 #[tokio::test]
 async fn a_body_broken_after_its_first_byte_is_not_retried() {
-    let calls = Arc::new(AtomicUsize::new(0));
-    let transport = counting_transport(calls.clone(), |_| {
-        vec![Ok(Bytes::from_static(b": keep-alive\n\n")), reset()]
-    });
-    let (client, sleep) = stream_client(transport, RetryPolicy::new().jitter(false));
-    let error = client
-        .chat_stream(hi())
-        .await
-        .expect("the head")
-        .collect()
-        .await
-        .expect_err("the stream broke");
-    match error {
-        ApiError::StreamInterrupted { partial, .. } => assert!(partial.bytes > 0, "{partial:?}"),
-        other => panic!("expected StreamInterrupted, got {other:?}"),
-    }
-    assert_eq!(calls.load(Ordering::SeqCst), 1);
-    assert!(sleep.recorded().is_empty());
+    let partial =
+        interrupted_chat(|_| vec![Ok(Bytes::from_static(b": keep-alive\n\n")), reset()]).await;
+    assert!(partial.bytes > 0, "{partial:?}");
 }
 
 /// A client for `auth` whose transport fails the test if anything is sent.
