@@ -94,6 +94,31 @@ struct RareChunk<'a> {
     prompt_filter_results: Option<&'a RawValue>,
 }
 
+impl<'a> RareChunk<'a> {
+    /// Reads the value of a rare key into its field (a key that is not one is skipped).
+    fn read<M: serde::de::MapAccess<'a>>(
+        &mut self,
+        field: ChunkField,
+        map: &mut M,
+    ) -> Result<(), M::Error> {
+        match field {
+            ChunkField::Id => self.id = map.next_value()?,
+            ChunkField::Created => self.created = map.next_value()?,
+            ChunkField::Usage => self.usage = map.next_value()?,
+            ChunkField::Error => self.error = map.next_value()?,
+            ChunkField::CopilotReferences => self.copilot_references = map.next_value()?,
+            ChunkField::CopilotConfirmation => self.copilot_confirmation = map.next_value()?,
+            ChunkField::CopilotErrors => self.copilot_errors = map.next_value()?,
+            ChunkField::CopilotUsage => self.copilot_usage = map.next_value()?,
+            ChunkField::PromptFilterResults => self.prompt_filter_results = map.next_value()?,
+            ChunkField::Choices | ChunkField::Model | ChunkField::Other => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+
 // The keys each visitor acts on, decoded as field identifiers: serde matches the key inside the identifier
 // visitor and hands back a one-byte tag, which measured ~15% faster on the whole stream than returning the
 // key as a `Cow<str>` and matching strings afterwards. Any other key is `Other` and skipped with
@@ -183,41 +208,19 @@ impl<'de> serde::de::Visitor<'de> for ChunkSeed {
             rare: None,
         };
         while let Some(field) = map.next_key::<ChunkField>()? {
-            let rare = || Box::<RareChunk<'de>>::default();
             match field {
                 ChunkField::Choices => chunk.choices = map.next_value()?,
+                ChunkField::Model => chunk.model = map.next_value()?,
                 ChunkField::Id | ChunkField::Created if self.id_known => {
                     map.next_value::<IgnoredAny>()?;
-                }
-                ChunkField::Id => chunk.rare.get_or_insert_with(rare).id = map.next_value()?,
-                ChunkField::Created => {
-                    chunk.rare.get_or_insert_with(rare).created = map.next_value()?
-                }
-                ChunkField::Model => chunk.model = map.next_value()?,
-                ChunkField::Usage => {
-                    chunk.rare.get_or_insert_with(rare).usage = map.next_value()?
-                }
-                ChunkField::Error => {
-                    chunk.rare.get_or_insert_with(rare).error = map.next_value()?
-                }
-                ChunkField::CopilotReferences => {
-                    chunk.rare.get_or_insert_with(rare).copilot_references = map.next_value()?
-                }
-                ChunkField::CopilotConfirmation => {
-                    chunk.rare.get_or_insert_with(rare).copilot_confirmation = map.next_value()?
-                }
-                ChunkField::CopilotErrors => {
-                    chunk.rare.get_or_insert_with(rare).copilot_errors = map.next_value()?
-                }
-                ChunkField::CopilotUsage => {
-                    chunk.rare.get_or_insert_with(rare).copilot_usage = map.next_value()?
-                }
-                ChunkField::PromptFilterResults => {
-                    chunk.rare.get_or_insert_with(rare).prompt_filter_results = map.next_value()?
                 }
                 ChunkField::Other => {
                     map.next_value::<IgnoredAny>()?;
                 }
+                field => chunk
+                    .rare
+                    .get_or_insert_with(Box::default)
+                    .read(field, &mut map)?,
             }
         }
         Ok(chunk)
@@ -313,6 +316,34 @@ struct RareDelta<'a> {
     annotations: Option<&'a RawValue>,
 }
 
+impl<'a> RareDelta<'a> {
+    /// Reads the value of a rare key into its field (a key that is not one is skipped).
+    fn read<M: serde::de::MapAccess<'a>>(
+        &mut self,
+        field: DeltaField,
+        map: &mut M,
+    ) -> Result<(), M::Error> {
+        match field {
+            DeltaField::ReasoningText => self.reasoning_text = map.next_value()?,
+            DeltaField::ReasoningContent => self.reasoning_content = map.next_value()?,
+            DeltaField::Reasoning => self.reasoning = map.next_value()?,
+            DeltaField::Thinking => self.thinking = map.next_value()?,
+            DeltaField::ReasoningOpaque => self.reasoning_opaque = map.next_value()?,
+            DeltaField::Signature => self.signature = map.next_value()?,
+            DeltaField::CotSummary => self.cot_summary = map.next_value()?,
+            DeltaField::CotId => self.cot_id = map.next_value()?,
+            DeltaField::ToolCalls => self.tool_calls = map.next_value()?,
+            DeltaField::FunctionCall => self.function_call = map.next_value()?,
+            DeltaField::CopilotAnnotations => self.copilot_annotations = map.next_value()?,
+            DeltaField::Annotations => self.annotations = map.next_value()?,
+            DeltaField::Content | DeltaField::Role | DeltaField::Other => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+
 impl<'de: 'a, 'a> Deserialize<'de> for WireDelta<'a> {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct DeltaVisitor;
@@ -333,47 +364,9 @@ impl<'de: 'a, 'a> Deserialize<'de> for WireDelta<'a> {
                         DeltaField::Role | DeltaField::Other => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }
-                        DeltaField::ReasoningText => {
-                            rare.get_or_insert_with(Box::default).reasoning_text =
-                                map.next_value()?
-                        }
-                        DeltaField::ReasoningContent => {
-                            rare.get_or_insert_with(Box::default).reasoning_content =
-                                map.next_value()?
-                        }
-                        DeltaField::Reasoning => {
-                            rare.get_or_insert_with(Box::default).reasoning = map.next_value()?
-                        }
-                        DeltaField::Thinking => {
-                            rare.get_or_insert_with(Box::default).thinking = map.next_value()?
-                        }
-                        DeltaField::ReasoningOpaque => {
-                            rare.get_or_insert_with(Box::default).reasoning_opaque =
-                                map.next_value()?
-                        }
-                        DeltaField::Signature => {
-                            rare.get_or_insert_with(Box::default).signature = map.next_value()?
-                        }
-                        DeltaField::CotSummary => {
-                            rare.get_or_insert_with(Box::default).cot_summary = map.next_value()?
-                        }
-                        DeltaField::CotId => {
-                            rare.get_or_insert_with(Box::default).cot_id = map.next_value()?
-                        }
-                        DeltaField::ToolCalls => {
-                            rare.get_or_insert_with(Box::default).tool_calls = map.next_value()?
-                        }
-                        DeltaField::FunctionCall => {
-                            rare.get_or_insert_with(Box::default).function_call =
-                                map.next_value()?
-                        }
-                        DeltaField::CopilotAnnotations => {
-                            rare.get_or_insert_with(Box::default).copilot_annotations =
-                                map.next_value()?
-                        }
-                        DeltaField::Annotations => {
-                            rare.get_or_insert_with(Box::default).annotations = map.next_value()?
-                        }
+                        field => rare
+                            .get_or_insert_with(Box::default)
+                            .read(field, &mut map)?,
                     }
                 }
                 Ok(WireDelta { content, rare })
