@@ -345,16 +345,39 @@ impl TokenManager {
 
     /// `GET {rest}/copilot_internal/user` with the provider's GitHub token (refreshed once on a 401).
     pub async fn user_info(&self) -> Result<CopilotUserInfo, TokenError> {
-        let github_token = self.inner.provider.github_token().await?;
-        match self.inner.exchanger.user_info(&github_token).await {
+        let exchanger = &self.inner.exchanger;
+        let mut github_token = self.inner.provider.github_token().await?;
+        self.refreshing_rejected(&mut github_token, |token| async move {
+            exchanger.user_info(&token).await
+        })
+        .await
+    }
+
+    /// Runs `call` with `github_token`. If GitHub rejects the token (401), asks the provider once for a fresh
+    /// one and, if it has one, runs `call` again with it, which then replaces `github_token`.
+    async fn refreshing_rejected<T, Fut>(
+        &self,
+        github_token: &mut GitHubToken,
+        call: impl Fn(GitHubToken) -> Fut,
+    ) -> Result<T, TokenError>
+    where
+        Fut: Future<Output = Result<T, TokenError>>,
+    {
+        match call(github_token.clone()).await {
             Err(rejected @ TokenError::GitHubTokenRejected { .. }) => {
+                tracing::debug!(
+                    "GitHub rejected the GitHub token; asking the provider for a fresh one"
+                );
                 match self
                     .inner
                     .provider
-                    .refresh_github_token(&github_token)
+                    .refresh_github_token(github_token)
                     .await?
                 {
-                    Some(fresh) => self.inner.exchanger.user_info(&fresh).await,
+                    Some(fresh) => {
+                        *github_token = fresh;
+                        call(github_token.clone()).await
+                    }
                     None => Err(rejected),
                 }
             }
@@ -520,11 +543,11 @@ impl TokenManager {
                     .get_or_exchange(
                         &inner.exchanger,
                         &refresh_at,
-                        self.exchange_or_refresh(&github_token),
+                        self.exchange_or_refresh(github_token),
                     )
                     .await?
             }
-            None => self.exchange_or_refresh(&github_token).await?,
+            None => self.exchange_or_refresh(github_token).await?,
         };
         let refresh_at = refresh_at(&token);
         let token = Arc::new(token);
@@ -549,21 +572,13 @@ impl TokenManager {
     /// Exchanges, asking the provider once for a fresh GitHub token if GitHub rejects this one.
     async fn exchange_or_refresh(
         &self,
-        github_token: &GitHubToken,
+        mut github_token: GitHubToken,
     ) -> Result<CopilotToken, TokenError> {
-        let inner = &self.inner;
-        match inner.exchanger.exchange(github_token).await {
-            Err(rejected @ TokenError::GitHubTokenRejected { .. }) => {
-                tracing::debug!(
-                    "GitHub rejected the GitHub token; asking the provider for a fresh one"
-                );
-                match inner.provider.refresh_github_token(github_token).await? {
-                    Some(fresh) => inner.exchanger.exchange(&fresh).await,
-                    None => Err(rejected),
-                }
-            }
-            other => other,
-        }
+        let exchanger = &self.inner.exchanger;
+        self.refreshing_rejected(&mut github_token, |token| async move {
+            exchanger.exchange(&token).await
+        })
+        .await
     }
 
     async fn fetch_direct(&self) -> Result<Cached, TokenError> {
@@ -600,18 +615,12 @@ impl TokenManager {
         if let Some(base_url) = lock(&inner.direct_base_url).clone() {
             return Ok(base_url);
         }
-        let info = match inner.exchanger.user_info(github_token).await {
-            Err(rejected @ TokenError::GitHubTokenRejected { .. }) => {
-                match inner.provider.refresh_github_token(github_token).await? {
-                    Some(fresh) => {
-                        *github_token = fresh;
-                        inner.exchanger.user_info(github_token).await
-                    }
-                    None => return Err(rejected),
-                }
-            }
-            other => other,
-        };
+        let exchanger = &inner.exchanger;
+        let info = self
+            .refreshing_rejected(github_token, |token| async move {
+                exchanger.user_info(&token).await
+            })
+            .await;
         let base_url = match info {
             Ok(info) => info.direct_base_url(inner.exchanger.host())?,
             Err(

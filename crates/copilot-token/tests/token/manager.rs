@@ -211,18 +211,7 @@ async fn invalidate_clears_only_the_credentials_that_failed() {
 
 #[tokio::test]
 async fn a_rejected_github_token_is_refreshed_through_the_provider_once() {
-    let server = MockServer::start().await;
-    Mock::given(matchers::path(EXCHANGE_PATH))
-        .and(matchers::header("authorization", "token ghu_expired"))
-        .respond_with(bad_credentials())
-        .mount(&server)
-        .await;
-    Mock::given(matchers::path(EXCHANGE_PATH))
-        .and(matchers::header("authorization", "token ghu_fresh"))
-        .respond_with(SequencedExchange::new(T0))
-        .mount(&server)
-        .await;
-    mount_catch_all(&server).await;
+    let server = rejecting_expired_server(EXCHANGE_PATH, SequencedExchange::new(T0)).await;
     let provider = RotatingProvider::new("ghu_expired", Some("ghu_fresh"));
     let manager = provider_manager(&server, provider.clone());
 

@@ -241,6 +241,39 @@ async fn direct_mode_refuses_a_poisoned_user_endpoint_and_falls_back_on_failures
 }
 
 #[tokio::test]
+async fn the_user_endpoint_refreshes_a_rejected_github_token_through_the_provider_once() {
+    let user = || ResponseTemplate::new(200).set_body_json(user_body());
+    // `user_info`, and direct mode resolving its base URL (which then hands out the fresh token).
+    for mode in [AuthMode::Exchange, AuthMode::Direct] {
+        let server = rejecting_expired_server(USER_PATH, user()).await;
+        let provider = RotatingProvider::new("ghu_expired", Some("ghu_fresh"));
+        let subject = manager(&server, mode, provider.clone());
+        if mode == AuthMode::Direct {
+            let credentials = subject.credentials().await.unwrap();
+            assert_eq!(credentials.bearer.expose_secret(), "ghu_fresh");
+        } else {
+            let info = subject.user_info().await.unwrap();
+            assert_eq!(info.login.as_deref(), Some("octocat"));
+        }
+        assert_eq!(provider.refresh_calls.load(Ordering::SeqCst), 1, "{mode:?}");
+        assert_eq!(count(&server, USER_PATH).await, 2, "{mode:?}");
+    }
+
+    // Without a replacement the rejection stands, after one refresh attempt.
+    let server = rejecting_expired_server(USER_PATH, user()).await;
+    let provider = RotatingProvider::new("ghu_expired", None);
+    let outcome = manager(&server, AuthMode::Direct, provider.clone())
+        .credentials()
+        .await;
+    assert!(
+        matches!(outcome, Err(TokenError::GitHubTokenRejected { .. })),
+        "{outcome:?}"
+    );
+    assert_eq!(provider.refresh_calls.load(Ordering::SeqCst), 1);
+    assert_eq!(count(&server, USER_PATH).await, 1);
+}
+
+#[tokio::test]
 async fn direct_mode_invalidate_asks_the_provider_for_a_fresh_github_token() {
     let server = user_server().await;
     let provider = RotatingProvider::new("ghu_old", Some("ghu_new"));

@@ -206,6 +206,24 @@ pub async fn mount_exchange(server: &MockServer, responder: impl Respond + 'stat
         .await;
 }
 
+/// A server whose `path` rejects `ghu_expired` (401 Bad credentials) and answers `ghu_fresh` with `fresh`,
+/// with the catch-all 500 behind it.
+pub async fn rejecting_expired_server(path: &str, fresh: impl Respond + 'static) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(matchers::path(path))
+        .and(matchers::header("authorization", "token ghu_expired"))
+        .respond_with(bad_credentials())
+        .mount(&server)
+        .await;
+    Mock::given(matchers::path(path))
+        .and(matchers::header("authorization", "token ghu_fresh"))
+        .respond_with(fresh)
+        .mount(&server)
+        .await;
+    mount_catch_all(&server).await;
+    server
+}
+
 pub async fn mount_catch_all(server: &MockServer) {
     Mock::given(matchers::any())
         .respond_with(ResponseTemplate::new(500).set_body_string("catch-all: unexpected request"))
