@@ -73,20 +73,21 @@ pub struct LimitedUserQuotas {
     pub extra: Map<String, Value>,
 }
 
-/// The typed optional part of the envelope; decoded all-or-nothing.
-#[derive(Deserialize)]
+/// The typed optional part of the envelope, with every unknown field in `extra`; decoded all-or-nothing,
+/// and written back as it was read.
+#[derive(Clone, Default, Deserialize, Serialize)]
 struct OptionalFields {
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     endpoints: Option<Endpoints>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     sku: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     chat_enabled: Option<bool>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     organization_list: Option<Vec<String>>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     user_notification: Option<UserNotification>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     limited_user_quotas: Option<LimitedUserQuotas>,
     #[serde(flatten)]
     extra: Map<String, Value>,
@@ -171,14 +172,9 @@ pub struct CopilotToken {
     refresh_in: Option<Duration>,
     fetched_at: SystemTime,
     base_url: Url,
-    endpoints: Option<Endpoints>,
-    sku: Option<String>,
     fields: TokenFields,
-    chat_enabled: Option<bool>,
-    organization_list: Option<Vec<String>>,
-    user_notification: Option<UserNotification>,
-    limited_user_quotas: Option<LimitedUserQuotas>,
-    extra: Map<String, Value>,
+    optional: OptionalFields,
+    /// Whether `optional` could not be decoded (its typed fields are empty, everything is in `extra`).
     partial: bool,
 }
 
@@ -233,13 +229,8 @@ impl CopilotToken {
                     "the token envelope has unexpected field types; using token, expires_at and refresh_in only"
                 );
                 let fallback = OptionalFields {
-                    endpoints: None,
-                    sku: None,
-                    chat_enabled: None,
-                    organization_list: None,
-                    user_notification: None,
-                    limited_user_quotas: None,
                     extra: object,
+                    ..OptionalFields::default()
                 };
                 (fallback, true)
             }
@@ -256,14 +247,8 @@ impl CopilotToken {
             refresh_in,
             fetched_at,
             base_url,
-            endpoints: optional.endpoints,
-            sku: optional.sku,
             fields,
-            chat_enabled: optional.chat_enabled,
-            organization_list: optional.organization_list,
-            user_notification: optional.user_notification,
-            limited_user_quotas: optional.limited_user_quotas,
-            extra: optional.extra,
+            optional,
             partial,
         })
     }
@@ -272,36 +257,11 @@ impl CopilotToken {
     /// sharing it with other processes: [`from_json`](Self::from_json) of it, with the same `fetched_at`, gives
     /// back an equal token. It contains the token, hence the secret type.
     pub fn envelope_json(&self) -> SecretString {
-        let mut object = Map::new();
-        if !self.partial {
-            let typed = [
-                ("endpoints", serde_json::to_value(&self.endpoints)),
-                ("sku", serde_json::to_value(&self.sku)),
-                ("chat_enabled", serde_json::to_value(self.chat_enabled)),
-                (
-                    "organization_list",
-                    serde_json::to_value(&self.organization_list),
-                ),
-                (
-                    "user_notification",
-                    serde_json::to_value(&self.user_notification),
-                ),
-                (
-                    "limited_user_quotas",
-                    serde_json::to_value(&self.limited_user_quotas),
-                ),
-            ];
-            for (name, value) in typed {
-                if let Ok(value) = value
-                    && !value.is_null()
-                {
-                    object.insert(name.to_owned(), value);
-                }
-            }
-        }
-        for (name, value) in &self.extra {
-            object.insert(name.clone(), value.clone());
-        }
+        // Serialising a map of JSON values and plain options cannot fail.
+        let mut object = match serde_json::to_value(&self.optional) {
+            Ok(Value::Object(object)) => object,
+            _ => Map::new(),
+        };
         object.insert(
             "token".to_owned(),
             Value::String(self.secret.expose_secret().to_owned()),
@@ -362,12 +322,12 @@ impl CopilotToken {
 
     /// The advertised endpoints (absent in old envelopes).
     pub fn endpoints(&self) -> Option<&Endpoints> {
-        self.endpoints.as_ref()
+        self.optional.endpoints.as_ref()
     }
 
     /// The SKU (`sku` of the envelope, else the token's `sku` field), e.g. `copilot_for_business_seat_quota`.
     pub fn sku(&self) -> Option<&str> {
-        self.sku.as_deref().or_else(|| self.fields.sku())
+        self.optional.sku.as_deref().or_else(|| self.fields.sku())
     }
 
     /// The `k=v` fields of the token string.
@@ -377,27 +337,27 @@ impl CopilotToken {
 
     /// `chat_enabled`.
     pub fn chat_enabled(&self) -> Option<bool> {
-        self.chat_enabled
+        self.optional.chat_enabled
     }
 
     /// `organization_list`.
     pub fn organization_list(&self) -> Option<&[String]> {
-        self.organization_list.as_deref()
+        self.optional.organization_list.as_deref()
     }
 
     /// `user_notification`.
     pub fn user_notification(&self) -> Option<&UserNotification> {
-        self.user_notification.as_ref()
+        self.optional.user_notification.as_ref()
     }
 
     /// `limited_user_quotas` (Copilot Free).
     pub fn limited_user_quotas(&self) -> Option<&LimitedUserQuotas> {
-        self.limited_user_quotas.as_ref()
+        self.optional.limited_user_quotas.as_ref()
     }
 
     /// Every other envelope field (feature flags, `tracking_id`, `individual`, …) as sent.
     pub fn extra(&self) -> &Map<String, Value> {
-        &self.extra
+        &self.optional.extra
     }
 
     /// Whether the optional fields could not be decoded and only `token`, `expires_at` and `refresh_in` were
@@ -420,11 +380,14 @@ impl fmt::Debug for CopilotToken {
             .field("refresh_in", &self.refresh_in)
             .field("fetched_at", &self.fetched_at)
             .field("base_url", &self.base_url.as_str())
-            .field("endpoints", &self.endpoints)
+            .field("endpoints", &self.optional.endpoints)
             .field("sku", &self.sku())
             .field("fields", &self.fields)
-            .field("chat_enabled", &self.chat_enabled)
-            .field("extra_keys", &self.extra.keys().collect::<Vec<_>>())
+            .field("chat_enabled", &self.optional.chat_enabled)
+            .field(
+                "extra_keys",
+                &self.optional.extra.keys().collect::<Vec<_>>(),
+            )
             .field("partial", &self.partial)
             .finish_non_exhaustive()
     }
