@@ -5,6 +5,7 @@
 use http::{HeaderMap, HeaderName, HeaderValue};
 
 use crate::auto_model::AutoSessionToken;
+use crate::chat::setters;
 
 /// `OpenAI-Intent` for chat and responses unless overridden.
 pub const DEFAULT_INTENT: &str = "conversation-panel";
@@ -184,37 +185,20 @@ impl RequestOptions {
         Self::default()
     }
 
-    /// Forces `X-Initiator`.
-    pub fn initiator(mut self, initiator: Initiator) -> Self {
-        self.initiator = Some(initiator);
-        self
-    }
-
-    /// Sets `OpenAI-Intent`.
-    pub fn intent(mut self, intent: impl Into<String>) -> Self {
-        self.intent = Some(intent.into());
-        self
-    }
-
-    /// Says what the request is for: a sub-agent's, compaction or background requests are labelled as such
-    /// and sent with `X-Initiator: agent`.
-    pub fn purpose(mut self, purpose: RequestPurpose) -> Self {
-        self.purpose = purpose;
-        self
-    }
-
-    /// Sets `X-Interaction-Type`.
-    pub fn interaction_type(mut self, interaction_type: impl Into<String>) -> Self {
-        self.interaction_type = Some(interaction_type.into());
-        self
-    }
-
-    /// Sends the turn in an Auto-model session ([`CopilotApiClient::auto_model_session`]).
-    ///
-    /// [`CopilotApiClient::auto_model_session`]: crate::CopilotApiClient::auto_model_session
-    pub fn auto_session(mut self, token: AutoSessionToken) -> Self {
-        self.auto_session = Some(token);
-        self
+    setters! {
+        /// Forces `X-Initiator`.
+        initiator: Initiator,
+        /// Sets `OpenAI-Intent`.
+        intent: into String,
+        /// Says what the request is for: a sub-agent's, compaction or background requests are labelled as
+        /// such and sent with `X-Initiator: agent`.
+        purpose = RequestPurpose,
+        /// Sets `X-Interaction-Type`.
+        interaction_type: into String,
+        /// Sends the turn in an Auto-model session ([`CopilotApiClient::auto_model_session`]).
+        ///
+        /// [`CopilotApiClient::auto_model_session`]: crate::CopilotApiClient::auto_model_session
+        auto_session: AutoSessionToken,
     }
 
     /// Adds a header.

@@ -289,7 +289,8 @@ pub struct ChatRequest {
 }
 
 /// Writes a request type's builder setters, one `pub fn name(mut self, value) -> Self` per line, so each
-/// request lists which fields it can set (the chat, Messages and Responses requests share the forms):
+/// request lists which fields it can set (the chat, Messages and Responses requests and the per-call
+/// [`RequestOptions`](crate::RequestOptions) share the forms):
 /// - `name: T` sets `Some(value)`;
 /// - `name: into T` takes `impl Into<T>` and sets `Some(value.into())`;
 /// - `name = T` sets the value itself (a list, which is empty rather than absent);
