@@ -201,6 +201,19 @@ impl AuthError {
         }
     }
 
+    pub(crate) fn sign_in_required(reason: impl Into<String>) -> Self {
+        AuthError::SignInRequired {
+            reason: reason.into(),
+        }
+    }
+
+    pub(crate) fn invalid_environment(var: &'static str, reason: impl Into<String>) -> Self {
+        AuthError::InvalidEnvironment {
+            var,
+            reason: reason.into(),
+        }
+    }
+
     pub(crate) fn io(
         operation: &'static str,
         path: impl Into<PathBuf>,

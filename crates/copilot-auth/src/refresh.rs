@@ -95,13 +95,10 @@ impl CredentialRefresher for TokenRefresher {
         &self,
         credential: &StoredCredential,
     ) -> Result<GitHubTokenResponse, AuthError> {
-        let refresh_token =
-            credential
-                .refresh_token
-                .as_ref()
-                .ok_or_else(|| AuthError::SignInRequired {
-                    reason: "the credential has no refresh token".to_owned(),
-                })?;
+        let refresh_token = credential
+            .refresh_token
+            .as_ref()
+            .ok_or_else(|| AuthError::sign_in_required("the credential has no refresh token"))?;
         if credential
             .client_id
             .as_deref()
@@ -256,12 +253,6 @@ fn secrets_equal(a: &SecretString, b: &SecretString) -> bool {
     copilot_http::sensitive::constant_time_eq(a.expose_secret(), b.expose_secret())
 }
 
-fn sign_in_required(reason: impl Into<String>) -> AuthError {
-    AuthError::SignInRequired {
-        reason: reason.into(),
-    }
-}
-
 /// A valid access token for `key`: the stored one, or (if it expires within 5 minutes) a refreshed one,
 /// saved to `store` before it is returned. See [`get_or_refresh_with`].
 pub async fn get_or_refresh(
@@ -317,6 +308,10 @@ pub async fn refresh_after_rejection(
     refresh_locked(store, key, refresher, options, Some(rejected)).await
 }
 
+fn no_stored_credential(key: &CredentialKey) -> AuthError {
+    AuthError::sign_in_required(format!("no stored credential for {key}"))
+}
+
 async fn load_required(
     store: &dyn TokenStore,
     key: &CredentialKey,
@@ -324,7 +319,7 @@ async fn load_required(
     store
         .load(key)
         .await?
-        .ok_or_else(|| sign_in_required(format!("no stored credential for {key}")))
+        .ok_or_else(|| no_stored_credential(key))
 }
 
 async fn refresh_locked(
@@ -392,7 +387,7 @@ async fn refresh_leased(
             let versioned = store
                 .load_versioned(key)
                 .await?
-                .ok_or_else(|| sign_in_required(format!("no stored credential for {key}")))?;
+                .ok_or_else(|| no_stored_credential(key))?;
             (versioned.credential, versioned.version)
         }
     };
@@ -407,7 +402,7 @@ async fn refresh_leased(
         if rejected.is_none() && !credential.is_expired(now) {
             return Ok(credential.access_token);
         }
-        return Err(sign_in_required(
+        return Err(AuthError::sign_in_required(
             "the access token expired and there is no usable refresh token",
         ));
     };
@@ -454,7 +449,7 @@ async fn refresh_leased(
                     return Ok(latest.access_token);
                 }
             }
-            Err(sign_in_required(
+            Err(AuthError::sign_in_required(
                 "the refresh token was rejected (bad_refresh_token)",
             ))
         }

@@ -236,10 +236,8 @@ impl CredentialSources {
 
         for var in GITHUB_TOKEN_VARS {
             if let Some(value) = self.env_var(var) {
-                let invalid = |e: CredentialError| AuthError::InvalidEnvironment {
-                    var,
-                    reason: e.to_string(),
-                };
+                let invalid =
+                    |e: CredentialError| AuthError::invalid_environment(var, e.to_string());
                 let token = GitHubToken::parse(&value).map_err(invalid)?;
                 token
                     .check_usable_for_copilot()
@@ -258,10 +256,9 @@ impl CredentialSources {
         }
 
         if !self.use_logged_in_user {
-            return Err(AuthError::SignInRequired {
-                reason: "no explicit or environment token, and logged-in user sources are disabled"
-                    .to_owned(),
-            });
+            return Err(AuthError::sign_in_required(
+                "no explicit or environment token, and logged-in user sources are disabled",
+            ));
         }
 
         if let Some((store, key)) = &self.store
@@ -287,10 +284,9 @@ impl CredentialSources {
             ));
         }
 
-        Err(AuthError::SignInRequired {
-            reason: "no credential found (explicit token, environment, store or editor import)"
-                .to_owned(),
-        })
+        Err(AuthError::sign_in_required(
+            "no credential found (explicit token, environment, store or editor import)",
+        ))
     }
 
     fn pre_exchanged(&self) -> Result<Option<Credential>, AuthError> {
@@ -298,35 +294,23 @@ impl CredentialSources {
         let api_url = self.env_var(COPILOT_API_URL);
         match (token, api_url) {
             (None, None) => Ok(None),
-            (Some(_), None) => Err(AuthError::InvalidEnvironment {
-                var: COPILOT_API_URL,
-                reason: format!(
-                    "{GITHUB_COPILOT_API_TOKEN} is set, so {COPILOT_API_URL} must be too"
-                ),
-            }),
-            (None, Some(_)) => Err(AuthError::InvalidEnvironment {
-                var: GITHUB_COPILOT_API_TOKEN,
-                reason: format!(
-                    "{COPILOT_API_URL} is set, so {GITHUB_COPILOT_API_TOKEN} must be too"
-                ),
-            }),
+            (Some(_), None) => Err(AuthError::invalid_environment(
+                COPILOT_API_URL,
+                format!("{GITHUB_COPILOT_API_TOKEN} is set, so {COPILOT_API_URL} must be too"),
+            )),
+            (None, Some(_)) => Err(AuthError::invalid_environment(
+                GITHUB_COPILOT_API_TOKEN,
+                format!("{COPILOT_API_URL} is set, so {GITHUB_COPILOT_API_TOKEN} must be too"),
+            )),
             (Some(token), Some(api_url)) => {
-                let url =
-                    Url::parse(api_url.trim()).map_err(|e| AuthError::InvalidEnvironment {
-                        var: COPILOT_API_URL,
-                        reason: format!("not a URL: {e}"),
-                    })?;
-                copilot_http::safety::check_credential_url(&url).map_err(|e| {
-                    AuthError::InvalidEnvironment {
-                        var: COPILOT_API_URL,
-                        reason: e.to_string(),
-                    }
+                let invalid_url = |reason| AuthError::invalid_environment(COPILOT_API_URL, reason);
+                let url = Url::parse(api_url.trim())
+                    .map_err(|e| invalid_url(format!("not a URL: {e}")))?;
+                copilot_http::safety::check_credential_url(&url)
+                    .map_err(|e| invalid_url(e.to_string()))?;
+                let token = GitHubToken::parse(&token).map_err(|e| {
+                    AuthError::invalid_environment(GITHUB_COPILOT_API_TOKEN, e.to_string())
                 })?;
-                let token =
-                    GitHubToken::parse(&token).map_err(|e| AuthError::InvalidEnvironment {
-                        var: GITHUB_COPILOT_API_TOKEN,
-                        reason: e.to_string(),
-                    })?;
                 Ok(Some(Credential::CopilotApi {
                     token: token.as_secret().clone(),
                     api_url: url,
@@ -356,9 +340,9 @@ impl CredentialSources {
             return Ok(None);
         };
         if credential.is_expired(self.refresh_options.now()) {
-            return Err(AuthError::SignInRequired {
-                reason: format!("the stored credential for {key} has expired"),
-            });
+            return Err(AuthError::sign_in_required(format!(
+                "the stored credential for {key} has expired"
+            )));
         }
         Ok(Some(credential.access_token))
     }
