@@ -5,7 +5,7 @@
 use http::{HeaderMap, HeaderName, HeaderValue};
 
 use crate::auto_model::AutoSessionToken;
-use crate::chat::setters;
+use crate::wire::setters::setters;
 
 /// `OpenAI-Intent` for chat and responses unless overridden.
 pub const DEFAULT_INTENT: &str = "conversation-panel";

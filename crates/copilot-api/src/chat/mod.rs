@@ -15,7 +15,6 @@ pub use collect::{
 pub use event::{ChatEvent, ReasoningKind, ToolCallDelta};
 pub(crate) use message::function_type;
 pub use message::{Content, ContentPart, FunctionCall, ImageDetail, Message, Role, ToolCall};
-pub(crate) use request::setters;
 pub use request::{
     ChatRequest, FunctionDefinition, JsonSchemaFormat, ReasoningEffort, ResponseFormat,
     StreamOptions, Tool, ToolChoice,

@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 use crate::chat::{Message, Role, function_type};
 use crate::options::Initiator;
 use crate::wire::open_enum::open_enum;
+use crate::wire::setters::setters;
 
 open_enum! {
     /// A reasoning effort; pick one the model lists in `capabilities.supports.reasoning_effort`.
@@ -287,73 +288,6 @@ pub struct ChatRequest {
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
-
-/// Writes a request type's builder setters, one `pub fn name(mut self, value) -> Self` per line, so each
-/// request lists which fields it can set (the chat, Messages and Responses requests and the per-call
-/// [`RequestOptions`](crate::RequestOptions) share the forms):
-/// - `name: T` sets `Some(value)`;
-/// - `name: into T` takes `impl Into<T>` and sets `Some(value.into())`;
-/// - `name = T` sets the value itself (a list, which is empty rather than absent);
-/// - `name: iter into T` takes `impl IntoIterator<Item = impl Into<T>>` and sets `Some` of the list, and
-///   `name = iter into T` sets the list itself;
-/// - `extra(key, value)` writes `extra`, which adds a body field the type does not model to its `extra` map.
-macro_rules! setters {
-    () => {};
-    ($(#[$doc:meta])* extra(key, value) $(, $($rest:tt)*)?) => {
-        $(#[$doc])*
-        pub fn extra(
-            mut self,
-            key: impl Into<String>,
-            value: impl Into<serde_json::Value>,
-        ) -> Self {
-            self.extra.insert(key.into(), value.into());
-            self
-        }
-        $crate::chat::setters! { $($($rest)*)? }
-    };
-    ($(#[$doc:meta])* $name:ident : iter into $ty:ty $(, $($rest:tt)*)?) => {
-        $(#[$doc])*
-        pub fn $name(mut self, values: impl IntoIterator<Item = impl Into<$ty>>) -> Self {
-            self.$name = Some(values.into_iter().map(Into::into).collect());
-            self
-        }
-        $crate::chat::setters! { $($($rest)*)? }
-    };
-    ($(#[$doc:meta])* $name:ident = iter into $ty:ty $(, $($rest:tt)*)?) => {
-        $(#[$doc])*
-        pub fn $name(mut self, values: impl IntoIterator<Item = impl Into<$ty>>) -> Self {
-            self.$name = values.into_iter().map(Into::into).collect();
-            self
-        }
-        $crate::chat::setters! { $($($rest)*)? }
-    };
-    ($(#[$doc:meta])* $name:ident : into $ty:ty $(, $($rest:tt)*)?) => {
-        $(#[$doc])*
-        pub fn $name(mut self, value: impl Into<$ty>) -> Self {
-            self.$name = Some(value.into());
-            self
-        }
-        $crate::chat::setters! { $($($rest)*)? }
-    };
-    ($(#[$doc:meta])* $name:ident : $ty:ty $(, $($rest:tt)*)?) => {
-        $(#[$doc])*
-        pub fn $name(mut self, value: $ty) -> Self {
-            self.$name = Some(value);
-            self
-        }
-        $crate::chat::setters! { $($($rest)*)? }
-    };
-    ($(#[$doc:meta])* $name:ident = $ty:ty $(, $($rest:tt)*)?) => {
-        $(#[$doc])*
-        pub fn $name(mut self, value: $ty) -> Self {
-            self.$name = value;
-            self
-        }
-        $crate::chat::setters! { $($($rest)*)? }
-    };
-}
-
-pub(crate) use setters;
 
 impl ChatRequest {
     /// A request for `model` with `messages`; everything else unset.

@@ -4,10 +4,11 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::chat::{ReasoningEffort, Role, setters};
+use crate::chat::{ReasoningEffort, Role};
 use crate::messages::{CacheControl, ContentBlock, MessageContent};
 use crate::options::Initiator;
 use crate::wire::open_enum::open_enum;
+use crate::wire::setters::setters;
 
 /// One message of the conversation (`user` or `assistant`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

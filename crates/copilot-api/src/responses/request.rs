@@ -4,9 +4,10 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::chat::{ReasoningEffort, Role, ToolChoice, setters};
+use crate::chat::{ReasoningEffort, Role, ToolChoice};
 use crate::options::Initiator;
 use crate::responses::ResponseItem;
+use crate::wire::setters::setters;
 
 /// A function tool for `/responses` (flat, unlike chat's nested `function`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

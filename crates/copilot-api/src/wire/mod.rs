@@ -3,4 +3,5 @@
 pub(crate) mod extra;
 pub(crate) mod fields;
 pub(crate) mod open_enum;
+pub(crate) mod setters;
 pub mod sse;

@@ -16,6 +16,8 @@ use std::fmt;
 
 use memchr::memchr2;
 
+use crate::wire::setters::setters;
+
 /// The default cap on one line and on one event's data: 16 MiB (a real Copilot event is a few KiB; the
 /// largest seen, a long reasoning blob, under 1 MiB).
 pub const DEFAULT_MAX_LINE: usize = 16 * 1024 * 1024;
@@ -52,22 +54,13 @@ impl SseLimits {
         Self::default()
     }
 
-    /// The longest line, without its line end (default 16 MiB).
-    pub fn max_line(mut self, bytes: usize) -> Self {
-        self.max_line = bytes;
-        self
-    }
-
-    /// The largest event data, its `data:` lines joined (default 16 MiB).
-    pub fn max_event(mut self, bytes: usize) -> Self {
-        self.max_event = bytes;
-        self
-    }
-
-    /// The most bytes one stream may deliver in total (default: no cap).
-    pub fn max_stream_bytes(mut self, bytes: impl Into<Option<u64>>) -> Self {
-        self.max_stream_bytes = bytes.into();
-        self
+    setters! {
+        /// The longest line in bytes, without its line end (default 16 MiB).
+        max_line = usize,
+        /// The largest event data in bytes, its `data:` lines joined (default 16 MiB).
+        max_event = usize,
+        /// The most bytes one stream may deliver in total (default: no cap).
+        max_stream_bytes = into Option<u64>,
     }
 
     /// The line cap.
