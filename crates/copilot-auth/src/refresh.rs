@@ -293,7 +293,9 @@ pub async fn get_or_refresh_with(
             return Ok(credential.access_token);
         }
     }
-    refresh_locked(store, key, refresher, options, None).await
+    Refresh::new(store, key, refresher, options)
+        .locked(None)
+        .await
 }
 
 /// Refreshes after GitHub rejected `rejected` with 401 Bad credentials: if the store still holds that
@@ -305,7 +307,9 @@ pub async fn refresh_after_rejection(
     rejected: &GitHubToken,
     options: &RefreshOptions,
 ) -> Result<GitHubToken, AuthError> {
-    refresh_locked(store, key, refresher, options, Some(rejected)).await
+    Refresh::new(store, key, refresher, options)
+        .locked(Some(rejected))
+        .await
 }
 
 fn no_stored_credential(key: &CredentialKey) -> AuthError {
@@ -322,141 +326,169 @@ async fn load_required(
         .ok_or_else(|| no_stored_credential(key))
 }
 
-async fn refresh_locked(
-    store: &dyn TokenStore,
-    key: &CredentialKey,
-    refresher: &dyn CredentialRefresher,
-    options: &RefreshOptions,
-    rejected: Option<&GitHubToken>,
-) -> Result<GitHubToken, AuthError> {
-    let lock = refresh_lock(key);
-    let _single_flight = lock.lock().await;
-    // Across processes (shared stores only): a refresh token is single use.
-    let lease = store.lock_refresh(key, options.lease_ttl).await?;
-    let outcome = refresh_leased(store, key, refresher, options, rejected).await;
-    if let Some(lease) = lease
-        && let Err(error) = lease.release().await
-    {
-        // The lease runs out by itself; the refresh already succeeded or failed on its own terms.
-        tracing::warn!(%error, key = %key, "could not release the refresh lease");
-    }
-    outcome
+/// What a refresh works on: the credential's store and key, the refresher, and the options.
+#[derive(Clone, Copy)]
+struct Refresh<'a> {
+    store: &'a dyn TokenStore,
+    key: &'a CredentialKey,
+    refresher: &'a dyn CredentialRefresher,
+    options: &'a RefreshOptions,
 }
 
-/// Saves a pair kept from an earlier failed save. Returns it when the store still refuses (it stays the live
-/// credential); `None` once it is saved, or when another writer replaced the credential meanwhile (a new
-/// sign-in: theirs wins).
-async fn retry_unsaved_save(
-    store: &dyn TokenStore,
-    key: &CredentialKey,
-    options: &RefreshOptions,
-) -> Option<Unsaved> {
-    let unsaved = options.unsaved(key)?;
-    match store
-        .save_if_version(key, &unsaved.credential, Some(unsaved.version))
-        .await
-    {
-        Ok(saved) => {
-            if saved {
-                tracing::debug!(key = %key, "saved the refreshed GitHub token kept from a failed save");
-            } else {
-                tracing::warn!(key = %key,
-                    "the credential changed while a refreshed one waited to be saved; keeping the newer one");
+impl<'a> Refresh<'a> {
+    fn new(
+        store: &'a dyn TokenStore,
+        key: &'a CredentialKey,
+        refresher: &'a dyn CredentialRefresher,
+        options: &'a RefreshOptions,
+    ) -> Self {
+        Refresh {
+            store,
+            key,
+            refresher,
+            options,
+        }
+    }
+
+    /// Refreshes under the process's single-flight lock for the key and, with a shared store, its lease.
+    async fn locked(self, rejected: Option<&GitHubToken>) -> Result<GitHubToken, AuthError> {
+        let key = self.key;
+        let lock = refresh_lock(key);
+        let _single_flight = lock.lock().await;
+        // Across processes (shared stores only): a refresh token is single use.
+        let lease = self.store.lock_refresh(key, self.options.lease_ttl).await?;
+        let outcome = self.leased(rejected).await;
+        if let Some(lease) = lease
+            && let Err(error) = lease.release().await
+        {
+            // The lease runs out by itself; the refresh already succeeded or failed on its own terms.
+            tracing::warn!(%error, key = %key, "could not release the refresh lease");
+        }
+        outcome
+    }
+
+    /// Saves a pair kept from an earlier failed save. Returns it when the store still refuses (it stays the
+    /// live credential); `None` once it is saved, or when another writer replaced the credential meanwhile (a
+    /// new sign-in: theirs wins).
+    async fn retry_unsaved_save(self) -> Option<Unsaved> {
+        let (key, options) = (self.key, self.options);
+        let unsaved = options.unsaved(key)?;
+        match self
+            .store
+            .save_if_version(key, &unsaved.credential, Some(unsaved.version))
+            .await
+        {
+            Ok(saved) => {
+                if saved {
+                    tracing::debug!(key = %key, "saved the refreshed GitHub token kept from a failed save");
+                } else {
+                    tracing::warn!(key = %key,
+                        "the credential changed while a refreshed one waited to be saved; keeping the newer one");
+                }
+                options.forget_unsaved(key);
+                None
             }
-            options.forget_unsaved(key);
-            None
-        }
-        Err(error) => {
-            options.keep_unsaved(key, unsaved.clone(), &error);
-            Some(unsaved)
+            Err(error) => {
+                options.keep_unsaved(key, unsaved.clone(), &error);
+                Some(unsaved)
+            }
         }
     }
-}
 
-async fn refresh_leased(
-    store: &dyn TokenStore,
-    key: &CredentialKey,
-    refresher: &dyn CredentialRefresher,
-    options: &RefreshOptions,
-    rejected: Option<&GitHubToken>,
-) -> Result<GitHubToken, AuthError> {
-    let (credential, version) = match retry_unsaved_save(store, key, options).await {
-        Some(unsaved) => (unsaved.credential, unsaved.version),
-        None => {
-            // Someone may have refreshed while this caller waited for the lock.
-            let versioned = store
-                .load_versioned(key)
-                .await?
-                .ok_or_else(|| no_stored_credential(key))?;
-            (versioned.credential, versioned.version)
-        }
-    };
-    let now = options.clock.now();
-    let still_rejected =
-        rejected.is_none_or(|r| secrets_equal(r.as_secret(), credential.access_token.as_secret()));
-    if !still_rejected || (rejected.is_none() && !credential.expires_within(now, options.skew)) {
-        return Ok(credential.access_token);
-    }
-
-    let Some(used_refresh_token) = credential.usable_refresh_token(now).cloned() else {
-        if rejected.is_none() && !credential.is_expired(now) {
+    /// Refreshes, holding the locks: unless the credential was replaced or refreshed meanwhile.
+    async fn leased(self, rejected: Option<&GitHubToken>) -> Result<GitHubToken, AuthError> {
+        let Refresh {
+            store,
+            key,
+            refresher,
+            options,
+        } = self;
+        let (credential, version) = match self.retry_unsaved_save().await {
+            Some(unsaved) => (unsaved.credential, unsaved.version),
+            None => {
+                // Someone may have refreshed while this caller waited for the lock.
+                let versioned = store
+                    .load_versioned(key)
+                    .await?
+                    .ok_or_else(|| no_stored_credential(key))?;
+                (versioned.credential, versioned.version)
+            }
+        };
+        let now = options.clock.now();
+        let still_rejected = rejected
+            .is_none_or(|r| secrets_equal(r.as_secret(), credential.access_token.as_secret()));
+        if !still_rejected || (rejected.is_none() && !credential.expires_within(now, options.skew))
+        {
             return Ok(credential.access_token);
         }
-        return Err(AuthError::sign_in_required(
-            "the access token expired and there is no usable refresh token",
-        ));
-    };
 
-    tracing::debug!(key = %key, "refreshing GitHub token");
-    match refresher.refresh_credential(&credential).await {
-        Ok(response) => {
-            let mut updated = credential;
-            updated.apply_refresh(&response);
-            // Persist first: the old refresh token is already dead. If the store fails, the new pair is the
-            // only live one: hand the token out and keep the pair for the next call to save.
-            match store.save_if_version(key, &updated, Some(version)).await {
-                Ok(true) => {
-                    options.forget_unsaved(key);
-                    return Ok(updated.access_token);
+        let Some(used_refresh_token) = credential.usable_refresh_token(now).cloned() else {
+            if rejected.is_none() && !credential.is_expired(now) {
+                return Ok(credential.access_token);
+            }
+            return Err(AuthError::sign_in_required(
+                "the access token expired and there is no usable refresh token",
+            ));
+        };
+
+        tracing::debug!(key = %key, "refreshing GitHub token");
+        match refresher.refresh_credential(&credential).await {
+            Ok(response) => {
+                let mut updated = credential;
+                updated.apply_refresh(&response);
+                // Persist first: the old refresh token is already dead. If the store fails, the new pair is the
+                // only live one: hand the token out and keep the pair for the next call to save.
+                match store.save_if_version(key, &updated, Some(version)).await {
+                    Ok(true) => {
+                        options.forget_unsaved(key);
+                        return Ok(updated.access_token);
+                    }
+                    Ok(false) => options.forget_unsaved(key),
+                    Err(error) => {
+                        let token = updated.access_token.clone();
+                        let unsaved = Unsaved {
+                            credential: updated,
+                            version,
+                        };
+                        options.keep_unsaved(key, unsaved, &error);
+                        return Ok(token);
+                    }
                 }
-                Ok(false) => options.forget_unsaved(key),
-                Err(error) => {
-                    let token = updated.access_token.clone();
-                    let unsaved = Unsaved {
-                        credential: updated,
-                        version,
-                    };
-                    options.keep_unsaved(key, unsaved, &error);
-                    return Ok(token);
+                // Another writer changed the credential meanwhile (a lease that ran out, or a new sign-in).
+                // Theirs is newer than what we refreshed: keep it, and hand out ours only if theirs is unusable.
+                tracing::warn!(key = %key,
+                    "the credential changed while it was being refreshed; keeping the newer one");
+                match store.load(key).await? {
+                    Some(latest) if !latest.is_expired(options.clock.now()) => {
+                        Ok(latest.access_token)
+                    }
+                    _ => Ok(updated.access_token),
                 }
             }
-            // Another writer changed the credential meanwhile (a lease that ran out, or a new sign-in). Theirs
-            // is newer than what we refreshed: keep it, and hand out ours only if theirs is unusable.
-            tracing::warn!(key = %key, "the credential changed while it was being refreshed; keeping the newer one");
-            match store.load(key).await? {
-                Some(latest) if !latest.is_expired(options.clock.now()) => Ok(latest.access_token),
-                _ => Ok(updated.access_token),
-            }
-        }
-        Err(AuthError::BadRefreshToken) => {
-            if let Some(latest) = store.load(key).await? {
-                let rotated_elsewhere = latest
-                    .refresh_token
-                    .as_ref()
-                    .is_some_and(|t| !secrets_equal(t, &used_refresh_token));
-                if rotated_elsewhere && !latest.expires_within(options.clock.now(), options.skew) {
-                    tracing::debug!(key = %key, "another process refreshed first; using its token");
-                    return Ok(latest.access_token);
+            Err(AuthError::BadRefreshToken) => {
+                if let Some(latest) = store.load(key).await? {
+                    let rotated_elsewhere = latest
+                        .refresh_token
+                        .as_ref()
+                        .is_some_and(|t| !secrets_equal(t, &used_refresh_token));
+                    if rotated_elsewhere
+                        && !latest.expires_within(options.clock.now(), options.skew)
+                    {
+                        tracing::debug!(key = %key, "another process refreshed first; using its token");
+                        return Ok(latest.access_token);
+                    }
                 }
+                Err(AuthError::sign_in_required(
+                    "the refresh token was rejected (bad_refresh_token)",
+                ))
             }
-            Err(AuthError::sign_in_required(
-                "the refresh token was rejected (bad_refresh_token)",
-            ))
+            Err(error)
+                if error.is_transient() && rejected.is_none() && !credential.is_expired(now) =>
+            {
+                tracing::debug!(%error, "refresh failed transiently; the current token is still valid");
+                Ok(credential.access_token)
+            }
+            Err(error) => Err(error),
         }
-        Err(error) if error.is_transient() && rejected.is_none() && !credential.is_expired(now) => {
-            tracing::debug!(%error, "refresh failed transiently; the current token is still valid");
-            Ok(credential.access_token)
-        }
-        Err(error) => Err(error),
     }
 }
