@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde::de::{Deserializer, Visitor};
 use serde_json::value::RawValue;
 
-use crate::chat::ChatEvent;
+use crate::chat::{ChatEvent, ReasoningKind, ToolCallDelta};
 use crate::error::{ApiError, ResponseContext, WireError};
 use crate::wire::sse::{SseDecoder, SseEvent, SseLimits};
 
@@ -299,6 +299,45 @@ pub(crate) fn data_extra(out: &mut EventQueue, choice: Option<u32>, name: &str, 
             name: name.to_owned(),
             value,
         }));
+    }
+}
+
+// The Messages and Responses mappings have one choice: their text, reasoning and tool calls are choice 0's.
+
+/// Queues `text` as choice 0's content, unless it is absent or empty.
+pub(crate) fn content(out: &mut EventQueue, text: Option<String>) {
+    if let Some(text) = text.filter(|t| !t.is_empty()) {
+        out.push_back(Ok(ChatEvent::Content { choice: 0, text }));
+    }
+}
+
+/// Queues `text` as choice 0's reasoning of `kind`, unless it is absent or empty.
+pub(crate) fn reasoning(out: &mut EventQueue, kind: ReasoningKind, text: Option<String>) {
+    if let Some(text) = text.filter(|t| !t.is_empty()) {
+        out.push_back(Ok(ChatEvent::Reasoning {
+            choice: 0,
+            kind,
+            text,
+        }));
+    }
+}
+
+/// A tool-call fragment of choice 0.
+pub(crate) fn tool_delta(
+    index: u32,
+    id: Option<String>,
+    name: Option<String>,
+    arguments: String,
+) -> ChatEvent {
+    ChatEvent::ToolCall {
+        choice: 0,
+        delta: ToolCallDelta {
+            index,
+            id,
+            name,
+            arguments,
+            thought_signature: None,
+        },
     }
 }
 

@@ -4,7 +4,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::chat::{ChatEvent, FinishReason, ReasoningKind, Role, ToolCallDelta};
+use crate::chat::{ChatEvent, FinishReason, ReasoningKind, Role};
+use crate::decode::tool_delta;
 use crate::messages::{AnthropicMessage, ContentBlock, MessageContent};
 use crate::usage::{CopilotUsage, PromptTokensDetails, Usage};
 use crate::wire::extra::Extra;
@@ -218,19 +219,15 @@ impl MessagesResponse {
                 ContentBlock::RedactedThinking(redacted) => {
                     events.extend(reasoning(ReasoningKind::Redacted, &redacted.data));
                 }
-                ContentBlock::ToolUse(call) => events.push(ChatEvent::ToolCall {
-                    choice: 0,
-                    delta: ToolCallDelta {
-                        index,
-                        id: Some(call.id.clone()),
-                        name: Some(call.name.clone()),
-                        arguments: match &call.input {
-                            Value::Null => "{}".to_owned(),
-                            input => input.to_string(),
-                        },
-                        thought_signature: None,
+                ContentBlock::ToolUse(call) => events.push(tool_delta(
+                    index,
+                    Some(call.id.clone()),
+                    Some(call.name.clone()),
+                    match &call.input {
+                        Value::Null => "{}".to_owned(),
+                        input => input.to_string(),
                     },
-                }),
+                )),
                 other => {
                     let kind = match other {
                         ContentBlock::Other(value) => value.get("type").and_then(Value::as_str),

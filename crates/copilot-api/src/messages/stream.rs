@@ -15,8 +15,10 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use crate::chat::{ChatEvent, FinishReason, ReasoningKind, ToolCallDelta};
-use crate::decode::{DecodeState, EventQueue, Str, data_extra, extra};
+use crate::chat::{ChatEvent, FinishReason, ReasoningKind};
+use crate::decode::{
+    DecodeState, EventQueue, Str, content, data_extra, extra, reasoning, tool_delta,
+};
 use crate::error::WireError;
 use crate::messages::{MessagesUsage, StopReason};
 
@@ -293,9 +295,7 @@ impl MessagesMapper {
         };
         match block.kind.as_str() {
             "text" => {
-                if let Some(text) = block.text.filter(|t| !t.is_empty()) {
-                    out.push_back(Ok(ChatEvent::Content { choice: 0, text }));
-                }
+                content(out, block.text);
             }
             "thinking" => {
                 reasoning(out, ReasoningKind::Text, block.thinking);
@@ -335,9 +335,7 @@ impl MessagesMapper {
         let Some(delta) = delta else { return };
         match delta.kind.unwrap_or(Tag::Other(Cow::Borrowed(""))) {
             Tag::TextDelta => {
-                if let Some(text) = delta.text.filter(|t| !t.is_empty()) {
-                    out.push_back(Ok(ChatEvent::Content { choice: 0, text }));
-                }
+                content(out, delta.text);
             }
             Tag::InputJsonDelta => {
                 let arguments = delta.partial_json.unwrap_or_default();
@@ -407,35 +405,6 @@ impl RawMessagesMapper {
         if stop {
             state.done(true, out);
         }
-    }
-}
-
-fn reasoning(out: &mut EventQueue, kind: ReasoningKind, text: Option<String>) {
-    if let Some(text) = text.filter(|t| !t.is_empty()) {
-        out.push_back(Ok(ChatEvent::Reasoning {
-            choice: 0,
-            kind,
-            text,
-        }));
-    }
-}
-
-/// A tool-call fragment of choice 0 (the Messages and Responses mappings have one choice).
-pub(crate) fn tool_delta(
-    index: u32,
-    id: Option<String>,
-    name: Option<String>,
-    arguments: String,
-) -> ChatEvent {
-    ChatEvent::ToolCall {
-        choice: 0,
-        delta: ToolCallDelta {
-            index,
-            id,
-            name,
-            arguments,
-            thought_signature: None,
-        },
     }
 }
 

@@ -8,9 +8,10 @@ use serde_json::value::RawValue;
 
 use crate::chat::FinishReason;
 use crate::chat::{ChatEvent, ReasoningKind};
-use crate::decode::{DecodeState, EventQueue, Str, data_extra, extra};
+use crate::decode::{
+    DecodeState, EventQueue, Str, content, data_extra, extra, reasoning, tool_delta,
+};
 use crate::error::WireError;
-use crate::messages::stream::tool_delta;
 use crate::responses::{ResponsesUsage, incomplete_reason};
 
 #[derive(Deserialize)]
@@ -109,24 +110,14 @@ impl ResponsesMapper {
         let kind = wire.kind.as_deref().or(event).unwrap_or("");
         match kind {
             "response.created" => self.meta(wire.response, out),
-            "response.output_text.delta" => {
-                if let Some(text) = wire.delta.filter(|t| !t.is_empty()) {
-                    out.push_back(Ok(ChatEvent::Content { choice: 0, text }));
-                }
-            }
+            "response.output_text.delta" => content(out, wire.delta),
             "response.reasoning_summary_text.delta" | "response.reasoning_text.delta" => {
                 let kind = if kind == "response.reasoning_text.delta" {
                     ReasoningKind::Text
                 } else {
                     ReasoningKind::Summary
                 };
-                if let Some(text) = wire.delta.filter(|t| !t.is_empty()) {
-                    out.push_back(Ok(ChatEvent::Reasoning {
-                        choice: 0,
-                        kind,
-                        text,
-                    }));
-                }
+                reasoning(out, kind, wire.delta);
             }
             "response.function_call_arguments.delta" => {
                 let index = wire.output_index.unwrap_or(0);
@@ -228,20 +219,8 @@ impl ResponsesMapper {
                 }
             }
             "reasoning" if done => {
-                if let Some(id) = item.id.filter(|i| !i.is_empty()) {
-                    out.push_back(Ok(ChatEvent::Reasoning {
-                        choice: 0,
-                        kind: ReasoningKind::Id,
-                        text: id,
-                    }));
-                }
-                if let Some(blob) = item.encrypted_content.filter(|b| !b.is_empty()) {
-                    out.push_back(Ok(ChatEvent::Reasoning {
-                        choice: 0,
-                        kind: ReasoningKind::Opaque,
-                        text: blob,
-                    }));
-                }
+                reasoning(out, ReasoningKind::Id, item.id);
+                reasoning(out, ReasoningKind::Opaque, item.encrypted_content);
             }
             _ => {}
         }
