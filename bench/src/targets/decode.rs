@@ -21,7 +21,8 @@ use crate::BenchError;
 use crate::report::{Report, Row, Verdict};
 use crate::stats::Samples;
 
-const READ_SIZE: usize = 16 * 1024;
+/// The size of one network read: every contender is fed the input in pieces of this many bytes.
+pub const READ_SIZE: usize = 16 * 1024;
 
 /// Which API's stream a row decodes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,7 +87,9 @@ struct TinyTextDelta {
     text: Option<String>,
 }
 
-fn ours(api: Api, input: &[u8]) -> usize {
+/// Ours: [`ChatEventDecoder`] (framing rules, chunk mapping into events) fed `input` in [`READ_SIZE`] pieces;
+/// returns the content bytes it decoded.
+pub fn ours(api: Api, input: &[u8]) -> usize {
     let mut decoder = ChatEventDecoder::new(api.dialect());
     let mut queue = EventQueue::new();
     let mut content = 0;
@@ -106,7 +109,9 @@ fn ours(api: Api, input: &[u8]) -> usize {
     content
 }
 
-fn limit(api: Api, input: &[u8]) -> usize {
+/// The limit: a memchr line splitter and a tiny struct holding only the content delta, fed `input` in
+/// [`READ_SIZE`] pieces; returns the content bytes it read.
+pub fn limit(api: Api, input: &[u8]) -> usize {
     let mut content = 0;
     let mut pending = Vec::with_capacity(2 * READ_SIZE);
     for piece in input.chunks(READ_SIZE) {
@@ -117,7 +122,9 @@ fn limit(api: Api, input: &[u8]) -> usize {
     content
 }
 
-fn eventsource_value(api: Api, runtime: &tokio::runtime::Runtime, input: &Bytes) -> usize {
+/// The common hand-rolled client: `eventsource-stream` and `serde_json::Value`, fed `input` in [`READ_SIZE`]
+/// pieces on `runtime`; returns the content bytes it read.
+pub fn eventsource_value(api: Api, runtime: &tokio::runtime::Runtime, input: &Bytes) -> usize {
     runtime.block_on(async {
         let pieces = (0..input.len()).step_by(READ_SIZE).map(|start| {
             Ok::<_, Infallible>(input.slice(start..(start + READ_SIZE).min(input.len())))

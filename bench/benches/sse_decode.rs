@@ -1,9 +1,6 @@
-//! SSE decoding throughput: our decoder + chunk mapping into `ChatEvent`s, against two baselines on the same
-//! input in the same run:
-//!
-//! - `limit`: a minimal memchr line splitter + `serde_json::from_slice` into a struct holding only the
-//!   content delta (no framing rules, no events): the practical ceiling;
-//! - `eventsource_value`: `eventsource-stream` + `serde_json::Value`, the common hand-rolled client.
+//! SSE decoding throughput on synthetic input, under criterion: the three contenders of the harness's decode
+//! row (`bench/src/targets/decode.rs`: ours, the limit, eventsource-stream + `serde_json::Value`) on the same
+//! input in the same run.
 //!
 //! The input is ≥ 10 MB of realistic Copilot chunks (~500 bytes, with `content_filter_offsets` and
 //! `content_filter_results` like the captured plain-text stream), fed in 16 KiB network-sized pieces.
@@ -14,14 +11,11 @@
 use std::hint::black_box;
 
 use bytes::Bytes;
-use copilot_api::{ChatEvent, ChatEventDecoder, Dialect, EventQueue};
+use copilot_bench::targets::decode::{Api, READ_SIZE, eventsource_value, limit, ours};
+use copilot_bench::targets::tiny_content_len;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use eventsource_stream::Eventsource;
-use futures_util::StreamExt;
-use serde::Deserialize;
 
 const TARGET_BYTES: usize = 10 * 1024 * 1024 + 1;
-const READ_SIZE: usize = 16 * 1024;
 
 fn synthetic_stream() -> Vec<u8> {
     let words = [
@@ -63,83 +57,12 @@ fn synthetic_stream() -> Vec<u8> {
     out
 }
 
-/// Ours: framing + chunk mapping into events, fed in network-sized reads.
-fn ours(input: &[u8]) -> usize {
-    let mut decoder = ChatEventDecoder::new(Dialect::ChatCompletions);
-    let mut queue = EventQueue::new();
-    let mut content = 0;
-    let mut drain = |queue: &mut EventQueue| {
-        for event in queue.drain(..) {
-            if let Ok(ChatEvent::Content { text, .. }) = event {
-                content += text.len();
-            }
-        }
-    };
-    for piece in input.chunks(READ_SIZE) {
-        decoder.feed(piece, &mut queue);
-        drain(&mut queue);
-    }
-    decoder.finish(&mut queue);
-    drain(&mut queue);
-    content
-}
-
-#[derive(Deserialize)]
-struct TinyChunk {
-    #[serde(default)]
-    choices: Vec<TinyChoice>,
-}
-
-#[derive(Deserialize)]
-struct TinyChoice {
-    #[serde(default)]
-    delta: Option<TinyDelta>,
-}
-
-#[derive(Deserialize)]
-struct TinyDelta {
-    #[serde(default)]
-    content: Option<String>,
-}
-
-/// The limit: split lines with memchr, parse `data: ` payloads into the tiny struct.
-fn limit(input: &[u8]) -> usize {
-    let mut content = 0;
-    for line in memchr::memchr_iter(b'\n', input).scan(0, |start, end| {
-        let line = &input[*start..end];
-        *start = end + 1;
-        Some(line)
-    }) {
-        let Some(data) = line.strip_prefix(b"data: ") else {
-            continue;
-        };
-        if data == b"[DONE]" {
-            break;
-        }
-        if let Ok(chunk) = serde_json::from_slice::<TinyChunk>(data) {
-            for choice in chunk.choices {
-                if let Some(text) = choice.delta.and_then(|d| d.content) {
-                    content += text.len();
-                }
-            }
-        }
-    }
-    content
-}
-
 /// Diagnostic: our SSE framing + the tiny struct (isolates framing cost from event mapping).
 fn framing_only(input: &[u8]) -> usize {
     let mut decoder = copilot_api::sse::SseDecoder::new();
     let mut content = 0;
-    let mut on_event = |event: copilot_api::sse::SseEvent<'_>| {
-        if let Ok(chunk) = serde_json::from_slice::<TinyChunk>(event.data) {
-            for choice in chunk.choices {
-                if let Some(text) = choice.delta.and_then(|d| d.content) {
-                    content += text.len();
-                }
-            }
-        }
-    };
+    let mut on_event =
+        |event: copilot_api::sse::SseEvent<'_>| content += tiny_content_len(event.data);
     for piece in input.chunks(READ_SIZE) {
         decoder
             .feed(piece, &mut on_event)
@@ -149,54 +72,31 @@ fn framing_only(input: &[u8]) -> usize {
     content
 }
 
-/// The common client: eventsource-stream + `serde_json::Value`.
-fn eventsource_value(runtime: &tokio::runtime::Runtime, input: &Bytes) -> usize {
-    runtime.block_on(async {
-        let pieces: Vec<Result<Bytes, std::convert::Infallible>> = (0..input.len())
-            .step_by(READ_SIZE)
-            .map(|start| Ok(input.slice(start..(start + READ_SIZE).min(input.len()))))
-            .collect();
-        let mut events = futures_util::stream::iter(pieces).eventsource();
-        let mut content = 0;
-        while let Some(Ok(event)) = events.next().await {
-            if event.data == "[DONE]" {
-                break;
-            }
-            if let Ok(value) = serde_json::from_str::<serde_json::Value>(&event.data)
-                && let Some(text) = value
-                    .pointer("/choices/0/delta/content")
-                    .and_then(|v| v.as_str())
-            {
-                content += text.len();
-            }
-        }
-        content
-    })
-}
-
 fn bench(c: &mut Criterion) {
     let input = synthetic_stream();
     let bytes = Bytes::from(input.clone());
-    let expected = limit(&input);
+    let expected = limit(Api::Chat, &input);
     assert_eq!(
-        ours(&input),
+        ours(Api::Chat, &input),
         expected,
         "ours and the limit must agree on the content"
     );
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
         .expect("runtime");
-    assert_eq!(eventsource_value(&runtime, &bytes), expected);
+    assert_eq!(eventsource_value(Api::Chat, &runtime, &bytes), expected);
 
     // `SSE_BENCH_DIAG=1` adds an interleaved min-of-N comparison and a framing-only variant.
     if std::env::var_os("SSE_BENCH_DIAG").is_some() {
         // Interleaved min-of-N timing: robust against other processes sharing the CPUs.
         let mut best = [f64::MAX; 3];
         for _ in 0..40 {
-            for (slot, run) in [ours as fn(&[u8]) -> usize, limit, framing_only]
-                .into_iter()
-                .enumerate()
-            {
+            let runs: [fn(&[u8]) -> usize; 3] = [
+                |input| ours(Api::Chat, input),
+                |input| limit(Api::Chat, input),
+                framing_only,
+            ];
+            for (slot, run) in runs.into_iter().enumerate() {
                 let start = std::time::Instant::now();
                 black_box(run(black_box(&input)));
                 best[slot] = best[slot].min(start.elapsed().as_secs_f64());
@@ -214,15 +114,19 @@ fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("sse_decode");
     group.throughput(Throughput::Bytes(input.len() as u64));
     group.sample_size(10);
-    group.bench_function("ours", |b| b.iter(|| black_box(ours(black_box(&input)))));
-    group.bench_function("limit", |b| b.iter(|| black_box(limit(black_box(&input)))));
+    group.bench_function("ours", |b| {
+        b.iter(|| black_box(ours(Api::Chat, black_box(&input))))
+    });
+    group.bench_function("limit", |b| {
+        b.iter(|| black_box(limit(Api::Chat, black_box(&input))))
+    });
     if std::env::var_os("SSE_BENCH_DIAG").is_some() {
         group.bench_function("diag_framing_only", |b| {
             b.iter(|| black_box(framing_only(black_box(&input))))
         });
     }
     group.bench_function("eventsource_value", |b| {
-        b.iter(|| black_box(eventsource_value(&runtime, black_box(&bytes))))
+        b.iter(|| black_box(eventsource_value(Api::Chat, &runtime, black_box(&bytes))))
     });
     group.finish();
 }
