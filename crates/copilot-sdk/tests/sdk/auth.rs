@@ -7,9 +7,7 @@ use copilot_mock::{Endpoint, Fault, FaultRule};
 use copilot_sdk::http::time::ManualClock;
 use copilot_sdk::{CopilotClient, SdkError, SessionConfig};
 
-use crate::common::{
-    Target, assert_echoes, mock, octocat_builder, octocat_session, requests, target,
-};
+use crate::common::{Target, assert_echoes, mock, mock_session, octocat_builder, requests, target};
 
 const CLASSIC_PAT: &str = "ghp_0123456789abcdefghijklmnopqrstuvwxyzAB";
 
@@ -110,8 +108,7 @@ async fn copilot_401_is_recovered_once() -> Result<(), SdkError> {
 
 #[tokio::test]
 async fn a_persistent_copilot_401_is_retried_only_once() -> Result<(), SdkError> {
-    let target = target().await;
-    let session = octocat_session(&target, SessionConfig::new().model("gpt-4.1")).await?;
+    let (target, session) = mock_session(SessionConfig::new().model("gpt-4.1")).await?;
     mock(&target).set_fault(FaultRule::new(
         Endpoint::ChatCompletions,
         Fault::status_text(401, "unauthorized: token expired"),

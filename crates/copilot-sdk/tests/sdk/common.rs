@@ -31,11 +31,16 @@ pub async fn target_with(config: MockConfig) -> Target {
 }
 
 /// A session of [`octocat_client`] with `config`.
-pub async fn octocat_session(
-    target: &Target,
-    config: SessionConfig,
-) -> Result<copilot_sdk::Session, SdkError> {
+pub async fn octocat_session(target: &Target, config: SessionConfig) -> Result<Session, SdkError> {
     octocat_client(target, None)?.create_session(config).await
+}
+
+/// A mock with the default configuration and a session of [`octocat_client`] on it with `config`; the
+/// target is returned too, and keeps the mock running.
+pub async fn mock_session(config: SessionConfig) -> Result<(Target, Session), SdkError> {
+    let target = target().await;
+    let session = octocat_session(&target, config).await?;
+    Ok((target, session))
 }
 
 /// The mock behind a target.
@@ -144,6 +149,17 @@ pub fn final_answer(events: &[SessionEvent]) -> Option<AssistantMessage> {
         SessionEvent::AssistantMessage(answer) => Some(answer.clone()),
         _ => None,
     })
+}
+
+/// The message deltas among a turn's events, in order.
+pub fn deltas(events: &[SessionEvent]) -> Vec<&str> {
+    events
+        .iter()
+        .filter_map(|event| match event {
+            SessionEvent::MessageDelta { content } => Some(content.as_str()),
+            _ => None,
+        })
+        .collect()
 }
 
 /// The tool results among a turn's events, in order.

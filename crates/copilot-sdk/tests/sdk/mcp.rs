@@ -15,7 +15,9 @@ use copilot_sdk::{
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 
-use crate::common::{Target, contents_of_role, octocat_session, requests, target, tool_results};
+use crate::common::{
+    Target, contents_of_role, mock_session, octocat_session, requests, target, tool_results,
+};
 
 /// The demo MCP server: the `mcp_tools` example binary, which cargo builds with the tests.
 pub fn demo_server_binary() -> PathBuf {
@@ -370,9 +372,7 @@ async fn a_call_past_the_servers_deadline_is_a_timeout_result_and_the_server_sta
 
 #[tokio::test]
 async fn the_session_tool_timeout_applies_to_mcp_calls_too() -> Result<(), SdkError> {
-    let target = target().await;
-    let session = octocat_session(
-        &target,
+    let (_target, session) = mock_session(
         approving()
             .mcp_server("demo", demo_server())
             .tool_timeout(Duration::from_millis(300)),
@@ -478,9 +478,7 @@ async fn dropping_the_session_kills_the_server_process() -> Result<(), SdkError>
 #[tokio::test]
 async fn two_servers_get_their_own_tools_and_a_name_used_twice_is_refused() -> Result<(), SdkError>
 {
-    let target = target().await;
-    let session = octocat_session(
-        &target,
+    let (target, session) = mock_session(
         approving()
             .mcp_server("one", demo_server())
             .mcp_server("two", demo_server()),
@@ -703,8 +701,7 @@ async fn the_reference_everything_server_from_npm_works_through_the_tool_loop()
             return Ok(());
         }
     };
-    let target = target().await;
-    let session = octocat_session(&target, approving().mcp_server("everything", server)).await?;
+    let (_target, session) = mock_session(approving().mcp_server("everything", server)).await?;
 
     let events = turn(&session, "Use everything-echo").await;
     assert_eq!(

@@ -7,24 +7,15 @@ use std::sync::Arc;
 use copilot_mock::{Endpoint, RequestLogEntry};
 use copilot_sdk::api::{ApiError, ContentBlock};
 use copilot_sdk::{
-    CopilotClient, HistoryEntry, MemorySessionStore, Message, PermissionHandler, SdkError, Session,
-    SessionConfig, Tool,
+    HistoryEntry, MemorySessionStore, Message, PermissionHandler, SdkError, SessionConfig,
+    SessionStore, Tool,
 };
 use serde_json::{Value, json};
 
-use crate::common::{Target, octocat_builder, requests, target};
-
-fn client(target: &Target, store: Option<&MemorySessionStore>) -> Result<CopilotClient, SdkError> {
-    let builder = octocat_builder(target);
-    match store {
-        Some(store) => builder.session_store(Arc::new(store.clone())).build(),
-        None => builder.build(),
-    }
-}
-
-async fn session(target: &Target, config: SessionConfig) -> Result<Session, SdkError> {
-    client(target, None)?.create_session(config).await
-}
+use crate::common::{
+    deltas, final_answer, mock_session, octocat_client, octocat_session as session, requests,
+    target,
+};
 
 fn weather_tool() -> Tool {
     Tool::new(
@@ -62,9 +53,7 @@ fn replayed_thinking(body: &Value) -> Vec<Value> {
 
 #[tokio::test]
 async fn a_claude_session_turn_goes_to_native_messages() -> Result<(), SdkError> {
-    let target = target().await;
-    let session = session(
-        &target,
+    let (target, session) = mock_session(
         SessionConfig::new()
             .model("claude-sonnet-4.5")
             .system_message("Be brief."),
@@ -100,8 +89,7 @@ async fn a_claude_session_turn_goes_to_native_messages() -> Result<(), SdkError>
 #[tokio::test]
 async fn a_claude_tool_loop_replays_thinking_and_tool_use_across_three_turns()
 -> Result<(), SdkError> {
-    let target = target().await;
-    let session = session(&target, thinking_tool_config()).await?;
+    let (target, session) = mock_session(thinking_tool_config()).await?;
     let first = session.send_and_wait("Use get_weather for Lisbon").await?;
     assert_eq!(first.tool_rounds, 1);
     session.send_and_wait("And what should I wear?").await?;
@@ -217,9 +205,9 @@ async fn a_forged_thinking_signature_is_sent_as_kept_and_refused() -> Result<(),
 #[tokio::test]
 async fn a_resumed_claude_session_replays_its_thinking_blocks() -> Result<(), SdkError> {
     let target = target().await;
-    let store = MemorySessionStore::new();
+    let store: Arc<dyn SessionStore> = Arc::new(MemorySessionStore::new());
     let config = || SessionConfig::new().model("claude-sonnet-4.5");
-    let session = client(&target, Some(&store))?
+    let session = octocat_client(&target, Some(store.clone()))?
         .create_session(config().session_id("thinker"))
         .await?;
     // "think" makes the mock's Claude think even without a thinking setting.
@@ -233,7 +221,7 @@ async fn a_resumed_claude_session_replays_its_thinking_blocks() -> Result<(), Sd
     );
     drop(session);
 
-    let resumed = client(&target, Some(&store))?
+    let resumed = octocat_client(&target, Some(store))?
         .resume_session("thinker", config())
         .await?;
     assert_eq!(resumed.history_entries()[1].thinking_blocks, kept);
@@ -293,25 +281,12 @@ async fn an_auto_model_session_that_picks_claude_goes_to_messages_with_its_token
 async fn a_non_streamed_claude_tool_turn_keeps_its_thinking_signature() -> Result<(), SdkError> {
     use copilot_sdk::SessionEvent;
     use futures_util::StreamExt;
-    let target = target().await;
-    let session = session(&target, thinking_tool_config().streaming(false)).await?;
+    let (target, session) = mock_session(thinking_tool_config().streaming(false)).await?;
     let events: Vec<SessionEvent> = session.send("Use get_weather for Lisbon").collect().await;
-    let answer = events
-        .iter()
-        .find_map(|e| match e {
-            SessionEvent::AssistantMessage(message) => Some(message.clone()),
-            _ => None,
-        })
-        .expect("a final message");
+    let answer = final_answer(&events).expect("a final message");
     assert_eq!(answer.tool_rounds, 1);
     // One whole delta per round (the tool round's text, then the answer).
-    let deltas: Vec<&str> = events
-        .iter()
-        .filter_map(|e| match e {
-            SessionEvent::MessageDelta { content } => Some(content.as_str()),
-            _ => None,
-        })
-        .collect();
+    let deltas = deltas(&events);
     assert_eq!(deltas.len(), 2, "{deltas:?}");
     assert_eq!(deltas[1], answer.content);
     assert!(answer.reasoning.is_some());
@@ -361,8 +336,7 @@ async fn a_non_streamed_claude_tool_turn_keeps_its_thinking_signature() -> Resul
 
 #[tokio::test]
 async fn claude_reasoning_is_not_replayed_to_a_responses_model() -> Result<(), SdkError> {
-    let target = target().await;
-    let session = session(&target, thinking_tool_config()).await?;
+    let (target, session) = mock_session(thinking_tool_config()).await?;
     session.send_and_wait("Use get_weather for Lisbon").await?;
     let entries = session.history_entries();
     let claude = entries
@@ -403,8 +377,7 @@ async fn claude_reasoning_is_not_replayed_to_a_responses_model() -> Result<(), S
 #[tokio::test]
 async fn switching_between_claude_and_a_chat_model_replays_the_history_on_each()
 -> Result<(), SdkError> {
-    let target = target().await;
-    let session = session(&target, thinking_tool_config()).await?;
+    let (target, session) = mock_session(thinking_tool_config()).await?;
     session.send_and_wait("Use get_weather for Lisbon").await?;
     session.set_model("gpt-4.1");
     assert_eq!(session.model(), "gpt-4.1");

@@ -8,7 +8,9 @@ use copilot_sdk::{
 };
 use serde_json::{Value, json};
 
-use crate::common::{Target, octocat_client, octocat_session as session, requests, target};
+use crate::common::{
+    Target, mock_session, octocat_client, octocat_session as session, requests, target,
+};
 
 fn seeded(model: &str, system: impl Into<SystemMessage>) -> SessionConfig {
     SessionConfig::new()
@@ -31,8 +33,7 @@ fn last_body(target: &Target, endpoint: Endpoint) -> Value {
 #[tokio::test]
 async fn system_message_append_joins_the_history_base_on_chat_completions() -> Result<(), SdkError>
 {
-    let target = target().await;
-    let session = session(&target, seeded("gpt-4.1", "Mine.")).await?;
+    let (target, session) = mock_session(seeded("gpt-4.1", "Mine.")).await?;
     session.send_and_wait("now").await?;
     assert_eq!(
         last_body(&target, Endpoint::ChatCompletions)["messages"],
@@ -51,8 +52,8 @@ async fn system_message_append_joins_the_history_base_on_chat_completions() -> R
 #[tokio::test]
 async fn system_message_replace_drops_the_history_base_on_chat_completions() -> Result<(), SdkError>
 {
-    let target = target().await;
-    let session = session(&target, seeded("gpt-4.1", SystemMessage::replace("Mine."))).await?;
+    let (target, session) =
+        mock_session(seeded("gpt-4.1", SystemMessage::replace("Mine."))).await?;
     session.send_and_wait("now").await?;
     assert_eq!(
         last_body(&target, Endpoint::ChatCompletions)["messages"],
@@ -251,8 +252,7 @@ async fn a_large_png_is_downscaled_below_the_models_vision_limit() -> Result<(),
     const LIMIT: usize = 3_145_728;
     let (png, width, height) = large_png();
     assert!(png.len() > LIMIT, "the fixture must be over the limit");
-    let target = target().await;
-    let session = session(&target, SessionConfig::new().model("gpt-4.1")).await?;
+    let (target, session) = mock_session(SessionConfig::new().model("gpt-4.1")).await?;
     session
         .send_and_wait(
             MessageOptions::new("What is this?")

@@ -10,28 +10,17 @@ use copilot_sdk::{
 use futures_util::StreamExt;
 
 use crate::common::{
-    FirstSleepOnly, Target, contents_of_role, mock, octocat_builder, octocat_session as session,
-    requests, target, target_with,
+    FirstSleepOnly, Target, contents_of_role, deltas, final_answer, mock, mock_session,
+    octocat_builder, octocat_session as session, requests, target, target_with,
 };
 
 #[tokio::test]
 async fn send_streams_deltas_usage_final_message_then_idle() -> Result<(), SdkError> {
-    let target = target().await;
-    let session = session(&target, SessionConfig::new().model("gpt-4.1")).await?;
+    let (_target, session) = mock_session(SessionConfig::new().model("gpt-4.1")).await?;
     let events: Vec<SessionEvent> = session.send("Stream please").collect().await;
 
-    let deltas: String = events
-        .iter()
-        .filter_map(|e| match e {
-            SessionEvent::MessageDelta { content } => Some(content.as_str()),
-            _ => None,
-        })
-        .collect();
-    let final_message = events.iter().find_map(|e| match e {
-        SessionEvent::AssistantMessage(message) => Some(message.clone()),
-        _ => None,
-    });
-    let final_message = final_message.expect("a final message");
+    let deltas: String = deltas(&events).concat();
+    let final_message = final_answer(&events).expect("a final message");
     assert_eq!(deltas, final_message.content);
     assert!(deltas.contains("Stream please"));
     assert!(events.iter().any(|e| matches!(e, SessionEvent::Usage(_))));
@@ -56,9 +45,7 @@ async fn send_streams_deltas_usage_final_message_then_idle() -> Result<(), SdkEr
 
 #[tokio::test]
 async fn responses_only_models_route_through_responses() -> Result<(), SdkError> {
-    let target = target().await;
-    let session = session(
-        &target,
+    let (target, session) = mock_session(
         SessionConfig::new()
             .model("gpt-5.3-codex")
             .reasoning_effort(ReasoningEffort::Low)
@@ -144,8 +131,7 @@ async fn reasoning_ids_live_beside_the_history_messages_not_inside_them() -> Res
 
 #[tokio::test]
 async fn set_model_switches_endpoint_and_keeps_history() -> Result<(), SdkError> {
-    let target = target().await;
-    let session = session(&target, SessionConfig::new().model("gpt-4.1")).await?;
+    let (target, session) = mock_session(SessionConfig::new().model("gpt-4.1")).await?;
     session.send_and_wait("one").await?;
     session.set_model("gpt-5.3-codex");
     assert_eq!(session.model(), "gpt-5.3-codex");
@@ -158,14 +144,10 @@ async fn set_model_switches_endpoint_and_keeps_history() -> Result<(), SdkError>
 
 #[tokio::test]
 async fn seeded_history_is_sent_before_the_prompt() -> Result<(), SdkError> {
-    let target = target().await;
-    let session = session(
-        &target,
-        SessionConfig::new().model("gpt-4.1").history([
-            Message::user("earlier"),
-            Message::assistant("earlier answer"),
-        ]),
-    )
+    let (target, session) = mock_session(SessionConfig::new().model("gpt-4.1").history([
+        Message::user("earlier"),
+        Message::assistant("earlier answer"),
+    ]))
     .await?;
     session.send_and_wait("now").await?;
     let body = requests(&target, Endpoint::ChatCompletions)[0]
@@ -268,8 +250,7 @@ async fn a_timed_out_turn_is_parked_and_resumed_without_resending() -> Result<()
 
 #[tokio::test]
 async fn abort_ends_the_running_turn() -> Result<(), SdkError> {
-    let target = target().await;
-    let session = session(&target, SessionConfig::new().model("gpt-4.1")).await?;
+    let (_target, session) = mock_session(SessionConfig::new().model("gpt-4.1")).await?;
     let mut events = session.send("long answer 50");
     let mut saw_delta = false;
     let mut outcome = None;
@@ -295,8 +276,7 @@ async fn abort_ends_the_running_turn() -> Result<(), SdkError> {
 
 #[tokio::test]
 async fn model_errors_surface_typed() -> Result<(), SdkError> {
-    let target = target().await;
-    let session = session(&target, SessionConfig::new().model("no-such-model")).await?;
+    let (target, session) = mock_session(SessionConfig::new().model("no-such-model")).await?;
     let error = session
         .send_and_wait("hi")
         .await
@@ -365,8 +345,7 @@ async fn schemars_derived_schemas_for_output_and_tools() -> Result<(), SdkError>
 
 #[tokio::test]
 async fn o_series_summaries_are_the_answers_reasoning() -> Result<(), SdkError> {
-    let target = target().await;
-    let session = session(&target, SessionConfig::new().model("o4-mini")).await?;
+    let (_target, session) = mock_session(SessionConfig::new().model("o4-mini")).await?;
     let answer = session.send_and_wait("Think first").await?;
     let reasoning = answer.reasoning.expect("cot_summary is kept");
     assert!(reasoning.contains("Reasoning"), "{reasoning}");
@@ -376,27 +355,11 @@ async fn o_series_summaries_are_the_answers_reasoning() -> Result<(), SdkError> 
 
 #[tokio::test]
 async fn a_non_streaming_session_asks_for_the_whole_answer_at_once() -> Result<(), SdkError> {
-    let target = target().await;
-    let session = session(
-        &target,
-        SessionConfig::new().model("gpt-4.1").streaming(false),
-    )
-    .await?;
+    let (target, session) =
+        mock_session(SessionConfig::new().model("gpt-4.1").streaming(false)).await?;
     let events: Vec<SessionEvent> = session.send("All at once").collect().await;
-    let deltas: Vec<&str> = events
-        .iter()
-        .filter_map(|e| match e {
-            SessionEvent::MessageDelta { content } => Some(content.as_str()),
-            _ => None,
-        })
-        .collect();
-    let answer = events
-        .iter()
-        .find_map(|e| match e {
-            SessionEvent::AssistantMessage(message) => Some(message.clone()),
-            _ => None,
-        })
-        .expect("a final message");
+    let deltas = deltas(&events);
+    let answer = final_answer(&events).expect("a final message");
     assert_eq!(
         deltas,
         [answer.content.as_str()],
@@ -426,12 +389,8 @@ async fn a_non_streaming_session_asks_for_the_whole_answer_at_once() -> Result<(
 
 #[tokio::test]
 async fn a_non_streamed_o_series_answer_keeps_its_summary() -> Result<(), SdkError> {
-    let target = target().await;
-    let session = session(
-        &target,
-        SessionConfig::new().model("o4-mini").streaming(false),
-    )
-    .await?;
+    let (_target, session) =
+        mock_session(SessionConfig::new().model("o4-mini").streaming(false)).await?;
     let answer = session.send_and_wait("Think first").await?;
     assert!(answer.reasoning.is_some(), "{answer:?}");
     Ok(())
@@ -499,8 +458,7 @@ fn chat_models_and_tokens(target: &Target) -> Vec<(String, Option<String>)> {
 #[tokio::test]
 async fn the_auto_model_sends_turns_to_copilots_choice_with_its_session_token()
 -> Result<(), SdkError> {
-    let target = target().await;
-    let session = session(&target, SessionConfig::new().model("auto")).await?;
+    let (target, session) = mock_session(SessionConfig::new().model("auto")).await?;
     let first = session.send_and_wait("Hello").await?;
     let second = session.send_and_wait("Again").await?;
 
@@ -579,8 +537,7 @@ fn last_prompts(target: &Target) -> Vec<String> {
 
 #[tokio::test]
 async fn rewind_and_truncate_shape_what_the_next_turn_sends() -> Result<(), SdkError> {
-    let target = target().await;
-    let session = session(&target, SessionConfig::new().model("gpt-4.1")).await?;
+    let (target, session) = mock_session(SessionConfig::new().model("gpt-4.1")).await?;
     for prompt in ["one", "two", "three"] {
         session.send_and_wait(prompt).await?;
     }

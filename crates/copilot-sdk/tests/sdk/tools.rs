@@ -13,7 +13,10 @@ use copilot_sdk::{
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 
-use crate::common::{answering_tool, counting_tool, octocat_session as session, requests, target};
+use crate::common::{
+    answering_tool, counting_tool, final_answer, mock_session, octocat_session as session,
+    requests, target, tool_results,
+};
 
 fn city_schema() -> Value {
     json!({"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]})
@@ -83,26 +86,14 @@ async fn two_parallel_tool_calls_from_claude_round_trip() -> Result<(), SdkError
         tool_kinds,
         ["tool.execution_start", "tool.execution_complete"]
     );
-    let results: Vec<&ToolCallResult> = events
-        .iter()
-        .filter_map(|e| match e {
-            SessionEvent::ToolResult { result, .. } => Some(result),
-            _ => None,
-        })
-        .collect();
+    let results = tool_results(&events);
     assert_eq!(results.len(), 2);
     assert!(
         results
             .iter()
             .all(|r| matches!(r, ToolCallResult::Success(_)))
     );
-    let answer = events
-        .iter()
-        .find_map(|e| match e {
-            SessionEvent::AssistantMessage(m) => Some(m.clone()),
-            _ => None,
-        })
-        .expect("final answer");
+    let answer = final_answer(&events).expect("final answer");
     assert_eq!(answer.tool_rounds, 1);
     assert!(
         answer.content.contains("The tool results were"),
@@ -307,6 +298,14 @@ async fn a_panicking_or_unknown_tool_never_crashes_the_session() -> Result<(), S
     Ok(())
 }
 
+/// The mock's `claude-tool-caller` (it calls `read_file` and `run_in_terminal`, tools the session does not
+/// have), with those calls handed back to the caller.
+fn return_to_caller() -> SessionConfig {
+    SessionConfig::new()
+        .model("claude-tool-caller")
+        .unknown_tool_policy(UnknownToolPolicy::ReturnToCaller)
+}
+
 /// The ids of the assistant's tool calls and of the tool results, in a request body's order.
 fn calls_and_results(body: &Value) -> (Vec<String>, Vec<String>) {
     let messages = body["messages"].as_array().expect("messages");
@@ -326,14 +325,7 @@ fn calls_and_results(body: &Value) -> (Vec<String>, Vec<String>) {
 
 #[tokio::test]
 async fn return_to_caller_ends_the_turn_after_one_request_with_the_calls() -> Result<(), SdkError> {
-    let target = target().await;
-    let session = session(
-        &target,
-        SessionConfig::new()
-            .model("claude-tool-caller")
-            .unknown_tool_policy(UnknownToolPolicy::ReturnToCaller),
-    )
-    .await?;
+    let (target, session) = mock_session(return_to_caller()).await?;
     let events: Vec<SessionEvent> = session.send("What is in this repository?").collect().await;
     assert!(
         !events.iter().any(|e| matches!(
@@ -342,13 +334,7 @@ async fn return_to_caller_ends_the_turn_after_one_request_with_the_calls() -> Re
         )),
         "nothing runs: {events:?}"
     );
-    let answer = events
-        .iter()
-        .find_map(|e| match e {
-            SessionEvent::AssistantMessage(m) => Some(m.clone()),
-            _ => None,
-        })
-        .expect("an answer");
+    let answer = final_answer(&events).expect("an answer");
     assert_eq!(answer.finish_reason, Some(FinishReason::ToolCalls));
     assert_eq!(answer.tool_rounds, 0);
     let calls: Vec<(&str, Value)> = answer
@@ -408,14 +394,7 @@ async fn return_to_caller_ends_the_turn_after_one_request_with_the_calls() -> Re
 
 #[tokio::test]
 async fn tool_results_for_calls_that_are_not_pending_are_refused() -> Result<(), SdkError> {
-    let target = target().await;
-    let session = session(
-        &target,
-        SessionConfig::new()
-            .model("claude-tool-caller")
-            .unknown_tool_policy(UnknownToolPolicy::ReturnToCaller),
-    )
-    .await?;
+    let (target, session) = mock_session(return_to_caller()).await?;
     let error = session
         .send_tool_results_and_wait([("call_1".to_owned(), ToolCallResult::Success("x".into()))])
         .await
@@ -434,9 +413,7 @@ async fn tool_results_for_calls_that_are_not_pending_are_refused() -> Result<(),
 
 #[tokio::test]
 async fn unknown_tools_get_an_error_result_by_default_and_the_cap_holds() -> Result<(), SdkError> {
-    let target = target().await;
-    let session = session(
-        &target,
+    let (target, session) = mock_session(
         SessionConfig::new()
             .model("claude-tool-caller")
             .max_tool_rounds(2),
@@ -471,10 +448,8 @@ async fn return_to_caller_still_runs_known_tools_under_the_round_cap() -> Result
     let tool = |name: &str| counting_tool(&runs, name, "A tool", city_schema(), "done");
     let session = session(
         &target,
-        SessionConfig::new()
-            .model("claude-tool-caller")
+        return_to_caller()
             .tools([tool("get_weather"), tool("get_time")])
-            .unknown_tool_policy(UnknownToolPolicy::ReturnToCaller)
             .max_tool_rounds(2)
             .on_permission_request(PermissionHandler::approve_all()),
     )
@@ -540,13 +515,8 @@ async fn session_usage_sums_tokens_and_cost_over_every_round_and_turn() -> Resul
                 expected_prompt += usage.prompt_tokens;
                 expected_requests += 1;
             }
-            let answer = events
-                .iter()
-                .find_map(|e| match e {
-                    SessionEvent::AssistantMessage(message) => Some(message.clone()),
-                    _ => None,
-                })
-                .unwrap_or_else(|| panic!("{model}: an answer in {events:?}"));
+            let answer =
+                final_answer(&events).unwrap_or_else(|| panic!("{model}: an answer in {events:?}"));
             assert!(turn_nano > 0, "{model}: the mock reports usage");
             assert_eq!(
                 answer.cost.as_ref().map(|c| c.total_nano_aiu),

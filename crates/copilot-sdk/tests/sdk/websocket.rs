@@ -6,7 +6,7 @@ use copilot_sdk::{PermissionHandler, SdkError, SessionConfig};
 use serde_json::json;
 
 use crate::common::{
-    answering_tool, mock, octocat_session as session, requests, target, target_with,
+    answering_tool, mock, mock_session, octocat_session as session, requests, target, target_with,
 };
 
 /// A model served by `/responses` that lists `ws:/responses`.
@@ -21,8 +21,7 @@ fn socket_turns(target: &crate::common::Target) -> Vec<copilot_mock::RequestLogE
 
 #[tokio::test]
 async fn a_session_reuses_one_socket_for_three_turns() -> Result<(), SdkError> {
-    let target = target().await;
-    let session = session(&target, SessionConfig::new().model(MODEL)).await?;
+    let (target, session) = mock_session(SessionConfig::new().model(MODEL)).await?;
     for prompt in ["one", "two", "three"] {
         let answer = session.send_and_wait(prompt).await?;
         assert!(answer.content.contains(prompt), "{answer:?}");
@@ -104,8 +103,8 @@ async fn a_refused_upgrade_falls_back_to_http_and_says_so() -> Result<(), SdkErr
 
 #[tokio::test]
 async fn websocket_false_keeps_a_session_on_http() -> Result<(), SdkError> {
-    let target = target().await;
-    let session = session(&target, SessionConfig::new().model(MODEL).websocket(false)).await?;
+    let (target, session) =
+        mock_session(SessionConfig::new().model(MODEL).websocket(false)).await?;
     session.send_and_wait("plain http").await?;
     session.send_and_wait("still http").await?;
     let mock = mock(&target);
