@@ -258,10 +258,21 @@ fn assert_one_user_request(mock: &TestMock, expected_total: usize) {
     );
 }
 
+/// Runs `chat <flags> --model claude-tool-caller "What is here?"` (the `nth` CLI turn against `mock`) and
+/// checks that it sent exactly one more request, as the user's.
+fn ask_the_tool_caller(mock: &TestMock, flags: &[&str], nth: usize) -> std::process::Output {
+    let mut args = vec!["chat"];
+    args.extend_from_slice(flags);
+    args.extend(["--model", "claude-tool-caller", "What is here?"]);
+    let output = mock.run_ok(&args);
+    assert_one_user_request(mock, nth);
+    output
+}
+
 #[test]
 fn chat_hands_tool_calls_back_after_one_request() {
     let mock = TestMock::signed_in();
-    let output = mock.run_ok(&["chat", "--model", "claude-tool-caller", "What is here?"]);
+    let output = ask_the_tool_caller(&mock, &[], 1);
     assert_eq!(
         text(&output.stdout),
         "I'll use read_file and run_in_terminal to answer that.\n\
@@ -269,34 +280,17 @@ fn chat_hands_tool_calls_back_after_one_request() {
          read_file {\"path\":\"README.md\"}\n  \
          run_in_terminal {\"command\":\"cargo test\"}\n"
     );
-    assert_one_user_request(&mock, 1);
 
-    let output = mock.run_ok(&[
-        "chat",
-        "--json",
-        "--model",
-        "claude-tool-caller",
-        "What is here?",
-    ]);
-    let answer = one_json_object(&output);
+    let answer = one_json_object(&ask_the_tool_caller(&mock, &["--json"], 2));
     assert_returned_calls(&answer);
     assert_eq!(
         answer["content"],
         "I'll use read_file and run_in_terminal to answer that."
     );
-    assert_one_user_request(&mock, 2);
 
     // Not streamed: Copilot splits Claude's text and calls into two choices; both still arrive.
-    let output = mock.run_ok(&[
-        "chat",
-        "--json",
-        "--no-stream",
-        "--model",
-        "claude-tool-caller",
-        "What is here?",
-    ]);
+    let output = ask_the_tool_caller(&mock, &["--json", "--no-stream"], 3);
     assert_returned_calls(&serde_json::from_slice(&output.stdout).unwrap());
-    assert_one_user_request(&mock, 3);
 }
 
 #[test]
