@@ -1,5 +1,6 @@
 //! What every model endpoint shares: the request as one extractor ([`ApiCall`]), the timed upstream call
-//! ([`timed`]) and the answer from a chat stream, streamed or collected ([`Reply::chat_stream`]).
+//! ([`timed`]), a chat-style turn sent to the model's chat endpoint ([`stream_chat`]) and the answer from a
+//! chat stream, streamed or collected ([`Reply::chat_stream`]).
 
 use std::future::Future;
 
@@ -7,7 +8,9 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, RequestExt};
 use bytes::Bytes;
-use copilot_api::{ApiError, ChatStream, CollectedChat, CopilotApiClient};
+use copilot_api::{
+    ApiError, ChatRequest, ChatRoute, ChatStream, CollectedChat, CopilotApiClient, RequestOptions,
+};
 use http::HeaderMap;
 use serde_json::Value;
 
@@ -15,7 +18,9 @@ use crate::encode::{Encoder, Meter, sse_response};
 use crate::error::{Dialect, Failure};
 use crate::openai::UpstreamTimer;
 use crate::openai::chat::json_response;
+use crate::routing::Resolved;
 use crate::server::{Caller, Gateway, RequestLog};
+use crate::translate::chat_to_responses;
 
 /// One request to a model endpoint, as the access check left it: the gateway, who is calling, the request's
 /// log record, the caller's headers and the raw body.
@@ -80,6 +85,43 @@ pub(crate) async fn timed<T>(
     let outcome = call.await;
     timer.stop(log, endpoint);
     outcome.map_err(|e| Failure::from_api(&e))
+}
+
+/// Streams a chat-style turn to the model's chat endpoint: `/responses`, with the request converted, for a
+/// model that lists only that; `/chat/completions` otherwise. A model with no chat endpoint (an embeddings
+/// model) is refused with a 400 `unsupported_api_for_model` saying it cannot be used for `caller_api`
+/// (`chat`, `responses`, `messages`).
+pub(crate) async fn stream_chat(
+    api: &CopilotApiClient,
+    log: &RequestLog,
+    resolved: &Resolved,
+    chat: ChatRequest,
+    options: RequestOptions,
+    caller_api: &str,
+) -> Result<ChatStream, Failure> {
+    match resolved.chat_route() {
+        ChatRoute::Responses => {
+            timed(
+                log,
+                "/responses",
+                api.responses_stream_with(chat_to_responses(chat), options),
+            )
+            .await
+        }
+        ChatRoute::ChatCompletions | ChatRoute::Messages => {
+            timed(
+                log,
+                "/chat/completions",
+                api.chat_stream_with(chat, options),
+            )
+            .await
+        }
+        ChatRoute::Unsupported | _ => Err(Failure::bad_request(format!(
+            "model `{}` cannot be used for {caller_api} (it lists no chat endpoint; is it an embeddings model?)",
+            resolved.id
+        ))
+        .code("unsupported_api_for_model")),
+    }
 }
 
 /// How an answer goes back: the request's log record, the caller's dialect and the headers every answer

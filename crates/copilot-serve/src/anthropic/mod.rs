@@ -6,16 +6,15 @@ pub(crate) mod request;
 use axum::Extension;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use copilot_api::{ChatRoute, Initiator};
+use copilot_api::Initiator;
 use http::{HeaderName, HeaderValue};
 use serde_json::{Value, json};
 
 use crate::encode::anthropic::{MessagesEvents, message};
 use crate::error::{Dialect, Failure};
-use crate::handler::{ApiCall, Reply, timed};
+use crate::handler::{ApiCall, Reply, stream_chat};
 use crate::openai::{model_headers, parse_body, request_options, resolve_model};
 use crate::server::RequestLog;
-use crate::translate::chat_to_responses;
 use request::{InContent, MessagesRequest, System, to_chat};
 
 /// Messages, streamed or not, for any model Copilot lists: natively on Copilot's `/v1/messages` for the
@@ -57,31 +56,7 @@ async fn run(call: &ApiCall) -> Result<Response, Failure> {
         return native::forward(&api, call, options, log).await;
     }
     let chat = to_chat(&request, &resolved.id, resolved.info.as_ref())?;
-    let upstream = match resolved.chat_route() {
-        ChatRoute::Responses => {
-            timed(
-                log,
-                "/responses",
-                api.responses_stream_with(chat_to_responses(chat), options),
-            )
-            .await?
-        }
-        ChatRoute::ChatCompletions | ChatRoute::Messages => {
-            timed(
-                log,
-                "/chat/completions",
-                api.chat_stream_with(chat, options),
-            )
-            .await?
-        }
-        _ => {
-            return Err(Failure::bad_request(format!(
-                "model `{}` cannot be used for messages (it lists no chat endpoint)",
-                resolved.id
-            ))
-            .code("unsupported_api_for_model"));
-        }
-    };
+    let upstream = stream_chat(&api, log, &resolved, chat, options, "messages").await?;
     let reply = Reply {
         log,
         dialect: Dialect::Anthropic,

@@ -9,8 +9,7 @@ use super::{model_headers, parse_body, request_options, resolve_model};
 use crate::encode::chat::{ChatChunks, completion};
 use crate::encode::{COST_HEADER, Meter, now_secs};
 use crate::error::{Dialect, Failure};
-use crate::handler::{ApiCall, Reply, timed};
-use crate::translate::chat_to_responses;
+use crate::handler::{ApiCall, Reply, stream_chat, timed};
 
 /// Chat completions, streamed or not, for any model: chat models directly, responses-only models through
 /// `/responses` with the answer translated back.
@@ -38,23 +37,7 @@ async fn run(call: &ApiCall) -> Result<Response, Failure> {
     };
     let chunks = ChatChunks::new(&resolved.id, include_usage);
     let upstream = match resolved.chat_route() {
-        ChatRoute::Responses => {
-            timed(
-                log,
-                "/responses",
-                api.responses_stream_with(chat_to_responses(request), options),
-            )
-            .await?
-        }
-        ChatRoute::ChatCompletions | ChatRoute::Messages if stream => {
-            timed(
-                log,
-                "/chat/completions",
-                api.chat_stream_with(request, options),
-            )
-            .await?
-        }
-        ChatRoute::ChatCompletions | ChatRoute::Messages => {
+        ChatRoute::ChatCompletions | ChatRoute::Messages if !stream => {
             let answer = timed(log, "/chat/completions", api.chat_with(request, options)).await?;
             let cost = answer.copilot_usage().map(|u| u.total_nano_aiu);
             let meter = Meter::new(answer.usage.clone(), cost);
@@ -62,13 +45,7 @@ async fn run(call: &ApiCall) -> Result<Response, Failure> {
             complete_chat_object(&mut body, &resolved.id);
             return Ok(reply.json(meter, body));
         }
-        ChatRoute::Unsupported | _ => {
-            return Err(Failure::bad_request(format!(
-                "model `{}` cannot be used for chat (it lists no chat endpoint; is it an embeddings model?)",
-                resolved.id
-            ))
-            .code("unsupported_api_for_model"));
-        }
+        _ => stream_chat(&api, log, &resolved, request, options, "chat").await?,
     };
     reply
         .chat_stream(upstream, stream, chunks, |collected| {

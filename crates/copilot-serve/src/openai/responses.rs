@@ -1,7 +1,7 @@
 //! `POST /v1/responses` (and `/v1/responses/compact`, which Copilot does not offer).
 
 use axum::response::{IntoResponse, Response};
-use copilot_api::{ChatRoute, ResponsesRequest};
+use copilot_api::ResponsesRequest;
 use http::StatusCode;
 use serde_json::{Value, json};
 
@@ -9,7 +9,7 @@ use super::{model_headers, request_options, resolve_model};
 use crate::encode::responses::{ResponsesEvents, response};
 use crate::encode::{Meter, now_secs};
 use crate::error::{Dialect, Failure};
-use crate::handler::{ApiCall, Reply, timed};
+use crate::handler::{ApiCall, Reply, stream_chat, timed};
 use crate::translate::{normalize_responses_body, responses_to_chat};
 
 /// The Responses API, streamed or not: models listing `/responses` directly, chat-only models through
@@ -63,23 +63,8 @@ async fn run(call: &ApiCall) -> Result<Response, Failure> {
         )
         .await?
     } else {
-        match resolved.chat_route() {
-            ChatRoute::ChatCompletions | ChatRoute::Messages => {}
-            _ => {
-                return Err(Failure::bad_request(format!(
-                    "model `{}` cannot be used for responses (it lists no chat endpoint)",
-                    resolved.id
-                ))
-                .code("unsupported_api_for_model"));
-            }
-        }
         let chat = responses_to_chat(request);
-        timed(
-            log,
-            "/chat/completions",
-            api.chat_stream_with(chat, options),
-        )
-        .await?
+        stream_chat(&api, log, &resolved, chat, options, "responses").await?
     };
     reply
         .chat_stream(

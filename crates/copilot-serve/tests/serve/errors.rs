@@ -62,6 +62,43 @@ async fn unknown_models_fail_upstream_in_the_callers_dialect() {
     assert_eq!(body["error"]["type"], "invalid_request_error");
 }
 
+/// An embeddings model lists no chat endpoint: every chat-style API refuses it with a 400 that says so,
+/// before anything is sent upstream.
+#[tokio::test]
+async fn an_embeddings_model_is_refused_by_every_chat_api() {
+    let h = Harness::start().await;
+    let model = "text-embedding-3-small";
+    let cases = [
+        ("/v1/chat/completions", "chat", user_says(model, "hi")),
+        (
+            "/v1/chat/completions",
+            "chat",
+            json!({"model": model, "stream": true, "messages": [{"role": "user", "content": "hi"}]}),
+        ),
+        (
+            "/v1/responses",
+            "responses",
+            json!({"model": model, "stream": true, "input": "hi"}),
+        ),
+        (
+            "/v1/messages",
+            "messages",
+            json!({"model": model, "max_tokens": 16, "messages": [{"role": "user", "content": "hi"}]}),
+        ),
+    ];
+    for (path, api, body) in cases {
+        let (status, _, answer) = h.post_json(path, &body).await;
+        assert_eq!(status, 400, "{path} {body}: {answer}");
+        let message = answer["error"]["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains(&format!("`{model}` cannot be used for {api}")),
+            "{path} {body}: {answer}"
+        );
+    }
+    assert!(h.upstream(Endpoint::ChatCompletions).is_empty());
+    assert!(h.upstream(Endpoint::Responses).is_empty());
+}
+
 #[tokio::test]
 async fn a_mid_stream_error_ends_the_stream_with_an_error_object() {
     let h = Harness::start().await;
