@@ -28,6 +28,17 @@ fn prompt_filter_results() -> Value {
     json!([{"content_filter_results": filter_results(), "prompt_index": 0}])
 }
 
+/// Text of the last `"role": "user"` entry of `messages` (chat messages or Responses input items), empty when
+/// there is none.
+pub(crate) fn last_user_text(messages: &[Value]) -> String {
+    messages
+        .iter()
+        .rev()
+        .find(|m| m.get("role").and_then(Value::as_str) == Some("user"))
+        .map(|m| content_text(m.get("content")))
+        .unwrap_or_default()
+}
+
 /// Text of a message's `content` (string or parts).
 pub(crate) fn content_text(content: Option<&Value>) -> String {
     match content {
@@ -365,12 +376,7 @@ pub(crate) async fn completions(State(shared): State<Arc<Shared>>, call: Copilot
         .into_iter()
         .rev()
         .collect();
-    let prompt = messages
-        .iter()
-        .rev()
-        .find(|m| m.get("role").and_then(Value::as_str) == Some("user"))
-        .map(|m| content_text(m.get("content")))
-        .unwrap_or_default();
+    let prompt = last_user_text(messages);
     let tools = ToolDef::declared(request, "/function", "parameters");
     let calls = if model.always_calls_tools {
         script::insistent_tool_calls(&tools)

@@ -34,12 +34,7 @@ fn read_input(input: Option<&Value>) -> (String, Vec<String>, bool) {
                 .into_iter()
                 .rev()
                 .collect();
-            let prompt = items
-                .iter()
-                .rev()
-                .find(|i| i.get("role").and_then(Value::as_str) == Some("user"))
-                .map(|i| super::chat::content_text(i.get("content")))
-                .unwrap_or_default();
+            let prompt = super::chat::last_user_text(items);
             let last_is_user = outputs.is_empty();
             (prompt, outputs, last_is_user)
         }
