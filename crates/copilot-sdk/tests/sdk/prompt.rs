@@ -30,6 +30,21 @@ fn last_body(target: &Target, endpoint: Endpoint) -> Value {
         .expect("a JSON request body")
 }
 
+/// Sends "now" in a new [`seeded`] session of `model` with `system`; the body of the request it made to
+/// `endpoint`.
+async fn seeded_turn(
+    target: &Target,
+    model: &str,
+    system: impl Into<SystemMessage>,
+    endpoint: Endpoint,
+) -> Result<Value, SdkError> {
+    session(target, seeded(model, system))
+        .await?
+        .send_and_wait("now")
+        .await?;
+    Ok(last_body(target, endpoint))
+}
+
 #[tokio::test]
 async fn system_message_append_joins_the_history_base_on_chat_completions() -> Result<(), SdkError>
 {
@@ -70,9 +85,7 @@ async fn system_message_replace_drops_the_history_base_on_chat_completions() -> 
 #[tokio::test]
 async fn system_message_modes_set_responses_instructions() -> Result<(), SdkError> {
     let target = target().await;
-    let append = session(&target, seeded("gpt-5.3-codex", "Mine.")).await?;
-    append.send_and_wait("now").await?;
-    let body = last_body(&target, Endpoint::Responses);
+    let body = seeded_turn(&target, "gpt-5.3-codex", "Mine.", Endpoint::Responses).await?;
     assert_eq!(body["instructions"], "Base.\n\nMine.");
     assert_eq!(
         body["input"],
@@ -83,13 +96,8 @@ async fn system_message_modes_set_responses_instructions() -> Result<(), SdkErro
         ])
     );
 
-    let replace = session(
-        &target,
-        seeded("gpt-5.3-codex", SystemMessage::replace("Mine.")),
-    )
-    .await?;
-    replace.send_and_wait("now").await?;
-    let body = last_body(&target, Endpoint::Responses);
+    let replace = SystemMessage::replace("Mine.");
+    let body = seeded_turn(&target, "gpt-5.3-codex", replace, Endpoint::Responses).await?;
     assert_eq!(body["instructions"], "Mine.");
     assert_eq!(body["input"].as_array().map(Vec::len), Some(3));
     Ok(())
@@ -389,18 +397,12 @@ async fn a_replace_system_message_is_saved_and_resumed_with_its_mode() -> Result
 #[tokio::test]
 async fn system_message_modes_set_the_messages_system() -> Result<(), SdkError> {
     let target = target().await;
-    let append = session(&target, seeded("claude-sonnet-4.5", "Mine.")).await?;
-    append.send_and_wait("now").await?;
-    let body = last_body(&target, Endpoint::Messages);
+    let body = seeded_turn(&target, "claude-sonnet-4.5", "Mine.", Endpoint::Messages).await?;
     assert_eq!(body["system"], "Base.\n\nMine.");
     assert_eq!(body["messages"].as_array().map(Vec::len), Some(3), "{body}");
 
-    let replace = session(
-        &target,
-        seeded("claude-sonnet-4.5", SystemMessage::replace("Mine.")),
-    )
-    .await?;
-    replace.send_and_wait("now").await?;
-    assert_eq!(last_body(&target, Endpoint::Messages)["system"], "Mine.");
+    let replace = SystemMessage::replace("Mine.");
+    let body = seeded_turn(&target, "claude-sonnet-4.5", replace, Endpoint::Messages).await?;
+    assert_eq!(body["system"], "Mine.");
     Ok(())
 }
