@@ -16,11 +16,7 @@ pub async fn run(
     prompt: &str,
     echo: bool,
 ) -> Result<String, BoxError> {
-    let client = target
-        .client_builder()
-        .github_token(target.user_token("octocat")?)
-        .use_logged_in_user(false)
-        .build()?;
+    let client = target.user_client("octocat")?;
     client.start().await?;
     let session = client
         .create_session(

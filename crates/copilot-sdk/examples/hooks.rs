@@ -75,11 +75,7 @@ fn command_tool() -> Tool {
 
 /// One turn in which the model asks for both tools; returns the answer and the audit trail.
 pub async fn run(target: &Target) -> Result<(AssistantMessage, Vec<String>), BoxError> {
-    let client = target
-        .client_builder()
-        .github_token(target.user_token("octocat")?)
-        .use_logged_in_user(false)
-        .build()?;
+    let client = target.user_client("octocat")?;
     let policy = Policy::default();
     let audit = policy.audit.clone();
     let session = client

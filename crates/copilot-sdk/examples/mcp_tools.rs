@@ -185,11 +185,7 @@ pub struct Outcome {
 /// Connects the demo server `server` as `demo`, approves its tools (noting each request), and runs three
 /// turns: a good round, a call that times out, and a call that kills the server.
 pub async fn run(target: &Target, server: McpServer) -> Result<Outcome, BoxError> {
-    let client = target
-        .client_builder()
-        .github_token(target.user_token("octocat")?)
-        .use_logged_in_user(false)
-        .build()?;
+    let client = target.user_client("octocat")?;
     let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let log = seen.clone();
     let session = client

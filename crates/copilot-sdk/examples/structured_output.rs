@@ -21,11 +21,7 @@ pub struct CityFacts {
 
 /// Asks for facts about a city as JSON.
 pub async fn run(target: &Target) -> Result<CityFacts, BoxError> {
-    let client = target
-        .client_builder()
-        .github_token(target.user_token("octocat")?)
-        .use_logged_in_user(false)
-        .build()?;
+    let client = target.user_client("octocat")?;
     let session = client
         .create_session(SessionConfig::new().model("gpt-4.1"))
         .await?;

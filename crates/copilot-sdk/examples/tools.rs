@@ -42,11 +42,7 @@ pub fn time_tool() -> Tool {
 
 /// Asks a Claude model something that needs both tools; every call is approved for the session.
 pub async fn run(target: &Target) -> Result<AssistantMessage, BoxError> {
-    let client = target
-        .client_builder()
-        .github_token(target.user_token("octocat")?)
-        .use_logged_in_user(false)
-        .build()?;
+    let client = target.user_client("octocat")?;
     let session = client
         .create_session(
             SessionConfig::new()

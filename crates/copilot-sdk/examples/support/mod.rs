@@ -97,6 +97,16 @@ impl Target {
             .read_environment(false)
             .persist_sessions(false)
     }
+
+    /// A client signed in as `login` with that user's GitHub token (a fresh mock token, or
+    /// `COPILOT_GITHUB_TOKEN` against github.com), not as the machine's logged-in user.
+    pub fn user_client(&self, login: &str) -> Result<CopilotClient, BoxError> {
+        Ok(self
+            .client_builder()
+            .github_token(self.user_token(login)?)
+            .use_logged_in_user(false)
+            .build()?)
+    }
 }
 
 /// A weather lookup (a stand-in for a real API call): always sunny.
