@@ -77,13 +77,11 @@ impl Api {
 /// The smallest Messages event shape that reads a text delta.
 #[derive(serde::Deserialize)]
 struct TinyMessagesEvent {
-    #[serde(default)]
     delta: Option<TinyTextDelta>,
 }
 
 #[derive(serde::Deserialize)]
 struct TinyTextDelta {
-    #[serde(default)]
     text: Option<String>,
 }
 

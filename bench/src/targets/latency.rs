@@ -78,16 +78,13 @@ pub struct RawChatResponse {
     #[serde(default)]
     pub id: String,
     /// `model`.
-    #[serde(default)]
     pub model: Option<String>,
     /// `created`.
-    #[serde(default)]
     pub created: Option<u64>,
     /// `choices`.
     #[serde(default)]
     pub choices: Vec<RawChoice>,
     /// `usage`.
-    #[serde(default)]
     pub usage: Option<RawUsage>,
 }
 
@@ -100,7 +97,6 @@ pub struct RawChoice {
     /// `message`.
     pub message: RawMessage,
     /// `finish_reason`.
-    #[serde(default)]
     pub finish_reason: Option<String>,
 }
 

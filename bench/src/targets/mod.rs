@@ -120,10 +120,8 @@ pub struct TinyChunk {
 #[derive(Deserialize)]
 pub struct TinyChoice {
     /// `delta` (streamed) — absent in non-streamed answers.
-    #[serde(default)]
     pub delta: Option<TinyDelta>,
     /// `message` (non-streamed).
-    #[serde(default)]
     pub message: Option<TinyDelta>,
 }
 
@@ -131,7 +129,6 @@ pub struct TinyChoice {
 #[derive(Deserialize)]
 pub struct TinyDelta {
     /// The text.
-    #[serde(default)]
     pub content: Option<String>,
 }
 

@@ -353,7 +353,6 @@ fn lenient_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Strin
 
 #[derive(Deserialize)]
 struct ErrorEnvelope {
-    #[serde(default)]
     error: Option<serde_json::Value>,
     #[serde(default, deserialize_with = "lenient_string")]
     message: Option<String>,

@@ -35,9 +35,7 @@ pub struct EditorToken {
 
 #[derive(Deserialize)]
 struct EditorEntry {
-    #[serde(default)]
     user: Option<String>,
-    #[serde(default)]
     oauth_token: Option<String>,
 }
 

@@ -36,10 +36,8 @@ pub struct GitHubUser {
     /// The numeric id.
     pub id: u64,
     /// The display name.
-    #[serde(default)]
     pub name: Option<String>,
     /// The public email address.
-    #[serde(default)]
     pub email: Option<String>,
     /// Every other field.
     #[serde(flatten)]

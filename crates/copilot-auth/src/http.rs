@@ -190,29 +190,19 @@ fn lenient_u64<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D:
 /// Every field any answer of the OAuth endpoints may have.
 #[derive(Deserialize)]
 pub(crate) struct RawOAuthReply {
-    #[serde(default)]
     pub(crate) error: Option<String>,
-    #[serde(default)]
     pub(crate) error_description: Option<String>,
-    #[serde(default)]
     pub(crate) access_token: Option<String>,
-    #[serde(default)]
     pub(crate) token_type: Option<String>,
-    #[serde(default)]
     pub(crate) scope: Option<String>,
     #[serde(default, deserialize_with = "lenient_u64")]
     pub(crate) expires_in: Option<u64>,
-    #[serde(default)]
     pub(crate) refresh_token: Option<String>,
     #[serde(default, deserialize_with = "lenient_u64")]
     pub(crate) refresh_token_expires_in: Option<u64>,
-    #[serde(default)]
     pub(crate) device_code: Option<String>,
-    #[serde(default)]
     pub(crate) user_code: Option<String>,
-    #[serde(default)]
     pub(crate) verification_uri: Option<String>,
-    #[serde(default)]
     pub(crate) verification_uri_complete: Option<String>,
     #[serde(default, deserialize_with = "lenient_u64")]
     pub(crate) interval: Option<u64>,

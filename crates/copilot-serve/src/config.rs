@@ -163,15 +163,10 @@ struct KeysFile {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct KeysFileEntry {
-    #[serde(default)]
     key: Option<SecretString>,
-    #[serde(default)]
     sha256: Option<String>,
-    #[serde(default)]
     user: Option<String>,
-    #[serde(default)]
     name: Option<String>,
-    #[serde(default)]
     max_concurrent: Option<usize>,
 }
 

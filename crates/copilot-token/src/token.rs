@@ -23,13 +23,10 @@ use crate::TokenError;
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 pub struct Endpoints {
     /// The Copilot API base URL (`https://api.business.githubcopilot.com`).
-    #[serde(default)]
     pub api: Option<String>,
     /// The completions proxy.
-    #[serde(default)]
     pub proxy: Option<String>,
     /// The telemetry service.
-    #[serde(default)]
     pub telemetry: Option<String>,
     /// The origin tracker (`origin-tracker`).
     #[serde(default, rename = "origin-tracker")]
@@ -43,16 +40,12 @@ pub struct Endpoints {
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 pub struct UserNotification {
     /// Identifies the notification (open set).
-    #[serde(default)]
     pub notification_id: Option<String>,
     /// Short title.
-    #[serde(default)]
     pub title: Option<String>,
     /// The text to show.
-    #[serde(default)]
     pub message: Option<String>,
     /// A link with more information.
-    #[serde(default)]
     pub url: Option<String>,
     /// Fields this crate does not know yet.
     #[serde(flatten)]
@@ -63,10 +56,8 @@ pub struct UserNotification {
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 pub struct LimitedUserQuotas {
     /// Chat messages left.
-    #[serde(default)]
     pub chat: Option<i64>,
     /// Completions left.
-    #[serde(default)]
     pub completions: Option<i64>,
     /// Fields this crate does not know yet.
     #[serde(flatten)]

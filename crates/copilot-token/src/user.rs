@@ -131,7 +131,6 @@ pub struct QuotaSnapshot {
     #[serde(default, deserialize_with = "lenient")]
     pub has_quota: Option<bool>,
     /// When the counter resets (as sent).
-    #[serde(default)]
     pub quota_reset_at: Option<Value>,
     /// When the snapshot was taken (as sent).
     #[serde(default, deserialize_with = "lenient")]

@@ -118,10 +118,8 @@ pub struct MessagesResponse {
     #[serde(default)]
     pub content: Vec<ContentBlock>,
     /// Why it stopped.
-    #[serde(default)]
     pub stop_reason: Option<StopReason>,
     /// The stop sequence hit, if any.
-    #[serde(default)]
     pub stop_sequence: Option<String>,
     /// Token usage.
     #[serde(default)]

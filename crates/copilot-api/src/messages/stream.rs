@@ -26,7 +26,6 @@ use crate::messages::{MessagesUsage, StopReason};
 struct WireEvent<'a> {
     #[serde(rename = "type", borrow, default)]
     kind: Option<Tag<'a>>,
-    #[serde(default)]
     index: Option<u32>,
     #[serde(borrow, default)]
     delta: Option<WireDelta<'a>>,
@@ -34,7 +33,6 @@ struct WireEvent<'a> {
     content_block: Option<&'a RawValue>,
     #[serde(borrow, default)]
     message: Option<&'a RawValue>,
-    #[serde(default)]
     usage: Option<Map<String, Value>>,
     #[serde(borrow, default)]
     error: Option<&'a RawValue>,
@@ -47,13 +45,9 @@ struct WireEvent<'a> {
 struct WireDelta<'a> {
     #[serde(rename = "type", borrow, default)]
     kind: Option<Tag<'a>>,
-    #[serde(default)]
     text: Option<String>,
-    #[serde(default)]
     partial_json: Option<String>,
-    #[serde(default)]
     thinking: Option<String>,
-    #[serde(default)]
     signature: Option<String>,
     #[serde(borrow, default)]
     stop_reason: Str<'a>,
@@ -170,29 +164,19 @@ impl<'de: 'a, 'a> Deserialize<'de> for Tag<'a> {
 struct WireBlock {
     #[serde(rename = "type", default)]
     kind: String,
-    #[serde(default)]
     text: Option<String>,
-    #[serde(default)]
     id: Option<String>,
-    #[serde(default)]
     name: Option<String>,
-    #[serde(default)]
     input: Option<Box<RawValue>>,
-    #[serde(default)]
     thinking: Option<String>,
-    #[serde(default)]
     signature: Option<String>,
-    #[serde(default)]
     data: Option<String>,
 }
 
 #[derive(Deserialize)]
 struct WireMessage {
-    #[serde(default)]
     id: Option<String>,
-    #[serde(default)]
     model: Option<String>,
-    #[serde(default)]
     usage: Option<Map<String, Value>>,
 }
 

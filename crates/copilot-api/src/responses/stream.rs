@@ -18,9 +18,7 @@ use crate::responses::{ResponsesUsage, incomplete_reason};
 struct WireEvent<'a> {
     #[serde(rename = "type", borrow, default)]
     kind: Str<'a>,
-    #[serde(default)]
     delta: Option<String>,
-    #[serde(default)]
     output_index: Option<u32>,
     #[serde(borrow, default)]
     item: Option<&'a RawValue>,
@@ -39,37 +37,25 @@ struct WireEvent<'a> {
 struct WireItem {
     #[serde(rename = "type", default)]
     kind: String,
-    #[serde(default)]
     id: Option<String>,
-    #[serde(default)]
     call_id: Option<String>,
-    #[serde(default)]
     name: Option<String>,
-    #[serde(default)]
     arguments: Option<String>,
-    #[serde(default)]
     encrypted_content: Option<String>,
 }
 
 #[derive(Deserialize)]
 struct WireResponse {
-    #[serde(default)]
     id: Option<String>,
-    #[serde(default)]
     model: Option<String>,
-    #[serde(default)]
     created_at: Option<u64>,
-    #[serde(default)]
     usage: Option<ResponsesUsage>,
-    #[serde(default)]
     incomplete_details: Option<IncompleteDetails>,
-    #[serde(default)]
     error: Option<WireError>,
 }
 
 #[derive(Deserialize)]
 struct IncompleteDetails {
-    #[serde(default)]
     reason: Option<String>,
 }
 

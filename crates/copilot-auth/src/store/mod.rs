@@ -180,16 +180,11 @@ struct CredentialRecordRef<'a> {
 #[derive(Deserialize)]
 struct CredentialRecord {
     host: String,
-    #[serde(default)]
     client_id: Option<String>,
-    #[serde(default)]
     login: Option<String>,
     access_token: String,
-    #[serde(default)]
     refresh_token: Option<String>,
-    #[serde(default)]
     expires_at: Option<u64>,
-    #[serde(default)]
     refresh_token_expires_at: Option<u64>,
     #[serde(default)]
     scopes: Vec<String>,

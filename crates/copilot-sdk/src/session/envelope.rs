@@ -20,7 +20,6 @@ pub struct EventEnvelope {
     /// When the event happened.
     pub timestamp: SystemTime,
     /// The id of the event this one follows, `None` for the first.
-    #[serde(default)]
     pub parent_id: Option<String>,
     /// The official event type.
     #[serde(rename = "type")]

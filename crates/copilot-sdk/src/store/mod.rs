@@ -49,7 +49,6 @@ pub struct SessionMetadata {
     /// The model of its last turn.
     pub model: String,
     /// A title: the start of the first prompt (or a compaction summary's first line, once compacted).
-    #[serde(default)]
     pub summary: Option<String>,
     /// Completed user turns.
     #[serde(default)]
@@ -163,13 +162,11 @@ pub struct SessionRecord {
     /// Id, times, model, title, turn count, cost.
     pub metadata: SessionMetadata,
     /// The system message the session was created with.
-    #[serde(default)]
     pub system_message: Option<String>,
     /// How `system_message` combines with the history's base system message (absent: append).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub system_message_mode: Option<SystemMessageMode>,
     /// The reasoning effort of the last turn.
-    #[serde(default)]
     pub reasoning_effort: Option<ReasoningEffort>,
     /// The conversation.
     #[serde(default)]

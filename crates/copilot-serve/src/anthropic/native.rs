@@ -162,9 +162,7 @@ pub(crate) async fn forward(
 /// The parts of a raw stream event the meter reads.
 #[derive(Deserialize)]
 struct Metered<'a> {
-    #[serde(default)]
     message: Option<MeteredMessage>,
-    #[serde(default)]
     usage: Option<Map<String, Value>>,
     #[serde(borrow, default)]
     copilot_usage: Option<&'a RawValue>,
@@ -172,7 +170,6 @@ struct Metered<'a> {
 
 #[derive(Deserialize)]
 struct MeteredMessage {
-    #[serde(default)]
     usage: Option<Map<String, Value>>,
 }
 

@@ -21,23 +21,15 @@ pub(crate) struct MessagesRequest {
     pub(crate) model: String,
     #[serde(default)]
     pub(crate) messages: Vec<InMessage>,
-    #[serde(default)]
     pub(crate) system: Option<System>,
-    #[serde(default)]
     pub(crate) max_tokens: Option<u32>,
-    #[serde(default)]
     pub(crate) stream: Option<bool>,
-    #[serde(default)]
     pub(crate) temperature: Option<f64>,
-    #[serde(default)]
     pub(crate) top_p: Option<f64>,
-    #[serde(default)]
     pub(crate) stop_sequences: Option<Vec<String>>,
     #[serde(default)]
     pub(crate) tools: Vec<Value>,
-    #[serde(default)]
     pub(crate) tool_choice: Option<Value>,
-    #[serde(default)]
     pub(crate) thinking: Option<Value>,
 }
 

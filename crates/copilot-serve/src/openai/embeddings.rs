@@ -18,9 +18,7 @@ use crate::handler::{ApiCall, timed};
 struct Body {
     model: String,
     input: Input,
-    #[serde(default)]
     encoding_format: Option<String>,
-    #[serde(default)]
     dimensions: Option<u32>,
 }
 
