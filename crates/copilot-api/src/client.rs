@@ -32,6 +32,7 @@ use crate::options::{
 };
 use crate::responses::{ResponsesRequest, ResponsesResponse};
 use crate::stream::{ChatStream, Timer};
+use crate::timeouts::StreamTimeouts;
 use crate::wire::sse::SseLimits;
 use copilot_core::{ApiService, CopilotAuth, CopilotCredentials, ProviderKind};
 
@@ -81,9 +82,7 @@ struct Inner {
     retry: RetryPolicy,
     clock: SharedClock,
     sleep: SharedSleep,
-    first_event_timeout: Option<Duration>,
-    idle_timeout: Option<Duration>,
-    max_stream_duration: Option<Duration>,
+    stream_timeouts: StreamTimeouts,
     sse_limits: SseLimits,
     models_ttl: Duration,
     default_intent: String,
@@ -109,9 +108,7 @@ pub struct CopilotApiClientBuilder {
     retry: RetryPolicy,
     clock: SharedClock,
     sleep: SharedSleep,
-    first_event_timeout: Option<Duration>,
-    idle_timeout: Option<Duration>,
-    max_stream_duration: Option<Duration>,
+    stream_timeouts: StreamTimeouts,
     sse_limits: SseLimits,
     models_ttl: Duration,
     default_intent: String,
@@ -152,23 +149,10 @@ impl CopilotApiClientBuilder {
         self
     }
 
-    /// How long a stream may take to produce its first event (default 90 s; `None` disables).
-    pub fn first_event_timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
-        self.first_event_timeout = timeout.into();
-        self
-    }
-
-    /// How long a started stream may stay silent (default 120 s; `None` disables).
-    pub fn idle_timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
-        self.idle_timeout = timeout.into();
-        self
-    }
-
-    /// The longest a stream may stay open in total, however lively (default `None`: no overall deadline;
-    /// copilot-sdk's client sets one). Past it the stream ends with [`ApiError::StreamDeadline`]; see
-    /// [`ChatStream::max_duration`].
-    pub fn max_stream_duration(mut self, limit: impl Into<Option<Duration>>) -> Self {
-        self.max_stream_duration = limit.into();
+    /// The deadlines on the client's streams (default [`StreamTimeouts::new`]: 90 s to the first event,
+    /// 120 s of silence, no overall limit; copilot-sdk's client adds one).
+    pub fn stream_timeouts(mut self, timeouts: impl Into<StreamTimeouts>) -> Self {
+        self.stream_timeouts = timeouts.into();
         self
     }
 
@@ -248,9 +232,7 @@ impl CopilotApiClientBuilder {
                 retry: self.retry,
                 clock: self.clock,
                 sleep: self.sleep,
-                first_event_timeout: self.first_event_timeout,
-                idle_timeout: self.idle_timeout,
-                max_stream_duration: self.max_stream_duration,
+                stream_timeouts: self.stream_timeouts,
                 sse_limits: self.sse_limits,
                 models_ttl: self.models_ttl,
                 default_intent: self.default_intent,
@@ -327,9 +309,7 @@ impl CopilotApiClient {
             retry: RetryPolicy::default(),
             clock: SharedClock::system(),
             sleep: SharedSleep::tokio(),
-            first_event_timeout: Some(Duration::from_secs(90)),
-            idle_timeout: Some(Duration::from_secs(120)),
-            max_stream_duration: None,
+            stream_timeouts: StreamTimeouts::new(),
             sse_limits: SseLimits::new(),
             models_ttl: Duration::from_secs(600),
             default_intent: DEFAULT_INTENT.to_owned(),
@@ -595,9 +575,7 @@ impl CopilotApiClient {
         );
         Ok(ChatStream::from_socket(turn)
             .with_response(upgrade_headers, context)
-            .first_event_timeout(inner.first_event_timeout)
-            .idle_timeout(inner.idle_timeout)
-            .max_duration(inner.max_stream_duration)
+            .timeouts(inner.stream_timeouts)
             .sleep(inner.sleep.clone()))
     }
 
@@ -927,15 +905,13 @@ impl CopilotApiClient {
         let first = first_chunk(
             &mut body,
             &mut timer,
-            inner.first_event_timeout,
+            inner.stream_timeouts.first_event,
             &inner.sleep,
         )
         .await;
         let stream = ChatStream::from_body(body, dialect)
             .with_response(parts.headers, sent.context)
-            .first_event_timeout(inner.first_event_timeout)
-            .idle_timeout(inner.idle_timeout)
-            .max_duration(inner.max_stream_duration)
+            .timeouts(inner.stream_timeouts)
             .sse_limits(inner.sse_limits)
             .sleep(inner.sleep.clone())
             .requested_choices(n);
@@ -943,7 +919,7 @@ impl CopilotApiClient {
             FirstChunk::Data(bytes) => stream.primed(bytes, timer),
             FirstChunk::End => stream.primed(Bytes::new(), timer),
             FirstChunk::TimedOut => stream.failed(ApiError::FirstEventTimeout {
-                after: inner.first_event_timeout.unwrap_or_default(),
+                after: inner.stream_timeouts.first_event.unwrap_or_default(),
             }),
             FirstChunk::Failed(error) => stream.failed(ApiError::StreamInterrupted {
                 message: error.to_string(),

@@ -119,9 +119,9 @@
 //!   per client with [`CopilotApiClientBuilder::sse_limits`] or per stream with [`ChatStream::sse_limits`],
 //!   including an optional cap on a stream's total bytes); breaking one ends the stream with
 //!   [`ApiError::SseLimit`].
-//! - **Time**: first-event and idle timeouts, and an optional overall deadline
-//!   ([`CopilotApiClientBuilder::max_stream_duration`], [`ApiError::StreamDeadline`]) that keep-alive
-//!   comments cannot extend.
+//! - **Time**: a first-event timeout, an idle timeout and an optional overall deadline that keep-alive
+//!   comments cannot extend, as one [`StreamTimeouts`] ([`CopilotApiClientBuilder::stream_timeouts`],
+//!   [`ApiError::StreamDeadline`]).
 //! - **Bodies**: non-streamed answers up to 64 MiB, `/models` up to 8 MiB, error bodies up to 64 KiB.
 //!
 //! [protocol]: https://github.com/copilot-rs/copilot-rs/blob/main/docs/protocol.md
@@ -137,6 +137,7 @@ mod models;
 mod options;
 mod responses;
 mod stream;
+mod timeouts;
 mod usage;
 mod wire;
 #[cfg(feature = "websocket")]
@@ -181,6 +182,7 @@ pub use responses::{
 };
 pub use sse::{SseLimitExceeded, SseLimits};
 pub use stream::ChatStream;
+pub use timeouts::StreamTimeouts;
 pub use usage::{CompletionTokensDetails, CopilotUsage, PromptTokensDetails, Usage};
 pub use wire::extra::Extra;
 pub use wire::sse;

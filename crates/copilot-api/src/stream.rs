@@ -17,6 +17,7 @@ use crate::chat::ChatEvent;
 use crate::chat::{ChatCollector, CollectedChat};
 use crate::decode::{ChatEventDecoder, Dialect, EventQueue};
 use crate::error::{ApiError, PartialInfo, ResponseContext};
+use crate::timeouts::StreamTimeouts;
 use crate::wire::sse::SseLimits;
 
 pub(crate) type Timer = Pin<Box<dyn Future<Output = ()> + Send>>;
@@ -59,10 +60,8 @@ pub struct ChatStream {
     requested_choices: Option<u32>,
     sleep: SharedSleep,
     timer: Option<Timer>,
-    first_event_timeout: Option<Duration>,
-    idle_timeout: Option<Duration>,
-    max_duration: Option<Duration>,
-    /// The overall deadline's timer, started with the stream (see [`ChatStream::max_duration`]).
+    timeouts: StreamTimeouts,
+    /// The overall deadline's timer, started with the stream (see [`StreamTimeouts::max_duration`]).
     deadline: Option<Timer>,
     got_event: bool,
     ended: bool,
@@ -97,9 +96,7 @@ impl ChatStream {
             requested_choices: None,
             sleep: SharedSleep::tokio(),
             timer: None,
-            first_event_timeout: None,
-            idle_timeout: None,
-            max_duration: None,
+            timeouts: StreamTimeouts::NONE,
             deadline: None,
             got_event: false,
             ended: false,
@@ -136,26 +133,11 @@ impl ChatStream {
         self
     }
 
-    /// Fails with [`ApiError::FirstEventTimeout`] when no event arrives within `timeout` (keep-alive comments
-    /// do not count).
-    pub fn first_event_timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
-        self.first_event_timeout = timeout.into();
-        self
-    }
-
-    /// Fails with [`ApiError::IdleTimeout`] when no bytes arrive for `timeout` after the first event.
-    pub fn idle_timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
-        self.idle_timeout = timeout.into();
-        self
-    }
-
-    /// Fails with [`ApiError::StreamDeadline`] when the stream is still open `limit` after it started, however
-    /// lively it is: keep-alive comments restart the idle timer but never this one, so a server cannot hold
-    /// the stream (and its connection) open forever. The clock starts when the client has read the first body
-    /// bytes (for [`from_body`](Self::from_body) streams: at the first poll). Default: none here;
-    /// `CopilotApiClientBuilder::max_stream_duration` sets it for the client's streams.
-    pub fn max_duration(mut self, limit: impl Into<Option<Duration>>) -> Self {
-        self.max_duration = limit.into();
+    /// The stream's deadlines (default here: [`StreamTimeouts::NONE`]; the client's streams get the
+    /// client's [`CopilotApiClientBuilder::stream_timeouts`](crate::CopilotApiClientBuilder::stream_timeouts)).
+    /// Set it before the first poll.
+    pub fn timeouts(mut self, timeouts: impl Into<StreamTimeouts>) -> Self {
+        self.timeouts = timeouts.into();
         self.deadline = None;
         self
     }
@@ -295,7 +277,7 @@ impl ChatStream {
 
     /// Starts the overall deadline, once.
     fn start_deadline(&mut self) {
-        if let Some(limit) = self.max_duration
+        if let Some(limit) = self.timeouts.max_duration
             && self.deadline.is_none()
         {
             self.deadline = Some(self.sleep.sleep(limit));
@@ -304,7 +286,7 @@ impl ChatStream {
 
     /// Whether the overall deadline has passed (registers the waker when it has not).
     fn poll_deadline(&mut self, cx: &mut Context<'_>) -> bool {
-        if self.max_duration.is_none() {
+        if self.timeouts.max_duration.is_none() {
             return false;
         }
         self.start_deadline();
@@ -344,7 +326,7 @@ impl Stream for ChatStream {
             && this.poll_deadline(cx)
         {
             let error = ApiError::StreamDeadline {
-                after: this.max_duration.unwrap_or_default(),
+                after: this.timeouts.max_duration.unwrap_or_default(),
                 partial: this.partial(),
             };
             this.end_with(error);
@@ -433,9 +415,9 @@ impl Stream for ChatStream {
                 }
                 Poll::Pending => {
                     let timeout = if this.got_event {
-                        this.idle_timeout
+                        this.timeouts.idle
                     } else {
-                        this.first_event_timeout
+                        this.timeouts.first_event
                     };
                     let Some(timeout) = timeout else {
                         return Poll::Pending;

@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
-use copilot_api::{CopilotApiClient, ModelInfo, StaticAuth};
+use copilot_api::{CopilotApiClient, ModelInfo, StaticAuth, StreamTimeouts};
 use copilot_auth::{
     Credential, CredentialKey, CredentialRefresher, CredentialSource, CredentialSources,
     GitHubToken, RefreshOptions, TokenKind, TokenStore,
@@ -42,7 +42,7 @@ enum Environment {
 }
 
 /// The SDK's default overall deadline for a streamed answer (see
-/// [`CopilotClientBuilder::max_stream_duration`]): 30 minutes, far beyond the longest reasoning answers seen.
+/// [`CopilotClientBuilder::stream_timeouts`]): 30 minutes, far beyond the longest reasoning answers seen.
 pub const DEFAULT_MAX_STREAM_DURATION: Duration = Duration::from_secs(30 * 60);
 
 /// Configures a [`CopilotClient`]; see [`CopilotClient::builder`].
@@ -62,9 +62,7 @@ pub struct CopilotClientBuilder {
     clock: SharedClock,
     sleep: SharedSleep,
     turn_timeout: Duration,
-    first_event_timeout: Option<Duration>,
-    idle_timeout: Option<Duration>,
-    max_stream_duration: Option<Duration>,
+    stream_timeouts: StreamTimeouts,
     copilot_api_url: Option<Url>,
     background_refresh: bool,
     max_tool_rounds: u32,
@@ -105,9 +103,10 @@ impl Default for CopilotClientBuilder {
             clock: SharedClock::system(),
             sleep: SharedSleep::tokio(),
             turn_timeout: DEFAULT_TURN_TIMEOUT,
-            first_event_timeout: Some(Duration::from_secs(90)),
-            idle_timeout: Some(Duration::from_secs(120)),
-            max_stream_duration: Some(DEFAULT_MAX_STREAM_DURATION),
+            stream_timeouts: StreamTimeouts {
+                max_duration: Some(DEFAULT_MAX_STREAM_DURATION),
+                ..StreamTimeouts::new()
+            },
             copilot_api_url: None,
             background_refresh: false,
             max_tool_rounds: DEFAULT_MAX_TOOL_ROUNDS,
@@ -209,24 +208,12 @@ impl CopilotClientBuilder {
         self
     }
 
-    /// How long a streamed answer may take to start (default 90 s; `None` disables).
-    pub fn first_event_timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
-        self.first_event_timeout = timeout.into();
-        self
-    }
-
-    /// How long a streamed answer may stay silent (default 120 s; `None` disables).
-    pub fn idle_timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
-        self.idle_timeout = timeout.into();
-        self
-    }
-
-    /// The longest a streamed answer may stay open in total, however lively (default
-    /// [`DEFAULT_MAX_STREAM_DURATION`], 30 minutes; `None` disables). Keep-alive comments restart the idle
-    /// timer, so without this a server could hold a stream open forever; past it the stream ends with
-    /// `ApiError::StreamDeadline`.
-    pub fn max_stream_duration(mut self, limit: impl Into<Option<Duration>>) -> Self {
-        self.max_stream_duration = limit.into();
+    /// The deadlines on a streamed answer: 90 s to the first event, 120 s of silence and
+    /// [`DEFAULT_MAX_STREAM_DURATION`] (30 minutes) in total by default. Keep-alive comments restart the
+    /// idle timer, so without an overall limit a server could hold a stream open forever; past it the
+    /// stream ends with `ApiError::StreamDeadline`.
+    pub fn stream_timeouts(mut self, timeouts: impl Into<StreamTimeouts>) -> Self {
+        self.stream_timeouts = timeouts.into();
         self
     }
 
@@ -849,9 +836,7 @@ impl CopilotClient {
             .identity(config.identity.clone())
             .clock(config.clock.clone())
             .sleep(config.sleep.clone())
-            .first_event_timeout(config.first_event_timeout)
-            .idle_timeout(config.idle_timeout)
-            .max_stream_duration(config.max_stream_duration)
+            .stream_timeouts(config.stream_timeouts)
             .retry_policy(config.retry.clone())
             .build()?)
     }

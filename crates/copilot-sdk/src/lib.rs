@@ -259,7 +259,9 @@ pub use copilot_http as http;
 /// Copilot token exchange, token manager and quota (the `copilot-token` crate).
 pub use copilot_token as token;
 
-pub use copilot_api::{Message, ModelInfo, ReasoningEffort, ReasoningKind, Role, Usage};
+pub use copilot_api::{
+    Message, ModelInfo, ReasoningEffort, ReasoningKind, Role, StreamTimeouts, Usage,
+};
 pub use copilot_auth::{
     CallbackParams, CredentialKey, CredentialSource, DeviceCode, DeviceFlow, FileStore, GitHubApi,
     GitHubToken, GitHubTokenResponse, MemoryStore, PendingAuthorization, StoredCredential,

@@ -5,7 +5,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use copilot_api::{ApiError, ChatEventDecoder, ChatStream, Dialect, EventQueue, ModelList};
+use copilot_api::{
+    ApiError, ChatEventDecoder, ChatStream, Dialect, EventQueue, ModelList, StreamTimeouts,
+};
 use copilot_http::time::TokioSleep;
 use futures_util::StreamExt;
 use serde_json::json;
@@ -54,8 +56,11 @@ fn an_event_of_many_short_lines_fails_at_the_default_16_mib_cap() {
 async fn keep_alives_do_not_keep_a_stream_open_past_its_max_duration() {
     let (tx, body) = channel_body();
     let mut stream = ChatStream::from_body(body, Dialect::ChatCompletions)
-        .idle_timeout(Duration::from_secs(10))
-        .max_duration(Duration::from_secs(3600))
+        .timeouts(StreamTimeouts {
+            idle: Some(Duration::from_secs(10)),
+            max_duration: Some(Duration::from_secs(3600)),
+            ..StreamTimeouts::NONE
+        })
         .sleep(Arc::new(TokioSleep));
     tx.send(Ok(Bytes::from_static(CONTENT_EVENT))).unwrap();
     assert!(stream.next().await.unwrap().is_ok());

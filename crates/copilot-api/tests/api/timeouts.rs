@@ -5,15 +5,18 @@ use std::time::Duration;
 
 use crate::support::{CONTENT_EVENT, channel_body};
 use bytes::Bytes;
-use copilot_api::{ApiError, ChatEvent, ChatStream, Dialect};
+use copilot_api::{ApiError, ChatEvent, ChatStream, Dialect, StreamTimeouts};
 use copilot_http::ResponseBody;
 use copilot_http::time::TokioSleep;
 use futures_util::StreamExt;
 
 fn stream(body: ResponseBody) -> ChatStream {
     ChatStream::from_body(body, Dialect::ChatCompletions)
-        .first_event_timeout(Duration::from_secs(30))
-        .idle_timeout(Duration::from_secs(10))
+        .timeouts(StreamTimeouts {
+            first_event: Some(Duration::from_secs(30)),
+            idle: Some(Duration::from_secs(10)),
+            max_duration: None,
+        })
         .sleep(Arc::new(TokioSleep))
 }
 

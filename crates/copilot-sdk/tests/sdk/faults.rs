@@ -18,7 +18,7 @@ use copilot_sdk::http::time::{ManualClock, RecordingSleep, from_unix_seconds, un
 use copilot_sdk::http::{FnTransport, HttpTransport, TransportError};
 use copilot_sdk::{
     AssistantMessage, CopilotClientBuilder, Role, SdkError, Session, SessionConfig, SessionEvent,
-    SharedTransport,
+    SharedTransport, StreamTimeouts,
 };
 use futures_util::StreamExt;
 
@@ -91,10 +91,8 @@ impl Fixture {
             builder = builder
                 .clock(Arc::new(clock.clone()))
                 .sleep(Arc::new(sleep.clone()))
-                .first_event_timeout(None)
-                .idle_timeout(None)
                 // The recording sleeper returns at once, so every timer would fire immediately.
-                .max_stream_duration(None);
+                .stream_timeouts(StreamTimeouts::NONE);
         }
         let client = tweak(builder, &target).build()?;
         let session = client
@@ -549,7 +547,10 @@ fault_test! {
 fault_test! {
     stalled_first_byte_fires_the_first_event_timeout(
         Time::Real,
-        |builder, _| builder.first_event_timeout(SHORT_TIMEOUT)
+        |builder, _| builder.stream_timeouts(StreamTimeouts {
+            first_event: Some(SHORT_TIMEOUT),
+            ..StreamTimeouts::new()
+        })
     )
     |Fixture { target, session, .. }| {
         mock(target).set_fault(FaultRule::new(
@@ -572,7 +573,10 @@ fault_test! {
 fault_test! {
     stalled_mid_stream_fires_the_idle_timeout(
         Time::Real,
-        |builder, _| builder.idle_timeout(SHORT_TIMEOUT)
+        |builder, _| builder.stream_timeouts(StreamTimeouts {
+            idle: Some(SHORT_TIMEOUT),
+            ..StreamTimeouts::new()
+        })
     )
     |Fixture { target, session, .. }| {
         mock(target).set_fault(FaultRule::new(

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use copilot_mock::{Endpoint, MockConfig};
 use copilot_sdk::{
     Attachment, HistoryEntry, Message, MessageOptions, ReasoningEffort, Role, SdkError,
-    SessionConfig, SessionEvent,
+    SessionConfig, SessionEvent, StreamTimeouts,
 };
 use futures_util::StreamExt;
 
@@ -211,8 +211,7 @@ async fn a_timed_out_turn_is_parked_and_resumed_without_resending() -> Result<()
     // The first timer (the turn timeout) fires at once; no other timer ever fires.
     let client = octocat_builder(&target)
         .sleep(Arc::new(FirstSleepOnly::default()))
-        .first_event_timeout(None)
-        .idle_timeout(None)
+        .stream_timeouts(StreamTimeouts::NONE)
         .build()?;
     client.start().await?;
     let session = client
