@@ -8,6 +8,14 @@ use std::path::{Path, PathBuf};
 
 use crate::AuthError;
 
+/// The directory copilot-rs keeps its files in: `<config dir>/copilot-rs` (`$XDG_CONFIG_HOME` or
+/// `~/.config` on Linux, `~/Library/Application Support` on macOS, `%APPDATA%` on Windows); `None` when
+/// the user has no configuration directory. The credential [`FileStore`](crate::FileStore)'s
+/// `credentials.json`, copilot-sdk's `sessions/` and the CLI's files all live here.
+pub fn config_dir() -> Option<PathBuf> {
+    dirs::config_dir().map(|dir| dir.join("copilot-rs"))
+}
+
 /// Creates `dir` (and its parents) with mode 0700 if it does not exist. An existing directory is left as it
 /// is here; [`tighten_private_dir`] restricts it once a file of ours proves who owns it.
 pub fn create_private_dir(dir: &Path) -> Result<(), AuthError> {

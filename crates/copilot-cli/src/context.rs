@@ -198,13 +198,11 @@ pub fn resolve_host(github_url: &str, api_url: Option<&str>) -> Result<GitHubHos
 fn credentials_path(config_dir: Option<PathBuf>) -> Result<PathBuf, CliError> {
     let dir = match config_dir {
         Some(dir) => dir,
-        None => dirs::config_dir()
-            .map(|dir| dir.join("copilot-rs"))
-            .ok_or_else(|| {
-                CliError::Usage(
-                    "no configuration directory for this user; pass --config-dir".to_owned(),
-                )
-            })?,
+        None => copilot_auth::private_fs::config_dir().ok_or_else(|| {
+            CliError::Usage(
+                "no configuration directory for this user; pass --config-dir".to_owned(),
+            )
+        })?,
     };
     Ok(dir.join(CREDENTIALS_FILE))
 }

@@ -58,11 +58,10 @@ impl FileStore {
         }
     }
 
-    /// The default location: `<config dir>/copilot-rs/credentials.json` (`$XDG_CONFIG_HOME` or
-    /// `~/.config` on Linux, `~/Library/Application Support` on macOS, `%APPDATA%` on Windows).
+    /// The default location: `credentials.json` in [`private_fs::config_dir`].
     pub fn default_path() -> Result<PathBuf, AuthError> {
-        dirs::config_dir()
-            .map(|dir| dir.join("copilot-rs").join("credentials.json"))
+        private_fs::config_dir()
+            .map(|dir| dir.join("credentials.json"))
             .ok_or_else(|| AuthError::config("no configuration directory for this user"))
     }
 

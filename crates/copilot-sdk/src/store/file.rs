@@ -44,11 +44,11 @@ impl FileSessionStore {
         FileSessionStore { dir: dir.into() }
     }
 
-    /// The default directory: `<config dir>/copilot-rs/sessions` (`$XDG_CONFIG_HOME` or `~/.config` on
-    /// Linux, `~/Library/Application Support` on macOS, `%APPDATA%` on Windows).
+    /// The default directory: `sessions` in copilot-rs's configuration directory
+    /// ([`private_fs::config_dir`]: `<config dir>/copilot-rs`).
     pub fn default_dir() -> Result<PathBuf, SdkError> {
-        dirs::config_dir()
-            .map(|dir| dir.join("copilot-rs").join("sessions"))
+        private_fs::config_dir()
+            .map(|dir| dir.join("sessions"))
             .ok_or_else(|| SdkError::config("no configuration directory for this user"))
     }
 
