@@ -69,9 +69,20 @@ impl Samples {
     }
 }
 
+/// The order contenders run in, `rounds` rounds of `contenders` runs, as `(round, contender)`: each round
+/// starts one contender later than the one before, so no contender always runs first (on a cold cache) or
+/// right after the slowest one. Every target interleaves its contenders this way, so their ratios are
+/// comparable.
+pub fn interleaved(rounds: usize, contenders: usize) -> impl Iterator<Item = (usize, usize)> {
+    (0..rounds).flat_map(move |round| {
+        (0..contenders).map(move |step| (round, (round + step) % contenders))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::Samples;
+    use super::interleaved;
 
     #[test]
     fn median_of_odd_and_even_counts() {
@@ -84,5 +95,14 @@ mod tests {
         assert_eq!(samples.median(), 4.0);
         assert_eq!(samples.range(), (1.0, 7.0));
         assert_eq!(samples.spread_percent(), 75.0);
+    }
+
+    #[test]
+    fn each_round_starts_one_contender_later() {
+        let order: Vec<usize> = interleaved(3, 3).map(|(_, contender)| contender).collect();
+        assert_eq!(order, [0, 1, 2, 1, 2, 0, 2, 0, 1]);
+        let rounds: Vec<usize> = interleaved(2, 2).map(|(round, _)| round).collect();
+        assert_eq!(rounds, [0, 0, 1, 1]);
+        assert_eq!(interleaved(2, 0).count(), 0);
     }
 }

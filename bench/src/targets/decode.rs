@@ -19,7 +19,7 @@ use futures_util::StreamExt;
 use super::{Settings, split_data_lines, tiny_content_len};
 use crate::BenchError;
 use crate::report::{Report, Row, Verdict};
-use crate::stats::Samples;
+use crate::stats::{Samples, interleaved};
 
 /// The size of one network read: every contender is fed the input in pieces of this many bytes.
 pub const READ_SIZE: usize = 16 * 1024;
@@ -226,18 +226,15 @@ pub fn run(
     }
     let rounds = settings.pick(5, 15);
     let mut samples = [Samples::new(), Samples::new(), Samples::new()];
-    for round in 0..rounds {
-        for step in 0..3 {
-            let which = (round + step) % 3;
-            let started = Instant::now();
-            let content = match which {
-                0 => ours(api, std::hint::black_box(&input)),
-                1 => limit(api, std::hint::black_box(&input)),
-                _ => eventsource_value(api, &runtime, std::hint::black_box(&input)),
-            };
-            std::hint::black_box(content);
-            samples[which].push(input.len() as f64 / started.elapsed().as_secs_f64() / 1e6);
-        }
+    for (_, which) in interleaved(rounds, 3) {
+        let started = Instant::now();
+        let content = match which {
+            0 => ours(api, std::hint::black_box(&input)),
+            1 => limit(api, std::hint::black_box(&input)),
+            _ => eventsource_value(api, &runtime, std::hint::black_box(&input)),
+        };
+        std::hint::black_box(content);
+        samples[which].push(input.len() as f64 / started.elapsed().as_secs_f64() / 1e6);
     }
     let ratio = samples[0].median() / samples[1].median();
     report.row(Row {

@@ -34,7 +34,7 @@ use serde::{Deserialize, Serialize};
 use super::{MockCredentials, Settings, chat_url, our_client};
 use crate::BenchError;
 use crate::report::{Report, Row, Verdict};
-use crate::stats::Samples;
+use crate::stats::{Samples, interleaved};
 
 const PROMPT: &str = "Hello mock";
 
@@ -348,20 +348,17 @@ pub async fn run(
         }
     }
     let mut samples: [Samples; 3] = Default::default();
-    for round in 0..rounds {
-        for step in 0..NAMES.len() {
-            let which = (round + step) % NAMES.len();
-            if !usable[which] {
-                continue;
-            }
-            let mut times = Samples::new();
-            for _ in 0..per_round {
-                let started = Instant::now();
-                contenders.run(which).await?;
-                times.push(started.elapsed().as_secs_f64() * 1e6);
-            }
-            samples[which].push(times.median());
+    for (_, which) in interleaved(rounds, NAMES.len()) {
+        if !usable[which] {
+            continue;
         }
+        let mut times = Samples::new();
+        for _ in 0..per_round {
+            let started = Instant::now();
+            contenders.run(which).await?;
+            times.push(started.elapsed().as_secs_f64() * 1e6);
+        }
+        samples[which].push(times.median());
     }
     let [ours, raw, openai] = &samples;
     let ratio = ours.median() / raw.median();

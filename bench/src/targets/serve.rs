@@ -30,7 +30,7 @@ use crate::gateway::{GATEWAY_KEY, LiteLlmProcess, ServeProcess};
 use crate::mock::MockProcess;
 use crate::probe;
 use crate::report::{Report, Row, Verdict};
-use crate::stats::Samples;
+use crate::stats::{Samples, interleaved};
 
 /// Content chunks per streamed answer (`long answer N`, ~500 bytes each on the mock's wire, ~12 KB).
 pub const ANSWER_CHUNKS: usize = 20;
@@ -345,30 +345,27 @@ pub async fn run(
     // CPU comes in 10 ms ticks, too coarse for one batch: summed over all rounds, then divided.
     let mut cpu = vec![CpuTotal::default(); contenders.len()];
     let mut mock_cpu = vec![CpuTotal::default(); contenders.len()];
-    for round in 0..rounds {
-        for step in 0..contenders.len() {
-            let index = (round + step) % contenders.len();
-            if !usable[index] {
-                continue;
-            }
-            let contender = &contenders[index];
-            let (cpu_before, mock_before) = (cpu_ms(contender.pid), cpu_ms(Some(mock.pid())));
-            let outcome = batch(&http, contender, concurrency, false).await;
-            let (cpu_after, mock_after) = (cpu_ms(contender.pid), cpu_ms(Some(mock.pid())));
-            if !outcome.clean(concurrency) {
-                usable[index] = false;
-                report.note(format!(
-                    "serve: {} FAILED in round {} and is left out from there: {}",
-                    contender.name,
-                    round + 1,
-                    outcome.problem(concurrency)
-                ));
-                continue;
-            }
-            wall[index].push(outcome.elapsed.as_secs_f64() * 1e3);
-            cpu[index].add(cpu_before, cpu_after, concurrency);
-            mock_cpu[index].add(mock_before, mock_after, concurrency);
+    for (round, index) in interleaved(rounds, contenders.len()) {
+        if !usable[index] {
+            continue;
         }
+        let contender = &contenders[index];
+        let (cpu_before, mock_before) = (cpu_ms(contender.pid), cpu_ms(Some(mock.pid())));
+        let outcome = batch(&http, contender, concurrency, false).await;
+        let (cpu_after, mock_after) = (cpu_ms(contender.pid), cpu_ms(Some(mock.pid())));
+        if !outcome.clean(concurrency) {
+            usable[index] = false;
+            report.note(format!(
+                "serve: {} FAILED in round {} and is left out from there: {}",
+                contender.name,
+                round + 1,
+                outcome.problem(concurrency)
+            ));
+            continue;
+        }
+        wall[index].push(outcome.elapsed.as_secs_f64() * 1e3);
+        cpu[index].add(cpu_before, cpu_after, concurrency);
+        mock_cpu[index].add(mock_before, mock_after, concurrency);
     }
 
     let litellm_index = 2;

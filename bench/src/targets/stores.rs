@@ -26,7 +26,7 @@ use secrecy::SecretString;
 use super::Settings;
 use crate::BenchError;
 use crate::report::{Report, Row, Verdict};
-use crate::stats::Samples;
+use crate::stats::{Samples, interleaved};
 
 /// The URL variables `cargo xtask bench` sets (the same ones the store tests read).
 const REDIS_URL_VAR: &str = "COPILOT_RS_TEST_REDIS_URL";
@@ -217,12 +217,8 @@ pub async fn run(report: &mut Report, settings: Settings) -> Result<(), BenchErr
         ),
     ] {
         let mut samples: Vec<Samples> = contenders.iter().map(|_| Samples::new()).collect();
-        for round in 0..rounds {
-            // Rotate the order so no contender always runs first (or right after the slowest).
-            for step in 0..contenders.len() {
-                let which = (round + step) % contenders.len();
-                samples[which].push(contenders[which].1.micros_per_call(budget).await?);
-            }
+        for (_, which) in interleaved(rounds, contenders.len()) {
+            samples[which].push(contenders[which].1.micros_per_call(budget).await?);
         }
         let (baseline_name, _) = &contenders[0];
         let baseline = &samples[0];

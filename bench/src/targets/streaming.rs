@@ -25,7 +25,7 @@ use super::{
 };
 use crate::BenchError;
 use crate::report::{Report, Row, Verdict};
-use crate::stats::Samples;
+use crate::stats::{Samples, interleaved};
 
 struct Contenders {
     ours: CopilotApiClient,
@@ -241,19 +241,16 @@ pub async fn run(
         }
     }
     let mut samples: [Samples; 4] = Default::default();
-    for round in 0..rounds {
-        for step in 0..NAMES.len() {
-            let which = (round + step) % NAMES.len();
-            if !usable[which] {
-                continue;
-            }
-            let started = Instant::now();
-            for _ in 0..per_round {
-                contenders.run(which).await?;
-            }
-            let seconds = started.elapsed().as_secs_f64();
-            samples[which].push((response_bytes * per_round) as f64 / seconds / 1e6);
+    for (_, which) in interleaved(rounds, NAMES.len()) {
+        if !usable[which] {
+            continue;
         }
+        let started = Instant::now();
+        for _ in 0..per_round {
+            contenders.run(which).await?;
+        }
+        let seconds = started.elapsed().as_secs_f64();
+        samples[which].push((response_bytes * per_round) as f64 / seconds / 1e6);
     }
     let ours = &samples[0];
     let raw = &samples[1];

@@ -19,7 +19,7 @@ use super::{Settings, mock_host, mock_token_manager, reqwest_transport};
 use crate::BenchError;
 use crate::mock::MockProcess;
 use crate::report::{Report, Row, Verdict};
-use crate::stats::Samples;
+use crate::stats::{Samples, interleaved};
 
 const CONTENDING_TASKS: usize = 1_000;
 const STAMPEDE_CALLERS: usize = 10_000;
@@ -132,12 +132,9 @@ pub async fn run_cached(
     let contended_calls = settings.pick(100, 300);
     let mut single = [Samples::new(), Samples::new()];
     let mut contended = [Samples::new(), Samples::new()];
-    for round in 0..rounds {
-        for step in 0..2 {
-            let which = (round + step) % 2;
-            single[which].push(lookups[which].uncontended(calls).await?);
-            contended[which].push(lookups[which].contended(contended_calls).await?);
-        }
+    for (_, which) in interleaved(rounds, 2) {
+        single[which].push(lookups[which].uncontended(calls).await?);
+        contended[which].push(lookups[which].contended(contended_calls).await?);
     }
     let ratio = single[0].median() / single[1].median();
     report.row(Row {
