@@ -154,7 +154,7 @@ pub enum ApiError {
     /// supported" / "API version no longer supported"). Update copilot-rs, or override the identity
     /// ([`ClientIdentity`](copilot_http::ClientIdentity)'s editor version, plugin version, user agent and
     /// integration id) to answer the drift without waiting for a release: in code a `ClientIdentity` given
-    /// to the client builder (`CopilotClient::builder().client_identity(…)` in copilot-sdk) or
+    /// to the client builder (`CopilotClient::builder().identity(…)` in copilot-sdk) or
     /// `ClientIdentity::from_env()`, which reads `COPILOT_RS_EDITOR_VERSION`,
     /// `COPILOT_RS_EDITOR_PLUGIN_VERSION`, `COPILOT_RS_USER_AGENT` and `COPILOT_RS_INTEGRATION_ID` (the
     /// variables the `copilot-rs` CLI reads too, beside its `--editor-version`, … flags).

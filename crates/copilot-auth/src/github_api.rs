@@ -2,7 +2,7 @@
 
 use bytes::Bytes;
 use copilot_http::identity::X_GITHUB_API_VERSION;
-use copilot_http::{ClientIdentity, GitHubHost, SharedTransport};
+use copilot_http::{ClientIdentity, GitHubHost, HttpTransport, SharedTransport};
 use http::header::{ACCEPT, AUTHORIZATION, HeaderValue, LINK};
 use serde::Deserialize;
 use url::Url;
@@ -59,14 +59,14 @@ impl GitHubApi {
     }
 
     /// The HTTP transport (default: copilot-http's reqwest transport).
-    pub fn transport(mut self, transport: SharedTransport) -> Self {
-        self.http.set_transport(transport);
+    pub fn transport(mut self, transport: impl HttpTransport + 'static) -> Self {
+        self.http.set_transport(SharedTransport::new(transport));
         self
     }
 
     /// The client identity; its `User-Agent` is sent with every request (GitHub refuses requests without).
-    pub fn identity(mut self, identity: ClientIdentity) -> Self {
-        self.http.identity = identity;
+    pub fn identity(mut self, identity: impl Into<ClientIdentity>) -> Self {
+        self.http.identity = identity.into();
         self
     }
 

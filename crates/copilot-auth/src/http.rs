@@ -46,8 +46,9 @@ impl Default for HttpContext {
 macro_rules! http_setters {
     (clock: $clock_doc:literal) => {
         /// The HTTP transport (default: copilot-http's reqwest transport).
-        pub fn transport(mut self, transport: copilot_http::SharedTransport) -> Self {
-            self.http.set_transport(transport);
+        pub fn transport(mut self, transport: impl copilot_http::HttpTransport + 'static) -> Self {
+            self.http
+                .set_transport(copilot_http::SharedTransport::new(transport));
             self
         }
 
@@ -58,8 +59,8 @@ macro_rules! http_setters {
         }
 
         /// The client identity; its `User-Agent` is sent with every request.
-        pub fn identity(mut self, identity: copilot_http::ClientIdentity) -> Self {
-            self.http.identity = identity;
+        pub fn identity(mut self, identity: impl Into<copilot_http::ClientIdentity>) -> Self {
+            self.http.identity = identity.into();
             self
         }
     };

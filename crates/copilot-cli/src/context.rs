@@ -147,7 +147,7 @@ impl Context {
         let mut builder = CopilotClient::builder()
             .host(self.host.clone())
             .transport(self.transport.clone())
-            .client_identity(self.identity.clone())
+            .identity(self.identity.clone())
             .token_store(self.store.clone())
             .store_account(self.account.clone())
             .refresher(Arc::new(self.refresher()))

@@ -44,6 +44,7 @@ pub mod redact;
 pub mod retry;
 pub mod safety;
 pub mod sensitive;
+mod shared;
 pub mod time;
 mod transport;
 

@@ -30,9 +30,14 @@ pub trait Sleep: Send + Sync + fmt::Debug {
 pub struct SharedClock(Arc<dyn Clock>);
 
 impl SharedClock {
-    /// Shares `clock`.
+    /// Shares `clock`; a `SharedClock` is kept as it is, not wrapped again.
     pub fn new(clock: impl Clock + 'static) -> Self {
-        SharedClock(Arc::new(clock))
+        crate::shared::share(clock, |clock| SharedClock(Arc::new(clock)))
+    }
+
+    /// Whether both handles share one clock.
+    pub fn ptr_eq(&self, other: &SharedClock) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
     }
 
     /// The operating system's wall clock.
@@ -70,9 +75,14 @@ impl Clock for SharedClock {
 pub struct SharedSleep(Arc<dyn Sleep>);
 
 impl SharedSleep {
-    /// Shares `sleep`.
+    /// Shares `sleep`; a `SharedSleep` is kept as it is, not wrapped again.
     pub fn new(sleep: impl Sleep + 'static) -> Self {
-        SharedSleep(Arc::new(sleep))
+        crate::shared::share(sleep, |sleep| SharedSleep(Arc::new(sleep)))
+    }
+
+    /// Whether both handles share one sleeper.
+    pub fn ptr_eq(&self, other: &SharedSleep) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
     }
 
     /// `tokio::time::sleep`.

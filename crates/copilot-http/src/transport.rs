@@ -71,9 +71,15 @@ pub trait HttpTransport: Send + Sync + fmt::Debug {
 pub struct SharedTransport(Arc<dyn HttpTransport>);
 
 impl SharedTransport {
-    /// Wraps a transport.
+    /// Wraps a transport; a `SharedTransport` is kept as it is (one connection pool, one safety check per
+    /// request), not wrapped again.
     pub fn new(transport: impl HttpTransport + 'static) -> Self {
-        SharedTransport(Arc::new(transport))
+        crate::shared::share(transport, |transport| SharedTransport(Arc::new(transport)))
+    }
+
+    /// Whether both handles share one transport (and so one connection pool).
+    pub fn ptr_eq(&self, other: &SharedTransport) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
     }
 
     /// Wraps an already shared transport.

@@ -11,7 +11,7 @@ use copilot_auth::{
 };
 use copilot_http::retry::RetryPolicy;
 use copilot_http::time::{Clock, SharedClock, SharedSleep, Sleep};
-use copilot_http::{ClientIdentity, GitHubHost, SharedTransport};
+use copilot_http::{ClientIdentity, GitHubHost, HttpTransport, SharedTransport};
 use copilot_token::{
     AuthMode, CopilotPlan, CopilotUserInfo, QuotaSnapshot, QuotaSnapshots, RefresherHandle,
     SharedCacheOptions, SharedTokenCache, StaticGitHubToken, TokenExchanger, TokenManager,
@@ -185,8 +185,8 @@ impl CopilotClientBuilder {
 
     /// The HTTP transport. Share one between clients to share one connection pool (default: a new
     /// reqwest transport per client).
-    pub fn transport(mut self, transport: SharedTransport) -> Self {
-        self.transport = Some(transport);
+    pub fn transport(mut self, transport: impl HttpTransport + 'static) -> Self {
+        self.transport = Some(SharedTransport::new(transport));
         self
     }
 
@@ -197,7 +197,7 @@ impl CopilotClientBuilder {
     }
 
     /// The identity headers (user agent, editor version, integration id).
-    pub fn client_identity(mut self, identity: impl Into<ClientIdentity>) -> Self {
+    pub fn identity(mut self, identity: impl Into<ClientIdentity>) -> Self {
         self.identity = identity.into();
         self
     }

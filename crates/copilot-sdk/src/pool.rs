@@ -10,7 +10,7 @@ use copilot_auth::{
     RefreshOptions, StoredCredential, TokenStore, get_or_refresh_with,
 };
 use copilot_http::time::{Clock, SharedClock, Sleep};
-use copilot_http::{ClientIdentity, GitHubHost, SharedTransport};
+use copilot_http::{ClientIdentity, GitHubHost, HttpTransport, SharedTransport};
 use copilot_token::{AuthMode, SharedCacheOptions, SharedTokenCaches};
 
 use crate::SdkError;
@@ -56,13 +56,13 @@ impl ClientPoolBuilder {
     }
 
     /// The one transport (connection pool) every user's client shares (default: one reqwest transport).
-    pub fn transport(mut self, transport: SharedTransport) -> Self {
-        self.transport = Some(transport);
+    pub fn transport(mut self, transport: impl HttpTransport + 'static) -> Self {
+        self.transport = Some(SharedTransport::new(transport));
         self
     }
 
     /// The identity headers of every client and of the organisation check.
-    pub fn client_identity(mut self, identity: impl Into<ClientIdentity>) -> Self {
+    pub fn identity(mut self, identity: impl Into<ClientIdentity>) -> Self {
         self.identity = identity.into();
         self
     }
@@ -149,7 +149,7 @@ impl ClientPoolBuilder {
         let template = self
             .clients
             .host(self.host.clone())
-            .client_identity(self.identity)
+            .identity(self.identity)
             .transport(transport.clone())
             .clock(self.clock.clone())
             .read_environment(false)

@@ -51,7 +51,7 @@ pub async fn run(context: &Context) -> Result<(), CliError> {
     let client = CopilotClient::builder()
         .host(context.host.clone())
         .transport(context.transport.clone())
-        .client_identity(context.identity.clone())
+        .identity(context.identity.clone())
         .github_token(token.access_token.expose_secret())
         .use_logged_in_user(false)
         .read_environment(false)

@@ -42,7 +42,7 @@ pub async fn run(context: &Context, args: &ServeArgs) -> Result<(), CliError> {
         let mut pool = ClientPool::builder()
             .host(context.host.clone())
             .transport(context.transport.clone())
-            .client_identity(context.identity.clone())
+            .identity(context.identity.clone())
             .token_store(context.store.clone())
             .refresher(Arc::new(context.refresher()));
         if let Some(shared) = &context.shared {

@@ -251,7 +251,7 @@ async fn a_pre_exchanged_copilot_token_from_the_environment_is_used_as_is() -> R
 /// The identity given to the builder (here from `ClientIdentity::overrides`, what `from_env` applies to the
 /// process environment) is what the token exchange and every API call send.
 #[tokio::test]
-async fn the_builders_client_identity_reaches_the_wire() -> Result<(), SdkError> {
+async fn the_builders_identity_reaches_the_wire() -> Result<(), SdkError> {
     let target = target().await;
     let overrides = [
         (
@@ -277,7 +277,7 @@ async fn the_builders_client_identity_reaches_the_wire() -> Result<(), SdkError>
             .find(|(key, _)| *key == name)
             .map(|(_, value)| (*value).to_owned())
     });
-    let client = octocat_builder(&target).client_identity(identity).build()?;
+    let client = octocat_builder(&target).identity(identity).build()?;
     let session = client
         .create_session(SessionConfig::new().model("gpt-4.1"))
         .await?;
