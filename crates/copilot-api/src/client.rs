@@ -118,8 +118,8 @@ pub struct CopilotApiClientBuilder {
 
 impl CopilotApiClientBuilder {
     /// The HTTP transport (default: `ReqwestTransport` with the `reqwest` feature; required without it).
-    pub fn transport(mut self, transport: SharedTransport) -> Self {
-        self.transport = Some(transport);
+    pub fn transport(mut self, transport: impl HttpTransport + 'static) -> Self {
+        self.transport = Some(SharedTransport::new(transport));
         self
     }
 
@@ -271,6 +271,55 @@ struct Sent {
     context: ResponseContext,
 }
 
+/// The body of a conversation turn: what [`CopilotApiClient::turn_call`] needs to send any of the three
+/// (chat, responses, messages) the same way.
+trait TurnRequest: serde::Serialize {
+    /// Which call: the identity profile and the default intent.
+    const KIND: CallKind;
+    /// The path below the API base URL.
+    const PATH: &'static [&'static str];
+    /// Headers the endpoint needs besides the identity profile's.
+    const ENDPOINT_HEADERS: &'static [(&'static str, &'static str)] = &[];
+    /// The name a decode error gives the answer.
+    const NAME: &'static str;
+    /// The model the body names.
+    fn model(&self) -> &str;
+    /// Who started the turn, judged from the conversation (billing: `X-Initiator`).
+    fn initiator(&self) -> Initiator;
+    /// Whether the conversation holds an image (`Copilot-Vision-Request`).
+    fn has_image(&self) -> bool;
+}
+
+/// The three turn bodies forward to their own public `initiator` and `has_image`.
+macro_rules! turn_request {
+    ($request:ty, $kind:ident, $path:expr, $name:literal $(, headers: $headers:expr)?) => {
+        impl TurnRequest for $request {
+            const KIND: CallKind = CallKind::$kind;
+            const PATH: &'static [&'static str] = $path;
+            $(const ENDPOINT_HEADERS: &'static [(&'static str, &'static str)] = $headers;)?
+            const NAME: &'static str = $name;
+            fn model(&self) -> &str {
+                &self.model
+            }
+            fn initiator(&self) -> Initiator {
+                <$request>::initiator(self)
+            }
+            fn has_image(&self) -> bool {
+                <$request>::has_image(self)
+            }
+        }
+    };
+}
+
+turn_request!(
+    ChatRequest,
+    ChatCompletions,
+    &["chat", "completions"],
+    "chat"
+);
+turn_request!(ResponsesRequest, Responses, &["responses"], "responses");
+turn_request!(MessagesRequest, Messages, &["v1", "messages"], "messages", headers: MESSAGES_HEADERS);
+
 impl CopilotApiClient {
     /// A call that is no conversation turn (models, policy, the Auto-model session): idempotent, no
     /// initiator, no caller options, the call kind's intent.
@@ -333,8 +382,7 @@ impl CopilotApiClient {
         request.stream = None;
         request.stream_options = None;
         let single = request.n.unwrap_or(1) <= 1;
-        let sent = self.send(&self.chat_call(&request, &options)?).await?;
-        let mut response: ChatResponse = self.read_json("chat", sent).await?;
+        let mut response: ChatResponse = self.send_turn(&request, &options).await?;
         if single {
             response.merge_choices();
         }
@@ -364,57 +412,43 @@ impl CopilotApiClient {
                 include_usage: true,
             });
         }
-        let call = self.chat_call(&request, &options)?;
+        let call = self.turn_call(&request, &options)?;
         self.open_stream(&call, Dialect::ChatCompletions, request.n)
             .await
     }
 
-    fn chat_call<'a>(
+    /// The POST of a conversation turn (chat, responses or messages): never re-sent once the server may
+    /// have it, and classified by [`classify`] from the caller's options and the initiator the
+    /// conversation implies.
+    fn turn_call<'a, R: TurnRequest>(
         &'a self,
-        request: &'a ChatRequest,
+        request: &'a R,
         options: &'a RequestOptions,
     ) -> Result<Call<'a>, ApiError> {
-        Ok(self.conversation_call(
-            &request.model,
-            CallKind::ChatCompletions,
-            &["chat", "completions"],
-            to_body(request)?,
-            options,
-            || request.initiator(),
-            request.has_image(),
-        ))
-    }
-
-    /// A POST of a conversation turn (chat, responses or messages), classified by [`classify`] from the
-    /// caller's options and the initiator derived from the conversation.
-    #[allow(clippy::too_many_arguments)]
-    fn conversation_call<'a>(
-        &'a self,
-        model: &'a str,
-        kind: CallKind,
-        path: &'a [&'a str],
-        body: Bytes,
-        options: &'a RequestOptions,
-        from_messages: impl FnOnce() -> Initiator,
-        vision: bool,
-    ) -> Call<'a> {
-        Call {
+        Ok(Call {
             method: Method::POST,
             idempotency: Idempotency::NonIdempotent,
-            path,
-            body: Some(body),
-            kind,
-            classification: classify(
-                kind,
-                Some(options),
-                &self.inner.default_intent,
-                from_messages,
-            ),
-            vision,
+            path: R::PATH,
+            body: Some(to_body(request)?),
+            kind: R::KIND,
+            classification: classify(R::KIND, Some(options), &self.inner.default_intent, || {
+                request.initiator()
+            }),
+            vision: request.has_image(),
             options: Some(options),
-            endpoint_headers: &[],
-            model,
-        }
+            endpoint_headers: R::ENDPOINT_HEADERS,
+            model: request.model(),
+        })
+    }
+
+    /// A non-streamed turn, its answer decoded as `T`.
+    async fn send_turn<R: TurnRequest, T: DeserializeOwned>(
+        &self,
+        request: &R,
+        options: &RequestOptions,
+    ) -> Result<T, ApiError> {
+        let sent = self.send(&self.turn_call(request, options)?).await?;
+        self.read_json(R::NAME, sent).await
     }
 
     /// A non-streamed `/responses` call.
@@ -432,8 +466,7 @@ impl CopilotApiClient {
         options: RequestOptions,
     ) -> Result<ResponsesResponse, ApiError> {
         request.stream = None;
-        let sent = self.send(&self.responses_call(&request, &options)?).await?;
-        self.read_json("responses", sent).await
+        self.send_turn(&request, &options).await
     }
 
     /// A streamed `/responses` call, decoded into the same [`ChatEvent`](crate::ChatEvent)s as chat. Retried
@@ -453,7 +486,7 @@ impl CopilotApiClient {
         options: RequestOptions,
     ) -> Result<ChatStream, ApiError> {
         request.stream = Some(true);
-        let call = self.responses_call(&request, &options)?;
+        let call = self.turn_call(&request, &options)?;
         self.open_stream(&call, Dialect::Responses, None).await
     }
 
@@ -503,7 +536,7 @@ impl CopilotApiClient {
         let message = ws::create_message(&to_body(&request)?)
             .map_err(|message| ApiError::InvalidRequest { message })?;
         request.stream = Some(true);
-        let call = self.responses_call(&request, &options)?;
+        let call = self.turn_call(&request, &options)?;
         let credentials = inner.auth.credentials().await?;
         if inner.sockets.falls_back(&credentials, inner.clock.now()) {
             return self.open_stream(&call, Dialect::Responses, None).await;
@@ -605,22 +638,6 @@ impl CopilotApiClient {
         self.open_stream(call, Dialect::Responses, None).await
     }
 
-    fn responses_call<'a>(
-        &'a self,
-        request: &'a ResponsesRequest,
-        options: &'a RequestOptions,
-    ) -> Result<Call<'a>, ApiError> {
-        Ok(self.conversation_call(
-            &request.model,
-            CallKind::Responses,
-            &["responses"],
-            to_body(request)?,
-            options,
-            || request.initiator(),
-            request.has_image(),
-        ))
-    }
-
     /// A non-streamed Anthropic Messages call (`POST /v1/messages`), for models whose
     /// `supported_endpoints` list it. Thinking blocks come back with their signatures in
     /// [`MessagesResponse::content`]; [`MessagesResponse::to_message`] replays them.
@@ -635,8 +652,7 @@ impl CopilotApiClient {
         options: RequestOptions,
     ) -> Result<MessagesResponse, ApiError> {
         request.stream = None;
-        let sent = self.send(&self.messages_call(&request, &options)?).await?;
-        self.read_json("messages", sent).await
+        self.send_turn(&request, &options).await
     }
 
     /// A streamed Anthropic Messages call, decoded into the same [`ChatEvent`](crate::ChatEvent)s as chat
@@ -686,27 +702,8 @@ impl CopilotApiClient {
         dialect: Dialect,
     ) -> Result<ChatStream, ApiError> {
         request.stream = Some(true);
-        let call = self.messages_call(&request, &options)?;
+        let call = self.turn_call(&request, &options)?;
         self.open_stream(&call, dialect, None).await
-    }
-
-    fn messages_call<'a>(
-        &'a self,
-        request: &'a MessagesRequest,
-        options: &'a RequestOptions,
-    ) -> Result<Call<'a>, ApiError> {
-        Ok(Call {
-            endpoint_headers: MESSAGES_HEADERS,
-            ..self.conversation_call(
-                &request.model,
-                CallKind::Messages,
-                &["v1", "messages"],
-                to_body(request)?,
-                options,
-                || request.initiator(),
-                request.has_image(),
-            )
-        })
     }
 
     /// Embeddings, split into batches of the model's `limits.max_inputs` (or the request's batch size) and
