@@ -71,11 +71,7 @@ impl GitHubApi {
     }
 
     async fn get(&self, url: &Url, token: &GitHubToken) -> Result<Reply, AuthError> {
-        let mut authorization = HeaderValue::from_str(&format!("Bearer {}", token.expose_secret()))
-            .map_err(|_| copilot_core::CredentialError::InvalidToken {
-                reason: "the token contains characters not allowed in an HTTP header",
-            })?;
-        authorization.set_sensitive(true);
+        let authorization = token.authorization_header("Bearer")?;
         let request = http::Request::get(url.as_str())
             .header(AUTHORIZATION, authorization)
             .header(

@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use http::HeaderValue;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::CredentialError;
@@ -132,6 +133,19 @@ impl GitHubToken {
         &self.0
     }
 
+    /// The token as an `Authorization` header value, `<scheme> <token>`, marked sensitive: `"token"` as
+    /// editors send it to Copilot's token exchange, `"Bearer"` for GitHub's REST API. Surrounding whitespace
+    /// is left out. Text that cannot be a header value is refused ([`CredentialError::InvalidToken`], which
+    /// never quotes the token).
+    pub fn authorization_header(&self, scheme: &str) -> Result<HeaderValue, CredentialError> {
+        let mut value = HeaderValue::from_str(&format!("{scheme} {}", self.expose_secret().trim()))
+            .map_err(|_| CredentialError::InvalidToken {
+                reason: "the token contains characters not allowed in an HTTP header",
+            })?;
+        value.set_sensitive(true);
+        Ok(value)
+    }
+
     /// Whether both hold the same token text.
     pub fn same_token(&self, other: &GitHubToken) -> bool {
         self.expose_secret() == other.expose_secret()
@@ -220,6 +234,30 @@ mod tests {
             .check_usable_for_copilot()
             .unwrap_err();
         assert_eq!(error.unsupported_token_kind(), Some(TokenKind::ClassicPat));
+    }
+
+    #[test]
+    fn the_authorization_header_is_sensitive_trimmed_and_refuses_header_breaking_text() {
+        let header = GitHubToken::new(" gho_abc \n")
+            .authorization_header("token")
+            .unwrap();
+        assert_eq!(header, "token gho_abc");
+        assert!(header.is_sensitive());
+        let bearer = GitHubToken::new("ghu_x")
+            .authorization_header("Bearer")
+            .unwrap();
+        assert_eq!(bearer, "Bearer ghu_x");
+        let error = GitHubToken::new("gho_a\nInjected: yes")
+            .authorization_header("Bearer")
+            .unwrap_err();
+        assert!(
+            matches!(error, CredentialError::InvalidToken { .. }),
+            "{error:?}"
+        );
+        assert!(
+            !error.to_string().contains("gho_a"),
+            "the error never quotes the token"
+        );
     }
 
     #[test]

@@ -44,8 +44,8 @@ pub enum TokenError {
         message: String,
     },
     /// The server refused this kind of GitHub token here: a fine-grained PAT on the exchange ("Resource not
-    /// accessible by personal access token"), or a token that cannot be sent in a header. Kinds refused
-    /// before anything is sent (`ghp_`, `ghr_`) are [`TokenError::Credential`].
+    /// accessible by personal access token"). Kinds refused before anything is sent (`ghp_`, `ghr_`, and
+    /// text that cannot be sent in a header) are [`TokenError::Credential`].
     #[error("this GitHub token cannot be used here: {message}")]
     UnsupportedTokenSource {
         /// What is wrong and what to do instead.

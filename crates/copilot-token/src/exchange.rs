@@ -181,13 +181,7 @@ impl TokenExchanger {
             Endpoint::User => USER_PATH,
         };
         let url = self.host.api_endpoint(path);
-        let mut authorization =
-            HeaderValue::from_str(&format!("token {}", github_token.expose_secret().trim()))
-                .map_err(|_| TokenError::UnsupportedTokenSource {
-                    message: "the GitHub token contains characters that cannot be sent in a header"
-                        .into(),
-                })?;
-        authorization.set_sensitive(true);
+        let authorization = github_token.authorization_header("token")?;
         let mut request: HttpRequest = http::Request::new(Bytes::new());
         *request.method_mut() = Method::GET;
         *request.uri_mut() = url.as_str().parse().map_err(|_| {
