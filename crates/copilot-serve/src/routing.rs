@@ -40,12 +40,6 @@ impl Resolved {
             .as_ref()
             .is_some_and(|m| m.supports_endpoint(&ApiEndpoint::Messages))
     }
-
-    /// Whether this is an Anthropic model.
-    #[allow(dead_code)]
-    pub(crate) fn is_claude(&self) -> bool {
-        self.id.starts_with("claude")
-    }
 }
 
 /// Resolves `requested` against `models`.

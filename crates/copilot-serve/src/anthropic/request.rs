@@ -62,42 +62,24 @@ impl InContent {
     }
 }
 
-impl MessagesRequest {
-    /// Who the turn is billed to: `user` only when the last message is the human's own prompt (a user
-    /// message with no `tool_result` block).
-    pub(crate) fn initiator(&self) -> Initiator {
-        match self.messages.last() {
-            Some(last) if last.role == "user" => {
-                let tool_result = last
-                    .content
-                    .blocks()
-                    .iter()
-                    .any(|b| block_type(b) == "tool_result");
-                if tool_result {
-                    Initiator::Agent
-                } else {
-                    Initiator::User
-                }
-            }
-            _ => Initiator::Agent,
+impl InContent {
+    fn has_tool_result(&self) -> bool {
+        match self {
+            InContent::Text(_) => false,
+            InContent::Blocks(blocks) => blocks.iter().any(|b| block_type(b) == "tool_result"),
         }
-    }
-
-    /// Whether any block is an image (the request then needs a vision-capable model).
-    #[allow(dead_code)]
-    pub(crate) fn has_image(&self) -> bool {
-        self.messages
-            .iter()
-            .any(|m| m.content.blocks().iter().any(contains_image))
     }
 }
 
-fn contains_image(block: &Value) -> bool {
-    block_type(block) == "image"
-        || block
-            .get("content")
-            .and_then(Value::as_array)
-            .is_some_and(|inner| inner.iter().any(contains_image))
+impl MessagesRequest {
+    /// Who the turn is billed to: `user` only when the last message is the human's own prompt (a user
+    /// message with no `tool_result` block), as `copilot_api::MessagesRequest::initiator` judges it.
+    pub(crate) fn initiator(&self) -> Initiator {
+        match self.messages.last() {
+            Some(last) if last.role == "user" && !last.content.has_tool_result() => Initiator::User,
+            _ => Initiator::Agent,
+        }
+    }
 }
 
 fn block_type(block: &Value) -> &str {

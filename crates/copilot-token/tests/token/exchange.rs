@@ -326,7 +326,12 @@ async fn transport_errors_are_retried_then_reported() {
 async fn token_kinds_that_can_never_work_are_refused_before_sending() {
     let h = harness().await;
     mount_catch_all(&h.server).await;
-    for token in ["ghp_classicPAT", "ghr_refreshtoken", "  ", "gho_abc\nInjected: yes"] {
+    for token in [
+        "ghp_classicPAT",
+        "ghr_refreshtoken",
+        "  ",
+        "gho_abc\nInjected: yes",
+    ] {
         let error = h
             .exchanger
             .exchange(&GitHubToken::new(token))
