@@ -6,6 +6,8 @@
 //! `text_editor_…`, `computer_…`, `code_execution_…`) and `document` blocks are left out; `thinking`
 //! becomes Copilot's `thinking_budget` for Claude models, or a `reasoning_effort` the model lists.
 
+use std::borrow::Cow;
+
 use copilot_api::{
     ChatRequest, Content, ContentPart, Initiator, Message, ModelInfo, ReasoningEffort, Role, Tool,
     ToolCall, ToolChoice,
@@ -54,10 +56,12 @@ pub(crate) enum InContent {
 }
 
 impl InContent {
-    fn blocks(&self) -> Vec<Value> {
+    /// The content as blocks: a string is one `text` block; blocks are borrowed, not copied (a long
+    /// conversation's tool results would otherwise be copied on every request).
+    fn blocks(&self) -> Cow<'_, [Value]> {
         match self {
-            InContent::Text(text) => vec![json!({"type": "text", "text": text})],
-            InContent::Blocks(blocks) => blocks.clone(),
+            InContent::Text(text) => Cow::Owned(vec![json!({"type": "text", "text": text})]),
+            InContent::Blocks(blocks) => Cow::Borrowed(blocks),
         }
     }
 }
