@@ -49,6 +49,23 @@ impl Initiator {
             Initiator::Agent => "agent",
         }
     }
+
+    /// The initiator an `X-Initiator` value names (surrounding whitespace and ASCII case ignored), or
+    /// `None` for anything else: the inverse of [`as_str`](Self::as_str), for a proxy that reads the
+    /// header from its own callers.
+    ///
+    /// ```
+    /// use copilot_api::Initiator;
+    /// assert_eq!(Initiator::from_header(" Agent "), Some(Initiator::Agent));
+    /// assert_eq!(Initiator::from_header(Initiator::User.as_str()), Some(Initiator::User));
+    /// assert_eq!(Initiator::from_header("someone"), None);
+    /// ```
+    pub fn from_header(value: &str) -> Option<Initiator> {
+        let value = value.trim();
+        [Initiator::User, Initiator::Agent]
+            .into_iter()
+            .find(|initiator| value.eq_ignore_ascii_case(initiator.as_str()))
+    }
 }
 
 /// What a request is for, beyond its messages: decides `X-Interaction-Type` and, for a conversation turn,

@@ -50,15 +50,10 @@ pub(crate) fn model_headers(resolved: &Resolved) -> HeaderMap {
 /// is automatic say `agent`) wins over the initiator derived from the conversation.
 pub(crate) fn request_options(headers: &HeaderMap) -> RequestOptions {
     let mut options = RequestOptions::new();
-    match headers
+    options.initiator = headers
         .get("x-initiator")
         .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-    {
-        Some(v) if v.eq_ignore_ascii_case("agent") => options.initiator = Some(Initiator::Agent),
-        Some(v) if v.eq_ignore_ascii_case("user") => options.initiator = Some(Initiator::User),
-        _ => {}
-    }
+        .and_then(Initiator::from_header);
     // The caller's label goes through copilot-api's one classification, like the SDK's, instead of
     // overwriting its header afterwards.
     if let Some(value) = headers
