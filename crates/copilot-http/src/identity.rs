@@ -130,21 +130,21 @@ impl ClientIdentity {
     }
 
     /// Sets (or with `None` omits) `X-GitHub-Api-Version` on the token exchange.
-    pub fn with_exchange_api_version(mut self, value: Option<impl Into<String>>) -> Self {
-        self.exchange_api_version = value.map(Into::into);
+    pub fn with_exchange_api_version<'a>(mut self, value: impl Into<Option<&'a str>>) -> Self {
+        self.exchange_api_version = value.into().map(str::to_owned);
         self
     }
 
     /// Sets (or with `None` omits) `X-GitHub-Api-Version` on Copilot API calls.
-    pub fn with_copilot_api_version(mut self, value: Option<impl Into<String>>) -> Self {
-        self.copilot_api_version = value.map(Into::into);
+    pub fn with_copilot_api_version<'a>(mut self, value: impl Into<Option<&'a str>>) -> Self {
+        self.copilot_api_version = value.into().map(str::to_owned);
         self
     }
 
     /// Sets (or with `None` omits) `X-GitHub-Api-Version` on `/v1/messages`, which replaces the Copilot API
     /// version there.
-    pub fn with_messages_api_version(mut self, value: Option<impl Into<String>>) -> Self {
-        self.messages_api_version = value.map(Into::into);
+    pub fn with_messages_api_version<'a>(mut self, value: impl Into<Option<&'a str>>) -> Self {
+        self.messages_api_version = value.into().map(str::to_owned);
         self
     }
 

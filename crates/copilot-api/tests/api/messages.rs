@@ -463,7 +463,7 @@ async fn the_messages_api_version_comes_from_the_identity() {
 
     let newer = client_with(
         copilot_http::ClientIdentity::new()
-            .with_messages_api_version(Some("2026-09-01"))
+            .with_messages_api_version("2026-09-01")
             .with_copilot_api_version(Some("2025-10-01")),
     );
     newer.messages(ask()).await.unwrap();
@@ -473,8 +473,7 @@ async fn the_messages_api_version_comes_from_the_identity() {
             vec![copilot_api::Message::user("hi")],
         ))
         .await;
-    let omitted =
-        client_with(copilot_http::ClientIdentity::new().with_messages_api_version(None::<String>));
+    let omitted = client_with(copilot_http::ClientIdentity::new().with_messages_api_version(None));
     omitted.messages(ask()).await.unwrap();
     let default = client_with(copilot_http::ClientIdentity::new());
     default.messages(ask()).await.unwrap();
