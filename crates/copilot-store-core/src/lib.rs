@@ -344,11 +344,8 @@ pub fn read_cached_copilot_token(
 
 /// How long a shared Copilot token is worth keeping: until its `expires_at` (at least a minute, at most a day).
 pub fn copilot_token_ttl(token: &SharedCopilotToken, now: SystemTime) -> Duration {
-    let expires_at = serde_json::from_str::<serde_json::Value>(token.envelope.expose_secret())
-        .ok()
-        .and_then(|v| v.get("expires_at").and_then(serde_json::Value::as_u64))
-        .map(|s| SystemTime::UNIX_EPOCH + Duration::from_secs(s));
-    expires_at
+    token
+        .expires_at()
         .and_then(|at| at.duration_since(now).ok())
         .unwrap_or_default()
         .clamp(Duration::from_secs(60), Duration::from_secs(86_400))
@@ -544,6 +541,33 @@ mod tests {
         assert_eq!(format!("{key:?}"), "EncryptionKey([redacted])");
         assert!(EncryptionKey::from_base64("c2hvcnQ=").is_err());
         assert!(EncryptionKey::from_base64("!!!").is_err());
+    }
+
+    #[test]
+    fn a_cached_tokens_ttl_reads_float_and_absurd_expiries_without_panicking() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let token = |expires_at: &str| SharedCopilotToken {
+            envelope: SecretString::from(format!(r#"{{"token":"t","expires_at":{expires_at}}}"#)),
+            fetched_at: now,
+        };
+        // A float, as the exchange may send it, counts like an integer.
+        assert_eq!(
+            copilot_token_ttl(&token("1800001200.5"), now),
+            Duration::from_secs(1200)
+        );
+        // u64::MAX seconds would overflow SystemTime: it saturates, and the TTL is capped at a day.
+        assert_eq!(
+            copilot_token_ttl(&token("18446744073709551615"), now),
+            Duration::from_secs(86_400)
+        );
+        // Missing, negative or not a number: the one-minute floor.
+        for bad in ["-5", "\"soon\"", "null"] {
+            assert_eq!(
+                copilot_token_ttl(&token(bad), now),
+                Duration::from_secs(60),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

@@ -45,6 +45,16 @@ impl SharedCopilotToken {
         }
     }
 
+    /// The envelope's `expires_at`, read as a fresh exchange reads it (integer or float seconds, saturating
+    /// at year 9999), or `None` when the envelope has none. For a cache's time-to-live; it checks nothing
+    /// else.
+    pub fn expires_at(&self) -> Option<SystemTime> {
+        let envelope: serde_json::Value =
+            serde_json::from_str(self.envelope.expose_secret()).ok()?;
+        crate::token::seconds(envelope.get("expires_at")?)
+            .map(copilot_http::time::from_unix_seconds)
+    }
+
     /// Decodes it back, checking the base URL against `exchanger`'s host like a fresh exchange.
     pub fn decode(&self, exchanger: &TokenExchanger) -> Result<CopilotToken, TokenError> {
         CopilotToken::from_json(

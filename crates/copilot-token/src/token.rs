@@ -385,7 +385,7 @@ impl fmt::Debug for CopilotToken {
 }
 
 /// Non-negative whole seconds from a JSON number (integer or float).
-fn seconds(value: &Value) -> Option<u64> {
+pub(crate) fn seconds(value: &Value) -> Option<u64> {
     if let Some(secs) = value.as_u64() {
         return Some(secs);
     }
