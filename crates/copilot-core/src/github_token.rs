@@ -146,9 +146,9 @@ impl GitHubToken {
         Ok(value)
     }
 
-    /// Whether both hold the same token text.
+    /// Whether both hold the same token text, compared in constant time.
     pub fn same_token(&self, other: &GitHubToken) -> bool {
-        self.expose_secret() == other.expose_secret()
+        copilot_http::sensitive::constant_time_eq(self.expose_secret(), other.expose_secret())
     }
 
     /// Refuses, before any network call, tokens Copilot never accepts: empty ones

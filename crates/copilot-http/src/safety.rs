@@ -64,14 +64,12 @@ pub fn check_credential_url(url: &url::Url) -> Result<(), TransportError> {
     check_credential_uri(&uri)
 }
 
-/// Whether a request carries a credential: an `Authorization`/`Proxy-Authorization`/`Cookie` header or the
-/// [`CarriesCredential`] extension.
+/// Whether a request carries a credential: any header that always carries a secret (the list
+/// [`sensitive`](crate::sensitive) redacts: `Authorization`, `Proxy-Authorization`, `Cookie`, `api-key`,
+/// `x-api-key`, …) or the [`CarriesCredential`] extension.
 pub fn carries_credential(request: &HttpRequest) -> bool {
-    let headers = request.headers();
     request.extensions().get::<CarriesCredential>().is_some()
-        || headers.contains_key(http::header::AUTHORIZATION)
-        || headers.contains_key(http::header::PROXY_AUTHORIZATION)
-        || headers.contains_key(http::header::COOKIE)
+        || crate::sensitive::has_sensitive_header(request.headers())
 }
 
 /// Applies the policy to a request: requests with a credential must go to a safe URL.

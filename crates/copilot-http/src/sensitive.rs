@@ -33,6 +33,12 @@ pub fn is_sensitive_header(name: &HeaderName) -> bool {
     SENSITIVE.contains(&name.as_str())
 }
 
+/// Whether any header in `headers` carries a secret: the one list behind both redaction and the
+/// credential URL check ([`safety::carries_credential`](crate::safety::carries_credential)).
+pub(crate) fn has_sensitive_header(headers: &HeaderMap) -> bool {
+    SENSITIVE.iter().any(|name| headers.contains_key(*name))
+}
+
 /// Marks every secret-carrying header in `headers` as sensitive.
 pub fn mark_sensitive(headers: &mut HeaderMap) {
     for (name, value) in headers.iter_mut() {

@@ -234,10 +234,6 @@ fn token_digest(token: &GitHubToken) -> String {
     digest[..16].iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn same_token(a: &GitHubToken, b: &GitHubToken) -> bool {
-    copilot_http::sensitive::constant_time_eq(a.expose_secret(), b.expose_secret())
-}
-
 impl ClientPool {
     /// A builder (defaults: github.com, auto auth mode, 30-minute idle timeout, no organisation gate).
     pub fn builder() -> ClientPoolBuilder {
@@ -268,7 +264,7 @@ impl ClientPool {
         token.check_usable_for_copilot()?;
         self.evict_idle();
         if let Some(client) = self.touch(user_id, |entry| {
-            entry.token.as_ref().is_some_and(|t| same_token(t, &token))
+            entry.token.as_ref().is_some_and(|t| t.same_token(&token))
         }) {
             return Ok(client);
         }

@@ -195,10 +195,12 @@ impl SharedSlot {
             }
         };
         let rejected = self.rejected.lock().unwrap_or_else(PoisonError::into_inner);
-        if rejected
-            .as_ref()
-            .is_some_and(|r| r.expose_secret() == token.secret().expose_secret())
-        {
+        if rejected.as_ref().is_some_and(|r| {
+            copilot_http::sensitive::constant_time_eq(
+                r.expose_secret(),
+                token.secret().expose_secret(),
+            )
+        }) {
             return None;
         }
         (exchanger.clock().now() < fresh_until(&token)).then_some(token)

@@ -80,6 +80,40 @@ async fn plain_http_to_a_remote_host_is_refused_before_any_byte() {
 }
 
 #[tokio::test]
+async fn every_secret_header_counts_as_a_credential() {
+    // A provider key in `api-key` / `x-api-key` (Azure, Anthropic) gets the same https-or-loopback rule as
+    // a bearer: the list is the one that redaction uses.
+    let (transport, calls) = counting_transport();
+    for name in [
+        "api-key",
+        "x-api-key",
+        "x-github-token",
+        "copilot-session-token",
+        "cookie",
+    ] {
+        let request = http::Request::get("http://api.example.com/v1/messages")
+            .header(name, "sk-secret")
+            .body(Bytes::new())
+            .unwrap();
+        let error = transport.send(request).await.unwrap_err();
+        assert!(
+            matches!(error, TransportError::InsecureUrl { .. }),
+            "{name}: {error:?}"
+        );
+        let loopback = http::Request::get("http://127.0.0.1:9/v1/messages")
+            .header(name, "sk-secret")
+            .body(Bytes::new())
+            .unwrap();
+        transport.send(loopback).await.unwrap();
+    }
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        5,
+        "only the loopback requests were sent"
+    );
+}
+
+#[tokio::test]
 async fn userinfo_is_refused_and_not_echoed() {
     let (transport, calls) = counting_transport();
     let error = transport
