@@ -5,6 +5,7 @@ use std::time::{Duration, SystemTime};
 
 use copilot_core::CredentialError;
 use copilot_http::TransportError;
+use copilot_http::redact::excerpt;
 use http::{HeaderMap, StatusCode};
 use serde::Deserialize;
 
@@ -386,20 +387,6 @@ pub(crate) fn parse_error_body(body: &[u8]) -> WireError {
     }
 }
 
-/// Trims, replaces control characters and truncates text for an error message.
-pub(crate) fn sanitize(text: &str, max: usize) -> String {
-    let trimmed = text.trim();
-    let mut out = String::with_capacity(trimmed.len().min(max + 3));
-    for (count, c) in trimmed.chars().enumerate() {
-        if count >= max {
-            out.push('…');
-            break;
-        }
-        out.push(if c.is_control() { ' ' } else { c });
-    }
-    out
-}
-
 fn non_empty(value: Option<String>) -> Option<String> {
     value.filter(|v| !v.trim().is_empty())
 }
@@ -480,7 +467,7 @@ fn classify(status: Option<u16>, wire: WireError, context: &ResponseContext) -> 
     let info = Box::new(ErrorInfo {
         status,
         code: non_empty(wire.code),
-        message: sanitize(wire.message.as_deref().unwrap_or(""), MAX_SNIPPET),
+        message: excerpt(wire.message.as_deref().unwrap_or(""), MAX_SNIPPET),
         error_type: non_empty(wire.error_type),
         param: non_empty(wire.param),
         request_id: context.request_id.clone(),
@@ -566,5 +553,5 @@ fn classify(status: Option<u16>, wire: WireError, context: &ResponseContext) -> 
 /// A length-limited, lossy excerpt of bytes for error messages.
 pub(crate) fn snippet(bytes: &[u8]) -> String {
     let cut = &bytes[..bytes.len().min(MAX_SNIPPET * 4)];
-    sanitize(&String::from_utf8_lossy(cut), MAX_SNIPPET)
+    excerpt(&String::from_utf8_lossy(cut), MAX_SNIPPET)
 }

@@ -327,26 +327,9 @@ fn is_displayable_user_code(code: &str) -> bool {
     !code.is_empty() && code.chars().count() <= MAX_USER_CODE && !code.chars().any(char::is_control)
 }
 
-/// A verification URI the user may be sent to: https (or http to a loopback address, for local test
-/// servers), without userinfo, without control characters, at most 2048 bytes. Anything else (`file:`,
-/// `javascript:`, a URL carrying escape sequences) could harm the terminal or the browser it is opened in.
+/// A verification URI the user may be sent to: copilot-http's rule for links a server asks the user to
+/// open ([`check_openable_link`](copilot_http::safety::check_openable_link)), which the CLI applies again
+/// before opening it.
 fn check_verification_uri(uri: &str) -> Result<(), &'static str> {
-    if uri.len() > 2048 {
-        return Err("longer than 2048 bytes");
-    }
-    if uri.chars().any(char::is_control) {
-        return Err("contains control characters");
-    }
-    let url = url::Url::parse(uri).map_err(|_| "not a URL")?;
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err("carries userinfo");
-    }
-    let loopback = url
-        .host_str()
-        .is_some_and(copilot_http::safety::is_loopback_host);
-    match url.scheme() {
-        "https" if url.host_str().is_some() => Ok(()),
-        "http" if loopback => Ok(()),
-        _ => Err("only https (or http to loopback) links are opened"),
-    }
+    copilot_http::safety::check_openable_link(uri).map(drop)
 }

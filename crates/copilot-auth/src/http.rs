@@ -280,12 +280,12 @@ fn parse_form_reply(body: &[u8]) -> Option<RawOAuthReply> {
 
 /// An HTTP error without a usable OAuth body. The excerpt comes from an error body, never a success body.
 pub(crate) fn http_error(reply: &Reply, endpoint: &str) -> AuthError {
-    let text = String::from_utf8_lossy(&reply.body);
-    let excerpt: String = text.chars().take(200).collect();
+    // Quoted through the one excerpt rule: an error body's control characters never reach a terminal.
+    let excerpt = copilot_http::redact::excerpt(&String::from_utf8_lossy(&reply.body), 200);
     AuthError::Http {
         status: reply.status.as_u16(),
         endpoint: endpoint.to_owned(),
-        message: if excerpt.trim().is_empty() {
+        message: if excerpt.is_empty() {
             reply
                 .status
                 .canonical_reason()

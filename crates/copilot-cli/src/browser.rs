@@ -22,27 +22,16 @@ pub fn open(url: &str) -> io::Result<()> {
 }
 
 /// The command that opens `url`: `browser` (the `$BROWSER` value) if set, else the platform's opener; the
-/// URL is its single argument. Refuses anything but an https (or loopback http) URL without control
-/// characters.
+/// URL is its single argument. Refuses what copilot-http's link rule refuses
+/// ([`check_openable_link`](copilot_http::safety::check_openable_link): anything but https, or loopback
+/// http, without userinfo or control characters, at most 2048 bytes).
 fn command_for(url: &str, browser: Option<&str>) -> io::Result<Command> {
-    let refuse = |why: &str| {
+    let parsed = copilot_http::safety::check_openable_link(url).map_err(|why| {
         io::Error::new(
             io::ErrorKind::InvalidInput,
             format!("not opening the link: {why}"),
         )
-    };
-    if url.chars().any(char::is_control) {
-        return Err(refuse("it contains control characters"));
-    }
-    let parsed = url::Url::parse(url).map_err(|_| refuse("it is not a URL"))?;
-    let loopback = parsed
-        .host_str()
-        .is_some_and(copilot_http::safety::is_loopback_host);
-    match parsed.scheme() {
-        "https" => {}
-        "http" if loopback => {}
-        _ => return Err(refuse("only https links are opened")),
-    }
+    })?;
     let mut command = match browser.map(str::trim) {
         Some(browser) if !browser.is_empty() => Command::new(browser),
         _ => platform_opener(),
@@ -88,9 +77,12 @@ mod tests {
             "http://evil.example/device",
             "https://github.com/login/device\u{1b}]8;;x\u{7}",
             "https://github.com/\r\ncalc",
+            "https://github.com@evil.example/login/device",
         ] {
             assert!(command_for(bad, None).is_err(), "{bad:?}");
         }
+        let long = format!("https://github.com/login/device?{}", "a".repeat(3000));
+        assert!(command_for(&long, None).is_err(), "a link over 2048 bytes");
         let url = "https://github.com/login/device?a=1&calc.exe";
         let command = command_for(url, None).unwrap();
         let program = command.get_program().to_string_lossy().into_owned();

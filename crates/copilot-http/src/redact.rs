@@ -5,11 +5,36 @@
 //! reaches a log or an error: userinfo becomes `***@`, every query value becomes `***` (the names stay, they
 //! help debugging), and the fragment is dropped. Text that does not even parse as a URL (the input of an
 //! "invalid URL" error) is redacted the same way, best effort, and shortened.
+//!
+//! [`excerpt`] is the one way a server's text (an error body, a header value) is quoted into an error: trimmed,
+//! control characters replaced, length-limited.
 
 use std::fmt;
 
 /// The longest redacted rendering of unparseable text, in characters.
 const MAX_TEXT: usize = 200;
+
+/// Server text fit to quote in an error message: trimmed, every control character (a terminal escape
+/// sequence, a newline that would forge a log line) replaced by a space, and cut after `max_chars`
+/// characters, the cut marked with `…`.
+///
+/// ```
+/// use copilot_http::redact::excerpt;
+/// assert_eq!(excerpt("  bad\u{1b}[31mred\nline  ", 100), "bad [31mred line");
+/// assert_eq!(excerpt("abcdef", 3), "abc…");
+/// ```
+pub fn excerpt(text: &str, max_chars: usize) -> String {
+    let trimmed = text.trim();
+    let mut out = String::with_capacity(trimmed.len().min(max_chars.saturating_add(3)));
+    for (count, c) in trimmed.chars().enumerate() {
+        if count >= max_chars {
+            out.push('…');
+            break;
+        }
+        out.push(if c.is_control() { ' ' } else { c });
+    }
+    out
+}
 
 /// A URL (parsed or not) displayed without its secrets. See the [module docs](self).
 ///

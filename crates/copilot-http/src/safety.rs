@@ -80,6 +80,31 @@ pub fn check_request(request: &HttpRequest) -> Result<(), TransportError> {
     Ok(())
 }
 
+/// Checks a link a server asks the user to open (the device flow's `verification_uri`) and returns it
+/// parsed: https with a host (or http to a loopback address, for local test servers), without userinfo,
+/// without control characters, at most 2048 bytes. Anything else (`file:`, `javascript:`, a URL carrying a
+/// terminal escape sequence, `https://github.com@evil.example/`) could harm the terminal it is printed on
+/// or the browser it is opened in. The error says why, never quoting the link. The one rule for the flow
+/// that receives such a link and for the CLI that opens it.
+pub fn check_openable_link(link: &str) -> Result<url::Url, &'static str> {
+    if link.len() > 2048 {
+        return Err("longer than 2048 bytes");
+    }
+    if link.chars().any(char::is_control) {
+        return Err("contains control characters");
+    }
+    let url = url::Url::parse(link).map_err(|_| "not a URL")?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err("carries userinfo");
+    }
+    let loopback = url.host_str().is_some_and(is_loopback_host);
+    match url.scheme() {
+        "https" if url.host_str().is_some() => Ok(url),
+        "http" if loopback => Ok(url),
+        _ => Err("only https (or http to loopback) links are opened"),
+    }
+}
+
 /// Renders a URI for messages through [`RedactedUrl`](crate::RedactedUrl): no userinfo, no query values.
 pub fn display_without_secrets(uri: &http::Uri) -> String {
     crate::RedactedUrl::uri(uri).to_string()

@@ -4,6 +4,7 @@ use std::time::SystemTime;
 
 use bytes::Bytes;
 use copilot_core::GitHubToken;
+use copilot_http::redact::excerpt;
 use copilot_http::retry::{RetryPolicy, send_with_retry};
 use copilot_http::time::{Clock, SharedClock, SharedSleep, Sleep, from_unix_seconds};
 use copilot_http::{ClientIdentity, GitHubHost, HttpRequest, SharedTransport};
@@ -233,8 +234,8 @@ fn map_error(
     let field = |name: &str| json.as_ref().and_then(|j| j.get(name));
     let message = field("message")
         .and_then(Value::as_str)
-        .map(|m| sanitize(m, MAX_SNIPPET_CHARS))
-        .unwrap_or_else(|| sanitize(body, MAX_SNIPPET_CHARS));
+        .map(|m| excerpt(m, MAX_SNIPPET_CHARS))
+        .unwrap_or_else(|| excerpt(body, MAX_SNIPPET_CHARS));
     let rate_limited = || TokenError::RateLimited {
         reset_at: headers
             .get("x-ratelimit-reset")
@@ -261,7 +262,7 @@ fn map_error(
                     details
                         .and_then(|d| d.get(name))
                         .and_then(Value::as_str)
-                        .map(|s| sanitize(s, MAX_SNIPPET_CHARS))
+                        .map(|s| excerpt(s, MAX_SNIPPET_CHARS))
                 };
                 TokenError::NotEntitled {
                     notification_id: detail("notification_id"),
@@ -295,28 +296,10 @@ fn other(endpoint: Endpoint, status: StatusCode, headers: &HeaderMap, body: &str
     TokenError::Http {
         status: status.as_u16(),
         endpoint: endpoint.name(),
-        snippet: sanitize(body, MAX_SNIPPET_CHARS),
+        snippet: excerpt(body, MAX_SNIPPET_CHARS),
         request_id: headers
             .get("x-github-request-id")
             .and_then(|v| v.to_str().ok())
-            .map(|v| sanitize(v, 100)),
-    }
-}
-
-/// Collapses control characters and truncates to `max` characters (with `…`).
-fn sanitize(text: &str, max: usize) -> String {
-    let cleaned: String = text
-        .trim()
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    truncate(&cleaned, max)
-}
-
-/// Truncates to `max` characters, marking the cut with `…`.
-pub(crate) fn truncate(text: &str, max: usize) -> String {
-    match text.char_indices().nth(max) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
-        None => text.to_owned(),
+            .map(|v| excerpt(v, 100)),
     }
 }

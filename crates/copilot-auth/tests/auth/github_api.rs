@@ -57,6 +57,29 @@ async fn unauthorized_means_sign_in_again() {
     assert!(matches!(error, AuthError::BadCredentials));
 }
 
+#[tokio::test]
+async fn an_error_bodys_control_characters_never_reach_the_message() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(502)
+                .set_body_string("\u{1b}]0;pwned\u{7}\u{1b}[2J gateway\r\nX-Forged: 1"),
+        )
+        .mount(&server)
+        .await;
+    let error = api(&server).get_user(&token()).await.unwrap_err();
+    let AuthError::Http {
+        status, message, ..
+    } = &error
+    else {
+        panic!("{error:?}");
+    };
+    assert_eq!(*status, 502);
+    assert!(!message.chars().any(char::is_control), "{message:?}");
+    assert!(message.contains("gateway"), "{message:?}");
+    assert!(!error.to_string().chars().any(char::is_control));
+}
+
 async fn paginated_orgs(server: &MockServer) {
     let base = server.uri();
     Mock::given(method("GET"))
