@@ -163,6 +163,11 @@ impl Failure {
 
     /// From a Copilot API error.
     pub fn from_api(error: &ApiError) -> Self {
+        // A credential that could not be obtained means the same whichever crate reports it: one mapping
+        // (a network failure of the token exchange is not "sign in again").
+        if let ApiError::Auth(credential) = error {
+            return Failure::from_sdk(&SdkError::from(credential.clone()));
+        }
         let status = api_status(error);
         let mut failure = Failure::new(status, api_message(error, status));
         failure.code = error
@@ -200,9 +205,7 @@ fn default_code(error: &ApiError) -> Option<String> {
     let code = match error {
         ApiError::RateLimited { .. } => "rate_limited",
         ApiError::QuotaExceeded { .. } => "quota_exceeded",
-        ApiError::Unauthorized(_) | ApiError::TokenExpired(_) | ApiError::Auth { .. } => {
-            "sign_in_required"
-        }
+        ApiError::Unauthorized(_) | ApiError::TokenExpired(_) => "sign_in_required",
         ApiError::ModelNotSupported(_) => "model_not_supported",
         ApiError::NoAvailableModelEndpoints(_) => "no_available_model_endpoints",
         ApiError::InvalidReasoningEffort(_) => "invalid_reasoning_effort",
@@ -219,7 +222,7 @@ fn api_status(error: &ApiError) -> StatusCode {
     let mapped = match error {
         ApiError::RateLimited { .. } => Some(429),
         ApiError::QuotaExceeded { .. } => Some(402),
-        ApiError::Unauthorized(_) | ApiError::TokenExpired(_) | ApiError::Auth { .. } => Some(401),
+        ApiError::Unauthorized(_) | ApiError::TokenExpired(_) => Some(401),
         ApiError::InvalidRequest { .. } => Some(400),
         ApiError::FirstEventTimeout { .. } | ApiError::IdleTimeout { .. } => Some(504),
         _ => None,
@@ -285,5 +288,51 @@ impl IntoResponse for Failure {
 impl From<Failure> for ServeError {
     fn from(failure: Failure) -> Self {
         ServeError::Request(Box::new(failure))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use copilot_api::CredentialError;
+
+    use super::*;
+
+    #[test]
+    fn a_credential_failure_maps_the_same_from_the_api_and_from_the_sdk() {
+        let cases = [
+            (
+                CredentialError::Rejected {
+                    message: "bad credentials".into(),
+                },
+                StatusCode::UNAUTHORIZED,
+                "sign_in_required",
+            ),
+            (
+                CredentialError::NotEntitled {
+                    message: "no seat".into(),
+                    url: None,
+                },
+                StatusCode::FORBIDDEN,
+                "not_entitled",
+            ),
+            // A network failure of the exchange: the gateway's upstream failed; signing in again is no cure.
+            (
+                CredentialError::Unavailable {
+                    message: "connection reset".into(),
+                    transient: true,
+                    source: None,
+                },
+                StatusCode::BAD_GATEWAY,
+                "upstream_error",
+            ),
+        ];
+        for (credential, status, code) in cases {
+            let from_api = Failure::from_api(&ApiError::Auth(credential.clone()));
+            let from_sdk = Failure::from_sdk(&SdkError::from(credential.clone()));
+            assert_eq!(from_api.status, status, "{credential:?}");
+            assert_eq!(from_api.code.as_deref(), Some(code), "{credential:?}");
+            assert_eq!(from_sdk.status, from_api.status, "{credential:?}");
+            assert_eq!(from_sdk.code, from_api.code, "{credential:?}");
+        }
     }
 }
