@@ -236,12 +236,14 @@ impl AuthError {
         }
     }
 
-    /// Whether the failure is transient (a network problem or a 5xx/429) so that trying again later can
-    /// succeed.
+    /// Whether the failure is transient (a network problem, or a status the retrier retries: 408, 429, 499,
+    /// 500, 502, 503, 504) so that trying again later can succeed.
     pub fn is_transient(&self) -> bool {
         match self {
             AuthError::Transport(e) => e.is_retryable(),
-            AuthError::Http { status, .. } => *status >= 500 || *status == 429,
+            AuthError::Http { status, .. } => {
+                copilot_http::retry::is_retryable_status_code(*status)
+            }
             _ => false,
         }
     }
@@ -268,6 +270,27 @@ impl From<AuthError> for CredentialError {
                 let transient = other.is_transient();
                 CredentialError::unavailable_from(other, transient)
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::AuthError;
+
+    #[test]
+    fn a_transient_status_is_one_the_retrier_retries() {
+        let http = |status| AuthError::Http {
+            status,
+            endpoint: "/login/oauth/access_token".into(),
+            message: String::new(),
+        };
+        for status in [408, 429, 499, 500, 502, 503, 504] {
+            assert!(http(status).is_transient(), "{status}");
+        }
+        // The request itself will never work: waiting does not help.
+        for status in [400, 404, 422, 501, 505, 599, 0, 1000] {
+            assert!(!http(status).is_transient(), "{status}");
         }
     }
 }

@@ -137,8 +137,16 @@ fn random_unit() -> f64 {
 }
 
 /// Statuses worth retrying when the request may be repeated: 408, 429, 499 and 5xx gateway/server errors.
+/// Also the one meaning of a *transient* status across the workspace (an error whose cause may pass):
+/// 501, 505 and other 5xx answers say the request itself will never work.
 pub fn is_retryable_status(status: StatusCode) -> bool {
     matches!(status.as_u16(), 408 | 429 | 499 | 500 | 502 | 503 | 504)
+}
+
+/// [`is_retryable_status`] for a status kept as a number (an error's `status` field); a number that is no
+/// HTTP status is not retryable.
+pub fn is_retryable_status_code(status: u16) -> bool {
+    StatusCode::from_u16(status).is_ok_and(is_retryable_status)
 }
 
 /// Parses `Retry-After` as delta-seconds or as an HTTP-date (relative to `now`). A date in the past is zero.

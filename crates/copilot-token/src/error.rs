@@ -130,7 +130,9 @@ impl TokenError {
         match self {
             TokenError::Transport(error) => error.is_retryable(),
             TokenError::RateLimited { .. } => true,
-            TokenError::Http { status, .. } => *status >= 500,
+            TokenError::Http { status, .. } => {
+                copilot_http::retry::is_retryable_status_code(*status)
+            }
             TokenError::Credential(error) => error.is_transient(),
             _ => false,
         }
