@@ -154,8 +154,8 @@ impl Context {
             .session_store(self.sessions.clone())
             .read_environment(self.mock.is_none() && self.shared.is_none());
         if let Some(shared) = &self.shared {
-            // The same name a pool gives a stored user, so `chat` and the gateways share one exchange.
-            let identity = format!("{}/{}", self.host.key(), self.account);
+            // The name a pool gives a stored user, so `chat` and the gateways share one exchange.
+            let identity = copilot_sdk::shared_cache_identity(&self.host, &self.account);
             builder = builder.shared_token_cache(shared.caches.cache_for(&identity));
         }
         Ok(builder.build()?)

@@ -231,7 +231,7 @@ pub use message::{
     MAX_IMAGE_INPUT_BYTES, MessageOptions, OutputSchema,
 };
 pub use permission::{PermissionDecision, PermissionHandler, PermissionKind, PermissionRequest};
-pub use pool::{ClientPool, ClientPoolBuilder, DEFAULT_IDLE_TIMEOUT};
+pub use pool::{ClientPool, ClientPoolBuilder, DEFAULT_IDLE_TIMEOUT, shared_cache_identity};
 pub use session::{
     AssistantMessage, CompactionComplete, CompactionStart, ContextUsage, EventEnvelope,
     EventStream, EventSubscription, HistoryEntry, InfiniteSessionConfig, Session, SessionConfig,

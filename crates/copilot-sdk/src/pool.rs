@@ -226,6 +226,19 @@ impl fmt::Debug for ClientPool {
     }
 }
 
+/// The name of the shared Copilot-token cache of the user stored under `account` on `host`
+/// ([`SharedTokenCaches::cache_for`] takes it): the name [`ClientPool::client_for_stored`] uses, so any other
+/// client of that stored user (the CLI's `--store-url` commands, another gateway) that names its cache with
+/// this shares one exchange with the pools.
+///
+/// ```
+/// use copilot_http::GitHubHost;
+/// assert_eq!(copilot_sdk::shared_cache_identity(&GitHubHost::github_com(), "alice"), "github.com/alice");
+/// ```
+pub fn shared_cache_identity(host: &GitHubHost, account: &str) -> String {
+    format!("{}/{account}", host.key())
+}
+
 /// The first 16 bytes of the token's SHA-256, in hex: names the token in a shared-cache identity without
 /// revealing it.
 fn token_digest(token: &GitHubToken) -> String {
@@ -293,7 +306,7 @@ impl ClientPool {
         let store = self.store()?;
         let token = self.get_or_refresh_token(user_id).await?;
         self.gate(&token).await?;
-        let identity = format!("{}/{user_id}", self.inner.host.key());
+        let identity = shared_cache_identity(&self.inner.host, user_id);
         let mut builder = self
             .with_shared_cache(self.inner.template.clone().without_credentials(), &identity)
             .sessions_of(user_id)
