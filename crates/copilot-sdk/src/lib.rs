@@ -238,8 +238,9 @@ pub use session::{
     SessionEvent, SessionUsage, ToolCallResult, Unsubscribe,
 };
 pub use store::{
-    FileSessionStore, MemorySessionStore, SESSION_FORMAT_VERSION, SavedProvider, SessionFilter,
-    SessionLock, SessionMetadata, SessionRecord, SessionStore, StoredToolCall,
+    FileSessionStore, MAX_SESSION_ID_BYTES, MemorySessionStore, SESSION_FORMAT_VERSION,
+    SavedProvider, SessionFilter, SessionLock, SessionMetadata, SessionRecord, SessionStore,
+    StoredToolCall, check_session_id,
 };
 pub use system::{SystemMessage, SystemMessageMode};
 pub use tools::{RequestedToolCall, Tool, ToolError, ToolOutput, UnknownToolPolicy};

@@ -30,8 +30,9 @@ use crate::session::{EventEnvelope, HistoryEntry};
 use crate::store::{SessionMetadata, SessionRecord, SessionStore, StoredToolCall};
 
 /// Ids with characters a store might mishandle: separators, glob and SQL metacharacters, escapes,
-/// non-ASCII. A store keeps each apart from every other (and from the plain ids), or refuses it with
-/// [`SdkError::Config`].
+/// non-ASCII. A store keeps each that the one session-id rule ([`check_session_id`](crate::check_session_id))
+/// accepts apart from every other (and from the plain ids), and refuses the others with
+/// [`SdkError::Config`], so a session can move between stores.
 pub const ODD_SESSION_IDS: &[&str] = &[
     "with space",
     "slash/inside",
@@ -197,9 +198,21 @@ impl<'a> SessionStoreContract<'a> {
         let mut accepted = Vec::new();
         for (n, id) in ODD_SESSION_IDS.iter().enumerate() {
             let record = plain_record(id, "gpt-4.1", n as u64 + 10);
+            let allowed = crate::check_session_id(id).is_ok();
             match store.save(&record).await {
-                Ok(()) => accepted.push(record),
+                Ok(()) => {
+                    assert!(
+                        allowed,
+                        "id {id:?} breaks the one session-id rule but was stored"
+                    );
+                    accepted.push(record);
+                }
                 Err(SdkError::Config { .. }) => {
+                    assert!(
+                        !allowed,
+                        "id {id:?} follows the one session-id rule (check_session_id) but was refused: \
+                         a session could not move to this store"
+                    );
                     // A refused id is refused everywhere, never mapped onto another one.
                     for (what, result) in [
                         ("load", store.load(id).await.map(|_| ())),

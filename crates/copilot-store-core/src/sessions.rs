@@ -32,26 +32,13 @@ use tokio::task::JoinHandle;
 use crate::lease::LeaseBackend;
 use crate::{Sealer, StoreError};
 
-/// The longest session id (in bytes) a shared store keeps.
-pub const MAX_SESSION_ID_BYTES: usize = 512;
 /// The largest encoded session record a shared store writes or reads.
 pub const MAX_SESSION_RECORD_BYTES: usize = 256 * 1024 * 1024;
 /// How long a session lock lives without renewal (default; it is renewed every third of it).
 pub const DEFAULT_SESSION_LOCK_TTL: Duration = Duration::from_secs(30);
 
-/// Refuses ids a shared store does not keep: empty, longer than [`MAX_SESSION_ID_BYTES`], or with control
-/// characters (NUL included). Every other character is kept as it is.
-pub fn check_session_id(id: &str) -> Result<(), SdkError> {
-    if id.is_empty() || id.len() > MAX_SESSION_ID_BYTES || id.chars().any(char::is_control) {
-        return Err(SdkError::Config {
-            message: format!(
-                "session id {id:?} cannot be stored: it must be 1 to {MAX_SESSION_ID_BYTES} bytes without \
-                 control characters"
-            ),
-        });
-    }
-    Ok(())
-}
+/// The session-id rule every store shares (copilot-sdk's, re-exported here for the store crates).
+pub use copilot_sdk::{MAX_SESSION_ID_BYTES, check_session_id};
 
 /// Which sealed part of a session.
 #[derive(Clone, Copy)]

@@ -14,8 +14,8 @@ use crate::SdkError;
 
 /// The largest session file read (a hostile or broken file must not exhaust memory).
 const MAX_FILE_BYTES: u64 = 256 * 1024 * 1024;
-/// The longest session id stored (it becomes a file name).
-const MAX_ID_LEN: usize = 200;
+/// The longest file name (without `.json`) an id is kept as; a longer encoding becomes a digest name.
+const MAX_NAME_LEN: usize = 200;
 
 /// Sessions as files in one directory: `<dir>/<id>.json`, readable only by the user.
 ///
@@ -23,8 +23,11 @@ const MAX_ID_LEN: usize = 200;
 /// - Every save replaces the file atomically (temporary file, fsync, rename, directory fsync).
 /// - [`lock`](SessionStore::lock) takes a non-blocking advisory lock on `<id>.json.lock`, held while the
 ///   session is open; it dies with the process, so a crashed program never leaves a session locked.
-/// - Ids are used as file names: letters, digits, `-`, `_` and `.` (not first), at most 200 characters;
-///   others are refused with [`SdkError::Config`].
+/// - Ids follow the one rule of every store ([`check_session_id`](crate::check_session_id): 1 to 512 bytes,
+///   no control characters). An id of letters, digits, `-`, `_` and `.` (not first), at most 200
+///   characters, is the file name as it is; any other byte is written `%XX`, and a name that would be
+///   longer than 200 characters becomes `~<SHA-256 of the id>`. Listing reads the ids from the files, so
+///   every name maps back.
 /// - File I/O runs on tokio's blocking pool.
 #[derive(Debug, Clone)]
 pub struct FileSessionStore {
@@ -58,8 +61,8 @@ impl FileSessionStore {
     }
 
     fn path_of(&self, id: &str) -> Result<PathBuf, SdkError> {
-        check_id(id)?;
-        Ok(self.dir.join(format!("{id}.json")))
+        super::check_session_id(id)?;
+        Ok(self.dir.join(format!("{}.json", file_name(id))))
     }
 
     async fn blocking<T, F>(&self, work: F) -> Result<T, SdkError>
@@ -73,21 +76,32 @@ impl FileSessionStore {
     }
 }
 
-fn check_id(id: &str) -> Result<(), SdkError> {
-    let valid = !id.is_empty()
-        && id.len() <= MAX_ID_LEN
-        && !id.starts_with('.')
-        && id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
-    if valid {
-        Ok(())
-    } else {
-        Err(SdkError::config(format!(
-            "session id {id:?} cannot be stored as a file: use letters, digits, '-', '_' and '.' (not \
-             first), at most {MAX_ID_LEN} characters"
-        )))
+/// The file name (without `.json`) of session `id`: the id itself when it is a portable file name, else
+/// its bytes outside `[A-Za-z0-9_-]` (and `.`, except not first) as `%XX`, else, past
+/// [`MAX_NAME_LEN`], `~` and the id's SHA-256. The three forms cannot meet: a plain name has neither `%`
+/// nor `~`, an encoded one always has `%`, a digest name starts with `~`.
+fn file_name(id: &str) -> String {
+    let portable = |index: usize, byte: u8| {
+        byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_') || (byte == b'.' && index > 0)
+    };
+    let mut name = String::with_capacity(id.len());
+    for (index, byte) in id.bytes().enumerate() {
+        if portable(index, byte) {
+            name.push(char::from(byte));
+        } else {
+            name.push_str(&format!("%{byte:02X}"));
+        }
     }
+    if name.len() <= MAX_NAME_LEN {
+        return name;
+    }
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(id.as_bytes());
+    let mut name = String::from("~");
+    for byte in digest {
+        name.push_str(&format!("{byte:02x}"));
+    }
+    name
 }
 
 fn store_error(

@@ -48,10 +48,13 @@ impl Drop for MemoryLock {
 #[async_trait]
 impl SessionStore for MemorySessionStore {
     async fn load(&self, id: &str) -> Result<Option<SessionRecord>, SdkError> {
+        super::check_session_id(id)?;
         Ok(self.inner().records.get(id).cloned())
     }
 
     async fn save(&self, record: &SessionRecord) -> Result<(), SdkError> {
+        // The rule every store applies, so what works here works on disk and in Redis too.
+        super::check_session_id(&record.metadata.id)?;
         self.inner()
             .records
             .insert(record.metadata.id.clone(), record.clone());
@@ -59,6 +62,7 @@ impl SessionStore for MemorySessionStore {
     }
 
     async fn delete(&self, id: &str) -> Result<bool, SdkError> {
+        super::check_session_id(id)?;
         Ok(self.inner().records.remove(id).is_some())
     }
 
@@ -72,6 +76,7 @@ impl SessionStore for MemorySessionStore {
     }
 
     async fn lock(&self, id: &str) -> Result<SessionLock, SdkError> {
+        super::check_session_id(id)?;
         if !self.inner().locked.insert(id.to_owned()) {
             return Err(SdkError::SessionInUse { id: id.to_owned() });
         }

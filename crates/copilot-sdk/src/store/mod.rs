@@ -35,6 +35,31 @@ use crate::tools::RequestedToolCall;
 /// The version of [`SessionRecord`]'s format written by this crate.
 pub const SESSION_FORMAT_VERSION: u32 = 1;
 
+/// The longest session id (in bytes) a session store keeps.
+pub const MAX_SESSION_ID_BYTES: usize = 512;
+
+/// The one rule for session ids, applied by every store of this workspace (file, memory, Redis,
+/// PostgreSQL), so a session can move between them: refuses ids that are empty, longer than
+/// [`MAX_SESSION_ID_BYTES`], or with control characters (NUL included). Every other character is kept as
+/// it is (`user-alice@example.com`, `日本/🦀`); a store that cannot use an id as it is (a file name) encodes it.
+///
+/// ```
+/// use copilot_sdk::check_session_id;
+/// assert!(check_session_id("user-alice@example.com/chat 1").is_ok());
+/// assert!(check_session_id("new\nline").is_err());
+/// ```
+pub fn check_session_id(id: &str) -> Result<(), SdkError> {
+    if id.is_empty() || id.len() > MAX_SESSION_ID_BYTES || id.chars().any(char::is_control) {
+        return Err(SdkError::Config {
+            message: format!(
+                "session id {id:?} cannot be stored: it must be 1 to {MAX_SESSION_ID_BYTES} bytes without \
+                 control characters"
+            ),
+        });
+    }
+    Ok(())
+}
+
 /// What is known about a saved session without loading its conversation
 /// (listed by a [`SessionStore`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

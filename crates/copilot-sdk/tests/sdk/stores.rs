@@ -75,18 +75,54 @@ async fn the_file_store_keeps_the_contract_in_private_files() -> Result<(), SdkE
 }
 
 #[tokio::test]
-async fn the_file_store_refuses_ids_that_are_not_file_names_and_skips_broken_files()
+async fn the_file_store_keeps_every_id_of_the_one_rule_inside_its_directory_and_skips_broken_files()
 -> Result<(), SdkError> {
     let home = tempfile::tempdir().expect("temp dir");
-    let store = FileSessionStore::new(home.path());
-    for id in [
-        "",
+    let dir = home.path().join("sessions");
+    let store = FileSessionStore::new(&dir);
+    // Ids a Redis or PostgreSQL store keeps are kept here too, each in a file of its own inside `dir`.
+    let kept = [
         "../escape",
         "a/b",
         ".hidden",
-        "x\u{0}y",
+        "user-alice@example.com/chat 1",
         &"y".repeat(201),
-    ] {
+        &"日".repeat(170),
+    ];
+    for id in kept {
+        store.save(&record(id, "gpt-4.1")).await?;
+        assert_eq!(
+            store.load(id).await?.map(|r| r.metadata.id).as_deref(),
+            Some(id)
+        );
+    }
+    let mut listed: Vec<String> = store.list().await?.into_iter().map(|m| m.id).collect();
+    listed.sort();
+    let mut expected: Vec<String> = kept.iter().map(|id| (*id).to_owned()).collect();
+    expected.sort();
+    assert_eq!(listed, expected);
+    let outside: Vec<_> = std::fs::read_dir(home.path())
+        .expect("list home")
+        .map(|e| e.expect("entry").file_name())
+        .collect();
+    assert_eq!(
+        outside,
+        ["sessions"],
+        "nothing is written outside the store's directory"
+    );
+    for name in std::fs::read_dir(&dir).expect("list dir") {
+        let name = name
+            .expect("entry")
+            .file_name()
+            .into_string()
+            .expect("UTF-8");
+        assert!(name.len() <= 210 && !name.starts_with('.'), "{name}");
+    }
+    for id in kept {
+        assert!(store.delete(id).await?, "{id:?}");
+    }
+    // What the rule refuses is refused: empty, control characters, more than 512 bytes.
+    for id in ["", "x\u{0}y", "tab\tinside", &"y".repeat(513)] {
         let error = store.save(&record(id, "gpt-4.1")).await.expect_err(id);
         assert!(
             matches!(error, SdkError::Config { .. }),
@@ -95,10 +131,10 @@ async fn the_file_store_refuses_ids_that_are_not_file_names_and_skips_broken_fil
         assert!(store.load(id).await.is_err());
     }
     store.save(&record("good", "gpt-4.1")).await?;
-    std::fs::write(home.path().join("broken.json"), b"{not json").expect("write");
+    std::fs::write(dir.join("broken.json"), b"{not json").expect("write");
     let mut newer = serde_json::to_value(record("newer", "gpt-4.1")).expect("encode");
     newer["version"] = 99.into();
-    std::fs::write(home.path().join("newer.json"), newer.to_string()).expect("write");
+    std::fs::write(dir.join("newer.json"), newer.to_string()).expect("write");
     let listed: Vec<String> = store.list().await?.into_iter().map(|m| m.id).collect();
     assert_eq!(listed, ["good"]);
     assert!(matches!(
@@ -148,6 +184,7 @@ impl SessionStore for Broken {
     }
     async fn lock(&self, id: &str) -> Result<copilot_sdk::SessionLock, SdkError> {
         if self.shared_locks {
+            copilot_sdk::check_session_id(id)?;
             return Ok(copilot_sdk::SessionLock::new(()));
         }
         self.inner.lock(id).await
