@@ -363,17 +363,7 @@ pub(crate) fn random_bytes(buf: &mut [u8]) -> Result<(), AuthError> {
 }
 
 /// Describes a JSON error by category and position only: serde_json's own messages quote offending
-/// values, which in a credential file may be a token.
+/// values, which in a credential file may be a token (copilot-http's one wording).
 pub(crate) fn json_error_summary(error: &serde_json::Error) -> String {
-    let category = match error.classify() {
-        serde_json::error::Category::Io => "I/O error",
-        serde_json::error::Category::Syntax => "invalid JSON",
-        serde_json::error::Category::Data => "unexpected JSON structure",
-        serde_json::error::Category::Eof => "truncated JSON",
-    };
-    format!(
-        "{category} at line {} column {}",
-        error.line(),
-        error.column()
-    )
+    copilot_http::redact::json_error(error)
 }

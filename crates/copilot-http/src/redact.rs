@@ -36,6 +36,30 @@ pub fn excerpt(text: &str, max_chars: usize) -> String {
     out
 }
 
+/// A JSON decode error described by its category and position only (`invalid JSON at line 1 column 9`):
+/// serde_json's own message quotes the offending value, which in a credential file, a token envelope or a
+/// saved conversation is what must not reach a log. The one wording every crate uses.
+///
+/// ```
+/// let error = serde_json::from_str::<u32>("\"gho_secret\"").unwrap_err();
+/// let text = copilot_http::redact::json_error(&error);
+/// assert_eq!(text, "unexpected JSON structure at line 1 column 12");
+/// assert!(!text.contains("gho_secret"));
+/// ```
+pub fn json_error(error: &serde_json::Error) -> String {
+    let category = match error.classify() {
+        serde_json::error::Category::Io => "I/O error",
+        serde_json::error::Category::Syntax => "invalid JSON",
+        serde_json::error::Category::Data => "unexpected JSON structure",
+        serde_json::error::Category::Eof => "truncated JSON",
+    };
+    format!(
+        "{category} at line {} column {}",
+        error.line(),
+        error.column()
+    )
+}
+
 /// A URL (parsed or not) displayed without its secrets. See the [module docs](self).
 ///
 /// ```

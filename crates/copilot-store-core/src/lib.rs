@@ -276,12 +276,7 @@ pub(crate) fn decode_record<T: serde::de::DeserializeOwned>(
 pub(crate) fn corrupt_record(record: String, error: &serde_json::Error) -> StoreError {
     StoreError::Corrupt {
         record,
-        message: format!(
-            "{:?} error at line {} column {}",
-            error.classify(),
-            error.line(),
-            error.column()
-        ),
+        message: copilot_http::redact::json_error(error),
     }
 }
 

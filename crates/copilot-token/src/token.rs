@@ -185,13 +185,7 @@ impl CopilotToken {
             Ok(Value::Object(object)) => object,
             Ok(_) => return Err(decode_error("the body is not a JSON object".into())),
             // serde's message may quote input; report the position only.
-            Err(e) => {
-                return Err(decode_error(format!(
-                    "invalid JSON at line {} column {}",
-                    e.line(),
-                    e.column()
-                )));
-            }
+            Err(e) => return Err(decode_error(copilot_http::redact::json_error(&e))),
         };
         let secret = match object.remove("token") {
             Some(Value::String(token)) if !token.is_empty() => token,

@@ -243,12 +243,7 @@ impl CopilotUserInfo {
     pub fn from_json(body: &[u8]) -> Result<Self, TokenError> {
         serde_json::from_slice(body).map_err(|e| TokenError::Decode {
             what: "copilot_internal/user response",
-            message: format!(
-                "{:?} at line {} column {}",
-                e.classify(),
-                e.line(),
-                e.column()
-            ),
+            message: copilot_http::redact::json_error(&e),
         })
     }
 

@@ -155,8 +155,9 @@ impl SessionStore for FileSessionStore {
             let Some(bytes) = read_capped(&path)? else {
                 return Ok(None);
             };
-            let record: SessionRecord =
-                serde_json::from_slice(&bytes).map_err(|e| store_error("decode", &path, e))?;
+            // The position only: serde's message would quote the conversation into logs.
+            let record: SessionRecord = serde_json::from_slice(&bytes)
+                .map_err(|e| store_error("decode", &path, copilot_http::redact::json_error(&e)))?;
             check_version(&path, record.version)?;
             Ok(Some(record))
         })
@@ -212,8 +213,9 @@ impl SessionStore for FileSessionStore {
                 // One unreadable file does not hide the other sessions.
                 let decoded = read_capped(&path).and_then(|bytes| {
                     let Some(bytes) = bytes else { return Ok(None) };
-                    let only: MetadataOnly = serde_json::from_slice(&bytes)
-                        .map_err(|e| store_error("decode", &path, e))?;
+                    let only: MetadataOnly = serde_json::from_slice(&bytes).map_err(|e| {
+                        store_error("decode", &path, copilot_http::redact::json_error(&e))
+                    })?;
                     check_version(&path, only.version)?;
                     Ok(Some(only.metadata))
                 });

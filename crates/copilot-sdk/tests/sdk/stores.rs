@@ -141,6 +141,21 @@ async fn the_file_store_keeps_every_id_of_the_one_rule_inside_its_directory_and_
         store.load("broken").await,
         Err(SdkError::SessionStore { .. })
     ));
+    // A broken file's values never reach the error (serde would quote them: a conversation, in logs).
+    std::fs::write(
+        dir.join("quoted.json"),
+        br#"{"version": "my private words"}"#,
+    )
+    .expect("write");
+    let error = store.load("quoted").await.expect_err("not a record");
+    let mut chain = error.to_string();
+    let mut source = std::error::Error::source(&error);
+    while let Some(cause) = source {
+        chain.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    assert!(!chain.contains("private words"), "{chain}");
+    assert!(chain.contains("line 1 column"), "{chain}");
     let error = store.load("newer").await.expect_err("too new");
     let cause = std::error::Error::source(&error)
         .expect("a cause")
