@@ -94,7 +94,7 @@ pub use github_api::{GITHUB_API_VERSION, GitHubApi, GitHubUser};
 pub use loopback::LoopbackCallback;
 pub use refresh::{
     CredentialRefresher, DEFAULT_REFRESH_LEASE_TTL, RefreshOptions, TokenRefresher, get_or_refresh,
-    get_or_refresh_with, refresh_after_rejection,
+    get_or_refresh_with, load_usable, refresh_after_rejection,
 };
 pub use sources::{
     COPILOT_API_URL, Credential, CredentialSource, CredentialSources, EnvLookup,

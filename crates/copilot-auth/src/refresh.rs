@@ -316,6 +316,35 @@ fn no_stored_credential(key: &CredentialKey) -> AuthError {
     AuthError::sign_in_required(format!("no stored credential for {key}"))
 }
 
+/// The stored GitHub token of `key` if it can be used now: `Ok(None)` when nothing is stored; with a
+/// `refresher`, [`get_or_refresh_with`] (refreshed and saved when it expires within the skew); without one,
+/// the stored token unless it has expired ([`AuthError::SignInRequired`]). The one rule for every reader of
+/// a stored login (credential sources, copilot-sdk's client pool and store-backed clients).
+pub async fn load_usable(
+    store: &dyn TokenStore,
+    key: &CredentialKey,
+    refresher: Option<&dyn CredentialRefresher>,
+    options: &RefreshOptions,
+) -> Result<Option<GitHubToken>, AuthError> {
+    if let Some(refresher) = refresher {
+        return match get_or_refresh_with(store, key, refresher, options).await {
+            Ok(token) => Ok(Some(token)),
+            // Only "nothing stored" is `None`; an unusable stored login stays an error.
+            Err(AuthError::SignInRequired { .. }) if store.load(key).await?.is_none() => Ok(None),
+            Err(error) => Err(error),
+        };
+    }
+    let Some(credential) = store.load(key).await? else {
+        return Ok(None);
+    };
+    if credential.is_expired(options.now()) {
+        return Err(AuthError::sign_in_required(format!(
+            "the stored credential for {key} has expired"
+        )));
+    }
+    Ok(Some(credential.access_token))
+}
+
 async fn load_required(
     store: &dyn TokenStore,
     key: &CredentialKey,

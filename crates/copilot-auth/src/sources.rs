@@ -9,7 +9,7 @@ use secrecy::SecretString;
 use url::Url;
 
 use crate::editor::{EditorFile, editor_config_dir, import_editor_token};
-use crate::refresh::{CredentialRefresher, RefreshOptions, get_or_refresh_with};
+use crate::refresh::{CredentialRefresher, RefreshOptions};
 use crate::{AuthError, CredentialError, CredentialKey, GitHubToken, TokenStore};
 
 /// Reads an environment variable. Injectable so tests (and multi-tenant servers) never touch the
@@ -324,27 +324,8 @@ impl CredentialSources {
         store: &dyn TokenStore,
         key: &CredentialKey,
     ) -> Result<Option<GitHubToken>, AuthError> {
-        if let Some(refresher) = &self.refresher {
-            return match get_or_refresh_with(store, key, refresher.as_ref(), &self.refresh_options)
-                .await
-            {
-                Ok(token) => Ok(Some(token)),
-                // Only "nothing stored" falls through; an unusable stored login is an error.
-                Err(AuthError::SignInRequired { .. }) if store.load(key).await?.is_none() => {
-                    Ok(None)
-                }
-                Err(e) => Err(e),
-            };
-        }
-        let Some(credential) = store.load(key).await? else {
-            return Ok(None);
-        };
-        if credential.is_expired(self.refresh_options.now()) {
-            return Err(AuthError::sign_in_required(format!(
-                "the stored credential for {key} has expired"
-            )));
-        }
-        Ok(Some(credential.access_token))
+        // Only "nothing stored" falls through to the next source; an unusable stored login is an error.
+        crate::load_usable(store, key, self.refresher.as_deref(), &self.refresh_options).await
     }
 
     async fn editor_token(&self) -> Result<Option<crate::editor::EditorToken>, AuthError> {

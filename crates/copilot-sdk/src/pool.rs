@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 
 use copilot_auth::{
     CredentialKey, CredentialRefresher, GitHubApi, GitHubToken, GitHubTokenResponse,
-    RefreshOptions, StoredCredential, TokenStore, get_or_refresh_with,
+    RefreshOptions, StoredCredential, TokenStore, load_usable,
 };
 use copilot_http::time::{Clock, SharedClock, Sleep};
 use copilot_http::{ClientIdentity, GitHubHost, HttpTransport, SharedTransport};
@@ -338,26 +338,12 @@ impl ClientPool {
     pub async fn get_or_refresh_token(&self, user_id: &str) -> Result<GitHubToken, SdkError> {
         let store = self.store()?;
         let key = self.key(user_id);
-        match &self.inner.refresher {
-            Some(refresher) => {
-                let options = &self.inner.refresh_options;
-                Ok(get_or_refresh_with(store.as_ref(), &key, refresher.as_ref(), options).await?)
-            }
-            None => {
-                let stored = store
-                    .load(&key)
-                    .await?
-                    .ok_or_else(|| SdkError::SignInRequired {
-                        reason: format!("user {user_id} must authenticate"),
-                    })?;
-                if stored.is_expired(self.inner.clock.now()) {
-                    return Err(SdkError::SignInRequired {
-                        reason: format!("user {user_id} must re-authenticate: the token expired"),
-                    });
-                }
-                Ok(stored.access_token)
-            }
-        }
+        let refresher = self.inner.refresher.as_deref();
+        load_usable(store.as_ref(), &key, refresher, &self.inner.refresh_options)
+            .await?
+            .ok_or_else(|| SdkError::SignInRequired {
+                reason: format!("user {user_id} must authenticate"),
+            })
     }
 
     /// Stores a fresh sign-in of `user_id` (e.g. from the web flow) in the pool's token store, replacing the

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use copilot_auth::{
     AuthError, CredentialError, CredentialKey, CredentialRefresher, GitHubToken, RefreshOptions,
-    TokenStore, get_or_refresh_with, refresh_after_rejection,
+    TokenStore, load_usable, refresh_after_rejection,
 };
 use copilot_http::time::SharedClock;
 use copilot_token::{GitHubTokenProvider, TokenError};
@@ -19,8 +19,8 @@ pub(crate) struct StoreTokenProvider {
     store: Arc<dyn TokenStore>,
     key: CredentialKey,
     refresher: Option<Arc<dyn CredentialRefresher>>,
+    /// Carries the clock that judges expiry.
     options: RefreshOptions,
-    clock: SharedClock,
 }
 
 impl StoreTokenProvider {
@@ -34,8 +34,7 @@ impl StoreTokenProvider {
             store,
             key,
             refresher,
-            options: RefreshOptions::new().clock(clock.clone()),
-            clock,
+            options: RefreshOptions::new().clock(clock),
         }
     }
 }
@@ -57,35 +56,19 @@ fn unavailable(error: AuthError) -> TokenError {
 #[async_trait]
 impl GitHubTokenProvider for StoreTokenProvider {
     async fn github_token(&self) -> Result<GitHubToken, TokenError> {
-        match &self.refresher {
-            Some(refresher) => get_or_refresh_with(
-                self.store.as_ref(),
-                &self.key,
-                refresher.as_ref(),
-                &self.options,
-            )
-            .await
-            .map_err(unavailable),
-            None => {
-                let credential = self
-                    .store
-                    .load(&self.key)
-                    .await
-                    .map_err(unavailable)?
-                    .ok_or_else(|| {
-                        unavailable(AuthError::SignInRequired {
-                            reason: format!("no stored credential for {}", self.key),
-                        })
-                    })?;
-                if credential.is_expired(self.clock.now()) {
-                    return Err(TokenError::GitHubTokenRejected {
-                        message: "the stored GitHub token has expired and cannot be refreshed"
-                            .to_owned(),
-                    });
-                }
-                Ok(credential.access_token)
-            }
-        }
+        load_usable(
+            self.store.as_ref(),
+            &self.key,
+            self.refresher.as_deref(),
+            &self.options,
+        )
+        .await
+        .map_err(unavailable)?
+        .ok_or_else(|| {
+            unavailable(AuthError::SignInRequired {
+                reason: format!("no stored credential for {}", self.key),
+            })
+        })
     }
 
     async fn refresh_github_token(

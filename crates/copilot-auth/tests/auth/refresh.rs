@@ -6,7 +6,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use copilot_auth::{
     AuthError, CredentialKey, CredentialRefresher, GitHubToken, GitHubTokenResponse, MemoryStore,
-    RefreshOptions, StoredCredential, TokenRefresher, TokenStore, get_or_refresh_with,
+    RefreshOptions, StoredCredential, TokenRefresher, TokenStore, get_or_refresh_with, load_usable,
     refresh_after_rejection,
 };
 use copilot_http::time::ManualClock;
@@ -531,5 +531,33 @@ async fn a_new_sign_in_wins_over_a_pair_waiting_to_be_saved() {
     assert_eq!(
         stored_pair(&store).await,
         ["ghu_signed_in_again", "ghr_signed_in_again"]
+    );
+}
+
+#[tokio::test]
+async fn load_usable_without_a_refresher_is_none_some_or_sign_in() {
+    let store = MemoryStore::new();
+    let clock = ManualClock::new(common::t0());
+    let options = RefreshOptions::new().clock(clock.clone());
+    assert!(
+        load_usable(&store, &key(), None, &options)
+            .await
+            .unwrap()
+            .is_none(),
+        "nothing stored"
+    );
+    store.save(&key(), &stored(3600)).await.unwrap();
+    let token = load_usable(&store, &key(), None, &options).await.unwrap();
+    assert_eq!(
+        token.map(|t| t.expose_secret().to_owned()).as_deref(),
+        Some("ghu_old")
+    );
+    clock.advance(Duration::from_secs(3601));
+    let error = load_usable(&store, &key(), None, &options)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, AuthError::SignInRequired { .. }),
+        "{error:?}"
     );
 }
