@@ -173,17 +173,12 @@ pub async fn logout(context: &Context) -> Result<(), CliError> {
     Ok(())
 }
 
-/// The short, stable name of a token kind used in `--json` output.
+/// The short, stable name of a token kind used in `--json` output: its prefix without the `_` (copilot-core's
+/// one prefix table), or `unknown`.
 pub fn token_kind_name(kind: TokenKind) -> &'static str {
-    match kind {
-        TokenKind::OAuth => "gho",
-        TokenKind::GitHubAppUser => "ghu",
-        TokenKind::FineGrainedPat => "github_pat",
-        TokenKind::ClassicPat => "ghp",
-        TokenKind::Installation => "ghs",
-        TokenKind::Refresh => "ghr",
-        _ => "unknown",
-    }
+    kind.prefix()
+        .and_then(|prefix| prefix.strip_suffix('_'))
+        .unwrap_or("unknown")
 }
 
 fn mode_name(mode: AuthMode) -> &'static str {
@@ -202,5 +197,25 @@ fn source_name(source: &CredentialSource) -> String {
         CredentialSource::Store { .. } => "store".to_owned(),
         CredentialSource::Editor { .. } => "editor".to_owned(),
         _ => "other".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_kind_names_are_the_prefixes_without_the_underscore() {
+        for (kind, name) in [
+            (TokenKind::OAuth, "gho"),
+            (TokenKind::GitHubAppUser, "ghu"),
+            (TokenKind::FineGrainedPat, "github_pat"),
+            (TokenKind::ClassicPat, "ghp"),
+            (TokenKind::Installation, "ghs"),
+            (TokenKind::Refresh, "ghr"),
+            (TokenKind::Unknown, "unknown"),
+        ] {
+            assert_eq!(token_kind_name(kind), name, "{kind:?}");
+        }
     }
 }
