@@ -304,3 +304,28 @@ fn parse_ai_credits(text: &str) -> Result<f64, String> {
         )),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Cli;
+
+    /// The hints name `copilot_http::identity::env::OVERRIDES`; each must be an option of ours, read from
+    /// that variable.
+    #[test]
+    fn every_identity_override_in_the_hints_is_an_option_with_its_variable() {
+        let command = Cli::command();
+        for (option, variable) in copilot_http::identity::env::OVERRIDES {
+            let argument = command
+                .get_arguments()
+                .find(|argument| argument.get_long() == Some(option))
+                .unwrap_or_else(|| panic!("--{option} is not an option"));
+            assert_eq!(
+                argument.get_env().and_then(|env| env.to_str()),
+                Some(*variable),
+                "--{option}"
+            );
+        }
+    }
+}

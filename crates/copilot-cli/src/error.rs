@@ -243,7 +243,7 @@ fn describe_api(error: &ApiError) -> (&'static str, String) {
             }
             if let Some(hint) = hint(error) {
                 message.push_str("; ");
-                message.push_str(hint);
+                message.push_str(&hint);
             }
             message
         }
@@ -253,17 +253,15 @@ fn describe_api(error: &ApiError) -> (&'static str, String) {
 }
 
 /// What the user can do about an API error, when the server's message does not say it.
-fn hint(error: &ApiError) -> Option<&'static str> {
+fn hint(error: &ApiError) -> Option<String> {
     match error {
-        ApiError::ClientNotSupported(_) => Some(
-            "update copilot-rs, or override the identity headers with --editor-version, \
-             --editor-plugin-version, --user-agent, --integration-id, --copilot-api-version (or \
-             COPILOT_RS_EDITOR_VERSION, COPILOT_RS_EDITOR_PLUGIN_VERSION, COPILOT_RS_USER_AGENT, \
-             COPILOT_RS_INTEGRATION_ID, COPILOT_RS_COPILOT_API_VERSION)",
+        ApiError::ClientNotSupported(_) => Some(format!(
+            "update copilot-rs, or override the identity headers with {}",
+            copilot_http::identity::env::overrides_hint()
+        )),
+        ApiError::NoAvailableModelEndpoints(_) => Some(
+            "pick another model (`copilot-rs models` lists them) or try again later".to_owned(),
         ),
-        ApiError::NoAvailableModelEndpoints(_) => {
-            Some("pick another model (`copilot-rs models` lists them) or try again later")
-        }
         _ => None,
     }
 }

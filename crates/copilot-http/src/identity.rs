@@ -26,6 +26,34 @@ pub mod env {
     pub const MESSAGES_API_VERSION: &str = "COPILOT_RS_MESSAGES_API_VERSION";
     /// Overrides `X-GitHub-Api-Version` on the token exchange (`copilot_internal/*`).
     pub const EXCHANGE_API_VERSION: &str = "COPILOT_RS_EXCHANGE_API_VERSION";
+
+    /// Every override: the `copilot-rs` option (`--editor-version`, without the dashes) and its variable.
+    /// The one list the CLI's and the gateway's "client not supported" hints are written from.
+    pub const OVERRIDES: &[(&str, &str)] = &[
+        ("editor-version", EDITOR_VERSION),
+        ("editor-plugin-version", EDITOR_PLUGIN_VERSION),
+        ("user-agent", USER_AGENT),
+        ("integration-id", INTEGRATION_ID),
+        ("copilot-api-version", COPILOT_API_VERSION),
+        ("messages-api-version", MESSAGES_API_VERSION),
+        ("exchange-api-version", EXCHANGE_API_VERSION),
+    ];
+
+    /// The overrides as a hint: `--editor-version, … (or COPILOT_RS_EDITOR_VERSION, …)`.
+    ///
+    /// ```
+    /// let hint = copilot_http::identity::env::overrides_hint();
+    /// assert!(hint.starts_with("--editor-version, --editor-plugin-version"));
+    /// assert!(hint.ends_with("COPILOT_RS_EXCHANGE_API_VERSION)"));
+    /// ```
+    pub fn overrides_hint() -> String {
+        let options: Vec<String> = OVERRIDES
+            .iter()
+            .map(|(option, _)| format!("--{option}"))
+            .collect();
+        let variables: Vec<&str> = OVERRIDES.iter().map(|(_, variable)| *variable).collect();
+        format!("{} (or {})", options.join(", "), variables.join(", "))
+    }
 }
 
 /// `X-GitHub-Api-Version` on `/v1/messages` by default (the newest real clients' value for that endpoint).

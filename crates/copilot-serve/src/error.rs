@@ -243,10 +243,9 @@ fn api_message(error: &ApiError, status: StatusCode) -> String {
         ApiError::ClientNotSupported(info) => {
             return format!(
                 "GitHub Copilot no longer supports the client version the gateway announces ({}): update \
-                 copilot-rs, or restart `copilot-rs serve` with --editor-version / \
-                 --editor-plugin-version / --user-agent / --integration-id (or the COPILOT_RS_* \
-                 variables of the same names)",
-                info.message
+                 copilot-rs, or restart `copilot-rs serve` with {}",
+                info.message,
+                copilot_sdk::http::identity::env::overrides_hint()
             );
         }
         _ => {}
