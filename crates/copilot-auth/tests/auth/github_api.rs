@@ -40,13 +40,19 @@ async fn get_user_sends_the_documented_request() {
     insta::assert_snapshot!("get_user_request", common::render_request(&requests[0]));
 }
 
-#[tokio::test]
-async fn unauthorized_means_sign_in_again() {
+/// A server answering every GET with `response`.
+async fn answering(response: ResponseTemplate) -> MockServer {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
-        .respond_with(reply(401, json!({"message": "Bad credentials"})))
+        .respond_with(response)
         .mount(&server)
         .await;
+    server
+}
+
+#[tokio::test]
+async fn unauthorized_means_sign_in_again() {
+    let server = answering(reply(401, json!({"message": "Bad credentials"}))).await;
     let error = api(&server).get_user(&token()).await.unwrap_err();
     assert!(matches!(error, AuthError::BadCredentials));
     assert!(error.to_string().contains("sign in again"));
@@ -59,14 +65,8 @@ async fn unauthorized_means_sign_in_again() {
 
 #[tokio::test]
 async fn an_error_bodys_control_characters_never_reach_the_message() {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(
-            ResponseTemplate::new(502)
-                .set_body_string("\u{1b}]0;pwned\u{7}\u{1b}[2J gateway\r\nX-Forged: 1"),
-        )
-        .mount(&server)
-        .await;
+    let body = "\u{1b}]0;pwned\u{7}\u{1b}[2J gateway\r\nX-Forged: 1";
+    let server = answering(ResponseTemplate::new(502).set_body_string(body)).await;
     let error = api(&server).get_user(&token()).await.unwrap_err();
     let AuthError::Http {
         status, message, ..

@@ -206,16 +206,19 @@ mod tests {
 
     #[test]
     fn token_kind_names_are_the_prefixes_without_the_underscore() {
-        for (kind, name) in [
-            (TokenKind::OAuth, "gho"),
-            (TokenKind::GitHubAppUser, "ghu"),
-            (TokenKind::FineGrainedPat, "github_pat"),
-            (TokenKind::ClassicPat, "ghp"),
-            (TokenKind::Installation, "ghs"),
-            (TokenKind::Refresh, "ghr"),
-            (TokenKind::Unknown, "unknown"),
-        ] {
-            assert_eq!(token_kind_name(kind), name, "{kind:?}");
-        }
+        let kinds = [
+            TokenKind::OAuth,
+            TokenKind::GitHubAppUser,
+            TokenKind::FineGrainedPat,
+            TokenKind::ClassicPat,
+            TokenKind::Installation,
+            TokenKind::Refresh,
+            TokenKind::Unknown,
+        ];
+        let names = kinds.map(token_kind_name);
+        assert_eq!(
+            names,
+            ["gho", "ghu", "github_pat", "ghp", "ghs", "ghr", "unknown"]
+        );
     }
 }
