@@ -6,7 +6,7 @@ use copilot_api::{
     ResponseFormat, ResponseItem, ResponsesRequest, ResponsesTool, Role, Tool, ToolCall,
     ToolChoice,
 };
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use crate::error::Failure;
 
@@ -89,25 +89,11 @@ pub(crate) fn chat_to_responses(chat: ChatRequest) -> ResponsesRequest {
         .and_then(|n| u32::try_from(n).ok());
     request.max_output_tokens = max_completion.or(chat.max_tokens);
     if let Some(effort) = chat.reasoning_effort {
-        request.reasoning = Some(ReasoningConfig::new(Some(effort), Some("auto".to_owned())));
-        request.include = vec!["reasoning.encrypted_content".to_owned()];
+        request = request.reasoning(ReasoningConfig::new(Some(effort), Some("auto".to_owned())));
     }
     request.store = Some(false);
     if let Some(format) = chat.response_format {
-        let format = match format {
-            ResponseFormat::JsonSchema(schema) => {
-                let mut value =
-                    json!({"type": "json_schema", "name": schema.name, "schema": schema.schema});
-                if let Some(strict) = schema.strict {
-                    value["strict"] = json!(strict);
-                }
-                value
-            }
-            ResponseFormat::JsonObject => json!({"type": "json_object"}),
-            ResponseFormat::Text => json!({"type": "text"}),
-            ResponseFormat::Other(value) => value,
-        };
-        request.text = Some(json!({ "format": format }));
+        request.text = Some(json!({ "format": format.to_responses_format() }));
     }
     if let Some(t) = chat.temperature {
         request.extra.insert("temperature".to_owned(), json!(t));
@@ -314,19 +300,13 @@ pub(crate) fn responses_to_chat(request: ResponsesRequest) -> ChatRequest {
     chat.max_tokens = request.max_output_tokens;
     chat.reasoning_effort = request.reasoning.and_then(|r| r.effort);
     if let Some(format) = request.text.as_ref().and_then(|t| t.get("format")) {
-        chat.response_format = match format.get("type").and_then(Value::as_str) {
-            Some("json_schema") => {
-                let mut schema = Map::new();
-                for key in ["name", "schema", "strict", "description"] {
-                    if let Some(value) = format.get(key) {
-                        schema.insert(key.to_owned(), value.clone());
-                    }
-                }
-                serde_json::from_value(json!({"type": "json_schema", "json_schema": schema})).ok()
-            }
-            Some("json_object") => Some(ResponseFormat::JsonObject),
-            _ => None,
-        };
+        // Only a format chat needs: plain text is the default, and an unknown one is left out.
+        chat.response_format = ResponseFormat::from_responses_format(format).filter(|format| {
+            matches!(
+                format,
+                ResponseFormat::JsonSchema(_) | ResponseFormat::JsonObject
+            )
+        });
     }
     for key in ["temperature", "top_p", "parallel_tool_calls", "user"] {
         if let Some(value) = request.extra.get(key) {

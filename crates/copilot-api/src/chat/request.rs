@@ -169,6 +169,57 @@ impl JsonSchemaFormat {
     }
 }
 
+impl ResponseFormat {
+    /// The format as the Responses API's `text.format` takes it: a schema's fields flat
+    /// (`{"type":"json_schema","name","schema","strict"?,"description"?}`), where chat nests them under
+    /// `json_schema`. The one mapping for every caller that sends a chat-style format to `/responses`.
+    ///
+    /// ```
+    /// use copilot_api::{JsonSchemaFormat, ResponseFormat};
+    /// use serde_json::json;
+    /// let format = ResponseFormat::JsonSchema(JsonSchemaFormat::new("answer", json!({"type": "object"}), Some(true)));
+    /// let text_format = format.to_responses_format();
+    /// assert_eq!(text_format, json!({"type": "json_schema", "name": "answer", "schema": {"type": "object"}, "strict": true}));
+    /// assert_eq!(ResponseFormat::from_responses_format(&text_format), Some(format));
+    /// ```
+    pub fn to_responses_format(&self) -> Value {
+        match self {
+            ResponseFormat::Text => serde_json::json!({"type": "text"}),
+            ResponseFormat::JsonObject => serde_json::json!({"type": "json_object"}),
+            ResponseFormat::JsonSchema(schema) => {
+                let mut value = serde_json::json!({
+                    "type": "json_schema",
+                    "name": schema.name,
+                    "schema": schema.schema,
+                });
+                if let Some(strict) = schema.strict {
+                    value["strict"] = Value::Bool(strict);
+                }
+                if let Some(description) = &schema.description {
+                    value["description"] = Value::String(description.clone());
+                }
+                value
+            }
+            ResponseFormat::Other(value) => value.clone(),
+        }
+    }
+
+    /// The inverse of [`to_responses_format`](Self::to_responses_format): a Responses `text.format` as a
+    /// chat format, `None` when it has no `type`; a `json_schema` without a usable `name` and `schema` is
+    /// [`Other`](Self::Other).
+    pub fn from_responses_format(format: &Value) -> Option<ResponseFormat> {
+        Some(match format.get("type")?.as_str()? {
+            "text" => ResponseFormat::Text,
+            "json_object" => ResponseFormat::JsonObject,
+            "json_schema" => match JsonSchemaFormat::deserialize(format) {
+                Ok(schema) => ResponseFormat::JsonSchema(schema),
+                Err(_) => ResponseFormat::Other(format.clone()),
+            },
+            _ => ResponseFormat::Other(format.clone()),
+        })
+    }
+}
+
 impl Serialize for ResponseFormat {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         match self {

@@ -69,11 +69,12 @@ pub(crate) fn responses_request(
         request = request.reasoning(ReasoningConfig::new(Some(effort.clone()), None));
     }
     if let Some(schema) = parts.output_schema {
-        request.text = Some(json!({"format": {
-            "type": "json_schema",
-            "name": schema.name,
-            "schema": schema.schema,
-        }}));
+        let format = ResponseFormat::JsonSchema(JsonSchemaFormat::new(
+            schema.name.clone(),
+            schema.schema.clone(),
+            None,
+        ));
+        request.text = Some(json!({"format": format.to_responses_format()}));
     }
     request
 }
