@@ -175,7 +175,7 @@ impl CredentialSources {
         self
     }
 
-    /// Refreshes an expiring stored credential with `refresher` (see [`get_or_refresh_with`]).
+    /// Refreshes an expiring stored credential with `refresher` (see [`get_or_refresh_with`](crate::get_or_refresh_with)).
     pub fn refresher(mut self, refresher: Arc<dyn CredentialRefresher>) -> Self {
         self.refresher = Some(refresher);
         self
