@@ -138,7 +138,7 @@ fn read_entries(path: &Path) -> Result<Option<Vec<(String, EditorEntry)>>, AuthE
     let map: std::collections::BTreeMap<String, EditorEntry> = serde_json::from_slice(&bytes)
         .map_err(|e| AuthError::CorruptStore {
             path: path.to_path_buf(),
-            message: crate::http::json_error_summary(&e),
+            message: copilot_http::redact::json_error(&e),
         })?;
     Ok(Some(map.into_iter().collect()))
 }

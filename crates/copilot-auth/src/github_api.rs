@@ -7,7 +7,7 @@ use http::header::{ACCEPT, AUTHORIZATION, HeaderValue, LINK};
 use serde::Deserialize;
 use url::Url;
 
-use crate::http::{HttpContext, Reply, http_error, json_error_summary};
+use crate::http::{HttpContext, Reply, http_error};
 use crate::{AuthError, GitHubToken};
 
 /// The REST API version this crate speaks.
@@ -103,7 +103,7 @@ impl GitHubApi {
         let reply = self.get(&url, token).await?;
         serde_json::from_slice(&reply.body).map_err(|e| AuthError::MalformedResponse {
             endpoint: url.path().to_owned(),
-            message: json_error_summary(&e),
+            message: copilot_http::redact::json_error(&e),
         })
     }
 
@@ -127,7 +127,7 @@ impl GitHubApi {
             let orgs: Vec<OrgEntry> =
                 serde_json::from_slice(&reply.body).map_err(|e| AuthError::MalformedResponse {
                     endpoint: url.path().to_owned(),
-                    message: json_error_summary(&e),
+                    message: copilot_http::redact::json_error(&e),
                 })?;
             if orgs.iter().any(|o| o.login.eq_ignore_ascii_case(org)) {
                 return Ok(true);

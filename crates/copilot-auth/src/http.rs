@@ -361,9 +361,3 @@ pub(crate) fn random_bytes(buf: &mut [u8]) -> Result<(), AuthError> {
         message: e.to_string(),
     })
 }
-
-/// Describes a JSON error by category and position only: serde_json's own messages quote offending
-/// values, which in a credential file may be a token (copilot-http's one wording).
-pub(crate) fn json_error_summary(error: &serde_json::Error) -> String {
-    copilot_http::redact::json_error(error)
-}

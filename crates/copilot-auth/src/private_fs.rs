@@ -101,10 +101,7 @@ pub fn write_atomic(path: &Path, dir: &Path, bytes: &[u8]) -> Result<(), AuthErr
     let temp = dir.join(format!(
         ".{name}.{}.{}.tmp",
         std::process::id(),
-        suffix
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>()
+        copilot_http::hex::encode(suffix)
     ));
     let result = (|| {
         let mut options = OpenOptions::new();

@@ -38,6 +38,7 @@
 
 mod body;
 mod error;
+pub mod hex;
 pub mod host;
 pub mod identity;
 pub mod redact;

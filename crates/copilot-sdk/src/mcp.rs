@@ -229,7 +229,7 @@ pub fn mcp_tool_name(server: &str, tool: &str) -> String {
 
 fn short_hash(text: &str) -> String {
     let digest = Sha256::digest(text.as_bytes());
-    digest.iter().take(4).map(|b| format!("{b:02x}")).collect()
+    copilot_http::hex::encode(&digest[..4])
 }
 
 /// One connected server: the protocol client and, for stdio, the child process.

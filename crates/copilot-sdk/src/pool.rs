@@ -244,7 +244,7 @@ pub fn shared_cache_identity(host: &GitHubHost, account: &str) -> String {
 fn token_digest(token: &GitHubToken) -> String {
     use sha2::{Digest, Sha256};
     let digest = Sha256::digest(token.expose_secret().as_bytes());
-    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+    copilot_http::hex::encode(&digest[..16])
 }
 
 impl ClientPool {

@@ -291,11 +291,10 @@ pub fn generate_key() -> Result<SecretString, ServeError> {
     let mut bytes = [0u8; 16];
     getrandom::fill(&mut bytes)
         .map_err(|e| ServeError::Config(format!("no randomness for an API key: {e}")))?;
-    let mut key = String::from("sk-copilot-rs-");
-    for byte in bytes {
-        key.push_str(&format!("{byte:02x}"));
-    }
-    Ok(SecretString::from(key))
+    Ok(SecretString::from(format!(
+        "sk-copilot-rs-{}",
+        copilot_sdk::http::hex::encode(bytes)
+    )))
 }
 
 fn check_key(key: &str) -> Result<(), ServeError> {

@@ -56,7 +56,7 @@ impl ApiKeyDigest {
 
     /// The 64 lowercase hex digits.
     pub fn to_hex(&self) -> String {
-        self.0.iter().map(|b| format!("{b:02x}")).collect()
+        copilot_http::hex::encode(self.0)
     }
 }
 

@@ -351,9 +351,7 @@ pub fn new_lease_id() -> Result<LeaseId, StoreError> {
     let mut bytes = [0u8; 16];
     getrandom::fill(&mut bytes)
         .map_err(|e| StoreError::config(format!("random number generator failed: {e}")))?;
-    Ok(LeaseId::new(
-        bytes.iter().map(|b| format!("{b:02x}")).collect::<String>(),
-    ))
+    Ok(LeaseId::new(copilot_http::hex::encode(bytes)))
 }
 
 /// Everything that can go wrong in a shared store. Convert it into the caller's error with `From`

@@ -136,7 +136,7 @@ fn read_file(path: &Path) -> Result<Option<CredentialFile>, AuthError> {
     let file: CredentialFile =
         serde_json::from_slice(&bytes).map_err(|e| AuthError::CorruptStore {
             path: path.to_path_buf(),
-            message: crate::http::json_error_summary(&e),
+            message: copilot_http::redact::json_error(&e),
         })?;
     if file.version > FORMAT_VERSION {
         return Err(AuthError::CorruptStore {

@@ -66,7 +66,7 @@ impl TokenStore for KeyringStore {
                 .map_err(|e| AuthError::Keyring {
                     message: format!(
                         "the stored entry is not a valid credential ({})",
-                        crate::http::json_error_summary(&e)
+                        copilot_http::redact::json_error(&e)
                     ),
                 }),
             Err(keyring::Error::NoEntry) => Ok(None),

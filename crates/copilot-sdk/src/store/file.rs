@@ -1,5 +1,6 @@
 //! [`FileSessionStore`]: one private JSON file per session.
 
+use std::fmt::Write as _;
 use std::fs;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
@@ -89,19 +90,18 @@ fn file_name(id: &str) -> String {
         if portable(index, byte) {
             name.push(char::from(byte));
         } else {
-            name.push_str(&format!("%{byte:02X}"));
+            // Writing to a String cannot fail.
+            let _ = write!(name, "%{byte:02X}");
         }
     }
     if name.len() <= MAX_NAME_LEN {
         return name;
     }
     use sha2::{Digest, Sha256};
-    let digest = Sha256::digest(id.as_bytes());
-    let mut name = String::from("~");
-    for byte in digest {
-        name.push_str(&format!("{byte:02x}"));
-    }
-    name
+    format!(
+        "~{}",
+        copilot_http::hex::encode(Sha256::digest(id.as_bytes()))
+    )
 }
 
 fn store_error(

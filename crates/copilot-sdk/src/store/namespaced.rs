@@ -22,12 +22,7 @@ pub(crate) struct NamespacedSessionStore {
 impl NamespacedSessionStore {
     pub(crate) fn new(inner: Arc<dyn SessionStore>, user_id: &str) -> Self {
         let digest = Sha256::digest(user_id.as_bytes());
-        let mut prefix = String::with_capacity(34);
-        prefix.push('u');
-        for byte in &digest[..16] {
-            prefix.push_str(&format!("{byte:02x}"));
-        }
-        prefix.push('-');
+        let prefix = format!("u{}-", copilot_http::hex::encode(&digest[..16]));
         NamespacedSessionStore { inner, prefix }
     }
 
